@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BitbucketSyncConfig(AppConfig):
+    name = "bitbucket_sync"
+    verbose_name = "Bitbucket mirror"

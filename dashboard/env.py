@@ -1,0 +1,120 @@
+"""Reading settings from environment variables, failing loudly on a bad value.
+
+A typo in a deployment's environment should stop the process at start with the variable's name, not surface later
+as odd behaviour.
+"""
+
+import os
+from collections.abc import Mapping
+from urllib.parse import parse_qs, unquote, urlsplit
+
+
+class ImproperlyConfiguredEnv(Exception):
+    """An environment variable holds a value the site cannot use."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name}: {problem}")
+        self.name = name
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str = "", *, environ: Mapping[str, str] = os.environ) -> str:
+    """The variable's value; an empty value counts as unset, as it does in docker compose and .env files."""
+    return environ.get(name, "").strip() or default
+
+
+def env_bool(name: str, default: bool = False, *, environ: Mapping[str, str] = os.environ) -> bool:
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfiguredEnv(name, f"expected one of 1/0, true/false, yes/no, on/off; got {raw!r}")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None, environ: Mapping[str, str] = os.environ) -> int:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ImproperlyConfiguredEnv(name, f"expected a whole number; got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfiguredEnv(name, f"must be at least {minimum}; got {value}")
+    return value
+
+
+def env_float(
+    name: str, default: float, *, minimum: float | None = None, environ: Mapping[str, str] = os.environ
+) -> float:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ImproperlyConfiguredEnv(name, f"expected a number; got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfiguredEnv(name, f"must be at least {minimum}; got {value}")
+    return value
+
+
+def env_list(name: str, default: list[str] | None = None, *, environ: Mapping[str, str] = os.environ) -> list[str]:
+    raw = environ.get(name)
+    if raw is None:
+        return list(default or [])
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_database(name: str, default: dict, *, environ: Mapping[str, str] = os.environ) -> dict:
+    """A Django DATABASES entry from a URL: postgres://user:pass@host:port/name or sqlite:///path."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    url = urlsplit(raw)
+    if url.scheme in {"postgres", "postgresql", "pgsql"}:
+        if not url.path.strip("/"):
+            raise ImproperlyConfiguredEnv(name, "a PostgreSQL URL needs a database name, e.g. postgres://host/bbdash")
+        options = {key: values[-1] for key, values in parse_qs(url.query).items()}
+        try:
+            port = url.port
+        except ValueError:
+            raise ImproperlyConfiguredEnv(name, "the port is not a number") from None
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(url.path.lstrip("/")),
+            "USER": unquote(url.username or ""),
+            "PASSWORD": unquote(url.password or ""),
+            "HOST": url.hostname or "",
+            "PORT": str(port or ""),
+            "OPTIONS": options,
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    if url.scheme == "sqlite":
+        path = unquote(url.path)
+        if raw.startswith("sqlite:////"):
+            path = "/" + path.lstrip("/")
+        elif path.startswith("/"):
+            path = path[1:]
+        if not path:
+            raise ImproperlyConfiguredEnv(name, "a SQLite URL needs a file path, e.g. sqlite:///var/db.sqlite3")
+        return {**default, "ENGINE": "django.db.backends.sqlite3", "NAME": path}
+    raise ImproperlyConfiguredEnv(name, f"unsupported scheme {url.scheme!r}; use postgres:// or sqlite://")
+
+
+def env_broker_url(name: str, default: str, *, environ: Mapping[str, str] = os.environ) -> str:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    scheme = urlsplit(raw).scheme
+    if scheme not in {"redis", "rediss", "filesystem", "memory", "amqp", "pyamqp"}:
+        raise ImproperlyConfiguredEnv(name, f"unsupported broker scheme {scheme!r}; use redis:// or filesystem://")
+    return raw

@@ -1,0 +1,7 @@
+"""Shared pytest set-up: fixture plugins live in tests/fixtures/, one module per area."""
+
+pytest_plugins = [
+    "tests.fixtures.browser",
+    "tests.fixtures.celery_worker",
+    "tests.fixtures.emulator",
+]
