@@ -1,0 +1,123 @@
+"""The Bitbucket Cloud client: the one place that speaks HTTP and Bitbucket JSON.
+
+    from bitbucket_sync.client import ApiToken, BitbucketClient, RateLimited
+
+    client = BitbucketClient(ApiToken("ada@example.com", token), on_request=record_request)
+    for pr in client.iter_pull_requests("acme", "web", updated_after=watermark):
+        ...
+
+Modules: ``auth`` (credentials), ``errors`` (the exception family), ``records`` (frozen dataclasses built from JSON),
+``http`` (session, accounting, error mapping, pagination), ``client`` (``BitbucketClient``).
+
+Rules the rest of the product can rely on:
+
+* ``iter_*`` methods are generators that follow ``next`` exactly as Bitbucket gives it and raise on any failure (a
+  listing never ends early, so a completed iteration is a complete listing: only then may the sync prune).
+* Errors: ``BitbucketError`` > ``AuthError`` (> ``AppPasswordRemoved``), ``BadRequest``, ``NotFound``, ``Conflict``,
+  ``Gone``, ``RateLimited(retry_after)``, ``Unavailable``, ``BitbucketSchemaError``, ``MergePending``. Each has
+  ``message``, ``status``, ``request_id``, ``endpoint``; none ever holds a secret.
+* The client never sleeps and retries nothing but one immediate repeat of a GET whose connection dropped; backing
+  off (``RateLimited``, ``Unavailable``) is the caller's job.
+* ``on_request`` receives a ``RequestRecord`` per HTTP request; ``family == "repositories"`` is what counts against
+  Bitbucket's hourly ``/2.0/repositories/*`` allowance.
+
+Methods of ``BitbucketClient`` (each docstring names its endpoint):
+
+reads
+    get_current_user, iter_user_workspaces, get_user_workspace_permission, iter_user_repository_permissions,
+    get_workspace, iter_members, iter_workspace_permissions, iter_projects, iter_repositories, get_repository,
+    iter_watchers, iter_branches, get_branch, iter_commits, get_commit, get_diff, iter_diffstat, get_file,
+    get_file_meta, iter_directory, iter_pull_requests, get_pull_request, get_pull_request_diff,
+    iter_pull_request_diffstat, iter_pull_request_commits, iter_pull_request_activity, iter_pull_request_comments,
+    iter_webhooks
+writes
+    create_branch, delete_branch, commit_files, create_pull_request, update_pull_request, approve, unapprove,
+    request_changes, remove_request_changes, decline_pull_request, comment_pull_request, merge_pull_request
+    (+ wait_for_merge), create_webhook, delete_webhook
+"""
+
+from .auth import AccessToken, ApiToken, AppPassword, Credential
+from .client import ALL_STATES, DEFAULT_BASE_URL, MERGE_STRATEGIES, BitbucketClient
+from .errors import (
+    AppPasswordRemoved,
+    AuthError,
+    BadRequest,
+    BitbucketError,
+    BitbucketSchemaError,
+    Conflict,
+    Gone,
+    MergePending,
+    NotFound,
+    RateLimited,
+    Unavailable,
+)
+from .http import RequestRecord, endpoint_family
+from .records import (
+    Account,
+    Activity,
+    Branch,
+    Comment,
+    Commit,
+    CommitAuthor,
+    DiffStat,
+    FileContent,
+    Participant,
+    Project,
+    PullRequest,
+    PullRequestEnd,
+    Repository,
+    RepositoryPermission,
+    RepositoryRef,
+    SourceEntry,
+    WebhookSubscription,
+    Workspace,
+    WorkspaceAccess,
+    WorkspaceMember,
+)
+
+Watcher = Account  # a repository watcher is an account; the name is here for readers of the sync code
+
+__all__ = [
+    "ALL_STATES",
+    "DEFAULT_BASE_URL",
+    "MERGE_STRATEGIES",
+    "AccessToken",
+    "Account",
+    "Activity",
+    "ApiToken",
+    "AppPassword",
+    "AppPasswordRemoved",
+    "AuthError",
+    "BadRequest",
+    "BitbucketClient",
+    "BitbucketError",
+    "BitbucketSchemaError",
+    "Branch",
+    "Comment",
+    "Commit",
+    "CommitAuthor",
+    "Conflict",
+    "Credential",
+    "DiffStat",
+    "FileContent",
+    "Gone",
+    "MergePending",
+    "NotFound",
+    "Participant",
+    "Project",
+    "PullRequest",
+    "PullRequestEnd",
+    "RateLimited",
+    "Repository",
+    "RepositoryPermission",
+    "RepositoryRef",
+    "RequestRecord",
+    "SourceEntry",
+    "Unavailable",
+    "Watcher",
+    "WebhookSubscription",
+    "Workspace",
+    "WorkspaceAccess",
+    "WorkspaceMember",
+    "endpoint_family",
+]

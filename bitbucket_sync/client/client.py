@@ -1,0 +1,635 @@
+"""``BitbucketClient``: one credential, one ``requests.Session``, every call the product makes to Bitbucket Cloud.
+
+Docs: https://developer.atlassian.com/cloud/bitbucket/rest/ (facts we rely on are restated, with sources, in the
+project's Bitbucket reference). Each method's docstring names the endpoint it calls; paths are relative to
+``base_url`` (``https://api.bitbucket.org/2.0``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from .auth import AccessToken, ApiToken, AppPassword, Credential
+from .errors import BitbucketError, BitbucketSchemaError, MergePending
+from .http import RequestRecord, Transport
+from .records import (
+    Account,
+    Activity,
+    Branch,
+    Comment,
+    Commit,
+    DiffStat,
+    FileContent,
+    Participant,
+    Project,
+    PullRequest,
+    Repository,
+    RepositoryPermission,
+    SourceEntry,
+    WebhookSubscription,
+    Workspace,
+    WorkspaceAccess,
+    WorkspaceMember,
+    fields_param,
+)
+
+DEFAULT_BASE_URL = "https://api.bitbucket.org/2.0"
+ALL_STATES: tuple[str, ...] = ("OPEN", "MERGED", "DECLINED", "SUPERSEDED")
+MERGE_STRATEGIES: tuple[str, ...] = (
+    "merge_commit",
+    "squash",
+    "fast_forward",
+    "squash_fast_forward",
+    "rebase_fast_forward",
+    "rebase_merge",
+)
+# POST /src reads these form fields as metadata; a file with one of these names is sent with a leading slash.
+_SRC_METADATA_FIELDS = frozenset({"message", "author", "parents", "branch", "files"})
+
+PAGELEN = 100  # the global maximum
+PR_PAGELEN = 50  # the pull request list's maximum: pagelen=100 there is a 400 "Invalid pagelen"
+DIFFSTAT_PAGELEN = 500  # diffstat's default (max 5000; very large pages risk a 555 on big diffs)
+
+
+def _seg(value: str | int) -> str:
+    """One URL path segment: slugs, uuids with braces, branch names with slashes (``feature%2Fx``)."""
+    return quote(str(value), safe="")
+
+
+def _file_path(path: str) -> str:
+    return quote(path.strip("/"), safe="/")
+
+
+def _bbql_datetime(value: datetime) -> str:
+    """BBQL datetimes are unquoted ISO-8601; milliseconds (truncated) so the watermark item is re-read, never lost."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _bbql_states(states: Sequence[str]) -> str:
+    return "state IN (" + ", ".join(f'"{s}"' for s in states) + ")"
+
+
+def _account_ref(identifier: str) -> dict[str, str]:
+    """Reviewers are sent by uuid (``{…}``) or, failing that, by Atlassian account id."""
+    return {"uuid": identifier} if identifier.startswith("{") else {"account_id": identifier}
+
+
+class BitbucketClient:
+    """Bitbucket Cloud REST API 2.0 for one credential.
+
+    ``on_request`` is called once per HTTP request (each redirect hop and the single dropped-connection retry
+    included) with a ``RequestRecord``; ``request_count`` counts the same requests in memory.
+    """
+
+    def __init__(
+        self,
+        auth: Credential,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float | tuple[float, float] = (5, 30),
+        session: requests.Session | None = None,
+        on_request: Callable[[RequestRecord], None] | None = None,
+    ) -> None:
+        if not isinstance(auth, ApiToken | AppPassword | AccessToken):
+            raise TypeError(f"auth must be an ApiToken, AppPassword or AccessToken, not {type(auth).__name__}")
+        self.auth = auth
+        self._http = Transport(auth, base_url=base_url, timeout=timeout, session=session, on_request=on_request)
+
+    def __repr__(self) -> str:
+        return f"<BitbucketClient {self.auth!r} at {self.base_url}>"
+
+    @property
+    def base_url(self) -> str:
+        return self._http.base_url
+
+    @property
+    def request_count(self) -> int:
+        return self._http.request_count
+
+    def close(self) -> None:
+        self._http.session.close()
+
+    def __enter__(self) -> BitbucketClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- helpers ----------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _repo(workspace: str, repo: str) -> str:
+        return f"/repositories/{_seg(workspace)}/{_seg(repo)}"
+
+    def _pr(self, workspace: str, repo: str, pr_id: int) -> str:
+        return f"{self._repo(workspace, repo)}/pullrequests/{int(pr_id)}"
+
+    def _get(self, path: str, parse: Callable[..., Any], *, params: Mapping[str, Any] | None = None) -> Any:
+        response = self._http.request("GET", path, params=params)
+        endpoint = self._http.describe("GET", path)
+        return parse(self._http.json(response, endpoint), endpoint=endpoint)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        parse: Callable[..., Any] | None = None,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
+        response = self._http.request(method, path, json=json, params=params)
+        if parse is None:
+            return None
+        endpoint = self._http.describe(method, path)
+        return parse(self._http.json(response, endpoint), endpoint=endpoint)
+
+    def _iter(
+        self,
+        path: str,
+        parse: Callable[..., Any],
+        fields: tuple[str, ...] | None,
+        *,
+        pagelen: int = PAGELEN,
+        params: Mapping[str, Any] | None = None,
+    ) -> Iterator[Any]:
+        query: dict[str, Any] = {"pagelen": pagelen}
+        if fields is not None:
+            query["fields"] = fields_param(fields, paginated=True)
+        query.update(params or {})
+        return self._http.paginate(path, lambda item, endpoint: parse(item, endpoint=endpoint), params=query)
+
+    def _text(self, path: str, *, params: Mapping[str, Any] | None = None) -> str:
+        response = self._http.request("GET", path, params=params, accept="text/plain")
+        # Diffs are the bytes as stored; a file in another encoding must not break the page that shows it.
+        return response.content.decode("utf-8", errors="replace")
+
+    # -- the current user and workspaces ----------------------------------------------------------------------
+
+    def get_current_user(self) -> Account:
+        """GET /user: the account behind this credential (also how a credential is checked when saved)."""
+        return self._get("/user", Account.from_json)
+
+    def iter_user_workspaces(self) -> Iterator[WorkspaceAccess]:
+        """GET /user/workspaces: the caller's workspaces with ``administrator`` (replaces the removed /workspaces)."""
+        return self._iter("/user/workspaces", WorkspaceAccess.from_json, WorkspaceAccess.FIELDS)
+
+    def get_user_workspace_permission(self, workspace: str) -> WorkspaceMember:
+        """GET /user/workspaces/{workspace}/permission: the caller's highest role (owner, member...) there."""
+        return self._get(f"/user/workspaces/{_seg(workspace)}/permission", WorkspaceMember.from_json)
+
+    def iter_user_repository_permissions(self, workspace: str) -> Iterator[RepositoryPermission]:
+        """GET /user/workspaces/{workspace}/permissions/repositories: repositories the caller has explicit access to."""
+        return self._iter(
+            f"/user/workspaces/{_seg(workspace)}/permissions/repositories",
+            RepositoryPermission.from_json,
+            RepositoryPermission.FIELDS,
+        )
+
+    def get_workspace(self, workspace: str) -> Workspace:
+        """GET /workspaces/{workspace}."""
+        return self._get(
+            f"/workspaces/{_seg(workspace)}",
+            Workspace.from_json,
+            params={"fields": fields_param(Workspace.FIELDS, paginated=False)},
+        )
+
+    def iter_members(self, workspace: str) -> Iterator[WorkspaceMember]:
+        """GET /workspaces/{workspace}/members: every member (the role is not part of this listing)."""
+        return self._iter(f"/workspaces/{_seg(workspace)}/members", WorkspaceMember.from_json, WorkspaceMember.FIELDS)
+
+    def iter_workspace_permissions(self, workspace: str) -> Iterator[WorkspaceMember]:
+        """GET /workspaces/{workspace}/permissions: every member with their role (owner, collaborator, member)."""
+        return self._iter(
+            f"/workspaces/{_seg(workspace)}/permissions", WorkspaceMember.from_json, WorkspaceMember.FIELDS
+        )
+
+    def iter_projects(self, workspace: str) -> Iterator[Project]:
+        """GET /workspaces/{workspace}/projects."""
+        return self._iter(f"/workspaces/{_seg(workspace)}/projects", Project.from_json, Project.FIELDS)
+
+    # -- repositories -----------------------------------------------------------------------------------------
+
+    def iter_repositories(self, workspace: str, *, updated_after: datetime | None = None) -> Iterator[Repository]:
+        """GET /repositories/{workspace}: the workspace's repositories visible to the caller, newest change first."""
+        params: dict[str, Any] = {"sort": "-updated_on"}
+        if updated_after is not None:
+            params["q"] = f"updated_on > {_bbql_datetime(updated_after)}"
+        return self._iter(f"/repositories/{_seg(workspace)}", Repository.from_json, Repository.FIELDS, params=params)
+
+    def get_repository(self, workspace: str, repo: str) -> Repository:
+        """GET /repositories/{workspace}/{repo_slug}."""
+        return self._get(
+            self._repo(workspace, repo),
+            Repository.from_json,
+            params={"fields": fields_param(Repository.FIELDS, paginated=False)},
+        )
+
+    def iter_watchers(self, workspace: str, repo: str) -> Iterator[Account]:
+        """GET /repositories/{workspace}/{repo_slug}/watchers: the repository's watchers (bbdash's "followers")."""
+        return self._iter(f"{self._repo(workspace, repo)}/watchers", Account.from_json, Account.FIELDS)
+
+    # -- branches and commits ---------------------------------------------------------------------------------
+
+    def iter_branches(self, workspace: str, repo: str) -> Iterator[Branch]:
+        """GET /repositories/{workspace}/{repo_slug}/refs/branches."""
+        return self._iter(f"{self._repo(workspace, repo)}/refs/branches", Branch.from_json, Branch.FIELDS)
+
+    def get_branch(self, workspace: str, repo: str, name: str) -> Branch:
+        """GET /repositories/{workspace}/{repo_slug}/refs/branches/{name}."""
+        return self._get(
+            f"{self._repo(workspace, repo)}/refs/branches/{_seg(name)}",
+            Branch.from_json,
+            params={"fields": fields_param(Branch.FIELDS, paginated=False)},
+        )
+
+    def create_branch(self, workspace: str, repo: str, *, name: str, target: str) -> Branch:
+        """POST /repositories/{workspace}/{repo_slug}/refs/branches: a new branch at ``target`` (a full hash)."""
+        return self._send(
+            "POST",
+            f"{self._repo(workspace, repo)}/refs/branches",
+            Branch.from_json,
+            json={"name": name, "target": {"hash": target}},
+        )
+
+    def delete_branch(self, workspace: str, repo: str, name: str) -> None:
+        """DELETE /repositories/{workspace}/{repo_slug}/refs/branches/{name} (the main branch cannot be deleted)."""
+        self._send("DELETE", f"{self._repo(workspace, repo)}/refs/branches/{_seg(name)}")
+
+    def iter_commits(self, workspace: str, repo: str, *, branch: str | None = None) -> Iterator[Commit]:
+        """GET /repositories/{workspace}/{repo_slug}/commits[/{branch}]: newest first, cursor-paginated."""
+        path = f"{self._repo(workspace, repo)}/commits"
+        if branch is not None:
+            path += f"/{_seg(branch)}"
+        return self._iter(path, Commit.from_json, Commit.FIELDS)
+
+    def get_commit(self, workspace: str, repo: str, commit: str) -> Commit:
+        """GET /repositories/{workspace}/{repo_slug}/commit/{commit}."""
+        return self._get(
+            f"{self._repo(workspace, repo)}/commit/{_seg(commit)}",
+            Commit.from_json,
+            params={"fields": fields_param(Commit.FIELDS, paginated=False)},
+        )
+
+    def get_diff(self, workspace: str, repo: str, spec: str) -> str:
+        """GET /repositories/{workspace}/{repo_slug}/diff/{spec}: raw diff (``A..B`` is A's changes against B)."""
+        return self._text(f"{self._repo(workspace, repo)}/diff/{_seg(spec)}")
+
+    def iter_diffstat(self, workspace: str, repo: str, spec: str) -> Iterator[DiffStat]:
+        """GET /repositories/{workspace}/{repo_slug}/diffstat/{spec}."""
+        return self._iter(
+            f"{self._repo(workspace, repo)}/diffstat/{_seg(spec)}",
+            DiffStat.from_json,
+            DiffStat.FIELDS,
+            pagelen=DIFFSTAT_PAGELEN,
+        )
+
+    # -- source -----------------------------------------------------------------------------------------------
+
+    def get_file(self, workspace: str, repo: str, commit: str, path: str) -> FileContent:
+        """GET /repositories/{workspace}/{repo_slug}/src/{commit}/{path}: the file's raw bytes."""
+        response = self._http.request(
+            "GET", f"{self._repo(workspace, repo)}/src/{_seg(commit)}/{_file_path(path)}", accept="*/*"
+        )
+        return FileContent(
+            path=path.strip("/"),
+            commit=commit,
+            content=response.content,
+            content_type=response.headers.get("Content-Type"),
+            etag=response.headers.get("ETag"),
+        )
+
+    def get_file_meta(self, workspace: str, repo: str, commit: str, path: str) -> SourceEntry:
+        """GET /repositories/{workspace}/{repo_slug}/src/{commit}/{path}?format=meta: size, attributes, type."""
+        return self._get(
+            f"{self._repo(workspace, repo)}/src/{_seg(commit)}/{_file_path(path)}",
+            SourceEntry.from_json,
+            params={"format": "meta"},
+        )
+
+    def iter_directory(self, workspace: str, repo: str, commit: str, path: str = "") -> Iterator[SourceEntry]:
+        """GET /repositories/{workspace}/{repo_slug}/src/{commit}/{path}/: a directory's entries (trailing slash)."""
+        directory = _file_path(path)
+        url = f"{self._repo(workspace, repo)}/src/{_seg(commit)}/" + (f"{directory}/" if directory else "")
+        return self._iter(url, SourceEntry.from_json, SourceEntry.FIELDS)
+
+    def commit_files(
+        self,
+        workspace: str,
+        repo: str,
+        *,
+        branch: str,
+        message: str,
+        files: Mapping[str, bytes | str] | None = None,
+        delete: Iterable[str] = (),
+        parents: Sequence[str] | None = None,
+        author: str | None = None,
+    ) -> str:
+        """POST /repositories/{workspace}/{repo_slug}/src: add, change and delete files in one commit.
+
+        ``parents`` is the tip the user started from: if the branch has moved since, Bitbucket answers 409
+        (``Conflict``) instead of silently committing over someone else's work. Returns the new commit's hash,
+        the last segment of the ``Location`` header.
+        """
+        data: list[tuple[str, str]] = [("message", message), ("branch", branch)]
+        for parent in parents or ():
+            data.append(("parents", parent))
+        if author:
+            data.append(("author", author))
+        for path in delete:
+            data.append(("files", path.strip("/")))
+        parts = []
+        for path, content in (files or {}).items():
+            clean = path.strip("/")
+            # A file literally called "message" (etc.) would be read as metadata without the leading slash.
+            name = f"/{clean}" if clean in _SRC_METADATA_FIELDS else clean
+            body = content.encode() if isinstance(content, str) else content
+            parts.append((name, (clean.rsplit("/", 1)[-1], body, "application/octet-stream")))
+        if not parts and not any(k == "files" for k, _ in data):
+            raise ValueError("commit_files needs at least one file to write or delete")
+        path = f"{self._repo(workspace, repo)}/src"
+        response = self._http.request("POST", path, data=data, files=parts or None)
+        location = response.headers.get("Location")
+        if not location:
+            raise BitbucketSchemaError(
+                "no Location header on the new commit", status=response.status_code, endpoint=f"POST {path}"
+            )
+        commit_hash = urlsplit(location).path.rstrip("/").rsplit("/", 1)[-1]
+        if not commit_hash:
+            raise BitbucketSchemaError(f"unreadable Location {location!r}", endpoint=f"POST {path}")
+        return commit_hash
+
+    # -- pull requests: reads ---------------------------------------------------------------------------------
+
+    def iter_pull_requests(
+        self,
+        workspace: str,
+        repo: str,
+        *,
+        updated_after: datetime | None = None,
+        states: Sequence[str] = ALL_STATES,
+        with_participants: bool = True,
+    ) -> Iterator[PullRequest]:
+        """GET /repositories/{workspace}/{repo_slug}/pullrequests: all states, newest change first.
+
+        The states go in both the repeated ``state`` parameter and the ``q`` expression (Bitbucket's docs disagree
+        on which wins when ``q`` is present, and the default is OPEN only). ``fields`` names reviewers and
+        participants, which the listing otherwise omits, so no per-PR request is needed.
+        """
+        states = tuple(states)
+        if not states:
+            raise ValueError("states must name at least one pull request state")
+        terms = [_bbql_states(states)]
+        if updated_after is not None:
+            terms.insert(0, f"updated_on > {_bbql_datetime(updated_after)}")
+        fields = PullRequest.FIELDS if with_participants else PullRequest.BASE_FIELDS
+        params = {"state": list(states), "q": " AND ".join(terms), "sort": "-updated_on"}
+        return self._iter(
+            f"{self._repo(workspace, repo)}/pullrequests",
+            PullRequest.from_json,
+            fields,
+            pagelen=PR_PAGELEN,
+            params=params,
+        )
+
+    def get_pull_request(self, workspace: str, repo: str, pr_id: int) -> PullRequest:
+        """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id} (includes reviewers and participants)."""
+        return self._get(
+            self._pr(workspace, repo, pr_id),
+            PullRequest.from_json,
+            params={"fields": fields_param(PullRequest.FIELDS, paginated=False)},
+        )
+
+    def get_pull_request_diff(self, workspace: str, repo: str, pr_id: int) -> str:
+        """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/diff (302 to the repository diff, followed)."""
+        return self._text(f"{self._pr(workspace, repo, pr_id)}/diff")
+
+    def iter_pull_request_diffstat(self, workspace: str, repo: str, pr_id: int) -> Iterator[DiffStat]:
+        """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/diffstat (302 to the repository diffstat)."""
+        return self._iter(
+            f"{self._pr(workspace, repo, pr_id)}/diffstat",
+            DiffStat.from_json,
+            DiffStat.FIELDS,
+            pagelen=DIFFSTAT_PAGELEN,
+        )
+
+    def iter_pull_request_commits(self, workspace: str, repo: str, pr_id: int) -> Iterator[Commit]:
+        """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/commits: the commits being merged."""
+        return self._iter(f"{self._pr(workspace, repo, pr_id)}/commits", Commit.from_json, Commit.FIELDS)
+
+    def iter_pull_request_activity(self, workspace: str, repo: str, pr_id: int) -> Iterator[Activity]:
+        """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/activity: comments, updates, approvals."""
+        # No fields= here: entries are unions (comment / update / approval / ...) and naming every branch is fragile.
+        return self._iter(f"{self._pr(workspace, repo, pr_id)}/activity", Activity.from_json, None)
+
+    def iter_pull_request_comments(self, workspace: str, repo: str, pr_id: int) -> Iterator[Comment]:
+        """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/comments: oldest first, replies included."""
+        return self._iter(f"{self._pr(workspace, repo, pr_id)}/comments", Comment.from_json, Comment.FIELDS)
+
+    # -- pull requests: writes --------------------------------------------------------------------------------
+
+    def create_pull_request(
+        self,
+        workspace: str,
+        repo: str,
+        *,
+        title: str,
+        source_branch: str,
+        destination_branch: str | None = None,
+        description: str = "",
+        reviewers: Iterable[str] = (),
+        close_source_branch: bool = False,
+        draft: bool = False,
+    ) -> PullRequest:
+        """POST /repositories/{workspace}/{repo_slug}/pullrequests (destination defaults to the main branch)."""
+        body: dict[str, Any] = {
+            "title": title,
+            "description": description,
+            "source": {"branch": {"name": source_branch}},
+            "reviewers": [_account_ref(r) for r in reviewers],
+            "close_source_branch": close_source_branch,
+            "draft": draft,
+        }
+        if destination_branch:
+            body["destination"] = {"branch": {"name": destination_branch}}
+        return self._send("POST", f"{self._repo(workspace, repo)}/pullrequests", PullRequest.from_json, json=body)
+
+    def update_pull_request(
+        self,
+        workspace: str,
+        repo: str,
+        pr_id: int,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        reviewers: Iterable[str] | None = None,
+        destination_branch: str | None = None,
+        close_source_branch: bool | None = None,
+    ) -> PullRequest:
+        """PUT /repositories/{workspace}/{repo_slug}/pullrequests/{id} (only OPEN pull requests can change).
+
+        Bitbucket replaces what the body names and may clear what it omits (reviewers, description), so the full
+        set is always sent: anything left ``None`` is first read with GET .../pullrequests/{id}.
+        """
+        if None in (title, description, reviewers, destination_branch, close_source_branch):
+            current = self.get_pull_request(workspace, repo, pr_id)
+            title = current.title if title is None else title
+            description = current.description if description is None else description
+            if reviewers is None:
+                reviewers = [a.uuid for a in current.reviewers or ()]
+            destination_branch = destination_branch or current.destination.branch
+            if close_source_branch is None:
+                close_source_branch = current.close_source_branch
+        body = {
+            "title": title,
+            "description": description,
+            "reviewers": [_account_ref(r) for r in reviewers or ()],
+            "destination": {"branch": {"name": destination_branch}},
+            "close_source_branch": close_source_branch,
+        }
+        return self._send("PUT", self._pr(workspace, repo, pr_id), PullRequest.from_json, json=body)
+
+    def approve(self, workspace: str, repo: str, pr_id: int) -> Participant:
+        """POST /repositories/{workspace}/{repo_slug}/pullrequests/{id}/approve."""
+        return self._send("POST", f"{self._pr(workspace, repo, pr_id)}/approve", Participant.from_json)
+
+    def unapprove(self, workspace: str, repo: str, pr_id: int) -> None:
+        """DELETE /repositories/{workspace}/{repo_slug}/pullrequests/{id}/approve."""
+        self._send("DELETE", f"{self._pr(workspace, repo, pr_id)}/approve")
+
+    def request_changes(self, workspace: str, repo: str, pr_id: int) -> Participant:
+        """POST /repositories/{workspace}/{repo_slug}/pullrequests/{id}/request-changes."""
+        return self._send("POST", f"{self._pr(workspace, repo, pr_id)}/request-changes", Participant.from_json)
+
+    def remove_request_changes(self, workspace: str, repo: str, pr_id: int) -> None:
+        """DELETE /repositories/{workspace}/{repo_slug}/pullrequests/{id}/request-changes."""
+        self._send("DELETE", f"{self._pr(workspace, repo, pr_id)}/request-changes")
+
+    def decline_pull_request(self, workspace: str, repo: str, pr_id: int) -> PullRequest:
+        """POST /repositories/{workspace}/{repo_slug}/pullrequests/{id}/decline."""
+        return self._send("POST", f"{self._pr(workspace, repo, pr_id)}/decline", PullRequest.from_json)
+
+    def comment_pull_request(
+        self,
+        workspace: str,
+        repo: str,
+        pr_id: int,
+        *,
+        content: str,
+        inline_path: str | None = None,
+        inline_to: int | None = None,
+        parent_id: int | None = None,
+    ) -> Comment:
+        """POST /repositories/{workspace}/{repo_slug}/pullrequests/{id}/comments (global, inline or a reply)."""
+        body: dict[str, Any] = {"content": {"raw": content}}
+        if inline_path is not None:
+            body["inline"] = {"path": inline_path, **({"to": inline_to} if inline_to is not None else {})}
+        if parent_id is not None:
+            body["parent"] = {"id": parent_id}
+        return self._send("POST", f"{self._pr(workspace, repo, pr_id)}/comments", Comment.from_json, json=body)
+
+    def merge_pull_request(
+        self,
+        workspace: str,
+        repo: str,
+        pr_id: int,
+        *,
+        strategy: str,
+        close_source_branch: bool | None = None,
+        message: str | None = None,
+        wait_seconds: float = 30,
+        poll: Callable[[float], None] | None = None,
+        asynchronous: bool = False,
+    ) -> PullRequest:
+        """POST /repositories/{workspace}/{repo_slug}/pullrequests/{id}/merge; on 202 polls .../merge/task-status/{id}.
+
+        Bitbucket answers 200 with the merged pull request, or 202 with a task-status URL in ``Location`` when the
+        merge takes long (always with ``asynchronous=True``, i.e. ``?async=true``). The client never sleeps: pass
+        ``poll`` (e.g. ``time.sleep``) and it is called with each delay between status checks, up to
+        ``wait_seconds`` in total; without ``poll`` the status is checked once. A merge still running after that
+        raises ``MergePending`` carrying ``task_url`` for ``wait_for_merge``. 409 (``Conflict``): a ref moved;
+        555 (``Unavailable``): Bitbucket timed out, retry later.
+        """
+        if strategy not in MERGE_STRATEGIES:
+            raise ValueError(f"unknown merge strategy {strategy!r}; expected one of {', '.join(MERGE_STRATEGIES)}")
+        body: dict[str, Any] = {"type": "pullrequest_merge_parameters", "merge_strategy": strategy}
+        if close_source_branch is not None:
+            body["close_source_branch"] = close_source_branch
+        if message is not None:
+            body["message"] = message
+        path = f"{self._pr(workspace, repo, pr_id)}/merge"
+        params = {"async": "true"} if asynchronous else None
+        response = self._http.request("POST", path, json=body, params=params)
+        endpoint = self._http.describe("POST", path)
+        if response.status_code == 202:
+            task_url = response.headers.get("Location")
+            if not task_url:
+                raise BitbucketSchemaError("202 without a task-status Location", status=202, endpoint=endpoint)
+            return self.wait_for_merge(task_url, wait_seconds=wait_seconds, poll=poll)
+        return PullRequest.from_json(self._http.json(response, endpoint), endpoint=endpoint)
+
+    def wait_for_merge(
+        self, task_url: str, *, wait_seconds: float = 30, poll: Callable[[float], None] | None = None
+    ) -> PullRequest:
+        """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/merge/task-status/{task_id} until SUCCESS.
+
+        A failed merge comes back as Bitbucket's error envelope (409 ``Conflict``, 400 ``BadRequest``...).
+        """
+        delays = (0.5, 1.0, 2.0, 3.0, 5.0)
+        waited = 0.0
+        attempt = 0
+        while True:
+            response = self._http.request("GET", task_url)
+            endpoint = self._http.describe("GET", task_url)
+            status = self._http.json(response, endpoint)
+            task_status = status.get("task_status") if isinstance(status, Mapping) else None
+            if task_status == "SUCCESS":
+                result = status.get("merge_result")
+                if not isinstance(result, Mapping):
+                    raise BitbucketSchemaError("missing required field 'merge_result'", endpoint=endpoint)
+                return PullRequest.from_json(result, endpoint=endpoint)
+            if task_status != "PENDING":
+                raise BitbucketError(f"merge task ended with status {task_status!r}", endpoint=endpoint)
+            delay = delays[min(attempt, len(delays) - 1)]
+            attempt += 1
+            if poll is None or waited + delay > wait_seconds:
+                raise MergePending(
+                    f"merge still running after {waited:g}s", task_url=task_url, status=202, endpoint=endpoint
+                )
+            poll(delay)
+            waited += delay
+
+    # -- webhooks (workspace-level) ---------------------------------------------------------------------------
+
+    def iter_webhooks(self, workspace: str) -> Iterator[WebhookSubscription]:
+        """GET /workspaces/{workspace}/hooks."""
+        return self._iter(
+            f"/workspaces/{_seg(workspace)}/hooks", WebhookSubscription.from_json, WebhookSubscription.FIELDS
+        )
+
+    def create_webhook(
+        self,
+        workspace: str,
+        *,
+        url: str,
+        events: Iterable[str],
+        secret: str | None = None,
+        description: str = "bbdash",
+        active: bool = True,
+    ) -> WebhookSubscription:
+        """POST /workspaces/{workspace}/hooks: deliveries for every repository, signed with ``secret`` (HMAC)."""
+        body: dict[str, Any] = {"description": description, "url": url, "active": active, "events": list(events)}
+        if secret is not None:
+            body["secret"] = secret
+        return self._send("POST", f"/workspaces/{_seg(workspace)}/hooks", WebhookSubscription.from_json, json=body)
+
+    def delete_webhook(self, workspace: str, uid: str) -> None:
+        """DELETE /workspaces/{workspace}/hooks/{uid}."""
+        self._send("DELETE", f"/workspaces/{_seg(workspace)}/hooks/{_seg(uid)}")

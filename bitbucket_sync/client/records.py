@@ -1,0 +1,806 @@
+"""Typed, frozen records built from Bitbucket JSON, in one place.
+
+Each record has a ``from_json(data, *, endpoint)`` classmethod: unknown fields are ignored, a missing required field
+raises ``BitbucketSchemaError`` naming the endpoint and the field path, and timestamps become aware ``datetime``
+objects (naive ones are taken as UTC, as BBQL does). Each record also lists in ``FIELDS`` the paths the client asks
+for with ``fields=``, so what is requested and what is read never drift apart.
+
+Optional lists that Bitbucket only sends on request (a pull request's ``reviewers`` and ``participants``) are
+``None`` when absent, so "not fetched" is never mistaken for "empty".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Self
+
+from .errors import BitbucketSchemaError
+
+_MISSING = object()
+
+
+class _Reader:
+    """Reads one JSON object, naming the endpoint and the full field path when something required is missing."""
+
+    def __init__(self, data: Any, *, endpoint: str, path: str = "") -> None:
+        if not isinstance(data, Mapping):
+            where = path or "response"
+            raise BitbucketSchemaError(f"expected an object at {where}, got {type(data).__name__}", endpoint=endpoint)
+        self.data = data
+        self.endpoint = endpoint
+        self.path = path
+
+    def _name(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def _fail(self, key: str, problem: str) -> BitbucketSchemaError:
+        return BitbucketSchemaError(f"{problem} field {self._name(key)!r}", endpoint=self.endpoint)
+
+    def raw(self, key: str, default: Any = None) -> Any:
+        value = self.data.get(key, default)
+        return default if value is None else value
+
+    def req(self, key: str, kind: type | tuple[type, ...]) -> Any:
+        value = self.data.get(key, _MISSING)
+        if value is _MISSING or value is None:
+            raise self._fail(key, "missing required")
+        if kind is int and isinstance(value, bool):
+            raise self._fail(key, "wrong type for")
+        if not isinstance(value, kind):
+            raise self._fail(key, "wrong type for")
+        return value
+
+    def opt(self, key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
+            raise self._fail(key, "wrong type for")
+        return value
+
+    def str(self, key: str) -> str:
+        return self.req(key, str)
+
+    def ostr(self, key: str, default: str | None = None) -> str | None:
+        return self.opt(key, str, default)
+
+    def dt(self, key: str) -> datetime:
+        value = self.req(key, str)
+        return self._parse_dt(key, value)
+
+    def odt(self, key: str) -> datetime | None:
+        value = self.opt(key, str)
+        return None if value is None else self._parse_dt(key, value)
+
+    def _parse_dt(self, key: str, value: str) -> datetime:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise self._fail(key, f"unparseable timestamp {value!r} in") from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+    def child(self, key: str) -> _Reader:
+        return _Reader(self.req(key, Mapping), endpoint=self.endpoint, path=self._name(key))
+
+    def ochild(self, key: str) -> _Reader | None:
+        value = self.opt(key, Mapping)
+        return None if value is None else _Reader(value, endpoint=self.endpoint, path=self._name(key))
+
+    def items(self, key: str) -> list[_Reader] | None:
+        value = self.opt(key, list)
+        if value is None:
+            return None
+        return [_Reader(v, endpoint=self.endpoint, path=f"{self._name(key)}[{i}]") for i, v in enumerate(value)]
+
+    def href(self, name: str) -> str | None:
+        links = self.data.get("links")
+        if not isinstance(links, Mapping):
+            return None
+        link = links.get(name)
+        if isinstance(link, Mapping) and isinstance(link.get("href"), str):
+            return link["href"]
+        return None
+
+
+def _prefixed(prefix: str, fields: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"{prefix}.{f}" for f in fields)
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user, team or app user (``type`` tells which). Keyed by ``uuid``; ``account_id`` only exists for users."""
+
+    uuid: str
+    type: str
+    display_name: str
+    account_id: str | None = None
+    nickname: str | None = None
+    avatar_url: str | None = None
+    html_url: str | None = None
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "type",
+        "uuid",
+        "account_id",
+        "display_name",
+        "nickname",
+        "links.avatar.href",
+        "links.html.href",
+    )
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        return cls._read(_Reader(data, endpoint=endpoint))
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Self:
+        return cls(
+            uuid=r.str("uuid"),
+            type=r.ostr("type", "user") or "user",
+            display_name=r.ostr("display_name") or r.ostr("nickname") or "",
+            account_id=r.ostr("account_id"),
+            nickname=r.ostr("nickname"),
+            avatar_url=r.href("avatar"),
+            html_url=r.href("html"),
+        )
+
+
+def _oaccount(r: _Reader, key: str) -> Account | None:
+    child = r.ochild(key)
+    return None if child is None else Account._read(child)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace (full, or the ``workspace_base`` form with only uuid and slug)."""
+
+    uuid: str
+    slug: str
+    name: str | None = None
+    is_private: bool | None = None
+    created_on: datetime | None = None
+    updated_on: datetime | None = None
+    html_url: str | None = None
+    avatar_url: str | None = None
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "type",
+        "uuid",
+        "slug",
+        "name",
+        "is_private",
+        "created_on",
+        "updated_on",
+        "links.html.href",
+        "links.avatar.href",
+    )
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        return cls._read(_Reader(data, endpoint=endpoint))
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Self:
+        return cls(
+            uuid=r.str("uuid"),
+            slug=r.str("slug"),
+            name=r.ostr("name"),
+            is_private=r.opt("is_private", bool),
+            created_on=r.odt("created_on"),
+            updated_on=r.odt("updated_on"),
+            html_url=r.href("html"),
+            avatar_url=r.href("avatar"),
+        )
+
+
+@dataclass(frozen=True)
+class WorkspaceAccess:
+    """One of the caller's workspaces from ``/user/workspaces``, with the caller's permission (administrator or not)."""
+
+    workspace: Workspace
+    administrator: bool
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("administrator", *_prefixed("workspace", Workspace.FIELDS))
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        r = _Reader(data, endpoint=endpoint)
+        return cls(workspace=Workspace._read(r.child("workspace")), administrator=r.req("administrator", bool))
+
+
+@dataclass(frozen=True)
+class WorkspaceMember:
+    """A workspace membership: the user, and their role where the endpoint says it (``owner``/``member``/…)."""
+
+    user: Account
+    workspace_slug: str | None = None
+    permission: str | None = None
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "permission",
+        "workspace.slug",
+        *_prefixed("user", Account.FIELDS),
+    )
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        r = _Reader(data, endpoint=endpoint)
+        ws = r.ochild("workspace")
+        return cls(
+            user=Account._read(r.child("user")),
+            workspace_slug=ws.ostr("slug") if ws else None,
+            permission=r.ostr("permission"),
+        )
+
+
+@dataclass(frozen=True)
+class RepositoryRef:
+    """A condensed repository as embedded in other objects."""
+
+    uuid: str
+    full_name: str
+    name: str | None = None
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("uuid", "full_name", "name")
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Self:
+        return cls(uuid=r.str("uuid"), full_name=r.str("full_name"), name=r.ostr("name"))
+
+
+@dataclass(frozen=True)
+class RepositoryPermission:
+    """The caller's effective permission (``admin``/``write``/``read``) on one repository."""
+
+    repository: RepositoryRef
+    permission: str
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("permission", *_prefixed("repository", RepositoryRef.FIELDS))
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        r = _Reader(data, endpoint=endpoint)
+        return cls(repository=RepositoryRef._read(r.child("repository")), permission=r.str("permission"))
+
+
+@dataclass(frozen=True)
+class Project:
+    uuid: str
+    key: str
+    name: str
+    description: str = ""
+    is_private: bool | None = None
+    created_on: datetime | None = None
+    updated_on: datetime | None = None
+    html_url: str | None = None
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "uuid",
+        "key",
+        "name",
+        "description",
+        "is_private",
+        "created_on",
+        "updated_on",
+        "links.html.href",
+    )
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        r = _Reader(data, endpoint=endpoint)
+        return cls(
+            uuid=r.str("uuid"),
+            key=r.str("key"),
+            name=r.str("name"),
+            description=r.ostr("description", "") or "",
+            is_private=r.opt("is_private", bool),
+            created_on=r.odt("created_on"),
+            updated_on=r.odt("updated_on"),
+            html_url=r.href("html"),
+        )
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A repository. ``slug`` and ``workspace_slug`` come from ``full_name`` when Bitbucket leaves ``slug`` out."""
+
+    uuid: str
+    full_name: str
+    slug: str
+    workspace_slug: str
+    name: str
+    description: str
+    is_private: bool
+    updated_on: datetime
+    created_on: datetime | None = None
+    language: str = ""
+    mainbranch: str | None = None
+    project_key: str | None = None
+    project_uuid: str | None = None
+    size: int | None = None
+    html_url: str | None = None
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "uuid",
+        "full_name",
+        "slug",
+        "name",
+        "description",
+        "is_private",
+        "created_on",
+        "updated_on",
+        "language",
+        "size",
+        "mainbranch.name",
+        "project.key",
+        "project.uuid",
+        "links.html.href",
+    )
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        r = _Reader(data, endpoint=endpoint)
+        full_name = r.str("full_name")
+        if "/" not in full_name:
+            raise BitbucketSchemaError(f"field 'full_name' is not workspace/slug: {full_name!r}", endpoint=endpoint)
+        workspace_slug, _, derived_slug = full_name.partition("/")
+        mainbranch = r.ochild("mainbranch")
+        project = r.ochild("project")
+        return cls(
+            uuid=r.str("uuid"),
+            full_name=full_name,
+            slug=r.ostr("slug") or derived_slug,
+            workspace_slug=workspace_slug,
+            name=r.ostr("name") or derived_slug,
+            description=r.ostr("description", "") or "",
+            is_private=r.req("is_private", bool),
+            created_on=r.odt("created_on"),
+            updated_on=r.dt("updated_on"),
+            language=r.ostr("language", "") or "",
+            mainbranch=mainbranch.ostr("name") if mainbranch else None,
+            project_key=project.ostr("key") if project else None,
+            project_uuid=project.ostr("uuid") if project else None,
+            size=r.opt("size", int),
+            html_url=r.href("html"),
+        )
+
+
+@dataclass(frozen=True)
+class CommitAuthor:
+    """A commit's author: the raw ``Name <email>`` and the Bitbucket account when one is linked."""
+
+    raw: str
+    user: Account | None = None
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("raw", *_prefixed("user", Account.FIELDS))
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Self:
+        return cls(raw=r.ostr("raw", "") or "", user=_oaccount(r, "user"))
+
+
+@dataclass(frozen=True)
+class Commit:
+    hash: str
+    date: datetime | None = None
+    message: str = ""
+    author: CommitAuthor | None = None
+    parents: tuple[str, ...] = ()
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "hash",
+        "date",
+        "message",
+        *_prefixed("author", CommitAuthor.FIELDS),
+        "parents.hash",
+    )
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        return cls._read(_Reader(data, endpoint=endpoint))
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Self:
+        author = r.ochild("author")
+        return cls(
+            hash=r.str("hash"),
+            date=r.odt("date"),
+            message=r.ostr("message", "") or "",
+            author=CommitAuthor._read(author) if author else None,
+            parents=tuple(p.str("hash") for p in (r.items("parents") or [])),
+        )
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A branch and its tip commit (``target``)."""
+
+    name: str
+    target: Commit
+    merge_strategies: tuple[str, ...] = ()
+    default_merge_strategy: str | None = None
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "name",
+        "merge_strategies",
+        "default_merge_strategy",
+        "target.hash",
+        "target.date",
+        "target.message",
+        *_prefixed("target.author", CommitAuthor.FIELDS),
+    )
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        r = _Reader(data, endpoint=endpoint)
+        return cls(
+            name=r.str("name"),
+            target=Commit._read(r.child("target")),
+            merge_strategies=tuple(r.opt("merge_strategies", list, [])),
+            default_merge_strategy=r.ostr("default_merge_strategy"),
+        )
+
+
+@dataclass(frozen=True)
+class PullRequestEnd:
+    """A pull request's source or destination: branch, commit (12-char short hash) and repository."""
+
+    branch: str
+    commit: str | None
+    repository: RepositoryRef | None
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "branch.name",
+        "commit.hash",
+        *_prefixed("repository", RepositoryRef.FIELDS),
+    )
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Self:
+        commit = r.ochild("commit")
+        repository = r.ochild("repository")
+        return cls(
+            branch=r.child("branch").str("name"),
+            # The commit is null once a source branch is deleted (e.g. merged with close_source_branch).
+            commit=commit.ostr("hash") if commit else None,
+            repository=RepositoryRef._read(repository) if repository else None,
+        )
+
+
+@dataclass(frozen=True)
+class Participant:
+    """Someone's role on a pull request: ``REVIEWER`` or ``PARTICIPANT``, approved, or changes requested."""
+
+    user: Account
+    role: str
+    approved: bool
+    state: str | None = None
+    participated_on: datetime | None = None
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "role",
+        "approved",
+        "state",
+        "participated_on",
+        *_prefixed("user", Account.FIELDS),
+    )
+
+    @property
+    def changes_requested(self) -> bool:
+        return self.state == "changes_requested"
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        return cls._read(_Reader(data, endpoint=endpoint))
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Self:
+        return cls(
+            user=Account._read(r.child("user")),
+            role=r.ostr("role", "PARTICIPANT") or "PARTICIPANT",
+            approved=bool(r.opt("approved", bool, False)),
+            state=r.ostr("state"),
+            participated_on=r.odt("participated_on"),
+        )
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    id: int
+    title: str
+    description: str
+    state: str
+    draft: bool
+    author: Account | None
+    source: PullRequestEnd
+    destination: PullRequestEnd
+    created_on: datetime
+    updated_on: datetime
+    comment_count: int = 0
+    task_count: int = 0
+    close_source_branch: bool = False
+    merge_commit: str | None = None
+    closed_by: Account | None = None
+    reason: str = ""
+    reviewers: tuple[Account, ...] | None = None
+    participants: tuple[Participant, ...] | None = None
+    html_url: str | None = None
+
+    BASE_FIELDS: ClassVar[tuple[str, ...]] = (
+        "id",
+        "title",
+        "description",
+        "state",
+        "draft",
+        "created_on",
+        "updated_on",
+        "comment_count",
+        "task_count",
+        "close_source_branch",
+        "reason",
+        "merge_commit.hash",
+        "links.html.href",
+        *_prefixed("author", Account.FIELDS),
+        *_prefixed("closed_by", Account.FIELDS),
+        *_prefixed("source", PullRequestEnd.FIELDS),
+        *_prefixed("destination", PullRequestEnd.FIELDS),
+    )
+    PEOPLE_FIELDS: ClassVar[tuple[str, ...]] = (
+        *_prefixed("reviewers", Account.FIELDS),
+        *_prefixed("participants", Participant.FIELDS),
+    )
+    FIELDS: ClassVar[tuple[str, ...]] = BASE_FIELDS + PEOPLE_FIELDS
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        r = _Reader(data, endpoint=endpoint)
+        merge_commit = r.ochild("merge_commit")
+        reviewers = r.items("reviewers")
+        participants = r.items("participants")
+        description = r.ostr("description")
+        if description is None:
+            summary = r.ochild("summary")
+            description = (summary.ostr("raw") if summary else None) or ""
+        return cls(
+            id=r.req("id", int),
+            title=r.str("title"),
+            description=description,
+            state=r.str("state"),
+            draft=bool(r.opt("draft", bool, False)),
+            author=_oaccount(r, "author"),
+            source=PullRequestEnd._read(r.child("source")),
+            destination=PullRequestEnd._read(r.child("destination")),
+            created_on=r.dt("created_on"),
+            updated_on=r.dt("updated_on"),
+            comment_count=r.opt("comment_count", int, 0),
+            task_count=r.opt("task_count", int, 0),
+            close_source_branch=bool(r.opt("close_source_branch", bool, False)),
+            merge_commit=merge_commit.ostr("hash") if merge_commit else None,
+            closed_by=_oaccount(r, "closed_by"),
+            reason=r.ostr("reason", "") or "",
+            reviewers=None if reviewers is None else tuple(Account._read(x) for x in reviewers),
+            participants=None if participants is None else tuple(Participant._read(x) for x in participants),
+            html_url=r.href("html"),
+        )
+
+
+@dataclass(frozen=True)
+class DiffStat:
+    """One file's change between two commits. ``old_path`` is None for added files, ``new_path`` for removed ones."""
+
+    status: str
+    lines_added: int
+    lines_removed: int
+    old_path: str | None
+    new_path: str | None
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("status", "lines_added", "lines_removed", "old.path", "new.path")
+
+    @property
+    def path(self) -> str:
+        return self.new_path or self.old_path or ""
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        r = _Reader(data, endpoint=endpoint)
+        old = r.ochild("old")
+        new = r.ochild("new")
+        return cls(
+            status=r.str("status"),
+            lines_added=r.opt("lines_added", int, 0),
+            lines_removed=r.opt("lines_removed", int, 0),
+            old_path=old.str("path") if old else None,
+            new_path=new.str("path") if new else None,
+        )
+
+
+@dataclass(frozen=True)
+class SourceEntry:
+    """A file (``commit_file``) or directory (``commit_directory``) at a commit; ``path`` is repo-absolute."""
+
+    type: str
+    path: str
+    commit: str | None = None
+    size: int | None = None
+    attributes: tuple[str, ...] = ()
+    mimetype: str | None = None
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("type", "path", "commit.hash", "size", "attributes", "mimetype")
+
+    @property
+    def is_dir(self) -> bool:
+        return self.type == "commit_directory"
+
+    @property
+    def name(self) -> str:
+        return self.path.rstrip("/").rsplit("/", 1)[-1]
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        r = _Reader(data, endpoint=endpoint)
+        commit = r.ochild("commit")
+        attributes = r.data.get("attributes") or ()
+        if isinstance(attributes, str):  # the spec types it as one string; real answers send a list
+            attributes = (attributes,)
+        return cls(
+            type=r.str("type"),
+            path=r.str("path"),
+            commit=commit.ostr("hash") if commit else None,
+            size=r.opt("size", int),
+            attributes=tuple(str(a) for a in attributes),
+            mimetype=r.ostr("mimetype"),
+        )
+
+
+@dataclass(frozen=True)
+class FileContent:
+    """A file's raw bytes at a commit, with what the response headers said about it."""
+
+    path: str
+    commit: str
+    content: bytes
+    content_type: str | None = None
+    etag: str | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A pull request comment (global, inline or reply)."""
+
+    id: int
+    content: str
+    user: Account | None
+    created_on: datetime
+    updated_on: datetime | None = None
+    html: str = ""
+    deleted: bool = False
+    parent_id: int | None = None
+    inline_path: str | None = None
+    inline_from: int | None = None
+    inline_to: int | None = None
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "id",
+        "content.raw",
+        "content.html",
+        "created_on",
+        "updated_on",
+        "deleted",
+        "parent.id",
+        "inline.path",
+        "inline.from",
+        "inline.to",
+        *_prefixed("user", Account.FIELDS),
+    )
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        return cls._read(_Reader(data, endpoint=endpoint))
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Self:
+        content = r.ochild("content")
+        parent = r.ochild("parent")
+        inline = r.ochild("inline")
+        return cls(
+            id=r.req("id", int),
+            content=(content.ostr("raw", "") if content else "") or "",
+            html=(content.ostr("html", "") if content else "") or "",
+            user=_oaccount(r, "user"),
+            created_on=r.dt("created_on"),
+            updated_on=r.odt("updated_on"),
+            deleted=bool(r.opt("deleted", bool, False)),
+            parent_id=parent.opt("id", int) if parent else None,
+            inline_path=inline.ostr("path") if inline else None,
+            inline_from=inline.opt("from", int) if inline else None,
+            inline_to=inline.opt("to", int) if inline else None,
+        )
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One entry of a pull request's activity feed.
+
+    ``kind`` is the entry's key: ``comment``, ``update``, ``approval``, ``changes_requested`` (the key name of the
+    last one is unconfirmed in Bitbucket's docs, so any other single key is passed through as the kind).
+    """
+
+    kind: str
+    date: datetime | None
+    user: Account | None
+    comment: Comment | None = None
+    state: str | None = None
+    title: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        r = _Reader(data, endpoint=endpoint)
+        if (c := r.ochild("comment")) is not None:
+            comment = Comment._read(c)
+            return cls(kind="comment", date=comment.created_on, user=comment.user, comment=comment)
+        if (u := r.ochild("update")) is not None:
+            return cls(
+                kind="update",
+                date=u.odt("date"),
+                user=_oaccount(u, "author"),
+                state=u.ostr("state"),
+                title=u.ostr("title"),
+            )
+        for key in ("approval", "changes_requested", "request_changes", "changes_request"):
+            if (e := r.ochild(key)) is not None:
+                kind = "approval" if key == "approval" else "changes_requested"
+                return cls(kind=kind, date=e.odt("date"), user=_oaccount(e, "user"))
+        other = [k for k in r.data if k not in ("pull_request", "type", "links")]
+        if not other:
+            raise BitbucketSchemaError("activity entry has no comment, update or approval", endpoint=endpoint)
+        return cls(kind=other[0], date=None, user=None)
+
+
+@dataclass(frozen=True)
+class WebhookSubscription:
+    uuid: str
+    url: str
+    events: tuple[str, ...]
+    active: bool
+    description: str = ""
+    subject_type: str | None = None
+    created_at: datetime | None = None
+    secret_set: bool | None = None
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "uuid",
+        "url",
+        "description",
+        "subject_type",
+        "active",
+        "created_at",
+        "events",
+        "secret_set",
+    )
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        r = _Reader(data, endpoint=endpoint)
+        return cls(
+            uuid=r.str("uuid"),
+            url=r.str("url"),
+            events=tuple(r.req("events", list)),
+            active=r.req("active", bool),
+            description=r.ostr("description", "") or "",
+            subject_type=r.ostr("subject_type"),
+            created_at=r.odt("created_at"),
+            secret_set=r.opt("secret_set", bool),
+        )
+
+
+def fields_param(record_fields: tuple[str, ...], *, paginated: bool) -> str:
+    """The ``fields=`` value for a record: paths under ``values.`` plus ``next`` and ``size`` for a page."""
+    if not paginated:
+        return ",".join(record_fields)
+    return ",".join((*_prefixed("values", record_fields), "next", "size"))
