@@ -127,6 +127,11 @@ STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# --- Bitbucket --------------------------------------------------------------------------------------------------
+# Fernet keys, newest first, that encrypt stored credentials; the demo generates one into var/ (see `make demo`).
+BBDASH_ENCRYPTION_KEYS = env_list("BBDASH_ENCRYPTION_KEYS", [])
+BITBUCKET_API_URL = env_str("BITBUCKET_API_URL", "https://api.bitbucket.org/2.0")
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("BBDASH_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -1,0 +1,35 @@
+"""The mirror of Bitbucket and what bbdash keeps about it: one module per area, all importable from here."""
+
+from bitbucket_sync.models.access import RepositoryAccess, WorkspaceAccess
+from bitbucket_sync.models.audit import AuditEvent
+from bitbucket_sync.models.credentials import Credential
+from bitbucket_sync.models.mirror import (
+    Account,
+    Branch,
+    Participant,
+    Project,
+    PullRequest,
+    Repository,
+    RepositoryWatcher,
+    Workspace,
+    WorkspaceMembership,
+)
+from bitbucket_sync.models.runs import RequestLedgerEntry, SyncRun
+
+__all__ = [
+    "Account",
+    "AuditEvent",
+    "Branch",
+    "Credential",
+    "Participant",
+    "Project",
+    "PullRequest",
+    "Repository",
+    "RepositoryAccess",
+    "RepositoryWatcher",
+    "RequestLedgerEntry",
+    "SyncRun",
+    "Workspace",
+    "WorkspaceAccess",
+    "WorkspaceMembership",
+]

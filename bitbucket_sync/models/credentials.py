@@ -1,0 +1,93 @@
+"""Bitbucket credentials: the secret encrypted at rest, write-only, checked against Bitbucket when saved.
+
+One active credential per user (replaced ones are kept, inactive, for the history); an admin picks per workspace the
+credential it is synced with (`Workspace.sync_credential`).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from bitbucket_sync import encryption
+from bitbucket_sync.client import AccessToken, ApiToken, AppPassword, BitbucketClient
+
+DEFAULT_API_URL = "https://api.bitbucket.org/2.0"
+
+
+class Credential(models.Model):
+    class Kind(models.TextChoices):
+        API_TOKEN = "api_token", "API token"
+        ACCESS_TOKEN = "access_token", "Access token"
+        # Bitbucket Cloud stopped accepting app passwords on 2026-07-28; kept so an old one fails with a clear reason.
+        APP_PASSWORD = "app_password", "App password (legacy)"
+
+    class Status(models.TextChoices):
+        UNCHECKED = "unchecked"
+        VALID = "valid"
+        INVALID = "invalid"
+        REVOKED = "revoked"
+        EXPIRED = "expired"
+
+    class ScopeKind(models.TextChoices):
+        WORKSPACE = "workspace"
+        PROJECT = "project"
+        REPOSITORY = "repository"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bitbucket_credentials")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # The Atlassian email (API token) or Bitbucket username (app password); empty for access tokens.
+    login = models.CharField(max_length=255, blank=True)
+    # For access tokens: what they are scoped to (a workspace, project or repository), as found when checked.
+    scope_kind = models.CharField(max_length=16, choices=ScopeKind.choices, blank=True)
+    scope_name = models.CharField(max_length=511, blank=True)
+    secret_encrypted = models.TextField(editable=False)
+    secret_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    api_url = models.URLField(max_length=500, default=DEFAULT_API_URL)
+    # The Bitbucket account it resolved to when checked.
+    account = models.ForeignKey(
+        "bitbucket_sync.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="credentials"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UNCHECKED)
+    scopes = models.JSONField(default=list, blank=True)
+    can_write = models.BooleanField(default=False)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner"], condition=Q(is_active=True), name="one_active_credential"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} …{self.secret_last4} of {self.owner}"
+
+    def __repr__(self) -> str:
+        return f"<Credential {self.pk} {self.kind} …{self.secret_last4} owner={self.owner_id} {self.status}>"
+
+    def set_secret(self, secret: str) -> None:
+        """Encrypt and keep the secret; only its last four characters stay readable."""
+        self.secret_encrypted = encryption.encrypt(secret)
+        self.secret_last4 = secret[-4:] if len(secret) >= 8 else ""
+
+    def get_secret(self) -> str:
+        return encryption.decrypt(self.secret_encrypted)
+
+    def client_auth(self) -> ApiToken | AppPassword | AccessToken:
+        secret = self.get_secret()
+        if self.kind == self.Kind.API_TOKEN:
+            return ApiToken(self.login, secret)
+        if self.kind == self.Kind.APP_PASSWORD:
+            return AppPassword(self.login, secret)
+        return AccessToken(secret)
+
+    def client(self, *, on_request=None, **kwargs) -> BitbucketClient:
+        """A client speaking as this credential. Pass `on_request` to count its requests in the ledger."""
+        return BitbucketClient(self.client_auth(), base_url=self.api_url, on_request=on_request, **kwargs)

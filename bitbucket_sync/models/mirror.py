@@ -1,0 +1,239 @@
+"""The mirror: Bitbucket's objects keyed by Bitbucket's identity (uuid with braces; account_id for people).
+
+Slugs and names are display fields that can change (a renamed repository keeps its row). Rows that vanish from
+Bitbucket get `removed_at`, and only after a listing that completed; nothing here is deleted by a sync.
+"""
+
+from django.db import models
+from django.db.models import Q
+
+
+class Account(models.Model):
+    """A Bitbucket account: a person (user), an access token's app user, or a team."""
+
+    class Kind(models.TextChoices):
+        USER = "user"
+        APP_USER = "app_user"
+        TEAM = "team"
+
+    bitbucket_uuid = models.CharField(max_length=64, unique=True)
+    account_id = models.CharField(max_length=128, blank=True, db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.USER)
+    display_name = models.CharField(max_length=255, blank=True)
+    nickname = models.CharField(max_length=255, blank=True)
+    avatar_url = models.URLField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return self.display_name or self.nickname or self.bitbucket_uuid
+
+
+class Workspace(models.Model):
+    bitbucket_uuid = models.CharField(max_length=64, unique=True)
+    slug = models.CharField(max_length=255, unique=True)
+    name = models.CharField(max_length=255, blank=True)
+    is_private = models.BooleanField(default=True)
+    avatar_url = models.URLField(max_length=500, blank=True)
+    html_url = models.URLField(max_length=500, blank=True)
+    # The credential an admin picked to sync this workspace (a workspace access token is best: its own rate limit).
+    sync_credential = models.ForeignKey(
+        "bitbucket_sync.Credential", null=True, blank=True, on_delete=models.SET_NULL, related_name="synced_workspaces"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    last_full_sync_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name or self.slug
+
+
+class Project(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="projects")
+    bitbucket_uuid = models.CharField(max_length=64, unique=True)
+    key = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    is_private = models.BooleanField(default=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.name}"
+
+
+class Repository(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="repositories")
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="repositories")
+    bitbucket_uuid = models.CharField(max_length=64, unique=True)
+    slug = models.CharField(max_length=255)
+    name = models.CharField(max_length=255)
+    full_name = models.CharField(max_length=511)
+    description = models.TextField(blank=True)
+    is_private = models.BooleanField(default=True)
+    language = models.CharField(max_length=64, blank=True)
+    main_branch = models.CharField(max_length=255, blank=True)
+    html_url = models.URLField(max_length=500, blank=True)
+    created_on = models.DateTimeField(null=True, blank=True)
+    # Bitbucket's own updated_on: it moves on pushes and settings changes, so branches are re-listed only then.
+    updated_on = models.DateTimeField(null=True, blank=True)
+    # Incremental sync state: the newest PR updated_on seen by a completed listing, and the repository updated_on
+    # the branches were last listed at.
+    pull_requests_synced_through = models.DateTimeField(null=True, blank=True)
+    branches_synced_for = models.DateTimeField(null=True, blank=True)
+    watchers_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            # A slug is unique among live repositories; a removed one may share it with its replacement.
+            models.UniqueConstraint(
+                fields=["workspace", "slug"], condition=Q(removed_at__isnull=True), name="repository_live_slug"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "removed_at", "slug"], name="repository_ws_slug"),
+            models.Index(fields=["workspace", "removed_at", "-updated_on"], name="repository_ws_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+class Branch(models.Model):
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="branches")
+    name = models.CharField(max_length=255)
+    target_hash = models.CharField(max_length=40)
+    target_date = models.DateTimeField(null=True, blank=True)
+    target_message = models.TextField(blank=True)
+    target_author_raw = models.CharField(max_length=500, blank=True)
+    target_author = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Ahead/behind the main branch, where the mirror knows it (None: not computed).
+    ahead = models.PositiveIntegerField(null=True, blank=True)
+    behind = models.PositiveIntegerField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["repository", "name"], name="branch_repository_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PullRequest(models.Model):
+    class State(models.TextChoices):
+        OPEN = "OPEN"
+        MERGED = "MERGED"
+        DECLINED = "DECLINED"
+        SUPERSEDED = "SUPERSEDED"
+
+    # Denormalised from the repository so the workspace inbox filters and sorts on one index.
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="pull_requests")
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="pull_requests")
+    number = models.PositiveIntegerField(help_text="Bitbucket's id, unique within the repository")
+    title = models.CharField(max_length=1000)
+    description = models.TextField(blank=True)
+    state = models.CharField(max_length=16, choices=State.choices)
+    draft = models.BooleanField(default=False)
+    author = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="authored_pull_requests"
+    )
+    source_branch = models.CharField(max_length=255)
+    source_commit = models.CharField(max_length=40, blank=True)
+    source_repository_full_name = models.CharField(max_length=511, blank=True)
+    destination_branch = models.CharField(max_length=255)
+    destination_commit = models.CharField(max_length=40, blank=True)
+    close_source_branch = models.BooleanField(default=False)
+    merge_commit = models.CharField(max_length=40, blank=True)
+    closed_by = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField(blank=True)
+    comment_count = models.PositiveIntegerField(default=0)
+    task_count = models.PositiveIntegerField(default=0)
+    html_url = models.URLField(max_length=500, blank=True)
+    created_on = models.DateTimeField()
+    updated_on = models.DateTimeField()
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_on"]
+        constraints = [models.UniqueConstraint(fields=["repository", "number"], name="pull_request_number")]
+        indexes = [
+            models.Index(fields=["workspace", "state", "-updated_on"], name="pr_ws_state_updated"),
+            models.Index(fields=["workspace", "-updated_on"], name="pr_ws_updated"),
+            models.Index(fields=["repository", "state", "-updated_on"], name="pr_repo_state_updated"),
+            models.Index(fields=["author", "state", "-updated_on"], name="pr_author_state_updated"),
+            models.Index(fields=["repository", "source_branch"], name="pr_repo_source"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.title}"
+
+
+class Participant(models.Model):
+    """A reviewer or participant of a pull request, with their review state."""
+
+    class Role(models.TextChoices):
+        REVIEWER = "REVIEWER"
+        PARTICIPANT = "PARTICIPANT"
+
+    class ReviewState(models.TextChoices):
+        APPROVED = "approved"
+        CHANGES_REQUESTED = "changes_requested"
+
+    pull_request = models.ForeignKey(PullRequest, on_delete=models.CASCADE, related_name="participants")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="participations")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    approved = models.BooleanField(default=False)
+    state = models.CharField(max_length=32, choices=ReviewState.choices, blank=True)
+    participated_on = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["pull_request", "account"], name="participant_once")]
+        indexes = [models.Index(fields=["account", "role", "approved"], name="participant_account_role")]
+
+    def __str__(self) -> str:
+        return f"{self.account} on {self.pull_request_id} ({self.role})"
+
+
+class WorkspaceMembership(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    permission = models.CharField(max_length=32, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "account"], name="membership_once")]
+
+    def __str__(self) -> str:
+        return f"{self.account} in {self.workspace}"
+
+
+class RepositoryWatcher(models.Model):
+    """A repository's watcher: shown as its follower (Bitbucket removed user followers from API 2.0)."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="watchers")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="watching")
+    synced_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["repository", "account"], name="watcher_once")]
+
+    def __str__(self) -> str:
+        return f"{self.account} watches {self.repository}"
