@@ -88,6 +88,11 @@ class Credential(models.Model):
             return AppPassword(self.login, secret)
         return AccessToken(secret)
 
-    def client(self, *, on_request=None, **kwargs) -> BitbucketClient:
-        """A client speaking as this credential. Pass `on_request` to count its requests in the ledger."""
-        return BitbucketClient(self.client_auth(), base_url=self.api_url, on_request=on_request, **kwargs)
+    def client(self, *, purpose: str = "sync", **kwargs) -> BitbucketClient:
+        """A client speaking as this credential; every request it makes is written to the ledger under `purpose`
+        (sync, action, check, webhook)."""
+        from bitbucket_sync.ledger import recorder  # the ledger imports the models
+
+        return BitbucketClient(
+            self.client_auth(), base_url=self.api_url, on_request=recorder(self, purpose=purpose), **kwargs
+        )

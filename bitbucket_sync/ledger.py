@@ -1,0 +1,53 @@
+"""The request ledger: every request made with a credential is written down, so the hourly budget is known.
+
+Bitbucket allows about 1,000 requests an hour per user on `/2.0/repositories/*` (a rolling window) and tells a
+client nothing about what is left, so bbdash counts for itself.
+"""
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.utils import timezone
+
+from bitbucket_sync.client import RequestRecord
+from bitbucket_sync.models import Credential, RequestLedgerEntry
+
+# Bitbucket's documented allowance for /2.0/repositories/* per user and hour.
+HOURLY_BUDGET = 1000
+
+
+def recorder(credential: Credential, *, purpose: str) -> Callable[[RequestRecord], None]:
+    """An `on_request` hook for the client that writes each request to the ledger of `credential`."""
+
+    def record(request: RequestRecord) -> None:
+        RequestLedgerEntry.objects.create(
+            credential=credential,
+            at=request.at,
+            method=request.method,
+            family=request.family,
+            path=request.path[:1000],
+            status=request.status,
+            elapsed_ms=round(request.elapsed_ms),
+            request_id=request.request_id or "",
+            purpose=purpose,
+            rate_limit=request.rate_limit,
+        )
+        Credential.objects.filter(pk=credential.pk).update(last_used_at=request.at)
+
+    return record
+
+
+def requests_in_window(
+    credential: Credential, *, family: str | None = "repositories", window=timedelta(hours=1)
+) -> int:
+    """Requests made with `credential` in the rolling window (by default those charged to the repositories budget)."""
+    entries = RequestLedgerEntry.objects.filter(credential=credential, at__gte=timezone.now() - window)
+    if family is not None:
+        entries = entries.filter(family=family)
+    return entries.count()
+
+
+def prune(*, older_than=timedelta(days=7)) -> int:
+    """Forget entries older than the budget window needs (kept a week for the credentials page's history)."""
+    deleted, _ = RequestLedgerEntry.objects.filter(at__lt=timezone.now() - older_than).delete()
+    return deleted
