@@ -1,7 +1,7 @@
 """The mirror of Bitbucket and what bbdash keeps about it: one module per area, all importable from here."""
 
 from bitbucket_sync.models.access import RepositoryAccess, WorkspaceAccess
-from bitbucket_sync.models.audit import AuditEvent
+from bitbucket_sync.models.audit import ActionReceipt, AuditEvent
 from bitbucket_sync.models.credentials import Credential
 from bitbucket_sync.models.mirror import (
     Account,
@@ -18,6 +18,7 @@ from bitbucket_sync.models.runs import RequestLedgerEntry, SyncRun
 
 __all__ = [
     "Account",
+    "ActionReceipt",
     "AuditEvent",
     "Branch",
     "Credential",

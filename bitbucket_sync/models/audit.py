@@ -34,3 +34,20 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.result}"
+
+
+class ActionReceipt(models.Model):
+    """A used idempotency key: each action form carries a fresh key, so a double submit returns the first result
+    instead of acting on Bitbucket twice. Claimed (inserted) before the action runs; the unique key is the lock."""
+
+    key = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Where the first submit's result is shown; empty while the action is still running.
+    result_url = models.CharField(max_length=1000, blank=True)
+    # A merge Bitbucket accepted with 202: its task-status URL, polled until the merge ends.
+    task_url = models.CharField(max_length=1000, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.key}"
