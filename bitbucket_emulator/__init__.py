@@ -1,0 +1,59 @@
+"""A Bitbucket Cloud API 2.0 emulator for bbdash's tests, demo and benchmarks.
+
+It imports nothing of `bitbucket_sync` or `dashboard` (and not Django): an emulator that shares the client's code
+repeats its mistakes.
+
+In-process use::
+
+    from bitbucket_emulator import Emulator
+    emu = Emulator.start(seed="demo", port=0, controls=True)   # "demo" | "scale" | dict | path to a seed file
+    emu.api_url                  # "http://127.0.0.1:<port>/2.0"
+    emu.account("alice")         # {"display_name", "uuid", "account_id", "email", "username", "api_token", ...}
+    emu.access_tokens            # [{"token", "name", "scope_kind", "scope", "scopes"}]
+    emu.world.add_member("acme", "zoe")  # test-facing mutations, see below
+    emu.stop()
+
+Control API (only with `controls=True` / `--controls`; otherwise every `/_emulator/` path is 404). JSON in and out:
+
+==========================================  ======================================================================
+``GET  /_emulator/``                        current latency, rate limit, faults, "now", app-password switch
+``GET  /_emulator/requests``                ``{"total", "by_credential": {cred: {"total", "status": {code: n},
+                                            "endpoints": {family: {...}}}}, "by_endpoint": {family: {...}}}``;
+                                            credentials are ``api_token:<username>``, ``app_password:<username>``,
+                                            ``access_token:<name>``, ``anonymous``, ``invalid``; families are
+                                            ``GET /2.0/repositories/{workspace}/{repo_slug}/pullrequests``
+``POST /_emulator/requests/reset``          zero the counters
+``POST /_emulator/latency``                 ``{"ms": 50, "jitter_ms": 10}`` added to every API request;
+                                            ``DELETE`` turns it off
+``POST /_emulator/rate-limit``              ``{"limit": 10, "window": 3600, "retry_after": 30 | null,
+                                            "resource": "repositories" | "all"}``: at most `limit` requests per
+                                            rolling `window` seconds per credential, then ``429`` ``text/plain``
+                                            (with ``Retry-After`` only when `retry_after` is set); ``DELETE`` off
+``POST /_emulator/faults``                  ``{"every": 3, "kind": "500" | "555" | "drop" | "slow",
+                                            "delay": 2.0, "path": "/2.0/repositories/"}``: every Nth API request
+                                            (optionally only under `path`) fails that way; ``DELETE`` off
+``GET|POST /_emulator/time``                ``{"shift_seconds": 3600}`` moves "now" (for ``updated_on``)
+``POST /_emulator/app-passwords``           ``{"enabled": false}`` refuses app passwords (as after 2026-07-28)
+``GET  /_emulator/webhooks/deliveries``     every delivery with its attempts and answers
+``GET  /_emulator/accounts``                the seeded accounts and access tokens (as ``--credentials-out``)
+``POST /_emulator/world/<action>``          change the world; the body holds the keyword arguments:
+                                            ``rename-repository`` (workspace, repo_slug, new_name),
+                                            ``delete-repository`` (workspace, repo_slug),
+                                            ``add-member`` / ``remove-member`` (workspace, username[, role]),
+                                            ``grant`` (workspace, repo_slug, username, permission) / ``revoke``,
+                                            ``commit`` (workspace, repo_slug, branch, username, files
+                                            {path: text or null}[, message, parent]),
+                                            ``update-pull-request-title`` (workspace, repo_slug, pr_id, username,
+                                            title), ``add-watcher`` / ``remove-watcher`` (workspace, repo_slug,
+                                            username), ``time-travel`` (seconds)
+==========================================  ======================================================================
+
+The same mutations are methods of `emu.world` (`rename_repository`, `delete_repository`, `add_member`,
+`remove_member`, `grant`, `revoke`, `commit_files`, `update_pull_request_title`, `add_watcher`, `remove_watcher`,
+`time_travel`), and the controls are methods of `emu.controls` (`set_latency`, `set_rate_limit`, `set_fault`,
+`counts`, `reset_counts`).
+"""
+
+from .server import Emulator
+
+__all__ = ["Emulator"]

@@ -1,0 +1,299 @@
+"""The WSGI application: routing, authentication, scopes, accounting, controls, `fields=`, ETags, errors."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from . import controls_api, query
+from . import views_accounts as acc
+from . import views_pullrequests as prs
+from . import views_repositories as repos
+from .auth import AuthError, Identity, Scope, ScopeError, authenticate, require_scope
+from .context import Ctx, Result
+from .controls import RATE_LIMIT_BODY, Controls
+from .state import World, WorldError
+
+R = "/2.0/repositories/<workspace>/<repo_slug>"
+PR = R + "/pullrequests/<int:pull_request_id>"
+
+READ_USER = Scope("account", ("read:user:bitbucket",))
+READ_WS = Scope("account", ("read:workspace:bitbucket",))
+READ_PROJECT = Scope("project", ("read:project:bitbucket",))
+READ_REPO = Scope("repository", ("read:repository:bitbucket",))
+WRITE_REPO = Scope("repository:write", ("write:repository:bitbucket",))
+READ_PR = Scope("pullrequest", ("read:pullrequest:bitbucket",))
+WRITE_PR = Scope("pullrequest:write", ("read:pullrequest:bitbucket", "write:pullrequest:bitbucket"))
+READ_HOOK = Scope("webhook", ("read:webhook:bitbucket",))
+WRITE_HOOK = Scope("webhook", ("read:webhook:bitbucket", "write:webhook:bitbucket"))
+DELETE_HOOK = Scope("webhook", ("delete:webhook:bitbucket",))
+NO_SCOPE = Scope(None)
+
+
+@dataclass
+class Route:
+    path: str
+    methods: tuple[str, ...]
+    handler: Callable[..., Any]
+    scope: Scope
+    family: str = ""
+
+
+def _routes() -> list[Route]:
+    table = [
+        ("/2.0/user", ("GET",), acc.me, READ_USER),
+        ("/2.0/user/emails", ("GET",), acc.my_emails, Scope("email", ("read:user:bitbucket",))),
+        ("/2.0/user/workspaces", ("GET",), acc.my_workspaces, READ_WS),
+        ("/2.0/user/workspaces/<workspace>/permission", ("GET",), acc.my_workspace_permission, READ_WS),
+        (
+            "/2.0/user/workspaces/<workspace>/permissions/repositories",
+            ("GET",),
+            acc.my_repository_permissions,
+            READ_REPO,
+        ),
+        ("/2.0/users/<selected_user>", ("GET",), acc.user_by_id, NO_SCOPE),
+        ("/2.0/workspaces/<workspace>", ("GET",), acc.workspace_detail, Scope(None, ("read:workspace:bitbucket",))),
+        ("/2.0/workspaces/<workspace>/members", ("GET",), acc.members, READ_WS),
+        ("/2.0/workspaces/<workspace>/members/<member>", ("GET",), acc.member_detail, READ_WS),
+        ("/2.0/workspaces/<workspace>/permissions", ("GET",), acc.permissions, READ_WS),
+        ("/2.0/workspaces/<workspace>/projects", ("GET",), acc.projects, READ_PROJECT),
+        ("/2.0/workspaces/<workspace>/projects/<project_key>", ("GET",), acc.project_detail, READ_PROJECT),
+        ("/2.0/workspaces/<workspace>/hooks", ("GET",), acc.hook_list, READ_HOOK),
+        ("/2.0/workspaces/<workspace>/hooks", ("POST",), acc.hook_create, WRITE_HOOK),
+        ("/2.0/workspaces/<workspace>/hooks/<uid>", ("GET",), acc.hook_detail, READ_HOOK),
+        ("/2.0/workspaces/<workspace>/hooks/<uid>", ("PUT",), acc.hook_update, WRITE_HOOK),
+        ("/2.0/workspaces/<workspace>/hooks/<uid>", ("DELETE",), acc.hook_delete, DELETE_HOOK),
+        ("/2.0/workspaces", ("GET",), acc.gone, NO_SCOPE),
+        ("/2.0/user/permissions/workspaces", ("GET",), acc.gone, NO_SCOPE),
+        ("/2.0/user/permissions/repositories", ("GET",), acc.gone, NO_SCOPE),
+        ("/2.0/user/permissions/teams", ("GET",), acc.gone, NO_SCOPE),
+        ("/2.0/repositories", ("GET",), acc.gone, NO_SCOPE),
+        ("/2.0/repositories/<workspace>", ("GET",), acc.repositories, READ_REPO),
+        (R, ("GET",), repos.repository_detail, READ_REPO),
+        (R + "/watchers", ("GET",), repos.watchers, READ_REPO),
+        (R + "/hooks", ("GET",), acc.hook_list, READ_HOOK),
+        (R + "/hooks", ("POST",), acc.hook_create, WRITE_HOOK),
+        (R + "/hooks/<uid>", ("GET",), acc.hook_detail, READ_HOOK),
+        (R + "/hooks/<uid>", ("PUT",), acc.hook_update, WRITE_HOOK),
+        (R + "/hooks/<uid>", ("DELETE",), acc.hook_delete, DELETE_HOOK),
+        (R + "/refs/branches", ("GET",), repos.branches, READ_REPO),
+        (
+            R + "/refs/branches",
+            ("POST",),
+            repos.branch_create,
+            Scope("repository:write", ("read:repository:bitbucket", "write:repository:bitbucket")),
+        ),
+        (R + "/refs/branches/<path:name>", ("GET",), repos.branch_detail, READ_REPO),
+        (R + "/refs/branches/<path:name>", ("DELETE",), repos.branch_delete, WRITE_REPO),
+        (R + "/refs/tags", ("GET",), repos.tags, READ_REPO),
+        (R + "/commits", ("GET",), repos.commits, READ_REPO),
+        (R + "/commits/<path:revision>", ("GET",), repos.commits, READ_REPO),
+        (R + "/commit/<commit>", ("GET",), repos.commit_detail, READ_REPO),
+        (R + "/src", ("GET",), repos.src_root, READ_REPO),
+        (R + "/src", ("POST",), repos.src_create, WRITE_REPO),
+        (R + "/src/<path:rest>", ("GET",), repos.src, READ_REPO),
+        (R + "/diff/<path:spec>", ("GET",), repos.diff, READ_REPO),
+        (R + "/diffstat/<path:spec>", ("GET",), repos.diffstat, READ_REPO),
+        (R + "/pullrequests", ("GET",), prs.pr_list, READ_PR),
+        (R + "/pullrequests", ("POST",), prs.pr_create, WRITE_PR),
+        (PR, ("GET",), prs.pr_detail, READ_PR),
+        (PR, ("PUT",), prs.pr_update, WRITE_PR),
+        (PR + "/diff", ("GET",), prs.pr_diff, READ_PR),
+        (PR + "/diffstat", ("GET",), prs.pr_diffstat, READ_PR),
+        (PR + "/commits", ("GET",), prs.pr_commits, READ_PR),
+        (PR + "/activity", ("GET",), prs.pr_activity, READ_PR),
+        (PR + "/comments", ("GET",), prs.comments, READ_PR),
+        (PR + "/comments", ("POST",), prs.comment_create, WRITE_PR),
+        (PR + "/comments/<int:comment_id>", ("GET",), prs.comment_detail, READ_PR),
+        (PR + "/approve", ("POST",), prs.approve, WRITE_PR),
+        (PR + "/approve", ("DELETE",), prs.unapprove, Scope("pullrequest:write", ("write:pullrequest:bitbucket",))),
+        (PR + "/request-changes", ("POST",), prs.request_changes, WRITE_PR),
+        (
+            PR + "/request-changes",
+            ("DELETE",),
+            prs.unrequest_changes,
+            Scope("pullrequest:write", ("write:pullrequest:bitbucket",)),
+        ),
+        (PR + "/decline", ("POST",), prs.decline, WRITE_PR),
+        (PR + "/merge", ("POST",), prs.merge, WRITE_PR),
+        (PR + "/merge/task-status/<task_id>", ("GET",), prs.merge_task_status, READ_PR),
+    ]
+    out = []
+    for path, methods, handler, scope in table:
+        family = path.replace("<int:", "<").replace("<path:", "<").replace("<", "{").replace(">", "}")
+        out.append(Route(path, methods, handler, scope, f"{methods[0]} {family}"))
+    return out
+
+
+def error_body(exc: WorldError) -> dict:
+    err: dict[str, Any] = {"message": exc.message}
+    if isinstance(exc, ScopeError):
+        err["detail"] = {"granted": exc.granted, "required": exc.required}
+    elif exc.detail is not None:
+        err["detail"] = exc.detail
+    if exc.fields:
+        err["fields"] = exc.fields
+    if exc.data:
+        err["data"] = exc.data
+    return {"type": "error", "error": err}
+
+
+def json_response(data: Any, status: int = 200, headers: dict | None = None) -> Response:
+    body = json.dumps(data, separators=(", ", ": ")).encode()
+    resp = Response(body, status=status, headers=headers or {})
+    resp.headers["Content-Type"] = "application/json; charset=utf-8"
+    return resp
+
+
+class EmulatorApp:
+    def __init__(self, world: World, controls: Controls | None = None, controls_enabled: bool = False, emulator=None):
+        self.world = world
+        self.controls = controls or Controls()
+        self.controls_enabled = controls_enabled
+        self.emulator = emulator  # the Emulator owning this app (for /_emulator/ controls that need it)
+        self.merge_task_delay = 0.3
+        self.routes = _routes()
+        self.url_map = Map(
+            [Rule(r.path, endpoint=i, methods=list(r.methods)) for i, r in enumerate(self.routes)],
+            strict_slashes=False,
+            merge_slashes=False,
+        )
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        try:
+            response = self.dispatch(request)
+        except _Dropped:
+            response = Response(b"", status=500)
+            response.headers["Connection"] = "close"
+        return response(environ, start_response)
+
+    # ---- the pipeline ----------------------------------------------------------------------------------------
+    def dispatch(self, request: Request) -> Response:
+        path = request.path
+        if path.startswith("/_emulator"):
+            if not self.controls_enabled:
+                return self._not_found()
+            return controls_api.handle(self, request)
+        if not path.startswith("/2.0/") and path != "/2.0":
+            return self._not_found()
+        family = f"{request.method} (unknown)"
+        credential = "anonymous"
+        status: int | str = 500
+        try:
+            adapter = self.url_map.bind("localhost")
+            route: Route | None = None
+            args: dict = {}
+            try:
+                endpoint, args = adapter.match(path, method=request.method)
+                route = self.routes[endpoint]
+                family = route.family.replace(route.family.split(" ", 1)[0], request.method, 1)
+            except MethodNotAllowed:
+                family = f"{request.method} {path}"
+            except (NotFound, HTTPException):
+                family = f"{request.method} (unknown)"
+            header = request.headers.get("Authorization")
+            try:
+                with self.world.lock:
+                    identity = authenticate(self.world, header)
+                credential = identity.credential
+            except AuthError as exc:
+                credential = "invalid"
+                resp = self._error(exc)
+                status = resp.status_code
+                return resp
+            delay = self.controls.delay()
+            if delay:
+                time.sleep(delay)
+            limited = self.controls.check_rate(credential, path)
+            if limited is not None:
+                resp = Response(RATE_LIMIT_BODY.encode(), status=429, headers={"Content-Type": "text/plain"})
+                if limited.retry_after is not None:
+                    resp.headers["Retry-After"] = str(limited.retry_after)
+                status = 429
+                return resp
+            fault = self.controls.next_fault(path)
+            if fault is not None:
+                if fault.kind == "drop":
+                    status = "dropped"
+                    self._drop(request)
+                if fault.kind == "slow":
+                    time.sleep(fault.delay)
+                elif fault.kind in ("500", "555"):
+                    status = int(fault.kind)
+                    message = "Internal Server Error" if status == 500 else "Service Timeout"
+                    detail = None if status == 500 else "The request took too long; retry it later."
+                    return self._error(WorldError(status, message, detail=detail))
+            if route is None:
+                if family.endswith("(unknown)"):
+                    resp = self._error(WorldError(404, f"Resource not found: {path}"))
+                else:
+                    resp = self._error(WorldError(405, f"Method {request.method} not allowed here"))
+                status = resp.status_code
+                return resp
+            resp = self._handle(request, route, args, identity)
+            status = resp.status_code
+            return resp
+        finally:
+            self.controls.record(credential, family, status)
+
+    def _handle(self, request: Request, route: Route, args: dict, identity: Identity) -> Response:
+        world = self.world
+        try:
+            require_scope(identity, route.scope)
+            if (
+                request.method in ("POST", "PUT")
+                and request.content_length is None
+                and not request.headers.get("Transfer-Encoding")
+            ):
+                return self._error(WorldError(411, "Length Required"))
+            with world.lock:
+                ctx = Ctx(request, world, identity, self)
+                result = route.handler(ctx, **args)
+                if isinstance(result, Result):
+                    data = result.data
+                    fields = request.args.get("fields")
+                    if fields or result.hidden:
+                        data = query.apply_fields(data, fields, result.hidden)
+                    response = json_response(data, result.status, result.headers)
+                else:
+                    response = result
+        except WorldError as exc:
+            return self._error(exc)
+        if request.method == "GET" and response.status_code == 200:
+            etag = '"' + hashlib.sha1(response.get_data(), usedforsecurity=False).hexdigest() + '"'
+            response.headers["ETag"] = etag
+            inm = request.headers.get("If-None-Match")
+            if inm and etag in [t.strip() for t in inm.split(",")] + ["*"]:
+                return Response(status=304, headers={"ETag": etag})
+        return response
+
+    def _error(self, exc: WorldError) -> Response:
+        resp = json_response(error_body(exc), exc.status)
+        if exc.status == 401:
+            resp.headers["WWW-Authenticate"] = 'Basic realm="Bitbucket.org HTTP"'
+        return resp
+
+    def _not_found(self) -> Response:
+        return json_response({"type": "error", "error": {"message": "Resource not found"}}, 404)
+
+    def _drop(self, request: Request) -> None:
+        sock = request.environ.get("werkzeug.socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        raise _Dropped
+
+
+class _Dropped(Exception):
+    """The connection was cut on purpose (fault injection)."""

@@ -1,0 +1,148 @@
+"""Switchable behaviour for tests and benchmarks: request accounting, latency, rate limits and faults.
+
+All of it is off by default; the `/_emulator/` HTTP API (see the package docstring) and the Python methods here
+change it at run time. Counters are kept per credential (`api_token:alice`, `app_password:bob`,
+`access_token:<name>`, `anonymous`, `invalid`) and per endpoint family (`GET /2.0/repositories/{workspace}`).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+RATE_LIMIT_BODY = "Rate limit for this resource has been exceeded"
+
+
+@dataclass
+class RateLimit:
+    limit: int
+    window: float = 3600.0
+    retry_after: int | None = None  # seconds for the Retry-After header; None sends none (like Bitbucket)
+    resource: str = "repositories"  # repositories (/2.0/repositories/*, as Bitbucket) | all
+
+
+@dataclass
+class Fault:
+    every: int
+    kind: str  # 500 | 555 | drop | slow
+    delay: float = 2.0  # seconds, for `slow`
+    path: str = ""  # only requests whose path starts with this count
+
+
+FAULT_KINDS = ("500", "555", "drop", "slow")
+
+
+class Controls:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.latency_ms = 0.0
+        self.jitter_ms = 0.0
+        self.rate_limit: RateLimit | None = None
+        self.fault: Fault | None = None
+        self._fault_counter = 0
+        self._windows: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self.reset_counts()
+
+    # ---- accounting ------------------------------------------------------------------------------------------
+    def reset_counts(self) -> None:
+        with getattr(self, "lock", threading.Lock()):
+            self.total = 0
+            self.by_credential: dict[str, dict] = {}
+            self.by_endpoint: dict[str, dict] = {}
+
+    def record(self, credential: str, family: str, status: int | str) -> None:
+        key = str(status)
+        with self.lock:
+            self.total += 1
+            cred = self.by_credential.setdefault(credential, {"total": 0, "status": {}, "endpoints": {}})
+            cred["total"] += 1
+            cred["status"][key] = cred["status"].get(key, 0) + 1
+            ep = cred["endpoints"].setdefault(family, {"total": 0, "status": {}})
+            ep["total"] += 1
+            ep["status"][key] = ep["status"].get(key, 0) + 1
+            fam = self.by_endpoint.setdefault(family, {"total": 0, "status": {}})
+            fam["total"] += 1
+            fam["status"][key] = fam["status"].get(key, 0) + 1
+
+    def counts(self) -> dict:
+        import copy
+
+        with self.lock:
+            return {
+                "total": self.total,
+                "by_credential": copy.deepcopy(self.by_credential),
+                "by_endpoint": copy.deepcopy(self.by_endpoint),
+            }
+
+    # ---- latency ---------------------------------------------------------------------------------------------
+    def set_latency(self, ms: float = 0.0, jitter_ms: float = 0.0) -> None:
+        self.latency_ms, self.jitter_ms = max(0.0, float(ms)), max(0.0, float(jitter_ms))
+
+    def delay(self) -> float:
+        if not self.latency_ms and not self.jitter_ms:
+            return 0.0
+        return (self.latency_ms + random.uniform(0, self.jitter_ms)) / 1000.0
+
+    # ---- rate limiting ---------------------------------------------------------------------------------------
+    def set_rate_limit(
+        self, limit: int | None, window: float = 3600.0, retry_after: int | None = None, resource: str = "repositories"
+    ) -> None:
+        with self.lock:
+            self._windows.clear()
+            if limit is None:
+                self.rate_limit = None
+            else:
+                if resource not in ("repositories", "all"):
+                    raise ValueError("resource must be 'repositories' or 'all'")
+                self.rate_limit = RateLimit(int(limit), float(window), retry_after, resource)
+
+    def check_rate(self, credential: str, path: str) -> RateLimit | None:
+        """Count this request in the rolling window; returns the limit when it is exceeded (answer 429)."""
+        rl = self.rate_limit
+        if rl is None:
+            return None
+        if rl.resource == "repositories" and not path.startswith("/2.0/repositories/"):
+            return None
+        now = time.monotonic()
+        with self.lock:
+            window = self._windows[(credential, rl.resource)]
+            while window and window[0] <= now - rl.window:
+                window.popleft()
+            if len(window) >= rl.limit:
+                return rl
+            window.append(now)
+        return None
+
+    # ---- faults ----------------------------------------------------------------------------------------------
+    def set_fault(self, every: int | None, kind: str = "500", delay: float = 2.0, path: str = "") -> None:
+        with self.lock:
+            self._fault_counter = 0
+            if not every:
+                self.fault = None
+                return
+            if kind not in FAULT_KINDS:
+                raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS)}")
+            self.fault = Fault(int(every), kind, float(delay), path)
+
+    def next_fault(self, path: str) -> Fault | None:
+        fault = self.fault
+        if fault is None or not path.startswith(fault.path or "/2.0/"):
+            return None
+        with self.lock:
+            self._fault_counter += 1
+            return fault if self._fault_counter % fault.every == 0 else None
+
+    def describe(self) -> dict:
+        return {
+            "latency": {"ms": self.latency_ms, "jitter_ms": self.jitter_ms},
+            "rate_limit": self.rate_limit.__dict__ if self.rate_limit else None,
+            "faults": self.fault.__dict__ if self.fault else None,
+        }
+
+    def clear(self) -> None:
+        self.set_latency(0)
+        self.set_rate_limit(None)
+        self.set_fault(None)

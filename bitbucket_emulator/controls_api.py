@@ -1,0 +1,124 @@
+"""The `/_emulator/` HTTP API (only when the emulator runs with controls enabled). See the package docstring."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Request, Response
+
+from .ids import fmt_time
+from .state import WorldError
+
+if TYPE_CHECKING:
+    from .app import EmulatorApp
+
+# name in the URL -> (World method, allowed keyword arguments)
+WORLD_ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "rename-repository": ("rename_repository", ("workspace", "repo_slug", "new_name")),
+    "delete-repository": ("delete_repository", ("workspace", "repo_slug")),
+    "add-member": ("add_member", ("workspace", "username", "role")),
+    "remove-member": ("remove_member", ("workspace", "username")),
+    "grant": ("grant", ("workspace", "repo_slug", "username", "permission")),
+    "revoke": ("revoke", ("workspace", "repo_slug", "username")),
+    "commit": ("commit_files", ("workspace", "repo_slug", "branch", "username", "files", "message", "parent")),
+    "update-pull-request-title": (
+        "update_pull_request_title",
+        ("workspace", "repo_slug", "pr_id", "username", "title"),
+    ),
+    "add-watcher": ("add_watcher", ("workspace", "repo_slug", "username")),
+    "remove-watcher": ("remove_watcher", ("workspace", "repo_slug", "username")),
+    "time-travel": ("time_travel", ("seconds",)),
+}
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data, indent=1).encode(), status=status, headers={"Content-Type": "application/json"})
+
+
+def _body(request: Request) -> dict:
+    raw = request.get_data()
+    if not raw.strip():
+        return {}
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("body must be a JSON object")
+    return data
+
+
+def handle(app: EmulatorApp, request: Request) -> Response:
+    path = request.path.rstrip("/")
+    method = request.method
+    c = app.controls
+    world = app.world
+    try:
+        body = _body(request) if method in ("POST", "PUT") else {}
+        if path == "/_emulator" and method == "GET":
+            return _json(
+                {
+                    **c.describe(),
+                    "now": fmt_time(world.now()),
+                    "app_passwords": world.app_passwords_enabled,
+                    "requests": c.total,
+                }
+            )
+        if path == "/_emulator/requests" and method == "GET":
+            return _json(c.counts())
+        if path == "/_emulator/requests/reset" and method == "POST":
+            c.reset_counts()
+            return _json({"reset": True})
+        if path == "/_emulator/latency":
+            if method == "POST":
+                c.set_latency(body.get("ms", 0), body.get("jitter_ms", 0))
+            elif method == "DELETE":
+                c.set_latency(0)
+            return _json(c.describe()["latency"])
+        if path == "/_emulator/rate-limit":
+            if method == "POST":
+                c.set_rate_limit(
+                    body.get("limit"),
+                    body.get("window", 3600),
+                    body.get("retry_after"),
+                    body.get("resource", "repositories"),
+                )
+            elif method == "DELETE":
+                c.set_rate_limit(None)
+            return _json(c.describe()["rate_limit"])
+        if path == "/_emulator/faults":
+            if method == "POST":
+                c.set_fault(
+                    body.get("every"), str(body.get("kind", "500")), body.get("delay", 2.0), body.get("path", "")
+                )
+            elif method == "DELETE":
+                c.set_fault(None)
+            return _json(c.describe()["faults"])
+        if path == "/_emulator/time":
+            if method == "POST":
+                world.time_travel(float(body.get("shift_seconds", 0)))
+            return _json({"now": fmt_time(world.now()), "offset_seconds": world.clock.offset.total_seconds()})
+        if path == "/_emulator/app-passwords" and method == "POST":
+            world.app_passwords_enabled = bool(body.get("enabled", True))
+            return _json({"enabled": world.app_passwords_enabled})
+        if path == "/_emulator/webhooks/deliveries" and method == "GET":
+            dispatcher = getattr(app.emulator, "webhooks", None)
+            return _json(dispatcher.deliveries() if dispatcher else [])
+        if path == "/_emulator/accounts" and method == "GET":
+            emu = app.emulator
+            return _json({"accounts": emu.accounts, "access_tokens": emu.access_tokens} if emu else {})
+        if path.startswith("/_emulator/world/") and method == "POST":
+            action = path.removeprefix("/_emulator/world/")
+            if action not in WORLD_ACTIONS:
+                return _json({"error": f"unknown action {action!r}", "actions": sorted(WORLD_ACTIONS)}, 404)
+            name, allowed = WORLD_ACTIONS[action]
+            unknown = set(body) - set(allowed)
+            if unknown:
+                return _json({"error": f"unknown arguments: {sorted(unknown)}", "allowed": list(allowed)}, 400)
+            result = getattr(world, name)(**body)
+            if hasattr(result, "hash"):
+                result = {"hash": result.hash}
+            return _json({"ok": True, "result": result})
+    except WorldError as exc:
+        return _json({"error": exc.message}, exc.status)
+    except (ValueError, TypeError, KeyError) as exc:
+        return _json({"error": str(exc)}, 400)
+    return _json({"error": f"no control {method} {path}"}, 404)

@@ -1,0 +1,185 @@
+"""The HTTP server (werkzeug's threaded WSGI server speaking HTTP/1.1 keep-alive) and the `Emulator` handle."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+from typing import Any
+
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+
+from . import seeds
+from .app import EmulatorApp
+from .controls import Controls
+from .state import World
+from .webhooks import WebhookDispatcher
+
+log = logging.getLogger("bitbucket_emulator")
+
+
+class _Handler(WSGIRequestHandler):
+    # HTTP/1.1 keeps connections open between requests (every answer carries Content-Length).
+    protocol_version = "HTTP/1.1"
+    verbose = False
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if self.verbose:
+            super().log_request(code, size)
+
+    def log_error(self, format: str, *args: Any) -> None:
+        if self.verbose:
+            super().log_error(format, *args)
+
+    def handle(self) -> None:
+        # A client (or the `drop` fault) going away is not an error worth a traceback.
+        with contextlib.suppress(OSError):
+            super().handle()
+
+
+class _Server(ThreadedWSGIServer):
+    daemon_threads = True
+
+    def __init__(self, *args, **kwargs):
+        self.open_sockets: set[socket.socket] = set()
+        self.sockets_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address):
+        with self.sockets_lock:
+            self.open_sockets.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self.sockets_lock:
+            self.open_sockets.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # errors on client sockets are the client's business; the app answers its own errors
+
+    def close_connections(self) -> None:
+        with self.sockets_lock:
+            sockets = list(self.open_sockets)
+        for s in sockets:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+
+class Emulator:
+    """A running emulator. Start it with `Emulator.start(...)`; stop it with `stop()`."""
+
+    def __init__(self, world: World, server: _Server, app: EmulatorApp, state_file: str | None):
+        self.world = world
+        self.app = app
+        self.controls: Controls = app.controls
+        self._server = server
+        self.state_file = state_file
+        host, port = server.server_address[:2]
+        self.host, self.port = host, port
+        self.base_url = f"http://{host}:{port}"
+        self.api_url = self.base_url + "/2.0"
+        world.base_url = self.base_url
+        self.webhooks = WebhookDispatcher(world)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=server.serve_forever, name="emulator-http", daemon=True)
+        self._saver: threading.Thread | None = None
+        self._saved_version = -1
+
+    @classmethod
+    def start(
+        cls,
+        seed: str | dict | None = "demo",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        controls: bool = True,
+        app_passwords: bool = True,
+        state_file: str | None = None,
+        verbose: bool = False,
+        **scale_params: int,
+    ) -> Emulator:
+        """Build the world (from `state_file` if it exists, else from `seed`), listen, return once listening."""
+        if state_file and os.path.exists(state_file):
+            world = World.load(state_file)
+        else:
+            world = seeds.load_seed(seed, **scale_params)
+        world.app_passwords_enabled = app_passwords
+        app = EmulatorApp(world, controls_enabled=controls)
+        handler = type("Handler", (_Handler,), {"verbose": verbose})
+        server = _Server(host, port, app, handler=handler)
+        emu = cls(world, server, app, state_file)
+        app.emulator = emu
+        emu._thread.start()
+        if state_file:
+            emu._saved_version = world.version if os.path.exists(state_file) else -1
+            emu._save()
+            emu._saver = threading.Thread(target=emu._save_loop, name="emulator-state", daemon=True)
+            emu._saver.start()
+        return emu
+
+    # ---- accounts --------------------------------------------------------------------------------------------
+    @property
+    def accounts(self) -> list[dict]:
+        with self.world.lock:
+            return seeds.accounts(self.world)
+
+    @property
+    def access_tokens(self) -> list[dict]:
+        with self.world.lock:
+            return seeds.access_tokens(self.world)
+
+    def account(self, username: str) -> dict:
+        for a in self.accounts:
+            if a["username"] == username:
+                return a
+        raise KeyError(username)
+
+    def access_token(self, name: str) -> dict:
+        for t in self.access_tokens:
+            if t["name"] == name:
+                return t
+        raise KeyError(name)
+
+    # ---- state file ------------------------------------------------------------------------------------------
+    def _save(self) -> None:
+        if not self.state_file:
+            return
+        with self.world.lock:
+            version = self.world.version
+            if version == self._saved_version:
+                return
+            self.world.save(self.state_file)
+            self._saved_version = version
+
+    def _save_loop(self) -> None:
+        while not self._stopped.wait(1.0):
+            try:
+                self._save()
+            except OSError as exc:
+                log.warning("could not write the state file: %s", exc)
+
+    def serve_forever(self) -> None:
+        """Block until interrupted (used by the command line)."""
+        try:
+            self._stopped.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._server.shutdown()
+        self._server.close_connections()
+        self._server.server_close()
+        self._stopped.set()
+        self.webhooks.stop()
+        self._save()
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

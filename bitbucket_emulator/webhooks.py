@@ -1,0 +1,177 @@
+"""Webhook deliveries: payloads built when the event happens, POSTed later by a background thread.
+
+Headers as Bitbucket sends them: `X-Event-Key`, `X-Hook-UUID`, `X-Request-UUID`, `X-Attempt-Number` and, when the
+subscription has a secret, `X-Hub-Signature: sha256=<hex HMAC-SHA256 of the body>`. A delivery that fails (connection
+error, timeout or a 5xx answer) is tried again, up to three attempts in all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import queue
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+
+from . import serialize as s
+from .ids import fmt_time, random_uuid
+from .state import Hook, Repository, World
+
+MAX_ATTEMPTS = 3
+TIMEOUT = 10.0
+# No proxies: receivers are usually on this machine, and an http_proxy in the environment must not swallow them.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass
+class Delivery:
+    hook_uuid: str
+    url: str
+    event: str
+    body: bytes
+    secret: str | None
+    request_uuid: str = field(default_factory=random_uuid)
+    attempts: list[dict] = field(default_factory=list)
+    done: bool = False
+
+
+class WebhookDispatcher:
+    def __init__(self, world: World, retry_delays: tuple[float, ...] = (0.2, 1.0)):
+        self.world = world
+        self.retry_delays = retry_delays
+        self.queue: queue.Queue[Delivery | None] = queue.Queue()
+        self.log: list[Delivery] = []
+        self._thread = threading.Thread(target=self._run, name="emulator-webhooks", daemon=True)
+        self._thread.start()
+        world.listeners.append(self.on_event)
+
+    # Called under the world lock, right after the change.
+    def on_event(self, event: str, repo: Repository, actor_uuid: str | None, **objects) -> None:
+        hooks = self._subscribed(repo, event)
+        if not hooks:
+            return
+        body = json.dumps(self.payload(event, repo, actor_uuid, **objects)).encode()
+        for hook in hooks:
+            delivery = Delivery(hook.uuid, hook.url, event, body, hook.secret)
+            self.log.append(delivery)
+            self.queue.put(delivery)
+
+    def _subscribed(self, repo: Repository, event: str) -> list[Hook]:
+        ws = self.world.workspaces.get(repo.workspace_uuid)
+        hooks = list(repo.hooks) + (list(ws.hooks) if ws else [])
+        return [h for h in hooks if h.active and event in h.events]
+
+    def payload(self, event: str, repo: Repository, actor_uuid: str | None, **objects) -> dict:
+        world = self.world
+        body: dict = {"actor": s.account(world, actor_uuid), "repository": s.repository(world, repo)}
+        pr = objects.get("pullrequest")
+        if pr is not None:
+            body["pullrequest"] = s.pullrequest(world, repo, pr)
+        if "review" in objects:
+            review = objects["review"]
+            key = "approval" if event in ("pullrequest:approved", "pullrequest:unapproved") else "changes_request"
+            body[key] = {"date": fmt_time(review["date"]), "user": s.account(world, review["user"])}
+        if "comment" in objects:
+            body["comment"] = s.comment(world, repo, pr, objects["comment"])
+        if "push" in objects:
+            body["push"] = {"changes": [self._push_change(repo, **objects["push"])]}
+        return body
+
+    def _push_change(self, repo: Repository, branch: str, old: str | None, new: str | None) -> dict:
+        world = self.world
+        full_name = world.full_name(repo)
+
+        def ref(h: str | None) -> dict | None:
+            if h is None:
+                return None
+            return {
+                "type": "branch",
+                "name": branch,
+                "target": s.commit(world, repo, repo.commits[h]),
+                "links": {
+                    "self": s.link(s.api(world, f"/repositories/{full_name}/refs/branches/{s.qpath(branch)}")),
+                    "commits": s.link(s.api(world, f"/repositories/{full_name}/commits/{s.qpath(branch)}")),
+                    "html": s.link(s.web(world, f"/{full_name}/branch/{s.qpath(branch)}")),
+                },
+            }
+
+        commits = world.log(repo, [new], [old] if old else []) if new else []
+        return {
+            "old": ref(old),
+            "new": ref(new),
+            "created": old is None,
+            "closed": new is None,
+            "forced": bool(old and new and not world.is_ancestor(repo, old, new)),
+            "truncated": len(commits) > 5,
+            "commits": [s.commit(world, repo, c) for c in commits[:5]],
+            "links": {
+                "html": s.link(s.web(world, f"/{full_name}/branches/compare/{new or ''}..{old or ''}")),
+                "commits": s.link(s.api(world, f"/repositories/{full_name}/commits?include={new or ''}")),
+            },
+        }
+
+    # ---- the sender ------------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            delivery = self.queue.get()
+            if delivery is None:
+                return
+            self._deliver(delivery)
+
+    def _deliver(self, d: Delivery) -> None:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": "Bitbucket-Webhooks/2.0",
+                "X-Event-Key": d.event,
+                "X-Hook-UUID": d.hook_uuid,
+                "X-Request-UUID": d.request_uuid,
+                "X-Attempt-Number": str(attempt),
+            }
+            if d.secret:
+                digest = hmac.new(d.secret.encode(), d.body, hashlib.sha256).hexdigest()
+                headers["X-Hub-Signature"] = f"sha256={digest}"
+            status: int | str
+            try:
+                req = urllib.request.Request(d.url, data=d.body, headers=headers, method="POST")  # noqa: S310
+                with _OPENER.open(req, timeout=TIMEOUT) as resp:
+                    status = resp.status
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            except (OSError, ValueError) as exc:
+                status = f"error: {exc.__class__.__name__}"
+            d.attempts.append({"attempt": attempt, "status": status, "at": time.time()})
+            if isinstance(status, int) and status < 500:
+                break
+            if attempt < MAX_ATTEMPTS:
+                time.sleep(self.retry_delays[min(attempt - 1, len(self.retry_delays) - 1)])
+        d.done = True
+
+    def deliveries(self) -> list[dict]:
+        return [
+            {
+                "hook_uuid": d.hook_uuid,
+                "request_uuid": d.request_uuid,
+                "event": d.event,
+                "url": d.url,
+                "attempts": list(d.attempts),
+                "done": d.done,
+            }
+            for d in list(self.log)
+        ]
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(d.done for d in list(self.log)):
+                return True
+            time.sleep(0.02)
+        return False
+
+    def stop(self) -> None:
+        self.queue.put(None)
+        self._thread.join(timeout=2)
