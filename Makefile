@@ -23,6 +23,8 @@ migrate: $(STAMP)
 demo: $(STAMP)
 	$(PY) manage.py demo
 
+# A throwaway key for the test run only (tests encrypt credentials of the emulator's made-up users).
+test: export BBDASH_ENCRYPTION_KEYS ?= 9v3P7Yd_5z1tQfW0nH2kLx8cR4uJ6mA_Bo-eSgTiVqE=
 test: $(STAMP)
 	@# Tests get their own var/ (SQLite file, broker folders), so a running demo never shares their queue.
 	$(VENV)/bin/ruff check .

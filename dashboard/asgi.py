@@ -4,6 +4,11 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from bitbucket_sync.encryption import require_keys
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 
 application = get_asgi_application()
+
+# Refuse to serve without credential encryption keys (gunicorn does not run Django's system checks).
+require_keys()

@@ -2,10 +2,21 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 
 app = Celery("bbdash")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+def refuse_without_encryption_keys(**kwargs) -> None:
+    """A worker without credential keys could not read any credential: stop it at start with the reason."""
+    from bitbucket_sync.encryption import key_problem
+
+    problem = key_problem()
+    if problem:
+        # Celery logs and swallows Exceptions raised by signal handlers; SystemExit is not one, so the worker stops.
+        raise SystemExit(problem)

@@ -128,8 +128,24 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Bitbucket --------------------------------------------------------------------------------------------------
-# Fernet keys, newest first, that encrypt stored credentials; the demo generates one into var/ (see `make demo`).
-BBDASH_ENCRYPTION_KEYS = env_list("BBDASH_ENCRYPTION_KEYS", [])
+# Fernet keys, newest first, that encrypt stored credentials. Without the variable, the key file var/encryption_keys
+# (one key a line, newest first; `make demo` generates it) is read. With neither, `bitbucket_sync`'s system check and
+# the web and worker entry points refuse to start and say how to make a key; nothing generates one silently, because
+# a lost key makes every stored credential unreadable.
+ENCRYPTION_KEY_FILE = VAR_DIR / "encryption_keys"
+
+
+def _encryption_keys() -> list[str]:
+    configured = env_list("BBDASH_ENCRYPTION_KEYS", [])
+    if configured or not ENCRYPTION_KEY_FILE.exists():
+        return configured
+    lines = [line for line in ENCRYPTION_KEY_FILE.read_text().splitlines() if not line.lstrip().startswith("#")]
+    return [key.strip() for line in lines for key in line.split(",") if key.strip()]
+
+
+BBDASH_ENCRYPTION_KEYS = _encryption_keys()
+# Members may replace their own credential at /-/me/ (admins always can, for everyone).
+BBDASH_CREDENTIAL_SELF_SERVICE = env_bool("BBDASH_CREDENTIAL_SELF_SERVICE", False)
 BITBUCKET_API_URL = env_str("BITBUCKET_API_URL", "https://api.bitbucket.org/2.0")
 
 SESSION_COOKIE_HTTPONLY = True
