@@ -15,6 +15,7 @@ from bitbucket_sync.models.mirror import (
     WorkspaceMembership,
 )
 from bitbucket_sync.models.runs import RequestLedgerEntry, SyncRun
+from bitbucket_sync.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Account",
@@ -30,6 +31,8 @@ __all__ = [
     "RepositoryWatcher",
     "RequestLedgerEntry",
     "SyncRun",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "Workspace",
     "WorkspaceAccess",
     "WorkspaceMembership",
