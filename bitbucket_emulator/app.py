@@ -76,7 +76,6 @@ def _routes() -> list[Route]:
         ("/2.0/workspaces", ("GET",), acc.gone, NO_SCOPE),
         ("/2.0/user/permissions/workspaces", ("GET",), acc.gone, NO_SCOPE),
         ("/2.0/user/permissions/repositories", ("GET",), acc.gone, NO_SCOPE),
-        ("/2.0/user/permissions/teams", ("GET",), acc.gone, NO_SCOPE),
         ("/2.0/repositories", ("GET",), acc.gone, NO_SCOPE),
         ("/2.0/repositories/<workspace>", ("GET",), acc.repositories, READ_REPO),
         (R, ("GET",), repos.repository_detail, READ_REPO),
@@ -176,6 +175,8 @@ class EmulatorApp:
         except _Dropped:
             response = Response(b"", status=500)
             response.headers["Connection"] = "close"
+        finally:
+            request.close()  # multipart uploads live in temporary files until closed
         return response(environ, start_response)
 
     # ---- the pipeline ----------------------------------------------------------------------------------------
