@@ -84,7 +84,9 @@ class Emulator:
         world.base_url = self.base_url
         self.webhooks = WebhookDispatcher(world)
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=server.serve_forever, name="emulator-http", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="emulator-http", daemon=True
+        )
         self._saver: threading.Thread | None = None
         self._saved_version = -1
 

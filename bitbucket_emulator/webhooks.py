@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import queue
+import ssl
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from . import serialize as s
 from .ids import fmt_time, random_uuid
@@ -23,8 +24,6 @@ from .state import Hook, Repository, World
 
 MAX_ATTEMPTS = 3
 TIMEOUT = 10.0
-# No proxies: receivers are usually on this machine, and an http_proxy in the environment must not swallow them.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @dataclass
@@ -45,6 +44,7 @@ class WebhookDispatcher:
         self.retry_delays = retry_delays
         self.queue: queue.Queue[Delivery | None] = queue.Queue()
         self.log: list[Delivery] = []
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="emulator-webhooks", daemon=True)
         self._thread.start()
         world.listeners.append(self.on_event)
@@ -118,7 +118,7 @@ class WebhookDispatcher:
     def _run(self) -> None:
         while True:
             delivery = self.queue.get()
-            if delivery is None:
+            if delivery is None or self._stopping.is_set():
                 return
             self._deliver(delivery)
 
@@ -137,18 +137,16 @@ class WebhookDispatcher:
                 headers["X-Hub-Signature"] = f"sha256={digest}"
             status: int | str
             try:
-                req = urllib.request.Request(d.url, data=d.body, headers=headers, method="POST")  # noqa: S310
-                with _OPENER.open(req, timeout=TIMEOUT) as resp:
-                    status = resp.status
-            except urllib.error.HTTPError as exc:
-                status = exc.code
-            except (OSError, ValueError) as exc:
+                status = _post(d.url, d.body, headers)
+            except (OSError, ValueError, http.client.HTTPException) as exc:
                 status = f"error: {exc.__class__.__name__}"
             d.attempts.append({"attempt": attempt, "status": status, "at": time.time()})
             if isinstance(status, int) and status < 500:
                 break
             if attempt < MAX_ATTEMPTS:
-                time.sleep(self.retry_delays[min(attempt - 1, len(self.retry_delays) - 1)])
+                delay = self.retry_delays[min(attempt - 1, len(self.retry_delays) - 1)]
+                if self._stopping.wait(delay):
+                    break
         d.done = True
 
     def deliveries(self) -> list[dict]:
@@ -173,5 +171,28 @@ class WebhookDispatcher:
         return False
 
     def stop(self) -> None:
+        """Stop after the delivery in flight (pending retries are abandoned, as a stopped server would)."""
+        self._stopping.set()
         self.queue.put(None)
-        self._thread.join(timeout=2)
+        self._thread.join(timeout=TIMEOUT)
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    """POST with the header names spelt exactly as Bitbucket spells them (urllib would re-case them), no proxy."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+            parts.hostname or "", parts.port, timeout=TIMEOUT, context=ssl.create_default_context()
+        )
+    elif parts.scheme == "http":
+        conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=TIMEOUT)
+    else:
+        raise ValueError(f"unsupported webhook URL {url}")
+    try:
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        conn.request("POST", path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
