@@ -148,6 +148,18 @@ BBDASH_ENCRYPTION_KEYS = _encryption_keys()
 BBDASH_CREDENTIAL_SELF_SERVICE = env_bool("BBDASH_CREDENTIAL_SELF_SERVICE", False)
 BITBUCKET_API_URL = env_str("BITBUCKET_API_URL", "https://api.bitbucket.org/2.0")
 
+# Live reads (files, diffs) are cached by commit hash. A file cache under var/ is shared by every gunicorn worker
+# and survives restarts, so each file or diff costs one request against Bitbucket's hourly budget, not one per
+# worker; it needs no server, like the other embedded defaults.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache"),
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    }
+}
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("BBDASH_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dashboard.views import health, home
+from dashboard.views import files, health, home, people, pull_requests, repositories, sync_status, workspaces
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -16,7 +16,40 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # --- credentials: /-/credentials/, /-/me/ ---
     # --- sync status, people: /-/sync/, /-/people/ ---
+    path("-/sync/", sync_status.sync_list, name="sync_list"),
+    path("-/sync/<str:workspace_slug>/", sync_status.sync_detail, name="sync_detail"),
+    path("-/sync/<str:workspace_slug>/run", sync_status.sync_request, name="sync_request"),
+    path("-/people/<str:account_id>/", people.person_detail, name="person_detail"),
     # --- audit log and actions: /-/audit/ ---
     # --- webhooks: /hooks/ ---
     # --- Bitbucket-shaped paths: /<workspace>/... (keep last) ---
+    # Actions (POST routes under /<ws>/<repo>/...) go before the src catch-all, which takes any path after src/.
+    path("<str:workspace_slug>/", workspaces.workspace_detail, name="workspace_detail"),
+    path("<str:workspace_slug>/pull-requests/", pull_requests.pull_request_list, name="pull_request_list"),
+    path("<str:workspace_slug>/members/", people.member_list, name="member_list"),
+    path("<str:workspace_slug>/<str:repo_slug>/", repositories.repository_detail, name="repository_detail"),
+    path("<str:workspace_slug>/<str:repo_slug>/branches/", repositories.branch_list, name="branch_list"),
+    path("<str:workspace_slug>/<str:repo_slug>/watchers/", repositories.watcher_list, name="watcher_list"),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/",
+        pull_requests.repository_pull_request_list,
+        name="repository_pull_request_list",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>",
+        pull_requests.pull_request_detail,
+        name="pull_request_detail",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/<path:rest>",
+        pull_requests.pull_request_detail,
+        name="pull_request_section",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/",
+        pull_requests.pull_request_detail,
+        name="pull_request_detail_slash",
+    ),
+    path("<str:workspace_slug>/<str:repo_slug>/src/", files.source_root, name="source_root"),
+    path("<str:workspace_slug>/<str:repo_slug>/src/<path:rest>", files.source_detail, name="source_detail"),
 ]

@@ -1,9 +1,18 @@
-"""The home page."""
+"""The home page: the user's workspaces with their counts and how fresh each one is."""
 
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from dashboard import selectors
+
 
 @require_GET
 def home(request):
-    return render(request, "home.html", {})
+    credential = selectors.active_credential(request.user)
+    me = credential.account if credential else None
+    context = {
+        "me": me,
+        "credential": credential,
+        "workspaces": selectors.workspaces_with_counts(request.user, me=me),
+    }
+    return render(request, "home.html", context)

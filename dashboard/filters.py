@@ -1,0 +1,78 @@
+"""Filter forms of the list pages. Every filter lives in the query string, so a view can be bookmarked and shared.
+
+A value the form does not know (a repository since renamed, a hand-edited URL) is reported next to its field and
+left out; the other filters still apply, so nothing the user typed is lost.
+"""
+
+from __future__ import annotations
+
+from django import forms
+
+from bitbucket_sync.models import PullRequest
+
+ANY = [("", "Any")]
+
+
+class FilterForm(forms.Form):
+    def __init__(self, data=None, **kwargs):
+        # An empty query string is a valid "no filters" request, not an unbound form.
+        super().__init__(data if data is not None else {}, **kwargs)
+
+    def cleaned_or_default(self) -> dict:
+        """The valid filters; fields with errors are left out (their errors are shown by the form)."""
+        self.is_valid()
+        values = {name: field.initial or "" for name, field in self.fields.items()}
+        values.update({k: v for k, v in self.cleaned_data.items() if k not in self.errors and v not in (None, "")})
+        return values
+
+
+class PullRequestFilterForm(FilterForm):
+    TABS = [
+        ("waiting", "Waiting on me"),
+        ("mine", "Mine"),
+        ("open", "All open"),
+        ("closed", "Recently merged/declined"),
+        ("all", "Everything"),
+    ]
+    SORTS = [("updated", "Last updated"), ("created", "Newest"), ("repository", "Repository")]
+    DRAFT = [("", "Any"), ("yes", "Drafts only"), ("no", "No drafts")]
+
+    tab = forms.ChoiceField(choices=TABS, required=False, initial="open", widget=forms.HiddenInput)
+    q = forms.CharField(label="Text", required=False, max_length=200, widget=forms.TextInput(attrs={"type": "search"}))
+    state = forms.ChoiceField(label="State", choices=ANY + list(PullRequest.State.choices), required=False)
+    repository = forms.ChoiceField(label="Repository", required=False)
+    author = forms.ChoiceField(label="Author", required=False)
+    reviewer = forms.ChoiceField(label="Reviewer", required=False)
+    destination = forms.CharField(label="Destination branch", required=False, max_length=255)
+    draft = forms.ChoiceField(label="Draft", choices=DRAFT, required=False)
+    sort = forms.ChoiceField(label="Sort by", choices=SORTS, required=False, initial="updated")
+
+    def __init__(self, data=None, *, repositories=(), people=(), with_repository=True, **kwargs):
+        super().__init__(data, **kwargs)
+        self.fields["repository"].choices = ANY + list(repositories)
+        self.fields["author"].choices = ANY + list(people)
+        self.fields["reviewer"].choices = ANY + list(people)
+        if not with_repository:
+            del self.fields["repository"]
+
+
+class RepositoryFilterForm(FilterForm):
+    SORTS = [("name", "Name"), ("updated", "Last updated"), ("open_prs", "Open pull requests")]
+
+    q = forms.CharField(
+        label="Search", required=False, max_length=200, widget=forms.TextInput(attrs={"type": "search"})
+    )
+    language = forms.ChoiceField(label="Language", required=False)
+    project = forms.ChoiceField(label="Project", required=False)
+    sort = forms.ChoiceField(label="Sort by", choices=SORTS, required=False, initial="name")
+
+    def __init__(self, data=None, *, languages=(), projects=(), **kwargs):
+        super().__init__(data, **kwargs)
+        self.fields["language"].choices = ANY + [(lang, lang) for lang in languages]
+        self.fields["project"].choices = ANY + [(key, f"{key}: {name}") for key, name in projects]
+
+
+class SearchForm(FilterForm):
+    q = forms.CharField(
+        label="Search", required=False, max_length=200, widget=forms.TextInput(attrs={"type": "search"})
+    )

@@ -1,0 +1,249 @@
+"""Turning Bitbucket content into HTML that cannot run anything: Markdown, source files and diffs.
+
+Everything here returns `SafeString` only after the content went through an escaper (Pygments escapes every token)
+or the nh3 sanitiser; templates never mark anything else safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+import nh3
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from markdown_it import MarkdownIt
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
+from pygments.lexers import TextLexer, get_lexer_for_filename
+from pygments.util import ClassNotFound
+
+# Files larger than this are not rendered (a browser tab with a 5 MB highlighted table is useless); a link to
+# Bitbucket's raw view is offered instead.
+MAX_FILE_BYTES = 512 * 1024
+MAX_FILE_LINES = 20_000
+# Diffs: beyond these a file's hunks are replaced by a message, and the whole diff is cut.
+MAX_DIFF_FILE_LINES = 3_000
+MAX_DIFF_BYTES = 4 * 1024 * 1024
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
+    ["table", "strikethrough"]
+)
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i",
+    "img", "li", "ol", "p", "pre", "s", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "th": {"align"},
+    "td": {"align"},
+    "ol": {"start"},
+    "code": {"class"},
+}
+# No javascript:, data: or vbscript: links: a link or image with another scheme loses its URL.
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def sanitise(html: str) -> SafeString:
+    """Keep only harmless markup; links get rel="noopener noreferrer nofollow"."""
+    cleaned = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+    return mark_safe(cleaned)  # noqa: S308 - sanitised by nh3 with an allow-list just above
+
+
+def markdown(text: str) -> SafeString:
+    """Bitbucket Markdown (CommonMark, raw HTML disabled) to sanitised HTML."""
+    if not text:
+        return mark_safe("")
+    return sanitise(_markdown.render(text))
+
+
+# --- source files -------------------------------------------------------------------------------------------------
+
+
+def lexer_for(path: str, sample: str = "") -> Lexer:
+    try:
+        return get_lexer_for_filename(path.rsplit("/", 1)[-1] or path, sample, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return TextLexer(stripnl=False, ensurenl=False)
+
+
+_formatter = HtmlFormatter(nowrap=True)
+
+
+def highlight_lines(text: str, *, path: str) -> list[SafeString]:
+    """`text` highlighted for its file type, one escaped HTML string per line.
+
+    Pygments' HTML formatter closes its spans at the end of each line, so the output splits cleanly on newlines.
+    """
+    if not text:
+        return []
+    html = highlight(text, lexer_for(path, text[:4096]), _formatter)
+    lines = html.split("\n")
+    expected = text.count("\n") + (0 if text.endswith("\n") else 1)
+    lines = lines[:expected]
+    return [mark_safe(line) for line in lines]  # noqa: S308 - Pygments escapes every token it emits
+
+
+@dataclass
+class FileView:
+    kind: str  # "text", "binary", "too_large", "empty"
+    lines: list[SafeString] = field(default_factory=list)
+    size: int = 0
+    message: str = ""
+
+
+def looks_binary(content: bytes) -> bool:
+    return b"\x00" in content[:8192]
+
+
+def file_view(content: bytes, *, path: str, size: int | None = None) -> FileView:
+    size = len(content) if size is None else size
+    if size > MAX_FILE_BYTES:
+        return FileView(kind="too_large", size=size, message=f"This file is too large to show here ({size:,} bytes).")
+    if looks_binary(content):
+        return FileView(kind="binary", size=size, message=f"This is a binary file ({size:,} bytes).")
+    if not content:
+        return FileView(kind="empty", size=0, message="This file is empty.")
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        text = content.decode("latin-1")
+    if text.count("\n") > MAX_FILE_LINES:
+        return FileView(kind="too_large", size=size, message=f"This file has more than {MAX_FILE_LINES:,} lines.")
+    return FileView(kind="text", lines=highlight_lines(text, path=path), size=size)
+
+
+# --- diffs --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DiffLine:
+    kind: str  # "add", "del", "ctx", "hunk", "note"
+    old: int | None
+    new: int | None
+    html: SafeString
+
+
+@dataclass
+class DiffFile:
+    old_path: str | None
+    new_path: str | None
+    status: str = "modified"
+    lines: list[DiffLine] = field(default_factory=list)
+    added: int = 0
+    removed: int = 0
+    binary: bool = False
+    too_large: bool = False
+
+    @property
+    def path(self) -> str:
+        return self.new_path or self.old_path or ""
+
+    @property
+    def anchor(self) -> str:
+        return file_anchor(self.path)
+
+
+def file_anchor(path: str) -> str:
+    """A DOM id for a file of a diff; the digest keeps two paths that differ only in punctuation apart."""
+    return "file-" + re.sub(r"[^A-Za-z0-9_-]", "-", path)[-60:] + "-" + hashlib.sha256(path.encode()).hexdigest()[:8]
+
+
+_HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+_GIT_HEADER = re.compile(r"^diff --git a/(.*) b/(.*)$")
+
+
+def _unquote_path(value: str) -> str | None:
+    value = value.strip()
+    if value == "/dev/null":
+        return None
+    if value.startswith(("a/", "b/")):
+        value = value[2:]
+    return value.split("\t", 1)[0]
+
+
+def parse_diff(text: str) -> tuple[list[DiffFile], bool]:
+    """A raw git diff split per file, each hunk highlighted for its file type. Returns (files, truncated)."""
+    truncated = len(text) > MAX_DIFF_BYTES
+    if truncated:
+        text = text[:MAX_DIFF_BYTES]
+        text = text[: text.rfind("\ndiff --git ") + 1] or text
+    files: list[DiffFile] = []
+    current: DiffFile | None = None
+    hunk: list[tuple[str, str]] = []
+    old_no = new_no = 0
+
+    def flush_hunk() -> None:
+        nonlocal old_no, new_no
+        if current is None or not hunk:
+            hunk.clear()
+            return
+        if len(current.lines) + len(hunk) > MAX_DIFF_FILE_LINES:
+            current.too_large = True
+            hunk.clear()
+            return
+        body = "\n".join(code for _, code in hunk) + "\n"
+        highlighted = highlight_lines(body, path=current.path)
+        for (prefix, _), html in zip(hunk, highlighted, strict=False):
+            if prefix == "+":
+                current.lines.append(DiffLine("add", None, new_no, html))
+                new_no += 1
+            elif prefix == "-":
+                current.lines.append(DiffLine("del", old_no, None, html))
+                old_no += 1
+            else:
+                current.lines.append(DiffLine("ctx", old_no, new_no, html))
+                old_no += 1
+                new_no += 1
+        hunk.clear()
+
+    for line in text.split("\n"):
+        if header := _GIT_HEADER.match(line):
+            flush_hunk()
+            current = DiffFile(old_path=header.group(1), new_path=header.group(2))
+            files.append(current)
+            continue
+        if current is None:
+            continue
+        if line.startswith("new file mode"):
+            current.status, current.old_path = "added", None
+        elif line.startswith("deleted file mode"):
+            current.status, current.new_path = "removed", None
+        elif line.startswith("rename from "):
+            current.status = "renamed"
+        elif line.startswith("Binary files "):
+            current.binary = True
+        elif line.startswith("--- ") and not hunk and not current.lines:
+            current.old_path = _unquote_path(line[4:]) if current.status != "added" else None
+        elif line.startswith("+++ ") and not hunk and not current.lines:
+            current.new_path = _unquote_path(line[4:]) if current.status != "removed" else None
+        elif match := _HUNK.match(line):
+            flush_hunk()
+            old_no, new_no = int(match.group(1)), int(match.group(2))
+            if not current.too_large:
+                current.lines.append(DiffLine("hunk", None, None, mark_safe(escape(line))))  # noqa: S308
+        elif line.startswith(("+", "-", " ")):
+            hunk.append((line[0], line[1:]))
+            if line[0] == "+":
+                current.added += 1
+            elif line[0] == "-":
+                current.removed += 1
+        elif line.startswith("\\"):
+            continue  # "\ No newline at end of file"
+    flush_hunk()
+    return files, truncated
+
+
+def pygments_css() -> str:
+    return _formatter.get_style_defs(".highlight")

@@ -1,0 +1,843 @@
+"""Every read a page needs, and who may see what.
+
+A dashboard user sees a workspace, repository or pull request only through the access rows their own Bitbucket
+credential produced (`WorkspaceAccess`, `RepositoryAccess`). The `*_for_user` helpers raise Http404 for anything
+else, so a page and each of its fragments answer the same; list selectors join through the same rows. Staff get no
+more than their own credential allows.
+
+List selectors run a fixed number of queries whatever the number of rows: related rows are joined or prefetched,
+counts are correlated subqueries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
+
+from bitbucket_sync.client import (
+    AuthError,
+    BitbucketError,
+    BitbucketSchemaError,
+    Gone,
+    NotFound,
+    RateLimited,
+    Unavailable,
+)
+from bitbucket_sync.encryption import SecretUnreadable
+from bitbucket_sync.ledger import HOURLY_BUDGET, requests_in_window
+from bitbucket_sync.models import (
+    Account,
+    Branch,
+    Credential,
+    Participant,
+    Project,
+    PullRequest,
+    Repository,
+    RepositoryWatcher,
+    RequestLedgerEntry,
+    SyncRun,
+    Workspace,
+    WorkspaceMembership,
+)
+from dashboard import rendering
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 25
+# Deep OFFSETs are slow on a large inbox and nobody reads page 4,000; filters are the way there.
+MAX_PAGE = 2000
+
+OPEN = PullRequest.State.OPEN
+CLOSED_STATES = (PullRequest.State.MERGED, PullRequest.State.DECLINED)
+ACTIVE_RUN_STATES = (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING, SyncRun.Status.PAUSED)
+
+
+# --- pagination ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Window:
+    """One page of rows without a COUNT: one row more than the page is read to know whether a next page exists.
+
+    COUNT(*) over a 100,000-row inbox with its joins costs more than the page itself, and a list ordered by "updated"
+    needs only "next" and "previous".
+    """
+
+    object_list: list
+    number: int
+    per_page: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * self.per_page + 1 if self.object_list else 0
+
+    @property
+    def end_index(self) -> int:
+        return (self.number - 1) * self.per_page + len(self.object_list)
+
+    def __iter__(self):
+        return iter(self.object_list)
+
+    def __len__(self) -> int:
+        return len(self.object_list)
+
+    def __bool__(self) -> bool:
+        return bool(self.object_list)
+
+
+def page_number(raw: Any) -> int:
+    """A page number from the query string; anything unreadable is page 1."""
+    try:
+        number = int(raw)
+    except (TypeError, ValueError):
+        return 1
+    return min(max(number, 1), MAX_PAGE)
+
+
+def window(queryset: QuerySet, *, number: Any = 1, per_page: int = PAGE_SIZE) -> Window:
+    number = page_number(number)
+    offset = (number - 1) * per_page
+    rows = list(queryset[offset : offset + per_page + 1])
+    return Window(object_list=rows[:per_page], number=number, per_page=per_page, has_next=len(rows) > per_page)
+
+
+def _count(queryset: QuerySet, group: str) -> Coalesce:
+    """A correlated COUNT of `queryset` grouped by `group` (which the caller ties to OuterRef), 0 when none."""
+    counted = queryset.order_by().values(group).annotate(n=Count("pk")).values("n")[:1]
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+# --- who is who ---------------------------------------------------------------------------------------------------
+
+
+def active_credential(user) -> Credential | None:
+    return Credential.objects.filter(owner=user, is_active=True).select_related("account").first()
+
+
+def account_for_user(user) -> Account | None:
+    """The Bitbucket account the user's active credential resolved to when it was checked (None: not linked yet)."""
+    credential = active_credential(user)
+    return credential.account if credential else None
+
+
+# --- visibility ---------------------------------------------------------------------------------------------------
+
+
+def visible_workspaces(user) -> QuerySet[Workspace]:
+    return Workspace.objects.filter(user_access__user=user, removed_at__isnull=True)
+
+
+def visible_repositories(user, *, workspace: Workspace | None = None) -> QuerySet[Repository]:
+    repositories = Repository.objects.filter(
+        user_access__user=user,
+        removed_at__isnull=True,
+        workspace__removed_at__isnull=True,
+        workspace__user_access__user=user,
+    )
+    if workspace is not None:
+        repositories = repositories.filter(workspace=workspace)
+    return repositories
+
+
+def _visible_repository_ids(user, *, workspace: Workspace | None = None) -> QuerySet:
+    return visible_repositories(user, workspace=workspace).values("pk")
+
+
+def visible_pull_requests(user, *, workspace: Workspace | None = None) -> QuerySet[PullRequest]:
+    pull_requests = PullRequest.objects.filter(repository__in=_visible_repository_ids(user, workspace=workspace))
+    if workspace is not None:
+        pull_requests = pull_requests.filter(workspace=workspace)
+    return pull_requests
+
+
+def workspace_for_user(user, *, slug: str) -> Workspace:
+    workspace = visible_workspaces(user).filter(slug=slug).first()
+    if workspace is None:
+        raise Http404("No such workspace, or your Bitbucket credential cannot see it.")
+    return workspace
+
+
+def repository_for_user(user, *, workspace: Workspace, slug: str) -> Repository:
+    repository = (
+        visible_repositories(user, workspace=workspace)
+        .filter(slug=slug)
+        .select_related("workspace", "project")
+        .annotate(permission=F("user_access__permission"))
+        .first()
+    )
+    if repository is None:
+        raise Http404("No such repository, or your Bitbucket credential cannot see it.")
+    return repository
+
+
+def pull_request_for_user(user, *, repository: Repository, number: int) -> PullRequest:
+    """`repository` must come from `repository_for_user`."""
+    pull_request = (
+        PullRequest.objects.filter(repository=repository, number=number)
+        .select_related("author", "closed_by", "repository", "workspace")
+        .prefetch_related(_participants_prefetch(to_attr="people"))
+        .first()
+    )
+    if pull_request is None:
+        raise Http404("No such pull request in the mirror, or your Bitbucket credential cannot see it.")
+    pull_request.reviewers = [p for p in pull_request.people if p.role == Participant.Role.REVIEWER]
+    pull_request.other_participants = [p for p in pull_request.people if p.role != Participant.Role.REVIEWER]
+    return pull_request
+
+
+def person_for_user(user, *, account_id: str) -> Account:
+    """A person the user may look at: a member of a workspace the user sees."""
+    person = (
+        Account.objects.filter(account_id=account_id)
+        .filter(
+            Exists(
+                WorkspaceMembership.objects.filter(
+                    account=OuterRef("pk"), removed_at__isnull=True, workspace__in=visible_workspaces(user)
+                )
+            )
+        )
+        .first()
+    )
+    if person is None or not account_id:
+        raise Http404("No such person in the workspaces you can see.")
+    return person
+
+
+# --- freshness ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Freshness:
+    synced_at: Any
+    last_run: SyncRun | None
+    paused_until: Any = None
+    running: bool = False
+
+    @property
+    def paused(self) -> bool:
+        return self.last_run is not None and self.last_run.status == SyncRun.Status.PAUSED
+
+
+def freshness(workspace: Workspace) -> Freshness:
+    """How fresh the workspace's mirror is and whether its sync is paused for Bitbucket's rate limit (one query)."""
+    run = SyncRun.objects.filter(workspace=workspace).order_by("-created_at").first()
+    return Freshness(
+        synced_at=workspace.synced_at,
+        last_run=run,
+        paused_until=run.paused_until if run else None,
+        running=bool(run and run.status in (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING)),
+    )
+
+
+# --- home ---------------------------------------------------------------------------------------------------------
+
+
+def workspaces_with_counts(user, *, me: Account | None) -> list[Workspace]:
+    """The user's workspaces with repository, open PR and waiting-on-me counts, and the latest sync run."""
+    visible_ids = _visible_repository_ids(user)
+    open_prs = PullRequest.objects.filter(workspace=OuterRef("pk"), state=OPEN, repository__in=visible_ids)
+    workspaces = visible_workspaces(user).annotate(
+        repository_count=_count(Repository.objects.filter(workspace=OuterRef("pk"), pk__in=visible_ids), "workspace"),
+        open_pr_count=_count(open_prs, "workspace"),
+        waiting_count=_count(open_prs.filter(pk__in=_waiting_ids(me)), "workspace") if me else Value(0),
+        last_run_status=Subquery(
+            SyncRun.objects.filter(workspace=OuterRef("pk")).order_by("-created_at").values("status")[:1]
+        ),
+    )
+    return list(workspaces.order_by("slug"))
+
+
+def _waiting_ids(me: Account) -> QuerySet:
+    return Participant.objects.filter(account=me, role=Participant.Role.REVIEWER, approved=False).values(
+        "pull_request_id"
+    )
+
+
+# --- repositories -------------------------------------------------------------------------------------------------
+
+REPOSITORY_SORTS = {
+    "name": ("slug",),
+    "updated": (F("updated_on").desc(nulls_last=True), "slug"),
+    "open_prs": ("-open_pr_count", "slug"),
+}
+
+
+def repository_page(user, *, workspace: Workspace, filters: dict, number: Any = 1) -> Window:
+    repositories = visible_repositories(user, workspace=workspace).select_related("project")
+    if text := filters.get("q"):
+        repositories = repositories.filter(Q(name__icontains=text) | Q(description__icontains=text))
+    if language := filters.get("language"):
+        repositories = repositories.filter(language__iexact=language)
+    if project := filters.get("project"):
+        repositories = repositories.filter(project__key=project)
+    repositories = repositories.annotate(
+        open_pr_count=_count(PullRequest.objects.filter(repository=OuterRef("pk"), state=OPEN), "repository")
+    )
+    sort = REPOSITORY_SORTS.get(filters.get("sort") or "name", REPOSITORY_SORTS["name"])
+    return window(repositories.order_by(*sort), number=number)
+
+
+def repository_filter_choices(user, *, workspace: Workspace) -> dict:
+    """Languages and projects of the repositories the user sees, for the filter form (two queries)."""
+    visible = visible_repositories(user, workspace=workspace)
+    languages = sorted(
+        {lang for lang in visible.exclude(language="").values_list("language", flat=True).distinct() if lang}
+    )
+    projects = list(
+        Project.objects.filter(repositories__in=visible, removed_at__isnull=True)
+        .distinct()
+        .order_by("key")
+        .values_list("key", "name")
+    )
+    return {"languages": languages, "projects": projects}
+
+
+def repository_summary(repository: Repository) -> dict:
+    """Counts for the repository page (one query)."""
+    return Repository.objects.filter(pk=repository.pk).aggregate(
+        open_prs=Count("pull_requests", filter=Q(pull_requests__state=OPEN), distinct=True),
+        branches=Count("branches", filter=Q(branches__removed_at__isnull=True), distinct=True),
+        watchers=Count("watchers", filter=Q(watchers__removed_at__isnull=True), distinct=True),
+    )
+
+
+def branch_page(repository: Repository, *, number: Any = 1, text: str = "") -> Window:
+    """Branches, main first, each with the newest pull request whose source it is."""
+    branches = Branch.objects.filter(repository=repository, removed_at__isnull=True).select_related("target_author")
+    if text:
+        branches = branches.filter(name__icontains=text)
+    # An open pull request of the branch wins over closed ones, then the newest.
+    open_first = (
+        PullRequest.objects.filter(repository=OuterRef("repository"), source_branch=OuterRef("name"))
+        .annotate(is_open=Case(When(state=OPEN, then=Value(1)), default=Value(0), output_field=IntegerField()))
+        .order_by("-is_open", "-updated_on")
+    )
+    branches = branches.annotate(
+        pr_number=Subquery(open_first.values("number")[:1]),
+        pr_state=Subquery(open_first.values("state")[:1]),
+        pr_title=Subquery(open_first.values("title")[:1]),
+        is_main=Case(When(name=repository.main_branch, then=Value(1)), default=Value(0), output_field=IntegerField()),
+    ).order_by("-is_main", F("target_date").desc(nulls_last=True), "name")
+    return window(branches, number=number)
+
+
+def watcher_page(repository: Repository, *, number: Any = 1) -> Window:
+    watchers = (
+        RepositoryWatcher.objects.filter(repository=repository, removed_at__isnull=True)
+        .select_related("account")
+        .order_by("account__display_name", "account__pk")
+    )
+    return window(watchers, number=number, per_page=100)
+
+
+# --- pull requests ------------------------------------------------------------------------------------------------
+
+PULL_REQUEST_SORTS = {
+    "updated": ("-updated_on", "-pk"),
+    "created": ("-created_on", "-pk"),
+    "repository": ("repository__slug", "-updated_on", "-pk"),
+}
+TABS = ("waiting", "mine", "open", "closed", "all")
+
+
+def _participants_prefetch(*, to_attr: str, reviewers_only: bool = False) -> Prefetch:
+    participants = Participant.objects.select_related("account").order_by("role", "account__display_name", "pk")
+    if reviewers_only:
+        participants = participants.filter(role=Participant.Role.REVIEWER)
+    return Prefetch("participants", queryset=participants, to_attr=to_attr)
+
+
+def pull_requests_filtered(
+    user, *, workspace: Workspace, filters: dict, me: Account | None, repository: Repository | None = None
+) -> QuerySet[PullRequest]:
+    """The inbox's rows for a tab and filters (any of them may be absent), newest change first unless sorted."""
+    if repository is not None:
+        # `repository` came from repository_for_user: visible already.
+        pull_requests = PullRequest.objects.filter(repository=repository)
+    else:
+        pull_requests = visible_pull_requests(user, workspace=workspace)
+    tab = filters.get("tab") or "open"
+    if tab == "waiting":
+        pull_requests = pull_requests.filter(state=OPEN, pk__in=_waiting_ids(me)) if me else pull_requests.none()
+    elif tab == "mine":
+        pull_requests = pull_requests.filter(author=me) if me else pull_requests.none()
+    elif tab == "open":
+        pull_requests = pull_requests.filter(state=OPEN)
+    elif tab == "closed":
+        pull_requests = pull_requests.filter(state__in=CLOSED_STATES)
+    if state := filters.get("state"):
+        pull_requests = pull_requests.filter(state=state)
+    if repository is None and (repo_slug := filters.get("repository")):
+        pull_requests = pull_requests.filter(repository__slug=repo_slug, repository__removed_at__isnull=True)
+    if author := filters.get("author"):
+        pull_requests = pull_requests.filter(author__account_id=author)
+    if reviewer := filters.get("reviewer"):
+        pull_requests = pull_requests.filter(
+            pk__in=Participant.objects.filter(account__account_id=reviewer, role=Participant.Role.REVIEWER).values(
+                "pull_request_id"
+            )
+        )
+    if destination := filters.get("destination"):
+        pull_requests = pull_requests.filter(destination_branch=destination)
+    if text := filters.get("q"):
+        pull_requests = pull_requests.filter(Q(title__icontains=text) | Q(description__icontains=text))
+    if (draft := filters.get("draft")) in ("yes", "no"):
+        pull_requests = pull_requests.filter(draft=draft == "yes")
+    return pull_requests.order_by(*PULL_REQUEST_SORTS.get(filters.get("sort") or "updated", ("-updated_on", "-pk")))
+
+
+def pull_request_page(
+    user,
+    *,
+    workspace: Workspace,
+    filters: dict,
+    me: Account | None,
+    repository: Repository | None = None,
+    number: Any = 1,
+) -> Window:
+    """One page of the inbox (two queries: the rows with repository and author, then their reviewers)."""
+    rows = pull_requests_filtered(user, workspace=workspace, filters=filters, me=me, repository=repository)
+    rows = rows.select_related("repository", "author").prefetch_related(
+        _participants_prefetch(to_attr="reviewer_list", reviewers_only=True)
+    )
+    return window(rows, number=number)
+
+
+def pull_request_filter_choices(user, *, workspace: Workspace, repository: Repository | None = None) -> dict:
+    """Repositories and people for the inbox's filter form (two queries)."""
+    repositories = []
+    if repository is None:
+        repositories = list(
+            visible_repositories(user, workspace=workspace).order_by("slug").values_list("slug", "name")
+        )
+    people = list(
+        Account.objects.filter(memberships__workspace=workspace, memberships__removed_at__isnull=True)
+        .exclude(account_id="")
+        .order_by("display_name", "pk")
+        .values_list("account_id", "display_name")
+    )
+    return {"repositories": repositories, "people": people}
+
+
+# --- people -------------------------------------------------------------------------------------------------------
+
+
+def member_page(user, *, workspace: Workspace, number: Any = 1, text: str = "") -> Window:
+    """Members with their open PRs and the reviews waiting on them, counted over what the user can see."""
+    visible_ids = _visible_repository_ids(user, workspace=workspace)
+    members = (
+        WorkspaceMembership.objects.filter(workspace=workspace, removed_at__isnull=True)
+        .select_related("account")
+        .annotate(
+            open_pr_count=_count(
+                PullRequest.objects.filter(
+                    author=OuterRef("account"), workspace=workspace, state=OPEN, repository__in=visible_ids
+                ),
+                "author",
+            ),
+            waiting_count=_count(
+                Participant.objects.filter(
+                    account=OuterRef("account"),
+                    role=Participant.Role.REVIEWER,
+                    approved=False,
+                    pull_request__workspace=workspace,
+                    pull_request__state=OPEN,
+                    pull_request__repository__in=visible_ids,
+                ),
+                "account",
+            ),
+        )
+        .order_by("account__display_name", "account__pk")
+    )
+    if text:
+        members = members.filter(Q(account__display_name__icontains=text) | Q(account__nickname__icontains=text))
+    return window(members, number=number, per_page=100)
+
+
+def person_profile(user, *, person: Account) -> dict:
+    """A person's workspaces, open PRs, reviews waiting on them and watched repositories, as far as the user sees."""
+    workspaces = list(
+        visible_workspaces(user)
+        .filter(memberships__account=person, memberships__removed_at__isnull=True)
+        .order_by("slug")
+    )
+    visible_ids = _visible_repository_ids(user)
+    pr_rows = (
+        PullRequest.objects.filter(repository__in=visible_ids, state=OPEN)
+        .select_related("repository", "author")
+        .prefetch_related(_participants_prefetch(to_attr="reviewer_list", reviewers_only=True))
+        .order_by("-updated_on", "-pk")
+    )
+    return {
+        "workspaces": workspaces,
+        "open_pull_requests": list(pr_rows.filter(author=person)[:50]),
+        "waiting_reviews": list(pr_rows.filter(pk__in=_waiting_ids(person))[:50]),
+        "watching": list(
+            Repository.objects.filter(
+                pk__in=visible_ids,
+                watchers__account=person,
+                watchers__removed_at__isnull=True,
+            )
+            .select_related("workspace")
+            .order_by("full_name")[:200]
+        ),
+    }
+
+
+# --- sync status --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Budget:
+    used: int
+    total: int = HOURLY_BUDGET
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.used / self.total)) if self.total else 0
+
+    @property
+    def left(self) -> int:
+        return max(0, self.total - self.used)
+
+
+@dataclass
+class WorkspaceSync:
+    workspace: Workspace
+    runs: list[SyncRun] = field(default_factory=list)
+    budget: Budget | None = None
+
+    @property
+    def latest(self) -> SyncRun | None:
+        return self.runs[0] if self.runs else None
+
+    @property
+    def active(self) -> bool:
+        return self.latest is not None and self.latest.status in ACTIVE_RUN_STATES
+
+    @property
+    def polling(self) -> bool:
+        """Queued and running runs change by the second; a paused one waits for the rate limit and is polled too."""
+        return self.active
+
+
+def _budgets(credential_ids: set[int]) -> dict[int, int]:
+    """Requests charged to the hourly repositories budget, per credential, in one query.
+
+    Same window and family as `ledger.requests_in_window`, grouped so the page's query count does not grow with the
+    number of workspaces.
+    """
+    if not credential_ids:
+        return {}
+    since = timezone.now() - timedelta(hours=1)
+    rows = (
+        RequestLedgerEntry.objects.filter(credential_id__in=credential_ids, at__gte=since, family="repositories")
+        .values("credential_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["credential_id"]: row["n"] for row in rows}
+
+
+def workspace_syncs(user, *, workspace: Workspace | None = None, runs: int = 5) -> list[WorkspaceSync]:
+    """Each visible workspace with its last runs and its sync credential's use of the hourly budget (3 queries)."""
+    workspaces = visible_workspaces(user).order_by("slug")
+    if workspace is not None:
+        workspaces = workspaces.filter(pk=workspace.pk)
+    workspaces = list(
+        workspaces.prefetch_related(
+            Prefetch(
+                "sync_runs",
+                queryset=SyncRun.objects.order_by("-created_at", "-pk")[:runs],
+                to_attr="recent_runs",
+            )
+        )
+    )
+    used = _budgets({w.sync_credential_id for w in workspaces if w.sync_credential_id})
+    return [
+        WorkspaceSync(
+            workspace=w,
+            runs=w.recent_runs,
+            budget=Budget(used=used.get(w.sync_credential_id, 0)) if w.sync_credential_id else None,
+        )
+        for w in workspaces
+    ]
+
+
+def own_budget(user) -> tuple[Credential | None, Budget | None]:
+    credential = active_credential(user)
+    if credential is None:
+        return None, None
+    return credential, Budget(used=requests_in_window(credential))
+
+
+# --- live reads through the user's own credential -----------------------------------------------------------------
+# The source browser and a pull request's diff, commits and comments are read from Bitbucket when asked for, with the
+# signed-in user's credential (so Bitbucket's own permissions apply), and cached by commit hash: the content of a
+# commit never changes, so a second look costs no request against the hourly budget.
+
+# A branch's tip moves; resolving a branch name is cached briefly so a page and its fragments agree without each
+# spending a request, and a fresh push shows within half a minute.
+BRANCH_TIP_SECONDS = 30
+# Content named by a commit hash is immutable: kept until the cache culls it.
+CONTENT_SECONDS = 7 * 24 * 3600
+# Comments and activity change without any commit moving; a short cache spares repeated fragment loads.
+DISCUSSION_SECONDS = 60
+
+_HEX = re.compile(r"[0-9a-f]{7,40}")
+
+
+class LiveReadError(Exception):
+    """A live read failed; `str()` is the reason in plain words, safe to show (never a secret)."""
+
+
+def explain(exc: Exception) -> str:
+    """A Bitbucket client error (or a credential problem) in words for the page."""
+    if isinstance(exc, SecretUnreadable):
+        return "Your stored Bitbucket credential cannot be decrypted any more: add it again on your credentials page."
+    if isinstance(exc, AuthError):
+        if exc.status == 403:
+            needed = f" It needs the scope {', '.join(exc.required_scopes)}." if exc.required_scopes else ""
+            return f"Bitbucket says your credential may not read this (403).{needed}"
+        return (
+            "Bitbucket refused your credential (401): it may have expired or been revoked. "
+            "Check it on your credentials page."
+        )
+    if isinstance(exc, NotFound):
+        return "Bitbucket found nothing here (404): it may have been renamed, deleted, or hidden from your credential."
+    if isinstance(exc, RateLimited):
+        if exc.retry_after:
+            return (
+                f"Bitbucket's rate limit for your credential is spent (429): try again in {round(exc.retry_after)} s."
+            )
+        return "Bitbucket's rate limit for your credential is spent (429): try again in a few minutes."
+    if isinstance(exc, Gone):
+        return "Bitbucket no longer offers this (410)."
+    if isinstance(exc, Unavailable):
+        if exc.status == 555:
+            return "Bitbucket timed out preparing this (555), which happens with very large diffs: try again later."
+        return "Bitbucket is slow or unavailable right now: try again in a minute."
+    if isinstance(exc, BitbucketSchemaError):
+        return "Bitbucket answered something bbdash could not read; the problem has been logged."
+    if isinstance(exc, BitbucketError):
+        return f"Bitbucket refused the request: {exc.message}"
+    raise exc
+
+
+def _cache_key(*parts: Any) -> str:
+    # Hashed: paths and branch names hold characters (spaces, unicode) that cache backends warn about.
+    return "bbdash:live:" + hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
+
+
+def _cached(key: str, timeout: int, produce):
+    value = cache.get(key)
+    if value is None:
+        value = produce()
+        cache.set(key, value, timeout)
+    return value
+
+
+@contextmanager
+def browse_client(user):
+    """The user's own client for live reads, closed after use; LiveReadError with the reason when there is none."""
+    credential = active_credential(user)
+    if credential is None:
+        raise LiveReadError("You have no active Bitbucket credential: add one to browse files and diffs.")
+    try:
+        client = credential.client(purpose="browse")
+    except SecretUnreadable as exc:
+        raise LiveReadError(explain(exc)) from None
+    try:
+        yield client
+    except (BitbucketError, SecretUnreadable) as exc:
+        logger.info("live read for user %s failed: %r", user.pk, exc)
+        raise LiveReadError(explain(exc)) from None
+    finally:
+        client.close()
+
+
+@dataclass
+class SourceLocation:
+    ref: str
+    path: str
+    commit: str = ""
+    is_branch: bool = False
+
+
+def split_ref_and_path(repository: Repository, rest: str) -> SourceLocation:
+    """`feature/x/docs/a.md` into ref and path: branch names hold slashes, so the longest mirrored branch wins."""
+    rest = rest.strip("/")
+    segments = rest.split("/") if rest else []
+    if not segments:
+        return SourceLocation(ref=repository.main_branch or "", path="", is_branch=True)
+    prefixes = ["/".join(segments[:i]) for i in range(1, len(segments) + 1)]
+    names = set(
+        Branch.objects.filter(repository=repository, removed_at__isnull=True, name__in=prefixes).values_list(
+            "name", flat=True
+        )
+    )
+    for i in range(len(prefixes), 0, -1):
+        if prefixes[i - 1] in names:
+            return SourceLocation(ref=prefixes[i - 1], path="/".join(segments[i:]), is_branch=True)
+    ref = segments[0]
+    return SourceLocation(ref=ref, path="/".join(segments[1:]), is_branch=not _HEX.fullmatch(ref))
+
+
+@dataclass
+class Source:
+    location: SourceLocation
+    is_dir: bool
+    entries: list = field(default_factory=list)
+    file: Any = None  # rendering.FileView
+    size: int | None = None
+
+
+def source_at(user, *, repository: Repository, location: SourceLocation) -> Source:
+    """A directory listing or a file at a branch or commit, read live and cached by commit hash."""
+    ws, slug, api = repository.workspace.slug, repository.slug, repository.bitbucket_uuid
+    with browse_client(user) as client:
+        base = client.base_url
+        if location.is_branch:
+            location.commit = _cached(
+                _cache_key("tip", base, api, location.ref),
+                BRANCH_TIP_SECONDS,
+                lambda: client.get_branch(ws, slug, location.ref).target.hash,
+            )
+        else:
+            location.commit = location.ref
+        commit = location.commit
+        if location.path:
+            meta = _cached(
+                _cache_key("meta", base, api, commit, location.path),
+                CONTENT_SECONDS,
+                lambda: client.get_file_meta(ws, slug, commit, location.path),
+            )
+            is_dir = meta.is_dir
+        else:
+            meta, is_dir = None, True
+        if is_dir:
+            entries = _cached(
+                _cache_key("dir", base, api, commit, location.path),
+                CONTENT_SECONDS,
+                lambda: list(client.iter_directory(ws, slug, commit, location.path)),
+            )
+            entries = sorted(entries, key=lambda e: (not e.is_dir, e.name.lower()))
+            return Source(location=location, is_dir=True, entries=entries)
+        size = meta.size if meta else None
+        if size is not None and size > rendering.MAX_FILE_BYTES:
+            return Source(location=location, is_dir=False, file=rendering.file_view(b"", path=location.path, size=size))
+        content = _cached(
+            _cache_key("file", base, api, commit, location.path),
+            CONTENT_SECONDS,
+            lambda: client.get_file(ws, slug, commit, location.path).content,
+        )
+        return Source(
+            location=location, is_dir=False, file=rendering.file_view(content, path=location.path), size=len(content)
+        )
+
+
+def _pr_key(kind: str, base: str, pull_request: PullRequest) -> str | None:
+    if not (pull_request.source_commit and pull_request.destination_commit):
+        return None  # nothing to name the content by: read it every time
+    return _cache_key(
+        kind,
+        base,
+        pull_request.repository.bitbucket_uuid,
+        pull_request.number,
+        pull_request.source_commit,
+        pull_request.destination_commit,
+    )
+
+
+def _pr_read(key: str | None, timeout: int, produce):
+    return produce() if key is None else _cached(key, timeout, produce)
+
+
+def pull_request_diff(user, *, pull_request: PullRequest) -> dict:
+    """The PR's diffstat and diff split per file, highlighted; cached by its source and destination commits."""
+    ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
+    with browse_client(user) as client:
+        base = client.base_url
+        diffstat = _pr_read(
+            _pr_key("diffstat", base, pull_request),
+            CONTENT_SECONDS,
+            lambda: list(client.iter_pull_request_diffstat(ws, slug, number)),
+        )
+        raw = _pr_read(
+            _pr_key("diff", base, pull_request),
+            CONTENT_SECONDS,
+            lambda: client.get_pull_request_diff(ws, slug, number),
+        )
+    files, truncated = rendering.parse_diff(raw)
+    return {
+        "diffstat": [(stat, rendering.file_anchor(stat.path)) for stat in diffstat],
+        "files": files,
+        "truncated": truncated,
+    }
+
+
+def pull_request_commits(user, *, pull_request: PullRequest) -> list:
+    ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
+    with browse_client(user) as client:
+        return _pr_read(
+            _pr_key("commits", client.base_url, pull_request),
+            CONTENT_SECONDS,
+            lambda: list(client.iter_pull_request_commits(ws, slug, number)),
+        )
+
+
+def pull_request_discussion(user, *, pull_request: PullRequest) -> dict:
+    """Comments (threaded by parent) and the activity feed, newest activity first."""
+    ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
+    with browse_client(user) as client:
+        key = _cache_key("discussion", client.base_url, pull_request.repository.bitbucket_uuid, number,
+                         pull_request.updated_on.isoformat())  # fmt: skip
+        comments, activity = _cached(
+            key,
+            DISCUSSION_SECONDS,
+            lambda: (
+                list(client.iter_pull_request_comments(ws, slug, number)),
+                list(client.iter_pull_request_activity(ws, slug, number)),
+            ),
+        )
+    return {
+        "comments": [c for c in comments if not c.deleted],
+        "activity": [a for a in activity if a.kind != "comment"],
+    }

@@ -1,0 +1,40 @@
+"""The source browser: `/<ws>/<repo>/src/<ref>/<path>`, a directory listing or a highlighted file, read live."""
+
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from dashboard import selectors
+from dashboard.views.repositories import _repository
+
+
+@require_GET
+def source_root(request, workspace_slug: str, repo_slug: str):
+    """`/src/` without a ref: Bitbucket opens the main branch, so do we."""
+    _, repository = _repository(request, workspace_slug, repo_slug)
+    rest = f"{repository.main_branch or 'HEAD'}/"
+    return redirect(reverse("source_detail", args=[workspace_slug, repo_slug, rest]))
+
+
+@require_GET
+def source_detail(request, workspace_slug: str, repo_slug: str, rest: str):
+    workspace, repository = _repository(request, workspace_slug, repo_slug)
+    location = selectors.split_ref_and_path(repository, rest)
+    context = {
+        "workspace": workspace,
+        "repository": repository,
+        "location": location,
+        "crumbs": _crumbs(location.path),
+        "nav": "workspace",
+    }
+    try:
+        context["source"] = selectors.source_at(request.user, repository=repository, location=location)
+    except selectors.LiveReadError as exc:
+        context["error"] = str(exc)
+    return render(request, "files/source.html", context)
+
+
+def _crumbs(path: str) -> list[tuple[str, str]]:
+    """(name, path up to it) for each directory of `path`, for the breadcrumb trail."""
+    parts = [p for p in path.split("/") if p]
+    return [(name, "/".join(parts[: i + 1])) for i, name in enumerate(parts)]

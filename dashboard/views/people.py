@@ -1,0 +1,34 @@
+"""People: a workspace's members (`/<ws>/members/`) and one person's page (`/-/people/<account_id>/`)."""
+
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from dashboard import selectors
+from dashboard.filters import SearchForm
+from dashboard.views.workspaces import page_or_fragment
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def member_list(request, workspace_slug: str):
+    workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
+    form = SearchForm(request.GET)
+    page = selectors.member_page(
+        request.user, workspace=workspace, number=request.GET.get("page"), text=form.cleaned_or_default()["q"]
+    )
+    context = {
+        "workspace": workspace,
+        "form": form,
+        "page": page,
+        "freshness": selectors.freshness(workspace),
+        "nav": "members",
+    }
+    return render(request, page_or_fragment(request, "people/members.html", "member-table"), context)
+
+
+@require_GET
+def person_detail(request, account_id: str):
+    person = selectors.person_for_user(request.user, account_id=account_id)
+    context = {"person": person, **selectors.person_profile(request.user, person=person)}
+    return render(request, "people/detail.html", context)

@@ -1,0 +1,93 @@
+"""Pull request pages: the workspace inbox, a repository's list, and one pull request with its live sections."""
+
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from dashboard import rendering, selectors
+from dashboard.filters import PullRequestFilterForm
+from dashboard.views.repositories import _repository
+from dashboard.views.workspaces import page_or_fragment, wants_fragment
+
+# Bitbucket's own suffixes after /pull-requests/<id>/ and the region of our page each one opens.
+SECTIONS = {"diff": "pr-diff", "commits": "pr-commits", "activity": "pr-discussion", "comments": "pr-discussion"}
+
+
+def _list(request, *, workspace, repository=None):
+    me = selectors.account_for_user(request.user)
+    choices = selectors.pull_request_filter_choices(request.user, workspace=workspace, repository=repository)
+    form = PullRequestFilterForm(request.GET, with_repository=repository is None, **choices)
+    filters = form.cleaned_or_default()
+    page = selectors.pull_request_page(
+        request.user,
+        workspace=workspace,
+        repository=repository,
+        me=me,
+        filters=filters,
+        number=request.GET.get("page"),
+    )
+    context = {
+        "workspace": workspace,
+        "repository": repository,
+        "form": form,
+        "filters": filters,
+        "tabs": PullRequestFilterForm.TABS,
+        "page": page,
+        "me": me,
+        "freshness": selectors.freshness(workspace),
+        "nav": "workspace" if repository else "pull_requests",
+    }
+    return render(request, page_or_fragment(request, "pull_requests/list.html", "pr-table"), context)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def pull_request_list(request, workspace_slug: str):
+    """The workspace inbox: Bitbucket has no workspace-wide pull request list; this is every repository's in one."""
+    workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
+    return _list(request, workspace=workspace)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def repository_pull_request_list(request, workspace_slug: str, repo_slug: str):
+    workspace, repository = _repository(request, workspace_slug, repo_slug)
+    return _list(request, workspace=workspace, repository=repository)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def pull_request_detail(request, workspace_slug: str, repo_slug: str, number: int, rest: str = ""):
+    """The pull request page. `rest` is what Bitbucket's URLs may carry after the id (`diff`, `commits`, a title
+    slug): a known section is read live and shown; with htmx only that region is returned."""
+    workspace, repository = _repository(request, workspace_slug, repo_slug)
+    pull_request = selectors.pull_request_for_user(request.user, repository=repository, number=number)
+    section = next((SECTIONS[s] for s in reversed(rest.strip("/").split("/")) if s in SECTIONS), None)
+    context = {
+        "workspace": workspace,
+        "repository": repository,
+        "pull_request": pull_request,
+        "section": section,
+        "nav": "pull_requests",
+        "pr_url": reverse("pull_request_detail", args=[workspace.slug, repository.slug, pull_request.number]),
+        "description_html": rendering.markdown(pull_request.description),
+    }
+    if section is not None:
+        context.update(_section(request, pull_request, section))
+    if section is not None and wants_fragment(request):
+        return render(request, f"pull_requests/detail.html#{section}", context)
+    return render(request, "pull_requests/detail.html", context)
+
+
+def _section(request, pull_request, section: str) -> dict:
+    loaders = {
+        "pr-diff": ("diff", selectors.pull_request_diff),
+        "pr-commits": ("commits", selectors.pull_request_commits),
+        "pr-discussion": ("discussion", selectors.pull_request_discussion),
+    }
+    name, load = loaders[section]
+    try:
+        return {name: load(request.user, pull_request=pull_request), f"{name}_loaded": True}
+    except selectors.LiveReadError as exc:
+        return {f"{name}_error": str(exc), f"{name}_loaded": True}

@@ -1,0 +1,65 @@
+"""Repository pages: overview (`/<ws>/<repo>/`), branches and watchers ("followers")."""
+
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from dashboard import selectors
+from dashboard.filters import PullRequestFilterForm, SearchForm
+from dashboard.views.workspaces import page_or_fragment
+
+
+def _repository(request, workspace_slug: str, repo_slug: str):
+    workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
+    return workspace, selectors.repository_for_user(request.user, workspace=workspace, slug=repo_slug)
+
+
+@require_GET
+def repository_detail(request, workspace_slug: str, repo_slug: str):
+    workspace, repository = _repository(request, workspace_slug, repo_slug)
+    me = selectors.account_for_user(request.user)
+    recent = selectors.pull_request_page(
+        request.user, workspace=workspace, repository=repository, me=me, filters={"tab": "open"}, number=1
+    )
+    context = {
+        "workspace": workspace,
+        "repository": repository,
+        "summary": selectors.repository_summary(repository),
+        "page": recent,
+        "freshness": selectors.freshness(workspace),
+        "nav": "workspace",
+        "filter_form": PullRequestFilterForm(with_repository=False),
+    }
+    return render(request, "repositories/detail.html", context)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def branch_list(request, workspace_slug: str, repo_slug: str):
+    workspace, repository = _repository(request, workspace_slug, repo_slug)
+    form = SearchForm(request.GET)
+    page = selectors.branch_page(repository, number=request.GET.get("page"), text=form.cleaned_or_default()["q"])
+    context = {
+        "workspace": workspace,
+        "repository": repository,
+        "form": form,
+        "page": page,
+        "freshness": selectors.freshness(workspace),
+        "nav": "workspace",
+    }
+    return render(request, page_or_fragment(request, "repositories/branches.html", "branch-table"), context)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def watcher_list(request, workspace_slug: str, repo_slug: str):
+    workspace, repository = _repository(request, workspace_slug, repo_slug)
+    page = selectors.watcher_page(repository, number=request.GET.get("page"))
+    context = {
+        "workspace": workspace,
+        "repository": repository,
+        "page": page,
+        "freshness": selectors.freshness(workspace),
+        "nav": "workspace",
+    }
+    return render(request, page_or_fragment(request, "repositories/watchers.html", "watcher-table"), context)

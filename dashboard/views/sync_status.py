@@ -1,0 +1,49 @@
+"""Sync status (`/-/sync/`): each workspace's last runs, the running one live, the hourly budget, and "Sync now"."""
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseStopPolling
+
+from dashboard import selectors
+from dashboard.views.workspaces import wants_fragment
+
+
+@require_GET
+def sync_list(request):
+    credential, budget = selectors.own_budget(request.user)
+    context = {"syncs": selectors.workspace_syncs(request.user), "credential": credential, "own_budget": budget}
+    return render(request, "sync/list.html", context)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def sync_detail(request, workspace_slug: str):
+    """One workspace's sync region; htmx polls it while a run is active, and polling stops once the run ended."""
+    workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
+    if not wants_fragment(request):
+        return redirect(reverse("sync_list") + f"#sync-{workspace.slug}")
+    (sync,) = selectors.workspace_syncs(request.user, workspace=workspace)
+    html = render_to_string("sync/list.html#workspace-sync", {"sync": sync}, request=request)
+    if sync.polling:
+        return HttpResponse(html)
+    # 286: htmx swaps this last state in and stops polling.
+    return HttpResponseStopPolling(html)
+
+
+@require_POST
+def sync_request(request, workspace_slug: str):
+    """ "Sync now": queue an incremental sync of the workspace, triggered by this user."""
+    from bitbucket_sync.sync import request_sync  # the sync engine; imported here so pages load without a broker
+
+    workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
+    run = request_sync(workspace=workspace, kind="incremental", trigger="manual", user=request.user)
+    if wants_fragment(request):
+        (sync,) = selectors.workspace_syncs(request.user, workspace=workspace)
+        return render(request, "sync/list.html#workspace-sync", {"sync": sync})
+    messages.success(request, f"Sync of {workspace.slug} {run.get_status_display().lower()}.")
+    return redirect(reverse("sync_list") + f"#sync-{workspace.slug}")

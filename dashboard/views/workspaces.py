@@ -1,0 +1,36 @@
+"""Workspace pages: the repository list of a workspace (`/<workspace>/`)."""
+
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from dashboard import selectors
+from dashboard.filters import RepositoryFilterForm
+
+
+def wants_fragment(request) -> bool:
+    """An htmx request for a region; a history restore (back button with htmx's cache missed) needs the whole page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def page_or_fragment(request, template: str, fragment: str) -> str:
+    return f"{template}#{fragment}" if wants_fragment(request) else template
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def workspace_detail(request, workspace_slug: str):
+    workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
+    choices = selectors.repository_filter_choices(request.user, workspace=workspace)
+    form = RepositoryFilterForm(request.GET, **choices)
+    page = selectors.repository_page(
+        request.user, workspace=workspace, filters=form.cleaned_or_default(), number=request.GET.get("page")
+    )
+    context = {
+        "workspace": workspace,
+        "form": form,
+        "page": page,
+        "freshness": selectors.freshness(workspace),
+        "nav": "workspace",
+    }
+    return render(request, page_or_fragment(request, "workspaces/detail.html", "repo-table"), context)

@@ -1,0 +1,290 @@
+"""Mirror rows for page tests and benchmarks, with sensible defaults, so pages are tested without the sync engine.
+
+Plain functions: each takes keyword arguments for what a test cares about and invents the rest. `grant` gives a
+dashboard user the access rows their own Bitbucket credential would have produced. The `bulk_*` helpers seed large
+mirrors for `bench/pages.py` with `bulk_create` in batches.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import uuid as uuidlib
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from bitbucket_sync.models import (
+    Account,
+    Branch,
+    Credential,
+    Participant,
+    Project,
+    PullRequest,
+    Repository,
+    RepositoryAccess,
+    RepositoryWatcher,
+    SyncRun,
+    Workspace,
+    WorkspaceAccess,
+    WorkspaceMembership,
+)
+
+_seq = itertools.count(1)
+
+
+def _uuid() -> str:
+    return "{" + str(uuidlib.uuid4()) + "}"
+
+
+def _hash(n: int | None = None) -> str:
+    return f"{n if n is not None else random.getrandbits(160):040x}"[-40:]
+
+
+def user(username: str | None = None, *, password: str = "demo", **fields):
+    username = username or f"user{next(_seq)}"
+    return get_user_model().objects.create_user(username, password=password, **fields)
+
+
+def account(name: str | None = None, **fields) -> Account:
+    n = next(_seq)
+    name = name or f"Person {n}"
+    nickname = fields.pop("nickname", name.split()[0].lower())
+    defaults = {
+        "bitbucket_uuid": _uuid(),
+        "account_id": f"557058:{uuidlib.uuid4()}",
+        "display_name": name,
+        "nickname": nickname,
+    }
+    return Account.objects.create(**(defaults | fields))
+
+
+def workspace(slug: str | None = None, **fields) -> Workspace:
+    slug = slug or f"ws{next(_seq)}"
+    defaults = {
+        "bitbucket_uuid": _uuid(),
+        "slug": slug,
+        "name": slug.title(),
+        "html_url": f"https://bitbucket.org/{slug}/",
+        "synced_at": timezone.now(),
+    }
+    return Workspace.objects.create(**(defaults | fields))
+
+
+def project(ws: Workspace, key: str = "PRJ", **fields) -> Project:
+    defaults = {"bitbucket_uuid": _uuid(), "key": key, "name": key.title()}
+    return Project.objects.create(workspace=ws, **(defaults | fields))
+
+
+def repository(ws: Workspace, slug: str | None = None, **fields) -> Repository:
+    slug = slug or f"repo{next(_seq)}"
+    now = timezone.now()
+    defaults = {
+        "bitbucket_uuid": _uuid(),
+        "slug": slug,
+        "name": slug,
+        "full_name": f"{ws.slug}/{slug}",
+        "main_branch": "main",
+        "language": "python",
+        "html_url": f"https://bitbucket.org/{ws.slug}/{slug}",
+        "created_on": now - timedelta(days=30),
+        "updated_on": now - timedelta(hours=1),
+        "synced_at": now,
+    }
+    return Repository.objects.create(workspace=ws, **(defaults | fields))
+
+
+def branch(repo: Repository, name: str = "main", **fields) -> Branch:
+    defaults = {
+        "target_hash": _hash(),
+        "target_date": timezone.now() - timedelta(hours=2),
+        "target_message": f"Work on {name}",
+        "target_author_raw": "Someone <someone@example.com>",
+    }
+    return Branch.objects.create(repository=repo, name=name, **(defaults | fields))
+
+
+def pull_request(
+    repo: Repository, *, author: Account | None = None, number: int | None = None, **fields
+) -> PullRequest:
+    number = number or (PullRequest.objects.filter(repository=repo).count() + 1)
+    now = timezone.now()
+    defaults = {
+        "title": f"Change number {number}",
+        "description": "",
+        "state": PullRequest.State.OPEN,
+        "source_branch": f"feature/{number}",
+        "source_commit": _hash()[:12],
+        "source_repository_full_name": repo.full_name,
+        "destination_branch": repo.main_branch or "main",
+        "destination_commit": _hash()[:12],
+        "html_url": f"{repo.html_url}/pull-requests/{number}",
+        "created_on": now - timedelta(days=2),
+        "updated_on": now - timedelta(hours=3),
+    }
+    return PullRequest.objects.create(
+        workspace_id=repo.workspace_id, repository=repo, number=number, author=author, **(defaults | fields)
+    )
+
+
+def reviewer(pr: PullRequest, who: Account, *, approved: bool = False, state: str = "") -> Participant:
+    if approved and not state:
+        state = Participant.ReviewState.APPROVED
+    return Participant.objects.create(
+        pull_request=pr, account=who, role=Participant.Role.REVIEWER, approved=approved, state=state
+    )
+
+
+def member(ws: Workspace, who: Account, permission: str = "member") -> WorkspaceMembership:
+    return WorkspaceMembership.objects.create(
+        workspace=ws, account=who, permission=permission, synced_at=timezone.now()
+    )
+
+
+def watcher(repo: Repository, who: Account) -> RepositoryWatcher:
+    return RepositoryWatcher.objects.create(repository=repo, account=who, synced_at=timezone.now())
+
+
+def grant(dashboard_user, *repositories: Repository, permission: str = "write", workspaces=()) -> None:
+    """Give `dashboard_user` what their credential would see: each repository and its workspace."""
+    seen = {r.workspace_id for r in repositories} | {w.pk for w in workspaces}
+    for workspace_id in seen:
+        WorkspaceAccess.objects.get_or_create(user=dashboard_user, workspace_id=workspace_id)
+    for repo in repositories:
+        RepositoryAccess.objects.update_or_create(
+            user=dashboard_user, repository=repo, defaults={"permission": permission}
+        )
+
+
+def credential(owner, *, acct: Account | None = None, api_url: str = "", login: str = "", secret: str = "", **fields):
+    """An active API token credential; `secret` is encrypted (needs BBDASH_ENCRYPTION_KEYS)."""
+    cred = Credential(
+        owner=owner,
+        kind=fields.pop("kind", Credential.Kind.API_TOKEN),
+        login=login or f"{owner.username}@example.com",
+        account=acct,
+        status=fields.pop("status", Credential.Status.VALID),
+        **fields,
+    )
+    if api_url:
+        cred.api_url = api_url
+    cred.set_secret(secret or "not-a-real-token-0000")
+    cred.save()
+    return cred
+
+
+def sync_run(ws: Workspace, **fields) -> SyncRun:
+    defaults = {"kind": SyncRun.Kind.INCREMENTAL, "status": SyncRun.Status.SUCCEEDED}
+    return SyncRun.objects.create(workspace=ws, **(defaults | fields))
+
+
+# --- bulk helpers for the benchmark -------------------------------------------------------------------------------
+
+
+def bulk_world(
+    *, repositories: int, pull_requests: int, accounts: int, viewer, batch: int = 5000, seed: int = 7
+) -> Workspace:
+    """One workspace with `repositories` repositories, `accounts` members and `pull_requests` PRs spread over them
+    (a quarter open, two reviewers each); `viewer` sees every repository. Returns the workspace."""
+    rnd = random.Random(seed)
+    now = timezone.now()
+    ws = workspace("bench")
+    people = Account.objects.bulk_create(
+        [
+            Account(
+                bitbucket_uuid=_uuid(),
+                account_id=f"557058:bench-{i}",
+                display_name=f"Bench Person {i}",
+                nickname=f"bench{i}",
+            )
+            for i in range(accounts)
+        ],
+        batch_size=batch,
+    )
+    WorkspaceMembership.objects.bulk_create(
+        [WorkspaceMembership(workspace=ws, account=a, permission="member", synced_at=now) for a in people],
+        batch_size=batch,
+    )
+    languages = ["python", "javascript", "go", "java", "rust", ""]
+    repos = Repository.objects.bulk_create(
+        [
+            Repository(
+                workspace=ws,
+                bitbucket_uuid=_uuid(),
+                slug=f"repo-{i:05d}",
+                name=f"repo-{i:05d}",
+                full_name=f"bench/repo-{i:05d}",
+                description=f"Service number {i}",
+                language=languages[i % len(languages)],
+                main_branch="main",
+                updated_on=now - timedelta(minutes=i),
+                synced_at=now,
+            )
+            for i in range(repositories)
+        ],
+        batch_size=batch,
+    )
+    WorkspaceAccess.objects.create(user=viewer, workspace=ws)
+    RepositoryAccess.objects.bulk_create(
+        [RepositoryAccess(user=viewer, repository=r, permission="write") for r in repos], batch_size=batch
+    )
+    states = ["OPEN", "MERGED", "MERGED", "DECLINED"]
+    numbers: dict[int, int] = {}
+    pending: list[PullRequest] = []
+    participants: list[tuple[int, int, bool]] = []
+
+    def flush() -> None:
+        created = PullRequest.objects.bulk_create(pending, batch_size=batch)
+        if created and created[0].pk is None:  # backends without RETURNING: read the ids back
+            created = list(
+                PullRequest.objects.filter(workspace=ws).order_by("-pk")[: len(pending)].values_list("pk", flat=True)
+            )[::-1]
+        else:
+            created = [p.pk for p in created]
+        Participant.objects.bulk_create(
+            [
+                Participant(
+                    pull_request_id=created[i],
+                    account_id=people[a].pk,
+                    role=Participant.Role.REVIEWER,
+                    approved=ok,
+                    state="approved" if ok else "",
+                )
+                for i, a, ok in participants
+            ],
+            batch_size=batch,
+        )
+        pending.clear()
+        participants.clear()
+
+    for i in range(pull_requests):
+        repo = repos[rnd.randrange(len(repos))]
+        numbers[repo.pk] = numbers.get(repo.pk, 0) + 1
+        author_index = rnd.randrange(len(people))
+        updated = now - timedelta(minutes=rnd.randrange(60 * 24 * 365))
+        pending.append(
+            PullRequest(
+                workspace=ws,
+                repository=repo,
+                number=numbers[repo.pk],
+                title=f"Change {i} to {repo.slug}",
+                description="Some words about the change.",
+                state=states[i % len(states)],
+                author_id=people[author_index].pk,
+                source_branch=f"feature/{i}",
+                destination_branch="main",
+                created_on=updated - timedelta(days=1),
+                updated_on=updated,
+                comment_count=rnd.randrange(10),
+                task_count=rnd.randrange(3),
+            )
+        )
+        for a in rnd.sample(range(len(people)), 2):
+            if a != author_index:
+                participants.append((len(pending) - 1, a, rnd.random() < 0.4))
+        if len(pending) >= batch:
+            flush()
+    if pending:
+        flush()
+    return ws
