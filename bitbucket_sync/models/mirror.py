@@ -46,6 +46,10 @@ class Workspace(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     last_full_sync_at = models.DateTimeField(null=True, blank=True)
+    # The sync lock: the run holding it and until when. Claimed with a conditional UPDATE (works on SQLite and
+    # PostgreSQL alike); the expiry frees it when a worker dies holding it, and running tasks keep pushing it on.
+    sync_locked_by_run = models.PositiveBigIntegerField(null=True, blank=True)
+    sync_lock_expires_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -92,6 +96,8 @@ class Repository(models.Model):
     pull_requests_synced_through = models.DateTimeField(null=True, blank=True)
     branches_synced_for = models.DateTimeField(null=True, blank=True)
     watchers_synced_at = models.DateTimeField(null=True, blank=True)
+    # The last sync run that finished this repository: a run resumed after a crash or a pause skips those done.
+    synced_in_run = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)

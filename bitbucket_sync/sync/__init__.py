@@ -1,9 +1,29 @@
 """The sync engine: Bitbucket records -> mirror rows.
 
-``upserts`` turns records into rows (what actions and webhooks call after a write or a delivery); the services that
-list Bitbucket and prune only after a complete listing come with the rest of the engine.
+* ``upserts``: records -> rows, keyed by Bitbucket identity (what actions and webhooks call after a write or a
+  delivery: ``upsert_pull_request``, ``upsert_branch``, ``mark_branch_removed``, ``upsert_repository``...).
+* ``engine``: the services of a sync run (listings, per-repository sync, pruning after complete listings, progress,
+  pauses for 429s and the hourly budget) and ``request_sync`` for the pages.
+* ``access``: each user's workspace and repository access, read with their own credential.
+* ``locks``: the per-workspace lock (a conditional UPDATE with an expiry).
 """
 
+from bitbucket_sync.sync.access import discover_workspaces, sync_user_access
+from bitbucket_sync.sync.engine import (
+    NoSyncCredential,
+    SyncPaused,
+    begin_run,
+    budget_wait,
+    finish_repository,
+    finish_run,
+    request_sync,
+    run_inline,
+    sync_branches,
+    sync_pull_requests,
+    sync_repository,
+    sync_watchers,
+    sync_workspace_listing,
+)
 from bitbucket_sync.sync.upserts import (
     Counts,
     Stats,
@@ -17,8 +37,23 @@ from bitbucket_sync.sync.upserts import (
 
 __all__ = [
     "Counts",
+    "NoSyncCredential",
     "Stats",
+    "SyncPaused",
+    "begin_run",
+    "budget_wait",
+    "discover_workspaces",
+    "finish_repository",
+    "finish_run",
     "mark_branch_removed",
+    "request_sync",
+    "run_inline",
+    "sync_branches",
+    "sync_pull_requests",
+    "sync_repository",
+    "sync_user_access",
+    "sync_watchers",
+    "sync_workspace_listing",
     "upsert_account",
     "upsert_branch",
     "upsert_pull_request",

@@ -1,0 +1,124 @@
+"""Who may see what: each dashboard user's workspaces and repositories, read with the user's own credential.
+
+A user sees a workspace or repository on the dashboard only through these rows. They are rebuilt from complete
+listings only: a listing that fails part way changes nothing, and a row a complete listing no longer names is
+deleted (losing access on Bitbucket hides the repository here on the next sync).
+
+* API tokens and app passwords act as a person: ``/user/workspaces``, then per workspace
+  ``/user/workspaces/{ws}/permissions/repositories`` (explicit permissions: workspace admins get admin on every
+  repository, others what they were granted); public repositories of a workspace they can see are readable too,
+  though Bitbucket lists them nowhere for the user.
+* Access tokens cannot query permissions (Bitbucket answers 403): the token's workspace is taken from its scope and
+  its repositories from ``/repositories/{ws}`` as the token sees it, with write access when the token may write.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from bitbucket_sync.client import AuthError, BitbucketClient
+from bitbucket_sync.models import Credential, Repository, RepositoryAccess, Workspace, WorkspaceAccess
+from bitbucket_sync.sync import upserts
+from bitbucket_sync.sync.engine import client_for
+
+
+def active_credential(user) -> Credential | None:
+    return Credential.objects.filter(owner=user, is_active=True).first()
+
+
+def discover_workspaces(
+    *, credential: Credential, client: BitbucketClient | None = None
+) -> list[tuple[Workspace, bool]]:
+    """The workspaces a person's credential belongs to, as rows (with ``administrator``).
+
+    A workspace first found through a credential takes it as its sync credential until an admin picks another.
+    """
+    client = client or client_for(credential)
+    found = []
+    for access in client.iter_user_workspaces():
+        workspace, _ = upserts.upsert_workspace(access.workspace)
+        found.append((workspace, access.administrator))
+    for workspace, _ in found:
+        Workspace.objects.filter(pk=workspace.pk, sync_credential__isnull=True).update(sync_credential=credential)
+    return found
+
+
+def _token_workspace(credential: Credential, client: BitbucketClient) -> Workspace | None:
+    slug = (credential.scope_name or "").split("/", 1)[0]
+    if not slug:
+        return None
+    workspace, _ = upserts.upsert_workspace(client.get_workspace(slug))
+    Workspace.objects.filter(pk=workspace.pk, sync_credential__isnull=True).update(sync_credential=credential)
+    return workspace
+
+
+def sync_user_access(*, user, client: BitbucketClient | None = None) -> dict[str, int]:
+    """Rebuild the user's workspace and repository access rows from what their own credential may see.
+
+    Without an active credential the user sees nothing. Returns how many rows of each kind the user now has.
+    """
+    credential = active_credential(user)
+    if credential is None:
+        with transaction.atomic():
+            WorkspaceAccess.objects.filter(user=user).delete()
+            RepositoryAccess.objects.filter(user=user).delete()
+        return {"workspaces": 0, "repositories": 0}
+    client = client or client_for(credential)
+    permissions: dict[int, str] = {}  # repository pk -> permission
+    if credential.kind == Credential.Kind.ACCESS_TOKEN:
+        workspace = _token_workspace(credential, client)
+        workspaces = [(workspace, False)] if workspace else []
+        level = RepositoryAccess.Permission.WRITE if credential.can_write else RepositoryAccess.Permission.READ
+        for workspace, _ in workspaces:
+            uuids = [r.uuid for r in client.iter_repositories(workspace.slug)]
+            for pk in _live_repositories(workspace, uuids).values():
+                permissions[pk] = level
+    else:
+        workspaces = discover_workspaces(credential=credential, client=client)
+        for workspace, _ in workspaces:
+            try:
+                explicit = {
+                    p.repository.uuid: p.permission for p in client.iter_user_repository_permissions(workspace.slug)
+                }
+            except AuthError:
+                # 403: a collaborator without workspace access sees no permission list; public repositories remain.
+                explicit = {}
+            by_uuid = _live_repositories(workspace, list(explicit))
+            for uuid, pk in by_uuid.items():
+                if explicit[uuid] in RepositoryAccess.Permission.values:
+                    permissions[pk] = explicit[uuid]
+            public = Repository.objects.filter(workspace=workspace, removed_at__isnull=True, is_private=False)
+            for pk in public.values_list("pk", flat=True):
+                permissions.setdefault(pk, RepositoryAccess.Permission.READ)
+    _replace_access(user, workspaces, permissions)
+    return {"workspaces": len(workspaces), "repositories": len(permissions)}
+
+
+def _live_repositories(workspace: Workspace, uuids: list[str]) -> dict[str, int]:
+    rows = Repository.objects.filter(workspace=workspace, removed_at__isnull=True, bitbucket_uuid__in=uuids)
+    return dict(rows.values_list("bitbucket_uuid", "pk"))
+
+
+def _replace_access(user, workspaces: list[tuple[Workspace, bool]], permissions: dict[int, str]) -> None:
+    with transaction.atomic():
+        admin = {ws.pk: administrator for ws, administrator in workspaces}
+        WorkspaceAccess.objects.filter(user=user).exclude(workspace_id__in=admin).delete()
+        current = {a.workspace_id: a for a in WorkspaceAccess.objects.filter(user=user)}
+        for pk, administrator in admin.items():
+            row = current.get(pk)
+            if row is None:
+                WorkspaceAccess.objects.create(user=user, workspace_id=pk, administrator=administrator)
+            elif row.administrator != administrator:
+                row.administrator = administrator
+                row.save(update_fields=["administrator", "synced_at"])
+        RepositoryAccess.objects.filter(user=user).exclude(repository_id__in=permissions).delete()
+        existing = {a.repository_id: a for a in RepositoryAccess.objects.filter(user=user)}
+        to_create = []
+        for pk, permission in permissions.items():
+            row = existing.get(pk)
+            if row is None:
+                to_create.append(RepositoryAccess(user=user, repository_id=pk, permission=permission))
+            elif row.permission != permission:
+                row.permission = permission
+                row.save(update_fields=["permission", "synced_at"])
+        RepositoryAccess.objects.bulk_create(to_create, ignore_conflicts=True)

@@ -1,0 +1,492 @@
+"""The sync services: list Bitbucket, upsert what it says, prune only after a listing that completed.
+
+A sync run is small steps, each a service here that knows nothing of Celery (tasks, the management command and
+tests all call them):
+
+1. ``begin_run``: claim the workspace's lock (a second sync of the same workspace is skipped and says so).
+2. ``sync_workspace_listing``: the repository listing (renames keep their rows; repositories it no longer names are
+   marked removed) and the member listing; projects too on a full sync. Sets how many repositories the run covers.
+3. ``sync_repository`` per repository: pull requests by ``updated_on`` high-water mark (all states, reviewers and
+   participants in the same listing); branches only when the repository's ``updated_on`` moved or on a full sync;
+   watchers on a full sync or when older than ``BBDASH_WATCHERS_INTERVAL_HOURS``. ``finish_repository`` counts it
+   done exactly once, however often a crash or a retry made it run.
+4. ``finish_run`` when the last repository is done: status, lock released.
+
+Bitbucket's answers that mean "later" are raised as ``SyncPaused`` (429, or the credential's budget spent) and
+``Unavailable`` (5xx, timeouts); the caller waits and calls the same step again, which resumes where the run
+stopped: repositories already done are not listed again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import islice
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from bitbucket_sync import ledger
+from bitbucket_sync.client import BitbucketClient, BitbucketError, NotFound, RateLimited
+from bitbucket_sync.models import Credential, Repository, SyncRun, Workspace
+from bitbucket_sync.sync import locks, upserts
+from bitbucket_sync.sync.upserts import Stats
+
+log = logging.getLogger("bitbucket_sync.sync")
+
+PR_BATCH = 50  # one page of the pull request listing (its maximum pagelen) is upserted at a time
+BATCH = 100  # one page of the other listings
+ACTIVE = (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING, SyncRun.Status.PAUSED)
+
+
+class SyncPaused(Exception):
+    """The run must wait ``seconds`` before its next request: Bitbucket said 429, or the budget is spent."""
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(reason)
+        self.seconds = max(1.0, seconds)
+        self.reason = reason
+
+
+class NoSyncCredential(Exception):
+    """The workspace has no sync credential (an admin picks one; `bitbucket_sync --as USER` sets a first one)."""
+
+
+def _setting(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def rate_limit_backoff(attempt: int) -> float:
+    """Seconds to wait after a 429 without ``Retry-After``: the configured start, doubling, at most 16 times it."""
+    base = _setting("BBDASH_RATE_LIMIT_BACKOFF_SECONDS", 60)
+    return float(base * 2 ** min(max(attempt, 0), 4))
+
+
+def paused_for(exc: RateLimited, *, attempt: int) -> SyncPaused:
+    if exc.retry_after is not None:
+        return SyncPaused(exc.retry_after, f"Bitbucket rate limit (429): it asked to wait {exc.retry_after:.0f} s")
+    wait = rate_limit_backoff(attempt)
+    return SyncPaused(wait, f"Bitbucket rate limit (429, no Retry-After): backing off {wait:.0f} s")
+
+
+def batched[T](items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+# -- clients and budget ------------------------------------------------------------------------------------------
+
+
+def client_for(credential: Credential) -> BitbucketClient:
+    return credential.client(purpose="sync")
+
+
+def sync_client(run: SyncRun) -> BitbucketClient:
+    """The run's credential (``bitbucket_sync --as``), else the workspace's sync credential."""
+    credential = run.credential or run.workspace.sync_credential
+    if credential is None:
+        raise NoSyncCredential(f"Workspace {run.workspace.slug} has no sync credential; an admin must pick one.")
+    return client_for(credential)
+
+
+def budget_wait(credential: Credential) -> float | None:
+    """Seconds until the credential may make another periodic-sync request, or None when it may now.
+
+    Bitbucket allows about 1,000 requests an hour per user on ``/2.0/repositories/*`` (a rolling window);
+    ``BBDASH_BUDGET_RESERVE_PERCENT`` of it stays free for people's own actions, so scheduled syncs stop at the rest
+    and wait until the oldest requests leave the window.
+    """
+    reserve = min(max(_setting("BBDASH_BUDGET_RESERVE_PERCENT", 30), 0), 100)
+    allowed = ledger.HOURLY_BUDGET * (100 - reserve) // 100
+    used = ledger.requests_in_window(credential)
+    if used < allowed:
+        return None
+    window_start = timezone.now() - timedelta(hours=1)
+    entries = credential.ledger_entries.filter(family="repositories", at__gte=window_start).order_by("at")
+    # The window must shed (used - allowed + 1) requests before one more fits.
+    frees_at = entries.values_list("at", flat=True)[used - allowed : used - allowed + 1].first()
+    if frees_at is None:
+        return 60.0
+    return max(1.0, (frees_at + timedelta(hours=1) - timezone.now()).total_seconds())
+
+
+def check_budget(run: SyncRun) -> None:
+    """Raise ``SyncPaused`` when a scheduled run's credential has spent its share of the hourly budget."""
+    if run.trigger != SyncRun.Trigger.SCHEDULE or run.credential_id is None:
+        return
+    wait = budget_wait(run.credential)
+    if wait is not None:
+        reserve = _setting("BBDASH_BUDGET_RESERVE_PERCENT", 30)
+        raise SyncPaused(wait, f"Hourly request budget used up (keeping {reserve}% free for people's actions)")
+
+
+# -- runs --------------------------------------------------------------------------------------------------------
+
+
+def request_sync(
+    *, workspace: Workspace, kind: str = SyncRun.Kind.INCREMENTAL, trigger: str = SyncRun.Trigger.MANUAL, user=None
+) -> SyncRun:
+    """Queue a sync of the workspace, or return the one already queued or running (never two at once)."""
+    from bitbucket_sync import tasks  # tasks import this module
+
+    with transaction.atomic():
+        existing = SyncRun.objects.filter(workspace=workspace, status__in=ACTIVE).order_by("created_at").first()
+        if existing is not None:
+            return existing
+        run = SyncRun.objects.create(
+            workspace=workspace,
+            kind=kind,
+            trigger=trigger,
+            triggered_by=user if user is not None and user.is_authenticated else None,
+            credential_id=workspace.sync_credential_id,
+        )
+        transaction.on_commit(lambda: tasks.sync_workspace_task.delay(run.pk))
+    return run
+
+
+def begin_run(*, run: SyncRun) -> bool:
+    """Claim the workspace for this run and mark it running; False (and the run marked skipped) when another run of
+    the same workspace holds the lock."""
+    if run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED, SyncRun.Status.SKIPPED):
+        return False
+    if not locks.claim(workspace_id=run.workspace_id, run_id=run.pk):
+        other = locks.holder(workspace_id=run.workspace_id)
+        SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.QUEUED).update(
+            status=SyncRun.Status.SKIPPED,
+            finished_at=timezone.now(),
+            message=f"Skipped: sync run #{other} of this workspace was already running.",
+        )
+        run.refresh_from_db()
+        return False
+    now = timezone.now()
+    SyncRun.objects.filter(pk=run.pk, started_at__isnull=True).update(started_at=now)
+    SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE).update(status=SyncRun.Status.RUNNING, paused_until=None)
+    if run.credential_id is None and run.workspace.sync_credential_id is not None:
+        SyncRun.objects.filter(pk=run.pk).update(credential_id=run.workspace.sync_credential_id)
+    run.refresh_from_db()
+    return True
+
+
+def mark_paused(*, run: SyncRun, paused: SyncPaused) -> datetime:
+    """The run says it is waiting, why and until when; its lock is held through the pause."""
+    until = timezone.now() + timedelta(seconds=paused.seconds)
+    SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE).update(
+        status=SyncRun.Status.PAUSED, paused_until=until, message=f"{paused.reason}; resumes at {until:%H:%M:%S} UTC"
+    )
+    locks.extend(workspace_id=run.workspace_id, run_id=run.pk, until=until + timedelta(seconds=locks.lock_seconds()))
+    return until
+
+
+def mark_resumed(*, run: SyncRun) -> None:
+    SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.PAUSED).update(
+        status=SyncRun.Status.RUNNING, paused_until=None, message=""
+    )
+
+
+def add_error(*, run_id: int, where: str, message: str) -> None:
+    with transaction.atomic():
+        run = SyncRun.objects.select_for_update().get(pk=run_id)
+        run.errors = [*run.errors, {"at": timezone.now().isoformat(), "where": where, "message": message[:1000]}]
+        run.save(update_fields=["errors"])
+
+
+def add_progress(*, run_id: int, stats: Stats, requests: int, repositories_done: int = 0) -> None:
+    """Fold a step's counts into the run, live: counters with F(), the per-kind stats under the row's lock."""
+    with transaction.atomic():
+        run = SyncRun.objects.select_for_update().get(pk=run_id)
+        merged = Stats()
+        for kind, counts in (run.stats or {}).items():
+            merged[kind].add(upserts.Counts(**counts))
+        merged.add(stats)
+        SyncRun.objects.filter(pk=run_id).update(
+            stats=merged.as_dict(),
+            requests_made=F("requests_made") + requests,
+            repositories_done=F("repositories_done") + repositories_done,
+        )
+
+
+@dataclass
+class Counter:
+    """Requests a client made during one step (the run's `requests_made`)."""
+
+    client: BitbucketClient
+    start: int = 0
+
+    def __post_init__(self) -> None:
+        self.start = self.client.request_count
+
+    @property
+    def made(self) -> int:
+        return self.client.request_count - self.start
+
+
+# -- step 2: the workspace -----------------------------------------------------------------------------------------
+
+
+def sync_workspace_listing(*, run: SyncRun, client: BitbucketClient) -> list[int]:
+    """Repositories, members (and projects on a full sync) of the run's workspace; returns the repositories still to
+    do in this run. Prunes only after each listing completed."""
+    check_budget(run)
+    workspace = run.workspace
+    stats = Stats()
+    counter = Counter(client)
+    full = run.kind == SyncRun.Kind.FULL
+    try:
+        if full or workspace.synced_at is None:
+            # /user/workspaces only gives uuid and slug; the name and the rest come from the workspace itself.
+            workspace, _ = upserts.upsert_workspace(client.get_workspace(workspace.slug))
+            run.workspace = workspace
+        if full:
+            upserts.upsert_projects(
+                workspace=workspace, project_records=client.iter_projects(workspace.slug), counts=stats["projects"]
+            )
+        seen: set[str] = set()
+        for record in client.iter_repositories(workspace.slug):
+            seen.add(record.uuid)
+            _, what = upserts.upsert_repository_counted(workspace=workspace, record=record)
+            if what:
+                setattr(stats["repositories"], what, getattr(stats["repositories"], what) + 1)
+            locks.extend(workspace_id=workspace.pk, run_id=run.pk)
+        stats["repositories"].removed += upserts.mark_repositories_removed(workspace=workspace, seen_uuids=seen)
+        members: set[int] = set()
+        for page in batched(client.iter_members(workspace.slug), BATCH):
+            members |= upserts.upsert_memberships_page(workspace=workspace, member_records=page, stats=stats)
+        stats["members"].removed += upserts.mark_memberships_removed(workspace=workspace, seen_account_pks=members)
+    finally:
+        add_progress(run_id=run.pk, stats=stats, requests=counter.made)
+    live = Repository.objects.filter(workspace=workspace, removed_at__isnull=True)
+    total = live.count()
+    SyncRun.objects.filter(pk=run.pk).update(
+        repositories_total=total, repositories_done=live.filter(synced_in_run=run.pk).count()
+    )
+    return list(live.exclude(synced_in_run=run.pk).order_by("-updated_on").values_list("pk", flat=True))
+
+
+# -- step 3: one repository ----------------------------------------------------------------------------------------
+
+
+def _watchers_due(repository: Repository, *, full: bool) -> bool:
+    if full or repository.watchers_synced_at is None:
+        return True
+    interval = timedelta(hours=_setting("BBDASH_WATCHERS_INTERVAL_HOURS", 24))
+    return repository.watchers_synced_at <= timezone.now() - interval
+
+
+def sync_repository(*, run: SyncRun, repository: Repository, client: BitbucketClient) -> Stats:
+    """Pull requests, then branches and watchers when due, of one repository; counted into the run as it goes."""
+    check_budget(run)
+    full = run.kind == SyncRun.Kind.FULL
+    stats = Stats()
+    counter = Counter(client)
+    try:
+        sync_pull_requests(run=run, repository=repository, client=client, full=full, stats=stats)
+        if full or repository.branches_synced_for != repository.updated_on:
+            sync_branches(run=run, repository=repository, client=client, stats=stats)
+        if _watchers_due(repository, full=full):
+            sync_watchers(repository=repository, client=client, stats=stats)
+    finally:
+        add_progress(run_id=run.pk, stats=stats, requests=counter.made)
+    return stats
+
+
+def sync_pull_requests(
+    *, run: SyncRun, repository: Repository, client: BitbucketClient, full: bool, stats: Stats
+) -> None:
+    """Every pull request updated since the repository's high-water mark (all of them on a full sync).
+
+    The mark only moves after the listing completed, and only to the newest ``updated_on`` the listing returned: a
+    pull request updated while the listing was being read is newer still and is caught by the next sync.
+    """
+    ws, slug = repository.workspace.slug, repository.slug
+    since = None if full else repository.pull_requests_synced_through
+    newest = since
+    for page in batched(client.iter_pull_requests(ws, slug, updated_after=since), PR_BATCH):
+        upserts.upsert_pull_requests_page(repository=repository, pr_records=page, stats=stats)
+        newest = upserts.newest([newest, *(r.updated_on for r in page)])
+        locks.extend(workspace_id=repository.workspace_id, run_id=run.pk)
+    if newest != repository.pull_requests_synced_through:
+        Repository.objects.filter(pk=repository.pk).update(pull_requests_synced_through=newest)
+        repository.pull_requests_synced_through = newest
+
+
+def sync_branches(*, run: SyncRun, repository: Repository, client: BitbucketClient, stats: Stats) -> None:
+    """Every branch; those the completed listing did not name are marked removed."""
+    listed_for = repository.updated_on
+    seen: set[str] = set()
+    for page in batched(client.iter_branches(repository.workspace.slug, repository.slug), BATCH):
+        _, counts = upserts.upsert_branches_page(repository=repository, branch_records=page)
+        stats["branches"].add(counts)
+        seen.update(r.name for r in page)
+        locks.extend(workspace_id=repository.workspace_id, run_id=run.pk)
+    stats["branches"].removed += upserts.mark_branches_removed(repository=repository, seen_names=seen)
+    Repository.objects.filter(pk=repository.pk).update(branches_synced_for=listed_for)
+    repository.branches_synced_for = listed_for
+
+
+def sync_watchers(*, repository: Repository, client: BitbucketClient, stats: Stats) -> None:
+    """Every watcher (they have no ``updated_on``, so they are re-listed on a slower cadence)."""
+    seen: set[int] = set()
+    for page in batched(client.iter_watchers(repository.workspace.slug, repository.slug), BATCH):
+        seen |= upserts.upsert_watchers_page(repository=repository, watcher_records=page, stats=stats)
+    stats["watchers"].removed += upserts.mark_watchers_removed(repository=repository, seen_account_pks=seen)
+    now = timezone.now()
+    Repository.objects.filter(pk=repository.pk).update(watchers_synced_at=now)
+    repository.watchers_synced_at = now
+
+
+def finish_repository(*, run_id: int, repository_id: int) -> bool:
+    """Count the repository done in the run, exactly once; True when that made the run complete."""
+    with transaction.atomic():
+        if not Repository.objects.filter(pk=repository_id).exclude(synced_in_run=run_id).update(synced_in_run=run_id):
+            return False  # a retried or duplicated task: it was already counted
+        SyncRun.objects.filter(pk=run_id).update(repositories_done=F("repositories_done") + 1)
+    return run_complete(run_id=run_id)
+
+
+def run_complete(*, run_id: int) -> bool:
+    return SyncRun.objects.filter(pk=run_id, status__in=ACTIVE, repositories_done__gte=F("repositories_total")).exists()
+
+
+def record_repository_failure(*, run_id: int, repository: Repository, exc: Exception) -> bool:
+    """A repository that cannot be synced now: the error is written on the run, nothing is pruned, its marks stay
+    where they were (the next run lists it again), and it counts as done so the run can end."""
+    if isinstance(exc, NotFound):
+        message = "not found (deleted or access lost); the next repository listing will tell which"
+    elif isinstance(exc, BitbucketError):
+        message = str(exc)
+    else:
+        message = f"{type(exc).__name__}: {exc}"
+    add_error(run_id=run_id, where=repository.full_name, message=message)
+    return finish_repository(run_id=run_id, repository_id=repository.pk)
+
+
+# -- step 4: the end -----------------------------------------------------------------------------------------------
+
+
+def finish_run(*, run_id: int, failure: str | None = None) -> SyncRun | None:
+    """End the run once (a conditional update picks the one caller that does it), release the lock and stamp the
+    workspace; returns the run when this call ended it."""
+    now = timezone.now()
+    run = SyncRun.objects.get(pk=run_id)
+    errors = len(run.errors)
+    if failure is not None:
+        status, message = SyncRun.Status.FAILED, failure
+    elif errors:
+        status, message = SyncRun.Status.FAILED, f"Finished with {errors} error(s); see below."
+    else:
+        status, message = SyncRun.Status.SUCCEEDED, ""
+    if not SyncRun.objects.filter(pk=run_id, status__in=ACTIVE).update(
+        status=status, finished_at=now, paused_until=None, message=message
+    ):
+        return None
+    if failure is None:
+        stamp = {"synced_at": now}
+        if run.kind == SyncRun.Kind.FULL and not errors:
+            stamp["last_full_sync_at"] = now
+        Workspace.objects.filter(pk=run.workspace_id).update(**stamp)
+    locks.release(workspace_id=run.workspace_id, run_id=run_id)
+    run.refresh_from_db()
+    return run
+
+
+def stalled_runs(*, older_than: timedelta | None = None) -> list[SyncRun]:
+    """Runs whose worker died: active, with the workspace lock expired (or queued long ago and never started)."""
+    now = timezone.now()
+    stalled = []
+    for run in SyncRun.objects.filter(status__in=ACTIVE, workspace__isnull=False).select_related("workspace"):
+        ws = run.workspace
+        lock_dead = ws.sync_locked_by_run != run.pk or (ws.sync_lock_expires_at or now) < now
+        if run.status == SyncRun.Status.QUEUED:
+            if run.created_at < now - (older_than or timedelta(seconds=6 * locks.lock_seconds())) and lock_dead:
+                stalled.append(run)
+        elif lock_dead and ws.sync_locked_by_run in (None, run.pk):
+            stalled.append(run)
+        elif lock_dead:
+            # Another run took the workspace after this one's lock expired: this one cannot go on.
+            finish_run(run_id=run.pk, failure="Stopped: its worker stalled and another sync of the workspace began.")
+    return stalled
+
+
+def users_to_refresh(*, workspace: Workspace) -> list[int]:
+    """Users whose access rows cover the workspace, and the owner of its sync credential."""
+    from bitbucket_sync.models import WorkspaceAccess
+
+    ids = set(WorkspaceAccess.objects.filter(workspace=workspace).values_list("user_id", flat=True))
+    owner = Credential.objects.filter(pk=workspace.sync_credential_id).values_list("owner_id", flat=True).first()
+    if owner is not None:
+        ids.add(owner)
+    return sorted(ids & set(Credential.objects.filter(is_active=True).values_list("owner_id", flat=True)))
+
+
+# -- inline runs (the management command) ------------------------------------------------------------------------
+
+
+def run_inline(
+    *,
+    run: SyncRun,
+    sleep: Callable[[float], None],
+    on_pause: Callable[[SyncRun, SyncPaused], None] | None = None,
+    max_unavailable: int = 6,
+) -> SyncRun:
+    """Do the whole run in this process, waiting out pauses and retrying ``Unavailable`` with backoff."""
+    from bitbucket_sync.client import Unavailable
+
+    if not begin_run(run=run):
+        return run
+    try:
+        client = sync_client(run)
+    except NoSyncCredential as exc:
+        return finish_run(run_id=run.pk, failure=str(exc)) or run
+
+    def attempt[R](step: Callable[[], R]) -> R:
+        unavailable = rate_limited = 0
+        while True:
+            try:
+                result = step()
+            except SyncPaused as paused:
+                until = mark_paused(run=run, paused=paused)
+                if on_pause:
+                    on_pause(run, paused)
+                sleep(max(0.0, (until - timezone.now()).total_seconds()))
+                mark_resumed(run=run)
+                continue
+            except RateLimited as exc:
+                paused = paused_for(exc, attempt=rate_limited)
+                rate_limited += 1
+                until = mark_paused(run=run, paused=paused)
+                if on_pause:
+                    on_pause(run, paused)
+                sleep(max(0.0, (until - timezone.now()).total_seconds()))
+                mark_resumed(run=run)
+                continue
+            except Unavailable:
+                unavailable += 1
+                if unavailable > max_unavailable:
+                    raise
+                sleep(retry_backoff(unavailable))
+                continue
+            return result
+
+    try:
+        pending = attempt(lambda: sync_workspace_listing(run=run, client=client))
+    except BitbucketError as exc:
+        return finish_run(run_id=run.pk, failure=f"Listing {run.workspace.slug} failed: {exc}") or run
+    for repository in Repository.objects.filter(pk__in=pending).select_related("workspace"):
+        try:
+            attempt(lambda r=repository: sync_repository(run=run, repository=r, client=client))
+        except BitbucketError as exc:
+            record_repository_failure(run_id=run.pk, repository=repository, exc=exc)
+            continue
+        finish_repository(run_id=run.pk, repository_id=repository.pk)
+    return finish_run(run_id=run.pk) or SyncRun.objects.get(pk=run.pk)
+
+
+def retry_backoff(attempt: int) -> float:
+    """Seconds before retrying after Bitbucket was unavailable (5xx, 555, timeout): the start, doubling."""
+    base = float(getattr(settings, "BBDASH_SYNC_RETRY_BACKOFF_SECONDS", 10))
+    return base * 2 ** min(max(attempt - 1, 0), 5)

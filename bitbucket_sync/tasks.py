@@ -1,0 +1,192 @@
+"""Thin Celery tasks around the sync services: ids in, the lock, retries and pauses, fan-out per repository.
+
+Every task is idempotent and ``acks_late`` (a worker killed mid-task leaves it for another worker: the upserts make
+a second run harmless, and a repository is counted done once). A run whose worker died altogether (its messages
+lost with it, as the filesystem broker does) is picked up by ``resume_stalled_syncs``, which beat runs every minute:
+the run re-claims its own lock once it has expired and goes on with the repositories it has not done.
+
+Waiting is never done by sleeping in a worker: a 429 or a spent budget marks the run paused, says until when, and
+re-schedules the same task with a countdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+
+from celery import shared_task
+from django.contrib.auth import get_user_model
+
+from bitbucket_sync.client import BitbucketError, RateLimited, Unavailable
+from bitbucket_sync.models import Repository, SyncRun, Workspace
+from bitbucket_sync.sync import access, engine, locks
+from bitbucket_sync.sync.engine import NoSyncCredential, SyncPaused
+
+log = logging.getLogger("bitbucket_sync.tasks")
+
+# Unavailable (5xx, 555, timeouts) is retried with backoff this many times before the step is recorded as failed.
+UNAVAILABLE_RETRIES = 6
+# 429s and budget pauses are waited out; this bounds a run that Bitbucket keeps refusing (16 pauses is hours).
+PAUSE_RETRIES = 16
+MAX_RETRIES = UNAVAILABLE_RETRIES + PAUSE_RETRIES
+
+
+def _jitter(seconds: float) -> float:
+    # Tasks of one run paused by the same 429 should not all come back in the same second.
+    return seconds + random.uniform(0, min(5.0, seconds / 10))
+
+
+def _pause(task, run: SyncRun, paused: SyncPaused):
+    engine.mark_paused(run=run, paused=paused)
+    return task.retry(countdown=_jitter(paused.seconds), max_retries=MAX_RETRIES)
+
+
+# The listing is a few pages of repositories and members: minutes would mean Bitbucket is hanging.
+@shared_task(
+    bind=True, acks_late=True, max_retries=UNAVAILABLE_RETRIES + PAUSE_RETRIES, soft_time_limit=300, time_limit=360
+)
+def sync_workspace_task(self, run_id: int) -> None:
+    """Begin a sync run (or resume it): claim the lock, list repositories and members, fan out per repository."""
+    run = SyncRun.objects.select_related("workspace", "credential").filter(pk=run_id).first()
+    if run is None or run.workspace is None:
+        return
+    if not engine.begin_run(run=run):
+        log.info("sync run %s not started: %s", run_id, run.message or run.status)
+        return
+    try:
+        client = engine.sync_client(run)
+    except NoSyncCredential as exc:
+        engine.finish_run(run_id=run_id, failure=str(exc))
+        return
+    try:
+        if run.repositories_total:
+            # Resumed after a crash: the listing was done; go on with what is left.
+            pending = list(
+                Repository.objects.filter(workspace=run.workspace, removed_at__isnull=True)
+                .exclude(synced_in_run=run_id)
+                .values_list("pk", flat=True)
+            )
+        else:
+            pending = engine.sync_workspace_listing(run=run, client=client)
+    except SyncPaused as paused:
+        raise _pause(self, run, paused) from None
+    except RateLimited as exc:
+        raise _pause(self, run, engine.paused_for(exc, attempt=self.request.retries)) from None
+    except Unavailable as exc:
+        if self.request.retries >= UNAVAILABLE_RETRIES:
+            engine.finish_run(run_id=run_id, failure=f"Bitbucket unavailable while listing {run.workspace.slug}: {exc}")
+            return
+        raise self.retry(countdown=_jitter(engine.retry_backoff(self.request.retries + 1))) from None
+    except BitbucketError as exc:
+        engine.finish_run(run_id=run_id, failure=f"Listing {run.workspace.slug} failed: {exc}")
+        return
+    finally:
+        client.close()
+    engine.mark_resumed(run=run)
+    if not pending:
+        _finish(run_id)
+        return
+    for repository_id in pending:
+        sync_repository_task.delay(repository_id, run_id)
+
+
+# One repository: a few pages of pull requests, branches and watchers; a 100,000-PR repository is 2,000 pages, which
+# the soft limit allows at Bitbucket's usual pace. The hard limit follows 60 s later.
+@shared_task(
+    bind=True, acks_late=True, max_retries=UNAVAILABLE_RETRIES + PAUSE_RETRIES, soft_time_limit=1800, time_limit=1860
+)
+def sync_repository_task(self, repository_id: int, run_id: int) -> None:
+    """Sync one repository within a run, then end the run if it was the last."""
+    run = SyncRun.objects.select_related("workspace", "credential").filter(pk=run_id).first()
+    repository = Repository.objects.select_related("workspace").filter(pk=repository_id).first()
+    if run is None or repository is None or run.status not in engine.ACTIVE:
+        return  # removed after the message was queued, or the run already ended
+    if repository.synced_in_run == run_id:
+        return  # done already (a redelivered or duplicated message)
+    held = locks.extend(workspace_id=run.workspace_id, run_id=run_id)
+    if not held and not locks.claim(workspace_id=run.workspace_id, run_id=run_id):
+        engine.finish_run(run_id=run_id, failure="Stopped: another sync of the workspace took over its lock.")
+        return
+    engine.mark_resumed(run=run)
+    try:
+        client = engine.sync_client(run)
+    except NoSyncCredential as exc:
+        engine.finish_run(run_id=run_id, failure=str(exc))
+        return
+    try:
+        engine.sync_repository(run=run, repository=repository, client=client)
+    except SyncPaused as paused:
+        raise _pause(self, run, paused) from None
+    except RateLimited as exc:
+        raise _pause(self, run, engine.paused_for(exc, attempt=self.request.retries)) from None
+    except Unavailable as exc:
+        if self.request.retries >= UNAVAILABLE_RETRIES:
+            if engine.record_repository_failure(run_id=run_id, repository=repository, exc=exc):
+                _finish(run_id)
+            return
+        raise self.retry(countdown=_jitter(engine.retry_backoff(self.request.retries + 1))) from None
+    except BitbucketError as exc:
+        if engine.record_repository_failure(run_id=run_id, repository=repository, exc=exc):
+            _finish(run_id)
+        return
+    finally:
+        client.close()
+    if engine.finish_repository(run_id=run_id, repository_id=repository_id):
+        _finish(run_id)
+
+
+def _finish(run_id: int) -> None:
+    run = engine.finish_run(run_id=run_id)
+    if run is None:
+        return
+    for user_id in engine.users_to_refresh(workspace=run.workspace):
+        sync_user_access_task.delay(user_id)
+
+
+# Two listings per workspace the user belongs to.
+@shared_task(bind=True, acks_late=True, max_retries=UNAVAILABLE_RETRIES, soft_time_limit=120, time_limit=180)
+def sync_user_access_task(self, user_id: int) -> None:
+    """Rebuild what the user may see from their own credential (after a credential is saved, and each cycle)."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        return
+    try:
+        access.sync_user_access(user=user)
+    except RateLimited as exc:
+        wait = exc.retry_after if exc.retry_after is not None else engine.rate_limit_backoff(self.request.retries)
+        raise self.retry(countdown=_jitter(wait)) from None
+    except Unavailable:
+        raise self.retry(countdown=_jitter(engine.retry_backoff(self.request.retries + 1))) from None
+    except BitbucketError as exc:
+        # A revoked or expired credential: the credentials page shows the credential's own status; keep the rows.
+        log.warning("access sync for user %s failed: %s", user_id, exc)
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)  # a few queries and enqueues
+def sync_all_workspaces(kind: str = SyncRun.Kind.INCREMENTAL) -> int:
+    """Beat: queue a sync of every workspace that has a sync credential; returns how many were queued or running."""
+    count = 0
+    for workspace in Workspace.objects.filter(removed_at__isnull=True, sync_credential__isnull=False):
+        engine.request_sync(workspace=workspace, kind=kind, trigger=SyncRun.Trigger.SCHEDULE)
+        count += 1
+    # Users with a credential but no access rows yet (a new credential, or a first workspace) are refreshed too;
+    # the others are refreshed when a sync of one of their workspaces ends.
+    from bitbucket_sync.models import Credential, WorkspaceAccess
+
+    with_rows = WorkspaceAccess.objects.values_list("user_id", flat=True)
+    for owner_id in (
+        Credential.objects.filter(is_active=True).exclude(owner_id__in=with_rows).values_list("owner_id", flat=True)
+    ):
+        sync_user_access_task.delay(owner_id)
+    return count
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)  # a few queries and enqueues
+def resume_stalled_syncs() -> list[int]:
+    """Beat, every minute: runs whose worker died (lock expired while active) are continued where they stopped."""
+    resumed = []
+    for run in engine.stalled_runs():
+        log.warning("resuming stalled sync run %s of %s", run.pk, run.workspace)
+        sync_workspace_task.delay(run.pk)
+        resumed.append(run.pk)
+    return resumed
