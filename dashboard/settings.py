@@ -148,6 +148,16 @@ BBDASH_ENCRYPTION_KEYS = _encryption_keys()
 BBDASH_CREDENTIAL_SELF_SERVICE = env_bool("BBDASH_CREDENTIAL_SELF_SERVICE", False)
 BITBUCKET_API_URL = env_str("BITBUCKET_API_URL", "https://api.bitbucket.org/2.0")
 
+# --- Live updates (Bitbucket webhooks) ---------------------------------------------------------------------------
+# The base URL Bitbucket can reach this site at (https://dash.example.com); live updates cannot be turned on without.
+BBDASH_PUBLIC_URL = env_str("BBDASH_PUBLIC_URL").rstrip("/")
+# While deliveries arrive, polling slows to this cadence (the safety net for lost deliveries).
+BBDASH_WEBHOOK_POLL_MINUTES = env_int("BBDASH_WEBHOOK_POLL_MINUTES", 60, minimum=1)
+# No delivery for this long while Bitbucket shows activity: polling returns to its normal cadence.
+BBDASH_WEBHOOK_SILENCE_MINUTES = env_int("BBDASH_WEBHOOK_SILENCE_MINUTES", 30, minimum=1)
+# Deliveries kept per workspace in the delivery log.
+BBDASH_WEBHOOK_LOG_SIZE = env_int("BBDASH_WEBHOOK_LOG_SIZE", 500, minimum=10)
+
 # Live reads (files, diffs) are cached by commit hash. A file cache under var/ is shared by every gunicorn worker
 # and survives restarts, so each file or diff costs one request against Bitbucket's hourly budget, not one per
 # worker; it needs no server, like the other embedded defaults.

@@ -6,7 +6,18 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dashboard.views import files, health, home, people, pull_requests, repositories, sync_status, workspaces
+from dashboard.views import (
+    changes,
+    files,
+    health,
+    home,
+    people,
+    pull_requests,
+    repositories,
+    sync_status,
+    webhooks,
+    workspaces,
+)
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -16,12 +27,26 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # --- credentials: /-/credentials/, /-/me/ ---
     # --- sync status, people: /-/sync/, /-/people/ ---
+    # Live updates first: "webhooks" would otherwise be taken for a workspace slug.
+    path("-/sync/webhooks/", webhooks.webhook_delivery_list, name="webhook_delivery_list"),
+    path(
+        "-/sync/webhooks/<str:workspace_slug>/",
+        webhooks.webhook_subscription_detail,
+        name="webhook_subscription_detail",
+    ),
+    path(
+        "-/sync/webhooks/<str:workspace_slug>/toggle",
+        webhooks.webhook_subscription_toggle,
+        name="webhook_subscription_toggle",
+    ),
     path("-/sync/", sync_status.sync_list, name="sync_list"),
     path("-/sync/<str:workspace_slug>/", sync_status.sync_detail, name="sync_detail"),
     path("-/sync/<str:workspace_slug>/run", sync_status.sync_request, name="sync_request"),
     path("-/people/<str:account_id>/", people.person_detail, name="person_detail"),
     # --- audit log and actions: /-/audit/ ---
     # --- webhooks: /hooks/ ---
+    path("hooks/bitbucket/<uuid:workspace_uuid>/", webhooks.webhook_receive, name="webhook_receive"),
+    path("-/changes/", changes.change_poll, name="change_poll"),
     # --- Bitbucket-shaped paths: /<workspace>/... (keep last) ---
     # Actions (POST routes under /<ws>/<repo>/...) go before the src catch-all, which takes any path after src/.
     path("<str:workspace_slug>/", workspaces.workspace_detail, name="workspace_detail"),

@@ -1,0 +1,70 @@
+"""Writes to Bitbucket, each with the acting user's own credential, then the mirror, then one audit event.
+
+Every service is keyword-only and takes the dashboard ``user``. It first checks the user's ``RepositoryAccess``
+(write for branches, commits, opening/updating/merging/declining; read for reviews and comments) and raises
+``ActionRefused`` without calling Bitbucket; Bitbucket's refusals come back as ``ActionFailed`` (or a subclass:
+``BranchMoved``, ``SourceMoved``, ``MergeConflicts``) with a message in plain words. Success and failure alike write
+one ``AuditEvent``; a merge Bitbucket is still running writes it when it ends (``merge_status``).
+"""
+
+from ._core import (
+    ActionFailed,
+    ActionRefused,
+    BranchMoved,
+    MergeConflicts,
+    SourceMoved,
+    can_write,
+)
+from .branches import BRANCH_PREFIXES, branch_name_problem, create_branch
+from .files import EDIT_MAX_BYTES, EditableFile, commit_files, commit_to_new_branch_and_open_pr, load_file_for_edit
+from .pull_requests import (
+    STRATEGY_LABELS,
+    MergeOptions,
+    MergeOutcome,
+    approve,
+    comment,
+    decline_pull_request,
+    default_merge_message,
+    merge_options,
+    merge_pull_request,
+    merge_status,
+    open_pull_request,
+    pull_request_draft,
+    remove_request_changes,
+    request_changes,
+    unapprove,
+    update_pull_request,
+)
+
+__all__ = [
+    "BRANCH_PREFIXES",
+    "EDIT_MAX_BYTES",
+    "STRATEGY_LABELS",
+    "ActionFailed",
+    "ActionRefused",
+    "BranchMoved",
+    "EditableFile",
+    "MergeConflicts",
+    "MergeOptions",
+    "MergeOutcome",
+    "SourceMoved",
+    "approve",
+    "branch_name_problem",
+    "can_write",
+    "comment",
+    "commit_files",
+    "commit_to_new_branch_and_open_pr",
+    "create_branch",
+    "decline_pull_request",
+    "default_merge_message",
+    "load_file_for_edit",
+    "merge_options",
+    "merge_pull_request",
+    "merge_status",
+    "open_pull_request",
+    "pull_request_draft",
+    "remove_request_changes",
+    "request_changes",
+    "unapprove",
+    "update_pull_request",
+]

@@ -1,0 +1,464 @@
+"""Pull request actions: open, update, review, comment, merge (with 202 task polling) and decline."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bitbucket_sync import sync
+from bitbucket_sync.client import MERGE_STRATEGIES, BadRequest, BitbucketError, MergePending, NotFound
+from bitbucket_sync.client import PullRequest as PullRequestRecord
+from bitbucket_sync.models import PullRequest, Repository
+
+from ._core import Action, ActionFailed, MergeConflicts, SourceMoved, client_for_reading, plain_error
+from .files import DIFF_MAX_CHARS
+
+STRATEGY_LABELS = {
+    "merge_commit": "Merge commit",
+    "squash": "Squash",
+    "fast_forward": "Fast forward",
+    "squash_fast_forward": "Squash, fast forward only",
+    "rebase_fast_forward": "Rebase, fast forward",
+    "rebase_merge": "Rebase, merge",
+}
+# Fast-forward strategies move the branch to existing (or rebased) commits: Bitbucket writes no message of its own.
+STRATEGIES_WITHOUT_MESSAGE = frozenset({"fast_forward", "rebase_fast_forward"})
+
+
+def _names(pull_request: PullRequest) -> tuple[str, str, int]:
+    repository = pull_request.repository
+    return repository.workspace.slug, repository.slug, pull_request.number
+
+
+def _store(repository: Repository, record: PullRequestRecord) -> PullRequest:
+    return sync.upsert_pull_request(repository=repository, record=record)
+
+
+def _refresh(act: Action, pull_request: PullRequest) -> PullRequest:
+    """Re-read the pull request (reviewers, participants, counts) into the mirror after a write that returns less."""
+    workspace, slug, number = _names(pull_request)
+    return _store(pull_request.repository, act.client.get_pull_request(workspace, slug, number))
+
+
+def _same_commit(a: str | None, b: str | None) -> bool:
+    """PR payloads carry 12-character hashes; the mirror or a branch may hold all 40."""
+    if not a or not b:
+        return False
+    n = min(len(a), len(b))
+    return n >= 7 and a[:n] == b[:n]
+
+
+# -- open and update --------------------------------------------------------------------------------------------
+
+
+def open_pull_request(
+    *,
+    user,
+    repository: Repository,
+    source: str,
+    destination: str,
+    title: str,
+    description: str = "",
+    reviewers: Iterable[str] = (),
+    close_source_branch: bool = False,
+    draft: bool = False,
+) -> PullRequest:
+    """Open a pull request from ``source`` into ``destination`` (branches of ``repository``); ``reviewers`` are
+    Bitbucket account uuids. The new pull request is in the mirror when this returns."""
+    reviewers = list(reviewers)
+    with Action(
+        user=user,
+        action="pull_request.open",
+        repository=repository,
+        target=f"{source} → {destination}",
+        details={"source": source, "destination": destination, "reviewers": reviewers, "draft": draft},
+    ) as act:
+        if not title.strip():
+            raise ActionFailed("Give the pull request a title.", kind="invalid")
+        if source == destination:
+            raise ActionFailed(
+                "The source and destination branches are the same; pick two different branches.", kind="invalid"
+            )
+        workspace, slug = repository.workspace.slug, repository.slug
+        record = act.client.create_pull_request(
+            workspace,
+            slug,
+            title=title.strip(),
+            source_branch=source,
+            destination_branch=destination,
+            description=description,
+            reviewers=reviewers,
+            close_source_branch=close_source_branch,
+            draft=draft,
+        )
+        pull_request = _store(repository, record)
+        act.target = f"#{record.id} {source} → {destination}"
+        act.succeeded(f"Opened pull request #{record.id}: {record.title}", number=record.id)
+        return pull_request
+
+
+def update_pull_request(
+    *,
+    user,
+    pull_request: PullRequest,
+    title: str,
+    description: str,
+    reviewers: Iterable[str],
+    destination: str,
+) -> PullRequest:
+    """Change title, description, reviewers (the full list, as uuids) and destination of an open pull request."""
+    reviewers = list(reviewers)
+    with Action(
+        user=user,
+        action="pull_request.update",
+        repository=pull_request.repository,
+        target=f"#{pull_request.number}",
+        details={"destination": destination, "reviewers": reviewers},
+    ) as act:
+        if not title.strip():
+            raise ActionFailed("Give the pull request a title.", kind="invalid")
+        workspace, slug, number = _names(pull_request)
+        record = act.client.update_pull_request(
+            workspace,
+            slug,
+            number,
+            title=title.strip(),
+            description=description,
+            reviewers=reviewers,
+            destination_branch=destination,
+            close_source_branch=pull_request.close_source_branch,
+        )
+        pull_request = _store(pull_request.repository, record)
+        act.succeeded(f"Updated pull request #{number}.")
+        return pull_request
+
+
+# -- reviews and comments ---------------------------------------------------------------------------------------
+
+
+def _review(user, pull_request: PullRequest, action: str, call: str, done: str) -> PullRequest:
+    with Action(
+        user=user, action=action, repository=pull_request.repository, target=f"#{pull_request.number}", need="read"
+    ) as act:
+        workspace, slug, number = _names(pull_request)
+        getattr(act.client, call)(workspace, slug, number)
+        pull_request = _refresh(act, pull_request)
+        act.succeeded(f"{done} pull request #{number}.")
+        return pull_request
+
+
+def approve(*, user, pull_request: PullRequest) -> PullRequest:
+    """Approve as the user (POST .../approve); the mirror's participants are re-read."""
+    return _review(user, pull_request, "pull_request.approve", "approve", "Approved")
+
+
+def unapprove(*, user, pull_request: PullRequest) -> PullRequest:
+    """Withdraw the user's approval."""
+    return _review(user, pull_request, "pull_request.unapprove", "unapprove", "Withdrew approval of")
+
+
+def request_changes(*, user, pull_request: PullRequest) -> PullRequest:
+    """Request changes as the user."""
+    return _review(user, pull_request, "pull_request.request_changes", "request_changes", "Requested changes on")
+
+
+def remove_request_changes(*, user, pull_request: PullRequest) -> PullRequest:
+    """Withdraw the user's change request."""
+    return _review(
+        user,
+        pull_request,
+        "pull_request.remove_request_changes",
+        "remove_request_changes",
+        "Withdrew the change request on",
+    )
+
+
+def comment(*, user, pull_request: PullRequest, text: str) -> int:
+    """Post a comment on the pull request; returns Bitbucket's comment id."""
+    with Action(
+        user=user,
+        action="pull_request.comment",
+        repository=pull_request.repository,
+        target=f"#{pull_request.number}",
+        need="read",
+    ) as act:
+        if not text.strip():
+            raise ActionFailed("Write something to comment.", kind="invalid")
+        workspace, slug, number = _names(pull_request)
+        posted = act.client.comment_pull_request(workspace, slug, number, content=text)
+        _refresh(act, pull_request)
+        act.succeeded(f"Commented on pull request #{number}.", comment_id=posted.id)
+        return posted.id
+
+
+# -- decline ----------------------------------------------------------------------------------------------------
+
+
+def decline_pull_request(*, user, pull_request: PullRequest, reason: str = "") -> PullRequest:
+    """Decline the pull request. Bitbucket's decline takes no reason, so a reason is posted as a comment first."""
+    with Action(
+        user=user,
+        action="pull_request.decline",
+        repository=pull_request.repository,
+        target=f"#{pull_request.number}",
+        details={"reason": reason},
+    ) as act:
+        workspace, slug, number = _names(pull_request)
+        if pull_request.state != PullRequest.State.OPEN:
+            raise ActionFailed(f"Pull request #{number} is already {pull_request.state.lower()}.", kind="invalid")
+        if reason.strip():
+            act.client.comment_pull_request(workspace, slug, number, content=f"Declined: {reason.strip()}")
+        record = act.client.decline_pull_request(workspace, slug, number)
+        pull_request = _store(pull_request.repository, record)
+        act.succeeded(f"Declined pull request #{number}." + (" Reason posted as a comment." if reason else ""))
+        return pull_request
+
+
+# -- merge ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MergeOptions:
+    """What the merge form offers: the strategies the destination branch allows, its default first."""
+
+    strategies: tuple[str, ...]
+    default: str
+    messages: dict[str, str]
+
+
+def default_merge_message(pull_request: PullRequest, strategy: str) -> str:
+    """The commit message each strategy starts with, as Bitbucket words it."""
+    if strategy in STRATEGIES_WITHOUT_MESSAGE:
+        return ""
+    if strategy in ("squash", "squash_fast_forward"):
+        text = f"{pull_request.title} (pull request #{pull_request.number})"
+        return f"{text}\n\n{pull_request.description}".rstrip() if pull_request.description else text
+    return f"Merged in {pull_request.source_branch} (pull request #{pull_request.number})\n\n{pull_request.title}"
+
+
+def merge_options(*, user, pull_request: PullRequest) -> MergeOptions:
+    """Read the destination branch's allowed strategies with the user's credential (all six when it says none)."""
+    client, _ = client_for_reading(user=user, repository=pull_request.repository)
+    workspace, slug, _number = _names(pull_request)
+    allowed: tuple[str, ...] = ()
+    default = "merge_commit"
+    with client:
+        try:
+            branch = client.get_branch(workspace, slug, pull_request.destination_branch)
+            allowed = tuple(s for s in branch.merge_strategies if s in MERGE_STRATEGIES)
+            default = branch.default_merge_strategy or default
+        except BitbucketError:
+            allowed = ()  # the form still works with all strategies; Bitbucket refuses a disallowed one plainly
+    allowed = allowed or MERGE_STRATEGIES
+    if default not in allowed:
+        default = allowed[0]
+    ordered = (default, *(s for s in allowed if s != default))
+    return MergeOptions(
+        strategies=ordered,
+        default=default,
+        messages={s: default_merge_message(pull_request, s) for s in ordered},
+    )
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    """A merge either finished (``pull_request`` is MERGED in the mirror) or Bitbucket is still running it
+    (``task_url`` to poll with ``merge_status``)."""
+
+    pull_request: PullRequest
+    task_url: str = ""
+    checks: int = 0
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.task_url)
+
+
+def _after_merge(act: Action, pull_request: PullRequest, record: PullRequestRecord) -> PullRequest:
+    """The merged pull request, its destination's new tip and its source (deleted or not) into the mirror."""
+    repository = pull_request.repository
+    workspace, slug = repository.workspace.slug, repository.slug
+    merged = _store(repository, record)
+    client = act.client
+    sync.upsert_branch(repository=repository, record=client.get_branch(workspace, slug, record.destination.branch))
+    try:
+        source = client.get_branch(workspace, slug, record.source.branch)
+    except NotFound:
+        sync.mark_branch_removed(repository=repository, name=record.source.branch)
+    else:
+        sync.upsert_branch(repository=repository, record=source)
+    return merged
+
+
+_CONFLICT_PATHS = re.compile(r":\s*(.+)$")
+
+
+def _merge_failure(exc: BitbucketError, number: int) -> ActionFailed:
+    text = " ".join(str(x) for x in (exc.message, exc.detail or "") if x)
+    if isinstance(exc, BadRequest) and "conflict" in text.lower():
+        match = _CONFLICT_PATHS.search(str(exc.detail or ""))
+        paths = [p.strip() for p in match.group(1).split(",") if p.strip()] if match else []
+        listed = f": {', '.join(paths)}" if paths else ""
+        return MergeConflicts(
+            f"Pull request #{number} has merge conflicts{listed}. Bitbucket cannot merge it until they are resolved "
+            "on the source branch (merge the destination into it and fix those files).",
+            error=exc,
+            details={"paths": paths},
+        )
+    if exc.status == 409:
+        return ActionFailed(
+            "A branch moved while Bitbucket was merging, so nothing was merged. Reload the pull request to see "
+            "what changed, then merge again.",
+            kind="moved",
+            error=exc,
+        )
+    if exc.status == 555:
+        return ActionFailed(
+            f"Bitbucket timed out merging pull request #{number}. It may still finish on its side: reload to "
+            "check, or try the merge again.",
+            kind="timeout",
+            error=exc,
+        )
+    return plain_error(exc, doing="merge the pull request")
+
+
+def merge_pull_request(
+    *,
+    user,
+    pull_request: PullRequest,
+    strategy: str,
+    expected_source_commit: str,
+    message: str | None = None,
+    close_source_branch: bool = False,
+    wait_seconds: float = 0.0,
+) -> MergeOutcome:
+    """Merge with ``strategy`` if the source is still at ``expected_source_commit`` (what the page showed).
+
+    The pull request is re-read first: a source that moved is refused (``SourceMoved``, with the diff of the new
+    commits) and nothing is merged. The merge is asked for asynchronously (Bitbucket answers 202 and a task to
+    poll); with ``wait_seconds`` the task is polled here that long, else the outcome is ``pending`` and the page polls
+    ``merge_status``. The audit event is written when the merge ends, here or in ``merge_status``.
+    """
+    if strategy not in MERGE_STRATEGIES:
+        raise ValueError(f"unknown merge strategy {strategy!r}")
+    number = pull_request.number
+    act = Action(
+        user=user,
+        action="pull_request.merge",
+        repository=pull_request.repository,
+        target=f"#{number}",
+        details={
+            "strategy": strategy,
+            "close_source_branch": close_source_branch,
+            "expected_source_commit": expected_source_commit,
+        },
+    )
+    with act:
+        workspace, slug, _ = _names(pull_request)
+        client = act.client
+        current = client.get_pull_request(workspace, slug, number)
+        pull_request = _store(pull_request.repository, current)
+        if current.state != "OPEN":
+            raise ActionFailed(
+                f"Pull request #{number} is already {current.state.lower()}; nothing was merged.", kind="invalid"
+            )
+        if not _same_commit(current.source.commit, expected_source_commit):
+            diff = ""
+            if current.source.commit:
+                try:
+                    diff = client.get_diff(workspace, slug, f"{current.source.commit}..{expected_source_commit}")
+                except BitbucketError:
+                    diff = ""
+            raise SourceMoved(
+                f"The source branch {current.source.branch} moved since you opened this page (from "
+                f"{expected_source_commit[:12]} to {(current.source.commit or 'deleted')[:12]}), so nothing was "
+                "merged. Review the new commits below, then merge again.",
+                details={
+                    "expected": expected_source_commit,
+                    "current": current.source.commit or "",
+                    "diff": diff[:DIFF_MAX_CHARS],
+                },
+            )
+        if strategy in STRATEGIES_WITHOUT_MESSAGE:
+            message = None
+        try:
+            record = client.merge_pull_request(
+                workspace,
+                slug,
+                number,
+                strategy=strategy,
+                close_source_branch=close_source_branch,
+                message=message or None,
+                asynchronous=True,
+                wait_seconds=wait_seconds,
+                poll=time.sleep if wait_seconds > 0 else None,
+            )
+        except MergePending as pending:
+            act.defer()
+            return MergeOutcome(pull_request=pull_request, task_url=pending.task_url, checks=1)
+        except BitbucketError as exc:
+            raise _merge_failure(exc, number) from exc
+        merged = _after_merge(act, pull_request, record)
+        act.succeeded(_merged_words(record, strategy), merge_commit=record.merge_commit or "")
+        return MergeOutcome(pull_request=merged)
+
+
+def merge_status(*, user, pull_request: PullRequest, task_url: str, strategy: str = "") -> MergeOutcome:
+    """Check a running merge's task once; when it ended, update the mirror and write the merge's audit event."""
+    number = pull_request.number
+    act = Action(
+        user=user,
+        action="pull_request.merge",
+        repository=pull_request.repository,
+        target=f"#{number}",
+        details={"strategy": strategy, "task": task_url.rsplit("/", 1)[-1], "polled": True},
+    )
+    with act:
+        try:
+            record = act.client.wait_for_merge(task_url, wait_seconds=0, poll=None)
+        except MergePending:
+            act.defer()
+            return MergeOutcome(pull_request=pull_request, task_url=task_url)
+        except BitbucketError as exc:
+            raise _merge_failure(exc, number) from exc
+        merged = _after_merge(act, pull_request, record)
+        act.succeeded(_merged_words(record, strategy), merge_commit=record.merge_commit or "")
+        return MergeOutcome(pull_request=merged)
+
+
+def _merged_words(record: PullRequestRecord, strategy: str) -> str:
+    label = STRATEGY_LABELS.get(strategy, strategy) if strategy else "merge"
+    commit = f" as {record.merge_commit[:12]}" if record.merge_commit else ""
+    return f"Merged pull request #{record.id} ({label.lower()}){commit} into {record.destination.branch}."
+
+
+# -- the new pull request form's prefill ------------------------------------------------------------------------
+
+
+def pull_request_draft(*, user, repository: Repository, source: str, destination: str) -> tuple[str, str]:
+    """A title and description for a new pull request, from the commits on ``source`` not on ``destination``."""
+    client, _ = client_for_reading(user=user, repository=repository)
+    workspace, slug = repository.workspace.slug, repository.slug
+    commits = []
+    with client:
+        try:
+            on_destination = set()
+            for i, c in enumerate(client.iter_commits(workspace, slug, branch=destination)):
+                on_destination.add(c.hash)
+                if i >= 99:  # one page is enough to find where a topic branch left its destination
+                    break
+            for i, c in enumerate(client.iter_commits(workspace, slug, branch=source)):
+                if c.hash in on_destination or i >= 50:
+                    break
+                commits.append(c)
+        except BitbucketError:
+            commits = []
+    if len(commits) == 1:
+        first, _, rest = commits[0].message.strip().partition("\n")
+        return first.strip(), rest.strip()
+    name = source.rsplit("/", 1)[-1].replace("-", " ").replace("_", " ").strip()
+    title = name[:1].upper() + name[1:] if name else source
+    description = "\n".join(f"* {c.message.strip().splitlines()[0]}" for c in commits if c.message.strip())
+    return title, description
