@@ -319,12 +319,29 @@ def _remove(obj: Any, parts: list[str]) -> Any:
     return out
 
 
+def _graft(target: Any, source: Any, parts: list[str]) -> Any:
+    """Copy `parts` (a dotted path, through lists) from `source` into `target`."""
+    if not parts:
+        return source
+    if isinstance(source, list) and isinstance(target, list) and len(source) == len(target):
+        return [_graft(t, s, parts) for t, s in zip(target, source, strict=True)]
+    if not isinstance(source, dict) or not isinstance(target, dict):
+        return target
+    head, rest = parts[0], parts[1:]
+    out = dict(target)
+    for key in source if head == "*" else [head]:
+        if key in source:
+            out[key] = _graft(target.get(key, {} if rest else None), source[key], rest)
+    return out
+
+
 def apply_fields(obj: dict, spec: str | None, hidden: Sequence[str] = ()) -> dict:
-    """`fields=`: bare paths select, `-path` removes, `+path` adds fields hidden by default (`hidden`)."""
+    """`fields=`: bare paths select, `-path` removes, `+path` adds back (also fields hidden by default)."""
     tokens = [t.strip() for t in (spec or "").split(",") if t.strip()]
     plus = [t[1:] for t in tokens if t.startswith("+")]
     minus = [t[1:] for t in tokens if t.startswith("-")]
     bare = [t for t in tokens if t[0] not in "+-"]
+    full = obj
     for h in hidden:
         wanted = any(p in ("*", h) or p.startswith(h + ".") for p in plus + bare)
         if not wanted:
@@ -333,6 +350,8 @@ def apply_fields(obj: dict, spec: str | None, hidden: Sequence[str] = ()) -> dic
         obj = _select(obj, _trie(bare + plus))
     for m in minus:
         obj = _remove(obj, m.split("."))
+    for p in plus:
+        obj = _graft(obj, full, p.split("."))
     return obj
 
 

@@ -1,0 +1,221 @@
+"""The `/_emulator/` controls: each does what it says, and all are off by default."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from bitbucket_emulator import Emulator
+
+from .helpers import session
+
+R = "/repositories/acme/api-server"
+
+
+def control(emu: Emulator, http_method: str, control_path: str, **body) -> dict:
+    r = requests.request(http_method, f"{emu.base_url}/_emulator/{control_path}", json=body or None, timeout=5)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_controls_are_off_unless_enabled(emulator_factory):
+    emu = emulator_factory(controls=False)
+    assert requests.get(emu.base_url + "/_emulator/", timeout=5).status_code == 404
+    assert requests.get(emu.base_url + "/_emulator/requests", timeout=5).status_code == 404
+    assert requests.post(emu.base_url + "/_emulator/faults", json={"every": 1}, timeout=5).status_code == 404
+    s = session(emu, "alice")
+    statuses = {s.get(emu.api_url + R).status_code for _ in range(30)}
+    assert statuses == {200}
+
+
+def test_nothing_injected_by_default(emulator: Emulator):
+    state = control(emulator, "GET", "")
+    assert state["latency"] == {"ms": 0.0, "jitter_ms": 0.0}
+    assert state["rate_limit"] is None and state["faults"] is None
+    s = session(emulator, "alice")
+    started = time.monotonic()
+    assert {s.get(emulator.api_url + R).status_code for _ in range(40)} == {200}
+    assert time.monotonic() - started < 2
+
+
+def test_request_counts_per_credential_and_endpoint_and_reset(emulator: Emulator):
+    control(emulator, "POST", "requests/reset")
+    alice, bob = session(emulator, "alice"), session(emulator, "token:acme-sync")
+    for _ in range(3):
+        alice.get(emulator.api_url + R + "/pullrequests")
+    bob.get(emulator.api_url + R)
+    session(emulator, "bad").get(emulator.api_url + R)
+    alice.get(emulator.api_url + "/repositories/acme/nope")
+    counts = control(emulator, "GET", "requests")
+    assert counts["total"] == 6
+    family = "GET /2.0/repositories/{workspace}/{repo_slug}/pullrequests"
+    assert counts["by_credential"]["api_token:alice"]["endpoints"][family] == {"total": 3, "status": {"200": 3}}
+    assert counts["by_credential"]["api_token:alice"]["status"] == {"200": 3, "404": 1}
+    assert counts["by_credential"]["access_token:acme-sync"]["total"] == 1
+    assert counts["by_credential"]["invalid"]["status"] == {"401": 1}
+    assert counts["by_endpoint"]["GET /2.0/repositories/{workspace}/{repo_slug}"]["status"] == {
+        "200": 1,
+        "401": 1,
+        "404": 1,
+    }
+    control(emulator, "POST", "requests/reset")
+    assert control(emulator, "GET", "requests") == {"total": 0, "by_credential": {}, "by_endpoint": {}}
+
+
+def test_latency_injection(emulator: Emulator):
+    s = session(emulator, "alice")
+    control(emulator, "POST", "latency", ms=150)
+    started = time.monotonic()
+    s.get(emulator.api_url + R)
+    assert time.monotonic() - started >= 0.15
+    requests.delete(emulator.base_url + "/_emulator/latency", timeout=5)
+    started = time.monotonic()
+    s.get(emulator.api_url + R)
+    assert time.monotonic() - started < 0.15
+
+
+@pytest.mark.parametrize("retry_after", [None, 7])
+def test_rate_limit_per_credential_rolling_window(emulator: Emulator, retry_after):
+    control(emulator, "POST", "rate-limit", limit=3, window=0.5, retry_after=retry_after)
+    alice, bob = session(emulator, "alice"), session(emulator, "bob")
+    statuses = [alice.get(emulator.api_url + R).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    limited = alice.get(emulator.api_url + R)
+    assert limited.headers["Content-Type"] == "text/plain"
+    assert limited.text == "Rate limit for this resource has been exceeded"
+    assert limited.headers.get("Retry-After") == (str(retry_after) if retry_after else None)
+    assert bob.get(emulator.api_url + R).status_code == 200  # another credential has its own allowance
+    assert alice.get(emulator.api_url + "/user").status_code == 200  # only /2.0/repositories/* is limited
+    time.sleep(0.55)
+    assert alice.get(emulator.api_url + R).status_code == 200  # the window rolled on
+    requests.delete(emulator.base_url + "/_emulator/rate-limit", timeout=5)
+    assert {alice.get(emulator.api_url + R).status_code for _ in range(5)} == {200}
+
+
+def test_rate_limit_can_cover_every_resource(emulator: Emulator):
+    control(emulator, "POST", "rate-limit", limit=1, window=60, resource="all")
+    alice = session(emulator, "alice")
+    assert alice.get(emulator.api_url + "/user").status_code == 200
+    assert alice.get(emulator.api_url + "/user").status_code == 429
+
+
+@pytest.mark.parametrize("kind", ["500", "555"])
+def test_fault_every_nth_request(emulator: Emulator, kind: str):
+    control(emulator, "POST", "faults", every=3, kind=kind)
+    s = session(emulator, "alice")
+    statuses = [s.get(emulator.api_url + R).status_code for _ in range(6)]
+    assert statuses == [200, 200, int(kind), 200, 200, int(kind)]
+    requests.delete(emulator.base_url + "/_emulator/faults", timeout=5)
+    assert {s.get(emulator.api_url + R).status_code for _ in range(6)} == {200}
+
+
+def test_fault_drop_cuts_the_connection(emulator: Emulator):
+    control(emulator, "POST", "faults", every=2, kind="drop")
+    s = session(emulator, "alice")
+    assert s.get(emulator.api_url + R).status_code == 200
+    with pytest.raises(requests.ConnectionError):
+        s.get(emulator.api_url + R, timeout=5)
+    assert s.get(emulator.api_url + R).status_code == 200
+    counts = control(emulator, "GET", "requests")
+    assert counts["by_credential"]["api_token:alice"]["status"]["dropped"] == 1
+
+
+def test_fault_slow_and_path_filter(emulator: Emulator):
+    control(emulator, "POST", "faults", every=1, kind="slow", delay=0.3, path="/2.0/repositories/acme/docs")
+    s = session(emulator, "alice")
+    started = time.monotonic()
+    assert s.get(emulator.api_url + R).status_code == 200
+    assert time.monotonic() - started < 0.3
+    started = time.monotonic()
+    assert s.get(emulator.api_url + "/repositories/acme/docs").status_code == 200
+    assert time.monotonic() - started >= 0.3
+
+
+def test_time_travel_moves_updated_on(emulator: Emulator):
+    s = session(emulator, "alice")
+    before = s.get(emulator.api_url + R + "/pullrequests/4").json()["updated_on"]
+    shifted = control(emulator, "POST", "time", shift_seconds=86400 * 30)
+    assert shifted["offset_seconds"] == 86400 * 30
+    s.post(emulator.api_url + R + "/pullrequests/4/comments", json={"content": {"raw": "Later"}})
+    after = s.get(emulator.api_url + R + "/pullrequests/4").json()["updated_on"]
+    assert after > before and after[:10] == shifted["now"][:10]
+
+
+def test_world_actions_over_http(emulator: Emulator):
+    s = session(emulator, "alice")
+    api = emulator.api_url
+    uuid = s.get(api + "/repositories/acme/docs").json()["uuid"]
+    assert (
+        control(emulator, "POST", "world/rename-repository", workspace="acme", repo_slug="docs", new_name="Handbook")[
+            "result"
+        ]
+        == "handbook"
+    )
+    renamed = s.get(api + "/repositories/acme/handbook").json()
+    assert renamed["uuid"] == uuid and renamed["name"] == "Handbook"
+    assert s.get(api + "/repositories/acme/docs").status_code == 404
+    assert s.get(api + f"/repositories/acme/{uuid}").json()["slug"] == "handbook"
+
+    result = control(
+        emulator,
+        "POST",
+        "world/commit",
+        workspace="acme",
+        repo_slug="api-server",
+        branch="main",
+        username="bob",
+        files={"NEWS.md": "news\n"},
+        message="News",
+    )["result"]
+    head = s.get(api + R + "/commit/" + result["hash"]).json()
+    assert head["author"]["user"]["nickname"] == "bob" and head["message"] == "News\n"
+
+    control(
+        emulator,
+        "POST",
+        "world/update-pull-request-title",
+        workspace="acme",
+        repo_slug="api-server",
+        pr_id=4,
+        username="dave",
+        title="Retitled",
+    )
+    assert s.get(api + R + "/pullrequests/4").json()["title"] == "Retitled"
+
+    control(emulator, "POST", "world/add-watcher", workspace="acme", repo_slug="infra", username="bob")
+    watchers = {w["nickname"] for w in s.get(api + "/repositories/acme/infra/watchers").json()["values"]}
+    assert "bob" in watchers
+    control(emulator, "POST", "world/remove-watcher", workspace="acme", repo_slug="infra", username="bob")
+    control(emulator, "POST", "world/add-member", workspace="alice-labs", username="dave")
+    members = s.get(api + "/workspaces/alice-labs/members").json()["values"]
+    assert "dave" in {m["user"]["nickname"] for m in members}
+    control(emulator, "POST", "world/grant", workspace="acme", repo_slug="infra", username="bob", permission="write")
+    assert session(emulator, "bob").get(api + "/repositories/acme/infra").status_code == 200
+    control(emulator, "POST", "world/delete-repository", workspace="acme", repo_slug="infra")
+    assert s.get(api + "/repositories/acme/infra").status_code == 404
+
+    r = requests.post(emulator.base_url + "/_emulator/world/nope", json={}, timeout=5)
+    assert r.status_code == 404
+    r = requests.post(emulator.base_url + "/_emulator/world/grant", json={"colour": "red"}, timeout=5)
+    assert r.status_code == 400
+
+
+def test_app_password_switch_over_http(emulator: Emulator):
+    bob = session(emulator, "app:bob")
+    assert bob.get(emulator.api_url + "/user").status_code == 200
+    control(emulator, "POST", "app-passwords", enabled=False)
+    assert bob.get(emulator.api_url + "/user").status_code == 401
+
+
+def test_keep_alive_reuses_one_connection(emulator: Emulator):
+    s = session(emulator, "alice")
+    first = s.get(emulator.api_url + R)
+    assert first.raw.version == 11
+    sockets = set()
+    for _ in range(5):
+        r = s.get(emulator.api_url + R, stream=True)
+        sockets.add(id(r.raw._connection.sock))
+        r.content  # noqa: B018 - read the body so the connection goes back to the pool
+    assert len(sockets) == 1
