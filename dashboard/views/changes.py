@@ -1,0 +1,78 @@
+"""The "changed since" endpoint that lets an open page refresh itself when the mirror changes under it.
+
+A page includes `webhooks/_live_poller.html`: a hidden element that asks this endpoint every few seconds whether
+anything the user can see in its scope (a workspace's pull requests, or one repository's pull requests and branches)
+changed. Unchanged: 204, htmx does nothing. Changed: the poller comes back with a new token and an
+`HX-Trigger: mirror-changed` header, and the page's region re-fetches itself. One aggregate query per poll.
+"""
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import Count, Max, Q
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from bitbucket_sync.models import Branch
+from dashboard import selectors
+
+EVENT = "mirror-changed"
+# A row's synced_at is set just before its transaction commits: a page rendered in between must still see it.
+COMMIT_MARGIN = timedelta(seconds=2)
+
+
+def _version(user, *, workspace, repository=None) -> tuple[str, datetime | None]:
+    """An opaque token for the scope's current state, and the newest time a row in it was written."""
+    pull_requests = selectors.visible_pull_requests(user, workspace=workspace)
+    if repository is not None:
+        pull_requests = pull_requests.filter(repository=repository)
+    facts = pull_requests.aggregate(synced=Max("synced_at"), updated=Max("updated_on"), n=Count("id"))
+    newest = facts["synced"]
+    parts = [facts["synced"], facts["updated"], facts["n"]]
+    if repository is not None:
+        branches = Branch.objects.filter(repository=repository).aggregate(
+            synced=Max("synced_at"), removed=Max("removed_at"), live=Count("id", filter=Q(removed_at__isnull=True))
+        )
+        parts += [branches["synced"], branches["removed"], branches["live"]]
+        newest = max((t for t in (newest, branches["synced"], branches["removed"]) if t is not None), default=None)
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+    return f"v{digest}", newest
+
+
+def _changed_after_render(since: str, newest: datetime | None) -> bool:
+    """`since` is `t<epoch seconds>` on the first poll: the time the page was rendered."""
+    try:
+        rendered = datetime.fromtimestamp(float(since[1:]), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return True  # a token we cannot read: refreshing once is the safe answer
+    return newest is not None and newest > rendered - COMMIT_MARGIN
+
+
+@require_GET
+@never_cache
+def change_poll(request):
+    """`?workspace=<slug>[&repository=<slug>]&since=<token>`: 204 when nothing changed, else a new poller + trigger."""
+    workspace = selectors.workspace_for_user(request.user, slug=request.GET.get("workspace", ""))
+    repository = None
+    if request.GET.get("repository"):
+        repository = selectors.repository_for_user(request.user, workspace=workspace, slug=request.GET["repository"])
+    since = request.GET.get("since", "")
+    token, newest = _version(request.user, workspace=workspace, repository=repository)
+    if since.startswith("t"):
+        changed = _changed_after_render(since, newest)
+    else:
+        changed = since != token
+        if not changed:
+            return HttpResponse(status=204)
+    context = {
+        "workspace": workspace,
+        "repository": repository,
+        "since": token,
+        "target": request.GET.get("target", ""),
+    }
+    response = render(request, "webhooks/_live_poller.html", context)
+    if changed:
+        response["HX-Trigger"] = EVENT
+    return response

@@ -1,0 +1,179 @@
+"""Live updates: the public webhook receiver, the delivery log and the live-updates switch of the sync page.
+
+The receiver (`/hooks/bitbucket/<workspace uuid>/`) is public and CSRF-exempt: Bitbucket signs each delivery with the
+subscription's secret, and the signature is the only thing that lets one in. It records the delivery and enqueues
+the task that applies it, then answers 202 at once (Bitbucket waits 10 s and retries on 5xx).
+"""
+
+import json
+import logging
+import uuid
+from functools import partial
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from bitbucket_sync import webhooks
+from bitbucket_sync.encryption import SecretUnreadable
+from bitbucket_sync.models import WebhookDelivery, WebhookSubscription, Workspace
+from dashboard import selectors
+
+logger = logging.getLogger(__name__)
+
+DELIVERIES_SHOWN = 50
+
+
+def _staff_only(request) -> None:
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff may manage live updates.")
+
+
+def _receiver_url(workspace: Workspace) -> str:
+    base = settings.BBDASH_PUBLIC_URL
+    if not base:
+        raise webhooks.WebhookError(
+            "BBDASH_PUBLIC_URL is not set: Bitbucket needs the address it can reach this site at."
+        )
+    workspace_uuid = uuid.UUID(workspace.bitbucket_uuid.strip("{}"))
+    return base + reverse("webhook_receive", kwargs={"workspace_uuid": workspace_uuid})
+
+
+def _enqueue(delivery_id: int) -> None:
+    from bitbucket_sync.webhook_tasks import apply_webhook_delivery
+
+    try:
+        apply_webhook_delivery.delay(delivery_id)
+    except Exception:  # the broker is down: the delivery stays queued and the periodic check enqueues it again
+        logger.exception("could not enqueue webhook delivery %s", delivery_id)
+
+
+@login_not_required
+@csrf_exempt
+@never_cache
+@require_POST
+def webhook_receive(request, workspace_uuid: uuid.UUID):
+    try:
+        size = int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return HttpResponse("A Content-Length is required.\n", status=411, content_type="text/plain")
+    # Checked before the body is read, so an oversized delivery costs nothing.
+    if size > webhooks.MAX_BODY_BYTES:
+        return HttpResponse("Payload too large.\n", status=413, content_type="text/plain")
+    workspace = Workspace.objects.filter(bitbucket_uuid__iexact=f"{{{workspace_uuid}}}").first()
+    if workspace is None:
+        return HttpResponse("Unknown workspace.\n", status=404, content_type="text/plain")
+    subscription = webhooks.subscription_for_delivery(workspace=workspace)
+    if subscription is None:
+        return HttpResponse("Live updates are off for this workspace.\n", status=403, content_type="text/plain")
+    try:
+        secret = subscription.get_secret()
+    except SecretUnreadable:
+        logger.error("the webhook secret of workspace %s cannot be decrypted; turn live updates off and on", workspace)
+        return HttpResponse("Signature cannot be checked.\n", status=403, content_type="text/plain")
+    body = request.body
+    if not webhooks.verify_signature(secret=secret, body=body, header=request.headers.get("X-Hub-Signature")):
+        return HttpResponse("Missing or wrong signature.\n", status=403, content_type="text/plain")
+    request_uuid = request.headers.get("X-Request-UUID", "").strip()
+    event = request.headers.get("X-Event-Key", "").strip()
+    if not request_uuid or not event:
+        return HttpResponse("X-Request-UUID and X-Event-Key are required.\n", status=400, content_type="text/plain")
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return HttpResponse("The body is not JSON.\n", status=400, content_type="text/plain")
+    if not isinstance(payload, dict):
+        return HttpResponse("The body is not a JSON object.\n", status=400, content_type="text/plain")
+    try:
+        attempt = int(request.headers.get("X-Attempt-Number") or 1)
+    except ValueError:
+        attempt = 1
+    with transaction.atomic():
+        delivery, created = webhooks.record_delivery(
+            subscription=subscription,
+            request_uuid=request_uuid,
+            hook_uuid=request.headers.get("X-Hook-UUID", ""),
+            event=event,
+            attempt=attempt,
+            payload=payload,
+            body_size=len(body),
+        )
+        if created:
+            transaction.on_commit(partial(_enqueue, delivery.pk))
+    # 202: accepted, applied in the background. A redelivery was already accepted: 200, nothing done again.
+    return HttpResponse(status=202 if created else 200)
+
+
+def _subscription_context(request, workspace: Workspace) -> dict:
+    subscription = WebhookSubscription.objects.filter(workspace=workspace).first()
+    return {
+        "workspace": workspace,
+        "subscription": subscription,
+        "live": webhooks.live_status(workspace=workspace, subscription=subscription),
+        "can_manage": request.user.is_staff,
+        "public_url_set": bool(settings.BBDASH_PUBLIC_URL),
+    }
+
+
+@require_GET
+def webhook_delivery_list(request):
+    """Staff: each visible workspace's live-updates state and its latest deliveries (`?workspace=<slug>` for one)."""
+    _staff_only(request)
+    workspaces = selectors.visible_workspaces(request.user).order_by("slug")
+    if request.GET.get("workspace"):
+        workspaces = workspaces.filter(slug=request.GET["workspace"])
+    sections = []
+    for workspace in workspaces:
+        context = _subscription_context(request, workspace)
+        context["deliveries"] = list(
+            WebhookDelivery.objects.filter(workspace=workspace).defer("payload")[:DELIVERIES_SHOWN]
+        )
+        sections.append(context)
+    return render(
+        request,
+        "webhooks/delivery_list.html",
+        {"sections": sections, "log_size": webhooks.log_size(), "shown": DELIVERIES_SHOWN},
+    )
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def webhook_subscription_detail(request, workspace_slug: str):
+    """The live-updates region of one workspace (the sync page loads it with htmx)."""
+    workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
+    if not request.htmx:
+        return redirect(reverse("webhook_delivery_list") + f"?workspace={workspace.slug}")
+    return render(request, "webhooks/_live_updates.html#live-updates", _subscription_context(request, workspace))
+
+
+@require_POST
+def webhook_subscription_toggle(request, workspace_slug: str):
+    """Staff: turn live updates on (`enabled=1`: create the workspace webhook) or off (delete it)."""
+    _staff_only(request)
+    workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
+    turn_on = request.POST.get("enabled") == "1"
+    error = ""
+    try:
+        if turn_on:
+            webhooks.enable_live_updates(workspace=workspace, url=_receiver_url(workspace), actor=request.user)
+        else:
+            webhooks.disable_live_updates(workspace=workspace, actor=request.user)
+    except webhooks.WebhookError as exc:
+        error = exc.message
+    if request.htmx:
+        context = _subscription_context(request, workspace) | {"error": error}
+        return render(request, "webhooks/_live_updates.html#live-updates", context)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"Live updates for {workspace.slug} turned {'on' if turn_on else 'off'}.")
+    return redirect(reverse("webhook_delivery_list") + f"?workspace={workspace.slug}")
