@@ -8,6 +8,7 @@ from django.urls import path
 
 from dashboard.views import (
     changes,
+    credentials,
     files,
     health,
     home,
@@ -26,6 +27,17 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     # --- credentials: /-/credentials/, /-/me/ ---
+    path("-/credentials/", credentials.credential_list, name="credential_list"),
+    path("-/credentials/users/<int:user_id>/", credentials.credential_user, name="credential_user"),
+    path("-/credentials/<int:credential_id>/check", credentials.credential_check, name="credential_check"),
+    path("-/credentials/<int:credential_id>/revoke", credentials.credential_revoke, name="credential_revoke"),
+    path(
+        "-/credentials/workspaces/<int:workspace_id>/sync",
+        credentials.workspace_sync_credential,
+        name="workspace_sync_credential",
+    ),
+    path("-/me/", credentials.me_detail, name="me_detail"),
+    path("-/me/check", credentials.me_check, name="me_check"),
     # --- sync status, people: /-/sync/, /-/people/ ---
     # Live updates first: "webhooks" would otherwise be taken for a workspace slug.
     path("-/sync/webhooks/", webhooks.webhook_delivery_list, name="webhook_delivery_list"),

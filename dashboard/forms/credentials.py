@@ -1,0 +1,104 @@
+"""Credential forms. The secret is write-only: a password input that never renders a value back."""
+
+from django import forms
+from django.conf import settings
+from django.core.validators import validate_email
+
+from bitbucket_sync.models import Credential
+
+
+class CredentialForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=Credential.Kind.choices,
+        initial=Credential.Kind.API_TOKEN,
+        help_text=(
+            "An API token for a person (with their Atlassian account email); an access token for a workspace, "
+            "project or repository. App passwords are legacy: Bitbucket Cloud stopped accepting them on 2026-07-28."
+        ),
+    )
+    login = forms.CharField(
+        label="Email or username",
+        required=False,
+        max_length=255,
+        help_text="API token: the Atlassian account email. App password: the Bitbucket username. Access token: empty.",
+    )
+    secret = forms.CharField(
+        label="Secret",
+        strip=True,
+        max_length=4096,
+        # render_value=False: a failed or repeated submit never sends the secret back to the browser.
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Stored encrypted and never shown again; only its last four characters are kept readable.",
+    )
+    workspace = forms.CharField(
+        required=False,
+        max_length=255,
+        help_text="Project and repository access tokens only: the workspace the token belongs to (they cannot list "
+        "their workspaces themselves).",
+    )
+    api_url = forms.URLField(
+        label="API base URL",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="Leave empty for the site's Bitbucket API URL.",
+    )
+
+    def __init__(self, *args, allow_api_url: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["api_url"].widget.attrs["placeholder"] = settings.BITBUCKET_API_URL
+        if not allow_api_url:
+            del self.fields["api_url"]
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        login = (data.get("login") or "").strip()
+        if kind == Credential.Kind.API_TOKEN:
+            if not login:
+                self.add_error("login", "An API token is used with the Atlassian account email it belongs to.")
+            else:
+                try:
+                    validate_email(login)
+                except forms.ValidationError:
+                    self.add_error(
+                        "login", "Use the Atlassian account email (not the Bitbucket username) with an API token."
+                    )
+        elif kind == Credential.Kind.APP_PASSWORD and not login:
+            self.add_error("login", "An app password is used with the Bitbucket username.")
+        elif kind == Credential.Kind.ACCESS_TOKEN:
+            login = ""
+        data["login"] = login
+        return data
+
+
+class SyncCredentialForm(forms.Form):
+    """The credential one workspace is synced with: any active, valid credential, access tokens first."""
+
+    credential = forms.ModelChoiceField(
+        queryset=Credential.objects.none(),
+        required=False,
+        empty_label="— none (not synced) —",
+        help_text=(
+            "Prefer a workspace access token: it has its own rate-limit allowance, so syncing does not use up a "
+            "person's 1,000 requests an hour, and it keeps working when that person leaves."
+        ),
+    )
+
+    def __init__(self, *args, workspace=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.workspace = workspace
+        # Access tokens sort first ("access_token" < "api_token" < "app_password").
+        self.fields["credential"].queryset = (
+            Credential.objects.filter(is_active=True, status=Credential.Status.VALID)
+            .select_related("owner")
+            .order_by("kind", "owner__username")
+        )
+        self.fields["credential"].label_from_instance = _credential_label
+        if workspace is not None:
+            self.initial.setdefault("credential", workspace.sync_credential_id)
+
+
+def _credential_label(credential: Credential) -> str:
+    reach = f" ({credential.scope_kind} {credential.scope_name})" if credential.scope_name else ""
+    return f"{credential.get_kind_display()}{reach} of {credential.owner.get_username()} …{credential.secret_last4}"

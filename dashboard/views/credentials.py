@@ -1,0 +1,247 @@
+"""Credential pages: staff manage every user's Bitbucket credential under /-/credentials/; members see their own at
+/-/me/ (and replace it there when BBDASH_CREDENTIAL_SELF_SERVICE allows).
+
+A secret is accepted by a form, checked with Bitbucket, encrypted, and never rendered again: pages show only the
+kind, the last four characters, the status and the use. Views that take a secret hide it from Django's error
+reports (`sensitive_post_parameters`).
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Prefetch, Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from bitbucket_sync import credentials as services
+from bitbucket_sync.ledger import HOURLY_BUDGET
+from bitbucket_sync.models import Credential, RequestLedgerEntry, Workspace, WorkspaceAccess
+from dashboard.forms.credentials import CredentialForm, SyncCredentialForm
+
+# -- access helpers ---------------------------------------------------------------------------------------------
+
+
+def _require_staff(request) -> None:
+    """Credential administration is for staff; everyone else gets the same 404 as for a page that does not exist."""
+    if not (request.user.is_active and request.user.is_staff):
+        raise Http404
+
+
+def _staff_user(request, user_id: int):
+    _require_staff(request)
+    return get_object_or_404(get_user_model(), pk=user_id)
+
+
+def _staff_credential(request, credential_id: int) -> Credential:
+    _require_staff(request)
+    return get_object_or_404(Credential.objects.select_related("owner", "account"), pk=credential_id)
+
+
+# -- reads ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CredentialRow:
+    user: object
+    credential: Credential | None
+    requests_last_hour: int
+    workspaces: list[str]
+
+
+def _credential_rows() -> list[CredentialRow]:
+    """Every active user with their active credential, its requests in the last hour and the workspaces they see."""
+    since = timezone.now() - timedelta(hours=1)
+    active = Credential.objects.filter(is_active=True).annotate(
+        recent=Count("ledger_entries", filter=Q(ledger_entries__at__gte=since, ledger_entries__family="repositories"))
+    )
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .order_by("username")
+        .prefetch_related(
+            Prefetch("bitbucket_credentials", queryset=active, to_attr="active_credentials"),
+            Prefetch(
+                "workspace_access",
+                queryset=WorkspaceAccess.objects.select_related("workspace").order_by("workspace__slug"),
+            ),
+        )
+    )
+    rows = []
+    for user in users:
+        credential = user.active_credentials[0] if user.active_credentials else None
+        rows.append(
+            CredentialRow(
+                user=user,
+                credential=credential,
+                requests_last_hour=credential.recent if credential else 0,
+                workspaces=[access.workspace.slug for access in user.workspace_access.all()],
+            )
+        )
+    return rows
+
+
+def _requests_last_hour(credential: Credential | None) -> int:
+    if credential is None:
+        return 0
+    since = timezone.now() - timedelta(hours=1)
+    return RequestLedgerEntry.objects.filter(credential=credential, at__gte=since, family="repositories").count()
+
+
+def _user_context(owner) -> dict:
+    credential = Credential.objects.filter(owner=owner, is_active=True).select_related("account", "created_by").first()
+    return {
+        "owner": owner,
+        "credential": credential,
+        "requests_last_hour": _requests_last_hour(credential),
+        "hourly_budget": HOURLY_BUDGET,
+        "history": Credential.objects.filter(owner=owner, is_active=False).select_related("created_by")[:20],
+        "workspaces": WorkspaceAccess.objects.filter(user=owner)
+        .select_related("workspace")
+        .order_by("workspace__slug"),
+        "synced_with": Workspace.objects.filter(sync_credential=credential).order_by("slug") if credential else [],
+    }
+
+
+# -- staff pages ------------------------------------------------------------------------------------------------
+
+
+@require_GET
+def credential_list(request):
+    _require_staff(request)
+    workspaces = Workspace.objects.filter(removed_at__isnull=True).select_related("sync_credential__owner")
+    return render(
+        request,
+        "credentials/list.html",
+        {
+            "rows": _credential_rows(),
+            "hourly_budget": HOURLY_BUDGET,
+            "sync_forms": [
+                (workspace, SyncCredentialForm(workspace=workspace, prefix=f"ws{workspace.pk}"))
+                for workspace in workspaces
+            ],
+        },
+    )
+
+
+@sensitive_post_parameters("secret")
+@sensitive_variables("secret")
+@require_http_methods(["GET", "POST"])
+def credential_user(request, user_id: int):
+    """One user's credential: status, history, and the form that adds or replaces it."""
+    owner = _staff_user(request, user_id)
+    form = CredentialForm(request.POST or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        result = _save(request, form, owner=owner)
+        if result is not None and result.accepted:
+            return redirect("credential_user", user_id=owner.pk)
+    return render(request, "credentials/user.html", {**_user_context(owner), "form": form, "result": result})
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def credential_check(request, credential_id: int):
+    credential = _staff_credential(request, credential_id)
+    return _check(request, credential, owner=credential.owner, back=("credential_user", credential.owner_id))
+
+
+@require_POST
+def credential_revoke(request, credential_id: int):
+    credential = _staff_credential(request, credential_id)
+    services.revoke_credential(actor=request.user, credential=credential)
+    messages.success(request, f"Revoked {credential}. bbdash no longer uses it; delete the token at Bitbucket too.")
+    return redirect("credential_user", user_id=credential.owner_id)
+
+
+@require_POST
+def workspace_sync_credential(request, workspace_id: int):
+    _require_staff(request)
+    workspace = get_object_or_404(Workspace, pk=workspace_id, removed_at__isnull=True)
+    form = SyncCredentialForm(request.POST, workspace=workspace, prefix=f"ws{workspace.pk}")
+    if form.is_valid():
+        chosen = form.cleaned_data["credential"]
+        services.set_sync_credential(actor=request.user, workspace=workspace, credential=chosen)
+        messages.success(request, f"{workspace.slug} syncs with {chosen}." if chosen else f"{workspace.slug}: no sync.")
+    else:
+        messages.error(request, f"{workspace.slug}: pick one of the valid credentials listed.")
+    return redirect("credential_list")
+
+
+# -- the member's own page --------------------------------------------------------------------------------------
+
+
+@sensitive_post_parameters("secret")
+@sensitive_variables("secret")
+@require_http_methods(["GET", "POST"])
+def me_detail(request):
+    self_service = settings.BBDASH_CREDENTIAL_SELF_SERVICE or request.user.is_staff
+    form = CredentialForm(request.POST or None, allow_api_url=False) if self_service else None
+    if request.method == "POST":
+        if form is None:
+            raise Http404
+        if form.is_valid():
+            result = _save(request, form, owner=request.user)
+            if result is not None and result.accepted:
+                return redirect("me_detail")
+    return render(request, "credentials/me.html", {**_user_context(request.user), "form": form})
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def me_check(request):
+    credential = Credential.objects.filter(owner=request.user, is_active=True).first()
+    if credential is None:
+        raise Http404
+    return _check(request, credential, owner=request.user, back=("me_detail",))
+
+
+# -- shared steps -----------------------------------------------------------------------------------------------
+
+
+@sensitive_variables("secret")
+def _save(request, form: CredentialForm, *, owner) -> services.CheckResult | None:
+    """Check and save; on refusal the form gets Bitbucket's message and comes back with its secret field empty."""
+    data = form.cleaned_data
+    try:
+        _, result = services.save_credential(
+            actor=request.user,
+            owner=owner,
+            kind=data["kind"],
+            login=data["login"],
+            secret=data["secret"],
+            api_url=data.get("api_url") or "",
+            workspace=data.get("workspace") or "",
+        )
+    except services.CredentialRejected as rejected:
+        form.add_error(None, rejected.result.message)
+        return rejected.result
+    except ValueError as error:
+        form.add_error(None, str(error))
+        return None
+    messages.success(request, f"Saved and checked: {result.summary()}.")
+    for note in result.notes:
+        messages.info(request, note)
+    return result
+
+
+def _check(request, credential: Credential, *, owner, back: tuple) -> HttpResponse:
+    result = services.recheck_credential(actor=request.user, credential=credential)
+    if request.htmx:
+        credential.refresh_from_db()
+        return render(
+            request,
+            "credentials/_status.html#credential-status",
+            {**_user_context(owner), "credential": credential, "result": result, "check_url": request.path},
+        )
+    if result.valid:
+        messages.success(request, f"Checked: {result.summary()}.")
+    else:
+        messages.error(request, f"Check failed: {result.message}")
+    return redirect(*back)
