@@ -17,6 +17,7 @@ import random
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
+from bitbucket_sync import webhook_tasks, webhooks  # noqa: F401  (webhook_tasks: Celery registers its tasks from here)
 from bitbucket_sync.client import BitbucketError, RateLimited, Unavailable
 from bitbucket_sync.models import Repository, SyncRun, Workspace
 from bitbucket_sync.sync import access, engine, locks
@@ -167,6 +168,8 @@ def sync_all_workspaces(kind: str = SyncRun.Kind.INCREMENTAL) -> int:
     """Beat: queue a sync of every workspace that has a sync credential; returns how many were queued or running."""
     count = 0
     for workspace in Workspace.objects.filter(removed_at__isnull=True, sync_credential__isnull=False):
+        if kind == SyncRun.Kind.INCREMENTAL and not webhooks.poll_due(workspace=workspace):
+            continue  # webhooks keep it fresh; polled at BBDASH_WEBHOOK_POLL_MINUTES as the safety net
         engine.request_sync(workspace=workspace, kind=kind, trigger=SyncRun.Trigger.SCHEDULE)
         count += 1
     # Users with a credential but no access rows yet (a new credential, or a first workspace) are refreshed too;
