@@ -42,7 +42,8 @@ def _hash(n: int | None = None) -> str:
     return f"{n if n is not None else random.getrandbits(160):040x}"[-40:]
 
 
-def user(username: str | None = None, *, password: str = "demo", **fields):
+def user(username: str | None = None, *, password: str | None = None, **fields):
+    """A dashboard user; without a password (hashing one takes most of a second), pass one to sign in by form."""
     username = username or f"user{next(_seq)}"
     return get_user_model().objects.create_user(username, password=password, **fields)
 
