@@ -4,6 +4,7 @@ Migrates, creates the demo users, starts the web server, a Celery worker and bea
 stops everything it started on Ctrl-C.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 DEMO_USERS = [
     # username, full name, staff + superuser
@@ -25,13 +26,18 @@ DEMO_USERS = [
 
 class Command(BaseCommand):
     help = "Run the demo: web server, Celery worker and beat, on the embedded defaults unless configured otherwise."
+    # The system checks refuse to run without a credential encryption key; the demo makes one first (below).
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--emulator-port", type=int, default=7990)
 
-    def handle(self, *args, host: str, port: int, **options):
+    def handle(self, *args, host: str, port: int, emulator_port: int, **options):
         password = os.environ.get("DEMO_PASSWORD", "demo")
+        self._ensure_encryption_key()
+        self.check()
         call_command("migrate", interactive=False, verbosity=0)
         self._create_users(password)
 
@@ -49,6 +55,9 @@ class Command(BaseCommand):
             return process
 
         try:
+            api_url = self._start_emulator(start, bin_dir, emulator_port, processes)
+            os.environ["BITBUCKET_API_URL"] = api_url  # web, worker and beat speak to the emulator
+            self._provision_credentials(api_url)
             start(
                 "web",
                 [str(bin_dir / "gunicorn"), "dashboard.wsgi", "--bind", f"{host}:{port}", "--workers", "2",
@@ -76,6 +85,48 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
             self.stdout.write("Demo stopped.")
+
+    def _ensure_encryption_key(self) -> None:
+        """Credentials are encrypted at rest: make the demo's key once into var/ (never overwritten)."""
+        from bitbucket_sync.encryption import write_key_file
+
+        if settings.BBDASH_ENCRYPTION_KEYS:
+            return
+        if write_key_file(settings.ENCRYPTION_KEY_FILE):
+            self.stdout.write(f"Generated a credential encryption key into {settings.ENCRYPTION_KEY_FILE}")
+        lines = settings.ENCRYPTION_KEY_FILE.read_text().splitlines()
+        settings.BBDASH_ENCRYPTION_KEYS = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+    def _start_emulator(self, start, bin_dir: Path, emulator_port: int, processes) -> str:
+        """The Bitbucket emulator, its world kept in var/ so a restarted demo keeps its commits."""
+        credentials_file = settings.VAR_DIR / "emulator-credentials.json"
+        credentials_file.unlink(missing_ok=True)
+        start(
+            "emulator",
+            [str(bin_dir / "bbdash-emulator"), "--host", "127.0.0.1", "--port", str(emulator_port), "--seed", "demo",
+             "--state-file", str(settings.VAR_DIR / "emulator-state.json"),
+             "--credentials-out", str(credentials_file)],
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while not credentials_file.exists() or not credentials_file.stat().st_size:
+            if time.monotonic() > deadline or any(process.poll() is not None for _, process in processes):
+                raise CommandError(f"the emulator did not start; see {settings.VAR_DIR / 'logs' / 'emulator.log'}")
+            time.sleep(0.2)
+        time.sleep(0.2)  # the file is written in one go, after the server listens; let the write finish
+        return f"http://127.0.0.1:{emulator_port}/2.0"
+
+    def _provision_credentials(self, api_url: str) -> None:
+        """Give each demo user their emulator account's API token, through the provisioning command (checked with
+        the emulator like any credential; the secret goes over stdin, never in an argument)."""
+        accounts = json.loads((settings.VAR_DIR / "emulator-credentials.json").read_text())["accounts"]
+        by_username = {account["username"]: account for account in accounts}
+        for username, _, _ in DEMO_USERS:
+            account = by_username[username]
+            subprocess.run(
+                [sys.executable, "manage.py", "bitbucket_credential", "set", username, "--kind", "api_token",
+                 "--login", account["email"], "--secret-stdin", "--api-url", api_url],
+                input=account["api_token"] + "\n", text=True, check=True, cwd=settings.BASE_DIR,
+            )  # fmt: skip
 
     def _create_users(self, password: str) -> None:
         User = get_user_model()
