@@ -26,6 +26,15 @@ class Result:
     hidden: Sequence[str] = ()
 
 
+class Encoded:
+    """A JSON value already encoded (bytes); pages of these are spliced, not re-encoded."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: bytes):
+        self.raw = raw
+
+
 @dataclass
 class Ctx:
     request: Request

@@ -258,19 +258,29 @@ def filter_and_sort(items: list[dict], q: str | None, sort: str | None, sample: 
         reverse = key.startswith("-")
         key = key.lstrip("-+")
         check_fields([key], sample, "sort")
-
-        def sort_key(item: dict):
-            value = get_path(item, key)
-            if value is _MISSING or value is None:
-                return (1, "")
-            if isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}T", value):
-                return (0, _parse_dt(value).timestamp())
-            return (0, value if not isinstance(value, str) else _natural(value))
-
-        present = [i for i in items if sort_key(i)[0] == 0]
-        absent = [i for i in items if sort_key(i)[0] == 1]
-        items = sorted(present, key=sort_key, reverse=reverse) + absent
+        keyed = [(_sort_key(get_path(item, key)), item) for item in items]
+        present = [(k, i) for k, i in keyed if k is not None]
+        present.sort(key=lambda pair: pair[0], reverse=reverse)
+        items = [i for _, i in present] + [i for k, i in keyed if k is None]
     return items
+
+
+_CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00")
+
+
+def _sort_key(value: Any):
+    """A comparable key; None for missing values (sorted last whatever the direction, as Bitbucket does)."""
+    if value is _MISSING or value is None:
+        return None
+    if isinstance(value, str):
+        if _CANONICAL_TIME.fullmatch(value):
+            return (0, value)  # our own timestamps: one format, one zone, so text order is time order
+        if re.match(r"\d{4}-\d{2}-\d{2}T", value):
+            return (0, _parse_dt(value).astimezone(UTC).isoformat(timespec="microseconds"))
+        return (1, _natural(value))
+    if isinstance(value, bool | int | float):
+        return (2, value)
+    return (3, str(value))
 
 
 def _natural(text: str):

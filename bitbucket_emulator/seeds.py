@@ -592,7 +592,8 @@ def scale_world(repos: int = 20, pull_requests: int = 50, members: int = 50, bra
                 "project": "SCALE",
                 "language": "python",
                 "files": {"README.md": f"# repo-{r:04d}\n", "src/app.py": "print('hello')\n"},
-                "permissions": {"bob": "write"},
+                # Every member may write: benchmarks spread their clients over many accounts.
+                "permissions": {u.username: "write" for u in people if u is not alice},
                 "watchers": ["alice", "bob"],
             },
         )

@@ -7,6 +7,7 @@ with Bitbucket's web paths, so nothing in a payload leads to the real bitbucket.
 from __future__ import annotations
 
 import html
+import json
 from typing import Any
 from urllib.parse import quote
 
@@ -460,6 +461,30 @@ def pullrequest(world: World, r: Repository, pr: PullRequest) -> dict:
     if cached and cached[0] == version:
         return cached[1]
     out = _pullrequest(world, r, pr)
+    world.cache[key] = (version, out)
+    return out
+
+
+def pullrequest_list_item(world: World, r: Repository, pr: PullRequest) -> dict:
+    """The PR as lists show it: without `reviewers` and `participants` (cached like the full one)."""
+    key = ("pullrequest-item", r.uuid, pr.id)
+    version = (pr.rev, r.rev, r.slug, world.base_url)
+    cached = world.cache.get(key)
+    if cached and cached[0] == version:
+        return cached[1]
+    full = pullrequest(world, r, pr)
+    out = {k: v for k, v in full.items() if k not in ("reviewers", "participants")}
+    world.cache[key] = (version, out)
+    return out
+
+
+def pullrequest_list_item_json(world: World, r: Repository, pr: PullRequest) -> bytes:
+    key = ("pullrequest-item-json", r.uuid, pr.id)
+    version = (pr.rev, r.rev, r.slug, world.base_url)
+    cached = world.cache.get(key)
+    if cached and cached[0] == version:
+        return cached[1]
+    out = json.dumps(pullrequest_list_item(world, r, pr), separators=(", ", ": ")).encode()
     world.cache[key] = (version, out)
     return out
 

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from . import query
 from . import serialize as s
 from .auth import repo_for
-from .context import Ctx, Result, as_bool, empty
+from .context import Ctx, Encoded, Result, as_bool, empty
 from .ids import random_uuid
 from .merge import MergeConflict
 from .state import PR_STATES, MergeTask, PullRequest, Repository, WorldError
@@ -47,10 +47,23 @@ def pr_list(ctx: Ctx, workspace: str, repo_slug: str) -> Result:
     prs = sorted(repo.pullrequests.values(), key=lambda p: p.id, reverse=True)
     if states:
         prs = [p for p in prs if p.state in states]
-    items = [s.pullrequest(world, repo, p) for p in prs]
+    fields = ctx.args.get("fields") or ""
+    # Lists leave reviewers and participants out unless `fields` asks for them (or `q`/`sort` looks at them).
+    needs_full = any(h.split(".")[1] in fields + (q or "") + (ctx.args.get("sort") or "") for h in LIST_HIDDEN) or (
+        "*" in fields
+    )
+    render = s.pullrequest if needs_full else s.pullrequest_list_item
+    items = [render(world, repo, p) for p in prs]
     sample = s.pullrequest(world, repo, next(iter(repo.pullrequests.values()))) if repo.pullrequests else None
     items = query.filter_and_sort(items, q, ctx.args.get("sort"), sample)
-    return Result(query.page(items, ctx.args, ctx.url(), maximum=PR_PAGELEN_MAX), hidden=LIST_HIDDEN)
+    if needs_full or fields:
+        body = query.page(items, ctx.args, ctx.url(), maximum=PR_PAGELEN_MAX)
+        return Result(body, hidden=LIST_HIDDEN if needs_full else ())
+
+    def encoded(item: dict) -> Encoded:
+        return Encoded(s.pullrequest_list_item_json(world, repo, repo.pullrequests[item["id"]]))
+
+    return Result(query.page(items, ctx.args, ctx.url(), render=encoded, maximum=PR_PAGELEN_MAX))
 
 
 def pr_create(ctx: Ctx, workspace: str, repo_slug: str) -> Result:
