@@ -827,8 +827,10 @@ def pull_request_discussion(user, *, pull_request: PullRequest) -> dict:
     """Comments (threaded by parent) and the activity feed, newest activity first."""
     ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
     with browse_client(user) as client:
-        key = _cache_key("discussion", client.base_url, pull_request.repository.bitbucket_uuid, number,
-                         pull_request.updated_on.isoformat())  # fmt: skip
+        # Keyed by the mirror's updated_on too: a new comment moves it, so a synced change is never hidden.
+        key = _cache_key(
+            "discussion", client.base_url, pull_request.repository.bitbucket_uuid, number, pull_request.updated_on
+        )
         comments, activity = _cached(
             key,
             DISCUSSION_SECONDS,
@@ -838,6 +840,6 @@ def pull_request_discussion(user, *, pull_request: PullRequest) -> dict:
             ),
         )
     return {
-        "comments": [c for c in comments if not c.deleted],
+        "comments": [(c, rendering.markdown(c.content)) for c in comments if not c.deleted],
         "activity": [a for a in activity if a.kind != "comment"],
     }
