@@ -379,3 +379,67 @@ def test_src_urlencoded_deletion_and_new_branch_from_parent(emulator: Emulator):
     assert s.get(f"{api}{R}/src/feature/cleanup/.gitignore").status_code == 404
     assert s.get(f"{api}{R}/src/feature/cleanup/notes.txt").text == "kept\n"
     assert tip(s, emulator, "main") == main  # a new branch does not move main
+
+
+def test_src_multipart_several_files_deletion_and_executable(emulator: Emulator):
+    s = session(emulator, "bob")
+    api = emulator.api_url
+    main = tip(s, emulator, "main")
+    files = [
+        ("src/api_server/a.py", ("a.py", b"A = 1\n")),
+        ("src/api_server/b.py", ("b.py", b"B = 2\n")),
+        ("/message", ("message", b"a file literally named message\n")),
+    ]
+    data = [
+        ("branch", "main"),
+        ("parents", main),
+        ("message", "Three files, one gone"),
+        ("files", "src/api_server/settings.py"),
+    ]
+    r = s.post(f"{api}{R}/src", data=data, files=files)
+    assert r.status_code == 201
+    head = r.headers["Location"].rsplit("/", 1)[1]
+    commit_json = s.get(f"{api}{R}/commit/{head}").json()
+    assert commit_json["message"] == "Three files, one gone\n"
+    assert commit_json["author"]["user"]["nickname"] == "bob"
+    assert s.get(f"{api}{R}/src/{head}/src/api_server/b.py").text == "B = 2\n"
+    assert s.get(f"{api}{R}/src/{head}/message").text == "a file literally named message\n"
+    assert s.get(f"{api}{R}/src/{head}/src/api_server/settings.py").status_code == 404
+    stat = s.get(f"{api}{R}/diffstat/{head}").json()["values"]
+    assert {(d["status"], (d["new"] or d["old"])["path"]) for d in stat} == {
+        ("added", "src/api_server/a.py"),
+        ("added", "src/api_server/b.py"),
+        ("added", "message"),
+        ("removed", "src/api_server/settings.py"),
+    }
+
+
+def test_concurrent_clients_keep_the_world_consistent(emulator: Emulator):
+    api = emulator.api_url
+    errors: list[str] = []
+
+    def writer(n: int) -> None:
+        s = session(emulator, "alice")
+        for i in range(5):
+            r = s.post(f"{api}{R}/src", data={"branch": f"load/{n}", f"load/{n}/{i}.txt": str(i)})
+            if r.status_code != 201:
+                errors.append(r.text)
+
+    def reader() -> None:
+        s = session(emulator, "bob")
+        for _ in range(10):
+            r = s.get(f"{api}{R}/pullrequests?pagelen=50&state=OPEN&state=MERGED")
+            if r.status_code != 200:
+                errors.append(r.text)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    threads += [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    s = session(emulator, "alice")
+    for n in range(4):
+        listing = s.get(f"{api}{R}/src/load/{n}/load/{n}/?pagelen=100").json()["values"]
+        assert len(listing) == 5
