@@ -7,12 +7,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from dashboard.views import (
+    actions,
+    audit,
     changes,
     credentials,
+    file_edits,
     files,
     health,
     home,
     people,
+    pull_request_actions,
     pull_requests,
     repositories,
     sync_status,
@@ -56,11 +60,50 @@ urlpatterns = [
     path("-/sync/<str:workspace_slug>/run", sync_status.sync_request, name="sync_request"),
     path("-/people/<str:account_id>/", people.person_detail, name="person_detail"),
     # --- audit log and actions: /-/audit/ ---
+    path("-/audit/", audit.audit_list, name="audit_list"),
     # --- webhooks: /hooks/ ---
     path("hooks/bitbucket/<uuid:workspace_uuid>/", webhooks.webhook_receive, name="webhook_receive"),
     path("-/changes/", changes.change_poll, name="change_poll"),
     # --- Bitbucket-shaped paths: /<workspace>/... (keep last) ---
     # Actions (POST routes under /<ws>/<repo>/...) go before the src catch-all, which takes any path after src/.
+    path("<str:workspace_slug>/<str:repo_slug>/branches/new", actions.branch_create, name="branch_create"),
+    path("<str:workspace_slug>/<str:repo_slug>/edit", file_edits.file_edit, name="file_edit"),
+    path("<str:workspace_slug>/<str:repo_slug>/delete", file_edits.file_delete, name="file_delete"),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/new",
+        pull_request_actions.pull_request_create,
+        name="pull_request_create",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/edit",
+        pull_request_actions.pull_request_update,
+        name="pull_request_update",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/review",
+        pull_request_actions.pull_request_review,
+        name="pull_request_review",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/comment",
+        pull_request_actions.pull_request_comment,
+        name="pull_request_comment",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/merge",
+        pull_request_actions.pull_request_merge,
+        name="pull_request_merge",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/merge/status/<str:key>",
+        pull_request_actions.pull_request_merge_status,
+        name="pull_request_merge_status",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/decline",
+        pull_request_actions.pull_request_decline,
+        name="pull_request_decline",
+    ),
     path("<str:workspace_slug>/", workspaces.workspace_detail, name="workspace_detail"),
     path("<str:workspace_slug>/pull-requests/", pull_requests.pull_request_list, name="pull_request_list"),
     path("<str:workspace_slug>/members/", people.member_list, name="member_list"),

@@ -1,0 +1,225 @@
+"""Forms of the write side: branch, file edit and delete, pull request open/update/review/comment/merge/decline.
+
+Each carries a hidden idempotency key (a fresh one per rendered form): the view claims it before acting, so a double
+submit gets the first submit's result. Checks that need no Bitbucket (git's ref-name rules, an unchanged file) happen
+here, so a mistake costs no request.
+"""
+
+import hashlib
+
+from django import forms
+
+from bitbucket_sync.actions import BRANCH_PREFIXES, STRATEGY_LABELS, branch_name_problem
+from bitbucket_sync.actions.receipts import new_key
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ActionForm(forms.Form):
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", new_key())
+
+    def with_fresh_key(self) -> "ActionForm":
+        """The same bound form, with a new key: after a failure the user's retry is a new attempt."""
+        data = self.data.copy()
+        data["idempotency_key"] = new_key()
+        self.data = data
+        return self
+
+
+class BranchCreateForm(ActionForm):
+    prefix = forms.ChoiceField(
+        label="Type",
+        required=False,
+        choices=[("", "(no prefix)"), *((p, p) for p in BRANCH_PREFIXES)],
+        help_text="Your branching model's prefixes.",
+    )
+    name = forms.CharField(max_length=255, label="Branch name", widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    target = forms.CharField(
+        max_length=255,
+        label="From",
+        help_text="A branch, tag or commit hash.",
+        widget=forms.TextInput(attrs={"list": "branch-targets", "autocomplete": "off"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        name = (cleaned.get("prefix") or "") + (cleaned.get("name") or "").strip()
+        if cleaned.get("name"):
+            problem = branch_name_problem(name)
+            if problem:
+                self.add_error("name", problem)
+        cleaned["full_name"] = name
+        return cleaned
+
+
+TARGET_CHOICES = [
+    ("branch", "Commit directly to this branch"),
+    ("new_branch", "Commit to a new branch and open a pull request"),
+]
+
+
+class _CommitForm(ActionForm):
+    branch = forms.CharField(widget=forms.HiddenInput, max_length=255)
+    parent = forms.CharField(widget=forms.HiddenInput, max_length=40)
+    message = forms.CharField(
+        label="Commit message", required=False, widget=forms.Textarea(attrs={"rows": 3, "class": "commit-message"})
+    )
+    target = forms.ChoiceField(label="Where", choices=TARGET_CHOICES, widget=forms.RadioSelect, initial="branch")
+    new_branch = forms.CharField(label="New branch name", required=False, max_length=255)
+    pr_title = forms.CharField(label="Pull request title", required=False, max_length=1000)
+    pr_description = forms.CharField(
+        label="Pull request description", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("target") == "new_branch":
+            name = (cleaned.get("new_branch") or "").strip()
+            problem = branch_name_problem(name)
+            if problem:
+                self.add_error("new_branch", problem)
+            elif name == cleaned.get("branch"):
+                self.add_error("new_branch", "The new branch needs a name different from the one you are editing.")
+        return cleaned
+
+
+class FileEditForm(_CommitForm):
+    path = forms.CharField(label="File path", max_length=1000, widget=forms.TextInput(attrs={"class": "mono"}))
+    content = forms.CharField(
+        label="Content",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 24, "class": "editor", "spellcheck": "false", "wrap": "off"}),
+    )
+    line_ending = forms.ChoiceField(choices=[("lf", "lf"), ("crlf", "crlf")], widget=forms.HiddenInput, initial="lf")
+    original_digest = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    is_new = forms.BooleanField(widget=forms.HiddenInput, required=False)
+
+    field_order = ["path", "content", "message", "target", "new_branch", "pr_title", "pr_description"]
+
+    def clean_path(self):
+        path = self.cleaned_data["path"].strip().strip("/")
+        if not path:
+            raise forms.ValidationError("Give the file a path.")
+        if any(part in ("", ".", "..") for part in path.split("/")):
+            raise forms.ValidationError("A path cannot contain empty, '.' or '..' parts.")
+        return path
+
+    def file_bytes(self) -> bytes:
+        """The textarea's text as the file's bytes: browsers send CRLF line breaks, the file keeps its own."""
+        text = self.cleaned_data.get("content", "").replace("\r\n", "\n")
+        if self.cleaned_data.get("line_ending") == "crlf":
+            text = text.replace("\n", "\r\n")
+        return text.encode()
+
+    def clean(self):
+        cleaned = super().clean()
+        unchanged = (
+            "content" in cleaned
+            and "path" in cleaned
+            and not cleaned.get("is_new")
+            and cleaned.get("original_digest")
+            and digest(self.file_bytes().decode()) == cleaned["original_digest"]
+        )
+        if unchanged:
+            self.add_error("content", "You have not changed anything in this file yet.")
+        return cleaned
+
+
+class FileDeleteForm(_CommitForm):
+    path = forms.CharField(widget=forms.HiddenInput, max_length=1000)
+
+
+class PullRequestForm(ActionForm):
+    source = forms.ChoiceField(label="Source branch")
+    destination = forms.ChoiceField(label="Destination branch")
+    title = forms.CharField(max_length=1000)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 8}))
+    reviewers = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+    close_source_branch = forms.BooleanField(required=False, label="Close the source branch after the merge")
+    draft = forms.BooleanField(required=False, label="Draft (not ready for review yet)")
+
+    def __init__(self, *args, branches=(), people=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        branch_choices = [(b, b) for b in branches]
+        self.fields["source"].choices = branch_choices
+        self.fields["destination"].choices = branch_choices
+        self.fields["reviewers"].choices = [(p.bitbucket_uuid, p.display_name or p.nickname) for p in people]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("source") and cleaned.get("source") == cleaned.get("destination"):
+            self.add_error("destination", "Pick a destination different from the source branch.")
+        return cleaned
+
+
+class PullRequestUpdateForm(ActionForm):
+    title = forms.CharField(max_length=1000)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 8}))
+    destination = forms.ChoiceField(label="Destination branch")
+    reviewers = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, branches=(), people=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["destination"].choices = [(b, b) for b in branches]
+        self.fields["reviewers"].choices = [(p.bitbucket_uuid, p.display_name or p.nickname) for p in people]
+
+
+REVIEW_VERDICTS = {
+    "approve": "Approve",
+    "unapprove": "Remove approval",
+    "request_changes": "Request changes",
+    "remove_request_changes": "Withdraw change request",
+}
+
+
+class ReviewForm(ActionForm):
+    verdict = forms.ChoiceField(choices=list(REVIEW_VERDICTS.items()))
+
+
+class CommentForm(ActionForm):
+    text = forms.CharField(label="Comment", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class MergeForm(ActionForm):
+    strategy = forms.ChoiceField(label="Merge strategy")
+    message = forms.CharField(label="Commit message", required=False, widget=forms.Textarea(attrs={"rows": 5}))
+    close_source_branch = forms.BooleanField(required=False, label="Close the source branch")
+    expected_source_commit = forms.CharField(widget=forms.HiddenInput, max_length=40)
+
+    def __init__(self, *args, strategies=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["strategy"].choices = [(s, STRATEGY_LABELS.get(s, s)) for s in strategies]
+
+
+class DeclineForm(ActionForm):
+    reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional. Bitbucket's decline takes no reason, so it is posted as a comment.",
+    )
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(required=False)
+    result = forms.ChoiceField(
+        required=False, choices=[("", "any result"), ("success", "success"), ("failure", "failure")]
+    )
+    repository = forms.CharField(required=False, max_length=511, label="Repository")
+    actor = forms.CharField(required=False, max_length=150, label="User")
+
+    def __init__(self, *args, actions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", "any action"), *((a, a) for a in actions)]
+
+    def cleaned_or_default(self) -> dict:
+        if self.is_valid():
+            return self.cleaned_data
+        return {"action": "", "result": "", "repository": "", "actor": ""}

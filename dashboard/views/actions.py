@@ -1,0 +1,137 @@
+"""Acting on Bitbucket from the browser: the helpers every action page shares, and the branch page.
+
+A POST claims its form's idempotency key, calls one service of ``bitbucket_sync.actions`` and redirects to the result
+(``HX-Redirect`` for htmx); a failure re-renders the same form, with the user's input and Bitbucket's refusal in plain
+words. A user without access gets 404 (cannot see) or 403 (read only), and nothing is sent to Bitbucket.
+"""
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
+
+from bitbucket_sync import actions
+from bitbucket_sync.actions import receipts
+from bitbucket_sync.models import Branch
+from dashboard import selectors
+from dashboard.forms.actions import ActionForm, BranchCreateForm
+
+# --- access --------------------------------------------------------------------------------------------------------
+
+
+def writable_repository(request, workspace_slug: str, repo_slug: str):
+    """The workspace and repository if the user may write to it: 404 when they cannot see it, 403 when read only."""
+    workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
+    repository = selectors.repository_for_user(request.user, workspace=workspace, slug=repo_slug)
+    if repository.permission not in ("write", "admin"):
+        raise PermissionDenied(f"You have read-only access to {repository.full_name}.")
+    return workspace, repository
+
+
+def visible_repository(request, workspace_slug: str, repo_slug: str):
+    workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
+    return workspace, selectors.repository_for_user(request.user, workspace=workspace, slug=repo_slug)
+
+
+def live_branches(repository) -> list[str]:
+    """The repository's branch names from the mirror, the main branch first."""
+    names = list(
+        Branch.objects.filter(repository=repository, removed_at__isnull=True)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+    if repository.main_branch in names:
+        names.remove(repository.main_branch)
+        names.insert(0, repository.main_branch)
+    return names
+
+
+def fragment(request, template: str, region: str) -> str:
+    """The region alone for an htmx request, else the whole page."""
+    return f"{template}#{region}" if request.htmx and not request.htmx.history_restore_request else template
+
+
+# --- running an action ---------------------------------------------------------------------------------------------
+
+
+def done(request, url: str, message: str = "") -> HttpResponse:
+    if message:
+        messages.success(request, message)
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+def perform(
+    request,
+    *,
+    form: ActionForm,
+    action: str,
+    run: Callable[[], tuple[str, str]],
+    failed: Callable[[actions.ActionFailed], HttpResponse],
+) -> HttpResponse:
+    """Run ``run`` once per idempotency key. ``run`` returns (result URL, success message); ``failed`` renders the
+    form again with the failure. A repeated key answers with the first submit's result instead of acting again."""
+    receipt, fresh = receipts.claim(user=request.user, key=form.cleaned_data["idempotency_key"], action=action)
+    if not fresh:
+        if receipt.user_id != request.user.pk:
+            raise Http404("No such form.")
+        if receipt.result_url:
+            return done(request, receipt.result_url, "That was already done (the form was sent twice).")
+        return failed(
+            actions.ActionFailed(
+                "This form was already sent and Bitbucket is still working on it; reload in a moment.",
+                kind="pending",
+            )
+        )
+    try:
+        url, message = run()
+    except actions.ActionRefused as refused:
+        receipts.release(receipt)
+        if refused.not_visible:
+            raise Http404(refused.message) from None
+        raise PermissionDenied(refused.message) from None
+    except actions.ActionFailed as failure:
+        receipts.release(receipt)
+        form.with_fresh_key()
+        return failed(failure)
+    receipts.complete(receipt, result_url=url)
+    return done(request, url, message)
+
+
+# --- branches ------------------------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def branch_create(request, workspace_slug: str, repo_slug: str):
+    """New branch from a branch, tag or commit (``?from=`` preselects it, e.g. from a branch row)."""
+    workspace, repository = writable_repository(request, workspace_slug, repo_slug)
+    branches = live_branches(repository)
+    context = {"workspace": workspace, "repository": repository, "branches": branches, "nav": "workspace"}
+
+    def page(form, failure=None, status=200):
+        context.update(form=form, failure=failure)
+        return render(request, fragment(request, "actions/branch_create.html", "branch-form"), context, status=status)
+
+    if request.method == "GET":
+        target = request.GET.get("from") or repository.main_branch
+        return page(BranchCreateForm(initial={"target": target, "prefix": "feature/"}))
+
+    form = BranchCreateForm(request.POST)
+    if not form.is_valid():
+        return page(form)
+    name = form.cleaned_data["full_name"]
+
+    def run():
+        actions.create_branch(user=request.user, repository=repository, name=name, target=form.cleaned_data["target"])
+        url = reverse("branch_list", args=[workspace.slug, repository.slug])
+        return url, f"Created branch {name} from {form.cleaned_data['target']}."
+
+    return perform(request, form=form, action="branch.create", run=run, failed=lambda f: page(form, f))
