@@ -7,6 +7,8 @@ DATABASE_URL and CELERY_BROKER_URL switches to PostgreSQL and Redis with no othe
 import secrets
 from pathlib import Path
 
+from celery.schedules import crontab
+
 from dashboard.env import (
     ImproperlyConfiguredEnv,
     env_bool,
@@ -221,6 +223,44 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
+
+# --- Sync (bitbucket_sync.sync, bitbucket_sync.tasks) -------------------------------------------------------------
+# Minutes between incremental syncs of every workspace: an unchanged workspace costs one request per repository plus
+# a few listings, so 5 minutes spends about a tenth of a 200-repository workspace's hourly allowance.
+BBDASH_SYNC_INTERVAL_MINUTES = env_int("BBDASH_SYNC_INTERVAL_MINUTES", 5, minimum=1)
+# Hour (UTC) of the daily full reconciliation, which re-lists everything and catches whatever polling missed.
+BBDASH_FULL_SYNC_HOUR = env_int("BBDASH_FULL_SYNC_HOUR", 3, minimum=0)
+if BBDASH_FULL_SYNC_HOUR > 23:
+    raise ImproperlyConfiguredEnv("BBDASH_FULL_SYNC_HOUR", f"must be an hour from 0 to 23; got {BBDASH_FULL_SYNC_HOUR}")
+# Watchers have no updated_on, so they are re-listed on this slower cadence (and on the full reconciliation).
+BBDASH_WATCHERS_INTERVAL_HOURS = env_int("BBDASH_WATCHERS_INTERVAL_HOURS", 24, minimum=1)
+# Share (%) of Bitbucket's 1,000 requests/hour per credential that scheduled syncs leave free for people's actions.
+BBDASH_BUDGET_RESERVE_PERCENT = env_int("BBDASH_BUDGET_RESERVE_PERCENT", 30, minimum=0)
+if BBDASH_BUDGET_RESERVE_PERCENT > 100:
+    raise ImproperlyConfiguredEnv(
+        "BBDASH_BUDGET_RESERVE_PERCENT", f"must be 0 to 100; got {BBDASH_BUDGET_RESERVE_PERCENT}"
+    )
+# First wait after a 429 without Retry-After (Bitbucket usually sends none); it doubles on each 429 that follows.
+BBDASH_RATE_LIMIT_BACKOFF_SECONDS = env_int("BBDASH_RATE_LIMIT_BACKOFF_SECONDS", 60, minimum=1)
+# First wait after Bitbucket was unavailable (5xx, 555, timeout); doubles on each retry.
+BBDASH_SYNC_RETRY_BACKOFF_SECONDS = env_int("BBDASH_SYNC_RETRY_BACKOFF_SECONDS", 10, minimum=1)
+# How long a sync's workspace lock outlives the last sign of life of its worker: a killed worker's run is resumed by
+# another after this (running tasks renew it on every page, so it only needs to exceed one page's request).
+BBDASH_SYNC_LOCK_SECONDS = env_int("BBDASH_SYNC_LOCK_SECONDS", 300, minimum=2)
+CELERY_BEAT_SCHEDULE = {
+    "sync-all-workspaces": {
+        "task": "bitbucket_sync.tasks.sync_all_workspaces",
+        "schedule": BBDASH_SYNC_INTERVAL_MINUTES * 60.0,
+        "kwargs": {"kind": "incremental"},
+    },
+    "full-sync-daily": {
+        "task": "bitbucket_sync.tasks.sync_all_workspaces",
+        "schedule": crontab(minute=0, hour=BBDASH_FULL_SYNC_HOUR),
+        "kwargs": {"kind": "full"},
+    },
+    # A run whose worker died is continued by another once its lock has expired.
+    "resume-stalled-syncs": {"task": "bitbucket_sync.tasks.resume_stalled_syncs", "schedule": 60.0},
+}
 
 LOGGING = {
     "version": 1,
