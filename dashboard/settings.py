@@ -192,6 +192,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_BROKER_DIR / "processed"),
         "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
+        # The worker looks for new message files this often (kombu's default is 1 s); a webhook delivery waits for
+        # that look, so a shorter interval keeps live updates within a second. Redis pushes and needs none.
+        "polling_interval": 0.2,
     }
     _RESULTS_DEFAULT = f"file://{VAR_DIR / 'celery-results'}"
     (VAR_DIR / "celery-results").mkdir(exist_ok=True)
