@@ -1,0 +1,94 @@
+"""Acting on Bitbucket in a real browser (Playwright + Debian's Chromium) against the emulator: edit a file and commit
+it to a new branch with a pull request in one go, merge that pull request with squash, decline another."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from bitbucket_sync.models import AuditEvent, PullRequest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def keep(screenshot):
+    """Screenshots also go to var/test/screenshots/ so people can look at them after the run."""
+    folder = Path(settings.VAR_DIR) / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(name: str) -> Path:
+        path = screenshot(name)
+        shutil.copy(path, folder / path.name)
+        assert path.stat().st_size > 0
+        return path
+
+    return take
+
+
+def test_act_edit_to_new_branch_with_pr_then_squash_merge_and_decline(act_world, page, live_server, login, keep):
+    emu_repo = act_world.emulator.world.repository("acme", "api-server")
+    main_before = emu_repo.branches["main"]
+    login("alice")
+
+    # Edit README.md from the source browser and send it to a new branch with a pull request, in one step.
+    page.goto(f"{live_server.url}/acme/api-server/src/main/README.md")
+    page.get_by_role("link", name="Edit").click()
+    editor = page.get_by_label("Content")
+    editor.fill("# API Server\n\nThe HTTP API behind Acme's order pipeline, now with a browser-made edit.\n")
+    editor.press("End")
+    editor.press("Tab")  # the editor indents instead of leaving the field
+    page.get_by_label("Commit message").fill("Explain the API in one line")
+    page.get_by_label("Commit to a new branch and open a pull request").check()
+    page.get_by_label("New branch name").fill("feature/browser-edit")
+    page.get_by_label("Pull request title").fill("Explain the API in one line")
+    keep("act-1-edit-form")
+    page.get_by_role("button", name="Commit").click()
+    page.wait_for_url("**/pull-requests/*")
+    assert page.get_by_role("heading", level=1).inner_text() == "Explain the API in one line"
+    keep("act-2-pull-request-opened")
+    assert emu_repo.branches["main"] == main_before  # main untouched: the change went to the new branch
+    readme = emu_repo.commits[emu_repo.branches["feature/browser-edit"]].tree["README.md"]
+    assert readme.endswith(b"browser-made edit.\n\t")
+    pr = PullRequest.objects.get(repository__slug="api-server", source_branch="feature/browser-edit")
+
+    # Merge it with squash: the message follows the strategy (htmx), then the merge runs.
+    page.get_by_role("link", name="Merge", exact=True).click()
+    page.get_by_label("Merge strategy").select_option("squash")
+    page.wait_for_function(
+        "document.querySelector('#id_message').value.startsWith('Explain the API in one line (pull request')"
+    )
+    page.get_by_label("Close the source branch").check()
+    keep("act-3-merge-form-squash")
+    page.get_by_role("button", name="Merge").click()
+    page.wait_for_url(f"**/pull-requests/{pr.number}")
+    page.locator(".badge.merged").wait_for()
+    keep("act-4-merged")
+    assert emu_repo.pullrequests[pr.number].state == "MERGED"
+    squashed = emu_repo.commits[emu_repo.branches["main"]]
+    assert squashed.parents == [main_before] and squashed.tree["README.md"] == readme
+    assert "feature/browser-edit" not in emu_repo.branches
+
+    # Decline another open pull request, with a reason.
+    other = act_world.open_pr("api-server", author="heidi")
+    page.goto(f"{live_server.url}/acme/api-server/pull-requests/{other.number}")
+    page.get_by_role("link", name="Decline").click()
+    page.get_by_label("Reason").fill("We will do this in the next quarter.")
+    keep("act-5-decline-form")
+    page.get_by_role("button", name="Decline").click()
+    page.wait_for_url(f"**/pull-requests/{other.number}")
+    page.locator(".badge.declined").wait_for()
+    keep("act-6-declined")
+    assert emu_repo.pullrequests[other.number].state == "DECLINED"
+
+    # The audit log names all of it.
+    page.goto(f"{live_server.url}/-/audit/")
+    keep("act-7-audit-log")
+    assert set(AuditEvent.objects.values_list("action", "result")) >= {
+        ("file.commit", "success"),
+        ("pull_request.open", "success"),
+        ("pull_request.merge", "success"),
+        ("pull_request.decline", "success"),
+    }
+    assert page.dialogs == []
