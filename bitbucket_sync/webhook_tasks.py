@@ -34,8 +34,11 @@ def check_webhook_subscription(self, subscription_id: int) -> None:
 
 @shared_task(acks_late=True, soft_time_limit=30, time_limit=60)  # only enqueues
 def check_webhook_subscriptions() -> int:
-    """Beat: one check per workspace with live updates on."""
+    """Beat: one check per workspace with live updates on, and deliveries whose apply task never ran (the broker
+    was down when they arrived) sent again."""
     ids = list(WebhookSubscription.objects.filter(enabled=True).values_list("pk", flat=True))
     for subscription_id in ids:
         check_webhook_subscription.delay(subscription_id)
+    for delivery_id in webhooks.stale_deliveries():
+        apply_webhook_delivery.delay(delivery_id)
     return len(ids)

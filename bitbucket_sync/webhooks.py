@@ -366,6 +366,13 @@ def prune_deliveries(*, workspace_id: int, keep: int | None = None) -> int:
     return deleted
 
 
+def stale_deliveries(*, older_than: timedelta = timedelta(minutes=2)) -> list[int]:
+    """Deliveries still queued well after they arrived: their apply task was lost (the broker was down)."""
+    cutoff = timezone.now() - older_than
+    queued = WebhookDelivery.objects.filter(result=WebhookDelivery.Result.QUEUED, received_at__lt=cutoff)
+    return list(queued.values_list("pk", flat=True)[:1000])
+
+
 # -- applying --------------------------------------------------------------------------------------------------------
 
 
@@ -393,6 +400,15 @@ def apply_delivery(*, delivery_id: int) -> WebhookDelivery | None:
     except BitbucketError as exc:  # includes a payload that does not parse (BitbucketSchemaError)
         logger.warning("webhook delivery %s (%s) failed: %s", delivery.request_uuid, delivery.event, exc)
         outcome = _Outcome(WebhookDelivery.Result.FAILED, str(exc))
+    if delivery.result == WebhookDelivery.Result.QUEUED:
+        _finish(delivery, outcome)
+    prune_deliveries(workspace_id=delivery.workspace_id)
+    return delivery
+
+
+def _finish(delivery: WebhookDelivery, outcome: _Outcome) -> None:
+    """Write the outcome on the delivery; called inside the transaction that changed the mirror, if any, so the log
+    never says "queued" about a change already visible."""
     delivery.result = outcome.result
     delivery.message = outcome.message
     delivery.target = outcome.target[:511]
@@ -400,8 +416,6 @@ def apply_delivery(*, delivery_id: int) -> WebhookDelivery | None:
     if outcome.result != WebhookDelivery.Result.FAILED:
         delivery.payload = None
     delivery.save(update_fields=["result", "message", "target", "applied_at", "payload"])
-    prune_deliveries(workspace_id=delivery.workspace_id)
-    return delivery
 
 
 def _apply(delivery: WebhookDelivery) -> _Outcome:
@@ -462,13 +476,16 @@ def _apply_pull_request(
             note = " (read in full from Bitbucket)"
         else:
             note = " (participants unchanged: the workspace has no sync credential to read them with)"
-    _, counts = upserts.upsert_pull_requests_page(repository=repository, pr_records=[record])
-    verb = "created" if counts.created else ("updated" if counts.updated else "unchanged")
-    return _Outcome(
-        WebhookDelivery.Result.APPLIED,
-        f"Pull request {repository.full_name}#{record.id} {verb} ({record.state.lower()}){note}",
-        target,
-    )
+    with transaction.atomic():
+        _, counts = upserts.upsert_pull_requests_page(repository=repository, pr_records=[record])
+        verb = "created" if counts.created else ("updated" if counts.updated else "unchanged")
+        outcome = _Outcome(
+            WebhookDelivery.Result.APPLIED,
+            f"Pull request {repository.full_name}#{record.id} {verb} ({record.state.lower()}){note}",
+            target,
+        )
+        _finish(delivery, outcome)
+    return outcome
 
 
 def _apply_push(
@@ -480,32 +497,39 @@ def _apply_push(
         raise BitbucketSchemaError("missing required field 'push.changes'", endpoint=_endpoint(delivery))
     done: list[str] = []
     names: list[str] = []
-    for change in changes:
-        if not isinstance(change, dict):
-            continue
-        new, old = change.get("new"), change.get("old")
-        if isinstance(new, dict) and new.get("type") == "branch":
-            branch = records.Branch.from_json(new, endpoint=_endpoint(delivery))
-            names.append(branch.name)
-            mirror = Branch.objects.filter(repository=repository, name=branch.name, removed_at__isnull=True).first()
-            old_hash = _target_hash(old)
-            if (
-                subscription is not None
-                and old_hash
-                and (mirror is None or not _same_commit(mirror.target_hash, old_hash))
+    with transaction.atomic():
+        for change in changes:
+            if not isinstance(change, dict):
+                continue
+            new, old = change.get("new"), change.get("old")
+            if isinstance(new, dict) and new.get("type") == "branch":
+                branch = records.Branch.from_json(new, endpoint=_endpoint(delivery))
+                names.append(branch.name)
+                mirror = Branch.objects.filter(repository=repository, name=branch.name, removed_at__isnull=True).first()
+                old_hash = _target_hash(old)
+                missed = old_hash and (mirror is None or not _same_commit(mirror.target_hash, old_hash))
+                if subscription is not None and missed:
+                    _note_gap(
+                        subscription, f"a push to {repository.full_name}:{branch.name} from a tip the mirror lacks"
+                    )
+                upserts.upsert_branch(repository=repository, record=branch)
+                done.append(f"{branch.name} → {branch.target.hash[:12]}")
+            elif (
+                new is None
+                and isinstance(old, dict)
+                and old.get("type") == "branch"
+                and isinstance(old.get("name"), str)
             ):
-                _note_gap(
-                    subscription, f"a push to {repository.full_name}:{branch.name} from a commit the mirror lacks"
-                )
-            upserts.upsert_branch(repository=repository, record=branch)
-            done.append(f"{branch.name} → {branch.target.hash[:12]}")
-        elif new is None and isinstance(old, dict) and old.get("type") == "branch" and isinstance(old.get("name"), str):
-            names.append(old["name"])
-            upserts.mark_branch_removed(repository=repository, name=old["name"])
-            done.append(f"{old['name']} deleted")
-    if not done:
-        return _ignored("the push named no branch (tags are not mirrored)")
-    return _Outcome(WebhookDelivery.Result.APPLIED, f"{repository.full_name}: " + ", ".join(done), ", ".join(names))
+                names.append(old["name"])
+                upserts.mark_branch_removed(repository=repository, name=old["name"])
+                done.append(f"{old['name']} deleted")
+        if not done:
+            return _ignored("the push named no branch (tags are not mirrored)")
+        outcome = _Outcome(
+            WebhookDelivery.Result.APPLIED, f"{repository.full_name}: " + ", ".join(done), ", ".join(names)
+        )
+        _finish(delivery, outcome)
+    return outcome
 
 
 def _target_hash(ref: Any) -> str:

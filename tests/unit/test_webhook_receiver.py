@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
 from cryptography.fernet import Fernet
@@ -151,8 +152,26 @@ def test_prune_deliveries_keeps_the_newest(subscription):
             workspace=subscription.workspace,
             request_uuid=f"r{n}",
             event="repo:push",
-            received_at=now + timezone.timedelta(seconds=n),
+            received_at=now + timedelta(seconds=n),
         )
     assert webhooks.prune_deliveries(workspace_id=subscription.workspace_id, keep=10) == 5
     kept = set(WebhookDelivery.objects.values_list("request_uuid", flat=True))
     assert kept == {f"r{n}" for n in range(5, 15)}
+
+
+def test_stale_deliveries_are_those_left_queued(subscription):
+    now = timezone.now()
+    old = WebhookDelivery.objects.create(
+        workspace=subscription.workspace, request_uuid="old", event="repo:push", received_at=now - timedelta(minutes=5)
+    )
+    WebhookDelivery.objects.create(
+        workspace=subscription.workspace, request_uuid="new", event="repo:push", received_at=now
+    )
+    WebhookDelivery.objects.create(
+        workspace=subscription.workspace,
+        request_uuid="done",
+        event="repo:push",
+        received_at=now - timedelta(minutes=5),
+        result=WebhookDelivery.Result.APPLIED,
+    )
+    assert webhooks.stale_deliveries() == [old.pk]

@@ -1,0 +1,106 @@
+"""End to end: the emulator delivers signed webhooks to a live test server, a real Celery worker applies them.
+
+Polling is counted at the emulator: a change that reaches the mirror with zero requests came through the webhook.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+import requests
+from django.utils import timezone
+
+from bitbucket_sync import tasks, webhooks
+from bitbucket_sync.models import PullRequest, SyncRun, WebhookDelivery, WebhookSubscription
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def _mergeable_open_pr(world) -> PullRequest:
+    """An open pull request of api-server that merges cleanly (the demo has one with a conflict)."""
+    emu = world.emulator
+    with emu.world.lock:
+        repo = emu.world.repository("acme", "api-server")
+        for pr in PullRequest.objects.filter(repository__slug="api-server", state="OPEN").order_by("number"):
+            if not emu.world.conflicts(repo, emu.world.pull_request(repo, pr.number)):
+                return pr
+    raise AssertionError("the demo world has no cleanly mergeable pull request in api-server")
+
+
+def test_webhook_merge_reaches_the_mirror_within_two_seconds_without_polling(live_updates):
+    world, emu = live_updates, live_updates.emulator
+    pr = _mergeable_open_pr(world)
+    alice = emu.account("alice")["uuid"]
+    emu.controls.reset_counts()
+    with emu.world.lock:
+        repo = emu.world.repository("acme", "api-server")
+        emu.world.merge(repo, emu.world.pull_request(repo, pr.number), alice)
+    merged_at = time.monotonic()
+    world.wait_for(
+        lambda: PullRequest.objects.get(pk=pr.pk).state == "MERGED", timeout=2.0, what="the merge in the mirror"
+    )
+    elapsed = time.monotonic() - merged_at
+    counts = emu.controls.counts()
+    assert counts["total"] == 0, counts  # not one polling (or refresh) request reached Bitbucket
+    delivery = WebhookDelivery.objects.get(event="pullrequest:fulfilled")
+    assert delivery.result == "applied", delivery.message
+    assert delivery.latency_ms is not None and delivery.latency_ms < 2000
+    print(f"merge -> mirror in {elapsed * 1000:.0f} ms; receipt -> applied {delivery.latency_ms} ms")
+    # The emulator got 202s: nothing was retried.
+    attempts = [a for d in emu.webhooks.deliveries() for a in d["attempts"]]
+    assert attempts and {a["status"] for a in attempts} == {202}
+
+
+def test_webhook_lost_deliveries_are_repaired_by_reconciliation_polling(live_updates, settings):
+    world, emu = live_updates, live_updates.emulator
+    pr = PullRequest.objects.filter(repository__slug="web-frontend", state="OPEN").order_by("number").first()
+    # The emulator has no switch to drop deliveries, so Bitbucket is made unable to reach us: the hook is pointed
+    # at a closed port through Bitbucket's own API, and every attempt (three) fails.
+    person = emu.account("alice")
+    hook_url = f"{emu.api_url}/workspaces/acme/hooks/{world.subscription.hook_uuid}"
+    answer = requests.put(
+        hook_url,
+        json={"url": "http://127.0.0.1:9/hooks/unreachable/"},
+        auth=(person["email"], person["api_token"]),
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+
+    emu.world.update_pull_request_title("acme", "web-frontend", pr.number, "bob", "Renamed while nobody listened")
+    assert emu.webhooks.wait_idle(timeout=10)
+    lost = emu.webhooks.deliveries()[-1]
+    assert lost["event"] == "pullrequest:updated" and len(lost["attempts"]) == 3
+    assert all(str(a["status"]).startswith("error") for a in lost["attempts"])
+    time.sleep(0.5)
+    assert PullRequest.objects.get(pk=pr.pk).title != "Renamed while nobody listened"
+
+    # Webhooks looked healthy (a delivery came earlier), so the scheduler polls only at the slow cadence...
+    WebhookSubscription.objects.filter(pk=world.subscription.pk).update(last_delivery_at=timezone.now())
+    assert webhooks.live_status(workspace=world.workspace).healthy
+    assert not webhooks.poll_due(workspace=world.workspace)
+    tasks.sync_all_workspaces()
+    scheduled = SyncRun.objects.filter(workspace=world.workspace, trigger=SyncRun.Trigger.SCHEDULE)
+    assert not scheduled.exists()  # the beat tick skipped it (alice's other workspace, without webhooks, was not)
+    # ...and once that cadence has passed, its reconciliation poll repairs the mirror.
+    SyncRun.objects.update(created_at=timezone.now() - timedelta(minutes=settings.BBDASH_WEBHOOK_POLL_MINUTES + 1))
+    emu.controls.reset_counts()
+    tasks.sync_all_workspaces()
+    world.wait_for(
+        lambda: PullRequest.objects.get(pk=pr.pk).title == "Renamed while nobody listened",
+        timeout=60,
+        what="the reconciliation poll",
+        interval=0.2,
+    )
+    assert emu.controls.counts()["total"] > 0  # repaired by polling, not by a delivery
+    run = scheduled.get()
+    world.wait_for(lambda: SyncRun.objects.get(pk=run.pk).status == "succeeded", timeout=60, what="the poll's end")
+
+    # No delivery for longer than the silence limit while Bitbucket shows activity: back to normal polling.
+    silent_since = timezone.now() - timedelta(minutes=settings.BBDASH_WEBHOOK_SILENCE_MINUTES + 5)
+    WebhookSubscription.objects.filter(pk=world.subscription.pk).update(last_delivery_at=silent_since)
+    PullRequest.objects.filter(pk=pr.pk).update(updated_on=timezone.now())
+    status = webhooks.live_status(workspace=world.workspace)
+    assert status.state == "silent", status
+    assert webhooks.poll_due(workspace=world.workspace)
