@@ -1,0 +1,54 @@
+"""An admin gives bob his Bitbucket credential in the browser; bob then sees his workspaces."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from bitbucket_sync.models import Credential, WorkspaceAccess
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_admin_adds_credential_for_bob_who_then_sees_his_workspaces(
+    page, live_server, login, screenshot, emulator, celery_worker
+):
+    User = get_user_model()
+    User.objects.create_user("alice", password="demo", is_staff=True)
+    bob = User.objects.create_user("bob", password="demo")
+    account = emulator.account("bob")
+
+    login("alice")
+    page.get_by_role("link", name="Credentials").click()
+    page.get_by_role("link", name="bob").click()
+    page.get_by_label("Kind").select_option("api_token")
+    page.get_by_label("Email or username").fill(account["email"])
+    page.get_by_label("Secret").fill(account["api_token"])
+    page.get_by_label("API base URL").fill(emulator.api_url)
+    page.get_by_role("button", name="Check and save").click()
+
+    status = page.locator("#credential-status")
+    status.get_by_text("Valid").wait_for()
+    assert "Bob Brown" in status.inner_text()
+    assert f"…{account['api_token'][-4:]}" in status.inner_text()
+    assert page.get_by_label("Secret").input_value() == ""  # the replace form never holds the secret
+    assert account["api_token"] not in page.content()
+    page.get_by_role("button", name="Check now").click()
+    page.locator("#credential-status").get_by_text("checked").wait_for()
+    screenshot("credential-saved")
+
+    # The save enqueued bob's access sync; the worker runs it against the emulator.
+    credential = Credential.objects.get(owner=bob, is_active=True)
+    assert credential.status == Credential.Status.VALID
+    page.context.clear_cookies()
+    login("bob")
+    for _ in range(60):
+        if WorkspaceAccess.objects.filter(user=bob).exists():
+            break
+        page.wait_for_timeout(500)
+    page.reload()
+    workspaces = page.get_by_role("table").filter(has_text="Your workspaces")
+    for slug in account["workspaces"]:
+        workspaces.get_by_role("link", name=slug, exact=True).wait_for()
+    assert "alice-labs" not in workspaces.inner_text()  # only alice belongs to it
+    assert page.dialogs == []
+    screenshot("bob-home")
