@@ -182,6 +182,9 @@ class EmulatorApp:
         request = Request(environ)
         try:
             response = self.dispatch(request)
+            # Bitbucket allows any origin and exposes its caching headers to scripts.
+            response.headers.setdefault("Access-Control-Allow-Origin", "*")
+            response.headers.setdefault("Access-Control-Expose-Headers", "ETag, Last-Modified, Location, Retry-After")
         except _Dropped:
             response = Response(b"", status=500)
             response.headers["Connection"] = "close"
@@ -208,7 +211,7 @@ class EmulatorApp:
             try:
                 endpoint, args = adapter.match(path, method=request.method)
                 route = self.routes[endpoint]
-                family = route.family.replace(route.family.split(" ", 1)[0], request.method, 1)
+                family = route.family
             except MethodNotAllowed:
                 family = f"{request.method} {path}"
             except (NotFound, HTTPException):
@@ -254,6 +257,8 @@ class EmulatorApp:
                 return resp
             resp = self._handle(request, route, args, identity)
             status = resp.status_code
+            if identity.kind == "access_token" and path.startswith("/2.0/repositories/"):
+                self._rate_headers(resp, credential)
             return resp
         finally:
             self.controls.record(credential, family, status)
@@ -288,6 +293,16 @@ class EmulatorApp:
             if inm and etag in [t.strip() for t in inm.split(",")] + ["*"]:
                 return Response(status=304, headers={"ETag": etag})
         return response
+
+    def _rate_headers(self, resp: Response, credential: str) -> None:
+        """Bitbucket sends these only to access tokens (scaled rate limits), and never a "remaining" count."""
+        usage = self.controls.usage(credential)
+        if usage is None:
+            return
+        used, limit = usage
+        resp.headers["X-RateLimit-Limit"] = str(limit.limit)
+        resp.headers["X-RateLimit-Resource"] = "api"
+        resp.headers["X-RateLimit-NearLimit"] = "true" if used >= 0.8 * limit.limit else "false"
 
     def _error(self, exc: WorldError) -> Response:
         resp = json_response(error_body(exc), exc.status)

@@ -44,11 +44,12 @@ class Controls:
         self.fault: Fault | None = None
         self._fault_counter = 0
         self._windows: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self.clock = time.monotonic  # the rate limiter's clock; tests replace it to roll the window on
         self.reset_counts()
 
     # ---- accounting ------------------------------------------------------------------------------------------
     def reset_counts(self) -> None:
-        with getattr(self, "lock", threading.Lock()):
+        with self.lock:
             self.total = 0
             self.by_credential: dict[str, dict] = {}
             self.by_endpoint: dict[str, dict] = {}
@@ -106,7 +107,7 @@ class Controls:
             return None
         if rl.resource == "repositories" and not path.startswith("/2.0/repositories/"):
             return None
-        now = time.monotonic()
+        now = self.clock()
         with self.lock:
             window = self._windows[(credential, rl.resource)]
             while window and window[0] <= now - rl.window:
@@ -115,6 +116,14 @@ class Controls:
                 return rl
             window.append(now)
         return None
+
+    def usage(self, credential: str) -> tuple[int, RateLimit] | None:
+        """Requests counted in the current window for this credential, with the limit (None when unlimited)."""
+        rl = self.rate_limit
+        if rl is None:
+            return None
+        with self.lock:
+            return len(self._windows.get((credential, rl.resource), ())), rl
 
     # ---- faults ----------------------------------------------------------------------------------------------
     def set_fault(self, every: int | None, kind: str = "500", delay: float = 2.0, path: str = "") -> None:

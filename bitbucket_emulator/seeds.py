@@ -579,7 +579,6 @@ def scale_world(repos: int = 20, pull_requests: int = 50, members: int = 50, bra
     clock = SteppingClock(EPOCH)
     real_clock = world.clock
     world.clock = clock  # type: ignore[assignment]
-    ws = world.workspace("acme")
     alice, bob = world.user("alice"), world.user("bob")
     people = list(world.users.values())
     for r in range(1, repos + 1):
@@ -636,7 +635,6 @@ def scale_world(repos: int = 20, pull_requests: int = 50, members: int = 50, bra
     )
     world.clock = real_clock
     world.version = 0
-    del ws
     return world
 
 

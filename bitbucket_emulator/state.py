@@ -379,8 +379,13 @@ class World:
         common = self.ancestors(repo, a) & self.ancestors(repo, b)
         if not common:
             return None
-        best = max(common, key=lambda h: (repo.commits[h].date, h))
-        return best
+        # Drop every common ancestor reachable from another one; several may remain (criss-cross): take the newest.
+        shadowed: set[str] = set()
+        for h in common:
+            for parent in repo.commits[h].parents:
+                shadowed |= self.ancestors(repo, parent)
+        best = common - shadowed or common
+        return max(best, key=lambda h: (repo.commits[h].date, h))
 
     def is_ancestor(self, repo: Repository, maybe_ancestor: str, of: str) -> bool:
         return maybe_ancestor in self.ancestors(repo, of)
@@ -891,6 +896,7 @@ class World:
         """Shift "now" by `seconds` (negative goes back); returns the new now."""
         with self.lock:
             self.clock.shift(seconds)
+            self.version += 1  # the state file keeps the offset
             return ids.fmt_time(self.now()) or ""
 
     # ---- events ----------------------------------------------------------------------------------------------

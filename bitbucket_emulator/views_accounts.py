@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlparse
 
 from . import query
@@ -108,14 +109,14 @@ def my_workspaces(ctx: Ctx) -> Result:
     admin = ctx.args.get("administrator")
     if admin is not None:
         items = [i for i in items if i["administrator"] == as_bool(admin)]
-    sample = items[0] if items else None
-    items = query.filter_and_sort(_rebase_paths(items, "workspace"), ctx.args.get("q"), ctx.args.get("sort"), sample)
+    # `q=slug="x"` and `sort=slug` name the workspace's slug directly on this endpoint.
+    q, sort = (_workspace_path(ctx.args.get(k)) for k in ("q", "sort"))
+    items = query.filter_and_sort(items, q, sort)
     return Result(query.page(items, ctx.args, ctx.url()))
 
 
-def _rebase_paths(items: list[dict], _prefix: str) -> list[dict]:
-    # `q=slug="x"` and `sort=slug` name the workspace's fields directly on this endpoint.
-    return [{**i, "slug": i["workspace"]["slug"]} for i in items]
+def _workspace_path(text: str | None) -> str | None:
+    return re.sub(r"(?<![\w.])slug\b", "workspace.slug", text) if text else text
 
 
 def my_workspace_permission(ctx: Ctx, workspace: str) -> Result:
@@ -343,7 +344,5 @@ def repositories(ctx: Ctx, workspace: str) -> Result:
         if need and PERMISSION_RANK[perm] < PERMISSION_RANK[need]:
             continue
         items.append(s.repository(world, repo))
-    if not items and not can_see_workspace(world, ctx.identity, ws) and ctx.identity.is_anonymous:
-        items = []
     items = query.filter_and_sort(items, ctx.args.get("q"), ctx.args.get("sort"))
     return Result(query.page(items, ctx.args, ctx.url()))

@@ -281,7 +281,7 @@ def test_non_overlapping_edits_to_one_file_merge_cleanly(emulator: Emulator):
 
 
 def test_async_merge_polls_pending_then_success(emulator: Emulator):
-    emulator.app.merge_task_delay = 0.3
+    emulator.app.merge_task_delay = 1.0  # long enough that the first poll surely comes before the merge
     s = session(emulator, "alice")
     api = emulator.api_url
     s.post(f"{api}{R}/refs/branches", json={"name": "feature/async", "target": {"hash": "main"}})
