@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from bitbucket_sync import audit, encryption
 from bitbucket_sync.client import (
@@ -141,6 +143,7 @@ class CheckResult:
         }
 
 
+@sensitive_variables()
 def client_auth(*, kind: str, login: str, secret: str) -> ApiToken | AppPassword | AccessToken:
     if kind == Kind.API_TOKEN:
         return ApiToken(login, secret)
@@ -158,6 +161,7 @@ def default_api_url() -> str:
 # -- checking ---------------------------------------------------------------------------------------------------
 
 
+@sensitive_variables()
 def check_credential(
     *,
     kind: str,
@@ -407,6 +411,7 @@ def enqueue_access_sync(user_id: int) -> None:
     transaction.on_commit(send)
 
 
+@sensitive_variables()
 def save_credential(
     *,
     actor,
@@ -454,6 +459,8 @@ def save_credential(
     with transaction.atomic():
         moved_workspaces: list[str] = []
         dropped_workspaces: list[str] = []
+        # Lock the owner: two saves at once for one person must not both find "no active credential".
+        get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
         previous = Credential.objects.select_for_update().filter(owner=owner, is_active=True).first()
         if previous is not None:
             previous.is_active = False

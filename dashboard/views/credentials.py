@@ -131,7 +131,7 @@ def credential_list(request):
 
 
 @sensitive_post_parameters("secret")
-@sensitive_variables("secret")
+@sensitive_variables()
 @require_http_methods(["GET", "POST"])
 def credential_user(request, user_id: int):
     """One user's credential: status, history, and the form that adds or replaces it."""
@@ -178,7 +178,7 @@ def workspace_sync_credential(request, workspace_id: int):
 
 
 @sensitive_post_parameters("secret")
-@sensitive_variables("secret")
+@sensitive_variables()
 @require_http_methods(["GET", "POST"])
 def me_detail(request):
     self_service = settings.BBDASH_CREDENTIAL_SELF_SERVICE or request.user.is_staff
@@ -205,7 +205,7 @@ def me_check(request):
 # -- shared steps -----------------------------------------------------------------------------------------------
 
 
-@sensitive_variables("secret")
+@sensitive_variables()
 def _save(request, form: CredentialForm, *, owner) -> services.CheckResult | None:
     """Check and save; on refusal the form gets Bitbucket's message and comes back with its secret field empty."""
     data = form.cleaned_data

@@ -216,3 +216,19 @@ def test_secret_never_in_responses_logs_or_errors(emulator, client, alice, bob, 
     assert len(caplog.records) > 0
     for candidate in (secret, wrong):
         assert not [text for text in texts if candidate in text]
+
+
+def test_credential_list_queries_do_not_grow_with_users(staff_client, django_user_model, django_assert_max_num_queries):
+    def add_users(names):
+        for name in names:
+            credential = Credential(owner=django_user_model.objects.create_user(name), kind="api_token", login="x@y.z")
+            credential.set_secret(f"secret-of-{name}-1234")
+            credential.save()
+
+    add_users(["u1", "u2"])
+    with django_assert_max_num_queries(12) as few:
+        staff_client.get(reverse("credential_list"))
+    add_users([f"u{n}" for n in range(3, 23)])
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = staff_client.get(reverse("credential_list"))
+    assert response.content.decode().count("…1234") == 22

@@ -149,3 +149,18 @@ def test_write_key_file_creates_a_private_usable_key_once(tmp_path):
     assert key_file.stat().st_mode & 0o777 == 0o600
     keys = [line for line in key_file.read_text().splitlines() if line and not line.startswith("#")]
     assert len(keys) == 1 and encryption.key_problem(keys) is None
+
+
+@pytest.mark.django_db
+def test_recheck_credential_with_removed_key_marks_it_invalid(django_user_model):
+    from bitbucket_sync.credentials import recheck_credential
+
+    owner = django_user_model.objects.create_user("ada")
+    with override_settings(BBDASH_ENCRYPTION_KEYS=[OLD_KEY]):
+        credential = _credential(owner)
+    with override_settings(BBDASH_ENCRYPTION_KEYS=[NEW_KEY]):
+        result = recheck_credential(actor=None, credential=credential)  # no request is made: nothing to send
+
+    assert result.status == credential.status == Credential.Status.INVALID
+    assert "cannot be decrypted" in credential.last_error
+    assert AuditEvent.objects.get(action="credential.check").result == AuditEvent.Result.FAILURE
