@@ -1,0 +1,48 @@
+"""An open inbox page follows Bitbucket: a title changed in the emulator shows up without a reload."""
+
+import pytest
+
+from bitbucket_sync.models import PullRequest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def test_live_inbox_shows_new_title_without_reload(page, live_server, login, live_updates, screenshot):
+    world, emu = live_updates, live_updates.emulator
+    pr = PullRequest.objects.filter(repository__slug="api-server", state="OPEN").order_by("number").first()
+    login("alice")
+    page.goto(f"{live_server.url}/acme/pull-requests/")
+    row = page.locator("#pr-table a.pr-title", has_text=pr.title)
+    row.wait_for()
+    page.evaluate("window.__notReloaded = true")
+
+    emu.world.update_pull_request_title("acme", "api-server", pr.number, "bob", "Title changed in Bitbucket")
+
+    page.locator("#pr-table a.pr-title", has_text="Title changed in Bitbucket").wait_for(timeout=10_000)
+    assert page.evaluate("window.__notReloaded === true")  # swapped in by htmx, not a reload
+    assert page.locator("#pr-table a.pr-title", has_text=pr.title).count() == 0
+    assert page.dialogs == []
+    screenshot("live-inbox-updated")
+    applied = world.subscription.workspace.deliveries.filter(event="pullrequest:updated", result="applied")
+    assert applied.exists()  # it came through the webhook
+
+
+def test_live_updates_state_on_sync_page_and_delivery_log(page, live_server, login, live_updates, screenshot):
+    emu = live_updates.emulator
+    pr = PullRequest.objects.filter(repository__slug="docs", state="OPEN").order_by("number").first()
+    emu.world.update_pull_request_title("acme", "docs", pr.number, "alice", "Handbook: on-call rota")
+    live_updates.wait_for(
+        lambda: PullRequest.objects.get(pk=pr.pk).title == "Handbook: on-call rota", timeout=10, what="the delivery"
+    )
+    login("alice")
+    page.goto(f"{live_server.url}/-/sync/")
+    region = page.locator("#live-updates-acme")
+    region.locator(".live-state").wait_for()  # loaded by htmx
+    assert "Deliveries are arriving" in region.inner_text()
+    assert region.get_by_role("button", name="Turn off live updates").is_visible()
+    screenshot("sync-page-live-updates")
+    region.get_by_role("link", name="Delivery log").click()
+    page.wait_for_load_state("networkidle")
+    log = page.locator("table.deliveries").first
+    assert "pullrequest:updated" in log.inner_text() and "applied" in log.inner_text()
+    screenshot("delivery-log")
