@@ -124,7 +124,8 @@ class CheckResult:
         if not self.accepted:
             return self.message
         who = self.account.display_name if self.account else (self.scope_name or "an access token")
-        parts = [f"acts as {who}", f"{len(self.workspaces)} workspace(s)"]
+        seen = ", ".join(ws.slug + (" (admin)" if ws.administrator else "") for ws in self.workspaces)
+        parts = [f"acts as {who}", f"sees {seen}"]
         parts.append("read" + ("/write" if self.can_write else "" if self.can_write is False else "/write unverified"))
         if self.missing_scopes:
             parts.append("missing scopes: " + ", ".join(self.missing_scopes))
