@@ -184,6 +184,9 @@ class Action:
             raise failed from exc
         if isinstance(exc, ActionFailed):
             self.failed(exc)
+        elif isinstance(exc, Exception):
+            # A fault of ours after Bitbucket may have acted: still one event, named by type (no data, no secret).
+            self._record(AuditEvent.Result.FAILURE, f"bbdash failed while acting ({type(exc).__name__}).")
         return False  # the original exception continues
 
     # -- the steps ----------------------------------------------------------------------------------------------
