@@ -33,7 +33,7 @@ from bitbucket_sync.client import (
     RequestRecord,
 )
 from bitbucket_sync.client import Account as AccountRecord
-from bitbucket_sync.models import AuditEvent, Credential, Workspace
+from bitbucket_sync.models import AuditEvent, Credential, WebhookSubscription, Workspace
 from bitbucket_sync.sync import upsert_account
 
 logger = logging.getLogger(__name__)
@@ -624,6 +624,16 @@ def rotate_keys(*, actor=None) -> int:
                         f"credential {credential.pk} (of user {credential.owner_id}): {error}"
                     ) from None
                 credential.save(update_fields=["secret_encrypted"])
+                rotated += 1
+            # Webhook secrets (live updates) are stored under the same keys.
+            for subscription in WebhookSubscription.objects.select_for_update().exclude(secret_encrypted=""):
+                try:
+                    subscription.secret_encrypted = encryption.rotate(subscription.secret_encrypted)
+                except encryption.SecretUnreadable as error:
+                    raise encryption.SecretUnreadable(
+                        f"webhook secret of workspace {subscription.workspace_id}: {error}"
+                    ) from None
+                subscription.save(update_fields=["secret_encrypted"])
                 rotated += 1
     except encryption.SecretUnreadable as error:
         audit.record(

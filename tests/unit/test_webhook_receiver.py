@@ -175,3 +175,16 @@ def test_stale_deliveries_are_those_left_queued(subscription):
         result=WebhookDelivery.Result.APPLIED,
     )
     assert webhooks.stale_deliveries() == [old.pk]
+
+
+def test_rotate_keys_reencrypts_webhook_secrets(subscription, settings):
+    from bitbucket_sync.credentials import rotate_keys
+
+    old_key, new_key = settings.BBDASH_ENCRYPTION_KEYS[0], Fernet.generate_key().decode()
+    before = subscription.secret_encrypted
+    settings.BBDASH_ENCRYPTION_KEYS = [new_key, old_key]
+    assert rotate_keys(actor=None) == 1
+    settings.BBDASH_ENCRYPTION_KEYS = [new_key]  # the old key is gone
+    rotated = WebhookSubscription.objects.get(pk=subscription.pk)
+    assert rotated.secret_encrypted != before
+    assert rotated.get_secret() == SECRET
