@@ -427,7 +427,7 @@ class BitbucketClient:
     def iter_pull_request_activity(self, workspace: str, repo: str, pr_id: int) -> Iterator[Activity]:
         """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/activity: comments, updates, approvals."""
         # No fields= here: entries are unions (comment / update / approval / ...) and naming every branch is fragile.
-        return self._iter(f"{self._pr(workspace, repo, pr_id)}/activity", Activity.from_json, None)
+        return self._iter(f"{self._pr(workspace, repo, pr_id)}/activity", Activity.from_json, None, pagelen=PR_PAGELEN)
 
     def iter_pull_request_comments(self, workspace: str, repo: str, pr_id: int) -> Iterator[Comment]:
         """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/comments: oldest first, replies included."""

@@ -41,6 +41,8 @@ class BitbucketError(Exception):
             parts.append(f"-> {self.status}")
         head = " ".join(parts)
         text = f"{head}: {self.message}" if head else self.message
+        if isinstance(self.detail, str) and self.detail and self.detail != self.message:
+            text += f" ({self.detail})"
         if self.request_id:
             text += f" (request id {self.request_id})"
         return text

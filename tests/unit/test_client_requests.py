@@ -455,3 +455,21 @@ def test_workspace_and_permission_reads(client):
 
     assert access.administrator and access.workspace.slug == "acme" and access.workspace.name is None
     assert perm.permission == "write" and perm.repository.full_name == "acme/web"
+
+
+def test_every_method_names_its_endpoint_and_is_listed_in_the_package_docstring():
+    import inspect
+    import re
+
+    import bitbucket_sync.client as package
+
+    methods = [
+        name
+        for name, member in inspect.getmembers(BitbucketClient, inspect.isfunction)
+        if not name.startswith("_") and name != "close"
+    ]
+    assert len(methods) > 40
+    for name in methods:
+        first_line = inspect.getdoc(getattr(BitbucketClient, name)).splitlines()[0]
+        assert re.match(r"^(GET|POST|PUT|DELETE) /", first_line), name
+        assert re.search(rf"\b{name}\b", package.__doc__), name
