@@ -220,3 +220,39 @@ def test_webhook_unparseable_payload_fails_with_the_reason(hooked):
     applied = _apply(hooked, delivery, payload=payload)
     assert applied.result == "failed" and "updated_on" in applied.message
     assert applied.payload is not None  # kept for a look
+
+
+def test_webhook_switch_on_sync_page_turns_live_updates_on_and_off(live_mirror, client, settings):
+    settings.BBDASH_PUBLIC_URL = "https://dash.example.com"
+    client.force_login(live_mirror.alice)
+    on = client.post("/-/sync/webhooks/acme/toggle", {"enabled": "1"}, HTTP_HX_REQUEST="true")
+    assert on.status_code == 200
+    assert "Turn off live updates" in on.content.decode()
+    (hook,) = _hooks(live_mirror)
+    uuid = live_mirror.workspace.bitbucket_uuid.strip("{}")
+    assert hook.url == f"https://dash.example.com/hooks/bitbucket/{uuid}/"
+    off = client.post("/-/sync/webhooks/acme/toggle", {"enabled": "0"})
+    assert off.status_code == 302
+    assert _hooks(live_mirror) == []
+    assert WebhookSubscription.objects.get().status == "off"
+
+
+def test_webhook_switch_shows_bitbucket_refusal(live_mirror, client, settings, django_user_model):
+    from bitbucket_sync.models import Credential, WorkspaceAccess
+
+    settings.BBDASH_PUBLIC_URL = "https://dash.example.com"
+    person = live_mirror.emulator.account("bob")
+    bob = django_user_model.objects.create_user("bob", is_staff=True)  # staff here, a plain member on Bitbucket
+    credential = Credential(owner=bob, kind="api_token", login=person["email"], api_url=live_mirror.emulator.api_url)
+    credential.set_secret(person["api_token"])
+    credential.save()
+    WorkspaceAccess.objects.create(user=bob, workspace=live_mirror.workspace)
+    client.force_login(bob)
+    answer = client.post("/-/sync/webhooks/acme/toggle", {"enabled": "1"}, HTTP_HX_REQUEST="true")
+    html = answer.content.decode()
+    assert "Bitbucket refused to create the webhook" in html and "owners" in html
+    assert _hooks(live_mirror) == []
+    sub = WebhookSubscription.objects.get()
+    assert sub.status == "error"
+    assert webhooks.live_status(workspace=live_mirror.workspace).state == "failing"
+    assert AuditEvent.objects.filter(action="webhook.create", result="failure", actor=bob).exists()
