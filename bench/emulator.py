@@ -2,7 +2,8 @@
 
 The emulator runs in its own process (as in the demo and the sync benchmarks) with the `scale` seed; eight client
 threads, each with its own keep-alive `requests.Session` and API token, walk every page of
-`/2.0/repositories/acme/{repo}/pullrequests?state=...&pagelen=50&sort=-updated_on` again and again.
+`/2.0/repositories/acme/{repo}/pullrequests?state=...&pagelen=50&sort=-updated_on` again and again: first the plain
+list, then the list as the sync asks for it (its `fields=` with reviewers and participants, and its `q=`).
 
     .venv/bin/python bench/emulator.py [--seconds 10] [--clients 8] [--repos 10] [--pull-requests 200]
 """
@@ -18,6 +19,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import requests
 
@@ -79,7 +81,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def sync_query() -> str:
+    """The query string the product's sync sends for pull requests (its own `fields=`), when it can be imported."""
+    try:
+        from bitbucket_sync.client.records import PullRequest, fields_param
+    except ImportError:  # the benchmark also runs without the product installed
+        fields = "values.id,values.title,values.state,values.updated_on,values.reviewers,values.participants,next"
+    else:
+        fields = fields_param(PullRequest.FIELDS, paginated=True)
+    q = 'updated_on > 2000-01-01T00:00:00+00:00 AND state IN ("OPEN", "MERGED", "DECLINED", "SUPERSEDED")'
+    return urlencode({"fields": fields, "q": q})
+
+
 def run(api: str, accounts: list[dict], args, boot: float, pid: int) -> int:
+    print(f"emulator: scale seed ({args.repos} repos x {args.pull_requests} PRs) up in {boot:.2f} s")
+    failures = phase("plain", "", api, accounts, args, pid)
+    failures += phase("as the sync asks (fields=, q=)", "&" + sync_query(), api, accounts, args, pid)
+    return 1 if failures else 0
+
+
+def phase(label: str, extra: str, api: str, accounts: list[dict], args, pid: int) -> int:
     counts = [0] * args.clients
     errors = [0] * args.clients
     stop = threading.Event()
@@ -90,7 +111,7 @@ def run(api: str, accounts: list[dict], args, boot: float, pid: int) -> int:
         s.trust_env = False
         s.auth = (account["email"], account["api_token"])
         repo = i % args.repos + 1
-        first = f"{api}/repositories/acme/repo-{repo:04d}/pullrequests?{STATES}&pagelen=50&sort=-updated_on"
+        first = f"{api}/repositories/acme/repo-{repo:04d}/pullrequests?{STATES}&pagelen=50&sort=-updated_on{extra}"
         while not stop.is_set():
             url: str | None = first
             while url and not stop.is_set():
@@ -113,16 +134,15 @@ def run(api: str, accounts: list[dict], args, boot: float, pid: int) -> int:
     elapsed = time.monotonic() - t0
     server_cpu, client_cpu = cpu_seconds(pid) - server_cpu0, time.process_time() - client_cpu0
     total = sum(counts)
-    print(f"emulator: scale seed ({args.repos} repos x {args.pull_requests} PRs) up in {boot:.2f} s")
     print(
-        f"paged PR list (pagelen=50, all states), {args.clients} concurrent clients, {elapsed:.1f} s: "
+        f"paged PR list, {label} (pagelen=50, all states), {args.clients} concurrent clients, {elapsed:.1f} s: "
         f"{total} requests, {total / elapsed:.0f} requests/s, {sum(errors)} errors"
     )
     print(
-        f"CPU: emulator {server_cpu / elapsed:.0%} of a core, clients {client_cpu / elapsed:.0%} of a core "
-        f"({os.cpu_count()} cores); server time per request {server_cpu / max(total, 1) * 1000:.1f} ms"
+        f"  CPU: emulator {server_cpu / elapsed:.0%} of a core, clients {client_cpu / elapsed:.0%} of a core "
+        f"({os.cpu_count()} cores); emulator CPU per request {server_cpu / max(total, 1) * 1000:.1f} ms"
     )
-    return 0 if not sum(errors) else 1
+    return sum(errors)
 
 
 if __name__ == "__main__":

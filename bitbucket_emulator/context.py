@@ -24,6 +24,7 @@ class Result:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     hidden: Sequence[str] = ()
+    fields_applied: bool = False  # the handler already applied `fields=` (the PR list does, with a cache)
 
 
 class Encoded:

@@ -197,10 +197,14 @@ def _known(sample: dict, path: str) -> bool:
 
 def _compare(actual: Any, op: str, expected: Any) -> bool:
     if isinstance(expected, datetime) and isinstance(actual, str):
-        try:
-            actual = _parse_dt(actual)
-        except ValueError:
-            return False
+        if _CANONICAL_TIME.fullmatch(actual):
+            # Our own timestamps share one format and zone: compare as text, no parsing per item.
+            expected = expected.astimezone(UTC).isoformat(timespec="microseconds")
+        else:
+            try:
+                actual = _parse_dt(actual)
+            except ValueError:
+                return False
     if op == "IN":
         return any(_compare(actual, "=", e) for e in expected)
     if op == "NOT IN":
@@ -299,18 +303,16 @@ def _trie(paths: list[str]) -> dict:
 
 
 def _select(obj: Any, node: dict) -> Any:
-    if node.get("\0"):
+    if "\0" in node:
         return obj
     if isinstance(obj, list):
         return [_select(x, node) for x in obj]
     if not isinstance(obj, dict):
         return obj
-    out = {}
-    for key, value in obj.items():
-        child = node.get(key) or node.get("*")
-        if child is not None:
-            out[key] = _select(value, child)
-    return out
+    if "*" not in node:
+        return {key: _select(obj[key], child) for key, child in node.items() if key in obj}
+    wildcard = node["*"]
+    return {key: _select(value, node.get(key) or wildcard) for key, value in obj.items()}
 
 
 def _remove(obj: Any, parts: list[str]) -> Any:
@@ -363,6 +365,25 @@ def apply_fields(obj: dict, spec: str | None, hidden: Sequence[str] = ()) -> dic
     for p in plus:
         obj = _graft(obj, full, p.split("."))
     return obj
+
+
+def split_fields(spec: str | None) -> tuple[str, str]:
+    """Split a page's `fields=` into the envelope's part and each item's part (paths under `values.`).
+
+    `apply_fields(page, spec)` equals applying the item part to every item and the envelope part to the page, which
+    lets a list cache each item's selection.
+    """
+    envelope: list[str] = []
+    item: list[str] = []
+    for token in (t.strip() for t in (spec or "").split(",") if t.strip()):
+        sign, path = (token[0], token[1:]) if token[0] in "+-" else ("", token)
+        if path.startswith("values."):
+            item.append(sign + path.removeprefix("values."))
+            if sign == "" and "values" not in envelope:
+                envelope.append("values")
+        else:
+            envelope.append(token)
+    return ",".join(envelope), ",".join(item)
 
 
 # ---- pagination ------------------------------------------------------------------------------------------------

@@ -478,13 +478,22 @@ def pullrequest_list_item(world: World, r: Repository, pr: PullRequest) -> dict:
     return out
 
 
-def pullrequest_list_item_json(world: World, r: Repository, pr: PullRequest) -> bytes:
-    key = ("pullrequest-item-json", r.uuid, pr.id)
+def pullrequest_list_item_json(
+    world: World, r: Repository, pr: PullRequest, item_fields: str = "", hidden: tuple[str, ...] = ()
+) -> bytes:
+    """A list item encoded, after the item's part of `fields=` (cached per PR version and fields string)."""
+    from .query import apply_fields
+
+    key = ("pullrequest-item-json", r.uuid, pr.id, item_fields, hidden)
     version = (pr.rev, r.rev, r.slug, world.base_url)
     cached = world.cache.get(key)
     if cached and cached[0] == version:
         return cached[1]
-    out = json.dumps(pullrequest_list_item(world, r, pr), separators=(", ", ": ")).encode()
+    if item_fields or hidden:
+        data = apply_fields(pullrequest(world, r, pr), item_fields, hidden)
+    else:
+        data = pullrequest_list_item(world, r, pr)
+    out = json.dumps(data, separators=(", ", ": ")).encode()
     world.cache[key] = (version, out)
     return out
 

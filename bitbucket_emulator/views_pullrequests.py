@@ -48,22 +48,27 @@ def pr_list(ctx: Ctx, workspace: str, repo_slug: str) -> Result:
     if states:
         prs = [p for p in prs if p.state in states]
     fields = ctx.args.get("fields") or ""
-    # Lists leave reviewers and participants out unless `fields` asks for them (or `q`/`sort` looks at them).
-    needs_full = any(h.split(".")[1] in fields + (q or "") + (ctx.args.get("sort") or "") for h in LIST_HIDDEN) or (
-        "*" in fields
-    )
+    sort = ctx.args.get("sort")
+    # Filter and sort on the full objects (q may name reviewers); render each page item from a cache.
+    needs_full = any(h.split(".")[1] in (q or "") + (sort or "") for h in LIST_HIDDEN)
     render = s.pullrequest if needs_full else s.pullrequest_list_item
     items = [render(world, repo, p) for p in prs]
     sample = s.pullrequest(world, repo, next(iter(repo.pullrequests.values()))) if repo.pullrequests else None
-    items = query.filter_and_sort(items, q, ctx.args.get("sort"), sample)
-    if needs_full or fields:
-        body = query.page(items, ctx.args, ctx.url(), maximum=PR_PAGELEN_MAX)
-        return Result(body, hidden=LIST_HIDDEN if needs_full else ())
+    items = query.filter_and_sort(items, q, sort, sample)
+    envelope_fields, item_fields = query.split_fields(fields)
+    hidden = tuple(h.removeprefix("values.") for h in LIST_HIDDEN)
 
     def encoded(item: dict) -> Encoded:
-        return Encoded(s.pullrequest_list_item_json(world, repo, repo.pullrequests[item["id"]]))
+        pr = repo.pullrequests[item["id"]]
+        return Encoded(s.pullrequest_list_item_json(world, repo, pr, item_fields, hidden if item_fields else ()))
 
-    return Result(query.page(items, ctx.args, ctx.url(), render=encoded, maximum=PR_PAGELEN_MAX))
+    body = query.page(items, ctx.args, ctx.url(), render=encoded, maximum=PR_PAGELEN_MAX)
+    if envelope_fields:
+        values = body["values"]
+        body = query.apply_fields({**body, "values": None}, envelope_fields)
+        if "values" in body:
+            body["values"] = values
+    return Result(body, fields_applied=True)
 
 
 def pr_create(ctx: Ctx, workspace: str, repo_slug: str) -> Result:

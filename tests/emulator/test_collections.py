@@ -190,3 +190,27 @@ def test_src_listing_and_meta(emulator: Emulator):
     assert big and all(e["size"] > 500 for e in big)
     by_branch_with_slash = s.get(api + "/src/release/1.4/README.md")
     assert by_branch_with_slash.status_code == 200 and by_branch_with_slash.text.startswith("# API Server")
+
+
+def test_pr_list_fields_fast_path_matches_generic_fields(emulator: Emulator):
+    """The PR list applies `fields=` per item from a cache; the answer equals the generic whole-page selection."""
+    from bitbucket_emulator import query
+    from bitbucket_emulator import serialize as ser
+
+    s = session(emulator, "alice")
+    world = emulator.world
+    with world.lock:
+        repo = world.repository("acme", "api-server")
+        prs = sorted(repo.pullrequests.values(), key=lambda p: p.id, reverse=True)
+        full = {"pagelen": 50, "size": len(prs), "values": [ser.pullrequest(world, repo, p) for p in prs], "page": 1}
+    hidden = ("values.reviewers", "values.participants")
+    for spec in (
+        "values.id,values.reviewers.uuid,next,size",
+        "-values.links,+values.participants",
+        "values.author.display_name,values.source.branch.name,values.merge_commit.hash",
+        "-values.*,+values.id",
+        "size,pagelen",
+        "values",
+    ):
+        got = s.get(emulator.api_url + R + f"/pullrequests?{ALL_STATES}&pagelen=50", params={"fields": spec}).json()
+        assert got == query.apply_fields(full, spec, hidden), spec
