@@ -382,6 +382,7 @@ def _apply_result(credential: Credential, result: CheckResult) -> None:
     if result.accepted:
         credential.account = upsert_account(result.account) if result.account else None
         credential.scopes = list(result.scopes)
+        credential.scopes_complete = result.scopes_complete
         credential.can_write = bool(result.can_write)
         credential.last_error = ("missing scopes: " + ", ".join(result.missing_scopes)) if result.missing_scopes else ""
         if credential.kind == Kind.ACCESS_TOKEN:

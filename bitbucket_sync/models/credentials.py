@@ -49,6 +49,9 @@ class Credential(models.Model):
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.UNCHECKED)
     scopes = models.JSONField(default=list, blank=True)
+    # Bitbucket lists a credential's scopes only in the answer that refuses one: True when it did (then `scopes` is
+    # everything granted and `can_write` is known); False when `scopes` holds only what the check's calls proved.
+    scopes_complete = models.BooleanField(default=False)
     can_write = models.BooleanField(default=False)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

@@ -176,7 +176,7 @@ def test_check_credential_workspace_access_token_lists_its_workspace(emulator):
     assert result.account.type == "app_user"
 
 
-def test_check_credential_repository_access_token_needs_its_workspace(emulator):
+def test_check_credential_repository_access_token_needs_its_workspace(emulator, bob):
     token = _token(emulator, "docs-readonly")
     without = check_credential(kind="access_token", secret=token["token"], api_url=emulator.api_url)
     assert not without.accepted and "enter the workspace" in without.message
@@ -185,6 +185,10 @@ def test_check_credential_repository_access_token_needs_its_workspace(emulator):
     assert result.accepted and (result.scope_kind, result.scope_name) == ("repository", "acme/docs")
     # Read-only token: Bitbucket listed its scopes when it refused `account`, so the missing ones are known.
     assert result.scopes_complete and result.can_read and result.can_write is False
+    saved, _ = save_credential(
+        actor=None, owner=bob, kind="access_token", secret=token["token"], api_url=emulator.api_url, workspace="acme"
+    )
+    assert saved.scopes_complete and not saved.can_write and saved.scope_name == "acme/docs"
     assert set(result.missing_scopes) == {"repository:write", "pullrequest:write"}
 
 
