@@ -15,6 +15,7 @@ import logging
 import random
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.contrib.auth import get_user_model
 
 from bitbucket_sync import webhook_tasks, webhooks  # noqa: F401  (webhook_tasks: Celery registers its tasks from here)
@@ -127,6 +128,18 @@ def sync_repository_task(self, repository_id: int, run_id: int) -> None:
             return
         raise self.retry(countdown=_jitter(engine.retry_backoff(self.request.retries + 1))) from None
     except BitbucketError as exc:
+        if engine.record_repository_failure(run_id=run_id, repository=repository, exc=exc):
+            _finish(run_id)
+        return
+    except SoftTimeLimitExceeded:
+        # Its marks did not move, so the next run lists it again from where the last complete listing ended.
+        exc = TimeoutError("took longer than the task's time limit; the next sync tries again")
+        if engine.record_repository_failure(run_id=run_id, repository=repository, exc=exc):
+            _finish(run_id)
+        return
+    except Exception as exc:
+        # A bug must not leave the run waiting for this repository forever: it is written on the run and counted.
+        log.exception("sync of %s in run %s failed", repository.full_name, run_id)
         if engine.record_repository_failure(run_id=run_id, repository=repository, exc=exc):
             _finish(run_id)
         return

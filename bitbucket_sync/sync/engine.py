@@ -254,7 +254,7 @@ def sync_workspace_listing(*, run: SyncRun, client: BitbucketClient) -> list[int
             locks.extend(workspace_id=workspace.pk, run_id=run.pk)
         stats["repositories"].removed += upserts.mark_repositories_removed(workspace=workspace, seen_uuids=seen)
         members: set[int] = set()
-        for page in batched(client.iter_members(workspace.slug), BATCH):
+        for page in batched(_member_listing(run, client), BATCH):
             members |= upserts.upsert_memberships_page(workspace=workspace, member_records=page, stats=stats)
         stats["members"].removed += upserts.mark_memberships_removed(workspace=workspace, seen_account_pks=members)
     finally:
@@ -265,6 +265,15 @@ def sync_workspace_listing(*, run: SyncRun, client: BitbucketClient) -> list[int
         repositories_total=total, repositories_done=live.filter(synced_in_run=run.pk).count()
     )
     return list(live.exclude(synced_in_run=run.pk).order_by("-updated_on").values_list("pk", flat=True))
+
+
+def _member_listing(run: SyncRun, client: BitbucketClient):
+    """Members with their role (``/workspaces/{ws}/permissions``, one request per 100 like ``/members``); access
+    tokens may not read permissions, so they list plain members."""
+    credential = run.credential or run.workspace.sync_credential
+    if credential is not None and credential.kind == Credential.Kind.ACCESS_TOKEN:
+        return client.iter_members(run.workspace.slug)
+    return client.iter_workspace_permissions(run.workspace.slug)
 
 
 # -- step 3: one repository ----------------------------------------------------------------------------------------

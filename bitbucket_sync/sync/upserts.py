@@ -152,7 +152,7 @@ def upsert_workspace(record: records.Workspace) -> tuple[Workspace, bool]:
         )
         row = Workspace.objects.filter(bitbucket_uuid=record.uuid).first()
         if row is None:
-            return Workspace.objects.create(bitbucket_uuid=record.uuid, name=record.name or record.slug, **values), True
+            return Workspace.objects.create(bitbucket_uuid=record.uuid, **{"name": record.slug, **values}), True
         if _changed(row, values):
             _apply(row, values)
             row.save(update_fields=list(values))
@@ -256,6 +256,12 @@ def upsert_repository_counted(*, workspace: Workspace, record: records.Repositor
             return row, "created"
         if not _changed(row, values):
             return row, None
+        if row.full_name != values["full_name"]:
+            # A rename does not touch the pull requests' updated_on, so the incremental listing will not bring them
+            # back: their embedded source repository name is brought along here.
+            PullRequest.objects.filter(repository=row, source_repository_full_name=row.full_name).update(
+                source_repository_full_name=values["full_name"]
+            )
         _apply(row, values)
         row.synced_at = now
         row.save(update_fields=[*values, "synced_at"])
