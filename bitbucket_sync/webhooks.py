@@ -157,7 +157,8 @@ def _create_hook(subscription: WebhookSubscription, credential: Credential, *, a
     subscription.status = WebhookSubscription.Status.ACTIVE
     subscription.last_error = ""
     subscription.checked_at = now
-    subscription.save()
+    # Only these fields: the receiver may be writing last_delivery_at or a gap at the same moment.
+    subscription.save(update_fields=["hook_uuid", "events", "status", "last_error", "checked_at", "updated_at"])
     _audit(
         actor=actor,
         action=action,
@@ -177,7 +178,8 @@ def enable_live_updates(*, workspace: Workspace, url: str, actor) -> WebhookSubs
     subscription, _ = WebhookSubscription.objects.select_related("workspace").get_or_create(workspace=workspace)
     if subscription.enabled and subscription.status == WebhookSubscription.Status.ACTIVE and subscription.url == url:
         return subscription
-    stale_hook = subscription.hook_uuid if subscription.url != url else ""
+    # A hook left from before (another URL, or one whose deletion failed) goes first: two hooks would deliver twice.
+    stale_hook = subscription.hook_uuid
     now = timezone.now()
     subscription.enabled = True
     subscription.enabled_by = actor
@@ -188,6 +190,8 @@ def enable_live_updates(*, workspace: Workspace, url: str, actor) -> WebhookSubs
     subscription.save()
     if stale_hook:
         _delete_hook(subscription, credential, hook_uuid=stale_hook, actor=actor)
+        subscription.hook_uuid = ""
+        subscription.save(update_fields=["hook_uuid", "updated_at"])
     _create_hook(subscription, credential, actor=actor, action="webhook.create")
     return subscription
 

@@ -256,3 +256,11 @@ def test_webhook_switch_shows_bitbucket_refusal(live_mirror, client, settings, d
     assert sub.status == "error"
     assert webhooks.live_status(workspace=live_mirror.workspace).state == "failing"
     assert AuditEvent.objects.filter(action="webhook.create", result="failure", actor=bob).exists()
+
+
+def test_webhook_turning_on_again_leaves_one_hook(hooked):
+    WebhookSubscription.objects.update(status=WebhookSubscription.Status.ERROR, last_error="earlier trouble")
+    again = webhooks.enable_live_updates(workspace=hooked.workspace, url=DEAD_URL, actor=hooked.alice)
+    (hook,) = _hooks(hooked)
+    assert (again.status, again.hook_uuid) == ("active", hook.uuid)
+    assert hook.uuid != hooked.subscription.hook_uuid
