@@ -140,6 +140,11 @@ def test_source_reads(alice):
     by_branch_name = alice.get_file(WS, REPO, "main", file_entry.path)
     assert by_branch_name.content == content.content
 
+    feature = next(b.name for b in alice.iter_branches(WS, REPO) if "/" in b.name)
+    on_feature = list(alice.iter_directory(WS, REPO, feature))  # a ref with a slash is one URL segment
+    assert on_feature and on_feature[0].commit == alice.get_branch(WS, REPO, feature).target.hash
+    assert alice.get_file(WS, REPO, feature, file_entry.path).content
+
     meta = alice.get_file_meta(WS, REPO, head, file_entry.path)
     assert meta.type == "commit_file" and meta.path == file_entry.path and meta.size == file_entry.size
 
