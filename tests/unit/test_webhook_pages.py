@@ -160,3 +160,15 @@ def test_sync_page_loads_the_live_updates_region(client, world):
     client.force_login(world["member"])
     html = client.get("/-/sync/").content.decode()
     assert 'hx-get="/-/sync/webhooks/acme/"' in html
+
+
+def test_branches_page_follows_pushes(client, world):
+    client.force_login(world["member"])
+    html = client.get("/acme/api/branches/").content.decode()
+    assert 'hx-target="#branch-table"' in html and "repository=api" in html
+    first = client.get("/-/changes/", {"workspace": "acme", "repository": "api", "since": "t0"})
+    token = first.content.decode().split("since=")[1].split('"')[0]
+    assert client.get("/-/changes/", {"workspace": "acme", "repository": "api", "since": token}).status_code == 204
+    f.branch(world["repo"], "feature/pushed", synced_at=timezone.now())
+    changed = client.get("/-/changes/", {"workspace": "acme", "repository": "api", "since": token})
+    assert changed.status_code == 200 and changed["HX-Trigger"] == "mirror-changed"
