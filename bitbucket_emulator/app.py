@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -209,67 +209,74 @@ class EmulatorApp:
             return controls_api.handle(self, request)
         if not path.startswith("/2.0/") and path != "/2.0":
             return self._not_found()
-        family = f"{request.method} (unknown)"
+        route, args, family = self._match(request)
         credential = "anonymous"
         status: int | str = 500
         try:
-            adapter = self.url_map.bind("localhost")
-            route: Route | None = None
-            args: dict = {}
-            try:
-                endpoint, args = adapter.match(path, method=request.method)
-                route = self.routes[endpoint]
-                family = route.family
-            except MethodNotAllowed:
-                family = f"{request.method} {path}"
-            except (NotFound, HTTPException):
-                family = f"{request.method} (unknown)"
-            header = request.headers.get("Authorization")
             try:
                 with self.world.lock:
-                    identity = authenticate(self.world, header)
-                credential = identity.credential
+                    identity = authenticate(self.world, request.headers.get("Authorization"))
             except AuthError as exc:
                 credential = "invalid"
                 resp = self._error(exc)
-                status = resp.status_code
-                return resp
-            delay = self.controls.delay()
-            if delay:
-                time.sleep(delay)
-            limited = self.controls.check_rate(credential, path)
-            if limited is not None:
-                resp = Response(RATE_LIMIT_BODY.encode(), status=429, headers={"Content-Type": "text/plain"})
-                if limited.retry_after is not None:
-                    resp.headers["Retry-After"] = str(limited.retry_after)
-                status = 429
-                return resp
-            fault = self.controls.next_fault(path)
-            if fault is not None:
-                if fault.kind == "drop":
-                    status = "dropped"
-                    self._drop(request)
-                if fault.kind == "slow":
-                    time.sleep(fault.delay)
-                elif fault.kind in ("500", "555"):
-                    status = int(fault.kind)
-                    message = "Internal Server Error" if status == 500 else "Service Timeout"
-                    detail = None if status == 500 else "The request took too long; retry it later."
-                    return self._error(WorldError(status, message, detail=detail))
-            if route is None:
-                if family.endswith("(unknown)"):
-                    resp = self._error(WorldError(404, f"Resource not found: {path}"))
-                else:
-                    resp = self._error(WorldError(405, f"Method {request.method} not allowed here"))
-                status = resp.status_code
-                return resp
-            resp = self._handle(request, route, args, identity)
+            else:
+                credential = identity.credential
+                resp = self._injected(request, credential)
+                if resp is None:
+                    if route is None:
+                        known = not family.endswith("(unknown)")
+                        resp = self._error(
+                            WorldError(405, f"Method {request.method} not allowed here")
+                            if known
+                            else WorldError(404, f"Resource not found: {path}")
+                        )
+                    else:
+                        resp = self._handle(request, route, args, identity)
+                        if identity.kind == "access_token" and path.startswith("/2.0/repositories/"):
+                            self._rate_headers(resp, credential)
             status = resp.status_code
-            if identity.kind == "access_token" and path.startswith("/2.0/repositories/"):
-                self._rate_headers(resp, credential)
             return resp
+        except _Dropped:
+            status = "dropped"
+            raise
         finally:
             self.controls.record(credential, family, status)
+
+    def _match(self, request: Request) -> tuple[Route | None, dict, str]:
+        """The route, its arguments and the endpoint family used for request accounting."""
+        adapter = self.url_map.bind("localhost")
+        try:
+            endpoint, args = adapter.match(request.path, method=request.method)
+        except MethodNotAllowed:
+            return None, {}, f"{request.method} {request.path}"
+        except HTTPException:
+            return None, {}, f"{request.method} (unknown)"
+        route = self.routes[endpoint]
+        return route, args, route.family
+
+    def _injected(self, request: Request, credential: str) -> Response | None:
+        """Latency, rate limiting and faults, when switched on: an answer that replaces the real one, or None."""
+        delay = self.controls.delay()
+        if delay:
+            time.sleep(delay)
+        limited = self.controls.check_rate(credential, request.path)
+        if limited is not None:
+            resp = Response(RATE_LIMIT_BODY.encode(), status=429, headers={"Content-Type": "text/plain"})
+            if limited.retry_after is not None:
+                resp.headers["Retry-After"] = str(limited.retry_after)
+            return resp
+        fault = self.controls.next_fault(request.path)
+        if fault is None:
+            return None
+        if fault.kind == "drop":
+            self._drop(request)
+        if fault.kind == "slow":
+            time.sleep(fault.delay)
+            return None
+        status = int(fault.kind)
+        if status == 500:
+            return self._error(WorldError(500, "Internal Server Error"))
+        return self._error(WorldError(555, "Service Timeout", detail="The request took too long; retry it later."))
 
     def _handle(self, request: Request, route: Route, args: dict, identity: Identity) -> Response:
         world = self.world

@@ -8,6 +8,7 @@ BBQL subset (what clients send): comparisons `= != ~ !~ > >= < <=`, `IN (...)`, 
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -196,6 +197,10 @@ def _known(sample: dict, path: str) -> bool:
 
 
 def _compare(actual: Any, op: str, expected: Any) -> bool:
+    if isinstance(expected, str) and isinstance(actual, str) and _CANONICAL_TIME.fullmatch(actual):
+        # A quoted datetime against a timestamp field compares as a datetime (clients quote them too).
+        with contextlib.suppress(ValueError):
+            expected = _parse_dt(expected)
     if isinstance(expected, datetime) and isinstance(actual, str):
         if _CANONICAL_TIME.fullmatch(actual):
             # Our own timestamps share one format and zone: compare as text, no parsing per item.
