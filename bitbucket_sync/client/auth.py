@@ -35,10 +35,6 @@ class ApiToken:
     kind: ClassVar[str] = "api_token"
 
     @property
-    def identity(self) -> str:
-        return self.email
-
-    @property
     def secret(self) -> str:
         return self.token
 
@@ -63,10 +59,6 @@ class AppPassword:
     kind: ClassVar[str] = "app_password"
 
     @property
-    def identity(self) -> str:
-        return self.username
-
-    @property
     def secret(self) -> str:
         return self.password
 
@@ -87,10 +79,6 @@ class AccessToken:
 
     token: str = field(repr=False)
     kind: ClassVar[str] = "access_token"
-
-    @property
-    def identity(self) -> str:
-        return f"access token ...{self.last4}" if self.last4 else "access token"
 
     @property
     def secret(self) -> str:

@@ -132,9 +132,7 @@ class BitbucketClient:
         return f"{self._repo(workspace, repo)}/pullrequests/{int(pr_id)}"
 
     def _get(self, path: str, parse: Callable[..., Any], *, params: Mapping[str, Any] | None = None) -> Any:
-        response = self._http.request("GET", path, params=params)
-        endpoint = self._http.describe("GET", path)
-        return parse(self._http.json(response, endpoint), endpoint=endpoint)
+        return self._send("GET", path, parse, params=params)
 
     def _send(
         self,
@@ -164,10 +162,10 @@ class BitbucketClient:
         if fields is not None:
             query["fields"] = fields_param(fields, paginated=True)
         query.update(params or {})
-        return self._http.paginate(path, lambda item, endpoint: parse(item, endpoint=endpoint), params=query)
+        return self._http.paginate(path, parse, params=query)
 
-    def _text(self, path: str, *, params: Mapping[str, Any] | None = None) -> str:
-        response = self._http.request("GET", path, params=params, accept="text/plain")
+    def _text(self, path: str) -> str:
+        response = self._http.request("GET", path, accept="text/plain")
         # Diffs are the bytes as stored; a file in another encoding must not break the page that shows it.
         return response.content.decode("utf-8", errors="replace")
 

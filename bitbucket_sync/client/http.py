@@ -336,14 +336,10 @@ class Transport:
                 request_id=response.headers.get("X-Request-Id"),
             ) from None
 
-    def get_json(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
-        response = self.request("GET", path, params=params)
-        return self.json(response, self.describe("GET", response.url))
-
     def paginate(
         self,
         path: str,
-        parse: Callable[[Any, str], T],
+        parse: Callable[..., T],
         *,
         params: Mapping[str, Any] | None = None,
     ) -> Iterator[T]:
@@ -370,7 +366,7 @@ class Transport:
             first = False
             for item in page["values"]:
                 count += 1
-                yield parse(item, endpoint)
+                yield parse(item, endpoint=endpoint)
             next_url = page.get("next")
             if next_url is None:
                 break

@@ -38,10 +38,6 @@ class _Reader:
     def _fail(self, key: str, problem: str) -> BitbucketSchemaError:
         return BitbucketSchemaError(f"{problem} field {self._name(key)!r}", endpoint=self.endpoint)
 
-    def raw(self, key: str, default: Any = None) -> Any:
-        value = self.data.get(key, default)
-        return default if value is None else value
-
     def req(self, key: str, kind: type | tuple[type, ...]) -> Any:
         value = self.data.get(key, _MISSING)
         if value is _MISSING or value is None:

@@ -420,7 +420,7 @@ def test_not_found_and_gone(alice):
         alice.get_pull_request(WS, REPO, 99999)
     # The client never calls the endpoints removed by CHANGE-2770; this checks how it reads the 410 they answer.
     with pytest.raises(Gone, match="CHANGE-2770"):
-        alice._http.get_json("/workspaces")
+        alice._http.request("GET", "/workspaces")
 
 
 @pytest.mark.parametrize("retry_after", [None, 30])
