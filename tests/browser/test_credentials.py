@@ -35,6 +35,10 @@ def test_admin_adds_credential_for_bob_who_then_sees_his_workspaces(
     page.get_by_role("button", name="Check now").click()
     page.locator("#credential-status").get_by_text("checked").wait_for()
     screenshot("credential-saved")
+    page.get_by_role("link", name="Credentials").first.click()
+    row = page.locator("#credential-table").get_by_role("row").filter(has_text="bob")
+    assert "Valid" in row.inner_text() and f"…{account['api_token'][-4:]}" in row.inner_text()
+    screenshot("credential-list")
 
     # The save enqueued bob's access sync; the worker runs it against the emulator.
     credential = Credential.objects.get(owner=bob, is_active=True)
