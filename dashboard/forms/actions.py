@@ -112,6 +112,13 @@ class FileEditForm(_CommitForm):
             raise forms.ValidationError("A path cannot contain empty, '.' or '..' parts.")
         return path
 
+    @property
+    def is_new_file(self) -> bool:
+        """Whether this form adds a file (the hidden field's raw value is the string "False" once posted)."""
+        if self.is_bound:
+            return bool(self.fields["is_new"].to_python(self.data.get("is_new")))
+        return bool(self.initial.get("is_new"))
+
     def file_bytes(self) -> bytes:
         """The textarea's text as the file's bytes: browsers send CRLF line breaks, the file keeps its own."""
         text = self.cleaned_data.get("content", "").replace("\r\n", "\n")

@@ -92,3 +92,42 @@ def test_act_edit_to_new_branch_with_pr_then_squash_merge_and_decline(act_world,
         ("pull_request.decline", "success"),
     }
     assert page.dialogs == []
+
+
+def test_act_stale_edit_keeps_text_then_new_branch_and_slow_merge_shows_progress(
+    act_world, page, live_server, login, keep
+):
+    emu = act_world.emulator
+    emu_repo = emu.world.repository("acme", "api-server")
+    login("alice")
+    page.goto(f"{live_server.url}/acme/api-server/edit?branch=main&path=README.md")
+    page.get_by_label("Content").fill("# API Server\n\nMy long, careful rewrite.\n")
+    page.get_by_label("Commit message").fill("Rewrite the README")
+    # Meanwhile bob pushes to main.
+    emu.world.commit_files(
+        "acme", "api-server", "main", "bob", {"CHANGELOG.md": "Bob got here first.\n"}, "Bob's changelog"
+    )
+    moved_to = emu_repo.branches["main"]
+    page.get_by_role("button", name="Commit").click()
+    page.get_by_role("alert").filter(has_text="Someone committed to main").wait_for()
+    assert page.get_by_label("Content").input_value() == "# API Server\n\nMy long, careful rewrite.\n"
+    assert page.get_by_label("Commit to a new branch and open a pull request").is_checked()
+    assert "Bob got here first." in page.locator(".action-diff").inner_text()
+    keep("act-8-stale-edit")
+    assert emu_repo.branches["main"] == moved_to
+
+    page.get_by_label("New branch name").fill("feature/careful-rewrite")
+    page.get_by_role("button", name="Commit").click()
+    page.wait_for_url("**/pull-requests/*")
+    pr = PullRequest.objects.get(repository__slug="api-server", source_branch="feature/careful-rewrite")
+
+    # Bitbucket takes a while to merge: the page shows the running task and polls it to the end.
+    emu.app.merge_task_delay = 4.0
+    page.get_by_role("link", name="Merge", exact=True).click()
+    page.get_by_role("button", name="Merge").click()
+    progress = page.locator(".merge-progress")
+    progress.wait_for()
+    keep("act-9-merge-in-progress")
+    page.wait_for_url(f"**/pull-requests/{pr.number}", timeout=20_000)
+    page.locator(".badge.merged").wait_for()
+    assert emu_repo.pullrequests[pr.number].state == "MERGED"
