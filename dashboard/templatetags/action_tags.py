@@ -17,6 +17,13 @@ def action_key() -> str:
 
 
 @register.simple_tag(takes_context=True)
+def viewer_account(context):
+    """The Bitbucket account of the signed-in user's credential (None until it was checked)."""
+    request = context.get("request")
+    return selectors.account_for_user(request.user) if request is not None else None
+
+
+@register.simple_tag(takes_context=True)
 def my_review(context, pull_request) -> Participant | None:
     """The viewer's participant row on ``pull_request`` (approved / changes requested), or None."""
     request = context.get("request")

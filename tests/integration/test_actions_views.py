@@ -511,3 +511,12 @@ def test_audit_log_staff_see_all_members_their_own_and_filters(act_world, alice,
     failures = alice.get("/-/audit/", {"result": "failure"}, **HX).content.decode()
     assert failures.lstrip().startswith('<section id="audit-table"')
     assert "already exists" in failures and "bobs" not in failures
+
+
+def test_author_is_not_offered_approve_and_fragments_vary(act_world, bob):
+    pr = act_world.open_pr("api-server", author="bob")
+    html = bob.get(f"/acme/api-server/pull-requests/{pr.number}").content.decode()
+    assert 'value="approve"' not in html and 'value="request_changes"' in html
+    fragment = bob.get("/acme/api-server/branches/new", **HX)
+    assert fragment.content.decode().lstrip().startswith('<section id="branch-form"')
+    assert "HX-Request" in fragment["Vary"]
