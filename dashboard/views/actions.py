@@ -101,6 +101,9 @@ def perform(
         receipts.release(receipt)
         form.with_fresh_key()
         return failed(failure)
+    except BaseException:
+        receipts.release(receipt)  # a fault of ours: the same form may be sent again
+        raise
     receipts.complete(receipt, result_url=url)
     return done(request, url, message)
 

@@ -295,6 +295,9 @@ def pull_request_merge(request, workspace_slug: str, repo_slug: str, number: int
             data_copy["expected_source_commit"] = failure.details.get("current", "")
             form.data = data_copy
         return page(form, failure)
+    except BaseException:
+        receipts.release(receipt)  # a fault of ours: the same form may be sent again
+        raise
     url = _pr_url(workspace, repository, pull_request)
     if outcome.pending:
         receipts.complete(receipt, result_url="", task_url=outcome.task_url)

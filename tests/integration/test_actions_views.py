@@ -461,8 +461,22 @@ def test_merge_moved_source_refuses_on_page(act_world, alice):
         },
     )
     html = response.content.decode()
-    assert "moved since you opened this page" in html and "moved" in html
+    assert "moved since you opened this page" in html and "moved.txt" in html
     assert _emu_repo(act_world).pullrequests[pr.number].state == "OPEN"
+    # Having seen the new commits, the user merges again from the same form: now it goes through.
+    current = html.split('name="expected_source_commit" value="', 1)[1].split('"', 1)[0]
+    assert _emu_repo(act_world).pullrequests[pr.number].source_hash.startswith(current)
+    again = alice.post(
+        f"/acme/api-server/pull-requests/{pr.number}/merge",
+        {
+            "idempotency_key": _key(response),
+            "strategy": "merge_commit",
+            "message": "m",
+            "expected_source_commit": current,
+        },
+    )
+    assert again.status_code == 302
+    assert _emu_repo(act_world).pullrequests[pr.number].state == "MERGED"
 
 
 def test_merge_conflict_explained_on_page(act_world, alice):
