@@ -232,3 +232,20 @@ def test_credential_list_queries_do_not_grow_with_users(staff_client, django_use
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = staff_client.get(reverse("credential_list"))
     assert response.content.decode().count("…1234") == 22
+
+
+def test_credential_user_access_token_needs_and_keeps_its_workspace(emulator, staff_client, django_user_model):
+    robot = django_user_model.objects.create_user("sync-bot")
+    token = next(t for t in emulator.access_tokens if t["name"] == "docs-readonly")
+    form = {"kind": "access_token", "login": "", "secret": token["token"], "api_url": emulator.api_url}
+
+    refused = staff_client.post(reverse("credential_user", args=[robot.pk]), form)
+    assert "enter the workspace it belongs to" in refused.content.decode()
+    assert token["token"] not in refused.content.decode()
+
+    saved = staff_client.post(reverse("credential_user", args=[robot.pk]), {**form, "workspace": "acme"}, follow=True)
+    body = saved.content.decode()
+    assert "repository" in body and "acme/docs" in body and "read only" in body
+    assert "missing scopes: repository:write, pullrequest:write" in body
+    credential = Credential.objects.get(owner=robot)
+    assert (credential.scope_kind, credential.scope_name) == ("repository", "acme/docs")
