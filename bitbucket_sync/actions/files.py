@@ -264,17 +264,27 @@ def commit_to_new_branch_and_open_pr(
         record = client.get_branch(repository.workspace.slug, repository.slug, new_branch)
         sync.upsert_branch(repository=repository, record=record)
         act.succeeded(f"Committed {commit_hash[:12]} to the new branch {new_branch}.", commit=commit_hash)
-    return open_pull_request(
-        user=user,
-        repository=repository,
-        source=new_branch,
-        destination=destination,
-        title=title or message,
-        description=description,
-        reviewers=reviewers,
-        close_source_branch=close_source_branch,
-        draft=draft,
-    )
+    try:
+        return open_pull_request(
+            user=user,
+            repository=repository,
+            source=new_branch,
+            destination=destination,
+            title=title or message,
+            description=description,
+            reviewers=reviewers,
+            close_source_branch=close_source_branch,
+            draft=draft,
+        )
+    except ActionFailed as failure:
+        # The commit is safe on its branch; say so, or the user would retry and meet "branch already exists".
+        raise ActionFailed(
+            f"Your change is committed on the new branch {new_branch}, but the pull request was not opened: "
+            f"{failure.message} Open it from the branches page.",
+            kind="partial",
+            error=failure.error,
+            details={"branch": new_branch, "commit": commit_hash},
+        ) from failure
 
 
 def _default_message(files: Mapping[str, object], delete: Iterable[str]) -> str:

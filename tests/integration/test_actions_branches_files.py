@@ -188,3 +188,28 @@ def test_commit_to_new_branch_and_open_pr_in_one_step(act_world):
         ("file.commit", "success"),
         ("pull_request.open", "success"),
     ]
+
+
+def test_commit_to_new_branch_keeps_commit_when_pull_request_fails(act_world):
+    parent = _tip(act_world, "api-server", "main")
+
+    with pytest.raises(actions.ActionFailed) as failure:
+        actions.commit_to_new_branch_and_open_pr(
+            user=act_world.users["alice"],
+            repository=act_world.repo("api-server"),
+            new_branch="feature/kept",
+            message="Keep me",
+            parent=parent,
+            files={"README.md": "kept\n"},
+            title="Keep me",
+            destination="no-such-branch",
+        )
+
+    assert failure.value.kind == "partial"
+    assert "committed on the new branch feature/kept" in failure.value.message
+    assert "no-such-branch" in failure.value.message
+    assert "feature/kept" in act_world.emulator.world.repository("acme", "api-server").branches
+    assert list(AuditEvent.objects.order_by("at").values_list("action", "result")) == [
+        ("file.commit", "success"),
+        ("pull_request.open", "failure"),
+    ]
