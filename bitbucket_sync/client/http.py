@@ -163,7 +163,6 @@ class Transport:
         data: Any = None,
         files: Any = None,
         accept: str = "application/json",
-        allow_redirects: bool = True,
     ) -> requests.Response:
         """Send one request (plus at most one repeat of a GET whose connection dropped); raise on any failure."""
         url = self.url_for(path_or_url)
@@ -188,13 +187,12 @@ class Transport:
                     files=files,
                     headers=headers,
                     timeout=self.timeout,
-                    allow_redirects=allow_redirects,
                 )
             except requests.Timeout:
                 failure = Unavailable(f"no answer within the timeout ({self.timeout}s)", endpoint=endpoint)
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
                 if attempt < attempts:
-                    self._account(method, url, None, started, at, None)
+                    self._account_failure(method, url, started, at)
                     log.info("bitbucket %s: connection dropped, retrying once", endpoint)
                     continue
                 failure = Unavailable(f"connection failed: {type(exc).__name__}", endpoint=endpoint)
@@ -203,7 +201,7 @@ class Transport:
             if failure is not None:
                 # Raised outside the except block: the requests exception (its text can hold URLs and whatever a
                 # proxy said) is not chained into ours, so nothing of the wire leaks into logs and error reports.
-                self._account(method, url, None, started, at, None)
+                self._account_failure(method, url, started, at)
                 raise failure
             self._account_response(method, response, started, at)
             if response.status_code >= 400:
@@ -219,10 +217,8 @@ class Transport:
         elapsed_ms = (time.monotonic() - started) * 1000 - sum(h.elapsed.total_seconds() * 1000 for h in hops[:-1])
         self._record(method, response.url, response.status_code, max(elapsed_ms, 0.0), at, response.headers)
 
-    def _account(
-        self, method: str, url: str, status: int | None, started: float, at: datetime, headers: Mapping | None
-    ) -> None:
-        self._record(method, url, status, (time.monotonic() - started) * 1000, at, headers)
+    def _account_failure(self, method: str, url: str, started: float, at: datetime) -> None:
+        self._record(method, url, None, (time.monotonic() - started) * 1000, at, None)
 
     def _record(
         self, method: str, url: str, status: int | None, elapsed_ms: float, at: datetime, headers: Mapping | None
