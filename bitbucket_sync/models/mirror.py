@@ -184,6 +184,8 @@ class PullRequest(models.Model):
             models.Index(fields=["repository", "state", "-updated_on"], name="pr_repo_state_updated"),
             models.Index(fields=["author", "state", "-updated_on"], name="pr_author_state_updated"),
             models.Index(fields=["repository", "source_branch"], name="pr_repo_source"),
+            # "Changed since" polls from open pages: the newest write in a workspace, read from the index alone.
+            models.Index(fields=["workspace", "-synced_at"], name="pr_ws_synced"),
         ]
 
     def __str__(self) -> str:
