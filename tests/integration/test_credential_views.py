@@ -132,6 +132,10 @@ def test_workspace_sync_credential_choice(emulator, staff_client, alice, bob):
     assert workspace.sync_credential == credential
     assert AuditEvent.objects.get(action="workspace.sync_credential").workspace_slug == "acme"
 
+    Credential.objects.filter(pk=credential.pk).update(status=Credential.Status.INVALID)
+    page = staff_client.get(reverse("credential_list")).content.decode()
+    assert "which is invalid: pick another" in page
+
 
 @pytest.mark.parametrize("route", ["credential_check", "credential_revoke"])
 def test_non_staff_gets_404_on_another_users_credential(emulator, client, alice, bob, route):
