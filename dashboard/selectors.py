@@ -404,15 +404,18 @@ def pull_requests_filtered(
         pull_requests = pull_requests.filter(state__in=CLOSED_STATES)
     if state := filters.get("state"):
         pull_requests = pull_requests.filter(state=state)
+    # Slugs and account ids are looked up first (one small query each) so the big query filters on indexed ids:
+    # a join to compare a slug makes the database walk the whole inbox in date order until a page is found.
     if repository is None and (repo_slug := filters.get("repository")):
-        pull_requests = pull_requests.filter(repository__slug=repo_slug, repository__removed_at__isnull=True)
+        ids = list(visible_repositories(user, workspace=workspace).filter(slug=repo_slug).values_list("pk", flat=True))
+        pull_requests = pull_requests.filter(repository_id__in=ids)
     if author := filters.get("author"):
-        pull_requests = pull_requests.filter(author__account_id=author)
+        pull_requests = pull_requests.filter(author_id__in=_account_pks(author))
     if reviewer := filters.get("reviewer"):
         pull_requests = pull_requests.filter(
-            pk__in=Participant.objects.filter(account__account_id=reviewer, role=Participant.Role.REVIEWER).values(
-                "pull_request_id"
-            )
+            pk__in=Participant.objects.filter(
+                account_id__in=_account_pks(reviewer), role=Participant.Role.REVIEWER
+            ).values("pull_request_id")
         )
     if destination := filters.get("destination"):
         pull_requests = pull_requests.filter(destination_branch=destination)
@@ -421,6 +424,10 @@ def pull_requests_filtered(
     if (draft := filters.get("draft")) in ("yes", "no"):
         pull_requests = pull_requests.filter(draft=draft == "yes")
     return pull_requests.order_by(*PULL_REQUEST_SORTS.get(filters.get("sort") or "updated", ("-updated_on", "-pk")))
+
+
+def _account_pks(account_id: str) -> list[int]:
+    return list(Account.objects.filter(account_id=account_id).values_list("pk", flat=True))
 
 
 def pull_request_page(

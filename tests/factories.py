@@ -13,6 +13,7 @@ import uuid as uuidlib
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.db.models import Max
 from django.utils import timezone
 
 from bitbucket_sync.models import (
@@ -183,39 +184,36 @@ def sync_run(ws: Workspace, **fields) -> SyncRun:
 # --- bulk helpers for the benchmark -------------------------------------------------------------------------------
 
 
-def bulk_world(
-    *, repositories: int, pull_requests: int, accounts: int, viewer, batch: int = 5000, seed: int = 7
-) -> Workspace:
-    """One workspace with `repositories` repositories, `accounts` members and `pull_requests` PRs spread over them
-    (a quarter open, two reviewers each); `viewer` sees every repository. Returns the workspace."""
-    rnd = random.Random(seed)
+def bulk_world(*, repositories: int, accounts: int, viewer, slug: str = "bench", batch: int = 2000) -> Workspace:
+    """A workspace with `repositories` repositories and `accounts` members, all visible to `viewer`."""
     now = timezone.now()
-    ws = workspace("bench")
+    ws = workspace(slug)
     people = Account.objects.bulk_create(
         [
             Account(
                 bitbucket_uuid=_uuid(),
-                account_id=f"557058:bench-{i}",
+                account_id=f"557058:{slug}-{i}",
                 display_name=f"Bench Person {i}",
-                nickname=f"bench{i}",
+                nickname=f"{slug}{i}",
             )
             for i in range(accounts)
         ],
         batch_size=batch,
     )
+    people = list(Account.objects.filter(account_id__startswith=f"557058:{slug}-").order_by("pk"))
     WorkspaceMembership.objects.bulk_create(
         [WorkspaceMembership(workspace=ws, account=a, permission="member", synced_at=now) for a in people],
         batch_size=batch,
     )
     languages = ["python", "javascript", "go", "java", "rust", ""]
-    repos = Repository.objects.bulk_create(
+    Repository.objects.bulk_create(
         [
             Repository(
                 workspace=ws,
                 bitbucket_uuid=_uuid(),
                 slug=f"repo-{i:05d}",
                 name=f"repo-{i:05d}",
-                full_name=f"bench/repo-{i:05d}",
+                full_name=f"{slug}/repo-{i:05d}",
                 description=f"Service number {i}",
                 language=languages[i % len(languages)],
                 main_branch="main",
@@ -226,66 +224,71 @@ def bulk_world(
         ],
         batch_size=batch,
     )
+    repos = list(Repository.objects.filter(workspace=ws).order_by("pk"))
     WorkspaceAccess.objects.create(user=viewer, workspace=ws)
     RepositoryAccess.objects.bulk_create(
         [RepositoryAccess(user=viewer, repository=r, permission="write") for r in repos], batch_size=batch
     )
-    states = ["OPEN", "MERGED", "MERGED", "DECLINED"]
-    numbers: dict[int, int] = {}
-    pending: list[PullRequest] = []
-    participants: list[tuple[int, int, bool]] = []
+    return ws
 
-    def flush() -> None:
-        created = PullRequest.objects.bulk_create(pending, batch_size=batch)
-        if created and created[0].pk is None:  # backends without RETURNING: read the ids back
-            created = list(
-                PullRequest.objects.filter(workspace=ws).order_by("-pk")[: len(pending)].values_list("pk", flat=True)
-            )[::-1]
-        else:
-            created = [p.pk for p in created]
+
+def bulk_pull_requests(ws: Workspace, count: int, *, seed: int = 7, batch: int = 2000) -> None:
+    """Add `count` pull requests spread over the workspace's repositories (a quarter open), by its members, with two
+    reviewers each (40% approved). Numbers continue after each repository's highest."""
+    rnd = random.Random(seed)
+    now = timezone.now()
+    repos = list(Repository.objects.filter(workspace=ws).order_by("pk").values_list("pk", flat=True))
+    people = list(Account.objects.filter(memberships__workspace=ws).order_by("pk").values_list("pk", flat=True))
+    numbers = dict(
+        PullRequest.objects.filter(workspace=ws)
+        .values("repository_id")
+        .annotate(top=Max("number"))
+        .values_list("repository_id", "top")
+    )
+    states = ["OPEN", "MERGED", "MERGED", "DECLINED"]
+    done = 0
+    while done < count:
+        size = min(batch, count - done)
+        rows, reviews = [], []
+        for i in range(done, done + size):
+            repo = repos[rnd.randrange(len(repos))]
+            numbers[repo] = numbers.get(repo, 0) + 1
+            author = rnd.randrange(len(people))
+            updated = now - timedelta(minutes=rnd.randrange(60 * 24 * 365))
+            rows.append(
+                PullRequest(
+                    workspace=ws,
+                    repository_id=repo,
+                    number=numbers[repo],
+                    title=f"Change {i} in repository {repo}",
+                    description="Some words about the change.",
+                    state=states[i % len(states)],
+                    author_id=people[author],
+                    source_branch=f"feature/{i}",
+                    source_commit=_hash(i)[:12],
+                    destination_branch="main",
+                    destination_commit=_hash(i + 1)[:12],
+                    created_on=updated - timedelta(days=1),
+                    updated_on=updated,
+                    comment_count=rnd.randrange(10),
+                    task_count=rnd.randrange(3),
+                )
+            )
+            reviews.append([(p, rnd.random() < 0.4) for p in rnd.sample(range(len(people)), 3) if p != author][:2])
+        # Both SQLite (3.35+) and PostgreSQL return the new ids from a bulk insert.
+        PullRequest.objects.bulk_create(rows)
         Participant.objects.bulk_create(
             [
                 Participant(
-                    pull_request_id=created[i],
-                    account_id=people[a].pk,
+                    pull_request_id=row.pk,
+                    account_id=people[p],
                     role=Participant.Role.REVIEWER,
                     approved=ok,
                     state="approved" if ok else "",
                 )
-                for i, a, ok in participants
+                for row, review in zip(rows, reviews, strict=True)
+                for p, ok in review
             ],
             batch_size=batch,
         )
-        pending.clear()
-        participants.clear()
-
-    for i in range(pull_requests):
-        repo = repos[rnd.randrange(len(repos))]
-        numbers[repo.pk] = numbers.get(repo.pk, 0) + 1
-        author_index = rnd.randrange(len(people))
-        updated = now - timedelta(minutes=rnd.randrange(60 * 24 * 365))
-        pending.append(
-            PullRequest(
-                workspace=ws,
-                repository=repo,
-                number=numbers[repo.pk],
-                title=f"Change {i} to {repo.slug}",
-                description="Some words about the change.",
-                state=states[i % len(states)],
-                author_id=people[author_index].pk,
-                source_branch=f"feature/{i}",
-                destination_branch="main",
-                created_on=updated - timedelta(days=1),
-                updated_on=updated,
-                comment_count=rnd.randrange(10),
-                task_count=rnd.randrange(3),
-            )
-        )
-        for a in rnd.sample(range(len(people)), 2):
-            if a != author_index:
-                participants.append((len(pending) - 1, a, rnd.random() < 0.4))
-        if len(pending) >= batch:
-            flush()
-    if pending:
-        flush()
-    return ws
+        done += size
