@@ -5,7 +5,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from dashboard import selectors
-from dashboard.filters import PullRequestFilterForm, SearchForm
+from dashboard.filters import SearchForm
 from dashboard.views.workspaces import page_or_fragment
 
 
@@ -28,7 +28,6 @@ def repository_detail(request, workspace_slug: str, repo_slug: str):
         "page": recent,
         "freshness": selectors.freshness(workspace),
         "nav": "workspace",
-        "filter_form": PullRequestFilterForm(with_repository=False),
     }
     return render(request, "repositories/detail.html", context)
 
