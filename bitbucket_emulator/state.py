@@ -379,12 +379,17 @@ class World:
         common = self.ancestors(repo, a) & self.ancestors(repo, b)
         if not common:
             return None
-        # Drop every common ancestor reachable from another one; several may remain (criss-cross): take the newest.
-        shadowed: set[str] = set()
-        for h in common:
-            for parent in repo.commits[h].parents:
-                shadowed |= self.ancestors(repo, parent)
-        best = common - shadowed or common
+        # Best common ancestors: those no other common ancestor reaches. Walking newest first, each head found
+        # covers its own history, so this stays linear for long histories.
+        covered: set[str] = set()
+        heads: list[str] = []
+        for h in sorted(common, key=lambda h: (repo.commits[h].date, h), reverse=True):
+            if h in covered:
+                continue
+            heads.append(h)
+            covered |= self.ancestors(repo, h) - {h}
+        # Dates need not follow topology (time travel): drop any head another head reaches.
+        best = [h for h in heads if not any(h != o and h in self.ancestors(repo, o) for o in heads)] or heads
         return max(best, key=lambda h: (repo.commits[h].date, h))
 
     def is_ancestor(self, repo: Repository, maybe_ancestor: str, of: str) -> bool:
