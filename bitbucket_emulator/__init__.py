@@ -34,6 +34,7 @@ Control API (only with `controls=True` / `--controls`; otherwise every `/_emulat
                                             (optionally only under `path`) fails that way; ``DELETE`` off
 ``GET|POST /_emulator/time``                ``{"shift_seconds": 3600}`` moves "now" (for ``updated_on``)
 ``POST /_emulator/app-passwords``           ``{"enabled": false}`` refuses app passwords (as after 2026-07-28)
+``POST /_emulator/reset``                   back to the seed: repositories, PRs, hooks, time travel (as `emu.reset()`)
 ``GET  /_emulator/webhooks/deliveries``     every delivery with its attempts and answers
 ``GET  /_emulator/accounts``                the seeded accounts and access tokens (as ``--credentials-out``)
 ``POST /_emulator/world/<action>``          change the world; the body holds the keyword arguments:

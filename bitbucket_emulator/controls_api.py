@@ -96,6 +96,11 @@ def handle(app: EmulatorApp, request: Request) -> Response:
             if method == "POST":
                 world.time_travel(float(body.get("shift_seconds", 0)))
             return _json({"now": fmt_time(world.now()), "offset_seconds": world.clock.offset.total_seconds()})
+        if path == "/_emulator/reset" and method == "POST":
+            if app.emulator is None:
+                return _json({"error": "no emulator to reset"}, 404)
+            app.emulator.reset()
+            return _json({"reset": True, "now": fmt_time(world.now())})
         if path == "/_emulator/app-passwords" and method == "POST":
             world.app_passwords_enabled = bool(body.get("enabled", True))
             return _json({"enabled": world.app_passwords_enabled})

@@ -112,6 +112,7 @@ class Emulator:
         handler = type("Handler", (_Handler,), {"verbose": verbose})
         server = _Server(host, port, app, handler=handler)
         emu = cls(world, server, app, state_file)
+        emu._seed = (seed, scale_params)
         app.emulator = emu
         emu._thread.start()
         if state_file:
@@ -143,6 +144,12 @@ class Emulator:
             if t["name"] == name:
                 return t
         raise KeyError(name)
+
+    def reset(self) -> None:
+        """Put the world back to its seed (not the state file): accounts, repositories and pull requests as at
+        start; webhook subscriptions and time travel are gone too. Controls and request counts are left alone."""
+        seed, scale_params = self._seed
+        self.world.replace_with(seeds.load_seed(seed, **scale_params))
 
     # ---- state file ------------------------------------------------------------------------------------------
     def _save(self) -> None:

@@ -904,6 +904,15 @@ class World:
             self.version += 1  # the state file keeps the offset
             return ids.fmt_time(self.now()) or ""
 
+    def replace_with(self, other: World) -> None:
+        """Take over another world's contents, keeping this one's lock, listeners, address and switches."""
+        with self.lock:
+            for name in ("users", "access_tokens", "workspaces", "repositories", "merge_tasks", "next_comment_id"):
+                setattr(self, name, getattr(other, name))
+            self.clock = Clock()
+            self.cache = {}
+            self.version += 1
+
     # ---- events ----------------------------------------------------------------------------------------------
     def emit(self, event: str, repo: Repository, actor_uuid: str | None, **objects) -> None:
         for listener in self.listeners:

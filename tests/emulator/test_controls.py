@@ -233,3 +233,16 @@ def test_rate_limit_headers_only_for_access_tokens(emulator: Emulator):
         last = token.get(emulator.api_url + R)
     assert last.headers["X-RateLimit-NearLimit"] == "true"
     assert "X-RateLimit-Limit" not in session(emulator, "alice").get(emulator.api_url + R).headers
+
+
+def test_reset_returns_to_the_seed(emulator: Emulator):
+    s = session(emulator, "alice")
+    api = emulator.api_url
+    main = s.get(api + R + "/refs/branches/main").json()["target"]["hash"]
+    emulator.world.commit_files("acme", "api-server", "main", "alice", {"gone.txt": "soon\n"})
+    emulator.world.delete_repository("acme", "docs")
+    control(emulator, "POST", "time", shift_seconds=3600)
+    assert control(emulator, "POST", "reset")["reset"] is True
+    assert s.get(api + R + "/refs/branches/main").json()["target"]["hash"] == main
+    assert s.get(api + "/repositories/acme/docs").status_code == 200
+    assert control(emulator, "GET", "time")["offset_seconds"] == 0
