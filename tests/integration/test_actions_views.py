@@ -3,10 +3,12 @@
 import time
 
 import pytest
+import requests
 from django.test import Client
 
 from bitbucket_sync import sync
 from bitbucket_sync.models import ActionReceipt, AuditEvent, Branch, PullRequest
+from dashboard.forms.actions import digest
 
 pytestmark = pytest.mark.django_db
 
@@ -173,8 +175,6 @@ def test_file_edit_commit_to_branch(act_world, alice):
 
 def test_file_edit_unchanged_content_is_not_committed(act_world, alice):
     page = alice.get("/acme/api-server/edit", {"branch": "main", "path": ".gitignore"})
-    from dashboard.forms.actions import digest
-
     text = "__pycache__/\n*.pyc\n.venv/\n.env\n"
     act_world.reset_counts()
     response = alice.post(
@@ -221,7 +221,7 @@ def test_file_edit_stale_keeps_text_then_new_branch_and_pr_succeeds(act_world, a
     assert _emu_repo(act_world).branches["main"] == moved_to  # the branch is untouched
     assert "My careful rewrite." in html  # the user's text is still in the form
     assert "bob&#x27;s line" in html or "bob's line" in html  # the diff of what landed
-    assert 'value="new_branch" checked' in html or 'value="new_branch"\n' in html or "checked" in html
+    assert '<input type="radio" name="target" value="new_branch" id="id_target_1" required checked>' in html
     retry = dict(
         form,
         idempotency_key=_key(refused),
@@ -534,3 +534,42 @@ def test_author_is_not_offered_approve_and_fragments_vary(act_world, bob):
     fragment = bob.get("/acme/api-server/branches/new", **HX)
     assert fragment.content.decode().lstrip().startswith('<section id="branch-form"')
     assert "HX-Request" in fragment["Vary"]
+
+
+def test_merge_555_explained_on_page_with_retry(act_world, alice):
+    pr = act_world.open_pr("api-server", author="heidi")
+    merge_page = alice.get(f"/acme/api-server/pull-requests/{pr.number}/merge")
+    base = act_world.emulator.base_url
+    requests.post(
+        f"{base}/_emulator/faults",
+        json={
+            "every": 1,
+            "kind": "555",
+            "path": f"/2.0/repositories/acme/api-server/pullrequests/{pr.number}/merge",
+        },
+        timeout=5,
+    )
+    response = alice.post(
+        f"/acme/api-server/pull-requests/{pr.number}/merge",
+        {
+            "idempotency_key": _key(merge_page),
+            "strategy": "merge_commit",
+            "message": "My message",
+            "expected_source_commit": pr.source_commit,
+        },
+    )
+    html = response.content.decode()
+    assert "timed out" in html and "merge again below" in html
+    assert ">My message</textarea>" in html  # the user's message is kept for the retry
+    requests.delete(f"{base}/_emulator/faults", timeout=5)
+    retried = alice.post(
+        f"/acme/api-server/pull-requests/{pr.number}/merge",
+        {
+            "idempotency_key": _key(response),
+            "strategy": "merge_commit",
+            "message": "My message",
+            "expected_source_commit": pr.source_commit,
+        },
+    )
+    assert retried.status_code == 302
+    assert _emu_repo(act_world).pullrequests[pr.number].state == "MERGED"
