@@ -251,7 +251,7 @@ def sync_workspace_listing(*, run: SyncRun, client: BitbucketClient) -> list[int
             _, what = upserts.upsert_repository_counted(workspace=workspace, record=record)
             if what:
                 setattr(stats["repositories"], what, getattr(stats["repositories"], what) + 1)
-            locks.extend(workspace_id=workspace.pk, run_id=run.pk)
+            locks.heartbeat(workspace_id=workspace.pk, run_id=run.pk)
         stats["repositories"].removed += upserts.mark_repositories_removed(workspace=workspace, seen_uuids=seen)
         members: set[int] = set()
         for page in batched(_member_listing(run, client), BATCH):
@@ -317,7 +317,7 @@ def sync_pull_requests(
     for page in batched(client.iter_pull_requests(ws, slug, updated_after=since), PR_BATCH):
         upserts.upsert_pull_requests_page(repository=repository, pr_records=page, stats=stats)
         newest = upserts.newest([newest, *(r.updated_on for r in page)])
-        locks.extend(workspace_id=repository.workspace_id, run_id=run.pk)
+        locks.heartbeat(workspace_id=repository.workspace_id, run_id=run.pk)
     if newest != repository.pull_requests_synced_through:
         Repository.objects.filter(pk=repository.pk).update(pull_requests_synced_through=newest)
         repository.pull_requests_synced_through = newest
@@ -331,7 +331,7 @@ def sync_branches(*, run: SyncRun, repository: Repository, client: BitbucketClie
         _, counts = upserts.upsert_branches_page(repository=repository, branch_records=page)
         stats["branches"].add(counts)
         seen.update(r.name for r in page)
-        locks.extend(workspace_id=repository.workspace_id, run_id=run.pk)
+        locks.heartbeat(workspace_id=repository.workspace_id, run_id=run.pk)
     stats["branches"].removed += upserts.mark_branches_removed(repository=repository, seen_names=seen)
     Repository.objects.filter(pk=repository.pk).update(branches_synced_for=listed_for)
     repository.branches_synced_for = listed_for
