@@ -1,0 +1,334 @@
+"""What a sync costs in Bitbucket requests, time and memory, against the emulator's `scale` seed. Prints JSON.
+
+    .venv/bin/python bench/sync_cost.py [--repos 200] [--prs 10] [--members 60] [--branches 5] [--latency-ms 50]
+                                        [--memory-prs 10000,100000]
+
+* full sync through a Celery worker with default settings: requests made and the theoretical minimum given the page
+  caps (100 per page, 50 for pull requests), and the wall time with the injected latency;
+* incremental sync with nothing changed, and with 20 pull requests changed;
+* the same full sync done the naive way (default page size of 10, a GET per object) as the baseline, in requests;
+* peak memory (max RSS) of a process doing the full sync of a workspace of N pull requests (1,000 per repository),
+  for each N of --memory-prs, each in a fresh process against an emulator in its own process (whose memory is not
+  counted).
+
+It runs on a throwaway SQLite database under a temporary directory, never the project's var/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def setup_django(var_dir: str) -> None:
+    from cryptography.fernet import Fernet
+
+    os.environ["BBDASH_VAR_DIR"] = var_dir
+    os.environ.setdefault("BBDASH_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    os.environ["DJANGO_SETTINGS_MODULE"] = "dashboard.settings"
+    os.environ.pop("DATABASE_URL", None)
+    os.environ["BBDASH_LOG_LEVEL"] = "WARNING"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def make_workspace(api_url: str, person: dict):
+    from django.contrib.auth import get_user_model
+
+    from bitbucket_sync.models import Credential, Workspace
+    from bitbucket_sync.sync import access
+
+    user = get_user_model().objects.create_user(person["username"])
+    credential = Credential(owner=user, kind="api_token", login=person["email"], api_url=api_url, status="valid")
+    credential.set_secret(person["api_token"])
+    credential.save()
+    access.discover_workspaces(credential=credential)
+    return Workspace.objects.get(slug="acme")
+
+
+def sync(workspace, kind: str):
+    from bitbucket_sync.models import SyncRun
+    from bitbucket_sync.sync import engine
+
+    run = SyncRun.objects.create(
+        workspace=workspace, kind=kind, trigger="command", credential=workspace.sync_credential
+    )
+    started = time.monotonic()
+    run = engine.run_inline(run=run, sleep=time.sleep)
+    return run, time.monotonic() - started
+
+
+def access_requests(emu) -> int:
+    """Requests of the access sync a finished run queues for its users (not part of the workspace sync)."""
+    endpoints = emu.controls.counts()["by_endpoint"]
+    return sum(v["total"] for k, v in endpoints.items() if "/user/workspaces" in k)
+
+
+def worker_full_sync(workspace):
+    """A full sync through a real Celery worker started with the default settings, timed from enqueue to the end."""
+    from bitbucket_sync.sync import engine
+
+    log_path = Path(os.environ["BBDASH_VAR_DIR"]) / "worker.log"
+    command = [sys.executable, "-m", "celery", "-A", "dashboard", "worker", "--loglevel", "INFO", "--without-mingle",
+               "--without-gossip", "--without-heartbeat"]  # fmt: skip
+    with log_path.open("w") as log:
+        worker = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while "ready." not in log_path.read_text():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        started = time.monotonic()
+        run = engine.request_sync(workspace=workspace, kind="full", trigger="command")
+        while True:
+            run.refresh_from_db()
+            if run.status not in engine.ACTIVE:
+                break
+            if time.monotonic() - started > 1200:
+                raise RuntimeError(f"the full sync did not end:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+        seconds = time.monotonic() - started
+        time.sleep(2)  # let the access sync the run queued at its end finish, so it is not counted in the next step
+        return run, seconds
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=60)
+
+
+def theoretical_minimum(world, slug: str = "acme") -> int:
+    """Requests a full sync cannot do without, given the page caps: each listing's pages, plus the workspace."""
+    with world.lock:
+        ws = world.workspace(slug)
+        repos = world.repos_in(ws)
+        pages = 1  # GET /workspaces/{ws}: the workspace's name (the discovery listing gives only uuid and slug)
+        pages += max(1, math.ceil(len(ws.projects) / 100))
+        pages += max(1, math.ceil(len(repos) / 100))
+        pages += max(1, math.ceil(len(ws.members) / 100))
+        for repo in repos:
+            pages += max(1, math.ceil(len(repo.pullrequests) / 50))
+            pages += max(1, math.ceil(len(repo.branches) / 100))
+            pages += max(1, math.ceil(len(repo.watchers) / 100))
+    return pages
+
+
+def naive_full_sync(api_url: str, person: dict) -> None:
+    """The common client's way: default page size (10), then a GET for every object it listed."""
+    import requests
+
+    session = requests.Session()
+    session.auth = (person["email"], person["api_token"])
+
+    def listing(url: str, params: dict | None = None):
+        while url:
+            page = session.get(url, params=params, timeout=30).json()
+            params = None
+            yield from page.get("values", [])
+            url = page.get("next")
+
+    states = {"state": ["OPEN", "MERGED", "DECLINED", "SUPERSEDED"]}
+    for repo in listing(f"{api_url}/repositories/acme"):
+        base = f"{api_url}/repositories/{repo['full_name']}"
+        session.get(base, timeout=30)
+        for pr in listing(f"{base}/pullrequests", states):
+            session.get(f"{base}/pullrequests/{pr['id']}", timeout=30)
+        for branch in listing(f"{base}/refs/branches"):
+            session.get(f"{base}/refs/branches/{requests.utils.quote(branch['name'], safe='')}", timeout=30)
+        list(listing(f"{base}/watchers"))
+    list(listing(f"{api_url}/workspaces/acme/members"))
+
+
+def cost(args) -> dict:
+    from bitbucket_emulator import Emulator
+
+    emu = Emulator.start(
+        seed="scale",
+        controls=True,
+        repos=args.repos,
+        pull_requests=args.prs,
+        members=args.members,
+        branches=args.branches,
+    )
+    try:
+        world = emu.world
+        with world.lock:
+            for repo in world.repos_in(world.workspace("acme")):
+                # The scale seed gives two watchers per repository; the brief's world has three.
+                carol = next(u for u in world.users.values() if u.username not in ("alice", "bob"))
+                if carol.uuid not in repo.watchers:
+                    repo.watchers.append(carol.uuid)
+        person = emu.account("alice")
+        workspace = make_workspace(emu.api_url, person)
+        emu.controls.set_latency(ms=args.latency_ms)
+        minimum = theoretical_minimum(world)
+
+        emu.controls.reset_counts()
+        full, full_seconds = worker_full_sync(workspace)
+        full_requests = emu.controls.counts()["total"] - access_requests(emu)
+
+        emu.controls.reset_counts()
+        incremental, incremental_seconds = sync(workspace, "incremental")
+        incremental_requests = emu.controls.counts()["total"]
+
+        with world.lock:
+            repos = world.repos_in(world.workspace("acme"))
+            changed = 0
+            for repo in repos:
+                for pr in repo.pullrequests.values():
+                    if pr.state == "OPEN" and changed < 20:
+                        world.update_pull_request_title("acme", repo.slug, pr.id, "alice", f"{pr.title} (edited)")
+                        changed += 1
+                        break
+        emu.controls.reset_counts()
+        changed_run, changed_seconds = sync(workspace, "incremental")
+        changed_requests = emu.controls.counts()["total"]
+
+        emu.controls.set_latency(ms=0)  # the baseline is counted, not timed: at 50 ms a request it takes minutes
+        emu.controls.reset_counts()
+        naive_full_sync(emu.api_url, person)
+        naive_requests = emu.controls.counts()["total"]
+        assert full.status == incremental.status == changed_run.status == "succeeded", (full.errors, full.message)
+        return {
+            "world": {
+                "repositories": args.repos,
+                "pull_requests": args.repos * args.prs,
+                "members": args.members,
+                "extra_branches_per_repository": args.branches,
+                "watchers_per_repository": 3,
+                "latency_ms": args.latency_ms,
+            },
+            "full_sync": {
+                "requests": full_requests,
+                "theoretical_minimum": minimum,
+                "ratio": round(full_requests / minimum, 3),
+                "wall_seconds": round(full_seconds, 1),
+                "mode": f"a Celery worker with default settings ({os.cpu_count()} processes), one task per repository",
+                "stats": full.stats,
+            },
+            "incremental_unchanged": {
+                "requests": incremental_requests,
+                "one_per_repository_plus_listings": args.repos
+                + math.ceil(args.repos / 100)
+                + math.ceil(args.members / 100),
+                "wall_seconds": round(incremental_seconds, 1),
+            },
+            "incremental_20_prs_changed": {
+                "requests": changed_requests,
+                "pull_requests_updated": changed_run.stats.get("pull_requests", {}).get("updated", 0),
+                "wall_seconds": round(changed_seconds, 1),
+            },
+            "naive_full_sync_baseline": {
+                "requests": naive_requests,
+                "times_ours": round(naive_requests / full_requests, 1),
+                "how": "pagelen 10 (the default) and a GET per repository, pull request and branch",
+            },
+        }
+    finally:
+        emu.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def memory_child(prs: int) -> None:
+    """In a fresh process: a full sync of a workspace of `prs` pull requests (1,000 per repository) from an emulator
+    in another process. The emulator filters and sorts a repository's pull requests for every page, so one repository
+    of 100,000 would measure the emulator's quadratic paging rather than the sync."""
+    per_repo = min(prs, 1000)
+    repos = max(1, prs // per_repo)
+    with tempfile.TemporaryDirectory() as tmp:
+        setup_django(tmp)
+        port = free_port()
+        creds = Path(tmp) / "accounts.json"
+        command = [
+            sys.executable, "-m", "bitbucket_emulator.cli", "--port", str(port), "--seed", "scale",
+            "--repos", str(repos), "--pull-requests", str(per_repo), "--members", "5", "--branches", "1",
+            "--credentials-out", str(creds),
+        ]  # fmt: skip
+        emulator = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 600
+            while not creds.exists() or not creds.read_text().strip():
+                if emulator.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the emulator did not start")
+                time.sleep(0.2)
+            time.sleep(0.5)
+            accounts = json.loads(creds.read_text())
+            people = accounts["accounts"] if isinstance(accounts, dict) else accounts
+            person = next(p for p in people if p.get("username") == "alice")
+            workspace = make_workspace(f"http://127.0.0.1:{port}/2.0", person)
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            run, seconds = sync(workspace, "full")
+            after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            from bitbucket_sync.models import PullRequest
+
+            print(
+                json.dumps(
+                    {
+                        "pull_requests": PullRequest.objects.count(),
+                        "repositories": repos,
+                        "status": run.status,
+                        "peak_rss_mb": round(after / 1024, 1),
+                        "rss_before_sync_mb": round(before / 1024, 1),
+                        "wall_seconds": round(seconds, 1),
+                    }
+                )
+            )
+        finally:
+            emulator.terminate()
+            emulator.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repos", type=int, default=200)
+    parser.add_argument("--prs", type=int, default=10, help="pull requests per repository")
+    parser.add_argument("--members", type=int, default=60)
+    parser.add_argument("--branches", type=int, default=5, help="extra branches per repository")
+    parser.add_argument("--latency-ms", type=float, default=50)
+    parser.add_argument("--memory-prs", default="10000,100000", help="comma-separated sizes; empty to skip")
+    parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_child)
+        return
+    memory = []
+    for size in [int(s) for s in args.memory_prs.split(",") if s.strip()]:
+        out = subprocess.run(
+            [sys.executable, __file__, "--memory-child", str(size)], capture_output=True, text=True, check=True
+        )
+        memory.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    with tempfile.TemporaryDirectory() as tmp:
+        setup_django(tmp)
+        result = cost(args)
+    result["worker_peak_memory"] = memory
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
