@@ -1,247 +1,61 @@
-"""The emulated world: accounts, workspaces, repositories with git-like history, pull requests, hooks.
+"""The emulated world: one `World` holding accounts, workspaces, repositories with git-like history, pull requests.
 
 Everything lives in one `World` guarded by one re-entrant lock (`world.lock`); the HTTP handlers and the test-facing
-mutation methods below take it. Git-like objects: a commit has parents and a full tree (`dict[path, bytes]`, shared
-between commits where unchanged); a branch is a name pointing at a commit hash; merges are three-way (merge.py).
+mutation methods below take it. Git-like objects (objects.py): a commit has parents and a full tree
+(`dict[path, bytes]`, shared between commits where unchanged); a branch is a name pointing at a commit hash; merges
+are three-way (merge.py). The state file is persistence.py.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import os
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from . import ids
-from .merge import MergeConflict, Tree, blob_id, merge_trees, tree_digest
+from .merge import MergeConflict, Tree, merge_trees, tree_digest
+from .objects import (
+    ALL_API_SCOPES,
+    ALL_LEGACY_SCOPES,
+    MERGE_STRATEGIES,
+    PERMISSION_RANK,
+    PR_STATES,
+    AccessToken,
+    Comment,
+    Commit,
+    Hook,
+    MergeTask,
+    Participant,
+    Project,
+    PullRequest,
+    Repository,
+    User,
+    Workspace,
+    WorldError,
+)
 
-PERMISSION_RANK = {"none": 0, "read": 1, "write": 2, "admin": 3}
-PR_STATES = ("OPEN", "MERGED", "DECLINED", "SUPERSEDED")
-MERGE_STRATEGIES = [
-    "merge_commit",
-    "squash",
-    "fast_forward",
-    "squash_fast_forward",
-    "rebase_fast_forward",
-    "rebase_merge",
+__all__ = [
+    "ALL_API_SCOPES",
+    "ALL_LEGACY_SCOPES",
+    "MERGE_STRATEGIES",
+    "PERMISSION_RANK",
+    "PR_STATES",
+    "AccessToken",
+    "Clock",
+    "Comment",
+    "Commit",
+    "Hook",
+    "MergeTask",
+    "Participant",
+    "Project",
+    "PullRequest",
+    "Repository",
+    "User",
+    "Workspace",
+    "World",
+    "WorldError",
 ]
-
-# Every new-style (API token) scope the emulator knows; seeded API tokens get all of them unless a seed says otherwise.
-ALL_API_SCOPES = [
-    "read:user:bitbucket",
-    "read:workspace:bitbucket",
-    "read:project:bitbucket",
-    "read:repository:bitbucket",
-    "write:repository:bitbucket",
-    "admin:repository:bitbucket",
-    "delete:repository:bitbucket",
-    "read:pullrequest:bitbucket",
-    "write:pullrequest:bitbucket",
-    "read:webhook:bitbucket",
-    "write:webhook:bitbucket",
-    "delete:webhook:bitbucket",
-]
-ALL_LEGACY_SCOPES = [
-    "account",
-    "email",
-    "project",
-    "repository",
-    "repository:write",
-    "repository:admin",
-    "repository:delete",
-    "pullrequest",
-    "pullrequest:write",
-    "webhook",
-]
-
-
-class WorldError(Exception):
-    """A rule of the world was broken; the HTTP layer turns it into Bitbucket's error answer."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        detail: str | None = None,
-        fields: dict | None = None,
-        data: dict | None = None,
-    ):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.detail = detail
-        self.fields = fields
-        self.data = data
-
-
-@dataclass
-class User:
-    uuid: str
-    account_id: str
-    username: str
-    display_name: str
-    email: str
-    api_token: str
-    app_password: str
-    created_on: datetime
-    api_token_scopes: list[str] = field(default_factory=lambda: list(ALL_API_SCOPES))
-    app_password_scopes: list[str] = field(default_factory=lambda: list(ALL_LEGACY_SCOPES))
-
-    @property
-    def nickname(self) -> str:
-        return self.username
-
-
-@dataclass
-class AccessToken:
-    token: str
-    name: str
-    uuid: str
-    scope_kind: str  # workspace | project | repository
-    workspace_uuid: str
-    project_key: str | None
-    repository_uuid: str | None
-    scopes: list[str]
-    created_on: datetime
-
-    @property
-    def account_id(self) -> str:
-        return ids.account_id_for(self.uuid)
-
-
-@dataclass
-class Project:
-    uuid: str
-    key: str
-    name: str
-    description: str
-    is_private: bool
-    created_on: datetime
-    updated_on: datetime
-
-
-@dataclass
-class Hook:
-    uuid: str
-    subject_type: str  # workspace | repository
-    subject_uuid: str
-    url: str
-    description: str
-    active: bool
-    events: list[str]
-    secret: str | None
-    created_at: datetime
-
-
-@dataclass
-class Workspace:
-    uuid: str
-    slug: str
-    name: str
-    is_private: bool
-    created_on: datetime
-    updated_on: datetime
-    members: dict[str, str] = field(default_factory=dict)  # user uuid -> owner | collaborator | member
-    member_since: dict[str, datetime] = field(default_factory=dict)
-    projects: dict[str, Project] = field(default_factory=dict)
-    hooks: list[Hook] = field(default_factory=list)
-
-
-@dataclass
-class Commit:
-    hash: str
-    parents: list[str]
-    tree: Tree
-    message: str
-    author_raw: str
-    author_uuid: str | None
-    date: datetime
-
-
-@dataclass
-class Participant:
-    user_uuid: str
-    role: str  # REVIEWER | PARTICIPANT
-    approved: bool = False
-    state: str | None = None  # approved | changes_requested | None
-    participated_on: datetime | None = None
-
-
-@dataclass
-class Comment:
-    id: int
-    user_uuid: str
-    raw: str
-    created_on: datetime
-    updated_on: datetime
-    parent_id: int | None = None
-    inline: dict | None = None
-    deleted: bool = False
-
-
-@dataclass
-class PullRequest:
-    id: int
-    title: str
-    description: str
-    state: str
-    draft: bool
-    author_uuid: str
-    source_branch: str
-    source_hash: str
-    dest_branch: str
-    dest_hash: str
-    created_on: datetime
-    updated_on: datetime
-    close_source_branch: bool = False
-    closed_by: str | None = None
-    closed_on: datetime | None = None
-    merge_commit: str | None = None
-    reason: str = ""
-    reviewers: list[str] = field(default_factory=list)
-    participants: dict[str, Participant] = field(default_factory=dict)
-    comments: list[Comment] = field(default_factory=list)
-    activity: list[dict] = field(default_factory=list)
-    rev: int = 0  # bumped on every change; keys the serialisation cache
-
-
-@dataclass
-class Repository:
-    uuid: str
-    workspace_uuid: str
-    slug: str
-    name: str
-    description: str
-    is_private: bool
-    project_key: str | None
-    language: str
-    created_on: datetime
-    updated_on: datetime
-    mainbranch: str = "main"
-    fork_policy: str = "no_public_forks"
-    website: str = ""
-    branches: dict[str, str] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
-    commits: dict[str, Commit] = field(default_factory=dict)
-    pullrequests: dict[int, PullRequest] = field(default_factory=dict)
-    next_pr_id: int = 1
-    watchers: list[str] = field(default_factory=list)
-    permissions: dict[str, str] = field(default_factory=dict)  # user uuid -> read | write | admin (explicit)
-    hooks: list[Hook] = field(default_factory=list)
-    rev: int = 0
-
-
-@dataclass
-class MergeTask:
-    id: str
-    repository_uuid: str
-    pr_id: int
-    status: str = "PENDING"
-    error: WorldError | None = None
 
 
 class Clock:
@@ -918,187 +732,25 @@ class World:
         for listener in self.listeners:
             listener(event, repo, actor_uuid, **objects)
 
-    # ---- persistence -----------------------------------------------------------------------------------------
+    # ---- persistence (persistence.py) ------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        blobs: dict[str, str] = {}
+        from .persistence import to_dict
 
-        def blob(content: bytes) -> str:
-            key = blob_id(content)
-            blobs.setdefault(key, base64.b64encode(content).decode())
-            return key
-
-        def dt(value: datetime | None) -> str | None:
-            return ids.fmt_time(value)
-
-        repos = []
-        for r in self.repositories.values():
-            repos.append(
-                {
-                    **{k: getattr(r, k) for k in ("uuid", "workspace_uuid", "slug", "name", "description")},
-                    **{k: getattr(r, k) for k in ("is_private", "project_key", "language", "mainbranch")},
-                    **{k: getattr(r, k) for k in ("fork_policy", "website", "branches", "tags", "next_pr_id")},
-                    "watchers": r.watchers,
-                    "permissions": r.permissions,
-                    "created_on": dt(r.created_on),
-                    "updated_on": dt(r.updated_on),
-                    "hooks": [_hook_dict(h) for h in r.hooks],
-                    "commits": [
-                        {
-                            "hash": c.hash,
-                            "parents": c.parents,
-                            "tree": {p: blob(b) for p, b in c.tree.items()},
-                            "message": c.message,
-                            "author_raw": c.author_raw,
-                            "author_uuid": c.author_uuid,
-                            "date": dt(c.date),
-                        }
-                        for c in r.commits.values()
-                    ],
-                    "pullrequests": [_pr_dict(pr) for pr in r.pullrequests.values()],
-                }
-            )
-        return {
-            "format": "bbdash-emulator-state/1",
-            "clock_offset": self.clock.offset.total_seconds(),
-            "next_comment_id": self.next_comment_id,
-            "users": [{**u.__dict__, "created_on": dt(u.created_on)} for u in self.users.values()],
-            "access_tokens": [{**t.__dict__, "created_on": dt(t.created_on)} for t in self.access_tokens.values()],
-            "workspaces": [
-                {
-                    **{k: getattr(w, k) for k in ("uuid", "slug", "name", "is_private", "members")},
-                    "created_on": dt(w.created_on),
-                    "updated_on": dt(w.updated_on),
-                    "member_since": {k: dt(v) for k, v in w.member_since.items()},
-                    "projects": [
-                        {**p.__dict__, "created_on": dt(p.created_on), "updated_on": dt(p.updated_on)}
-                        for p in w.projects.values()
-                    ],
-                    "hooks": [_hook_dict(h) for h in w.hooks],
-                }
-                for w in self.workspaces.values()
-            ],
-            "repositories": repos,
-            "blobs": blobs,
-        }
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> World:
-        if data.get("format") != "bbdash-emulator-state/1":
-            raise ValueError("not an emulator state file")
-        world = cls()
-        world.clock.offset = timedelta(seconds=data.get("clock_offset", 0))
-        world.next_comment_id = data["next_comment_id"]
-        blobs = {k: base64.b64decode(v) for k, v in data["blobs"].items()}
-        pt = ids.parse_time
+        from .persistence import from_dict
 
-        def opt(value: str | None) -> datetime | None:
-            return pt(value) if value else None
-
-        for u in data["users"]:
-            world.users[u["uuid"]] = User(**{**u, "created_on": pt(u["created_on"])})
-        for t in data["access_tokens"]:
-            world.access_tokens[t["token"]] = AccessToken(**{**t, "created_on": pt(t["created_on"])})
-        for w in data["workspaces"]:
-            ws = Workspace(
-                uuid=w["uuid"],
-                slug=w["slug"],
-                name=w["name"],
-                is_private=w["is_private"],
-                created_on=pt(w["created_on"]),
-                updated_on=pt(w["updated_on"]),
-                members=w["members"],
-                member_since={k: pt(v) for k, v in w["member_since"].items()},
-                projects={
-                    p["key"]: Project(**{**p, "created_on": pt(p["created_on"]), "updated_on": pt(p["updated_on"])})
-                    for p in w["projects"]
-                },
-                hooks=[_hook_from(h) for h in w["hooks"]],
-            )
-            world.workspaces[ws.uuid] = ws
-        for r in data["repositories"]:
-            repo = Repository(
-                **{k: r[k] for k in ("uuid", "workspace_uuid", "slug", "name", "description", "is_private")},
-                **{k: r[k] for k in ("project_key", "language", "mainbranch", "fork_policy", "website")},
-                **{k: r[k] for k in ("branches", "tags", "next_pr_id", "watchers", "permissions")},
-                created_on=pt(r["created_on"]),
-                updated_on=pt(r["updated_on"]),
-                hooks=[_hook_from(h) for h in r["hooks"]],
-            )
-            for c in r["commits"]:
-                repo.commits[c["hash"]] = Commit(
-                    c["hash"],
-                    c["parents"],
-                    {p: blobs[k] for p, k in c["tree"].items()},
-                    c["message"],
-                    c["author_raw"],
-                    c["author_uuid"],
-                    pt(c["date"]),
-                )
-            for p in r["pullrequests"]:
-                pr = PullRequest(
-                    **{k: v for k, v in p.items() if k not in ("participants", "comments", "activity")},
-                )
-                for k in ("created_on", "updated_on"):
-                    setattr(pr, k, pt(getattr(pr, k)))
-                pr.closed_on = opt(p["closed_on"])
-                pr.participants = {
-                    x["user_uuid"]: Participant(**{**x, "participated_on": opt(x["participated_on"])})
-                    for x in p["participants"]
-                }
-                pr.comments = [
-                    Comment(**{**c, "created_on": pt(c["created_on"]), "updated_on": pt(c["updated_on"])})
-                    for c in p["comments"]
-                ]
-                pr.activity = [_activity_from(a) for a in p["activity"]]
-                repo.pullrequests[pr.id] = pr
-            world.repositories[repo.uuid] = repo
-        return world
+        return from_dict(data)
 
     def save(self, path: str) -> None:
-        with self.lock:
-            data = self.to_dict()
-        tmp = f"{path}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-        os.replace(tmp, path)
+        from .persistence import save
+
+        save(self, path)
 
     @classmethod
     def load(cls, path: str) -> World:
-        with open(path, encoding="utf-8") as fh:
-            return cls.from_dict(json.load(fh))
+        from .persistence import load
 
-
-def _hook_dict(h: Hook) -> dict:
-    return {**h.__dict__, "created_at": ids.fmt_time(h.created_at)}
-
-
-def _hook_from(d: dict) -> Hook:
-    return Hook(**{**d, "created_at": ids.parse_time(d["created_at"])})
-
-
-def _pr_dict(pr: PullRequest) -> dict:
-    out = {k: v for k, v in pr.__dict__.items() if k not in ("participants", "comments", "activity")}
-    for k in ("created_on", "updated_on", "closed_on"):
-        out[k] = ids.fmt_time(out[k])
-    out["participants"] = [
-        {**p.__dict__, "participated_on": ids.fmt_time(p.participated_on)} for p in pr.participants.values()
-    ]
-    out["comments"] = [
-        {**c.__dict__, "created_on": ids.fmt_time(c.created_on), "updated_on": ids.fmt_time(c.updated_on)}
-        for c in pr.comments
-    ]
-    out["activity"] = [
-        {**a, "date": ids.fmt_time(a["date"]), **({"snapshot": a["snapshot"]} if "snapshot" in a else {})}
-        for a in pr.activity
-    ]
-    return out
-
-
-def _activity_from(a: dict) -> dict:
-    out = {**a, "date": ids.parse_time(a["date"])}
-    if "snapshot" in out:
-        snap = dict(out["snapshot"])
-        snap["source"] = tuple(snap["source"])
-        snap["destination"] = tuple(snap["destination"])
-        out["snapshot"] = snap
-    return out
+        return load(path)

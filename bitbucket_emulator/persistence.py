@@ -1,0 +1,204 @@
+"""The state file: a world to JSON and back (`--state-file`), so a restarted demo keeps its commits.
+
+File contents are stored once each (by blob id) however many commits share them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from datetime import datetime, timedelta
+
+from . import ids
+from .merge import blob_id
+from .objects import AccessToken, Comment, Commit, Hook, Participant, Project, PullRequest, Repository, User, Workspace
+from .state import World
+
+FORMAT = "bbdash-emulator-state/1"
+
+
+def to_dict(world: World) -> dict:
+    blobs: dict[str, str] = {}
+
+    def blob(content: bytes) -> str:
+        key = blob_id(content)
+        blobs.setdefault(key, base64.b64encode(content).decode())
+        return key
+
+    def dt(value: datetime | None) -> str | None:
+        return ids.fmt_time(value)
+
+    repos = []
+    for r in world.repositories.values():
+        repos.append(
+            {
+                **{k: getattr(r, k) for k in ("uuid", "workspace_uuid", "slug", "name", "description")},
+                **{k: getattr(r, k) for k in ("is_private", "project_key", "language", "mainbranch")},
+                **{k: getattr(r, k) for k in ("fork_policy", "website", "branches", "tags", "next_pr_id")},
+                "watchers": r.watchers,
+                "permissions": r.permissions,
+                "created_on": dt(r.created_on),
+                "updated_on": dt(r.updated_on),
+                "hooks": [_hook_dict(h) for h in r.hooks],
+                "commits": [
+                    {
+                        "hash": c.hash,
+                        "parents": c.parents,
+                        "tree": {p: blob(b) for p, b in c.tree.items()},
+                        "message": c.message,
+                        "author_raw": c.author_raw,
+                        "author_uuid": c.author_uuid,
+                        "date": dt(c.date),
+                    }
+                    for c in r.commits.values()
+                ],
+                "pullrequests": [_pr_dict(pr) for pr in r.pullrequests.values()],
+            }
+        )
+    return {
+        "format": FORMAT,
+        "clock_offset": world.clock.offset.total_seconds(),
+        "next_comment_id": world.next_comment_id,
+        "users": [{**u.__dict__, "created_on": dt(u.created_on)} for u in world.users.values()],
+        "access_tokens": [{**t.__dict__, "created_on": dt(t.created_on)} for t in world.access_tokens.values()],
+        "workspaces": [
+            {
+                **{k: getattr(w, k) for k in ("uuid", "slug", "name", "is_private", "members")},
+                "created_on": dt(w.created_on),
+                "updated_on": dt(w.updated_on),
+                "member_since": {k: dt(v) for k, v in w.member_since.items()},
+                "projects": [
+                    {**p.__dict__, "created_on": dt(p.created_on), "updated_on": dt(p.updated_on)}
+                    for p in w.projects.values()
+                ],
+                "hooks": [_hook_dict(h) for h in w.hooks],
+            }
+            for w in world.workspaces.values()
+        ],
+        "repositories": repos,
+        "blobs": blobs,
+    }
+
+
+def from_dict(data: dict) -> World:
+    if data.get("format") != FORMAT:
+        raise ValueError("not an emulator state file")
+    world = World()
+    world.clock.offset = timedelta(seconds=data.get("clock_offset", 0))
+    world.next_comment_id = data["next_comment_id"]
+    blobs = {k: base64.b64decode(v) for k, v in data["blobs"].items()}
+    pt = ids.parse_time
+
+    def opt(value: str | None) -> datetime | None:
+        return pt(value) if value else None
+
+    for u in data["users"]:
+        world.users[u["uuid"]] = User(**{**u, "created_on": pt(u["created_on"])})
+    for t in data["access_tokens"]:
+        world.access_tokens[t["token"]] = AccessToken(**{**t, "created_on": pt(t["created_on"])})
+    for w in data["workspaces"]:
+        ws = Workspace(
+            uuid=w["uuid"],
+            slug=w["slug"],
+            name=w["name"],
+            is_private=w["is_private"],
+            created_on=pt(w["created_on"]),
+            updated_on=pt(w["updated_on"]),
+            members=w["members"],
+            member_since={k: pt(v) for k, v in w["member_since"].items()},
+            projects={
+                p["key"]: Project(**{**p, "created_on": pt(p["created_on"]), "updated_on": pt(p["updated_on"])})
+                for p in w["projects"]
+            },
+            hooks=[_hook_from(h) for h in w["hooks"]],
+        )
+        world.workspaces[ws.uuid] = ws
+    for r in data["repositories"]:
+        repo = Repository(
+            **{k: r[k] for k in ("uuid", "workspace_uuid", "slug", "name", "description", "is_private")},
+            **{k: r[k] for k in ("project_key", "language", "mainbranch", "fork_policy", "website")},
+            **{k: r[k] for k in ("branches", "tags", "next_pr_id", "watchers", "permissions")},
+            created_on=pt(r["created_on"]),
+            updated_on=pt(r["updated_on"]),
+            hooks=[_hook_from(h) for h in r["hooks"]],
+        )
+        for c in r["commits"]:
+            repo.commits[c["hash"]] = Commit(
+                c["hash"],
+                c["parents"],
+                {p: blobs[k] for p, k in c["tree"].items()},
+                c["message"],
+                c["author_raw"],
+                c["author_uuid"],
+                pt(c["date"]),
+            )
+        for p in r["pullrequests"]:
+            pr = PullRequest(
+                **{k: v for k, v in p.items() if k not in ("participants", "comments", "activity")},
+            )
+            for k in ("created_on", "updated_on"):
+                setattr(pr, k, pt(getattr(pr, k)))
+            pr.closed_on = opt(p["closed_on"])
+            pr.participants = {
+                x["user_uuid"]: Participant(**{**x, "participated_on": opt(x["participated_on"])})
+                for x in p["participants"]
+            }
+            pr.comments = [
+                Comment(**{**c, "created_on": pt(c["created_on"]), "updated_on": pt(c["updated_on"])})
+                for c in p["comments"]
+            ]
+            pr.activity = [_activity_from(a) for a in p["activity"]]
+            repo.pullrequests[pr.id] = pr
+        world.repositories[repo.uuid] = repo
+    return world
+
+
+def save(world: World, path: str) -> None:
+    with world.lock:
+        data = to_dict(world)
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
+    os.replace(tmp, path)
+
+
+def load(path: str) -> World:
+    with open(path, encoding="utf-8") as fh:
+        return from_dict(json.load(fh))
+
+
+def _hook_dict(h: Hook) -> dict:
+    return {**h.__dict__, "created_at": ids.fmt_time(h.created_at)}
+
+
+def _hook_from(d: dict) -> Hook:
+    return Hook(**{**d, "created_at": ids.parse_time(d["created_at"])})
+
+
+def _pr_dict(pr: PullRequest) -> dict:
+    out = {k: v for k, v in pr.__dict__.items() if k not in ("participants", "comments", "activity")}
+    for k in ("created_on", "updated_on", "closed_on"):
+        out[k] = ids.fmt_time(out[k])
+    out["participants"] = [
+        {**p.__dict__, "participated_on": ids.fmt_time(p.participated_on)} for p in pr.participants.values()
+    ]
+    out["comments"] = [
+        {**c.__dict__, "created_on": ids.fmt_time(c.created_on), "updated_on": ids.fmt_time(c.updated_on)}
+        for c in pr.comments
+    ]
+    out["activity"] = [
+        {**a, "date": ids.fmt_time(a["date"]), **({"snapshot": a["snapshot"]} if "snapshot" in a else {})}
+        for a in pr.activity
+    ]
+    return out
+
+
+def _activity_from(a: dict) -> dict:
+    out = {**a, "date": ids.parse_time(a["date"])}
+    if "snapshot" in out:
+        snap = dict(out["snapshot"])
+        snap["source"] = tuple(snap["source"])
+        snap["destination"] = tuple(snap["destination"])
+        out["snapshot"] = snap
+    return out
