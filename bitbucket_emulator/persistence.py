@@ -19,6 +19,7 @@ FORMAT = "bbdash-emulator-state/1"
 
 
 def to_dict(world: World) -> dict:
+    """The whole world as JSON-ready data (file contents base64, once per blob)."""
     blobs: dict[str, str] = {}
 
     def blob(content: bytes) -> str:
@@ -82,6 +83,7 @@ def to_dict(world: World) -> dict:
 
 
 def from_dict(data: dict) -> World:
+    """A world back from `to_dict` data; ValueError if it is not an emulator state file."""
     if data.get("format") != FORMAT:
         raise ValueError("not an emulator state file")
     world = World()
@@ -155,6 +157,7 @@ def from_dict(data: dict) -> World:
 
 
 def save(world: World, path: str) -> None:
+    """Write atomically (a temporary file, then a rename), so a crash never leaves half a state file."""
     with world.lock:
         data = to_dict(world)
     tmp = f"{path}.tmp"
@@ -164,6 +167,7 @@ def save(world: World, path: str) -> None:
 
 
 def load(path: str) -> World:
+    """Read a state file written by `save`."""
     with open(path, encoding="utf-8") as fh:
         return from_dict(json.load(fh))
 
