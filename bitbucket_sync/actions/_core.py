@@ -164,6 +164,8 @@ class Action:
     details: dict[str, Any] = field(default_factory=dict)
     credential: Credential | None = None
     last_request_id: str = ""
+    # Set to an existing event to complete it instead of writing a new one.
+    event: AuditEvent | None = None
     _client: BitbucketClient | None = None
     _recorded: bool = False
 
@@ -248,12 +250,21 @@ class Action:
         if self._recorded:
             return
         self._recorded = True
-        audit.record(
+        kind = self.credential.kind if credential_kind is None and self.credential else (credential_kind or "")
+        if self.event is not None:
+            # The action's event already exists (a merge recorded when Bitbucket accepted it): it gets the outcome.
+            self.event.result = result
+            self.event.message = message
+            self.event.request_id = (request_id or self.last_request_id or self.event.request_id)[:128]
+            self.event.details = {**self.event.details, **self.details}
+            self.event.save(update_fields=["result", "message", "request_id", "details"])
+            return
+        self.event = audit.record(
             actor=self.user,
             action=self.action,
             result=result,
             subject_user=self.user,
-            credential_kind=self.credential.kind if credential_kind is None and self.credential else "",
+            credential_kind=kind,
             workspace_slug=self.repository.workspace.slug,
             repository_full_name=self.repository.full_name,
             target=self.target,

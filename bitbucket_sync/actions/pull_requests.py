@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from bitbucket_sync import sync
 from bitbucket_sync.client import MERGE_STRATEGIES, BadRequest, BitbucketError, MergePending, NotFound
 from bitbucket_sync.client import PullRequest as PullRequestRecord
-from bitbucket_sync.models import PullRequest, Repository
+from bitbucket_sync.models import AuditEvent, PullRequest, Repository
 
 from ._core import Action, ActionFailed, MergeConflicts, SourceMoved, client_for_reading, plain_error
 from .files import DIFF_MAX_CHARS
@@ -339,7 +339,8 @@ def merge_pull_request(
     The pull request is re-read first: a source that moved is refused (``SourceMoved``, with the diff of the new
     commits) and nothing is merged. The merge is asked for asynchronously (Bitbucket answers 202 and a task to
     poll); with ``wait_seconds`` the task is polled here that long, else the outcome is ``pending`` and the page polls
-    ``merge_status``. The audit event is written when the merge ends, here or in ``merge_status``.
+    ``merge_status``. A pending merge's audit event is written at once ("accepted, running") and completed with the
+    outcome by ``merge_status``, so the log holds the merge even if nobody watches it end.
     """
     if strategy not in MERGE_STRATEGIES:
         raise ValueError(f"unknown merge strategy {strategy!r}")
@@ -396,7 +397,12 @@ def merge_pull_request(
                 poll=time.sleep if wait_seconds > 0 else None,
             )
         except MergePending as pending:
-            act.defer()
+            # Written now, so the merge is in the log even if nobody watches it end; merge_status completes it.
+            act.succeeded(
+                f"Bitbucket accepted the merge of #{number} ({STRATEGY_LABELS[strategy].lower()}) and is running it.",
+                task=_task_id(pending.task_url),
+                running=True,
+            )
             return MergeOutcome(pull_request=pull_request, task_url=pending.task_url, checks=1)
         except BitbucketError as exc:
             raise _merge_failure(exc, number) from exc
@@ -406,15 +412,21 @@ def merge_pull_request(
 
 
 def merge_status(*, user, pull_request: PullRequest, task_url: str, strategy: str = "") -> MergeOutcome:
-    """Check a running merge's task once; when it ended, update the mirror and write the merge's audit event."""
+    """Check a running merge's task once; when it ended, update the mirror and complete the merge's audit event."""
     number = pull_request.number
+    task = _task_id(task_url)
     act = Action(
         user=user,
         action="pull_request.merge",
         repository=pull_request.repository,
         target=f"#{number}",
-        details={"strategy": strategy, "task": task_url.rsplit("/", 1)[-1], "polled": True},
+        details={"running": False},
+        event=AuditEvent.objects.filter(
+            action="pull_request.merge", repository_full_name=pull_request.repository.full_name, details__task=task
+        ).first(),
     )
+    if not strategy and act.event is not None:
+        strategy = act.event.details.get("strategy", "")
     with act:
         try:
             record = act.client.wait_for_merge(task_url, wait_seconds=0, poll=None)
@@ -426,6 +438,10 @@ def merge_status(*, user, pull_request: PullRequest, task_url: str, strategy: st
         merged = _after_merge(act, pull_request, record)
         act.succeeded(_merged_words(record, strategy), merge_commit=record.merge_commit or "")
         return MergeOutcome(pull_request=merged)
+
+
+def _task_id(task_url: str) -> str:
+    return task_url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _merged_words(record: PullRequestRecord, strategy: str) -> str:

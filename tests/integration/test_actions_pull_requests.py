@@ -214,7 +214,8 @@ def test_merge_202_polled_until_success(act_world):
         user=alice, pull_request=pr, strategy="squash", expected_source_commit=pr.source_commit
     )
     assert outcome.pending and "/merge/task-status/" in outcome.task_url
-    assert not AuditEvent.objects.filter(action="pull_request.merge").exists()  # written when the merge ends
+    accepted = AuditEvent.objects.get(action="pull_request.merge")  # written at once, so it is never missing
+    assert accepted.details["running"] is True and "is running it" in accepted.message
 
     checks = 0
     while outcome.pending:
@@ -225,7 +226,9 @@ def test_merge_202_polled_until_success(act_world):
 
     assert checks > 1
     assert outcome.pull_request.state == "MERGED"
-    assert AuditEvent.objects.get(action="pull_request.merge").result == "success"
+    event = AuditEvent.objects.get(action="pull_request.merge")  # the same event, now with the outcome
+    assert (event.pk, event.result, event.details["running"]) == (accepted.pk, "success", False)
+    assert event.message.startswith(f"Merged pull request #{pr.number} (squash)")
 
 
 def test_merge_409_ref_moved_explained(act_world):
