@@ -1,10 +1,12 @@
 """Sync runs without Bitbucket: the workspace lock, the hourly budget, request_sync, progress and stalled runs."""
 
+import io
 from datetime import timedelta
 
 import pytest
 from cryptography.fernet import Fernet
 from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from bitbucket_sync.client import RateLimited, records
@@ -145,3 +147,26 @@ def test_upsert_workspace_new_with_name(db):
     base = records.Workspace.from_json({"uuid": "{w9}", "slug": "labs"}, endpoint="test")
     again, created = upserts.upsert_workspace(base)
     assert not created and again.pk == workspace.pk and again.name == "Labs"
+
+
+def test_bitbucket_export_unknown_workspace_names_the_known_ones(workspace):
+    with pytest.raises(CommandError, match="known: acme"):
+        call_command("bitbucket_export", "--workspace", "nope", stdout=io.StringIO())
+
+
+def test_bitbucket_sync_enqueue_twice_queues_one_run(workspace, django_capture_on_commit_callbacks):
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks() as callbacks:
+        call_command("bitbucket_sync", "--workspace", "acme", "--enqueue", stdout=out)
+        call_command("bitbucket_sync", "--workspace", "acme", "--enqueue", "--full", stdout=out)
+    run = SyncRun.objects.get()
+    assert out.getvalue().splitlines() == [f"acme: sync run #{run.pk} queued"] * 2
+    assert run.trigger == SyncRun.Trigger.COMMAND and len(callbacks) == 1
+
+
+def test_bitbucket_sync_without_sync_credential_says_how_to_fix(db):
+    Workspace.objects.create(bitbucket_uuid="{w2}", slug="orphan", name="Orphan")
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="did not succeed"):
+        call_command("bitbucket_sync", "--workspace", "orphan", stdout=io.StringIO(), stderr=err)
+    assert "no sync credential" in err.getvalue()
