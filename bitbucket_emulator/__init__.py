@@ -29,10 +29,12 @@ Control API (only with `controls=True` / `--controls`; otherwise every `/_emulat
                                             "resource": "repositories" | "all"}``: at most `limit` requests per
                                             rolling `window` seconds per credential, then ``429`` ``text/plain``
                                             (with ``Retry-After`` only when `retry_after` is set); ``DELETE`` off
-``POST /_emulator/faults``                  ``{"every": 3, "kind": "500" | "555" | "drop" | "slow",
+``POST /_emulator/faults``                  ``{"every": 3, "kind": "500" | "555" | "409" | "drop" | "slow",
                                             "delay": 2.0, "path": "/2.0/repositories/"}``: every Nth API request
                                             (optionally only under `path`) fails that way; ``DELETE`` off
 ``GET|POST /_emulator/time``                ``{"shift_seconds": 3600}`` moves "now" (for ``updated_on``)
+``POST /_emulator/slow-merges``            ``{"enabled": true}``: a synchronous merge answers 202 + task-status
+                                            URL, as Bitbucket does when a merge outlasts its timeout
 ``POST /_emulator/app-passwords``           ``{"enabled": false}`` refuses app passwords (as after 2026-07-28)
 ``POST /_emulator/reset``                   back to the seed: repositories, PRs, hooks, time travel (as `emu.reset()`)
 ``GET  /_emulator/webhooks/deliveries``     every delivery with its attempts and answers

@@ -276,6 +276,9 @@ class EmulatorApp:
         status = int(fault.kind)
         if status == 500:
             return self._error(WorldError(500, "Internal Server Error"))
+        if status == 409:
+            message = "Unable to merge because one of the refs involved changed while attempting to merge"
+            return self._error(WorldError(409, message))
         return self._error(WorldError(555, "Service Timeout", detail="The request took too long; retry it later."))
 
     def _handle(self, request: Request, route: Route, args: dict, identity: Identity) -> Response:

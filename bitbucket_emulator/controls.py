@@ -27,12 +27,12 @@ class RateLimit:
 @dataclass
 class Fault:
     every: int
-    kind: str  # 500 | 555 | drop | slow
+    kind: str  # 500 | 555 | 409 | drop | slow
     delay: float = 2.0  # seconds, for `slow`
     path: str = ""  # only requests whose path starts with this count
 
 
-FAULT_KINDS = ("500", "555", "drop", "slow")
+FAULT_KINDS = ("500", "555", "409", "drop", "slow")
 
 
 class Controls:
@@ -43,6 +43,8 @@ class Controls:
         self.rate_limit: RateLimit | None = None
         self.fault: Fault | None = None
         self._fault_counter = 0
+        # Merges that "take longer than the server's timeout": a synchronous merge answers 202 + task-status URL.
+        self.slow_merges = False
         self._windows: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self.clock = time.monotonic  # the rate limiter's clock; tests replace it to roll the window on
         self.reset_counts()
@@ -149,9 +151,11 @@ class Controls:
             "latency": {"ms": self.latency_ms, "jitter_ms": self.jitter_ms},
             "rate_limit": self.rate_limit.__dict__ if self.rate_limit else None,
             "faults": self.fault.__dict__ if self.fault else None,
+            "slow_merges": self.slow_merges,
         }
 
     def clear(self) -> None:
+        self.slow_merges = False
         self.set_latency(0)
         self.set_rate_limit(None)
         self.set_fault(None)

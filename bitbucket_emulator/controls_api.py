@@ -96,6 +96,9 @@ def handle(app: EmulatorApp, request: Request) -> Response:
             if method == "POST":
                 world.time_travel(float(body.get("shift_seconds", 0)))
             return _json({"now": fmt_time(world.now()), "offset_seconds": world.clock.offset.total_seconds()})
+        if path == "/_emulator/slow-merges" and method == "POST":
+            c.slow_merges = bool(body.get("enabled", True))
+            return _json({"enabled": c.slow_merges})
         if path == "/_emulator/reset" and method == "POST":
             if app.emulator is None:
                 return _json({"error": "no emulator to reset"}, 404)

@@ -280,7 +280,7 @@ def merge(ctx: Ctx, workspace: str, repo_slug: str, pull_request_id: int):
         raise WorldError(400, "Bad request", fields={"message": ["The message is limited to 128 KiB."]})
     close = as_bool(body["close_source_branch"]) if "close_source_branch" in body else None
     actor = ctx.identity.actor_uuid
-    if as_bool(ctx.args.get("async")):
+    if as_bool(ctx.args.get("async")) or ctx.app.controls.slow_merges:
         if pr.state != "OPEN":
             raise WorldError(400, f"You can't merge a pull request that is {pr.state.lower()}.")
         task = MergeTask(random_uuid().strip("{}"), repo.uuid, pr.id)

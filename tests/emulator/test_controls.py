@@ -246,3 +246,25 @@ def test_reset_returns_to_the_seed(emulator: Emulator):
     assert s.get(api + R + "/refs/branches/main").json()["target"]["hash"] == main
     assert s.get(api + "/repositories/acme/docs").status_code == 200
     assert control(emulator, "GET", "time")["offset_seconds"] == 0
+
+
+def test_merge_faults_409_and_slow_merges(emulator: Emulator):
+    s = session(emulator, "alice")
+    api = emulator.api_url
+    s.post(api + R + "/refs/branches", json={"name": "feature/slow", "target": {"hash": "main"}})
+    s.post(api + R + "/src", data={"branch": "feature/slow", "slow.txt": "s\n"})
+    pr = s.post(api + R + "/pullrequests", json={"title": "Slow", "source": {"branch": {"name": "feature/slow"}}})
+    merge_url = pr.json()["links"]["merge"]["href"]
+    control(emulator, "POST", "faults", every=1, kind="409", path=merge_url.removeprefix(emulator.base_url))
+    r = s.post(merge_url, json={})
+    assert r.status_code == 409 and "refs involved changed" in r.json()["error"]["message"]
+    assert s.get(pr.json()["links"]["self"]["href"]).json()["state"] == "OPEN"
+    requests.delete(emulator.base_url + "/_emulator/faults", timeout=5)
+    emulator.app.merge_task_delay = 0.0
+    control(emulator, "POST", "slow-merges", enabled=True)
+    r = s.post(merge_url, json={})
+    assert r.status_code == 202 and "/merge/task-status/" in r.headers["Location"]
+    deadline = time.monotonic() + 5
+    while s.get(r.headers["Location"]).json()["task_status"] != "SUCCESS" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert s.get(pr.json()["links"]["self"]["href"]).json()["state"] == "MERGED"
