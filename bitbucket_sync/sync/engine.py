@@ -422,14 +422,15 @@ def stalled_runs(*, older_than: timedelta | None = None) -> list[SyncRun]:
 
 
 def users_to_refresh(*, workspace: Workspace) -> list[int]:
-    """Users whose access rows cover the workspace, and the owner of its sync credential."""
+    """Users whose access rows cover the workspace (those without an active credential any more lose them), and the
+    owner of its sync credential."""
     from bitbucket_sync.models import WorkspaceAccess
 
     ids = set(WorkspaceAccess.objects.filter(workspace=workspace).values_list("user_id", flat=True))
     owner = Credential.objects.filter(pk=workspace.sync_credential_id).values_list("owner_id", flat=True).first()
     if owner is not None:
         ids.add(owner)
-    return sorted(ids & set(Credential.objects.filter(is_active=True).values_list("owner_id", flat=True)))
+    return sorted(ids)
 
 
 # -- inline runs (the management command) ------------------------------------------------------------------------
