@@ -573,3 +573,21 @@ def test_merge_555_explained_on_page_with_retry(act_world, alice):
     )
     assert retried.status_code == 302
     assert _emu_repo(act_world).pullrequests[pr.number].state == "MERGED"
+
+
+def test_posts_need_the_csrf_token_htmx_sends_it_in_a_header(act_world):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(act_world.users["alice"])
+    page = client.get("/acme/api-server/branches/new")
+    assert 'hx-headers=\'{"X-CSRFToken": "' in page.content.decode()  # base.html gives htmx the token
+    data = {"idempotency_key": _key(page), "prefix": "feature/", "name": "csrf", "target": "main"}
+    act_world.reset_counts()
+
+    forged = client.post("/acme/api-server/branches/new", data, **HX)
+    assert forged.status_code == 403
+    assert act_world.counts()["total"] == 0
+
+    token = client.cookies["csrftoken"].value
+    sent = client.post("/acme/api-server/branches/new", data, HTTP_X_CSRFTOKEN=token, **HX)
+    assert sent.status_code == 200 and sent["HX-Redirect"] == "/acme/api-server/branches/"
+    assert "feature/csrf" in _emu_repo(act_world).branches
