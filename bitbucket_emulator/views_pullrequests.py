@@ -12,7 +12,7 @@ from .auth import repo_for
 from .context import Ctx, Encoded, Result, as_bool, empty
 from .ids import random_uuid
 from .merge import MergeConflict
-from .state import PR_STATES, MergeTask, PullRequest, Repository, WorldError
+from .state import PR_STATES, MergeTask, PullRequest, Repository, World, WorldError
 
 LIST_HIDDEN = ("values.reviewers", "values.participants")
 PR_PAGELEN_MAX = 50
@@ -44,31 +44,45 @@ def pr_list(ctx: Ctx, workspace: str, repo_slug: str) -> Result:
     q = ctx.args.get("q")
     if not states and not (q and "state" in q):
         states = ["OPEN"]  # Bitbucket's default when no state is asked for
-    prs = sorted(repo.pullrequests.values(), key=lambda p: p.id, reverse=True)
-    if states:
-        prs = [p for p in prs if p.state in states]
     fields = ctx.args.get("fields") or ""
     sort = ctx.args.get("sort")
-    # Filter and sort on the full objects (q may name reviewers); render each page item from a cache.
-    needs_full = any(h.split(".")[1] in (q or "") + (sort or "") for h in LIST_HIDDEN)
-    render = s.pullrequest if needs_full else s.pullrequest_list_item
-    items = [render(world, repo, p) for p in prs]
-    sample = s.pullrequest(world, repo, next(iter(repo.pullrequests.values()))) if repo.pullrequests else None
-    items = query.filter_and_sort(items, q, sort, sample)
+    ids = _listing(world, repo, tuple(states), q, sort)
     envelope_fields, item_fields = query.split_fields(fields)
     hidden = tuple(h.removeprefix("values.") for h in LIST_HIDDEN)
 
-    def encoded(item: dict) -> Encoded:
-        pr = repo.pullrequests[item["id"]]
+    def encoded(pr_id: int) -> Encoded:
+        pr = repo.pullrequests[pr_id]
         return Encoded(s.pullrequest_list_item_json(world, repo, pr, item_fields, hidden if item_fields else ()))
 
-    body = query.page(items, ctx.args, ctx.url(), render=encoded, maximum=PR_PAGELEN_MAX)
+    body = query.page(ids, ctx.args, ctx.url(), render=encoded, maximum=PR_PAGELEN_MAX)
     if envelope_fields:
         values = body["values"]
         body = query.apply_fields({**body, "values": None}, envelope_fields)
         if "values" in body:
             body["values"] = values
     return Result(body, fields_applied=True)
+
+
+def _listing(world: World, repo: Repository, states: tuple[str, ...], q: str | None, sort: str | None) -> list[int]:
+    """The ids a PR listing shows, in order; cached until a PR of the repository changes (pages 2..n reuse it)."""
+    prs = sorted(repo.pullrequests.values(), key=lambda p: p.id, reverse=True)
+    signature = (repo.rev, repo.slug, tuple((p.id, p.rev) for p in prs))
+    key = ("pullrequest-listing", repo.uuid, states, q, sort)
+    cached = world.cache.get(key)
+    if cached and cached[0] == signature:
+        return cached[1]
+    if states:
+        prs = [p for p in prs if p.state in states]
+    # Filter and sort on the full objects when q or sort names reviewers or participants.
+    needs_full = any(h.split(".")[1] in (q or "") + (sort or "") for h in LIST_HIDDEN)
+    render = s.pullrequest if needs_full else s.pullrequest_list_item
+    items = [render(world, repo, p) for p in prs]
+    sample = s.pullrequest(world, repo, next(iter(repo.pullrequests.values()))) if repo.pullrequests else None
+    ids = [item["id"] for item in query.filter_and_sort(items, q, sort, sample)]
+    if len(world.cache) > 50_000:
+        world.cache.clear()  # every sync asks with a new watermark; keep a long-running demo's memory bounded
+    world.cache[key] = (signature, ids)
+    return ids
 
 
 def pr_create(ctx: Ctx, workspace: str, repo_slug: str) -> Result:
