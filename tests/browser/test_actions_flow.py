@@ -131,3 +131,43 @@ def test_act_stale_edit_keeps_text_then_new_branch_and_slow_merge_shows_progress
     page.wait_for_url(f"**/pull-requests/{pr.number}", timeout=20_000)
     page.locator(".badge.merged").wait_for()
     assert emu_repo.pullrequests[pr.number].state == "MERGED"
+
+
+def test_act_without_javascript_branch_merge_and_decline(act_world, browser, live_server):
+    """The same forms work as plain HTML: POST, redirect, and the merge's "Check now" link instead of polling."""
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("demo")
+    page.get_by_role("button", name="Sign in").click()
+    emu = act_world.emulator
+    emu_repo = emu.world.repository("acme", "api-server")
+
+    page.goto(f"{live_server.url}/acme/api-server/branches/new")
+    page.get_by_label("Type").select_option("hotfix/")
+    page.get_by_label("Branch name").fill("no-js")
+    page.get_by_role("button", name="Create branch").click()
+    page.wait_for_url("**/acme/api-server/branches/")
+    assert "hotfix/no-js" in emu_repo.branches
+
+    pr = act_world.open_pr("api-server", author="dave")
+    emu.app.merge_task_delay = 3.0  # longer than the server's own wait: the page shows the running task
+    page.goto(f"{live_server.url}/acme/api-server/pull-requests/{pr.number}/merge")
+    page.get_by_label("Merge strategy").select_option("squash")
+    page.get_by_role("button", name="Merge").click()
+    page.get_by_text("Bitbucket is merging").wait_for()
+    for _ in range(20):
+        if emu_repo.pullrequests[pr.number].state == "MERGED":
+            break
+        page.wait_for_timeout(300)
+    page.get_by_role("link", name="Check now").click()
+    page.wait_for_url(f"**/pull-requests/{pr.number}")
+    page.locator(".badge.merged").wait_for()
+
+    other = act_world.open_pr("api-server", author="heidi")
+    page.goto(f"{live_server.url}/acme/api-server/pull-requests/{other.number}/decline")
+    page.get_by_role("button", name="Decline").click()
+    page.wait_for_url(f"**/pull-requests/{other.number}")
+    assert emu_repo.pullrequests[other.number].state == "DECLINED"
+    context.close()
