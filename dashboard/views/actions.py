@@ -18,7 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from bitbucket_sync import actions
 from bitbucket_sync.actions import receipts
-from bitbucket_sync.models import Branch
+from bitbucket_sync.models import ActionReceipt, Branch
 from dashboard import selectors
 from dashboard.forms.actions import ActionForm, BranchCreateForm
 
@@ -66,6 +66,16 @@ def done(request, url: str, message: str = "") -> HttpResponse:
     if request.htmx:
         return HttpResponseClientRedirect(url)
     return redirect(url)
+
+
+def replay(request, action: str) -> HttpResponse | None:
+    """The first result when this POST repeats a form that already acted (checked before "is it still open?",
+    which the first submit has just made untrue), else None."""
+    key = request.POST.get("idempotency_key", "")
+    earlier = ActionReceipt.objects.filter(key=key, user=request.user, action=action).exclude(result_url="").first()
+    if earlier is None:
+        return None
+    return done(request, earlier.result_url, "That was already done (the form was sent twice).")
 
 
 def perform(

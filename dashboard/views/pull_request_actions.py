@@ -24,7 +24,15 @@ from dashboard.forms.actions import (
     PullRequestUpdateForm,
     ReviewForm,
 )
-from dashboard.views.actions import done, fragment, live_branches, perform, visible_repository, writable_repository
+from dashboard.views.actions import (
+    done,
+    fragment,
+    live_branches,
+    perform,
+    replay,
+    visible_repository,
+    writable_repository,
+)
 
 # The page polls Bitbucket's merge task this often; each poll is one request against the user's hourly budget.
 MERGE_POLL_SECONDS = 1
@@ -113,6 +121,8 @@ def pull_request_create(request, workspace_slug: str, repo_slug: str):
 @vary_on_headers("HX-Request")
 def pull_request_update(request, workspace_slug: str, repo_slug: str, number: int):
     workspace, repository, pull_request = _pull_request(request, workspace_slug, repo_slug, number, write=True)
+    if request.method == "POST" and (earlier := replay(request, "pull_request.update")):
+        return earlier
     _require_open(pull_request)
     branches = [b for b in live_branches(repository) if b != pull_request.source_branch]
     people = _people(request, workspace)
@@ -226,6 +236,8 @@ def pull_request_merge(request, workspace_slug: str, repo_slug: str, number: int
     """The merge form: the strategies the destination allows (its default first), a message per strategy, and the
     source commit the page was loaded at, which the service checks again before merging."""
     workspace, repository, pull_request = _pull_request(request, workspace_slug, repo_slug, number, write=True)
+    if request.method == "POST" and (earlier := replay(request, "pull_request.merge")):
+        return earlier
     _require_open(pull_request)
     try:
         options = actions.merge_options(user=request.user, pull_request=pull_request)
@@ -370,6 +382,8 @@ def pull_request_merge_status(request, workspace_slug: str, repo_slug: str, numb
 @vary_on_headers("HX-Request")
 def pull_request_decline(request, workspace_slug: str, repo_slug: str, number: int):
     workspace, repository, pull_request = _pull_request(request, workspace_slug, repo_slug, number, write=True)
+    if request.method == "POST" and (earlier := replay(request, "pull_request.decline")):
+        return earlier
     _require_open(pull_request)
     context = {"workspace": workspace, "repository": repository, "pull_request": pull_request, "nav": "workspace"}
 

@@ -591,3 +591,28 @@ def test_posts_need_the_csrf_token_htmx_sends_it_in_a_header(act_world):
     sent = client.post("/acme/api-server/branches/new", data, HTTP_X_CSRFTOKEN=token, **HX)
     assert sent.status_code == 200 and sent["HX-Redirect"] == "/acme/api-server/branches/"
     assert "feature/csrf" in _emu_repo(act_world).branches
+
+
+def test_double_submitted_merge_and_decline_act_once(act_world, alice):
+    pr = act_world.open_pr("api-server", author="heidi")
+    merge_page = alice.get(f"/acme/api-server/pull-requests/{pr.number}/merge")
+    data = {
+        "idempotency_key": _key(merge_page),
+        "strategy": "merge_commit",
+        "message": "m",
+        "expected_source_commit": pr.source_commit,
+    }
+
+    first = alice.post(f"/acme/api-server/pull-requests/{pr.number}/merge", data)
+    second = alice.post(f"/acme/api-server/pull-requests/{pr.number}/merge", data, **HX)
+
+    assert first.status_code == 302
+    assert second["HX-Redirect"] == first["Location"]  # the first result, not "this pull request is merged"
+    assert AuditEvent.objects.filter(action="pull_request.merge").count() == 1
+
+    other = act_world.open_pr("api-server", author="dave")
+    page = alice.get(f"/acme/api-server/pull-requests/{other.number}/decline")
+    data = {"idempotency_key": _key(page), "reason": ""}
+    assert alice.post(f"/acme/api-server/pull-requests/{other.number}/decline", data).status_code == 302
+    assert alice.post(f"/acme/api-server/pull-requests/{other.number}/decline", data).status_code == 302
+    assert AuditEvent.objects.filter(action="pull_request.decline").count() == 1
