@@ -33,7 +33,8 @@ class Delivery:
     event: str
     body: bytes
     secret: str | None
-    request_uuid: str = field(default_factory=random_uuid)
+    # Bare uuids in delivery headers (a captured real delivery: `X-Request-Uuid: 07606ab4-...`, no braces).
+    request_uuid: str = field(default_factory=lambda: random_uuid().strip("{}"))
     attempts: list[dict] = field(default_factory=list)
     done: bool = False
 
@@ -128,7 +129,7 @@ class WebhookDispatcher:
                 "Content-Type": "application/json",
                 "User-Agent": "Bitbucket-Webhooks/2.0",
                 "X-Event-Key": d.event,
-                "X-Hook-UUID": d.hook_uuid,
+                "X-Hook-UUID": d.hook_uuid.strip("{}"),
                 "X-Request-UUID": d.request_uuid,
                 "X-Attempt-Number": str(attempt),
             }

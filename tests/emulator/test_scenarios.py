@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -177,7 +178,9 @@ def test_branch_commit_stale_parent_pr_approve_merge_and_webhooks(emulator: Emul
         expected = "sha256=" + hmac.new(secret.encode(), delivery["body"], hashlib.sha256).hexdigest()
         assert hmac.compare_digest(headers["X-Hub-Signature"], expected)
         assert headers["X-Attempt-Number"] == "1"
-        assert headers["X-Hook-UUID"].startswith("{") and headers["X-Request-UUID"].startswith("{")
+        assert re.fullmatch(r"[0-9a-f-]{36}", headers["X-Hook-UUID"])
+        assert re.fullmatch(r"[0-9a-f-]{36}", headers["X-Request-UUID"])
+        assert headers["User-Agent"] == "Bitbucket-Webhooks/2.0"
         payload = json.loads(delivery["body"])
         assert payload["repository"]["full_name"] == "acme/api-server" and payload["actor"]["type"] == "user"
     fulfilled = json.loads(receiver.wait_for("pullrequest:fulfilled")["body"])
