@@ -145,7 +145,8 @@ def plain_error(error: BitbucketError, *, doing: str) -> ActionFailed:
         )
     if isinstance(error, Gone | BitbucketSchemaError):
         return ActionFailed(
-            f"Bitbucket gave an answer bbdash cannot use, so it may not have {doing}d: {error.message}",
+            f"Bitbucket gave an answer bbdash cannot read ({error.message}), so it is unclear whether it managed to "
+            f"{doing}. Reload the page to see.",
             kind="error",
             error=error,
         )
