@@ -214,3 +214,21 @@ def test_pr_list_fields_fast_path_matches_generic_fields(emulator: Emulator):
     ):
         got = s.get(emulator.api_url + R + f"/pullrequests?{ALL_STATES}&pagelen=50", params={"fields": spec}).json()
         assert got == query.apply_fields(full, spec, hidden), spec
+
+
+def test_user_workspaces_filters(emulator: Emulator):
+    s = session(emulator, "alice")
+    api = emulator.api_url
+    slugs = [w["workspace"]["slug"] for w in s.get(api + "/user/workspaces?sort=-slug").json()["values"]]
+    assert slugs == ["alice-labs", "acme"]
+    only = s.get(api + '/user/workspaces?q=slug = "acme"').json()["values"]
+    assert [w["workspace"]["slug"] for w in only] == ["acme"] and set(only[0]) == {
+        "type",
+        "administrator",
+        "workspace",
+        "links",
+    }
+    carol = session(emulator, "carol")
+    admin = carol.get(api + "/user/workspaces?administrator=true").json()["values"]
+    assert admin == []
+    assert len(carol.get(api + "/user/workspaces?administrator=false").json()["values"]) == 2
