@@ -7,6 +7,8 @@
   caps (100 per page, 50 for pull requests), and the wall time with the injected latency;
 * incremental sync with nothing changed, and with 20 pull requests changed;
 * the same full sync done the naive way (default page size of 10, a GET per object) as the baseline, in requests;
+* live updates: requests per hour to keep the workspace fresh with webhooks on versus polling alone, and the delay
+  from a change in the emulator to the mirror (signed deliveries to a local receiver, applied by a real worker);
 * peak memory (max RSS) of a process doing the full sync of a workspace of N pull requests (1,000 per repository),
   for each N of --memory-prs, each in a fresh process against an emulator in its own process (whose memory is not
   counted).
@@ -204,6 +206,7 @@ def cost(args) -> dict:
         emu.controls.reset_counts()
         naive_full_sync(emu.api_url, person)
         naive_requests = emu.controls.counts()["total"]
+        live = webhook_cost(emu, workspace, incremental_requests=incremental_requests)
         assert full.status == incremental.status == changed_run.status == "succeeded", (full.errors, full.message)
         return {
             "world": {
@@ -239,9 +242,97 @@ def cost(args) -> dict:
                 "times_ours": round(naive_requests / full_requests, 1),
                 "how": "pagelen 10 (the default) and a GET per repository, pull request and branch",
             },
+            "webhooks": live,
         }
     finally:
         emu.stop()
+
+
+# -- live updates (webhooks) -------------------------------------------------------------------------------------
+
+
+def webhook_cost(emu, workspace, *, incremental_requests: int, events: int = 30) -> dict:
+    """Webhooks on versus polling alone: requests per hour to keep the workspace fresh, and the delay from a change
+    in the emulator to the mirror (the emulator delivers to this process's receiver; a real Celery worker applies)."""
+    import statistics
+    import threading
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    from django.conf import settings
+    from django.urls import reverse
+
+    from bitbucket_sync import webhooks
+    from bitbucket_sync.models import Credential, PullRequest, WebhookDelivery
+    from dashboard.wsgi import application
+    from tests.fixtures.celery_worker import start_worker, wait_until_consuming, worker_env
+
+    class Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = make_server("127.0.0.1", 0, application, server_class=Server, handler_class=QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    log = Path(settings.VAR_DIR) / "bench-worker.log"
+    worker = start_worker(log, concurrency=2, env=worker_env())
+    try:
+        wait_until_consuming(worker)
+        owner = Credential.objects.get(pk=workspace.sync_credential_id).owner
+        url = f"http://127.0.0.1:{server.server_address[1]}" + reverse(
+            "webhook_receive", kwargs={"workspace_uuid": workspace.bitbucket_uuid.strip("{}")}
+        )
+        webhooks.enable_live_updates(workspace=workspace, url=url, actor=owner)
+        world = emu.world
+        with world.lock:
+            targets = [
+                (repo.slug, pr.id)
+                for repo in world.repos_in(world.workspace("acme"))
+                for pr in repo.pullrequests.values()
+                if pr.state == "OPEN"
+            ][:events]
+        emu.controls.reset_counts()
+        delays = []
+        for n, (slug, number) in enumerate(targets):
+            title = f"Live update {n}"
+            world.update_pull_request_title("acme", slug, number, "alice", title)
+            started = time.monotonic()
+            row = PullRequest.objects.filter(repository__workspace=workspace, repository__slug=slug, number=number)
+            while not row.filter(title=title).exists():
+                if time.monotonic() - started > 30:
+                    raise RuntimeError(f"event {n} never reached the mirror:\n{worker.log()[-2000:]}")
+                time.sleep(0.01)
+            delays.append(time.monotonic() - started)
+        during_events = emu.controls.counts()["total"]
+        applied = WebhookDelivery.objects.filter(workspace=workspace, result="applied").count()
+    finally:
+        worker.stop()
+        server.shutdown()
+    normal_runs = 60 / settings.BBDASH_SYNC_INTERVAL_MINUTES
+    slow_runs = 60 / settings.BBDASH_WEBHOOK_POLL_MINUTES
+    refresh_per_event = during_events / len(delays)
+    budget = 1000  # Bitbucket's hourly allowance for /2.0/repositories/* per user
+    return {
+        "how": (
+            "requests/hour from the measured cost of one unchanged incremental poll times the polls an hour "
+            f"(every {settings.BBDASH_SYNC_INTERVAL_MINUTES} min alone; every {settings.BBDASH_WEBHOOK_POLL_MINUTES} "
+            "min while deliveries arrive), plus requests made while applying deliveries (measured) per event"
+        ),
+        "poll_requests": incremental_requests,
+        "polling_alone_requests_per_hour": round(normal_runs * incremental_requests),
+        "with_webhooks_requests_per_hour": round(slow_runs * incremental_requests),
+        "with_webhooks_extra_per_event": round(refresh_per_event, 2),
+        "polling_alone_fits_hourly_budget": normal_runs * incremental_requests <= budget,
+        "webhook_checks_per_hour": "4 on Bitbucket's separate webhook allowance (GET /workspaces/{ws}/hooks)",
+        "events": len(delays),
+        "deliveries_applied": applied,
+        "requests_while_applying_events": during_events,
+        "event_to_mirror_median_ms": round(statistics.median(delays) * 1000),
+        "event_to_mirror_p90_ms": round(sorted(delays)[int(len(delays) * 0.9) - 1] * 1000),
+        "event_to_mirror_max_ms": round(max(delays) * 1000),
+    }
 
 
 def free_port() -> int:
