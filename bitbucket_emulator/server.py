@@ -1,77 +1,25 @@
-"""The HTTP server (werkzeug's threaded WSGI server speaking HTTP/1.1 keep-alive) and the `Emulator` handle."""
+"""The `Emulator` handle: builds the world, serves it over HTTP (http_server.py), stops it; the state file saver."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import socket
 import threading
-from typing import Any
-
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from . import seeds
 from .app import EmulatorApp
 from .controls import Controls
+from .http_server import Handler, Server
 from .state import World
 from .webhooks import WebhookDispatcher
 
 log = logging.getLogger("bitbucket_emulator")
 
 
-class _Handler(WSGIRequestHandler):
-    # HTTP/1.1 keeps connections open between requests (every answer carries Content-Length).
-    protocol_version = "HTTP/1.1"
-    verbose = False
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        if self.verbose:
-            super().log_request(code, size)
-
-    def log_error(self, format: str, *args: Any) -> None:
-        if self.verbose:
-            super().log_error(format, *args)
-
-    def handle(self) -> None:
-        # A client (or the `drop` fault) going away is not an error worth a traceback.
-        with contextlib.suppress(OSError):
-            super().handle()
-
-
-class _Server(ThreadedWSGIServer):
-    daemon_threads = True
-
-    def __init__(self, *args, **kwargs):
-        self.open_sockets: set[socket.socket] = set()
-        self.sockets_lock = threading.Lock()
-        super().__init__(*args, **kwargs)
-
-    def process_request(self, request, client_address):
-        with self.sockets_lock:
-            self.open_sockets.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request):
-        with self.sockets_lock:
-            self.open_sockets.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request, client_address) -> None:
-        pass  # errors on client sockets are the client's business; the app answers its own errors
-
-    def close_connections(self) -> None:
-        with self.sockets_lock:
-            sockets = list(self.open_sockets)
-        for s in sockets:
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-
-
 class Emulator:
     """A running emulator. Start it with `Emulator.start(...)`; stop it with `stop()`."""
 
-    def __init__(self, world: World, server: _Server, app: EmulatorApp, state_file: str | None):
+    def __init__(self, world: World, server: Server, app: EmulatorApp, state_file: str | None):
         self.world = world
         self.app = app
         self.controls: Controls = app.controls
@@ -109,8 +57,8 @@ class Emulator:
             world = seeds.load_seed(seed, **scale_params)
         world.app_passwords_enabled = app_passwords
         app = EmulatorApp(world, controls_enabled=controls)
-        handler = type("Handler", (_Handler,), {"verbose": verbose})
-        server = _Server(host, port, app, handler=handler)
+        handler = type("Handler", (Handler,), {"verbose": verbose})
+        server = Server(host, port, app, handler=handler)
         emu = cls(world, server, app, state_file)
         emu._seed = (seed, scale_params)
         app.emulator = emu

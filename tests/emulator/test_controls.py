@@ -212,15 +212,24 @@ def test_app_password_switch_over_http(emulator: Emulator):
 
 
 def test_keep_alive_reuses_one_connection(emulator: Emulator):
+    accepted = []
+    server = emulator._server
+    original = server.process_request
+
+    def counting(request, client_address):
+        accepted.append(client_address)
+        original(request, client_address)
+
+    server.process_request = counting
     s = session(emulator, "alice")
-    first = s.get(emulator.api_url + R)
-    assert first.raw.version == 11
-    sockets = set()
-    for _ in range(5):
-        r = s.get(emulator.api_url + R, stream=True)
-        sockets.add(id(r.raw._connection.sock))
-        r.content  # noqa: B018 - read the body so the connection goes back to the pool
-    assert len(sockets) == 1
+    responses = [s.get(emulator.api_url + R) for _ in range(5)]
+    responses.append(s.post(emulator.api_url + R + "/pullrequests/4/comments", json={"content": {"raw": "k"}}))
+    responses.append(s.get(emulator.api_url + R, headers={"If-None-Match": responses[0].headers["ETag"]}))
+    responses.append(s.head(emulator.api_url + R))
+    responses.append(s.get(emulator.api_url + R))
+    assert [r.status_code for r in responses] == [200] * 5 + [201, 304, 200, 200]
+    assert all(r.raw.version == 11 and r.headers.get("Connection") != "close" for r in responses)
+    assert len(accepted) == 1  # one TCP connection for every request
 
 
 def test_rate_limit_headers_only_for_access_tokens(emulator: Emulator):
@@ -268,3 +277,16 @@ def test_merge_faults_409_and_slow_merges(emulator: Emulator):
     while s.get(r.headers["Location"]).json()["task_status"] != "SUCCESS" and time.monotonic() < deadline:
         time.sleep(0.02)
     assert s.get(pr.json()["links"]["self"]["href"]).json()["state"] == "MERGED"
+
+
+def test_chunked_request_body(emulator: Emulator):
+    def body():
+        yield b'{"content": '
+        yield b'{"raw": "sent in chunks"}}'
+
+    s = session(emulator, "alice")
+    r = s.post(
+        emulator.api_url + R + "/pullrequests/4/comments", data=body(), headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 201 and r.json()["content"]["raw"] == "sent in chunks"
+    assert s.get(emulator.api_url + R).status_code == 200  # the connection is still in step
