@@ -511,11 +511,24 @@ def _apply_push(
                 names.append(branch.name)
                 mirror = Branch.objects.filter(repository=repository, name=branch.name, removed_at__isnull=True).first()
                 old_hash = _target_hash(old)
-                missed = old_hash and (mirror is None or not _same_commit(mirror.target_hash, old_hash))
-                if subscription is not None and missed:
+                known = mirror is not None and (
+                    _same_commit(mirror.target_hash, old_hash) or _same_commit(mirror.target_hash, branch.target.hash)
+                )
+                if subscription is not None and old_hash and not known:
                     _note_gap(
                         subscription, f"a push to {repository.full_name}:{branch.name} from a tip the mirror lacks"
                     )
+                stale = (
+                    mirror is not None
+                    and not change.get("forced")
+                    and branch.target.date is not None
+                    and mirror.target_date is not None
+                    and branch.target.date < mirror.target_date
+                )
+                if stale:
+                    # Delivered after a later push was applied (or polled): keep the newer tip.
+                    done.append(f"{branch.name} kept at {mirror.target_hash[:12]} (this push is older)")
+                    continue
                 upserts.upsert_branch(repository=repository, record=branch)
                 done.append(f"{branch.name} → {branch.target.hash[:12]}")
             elif (

@@ -264,3 +264,27 @@ def test_webhook_turning_on_again_leaves_one_hook(hooked):
     (hook,) = _hooks(hooked)
     assert (again.status, again.hook_uuid) == ("active", hook.uuid)
     assert hook.uuid != hooked.subscription.hook_uuid
+
+
+def test_webhook_push_delivered_late_keeps_the_newer_tip(hooked):
+    emu = hooked.emulator
+    start = len(emu.webhooks.log)
+    emu.world.commit_files("acme", "api-server", "release/1.4", "alice", {"NOTES.md": "one\n"})
+    emu.world.time_travel(60)
+    second = emu.world.commit_files("acme", "api-server", "release/1.4", "alice", {"NOTES.md": "two\n"})
+    first_push, second_push = _emitted(hooked, start, "repo:push")
+    assert _apply(hooked, second_push).result == "applied"
+    late = _apply(hooked, first_push)
+    assert late.result == "applied" and "this push is older" in late.message
+    assert Branch.objects.get(repository__slug="api-server", name="release/1.4").target_hash == second.hash
+
+
+def test_webhook_push_already_polled_is_no_gap(hooked):
+    emu = hooked.emulator
+    start = len(emu.webhooks.log)
+    pushed = emu.world.commit_files("acme", "api-server", "release/1.4", "alice", {"NOTES.md": "polled first\n"})
+    hooked.sync()  # the poll saw the new tip before the delivery was applied
+    assert Branch.objects.get(repository__slug="api-server", name="release/1.4").target_hash == pushed.hash
+    (delivery,) = _emitted(hooked, start, "repo:push")
+    assert _apply(hooked, delivery).result == "applied"
+    assert WebhookSubscription.objects.get().gap_detected_at is None
