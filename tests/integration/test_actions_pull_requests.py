@@ -233,10 +233,16 @@ def test_merge_202_polled_until_success(act_world):
 
 def test_merge_409_ref_moved_explained(act_world):
     pr = _fresh_pr(act_world)
-    emu_repo = act_world.emulator.world.repository("acme", "api-server")
-    # A ref moving *during* Bitbucket's merge: the branch changes without the pull request having seen it yet.
-    with act_world.emulator.world.lock:
-        emu_repo.branches["feature/fresh"] = emu_repo.branches["main"]
+    # Bitbucket's 409: a ref moved while it was merging (the emulator's fault for it).
+    requests.post(
+        f"{act_world.emulator.base_url}/_emulator/faults",
+        json={
+            "every": 1,
+            "kind": "409",
+            "path": f"/2.0/repositories/acme/api-server/pullrequests/{pr.number}/merge",
+        },
+        timeout=5,
+    )
 
     with pytest.raises(actions.ActionFailed) as failure:
         actions.merge_pull_request(
@@ -249,6 +255,27 @@ def test_merge_409_ref_moved_explained(act_world):
 
     assert failure.value.kind == "moved" and "nothing was merged" in failure.value.message
     assert failure.value.error.status == 409
+    assert _emu_pr(act_world, pr).state == "OPEN"
+    assert AuditEvent.objects.filter(action="pull_request.merge", result="failure").count() == 1
+
+
+def test_merge_409_during_bitbucket_task_explained(act_world):
+    pr = _fresh_pr(act_world)
+    emu_repo = act_world.emulator.world.repository("acme", "api-server")
+    # The ref moving while Bitbucket runs the merge task: the branch changes under the pull request.
+    with act_world.emulator.world.lock:
+        emu_repo.branches["feature/fresh"] = emu_repo.branches["main"]
+
+    with pytest.raises(actions.ActionFailed) as failure:
+        actions.merge_pull_request(
+            user=act_world.users["alice"],
+            pull_request=pr,
+            strategy="merge_commit",
+            expected_source_commit=pr.source_commit,
+            wait_seconds=5,
+        )
+
+    assert failure.value.kind == "moved" and failure.value.error.status == 409
     assert _emu_pr(act_world, pr).state == "OPEN"
 
 
