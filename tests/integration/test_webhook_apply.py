@@ -288,3 +288,45 @@ def test_webhook_push_already_polled_is_no_gap(hooked):
     (delivery,) = _emitted(hooked, start, "repo:push")
     assert _apply(hooked, delivery).result == "applied"
     assert WebhookSubscription.objects.get().gap_detected_at is None
+
+
+def test_webhook_redelivery_through_the_receiver_changes_nothing(hooked, client, django_capture_on_commit_callbacks):
+    emu, pr = hooked.emulator, _open_pr()
+    start = len(emu.webhooks.log)
+    emu.world.update_pull_request_title("acme", "api-server", pr.number, "alice", "Applied once")
+    (sent,) = _emitted(hooked, start, "pullrequest:updated")
+    uuid = hooked.workspace.bitbucket_uuid.strip("{}")
+    headers = {
+        "HTTP_X_EVENT_KEY": sent.event,
+        "HTTP_X_REQUEST_UUID": sent.request_uuid,
+        "HTTP_X_HOOK_UUID": sent.hook_uuid,
+        "HTTP_X_HUB_SIGNATURE": webhooks.sign(secret=hooked.subscription.get_secret(), body=sent.body),
+    }
+
+    def post(attempt: int):
+        return client.post(
+            f"/hooks/bitbucket/{uuid}/",
+            data=sent.body,
+            content_type="application/json",
+            HTTP_X_ATTEMPT_NUMBER=str(attempt),
+            **headers,
+        )
+
+    with django_capture_on_commit_callbacks() as first:
+        assert post(1).status_code == 202
+    (delivery,) = WebhookDelivery.objects.all()
+    webhooks.apply_delivery(delivery_id=delivery.pk)  # what the enqueued task does
+    pr.refresh_from_db()
+    assert pr.title == "Applied once"
+    snapshot = (pr.synced_at, pr.updated_on, list(WebhookDelivery.objects.values()))
+
+    with django_capture_on_commit_callbacks() as again:
+        assert post(2).status_code == 200
+    assert len(first) == 1 and again == []  # nothing enqueued the second time
+    assert webhooks.apply_delivery(delivery_id=delivery.pk).result == "applied"  # a duplicate task does nothing
+    pr.refresh_from_db()
+    after = list(WebhookDelivery.objects.values())
+    assert after[0].pop("redeliveries") == 1
+    snapshot[2][0].pop("redeliveries")
+    assert (pr.synced_at, pr.updated_on, after) == snapshot
+    assert WebhookSubscription.objects.get().gap_detected_at is None  # a redelivery is not a lost delivery
