@@ -51,6 +51,13 @@ Control API (only with `controls=True` / `--controls`; otherwise every `/_emulat
                                             username), ``time-travel`` (seconds)
 ==========================================  ======================================================================
 
+Modules: `server` (the `Emulator` handle), `http_server` (threaded keep-alive WSGI server), `app` (routing, the
+credential gate, injected latency/limits/faults, `fields=`, ETags), `views_accounts` / `views_repositories` /
+`views_pullrequests` (handlers), `auth` (credentials, scopes, visibility), `state` (the `World` and its rules),
+`objects` (its dataclasses), `merge` (three-way merges, diffs), `query` (pagination, `fields=`, BBQL), `serialize`
+(Bitbucket's JSON shapes), `webhooks`, `controls` / `controls_api`, `seeds` / `seed_content`, `persistence` (the state
+file), `cli`.
+
 The same mutations are methods of `emu.world` (`rename_repository`, `delete_repository`, `add_member`,
 `remove_member`, `grant`, `revoke`, `commit_files`, `update_pull_request_title`, `add_watcher`, `remove_watcher`,
 `time_travel`), and the controls are methods of `emu.controls` (`set_latency`, `set_rate_limit`, `set_fault`,
