@@ -21,6 +21,7 @@ from . import views_accounts as acc
 from . import views_pullrequests as prs
 from . import views_repositories as repos
 from .auth import AuthError, Identity, Scope, ScopeError, authenticate, require_scope
+from .avatars import avatar_svg
 from .context import Ctx, Encoded, Result
 from .controls import RATE_LIMIT_BODY, Controls
 from .state import World, WorldError
@@ -208,7 +209,10 @@ class EmulatorApp:
                 return self._not_found()
             return controls_api.handle(self, request)
         if not path.startswith("/2.0/") and path != "/2.0":
-            return self._not_found()
+            svg = avatar_svg(self.world, path) if request.method in ("GET", "HEAD") and "/avatar/" in path else None
+            if svg is None:
+                return self._not_found()
+            return Response(svg, headers={"Content-Type": "image/svg+xml", "Cache-Control": "max-age=86400"})
         route, args, family = self._match(request)
         credential = "anonymous"
         status: int | str = 500

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
+import requests
+
 from bitbucket_emulator import Emulator
 
 from .helpers import session
@@ -232,3 +234,19 @@ def test_user_workspaces_filters(emulator: Emulator):
     admin = carol.get(api + "/user/workspaces?administrator=true").json()["values"]
     assert admin == []
     assert len(carol.get(api + "/user/workspaces?administrator=false").json()["values"]) == 2
+
+
+def test_avatar_links_serve_pictures(emulator: Emulator):
+    s = session(emulator, "alice")
+    me = s.get(emulator.api_url + "/user").json()
+    repo = s.get(emulator.api_url + R).json()
+    for href in (
+        me["links"]["avatar"]["href"],
+        repo["links"]["avatar"]["href"],
+        repo["workspace"]["links"]["avatar"]["href"],
+        repo["project"]["links"]["avatar"]["href"],
+    ):
+        r = requests.get(href, timeout=5)  # public, as Bitbucket's avatar hosts are
+        assert r.status_code == 200 and r.headers["Content-Type"] == "image/svg+xml", href
+    assert b">AA<" in requests.get(me["links"]["avatar"]["href"], timeout=5).content
+    assert requests.get(emulator.base_url + "/account/%7Bnobody%7D/avatar/", timeout=5).status_code == 404
