@@ -57,6 +57,7 @@ from bitbucket_sync.models import (
     Project,
     PullRequest,
     Repository,
+    RepositoryAccess,
     RepositoryWatcher,
     RequestLedgerEntry,
     SyncRun,
@@ -384,15 +385,43 @@ def _participants_prefetch(*, to_attr: str, reviewers_only: bool = False) -> Pre
     return Prefetch("participants", queryset=participants, to_attr=to_attr)
 
 
+def _inbox_visibility(user, *, workspace: Workspace) -> tuple[Q, set[int]]:
+    """The condition that keeps a workspace's inbox to the repositories the user sees, and their ids (one query).
+
+    Phrased by the shorter list: most people see most of a workspace, and "not one of these few hidden
+    repositories" lets the database walk the (workspace, state, updated_on) index in order and stop after a page,
+    where "one of these 2,000" makes it gather every matching pull request and sort them. A repository created after
+    this list was read is in neither list: the page drops its rows (`pull_request_page`).
+    """
+    rows = Repository.objects.filter(workspace=workspace).annotate(
+        seen=Exists(RepositoryAccess.objects.filter(user=user, repository=OuterRef("pk")))
+    )
+    visible: set[int] = set()
+    hidden: list[int] = []
+    for pk, seen, removed_at in rows.values_list("pk", "seen", "removed_at"):
+        if seen and removed_at is None:
+            visible.add(pk)
+        else:
+            hidden.append(pk)
+    if len(hidden) <= len(visible):
+        return (~Q(repository_id__in=hidden) if hidden else Q()), visible
+    return Q(repository_id__in=sorted(visible)), visible
+
+
 def pull_requests_filtered(
     user, *, workspace: Workspace, filters: dict, me: Account | None, repository: Repository | None = None
-) -> QuerySet[PullRequest]:
-    """The inbox's rows for a tab and filters (any of them may be absent), newest change first unless sorted."""
+) -> tuple[QuerySet[PullRequest], set[int] | None]:
+    """The inbox's rows for a tab and filters (any of them may be absent), newest change first unless sorted, and
+    the ids of the repositories they may come from (None for one repository's list).
+
+    `workspace` comes from `workspace_for_user` and `repository` from `repository_for_user`: both visible already.
+    """
+    visible: set[int] | None = None
     if repository is not None:
-        # `repository` came from repository_for_user: visible already.
         pull_requests = PullRequest.objects.filter(repository=repository)
     else:
-        pull_requests = visible_pull_requests(user, workspace=workspace)
+        condition, visible = _inbox_visibility(user, workspace=workspace)
+        pull_requests = PullRequest.objects.filter(condition, workspace=workspace)
     tab = filters.get("tab") or "open"
     if tab == "waiting":
         pull_requests = pull_requests.filter(state=OPEN, pk__in=_waiting_ids(me)) if me else pull_requests.none()
@@ -423,7 +452,8 @@ def pull_requests_filtered(
         pull_requests = pull_requests.filter(Q(title__icontains=text) | Q(description__icontains=text))
     if (draft := filters.get("draft")) in ("yes", "no"):
         pull_requests = pull_requests.filter(draft=draft == "yes")
-    return pull_requests.order_by(*PULL_REQUEST_SORTS.get(filters.get("sort") or "updated", ("-updated_on", "-pk")))
+    sort = PULL_REQUEST_SORTS.get(filters.get("sort") or "updated", PULL_REQUEST_SORTS["updated"])
+    return pull_requests.order_by(*sort), visible
 
 
 def _account_pks(account_id: str) -> list[int]:
@@ -439,12 +469,18 @@ def pull_request_page(
     repository: Repository | None = None,
     number: Any = 1,
 ) -> Window:
-    """One page of the inbox (two queries: the rows with repository and author, then their reviewers)."""
-    rows = pull_requests_filtered(user, workspace=workspace, filters=filters, me=me, repository=repository)
-    rows = rows.select_related("repository", "author").prefetch_related(
-        _participants_prefetch(to_attr="reviewer_list", reviewers_only=True)
+    """One page of the inbox (four queries: the visible repositories, the rows with their authors, the rows'
+    repositories, their reviewers)."""
+    rows, visible = pull_requests_filtered(user, workspace=workspace, filters=filters, me=me, repository=repository)
+    # Repositories are fetched by id afterwards rather than joined: with the join, SQLite's planner walks every
+    # repository and sorts all their pull requests, instead of reading the inbox index in order and stopping.
+    rows = rows.select_related("author").prefetch_related(
+        "repository", _participants_prefetch(to_attr="reviewer_list", reviewers_only=True)
     )
-    return window(rows, number=number)
+    page = window(rows, number=number)
+    if visible is not None:
+        page.object_list = [pr for pr in page.object_list if pr.repository_id in visible]
+    return page
 
 
 def pull_request_filter_choices(user, *, workspace: Workspace, repository: Repository | None = None) -> dict:

@@ -138,3 +138,18 @@ def test_staff_see_no_more_than_their_credential(client, world):
     world["bob"].save()
     client.force_login(world["bob"])
     assert client.get("/acme/infra/").status_code == 404
+
+
+def test_inbox_hides_repositories_whichever_list_is_shorter(client, world):
+    """Seeing few of many repositories (the inbox filters on what is visible) and most of them (it filters out
+    what is hidden) give the same rule."""
+    acme = world["acme"]
+    extra = [f.repository(acme, f"more-{i}") for i in range(3)]
+    for repo in extra:
+        f.pull_request(repo, title=f"In {repo.slug}")
+    client.force_login(world["bob"])
+    titles = {pr.title for pr in client.get("/acme/pull-requests/?tab=all").context["page"]}
+    assert titles == {"Visible change"}  # bob sees 1 of 5: filtered on the visible one
+    f.grant(world["bob"], *extra)
+    titles = {pr.title for pr in client.get("/acme/pull-requests/?tab=all").context["page"]}
+    assert titles == {"Visible change", "In more-0", "In more-1", "In more-2"}  # 4 of 5: the hidden one left out
