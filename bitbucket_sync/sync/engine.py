@@ -129,9 +129,16 @@ def check_budget(run: SyncRun) -> None:
 
 
 def request_sync(
-    *, workspace: Workspace, kind: str = SyncRun.Kind.INCREMENTAL, trigger: str = SyncRun.Trigger.MANUAL, user=None
+    *,
+    workspace: Workspace,
+    kind: str = SyncRun.Kind.INCREMENTAL,
+    trigger: str = SyncRun.Trigger.MANUAL,
+    user=None,
+    credential: Credential | None = None,
 ) -> SyncRun:
-    """Queue a sync of the workspace, or return the one already queued or running (never two at once)."""
+    """Queue a sync of the workspace, or return the one already queued or running (never two at once).
+
+    It reads with the workspace's sync credential, or with ``credential`` (``bitbucket_sync --as``)."""
     from bitbucket_sync import tasks  # tasks import this module
 
     with transaction.atomic():
@@ -143,7 +150,7 @@ def request_sync(
             kind=kind,
             trigger=trigger,
             triggered_by=user if user is not None and user.is_authenticated else None,
-            credential_id=workspace.sync_credential_id,
+            credential_id=credential.pk if credential is not None else workspace.sync_credential_id,
         )
         transaction.on_commit(lambda: tasks.sync_workspace_task.delay(run.pk))
     return run

@@ -27,6 +27,7 @@ class Command(BaseCommand):
     def handle(self, *args, workspace, full, enqueue, as_user, **options):
         kind = SyncRun.Kind.FULL if full else SyncRun.Kind.INCREMENTAL
         credential = None
+        found = []
         if as_user:
             user = get_user_model().objects.filter(username=as_user).first()
             if user is None:
@@ -48,9 +49,7 @@ class Command(BaseCommand):
         elif credential is None:
             workspaces = workspaces.filter(sync_credential__isnull=False)
         else:
-            workspaces = workspaces.filter(user_access__user=credential.owner) | workspaces.filter(
-                sync_credential=credential
-            )
+            workspaces = workspaces.filter(pk__in=[ws.pk for ws, _ in found])
         failed = False
         for ws in workspaces.distinct().order_by("slug"):
             if credential is None and ws.sync_credential_id is None:
@@ -58,7 +57,9 @@ class Command(BaseCommand):
                 failed = True
                 continue
             if enqueue:
-                run = engine.request_sync(workspace=ws, kind=kind, trigger=SyncRun.Trigger.COMMAND)
+                run = engine.request_sync(
+                    workspace=ws, kind=kind, trigger=SyncRun.Trigger.COMMAND, credential=credential
+                )
                 self.stdout.write(f"{ws.slug}: sync run #{run.pk} {run.get_status_display().lower()}")
                 continue
             run = SyncRun.objects.create(
