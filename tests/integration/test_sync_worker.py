@@ -127,9 +127,14 @@ def test_sync_worker_killed_mid_sync_is_finished_by_another(emulator, start_work
 
     emulator.controls.set_latency(ms=0)
     second = start_worker(concurrency=2)
-    # Beat runs this every minute; once the dead worker's lock has expired, the run is continued.
-    wait_for(lambda: tasks.resume_stalled_syncs.apply().get() or None, timeout=20, what="the lock to expire")
-    run = wait_for(lambda: finished(run.pk), what="the resumed sync to end", worker=second)
+
+    def resumed_and_finished():
+        # Beat runs resume_stalled_syncs every minute: once the dead worker's lock has expired, the run is continued
+        # (if the broker handed the killed task's message to the new worker first, that worker goes on with it).
+        tasks.resume_stalled_syncs.apply()
+        return finished(run.pk)
+
+    run = wait_for(resumed_and_finished, what="the resumed sync to end", worker=second)
     assert run.status == SyncRun.Status.SUCCEEDED, (run.message, run.errors)
     assert run.repositories_done == run.repositories_total
     expected = emulator_export(emulator)
