@@ -62,7 +62,7 @@ def test_browse_inbox_pull_request_diff_and_file(page, live_server, login, keep,
 
     # A filter swaps only the table and puts itself in the address bar.
     page.get_by_label("Text").fill("rate limit")
-    page.wait_for_url(re.compile(r"q=rate(\+|%20)limit"))
+    page.wait_for_url(re.compile(r"\?tab=waiting&q=rate(\+|%20)limit&sort=updated$"))  # empty filters left out
     page.wait_for_function(HX_SETTLED)
     assert rows.locator("a.pr-title").all_inner_texts() == ["Rate limit order creation"]
     assert page.get_by_label("Text").input_value() == "rate limit"  # the form was not replaced
