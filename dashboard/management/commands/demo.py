@@ -17,6 +17,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from bitbucket_sync.sync import access
+
 DEMO_USERS = [
     # username, full name, staff + superuser
     ("alice", "Alice Adams", True),
@@ -57,7 +59,10 @@ class Command(BaseCommand):
         try:
             api_url = self._start_emulator(start, bin_dir, emulator_port, processes)
             os.environ["BITBUCKET_API_URL"] = api_url  # web, worker and beat speak to the emulator
+            # Where the emulator delivers webhooks once an admin turns live updates on from the sync page.
+            os.environ.setdefault("BBDASH_PUBLIC_URL", f"http://{host}:{port}")
             self._provision_credentials(api_url)
+            self._first_sync()
             start(
                 "web",
                 [str(bin_dir / "gunicorn"), "dashboard.wsgi", "--bind", f"{host}:{port}", "--workers", "2",
@@ -127,6 +132,16 @@ class Command(BaseCommand):
                  "--login", account["email"], "--secret-stdin", "--api-url", api_url],
                 input=account["api_token"] + "\n", text=True, check=True, cwd=settings.BASE_DIR,
             )  # fmt: skip
+
+    def _first_sync(self) -> None:
+        """A full sync with alice's credential before the pages open, so the first page shows the demo workspace;
+        from then on beat keeps it fresh. The workspaces it finds take her credential as their sync credential."""
+        self.stdout.write("First sync of the demo workspaces…")
+        command = [sys.executable, "manage.py", "bitbucket_sync", "--as", "alice", "--full"]
+        subprocess.run(command, check=True, cwd=settings.BASE_DIR)
+        # Each user's own view (what their credential may see) now that the repositories are in the mirror.
+        for user in get_user_model().objects.filter(username__in=[username for username, _, _ in DEMO_USERS]):
+            access.sync_user_access(user=user)
 
     def _create_users(self, password: str) -> None:
         User = get_user_model()
