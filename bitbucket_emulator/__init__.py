@@ -53,10 +53,10 @@ Control API (only with `controls=True` / `--controls`; otherwise every `/_emulat
 
 Modules: `server` (the `Emulator` handle), `http_server` (threaded keep-alive WSGI server), `app` (routing, the
 credential gate, injected latency/limits/faults, `fields=`, ETags), `views_accounts` / `views_repositories` /
-`views_pullrequests` (handlers), `auth` (credentials, scopes, visibility), `state` (the `World` and its rules),
-`objects` (its dataclasses), `merge` (three-way merges, diffs), `query` (pagination, `fields=`, BBQL), `serialize`
-(Bitbucket's JSON shapes), `webhooks`, `avatars` (SVG pictures for avatar links), `controls` / `controls_api`,
-`seeds` / `seed_content`, `persistence` (the state file), `cli`.
+`views_pullrequests` / `views_reviewers` (handlers), `auth` (credentials, scopes, visibility), `state` (the `World`
+and its rules), `objects` (its dataclasses), `merge` (three-way merges, diffs), `query` (pagination, `fields=`,
+BBQL), `serialize` (Bitbucket's JSON shapes), `webhooks`, `avatars` (SVG pictures for avatar links), `controls` /
+`controls_api`, `seeds` / `seed_content`, `persistence` (the state file), `cli`.
 
 The same mutations are methods of `emu.world` (`rename_repository`, `delete_repository`, `add_member`,
 `remove_member`, `grant`, `revoke`, `commit_files`, `update_pull_request_title`, `add_watcher`, `remove_watcher`,

@@ -20,6 +20,7 @@ from . import controls_api, query
 from . import views_accounts as acc
 from . import views_pullrequests as prs
 from . import views_repositories as repos
+from . import views_reviewers as reviewers
 from .auth import AuthError, Identity, Scope, ScopeError, authenticate, require_scope
 from .avatars import avatar_svg
 from .context import Ctx, Encoded, Result
@@ -82,6 +83,8 @@ def _routes() -> list[Route]:
         ("/2.0/repositories/<workspace>", ("GET",), acc.repositories, READ_REPO),
         (R, ("GET",), repos.repository_detail, READ_REPO),
         (R + "/watchers", ("GET",), repos.watchers, READ_REPO),
+        (R + "/default-reviewers", ("GET",), reviewers.default_reviewers, READ_PR),
+        (R + "/effective-default-reviewers", ("GET",), reviewers.effective_default_reviewers, READ_PR),
         (R + "/hooks", ("GET",), acc.hook_list, READ_HOOK),
         (R + "/hooks", ("POST",), acc.hook_create, WRITE_HOOK),
         (R + "/hooks/<uid>", ("GET",), acc.hook_detail, READ_HOOK),

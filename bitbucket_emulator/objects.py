@@ -114,6 +114,7 @@ class Project:
     is_private: bool
     created_on: datetime
     updated_on: datetime
+    default_reviewers: list[str] = field(default_factory=list)  # user uuids, for every repository in the project
 
 
 @dataclass
@@ -224,6 +225,7 @@ class Repository:
     watchers: list[str] = field(default_factory=list)
     permissions: dict[str, str] = field(default_factory=dict)  # user uuid -> read | write | admin (explicit)
     hooks: list[Hook] = field(default_factory=list)
+    default_reviewers: list[str] = field(default_factory=list)  # user uuids set on the repository itself
     rev: int = 0
 
 

@@ -39,6 +39,7 @@ def to_dict(world: World) -> dict:
                 **{k: getattr(r, k) for k in ("fork_policy", "website", "branches", "tags", "next_pr_id")},
                 "watchers": r.watchers,
                 "permissions": r.permissions,
+                "default_reviewers": r.default_reviewers,
                 "created_on": dt(r.created_on),
                 "updated_on": dt(r.updated_on),
                 "hooks": [_hook_dict(h) for h in r.hooks],
@@ -124,6 +125,7 @@ def from_dict(data: dict) -> World:
             created_on=pt(r["created_on"]),
             updated_on=pt(r["updated_on"]),
             hooks=[_hook_from(h) for h in r["hooks"]],
+            default_reviewers=r.get("default_reviewers", []),  # absent from state files written before they existed
         )
         for c in r["commits"]:
             repo.commits[c["hash"]] = Commit(

@@ -102,6 +102,7 @@ def build_world(spec: dict[str, Any], epoch: datetime = EPOCH) -> World:
                 is_private=p.get("is_private", True),
                 created_on=epoch - timedelta(days=200),
                 updated_on=epoch - timedelta(days=20),
+                default_reviewers=[world.user(u).uuid for u in p.get("default_reviewers", [])],
             )
         world.workspaces[ws.uuid] = ws
 
@@ -159,6 +160,7 @@ def _build_repository(world: World, clock: SteppingClock, r: dict) -> Repository
     for username, perm in r.get("permissions", {}).items():
         repo.permissions[world.user(username).uuid] = perm
     repo.watchers = [world.user(u).uuid for u in r.get("watchers", [])]
+    repo.default_reviewers = [world.user(u).uuid for u in r.get("default_reviewers", [])]
 
     def commit(branch: str, c: dict) -> None:
         clock.step(c.get("minutes", 47))
@@ -414,6 +416,8 @@ def demo_spec() -> dict:
             "files": seed_content.API_SERVER,
             "permissions": {**writers},
             "watchers": ["alice", "bob", "carol", "dave"],
+            # With the CORE project's erin: the effective default reviewers of api-server are alice, carol and erin.
+            "default_reviewers": ["alice", "carol"],
             "branches": branches_for([*api_prs, api_conflict], ["release/1.4", "hotfix/timeout"]),
             "pull_requests": [*api_prs[:2], api_conflict, *api_prs[2:]],
             "tags": {"v1.4.0": "main"},
@@ -428,6 +432,7 @@ def demo_spec() -> dict:
             "files": seed_content.WEB_FRONTEND,
             "permissions": {**writers},
             "watchers": ["carol", "heidi"],
+            "default_reviewers": ["carol", "heidi"],
             "branches": branches_for(web_prs, ["release/2.3"]),
             "pull_requests": web_prs,
         },
@@ -517,7 +522,12 @@ def demo_spec() -> dict:
                 "name": "Acme",
                 "members": members,
                 "projects": [
-                    {"key": "CORE", "name": "Core services", "description": "APIs and the handbook."},
+                    {
+                        "key": "CORE",
+                        "name": "Core services",
+                        "description": "APIs and the handbook.",
+                        "default_reviewers": ["erin"],
+                    },
                     {"key": "WEB", "name": "Web and mobile", "description": "Customer-facing apps."},
                     {"key": "OPS", "name": "Operations", "description": "Infrastructure."},
                 ],

@@ -96,6 +96,12 @@ def _changes(emu: Emulator) -> dict:
     return {"pr": pr}
 
 
+def _grace_without_pullrequest_scope(emu: Emulator) -> dict:
+    with emu.world.lock:
+        emu.world.user("grace").api_token_scopes = ["read:repository:bitbucket"]
+    return {}
+
+
 def _rate_limited(emu: Emulator) -> dict:
     emu.controls.set_rate_limit(0, window=60)
     return {}
@@ -169,6 +175,25 @@ CASES = [
     Case("repository-bad-credentials-401", "GET", R, 401, who="bad"),
     Case("repository-app-passwords-off-401", "GET", R, 401, who="app:bob", prepare=_app_passwords_off),
     Case("watchers", "GET", R + "/watchers", 200),
+    Case("default-reviewers", "GET", R + "/default-reviewers", 200),
+    Case("effective-default-reviewers", "GET", R + "/effective-default-reviewers", 200),
+    Case("effective-default-reviewers-page", "GET", R + "/effective-default-reviewers?pagelen=1&page=2", 200),
+    Case("effective-default-reviewers-none", "GET", "/repositories/acme/mobile-app/effective-default-reviewers", 200),
+    Case(
+        "effective-default-reviewers-hidden-404",
+        "GET",
+        "/repositories/acme/infra/effective-default-reviewers",
+        404,
+        who="bob",
+    ),
+    Case(
+        "effective-default-reviewers-403-scope",
+        "GET",
+        R + "/effective-default-reviewers",
+        403,
+        who="grace",
+        prepare=_grace_without_pullrequest_scope,
+    ),
     Case("repo-hooks", "GET", R + "/hooks", 200),
     Case(
         "repo-hook-create",
