@@ -1,4 +1,5 @@
-"""Switchable behaviour for tests and benchmarks: request accounting, latency, rate limits and faults.
+"""Switchable behaviour for tests and benchmarks: request accounting, latency, rate limits, faults and dropped
+webhook deliveries.
 
 All of it is off by default; the `/_emulator/` HTTP API (see the package docstring) and the Python methods here
 change it at run time. Counters are kept per credential (`api_token:alice`, `app_password:bob`,
@@ -11,7 +12,10 @@ import random
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from .views_accounts import HOOK_EVENTS
 
 RATE_LIMIT_BODY = "Rate limit for this resource has been exceeded"
 
@@ -35,6 +39,17 @@ class Fault:
 FAULT_KINDS = ("500", "555", "409", "drop", "slow")
 
 
+@dataclass
+class WebhookDrop:
+    """Webhook deliveries to lose: the next `remaining` (every one while it is None), of `events` only if given."""
+
+    remaining: int | None = None
+    events: tuple[str, ...] | None = None
+
+    def describe(self) -> dict:
+        return {"remaining": self.remaining, "events": list(self.events) if self.events is not None else None}
+
+
 class Controls:
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -45,6 +60,7 @@ class Controls:
         self._fault_counter = 0
         # Merges that "take longer than the server's timeout": a synchronous merge answers 202 + task-status URL.
         self.slow_merges = False
+        self.webhook_drop: WebhookDrop | None = None
         self._windows: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self.clock = time.monotonic  # the rate limiter's clock; tests replace it to roll the window on
         self.reset_counts()
@@ -146,16 +162,53 @@ class Controls:
             self._fault_counter += 1
             return fault if self._fault_counter % fault.every == 0 else None
 
+    # ---- lost webhook deliveries ----------------------------------------------------------------------------
+    def drop_webhooks(self, count: int | None = None, events: Iterable[str] | None = None) -> None:
+        """Lose webhook deliveries from now on: every one (`count=None`) or the next `count`, optionally only those
+        of some event keys. A lost delivery is logged as dropped and never sent, nor retried (as when Bitbucket gives
+        up on a hook, or the network eats it)."""
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+            raise ValueError("count must be a whole number of at least 1, or null for every delivery")
+        keys: tuple[str, ...] | None = None
+        if events is not None:
+            if isinstance(events, str):
+                raise ValueError("events must be a list of event keys")
+            keys = tuple(events)
+            unknown = sorted(set(keys) - HOOK_EVENTS)
+            if not keys or unknown:
+                raise ValueError(f"events must be a non-empty list of webhook event keys; unknown: {unknown}")
+        with self.lock:
+            self.webhook_drop = WebhookDrop(count, keys)
+
+    def stop_dropping_webhooks(self) -> None:
+        with self.lock:
+            self.webhook_drop = None
+
+    def take_webhook_drop(self, event: str) -> bool:
+        """Whether this delivery is to be lost; counts it against `count` (the rule ends when it is used up)."""
+        with self.lock:
+            rule = self.webhook_drop
+            if rule is None or (rule.events is not None and event not in rule.events):
+                return False
+            if rule.remaining is not None:
+                rule.remaining -= 1
+                if rule.remaining == 0:
+                    self.webhook_drop = None
+            return True
+
     def describe(self) -> dict:
+        drop = self.webhook_drop
         return {
             "latency": {"ms": self.latency_ms, "jitter_ms": self.jitter_ms},
             "rate_limit": self.rate_limit.__dict__ if self.rate_limit else None,
             "faults": self.fault.__dict__ if self.fault else None,
             "slow_merges": self.slow_merges,
+            "webhook_drops": drop.describe() if drop else None,
         }
 
     def clear(self) -> None:
         self.slow_merges = False
+        self.stop_dropping_webhooks()
         self.set_latency(0)
         self.set_rate_limit(None)
         self.set_fault(None)

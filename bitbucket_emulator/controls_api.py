@@ -107,6 +107,14 @@ def handle(app: EmulatorApp, request: Request) -> Response:
         if path == "/_emulator/app-passwords" and method == "POST":
             world.app_passwords_enabled = bool(body.get("enabled", True))
             return _json({"enabled": world.app_passwords_enabled})
+        if path == "/_emulator/webhooks/drop":
+            if method == "POST":
+                c.drop_webhooks(body.get("count"), body.get("events"))
+            elif method == "DELETE":
+                c.stop_dropping_webhooks()
+            elif method != "GET":
+                return _json({"error": f"no control {method} {path}"}, 405)
+            return _json(c.describe()["webhook_drops"])
         if path == "/_emulator/webhooks/deliveries" and method == "GET":
             dispatcher = getattr(app.emulator, "webhooks", None)
             return _json(dispatcher.deliveries() if dispatcher else [])

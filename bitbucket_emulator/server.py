@@ -30,7 +30,7 @@ class Emulator:
         self.base_url = f"http://{host}:{port}"
         self.api_url = self.base_url + "/2.0"
         world.base_url = self.base_url
-        self.webhooks = WebhookDispatcher(world)
+        self.webhooks = WebhookDispatcher(world, controls=self.controls)
         self._stopped = threading.Event()
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="emulator-http", daemon=True

@@ -2,7 +2,8 @@
 
 Headers as Bitbucket sends them: `X-Event-Key`, `X-Hook-UUID`, `X-Request-UUID`, `X-Attempt-Number` and, when the
 subscription has a secret, `X-Hub-Signature: sha256=<hex HMAC-SHA256 of the body>`. A delivery that fails (connection
-error, timeout or a 5xx answer) is tried again, up to three attempts in all.
+error, timeout or a 5xx answer) is tried again, up to three attempts in all. With the `drop_webhooks` control on,
+a delivery is logged as dropped and never sent (no attempt, no retry): a delivery Bitbucket lost.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from . import serialize as s
 from .ids import fmt_time, random_uuid
 from .state import Hook, Repository, World
+
+if TYPE_CHECKING:
+    from .controls import Controls
 
 MAX_ATTEMPTS = 3
 TIMEOUT = 10.0
@@ -37,11 +42,13 @@ class Delivery:
     request_uuid: str = field(default_factory=lambda: random_uuid().strip("{}"))
     attempts: list[dict] = field(default_factory=list)
     done: bool = False
+    dropped: bool = False
 
 
 class WebhookDispatcher:
-    def __init__(self, world: World, retry_delays: tuple[float, ...] = (0.2, 1.0)):
+    def __init__(self, world: World, retry_delays: tuple[float, ...] = (0.2, 1.0), controls: Controls | None = None):
         self.world = world
+        self.controls = controls
         self.retry_delays = retry_delays
         self.queue: queue.Queue[Delivery | None] = queue.Queue()
         self.log: list[Delivery] = []
@@ -58,6 +65,10 @@ class WebhookDispatcher:
         body = json.dumps(self.payload(event, repo, actor_uuid, **objects)).encode()
         for hook in hooks:
             delivery = Delivery(hook.uuid, hook.url, event, body, hook.secret)
+            if self.controls is not None and self.controls.take_webhook_drop(event):
+                delivery.dropped = delivery.done = True
+                self.log.append(delivery)
+                continue
             self.log.append(delivery)
             self.queue.put(delivery)
 
@@ -159,6 +170,7 @@ class WebhookDispatcher:
                 "url": d.url,
                 "attempts": list(d.attempts),
                 "done": d.done,
+                "dropped": d.dropped,
             }
             for d in list(self.log)
         ]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -290,3 +293,109 @@ def test_chunked_request_body(emulator: Emulator):
     )
     assert r.status_code == 201 and r.json()["content"]["raw"] == "sent in chunks"
     assert s.get(emulator.api_url + R).status_code == 200  # the connection is still in step
+
+
+@pytest.fixture
+def hook_events(emulator: Emulator) -> Iterator[list[str]]:
+    """A repository webhook on api-server for pushes and PR updates, to a receiver that records each event key."""
+    received: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(self.headers["X-Event-Key"])
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    hook = {
+        "url": f"http://127.0.0.1:{server.server_address[1]}/hook",
+        "events": ["repo:push", "pullrequest:updated"],
+        "active": True,
+    }
+    assert session(emulator, "alice").post(emulator.api_url + R + "/hooks", json=hook).status_code == 201
+    yield received
+    server.shutdown()
+    server.server_close()
+
+
+def _retitle(emu: Emulator, title: str) -> None:
+    emu.world.update_pull_request_title("acme", "api-server", 4, "bob", title)
+
+
+def _push(emu: Emulator, text: str) -> None:
+    emu.world.commit_files("acme", "api-server", "main", "alice", {"NOTES.md": text})
+
+
+def _settled(emu: Emulator) -> list[dict]:
+    assert emu.webhooks.wait_idle(timeout=10)
+    return emu.webhooks.deliveries()
+
+
+def test_webhook_drop_is_off_by_default(emulator: Emulator, hook_events: list[str]):
+    assert control(emulator, "GET", "")["webhook_drops"] is None
+    assert control(emulator, "GET", "webhooks/drop") is None
+    _retitle(emulator, "Sent as usual")
+    _push(emulator, "pushed\n")
+    deliveries = _settled(emulator)
+    assert [(d["event"], d["dropped"]) for d in deliveries] == [("pullrequest:updated", False), ("repo:push", False)]
+    assert all(d["attempts"][0]["status"] == 200 for d in deliveries)
+    assert hook_events == ["pullrequest:updated", "repo:push"]
+
+
+def test_webhook_drop_next_n_of_some_events_over_http(emulator: Emulator, hook_events: list[str]):
+    rule = control(emulator, "POST", "webhooks/drop", count=1, events=["pullrequest:updated"])
+    assert rule == {"remaining": 1, "events": ["pullrequest:updated"]}
+    _push(emulator, "not an update: sent\n")
+    _retitle(emulator, "Lost on the way")
+    _retitle(emulator, "The count is used up: sent")
+    deliveries = _settled(emulator)
+    assert [(d["event"], d["dropped"]) for d in deliveries] == [
+        ("repo:push", False),
+        ("pullrequest:updated", True),
+        ("pullrequest:updated", False),
+    ]
+    lost = deliveries[1]
+    assert lost["attempts"] == [] and lost["done"]  # never sent, never retried
+    assert hook_events == ["repo:push", "pullrequest:updated"]
+    assert control(emulator, "GET", "webhooks/drop") is None  # the rule ended with its count
+
+
+def test_webhook_drop_every_delivery_until_stopped(emulator: Emulator, hook_events: list[str]):
+    emulator.webhooks.retry_delays = (5.0,)  # a retry would outlast the wait below
+    emulator.controls.drop_webhooks()
+    assert control(emulator, "GET", "webhooks/drop") == {"remaining": None, "events": None}
+    _retitle(emulator, "Lost one")
+    _push(emulator, "lost two\n")
+    _retitle(emulator, "Lost three")
+    started = time.monotonic()
+    deliveries = _settled(emulator)
+    assert time.monotonic() - started < 1.0
+    assert [d["dropped"] for d in deliveries] == [True, True, True]
+    assert all(d["attempts"] == [] for d in deliveries)
+    time.sleep(0.2)
+    assert hook_events == []
+    requests.delete(emulator.base_url + "/_emulator/webhooks/drop", timeout=5)
+    assert emulator.controls.webhook_drop is None
+    _retitle(emulator, "Heard again")
+    assert [d["dropped"] for d in _settled(emulator)] == [True, True, True, False]
+    assert hook_events == ["pullrequest:updated"]
+
+
+def test_webhook_drop_rejects_bad_input_and_keeps_the_rule(emulator: Emulator):
+    url = emulator.base_url + "/_emulator/webhooks/drop"
+    for body in ({"count": 0}, {"count": "2"}, {"count": True}, {"events": ["pullrequest:merged"]}, {"events": []}):
+        r = requests.post(url, json=body, timeout=5)
+        assert r.status_code == 400, body
+        assert r.json()["error"]
+    r = requests.post(url, json={"events": "repo:push"}, timeout=5)
+    assert r.status_code == 400 and "list" in r.json()["error"]
+    assert control(emulator, "GET", "webhooks/drop") is None
+    assert requests.put(url, json={}, timeout=5).status_code == 405
+    with pytest.raises(ValueError):
+        emulator.controls.drop_webhooks(count=-1)
