@@ -23,6 +23,7 @@ from .records import (
     Branch,
     Comment,
     Commit,
+    DefaultReviewer,
     DiffStat,
     FileContent,
     Participant,
@@ -403,6 +404,18 @@ class BitbucketClient:
             self._pr(workspace, repo, pr_id),
             PullRequest.from_json,
             params={"fields": fields_param(PullRequest.FIELDS, paginated=False)},
+        )
+
+    def iter_default_reviewers(self, workspace: str, repo: str) -> Iterator[DefaultReviewer]:
+        """GET /repositories/{workspace}/{repo_slug}/effective-default-reviewers: the repository's default reviewers
+        and those it inherits from its project (``.../default-reviewers`` alone would miss the project's).
+
+        Bitbucket does not add them to a pull request created through the API: the caller sends them as reviewers.
+        """
+        return self._iter(
+            f"{self._repo(workspace, repo)}/effective-default-reviewers",
+            DefaultReviewer.from_json,
+            DefaultReviewer.FIELDS,
         )
 
     def get_pull_request_diff(self, workspace: str, repo: str, pr_id: int) -> str:

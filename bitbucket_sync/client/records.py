@@ -504,6 +504,22 @@ class Participant:
 
 @dataclass(frozen=True)
 class PullRequest:
+@dataclass(frozen=True)
+class DefaultReviewer:
+    """A user Bitbucket suggests for every new pull request of a repository; ``reviewer_type`` says where they are set
+    (``repository`` or ``project``)."""
+
+    user: Account
+    reviewer_type: str | None = None
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("reviewer_type", *_prefixed("user", Account.FIELDS))
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        r = _Reader(data, endpoint=endpoint)
+        return cls(user=Account._read(r.child("user")), reviewer_type=r.ostr("reviewer_type"))
+
+
     id: int
     title: str
     description: str
