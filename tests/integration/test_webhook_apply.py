@@ -1,7 +1,8 @@
 """Registration through the client, and deliveries built by the emulator applied to a mirror of its world.
 
-The webhook here points at a closed port: the emulator builds and signs each payload as Bitbucket would, and the
-test records and applies them itself (the HTTP path is covered by the receiver and end-to-end tests).
+The emulator drops every delivery here (its drop-deliveries control): it builds and signs each payload as Bitbucket
+would and logs it, and the test records and applies them itself (the HTTP path is covered by the receiver and
+end-to-end tests).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
-DEAD_URL = "http://127.0.0.1:9/hooks/bitbucket/unreachable/"
+DEAD_URL = "http://127.0.0.1:9/hooks/bitbucket/unreachable/"  # registered, never contacted: deliveries are dropped
 
 
 @pytest.fixture
 def hooked(live_mirror):
+    live_mirror.emulator.controls.drop_webhooks()
     live_mirror.subscription = webhooks.enable_live_updates(
         workspace=live_mirror.workspace, url=DEAD_URL, actor=live_mirror.alice
     )

@@ -9,7 +9,7 @@ import time
 from datetime import timedelta
 
 import pytest
-import requests
+from django.urls import reverse
 from django.utils import timezone
 
 from bitbucket_sync import tasks, webhooks
@@ -53,31 +53,38 @@ def test_webhook_merge_reaches_the_mirror_within_two_seconds_without_polling(liv
     assert attempts and {a["status"] for a in attempts} == {202}
 
 
-def test_webhook_lost_deliveries_are_repaired_by_reconciliation_polling(live_updates, settings):
+def test_webhook_lost_deliveries_are_repaired_by_reconciliation_polling(live_updates, settings, client):
     world, emu = live_updates, live_updates.emulator
-    pr = PullRequest.objects.filter(repository__slug="web-frontend", state="OPEN").order_by("number").first()
-    # The emulator has no switch to drop deliveries, so Bitbucket is made unable to reach us: the hook is pointed
-    # at a closed port through Bitbucket's own API, and every attempt (three) fails.
-    person = emu.account("alice")
-    hook_url = f"{emu.api_url}/workspaces/acme/hooks/{world.subscription.hook_uuid}"
-    answer = requests.put(
-        hook_url,
-        json={"url": "http://127.0.0.1:9/hooks/unreachable/"},
-        auth=(person["email"], person["api_token"]),
+    heard, lost = PullRequest.objects.filter(repository__slug="web-frontend", state="OPEN").order_by("number")[:2]
+    client.force_login(world.alice)
+
+    def live_state() -> str:
+        """What the sync page's live-updates region says about the workspace."""
+        url = reverse("webhook_subscription_detail", args=[world.workspace.slug])
+        answer = client.get(url, headers={"HX-Request": "true"})
+        assert answer.status_code == 200
+        return answer.content.decode()
+
+    # A delivery arrives: webhooks are healthy, so the scheduler will poll only at the slow cadence.
+    emu.world.update_pull_request_title("acme", "web-frontend", heard.number, "bob", "Heard through the webhook")
+    world.wait_for(
+        lambda: WebhookDelivery.objects.filter(event="pullrequest:updated", result="applied").exists(),
         timeout=10,
+        what="the first delivery",
     )
-    assert answer.status_code == 200, answer.text
+    assert "Deliveries are arriving" in live_state()
 
-    emu.world.update_pull_request_title("acme", "web-frontend", pr.number, "bob", "Renamed while nobody listened")
+    # Bitbucket loses the next one: built and logged by the emulator, never sent, never retried.
+    emu.controls.drop_webhooks(count=1, events=["pullrequest:updated"])
+    emu.world.update_pull_request_title("acme", "web-frontend", lost.number, "bob", "Renamed while nobody listened")
     assert emu.webhooks.wait_idle(timeout=10)
-    lost = emu.webhooks.deliveries()[-1]
-    assert lost["event"] == "pullrequest:updated" and len(lost["attempts"]) == 3
-    assert all(str(a["status"]).startswith("error") for a in lost["attempts"])
-    time.sleep(0.5)
-    assert PullRequest.objects.get(pk=pr.pk).title != "Renamed while nobody listened"
+    dropped = emu.webhooks.deliveries()[-1]
+    assert (dropped["event"], dropped["dropped"], dropped["attempts"]) == ("pullrequest:updated", True, [])
+    assert emu.controls.webhook_drop is None  # only that one
+    assert WebhookDelivery.objects.filter(event="pullrequest:updated").count() == 1  # nothing reached us
+    assert PullRequest.objects.get(pk=lost.pk).title != "Renamed while nobody listened"
 
-    # Webhooks looked healthy (a delivery came earlier), so the scheduler polls only at the slow cadence...
-    WebhookSubscription.objects.filter(pk=world.subscription.pk).update(last_delivery_at=timezone.now())
+    # Webhooks still look healthy (nothing says a delivery was lost), so the scheduler polls only at the slow cadence...
     assert webhooks.live_status(workspace=world.workspace).healthy
     assert not webhooks.poll_due(workspace=world.workspace)
     tasks.sync_all_workspaces()
@@ -88,7 +95,7 @@ def test_webhook_lost_deliveries_are_repaired_by_reconciliation_polling(live_upd
     emu.controls.reset_counts()
     tasks.sync_all_workspaces()
     world.wait_for(
-        lambda: PullRequest.objects.get(pk=pr.pk).title == "Renamed while nobody listened",
+        lambda: PullRequest.objects.get(pk=lost.pk).title == "Renamed while nobody listened",
         timeout=60,
         what="the reconciliation poll",
         interval=0.2,
@@ -100,7 +107,9 @@ def test_webhook_lost_deliveries_are_repaired_by_reconciliation_polling(live_upd
     # No delivery for longer than the silence limit while Bitbucket shows activity: back to normal polling.
     silent_since = timezone.now() - timedelta(minutes=settings.BBDASH_WEBHOOK_SILENCE_MINUTES + 5)
     WebhookSubscription.objects.filter(pk=world.subscription.pk).update(last_delivery_at=silent_since)
-    PullRequest.objects.filter(pk=pr.pk).update(updated_on=timezone.now())
+    PullRequest.objects.filter(pk=lost.pk).update(updated_on=timezone.now())
     status = webhooks.live_status(workspace=world.workspace)
     assert status.state == "silent", status
     assert webhooks.poll_due(workspace=world.workspace)
+    said = live_state()
+    assert "No delivery for over" in said and "polling at the normal cadence" in said
