@@ -503,8 +503,6 @@ class Participant:
 
 
 @dataclass(frozen=True)
-class PullRequest:
-@dataclass(frozen=True)
 class DefaultReviewer:
     """A user Bitbucket suggests for every new pull request of a repository; ``reviewer_type`` says where they are set
     (``repository`` or ``project``)."""
@@ -520,6 +518,8 @@ class DefaultReviewer:
         return cls(user=Account._read(r.child("user")), reviewer_type=r.ostr("reviewer_type"))
 
 
+@dataclass(frozen=True)
+class PullRequest:
     id: int
     title: str
     description: str
