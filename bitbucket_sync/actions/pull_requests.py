@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bitbucket_sync import sync
-from bitbucket_sync.client import MERGE_STRATEGIES, BadRequest, BitbucketError, MergePending, NotFound
+from bitbucket_sync.client import MERGE_STRATEGIES, Account, BadRequest, BitbucketError, MergePending, NotFound
 from bitbucket_sync.client import PullRequest as PullRequestRecord
 from bitbucket_sync.models import AuditEvent, PullRequest, Repository
 
-from ._core import Action, ActionFailed, MergeConflicts, SourceMoved, client_for_reading, plain_error
+from ._core import Action, ActionFailed, ActionRefused, MergeConflicts, SourceMoved, client_for_reading, plain_error
 from .files import DIFF_MAX_CHARS
 
 STRATEGY_LABELS = {
@@ -451,6 +451,41 @@ def _merged_words(record: PullRequestRecord, strategy: str) -> str:
 
 
 # -- the new pull request form's prefill ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DefaultReviewers:
+    """A repository's effective default reviewers for a new pull request by the user, or why none could be read.
+
+    ``accounts`` never holds the user themselves (the author: Bitbucket refuses the author as a reviewer); ``problem``
+    is a sentence for the form when Bitbucket could not be asked (the form then preselects nobody).
+    """
+
+    accounts: tuple[Account, ...] = ()
+    problem: str = ""
+
+
+def default_reviewers(*, user, repository: Repository) -> DefaultReviewers:
+    """The repository's default reviewers, its project's included, read with the user's own credential.
+
+    Bitbucket does not add them to a pull request opened through the API, so the form preselects them. Any failure
+    (no credential, Bitbucket down, a missing scope) is returned as ``problem``: the form must still work.
+    """
+    try:
+        client, credential = client_for_reading(user=user, repository=repository)
+    except ActionRefused as refused:
+        return DefaultReviewers(problem=refused.message)
+    author = credential.account.bitbucket_uuid if credential.account_id else None
+    workspace, slug = repository.workspace.slug, repository.slug
+    accounts: dict[str, Account] = {}
+    with client:
+        try:
+            for reviewer in client.iter_default_reviewers(workspace, slug):
+                if reviewer.user.uuid != author:
+                    accounts.setdefault(reviewer.user.uuid, reviewer.user)
+        except BitbucketError as exc:
+            return DefaultReviewers(problem=plain_error(exc, doing="list the default reviewers").message)
+    return DefaultReviewers(accounts=tuple(accounts.values()))
 
 
 def pull_request_draft(*, user, repository: Repository, source: str, destination: str) -> tuple[str, str]:

@@ -77,6 +77,11 @@ class _CommitForm(ActionForm):
     pr_description = forms.CharField(
         label="Pull request description", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+    reviewers = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, people=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reviewers"].choices = [(p.bitbucket_uuid, p.display_name or p.nickname) for p in people]
 
     def clean(self):
         cleaned = super().clean()
@@ -102,7 +107,7 @@ class FileEditForm(_CommitForm):
     original_digest = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
     is_new = forms.BooleanField(widget=forms.HiddenInput, required=False)
 
-    field_order = ["path", "content", "message", "target", "new_branch", "pr_title", "pr_description"]
+    field_order = ["path", "content", "message", "target", "new_branch", "pr_title", "pr_description", "reviewers"]
 
     def clean_path(self):
         path = self.cleaned_data["path"].strip().strip("/")

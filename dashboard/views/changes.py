@@ -1,26 +1,28 @@
 """The "changed since" endpoint that lets an open page refresh itself when the mirror changes under it.
 
 A page includes `webhooks/_live_poller.html`: a hidden element that asks this endpoint every few seconds whether
-anything the user can see in its scope (a workspace's pull requests, or one repository's pull requests and branches)
-changed. Unchanged: 204, htmx does nothing. Changed: the poller comes back with a new token and an
-`HX-Trigger: mirror-changed` header, and the page's region re-fetches itself. One index read per poll.
+anything the user can see in its scope (a workspace's pull requests, one repository's pull requests and branches, or
+one pull request with its reviewers) changed. Unchanged: 204, htmx does nothing. Changed: the poller comes back with a
+new token and an `HX-Trigger: mirror-changed` header, and the page's regions re-fetch themselves. One index read per
+poll (two for a pull request: its row and its participants).
 """
 
 import hashlib
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import Count, Max, Q
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from bitbucket_sync.models import Branch
+from bitbucket_sync.models import Branch, PullRequest
 from dashboard import selectors
 
 EVENT = "mirror-changed"
 # A row's synced_at is set just before its transaction commits: a page rendered in between must still see it.
 COMMIT_MARGIN = timedelta(seconds=2)
+MAX_ID = 2**31 - 1  # a pull request id beyond the database's integer column is none of ours (and no query error)
 
 
 def _version(user, *, workspace, repository=None) -> tuple[str, datetime | None]:
@@ -46,6 +48,18 @@ def _version(user, *, workspace, repository=None) -> tuple[str, datetime | None]
     return f"v{digest}", newest
 
 
+def pull_request_version(pull_request: PullRequest) -> str:
+    """The token of one pull request as its page shows it; `pull_request` comes from `selectors.pull_request_for_user`
+    (its `people` are loaded). The page renders with this token, so its first poll compares like with like.
+
+    The row's `synced_at` moves whenever the sync or a webhook changes the row; a review (approve, request changes)
+    can change only the participants, so their states are part of the token.
+    """
+    people = sorted((p.account_id, p.role, p.approved, p.state) for p in pull_request.people)
+    digest = hashlib.sha256(repr([pull_request.synced_at, people]).encode()).hexdigest()[:16]
+    return f"v{digest}"
+
+
 def _changed_after_render(since: str, newest: datetime | None) -> bool:
     """`since` is `t<epoch seconds>` on the first poll: the time the page was rendered."""
     try:
@@ -58,13 +72,22 @@ def _changed_after_render(since: str, newest: datetime | None) -> bool:
 @require_GET
 @never_cache
 def change_poll(request):
-    """`?workspace=<slug>[&repository=<slug>]&since=<token>`: 204 when nothing changed, else a new poller + trigger."""
+    """`?workspace=<slug>[&repository=<slug>[&pull_request=<id>]]&since=<token>`: 204 when nothing changed, else a
+    new poller + trigger."""
     workspace = selectors.workspace_for_user(request.user, slug=request.GET.get("workspace", ""))
-    repository = None
+    repository = pull_request = None
     if request.GET.get("repository"):
         repository = selectors.repository_for_user(request.user, workspace=workspace, slug=request.GET["repository"])
+    number = request.GET.get("pull_request", "")
+    if number:
+        if repository is None or not (number.isascii() and number.isdigit() and int(number) <= MAX_ID):
+            return HttpResponseBadRequest("pull_request must be a pull request id, with its repository.")
+        pull_request = selectors.pull_request_for_user(request.user, repository=repository, number=int(number))
     since = request.GET.get("since", "")
-    token, newest = _version(request.user, workspace=workspace, repository=repository)
+    if pull_request is not None:
+        token, newest = pull_request_version(pull_request), pull_request.synced_at
+    else:
+        token, newest = _version(request.user, workspace=workspace, repository=repository)
     if since.startswith("t"):
         changed = _changed_after_render(since, newest)
     else:
@@ -74,6 +97,7 @@ def change_poll(request):
     context = {
         "workspace": workspace,
         "repository": repository,
+        "pull_request": pull_request,
         "since": token,
         "target": request.GET.get("target", ""),
     }

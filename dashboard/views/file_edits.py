@@ -15,6 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 from bitbucket_sync import actions
 from dashboard.forms.actions import FileDeleteForm, FileEditForm, digest
 from dashboard.views.actions import fragment, perform, writable_repository
+from dashboard.views.pull_request_actions import reviewer_candidates, reviewer_defaults
 
 
 def _suggested_branch(user, path: str, verb: str) -> str:
@@ -53,6 +54,7 @@ def _commit(request, form, *, workspace, repository, files, delete, verb: str):
                 title=data["pr_title"] or message,
                 description=data["pr_description"],
                 destination=branch,
+                reviewers=data["reviewers"],
             )
             url = reverse("pull_request_detail", args=[workspace.slug, repository.slug, pull_request.number])
             return url, f"Committed to {data['new_branch']} and opened pull request #{pull_request.number}."
@@ -78,6 +80,7 @@ def _commit(request, form, *, workspace, repository, files, delete, verb: str):
 def file_edit(request, workspace_slug: str, repo_slug: str):
     """Edit ``?branch=&path=`` (or a new file when the path does not exist yet or ``?new=1``)."""
     workspace, repository = writable_repository(request, workspace_slug, repo_slug)
+    people = reviewer_candidates(request, workspace)
     context = {"workspace": workspace, "repository": repository, "nav": "workspace"}
 
     def page(form, failure=None):
@@ -103,7 +106,10 @@ def file_edit(request, workspace_slug: str, repo_slug: str):
             context.update(form=None, failure=None)
             return render(request, "actions/file_edit.html", context)
         new_path = f"{path}/" if is_new and path else ("" if is_new else path)
+        defaults = reviewer_defaults(request, repository, people)
+        context["reviewer_note"] = defaults.note
         form = FileEditForm(
+            people=people,
             initial={
                 "branch": branch,
                 "path": new_path,
@@ -114,11 +120,12 @@ def file_edit(request, workspace_slug: str, repo_slug: str):
                 "is_new": not loaded.exists,
                 "target": "branch",
                 "new_branch": _suggested_branch(request.user, path or "file", "add" if is_new else "edit"),
-            }
+                "reviewers": defaults.preselected,
+            },
         )
         return page(form)
 
-    form = FileEditForm(request.POST)
+    form = FileEditForm(request.POST, people=people)
     context["loaded"] = None
     if not form.is_valid():
         return page(form)
@@ -140,6 +147,7 @@ def file_edit(request, workspace_slug: str, repo_slug: str):
 def file_delete(request, workspace_slug: str, repo_slug: str):
     """Delete ``?branch=&path=`` in one commit (to the branch, or to a new branch with a pull request)."""
     workspace, repository = writable_repository(request, workspace_slug, repo_slug)
+    people = reviewer_candidates(request, workspace)
     context = {"workspace": workspace, "repository": repository, "nav": "workspace"}
 
     def page(form, failure=None):
@@ -163,8 +171,11 @@ def file_delete(request, workspace_slug: str, repo_slug: str):
                 failure=actions.ActionFailed(f"There is no file '{path}' on {branch} to delete.", kind="not_found"),
             )
             return render(request, "actions/file_delete.html", context)
+        defaults = reviewer_defaults(request, repository, people)
+        context["reviewer_note"] = defaults.note
         return page(
             FileDeleteForm(
+                people=people,
                 initial={
                     "branch": branch,
                     "path": path,
@@ -172,11 +183,12 @@ def file_delete(request, workspace_slug: str, repo_slug: str):
                     "message": f"Delete {path}",
                     "new_branch": _suggested_branch(request.user, path, "delete"),
                     "pr_title": f"Delete {path}",
-                }
+                    "reviewers": defaults.preselected,
+                },
             )
         )
 
-    form = FileDeleteForm(request.POST)
+    form = FileDeleteForm(request.POST, people=people)
     if not form.is_valid():
         return page(form)
     run = _commit(

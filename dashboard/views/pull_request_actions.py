@@ -1,5 +1,6 @@
 """Pull request actions: open, edit, review, comment, merge (with live progress of Bitbucket's merge task), decline."""
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -52,13 +53,41 @@ def _pull_request(request, workspace_slug, repo_slug, number, *, write: bool):
     return workspace, repository, selectors.pull_request_for_user(request.user, repository=repository, number=number)
 
 
-def _people(request, workspace):
+def reviewer_candidates(request, workspace):
     """Workspace members a pull request can name as reviewers (Bitbucket refuses the author as one)."""
     me = selectors.account_for_user(request.user)
     people = Account.objects.filter(memberships__workspace=workspace, memberships__removed_at__isnull=True)
     if me is not None:
         people = people.exclude(pk=me.pk)
     return list(people.order_by("display_name"))
+
+
+@dataclass(frozen=True)
+class ReviewerDefaults:
+    """What a new pull request's form preselects, and one quiet line saying why (or why not)."""
+
+    preselected: list[str]
+    note: str = ""
+
+
+def reviewer_defaults(request, repository, people) -> ReviewerDefaults:
+    """The repository's effective default reviewers among ``people`` (the form's choices), read from Bitbucket.
+
+    Reading them costs one request per form; when it fails the form still works, with nobody preselected.
+    """
+    found = actions.default_reviewers(user=request.user, repository=repository)
+    if found.problem:
+        return ReviewerDefaults([], f"Default reviewers not preselected: {found.problem}")
+    offered = {p.bitbucket_uuid for p in people}
+    preselected = [a.uuid for a in found.accounts if a.uuid in offered]
+    # A default reviewer the mirror does not list as a member yet (the next sync brings them) cannot be offered.
+    missing = [a.display_name or a.nickname or a.uuid for a in found.accounts if a.uuid not in offered]
+    notes = []
+    if preselected:
+        notes.append("This repository's default reviewers are preselected.")
+    if missing:
+        notes.append(f"Default reviewers not among the members here yet: {', '.join(missing)}.")
+    return ReviewerDefaults(preselected, " ".join(notes))
 
 
 def _require_open(pull_request):
@@ -75,7 +104,7 @@ def pull_request_create(request, workspace_slug: str, repo_slug: str):
     """New pull request; ``?source=&destination=`` choose the branches and prefill title and description."""
     workspace, repository = writable_repository(request, workspace_slug, repo_slug)
     branches = live_branches(repository)
-    people = _people(request, workspace)
+    people = reviewer_candidates(request, workspace)
     context = {"workspace": workspace, "repository": repository, "nav": "workspace"}
 
     def page(form, failure=None):
@@ -85,7 +114,14 @@ def pull_request_create(request, workspace_slug: str, repo_slug: str):
     if request.method == "GET":
         source = request.GET.get("source") or next((b for b in branches if b != repository.main_branch), "")
         destination = request.GET.get("destination") or repository.main_branch
-        initial = {"source": source, "destination": destination, "close_source_branch": True}
+        defaults = reviewer_defaults(request, repository, people)
+        context["reviewer_note"] = defaults.note
+        initial = {
+            "source": source,
+            "destination": destination,
+            "close_source_branch": True,
+            "reviewers": defaults.preselected,
+        }
         if source and destination and source != destination:
             initial["title"], initial["description"] = actions.pull_request_draft(
                 user=request.user, repository=repository, source=source, destination=destination
@@ -125,7 +161,7 @@ def pull_request_update(request, workspace_slug: str, repo_slug: str, number: in
         return earlier
     _require_open(pull_request)
     branches = [b for b in live_branches(repository) if b != pull_request.source_branch]
-    people = _people(request, workspace)
+    people = reviewer_candidates(request, workspace)
     context = {"workspace": workspace, "repository": repository, "pull_request": pull_request, "nav": "workspace"}
 
     def page(form, failure=None):

@@ -7,11 +7,14 @@ from django.views.decorators.vary import vary_on_headers
 
 from dashboard import rendering, selectors
 from dashboard.filters import PullRequestFilterForm
+from dashboard.views.changes import pull_request_version
 from dashboard.views.repositories import _repository
 from dashboard.views.workspaces import page_or_fragment, wants_fragment
 
 # Bitbucket's own suffixes after /pull-requests/<id>/ and the region of our page each one opens.
 SECTIONS = {"diff": "pr-diff", "commits": "pr-commits", "activity": "pr-discussion", "comments": "pr-discussion"}
+# The regions showing the mirror (title, state, branches; reviewers): they refresh themselves when it changes.
+LIVE_REGIONS = ("pr-summary", "pr-reviewers")
 
 
 def _list(request, *, workspace, repository=None):
@@ -57,10 +60,12 @@ def repository_pull_request_list(request, workspace_slug: str, repo_slug: str):
 
 
 @require_GET
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "HX-Target")
 def pull_request_detail(request, workspace_slug: str, repo_slug: str, number: int, rest: str = ""):
     """The pull request page. `rest` is what Bitbucket's URLs may carry after the id (`diff`, `commits`, a title
-    slug): a known section is read live and shown; with htmx only that region is returned."""
+    slug): a known section is read live and shown; with htmx only that region is returned. An htmx request aimed at
+    one of the mirrored regions (the live poller's refresh, from whichever of these URLs the page has) gets that
+    region alone, read from the mirror only."""
     workspace, repository = _repository(request, workspace_slug, repo_slug)
     pull_request = selectors.pull_request_for_user(request.user, repository=repository, number=number)
     section = next((SECTIONS[s] for s in reversed(rest.strip("/").split("/")) if s in SECTIONS), None)
@@ -71,8 +76,11 @@ def pull_request_detail(request, workspace_slug: str, repo_slug: str, number: in
         "section": section,
         "nav": "pull_requests",
         "pr_url": reverse("pull_request_detail", args=[workspace.slug, repository.slug, pull_request.number]),
-        "description_html": rendering.markdown(pull_request.description),
+        "live_since": pull_request_version(pull_request),
     }
+    if wants_fragment(request) and request.htmx.target in LIVE_REGIONS:
+        return render(request, f"pull_requests/detail.html#{request.htmx.target}", context)
+    context["description_html"] = rendering.markdown(pull_request.description)
     if section is not None:
         context.update(_section(request, pull_request, section))
     if section is not None and wants_fragment(request):

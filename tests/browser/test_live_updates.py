@@ -1,4 +1,5 @@
-"""An open inbox page follows Bitbucket: a title changed in the emulator shows up without a reload."""
+"""Open pages follow Bitbucket: a title changed in the emulator shows up in the inbox, and a pull request page shows
+its new title, an approval and its merge, without a reload."""
 
 import pytest
 
@@ -46,3 +47,28 @@ def test_live_updates_state_on_sync_page_and_delivery_log(page, live_server, log
     log = page.locator("table.deliveries").first
     assert "pullrequest:updated" in log.inner_text() and "applied" in log.inner_text()
     screenshot("delivery-log")
+
+
+def test_live_pull_request_page_follows_bitbucket_without_reload(page, live_server, login, live_updates, screenshot):
+    world, emu = live_updates, live_updates.emulator
+    pr = world.mergeable_open_pr()
+    reviewer = pr.participants.filter(role="REVIEWER", approved=False).select_related("account").first()
+    assert reviewer is not None, "the demo's mergeable pull request has a reviewer who has not approved"
+    login("alice")
+    page.goto(f"{live_server.url}/acme/api-server/pull-requests/{pr.number}")
+    page.locator("#pr-summary .badge.open").wait_for()
+    approvals = page.locator("#pr-reviewers .badge.approved").count()
+    page.evaluate("window.__notReloaded = true")
+
+    emu.world.update_pull_request_title("acme", "api-server", pr.number, "bob", "Retitled while the page was open")
+    page.locator("#pr-title", has_text="Retitled while the page was open").wait_for(timeout=10_000)
+    with emu.world.lock:
+        repo = emu.world.repository("acme", "api-server")
+        emu.world.set_review(repo, emu.world.pull_request(repo, pr.number), reviewer.account.bitbucket_uuid, "approved")
+    page.locator("#pr-reviewers .badge.approved").nth(approvals).wait_for(timeout=10_000)
+    world.merge_in_bitbucket(pr)
+    page.locator("#pr-summary .badge.merged").wait_for(timeout=10_000)
+    assert "merged as" in page.locator("#pr-summary").inner_text()
+    assert page.evaluate("window.__notReloaded === true")  # swapped in by htmx, not a reload
+    assert page.dialogs == []
+    screenshot("live-pull-request-merged")

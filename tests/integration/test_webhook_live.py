@@ -18,25 +18,11 @@ from bitbucket_sync.models import PullRequest, SyncRun, WebhookDelivery, Webhook
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
-def _mergeable_open_pr(world) -> PullRequest:
-    """An open pull request of api-server that merges cleanly (the demo has one with a conflict)."""
-    emu = world.emulator
-    with emu.world.lock:
-        repo = emu.world.repository("acme", "api-server")
-        for pr in PullRequest.objects.filter(repository__slug="api-server", state="OPEN").order_by("number"):
-            if not emu.world.conflicts(repo, emu.world.pull_request(repo, pr.number)):
-                return pr
-    raise AssertionError("the demo world has no cleanly mergeable pull request in api-server")
-
-
 def test_webhook_merge_reaches_the_mirror_within_two_seconds_without_polling(live_updates):
     world, emu = live_updates, live_updates.emulator
-    pr = _mergeable_open_pr(world)
-    alice = emu.account("alice")["uuid"]
+    pr = world.mergeable_open_pr()
     emu.controls.reset_counts()
-    with emu.world.lock:
-        repo = emu.world.repository("acme", "api-server")
-        emu.world.merge(repo, emu.world.pull_request(repo, pr.number), alice)
+    world.merge_in_bitbucket(pr)
     merged_at = time.monotonic()
     world.wait_for(
         lambda: PullRequest.objects.get(pk=pr.pk).state == "MERGED", timeout=2.0, what="the merge in the mirror"
