@@ -52,6 +52,9 @@ def test_act_edit_to_new_branch_with_pr_then_squash_merge_and_decline(act_world,
     readme = emu_repo.commits[emu_repo.branches["feature/browser-edit"]].tree["README.md"]
     assert readme.endswith(b"browser-made edit.\n\t")
     pr = PullRequest.objects.get(repository__slug="api-server", source_branch="feature/browser-edit")
+    # The repository's default reviewers were preselected (alice, the author, is never one of them).
+    defaults = {act_world.emulator.account(u)["uuid"] for u in ("carol", "erin")}
+    assert set(emu_repo.pullrequests[pr.number].reviewers) == defaults
 
     # Merge it with squash: the message follows the strategy (htmx), then the merge runs.
     page.get_by_role("link", name="Merge", exact=True).click()
