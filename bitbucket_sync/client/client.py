@@ -159,11 +159,17 @@ class BitbucketClient:
         pagelen: int = PAGELEN,
         params: Mapping[str, Any] | None = None,
     ) -> Iterator[Any]:
+        return self._http.paginate(path, parse, params=self._list_query(fields, pagelen=pagelen, params=params))
+
+    @staticmethod
+    def _list_query(
+        fields: tuple[str, ...] | None, *, pagelen: int, params: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
         query: dict[str, Any] = {"pagelen": pagelen}
         if fields is not None:
             query["fields"] = fields_param(fields, paginated=True)
         query.update(params or {})
-        return self._http.paginate(path, parse, params=query)
+        return query
 
     def _text(self, path: str) -> str:
         response = self._http.request("GET", path, accept="text/plain")
@@ -382,6 +388,35 @@ class BitbucketClient:
         on which wins when ``q`` is present, and the default is OPEN only). ``fields`` names reviewers and
         participants, which the listing otherwise omits, so no per-PR request is needed.
         """
+        path, query = self._pull_request_listing(workspace, repo, updated_after, states, with_participants)
+        return self._http.paginate(path, PullRequest.from_json, params=query)
+
+    def iter_pull_request_pages(
+        self,
+        workspace: str,
+        repo: str,
+        *,
+        updated_after: datetime | None = None,
+        start_url: str | None = None,
+    ) -> Iterator[tuple[list[PullRequest], str | None]]:
+        """GET /repositories/{workspace}/{repo_slug}/pullrequests: ``iter_pull_requests`` page by page.
+
+        Each page comes as ``(records, next_url)`` (all states, with participants). ``next_url`` is Bitbucket's opaque
+        link to the following page (``None`` after the last): saved, and passed back as ``start_url``, it resumes an
+        interrupted listing there instead of at page one. A ``start_url`` that is not a page of this repository's
+        listing on the API host raises ``BitbucketSchemaError`` at the call, before any request.
+        """
+        path, query = self._pull_request_listing(workspace, repo, updated_after, ALL_STATES, True)
+        return self._http.pages(path, PullRequest.from_json, params=query, start_url=start_url)
+
+    def _pull_request_listing(
+        self,
+        workspace: str,
+        repo: str,
+        updated_after: datetime | None,
+        states: Sequence[str],
+        with_participants: bool,
+    ) -> tuple[str, dict[str, Any]]:
         states = tuple(states)
         if not states:
             raise ValueError("states must name at least one pull request state")
@@ -390,13 +425,8 @@ class BitbucketClient:
             terms.insert(0, f"updated_on > {_bbql_datetime(updated_after)}")
         fields = PullRequest.FIELDS if with_participants else PullRequest.BASE_FIELDS
         params = {"state": list(states), "q": " AND ".join(terms), "sort": "-updated_on"}
-        return self._iter(
-            f"{self._repo(workspace, repo)}/pullrequests",
-            PullRequest.from_json,
-            fields,
-            pagelen=PR_PAGELEN,
-            params=params,
-        )
+        path = f"{self._repo(workspace, repo)}/pullrequests"
+        return path, self._list_query(fields, pagelen=PR_PAGELEN, params=params)
 
     def get_pull_request(self, workspace: str, repo: str, pr_id: int) -> PullRequest:
         """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id} (includes reviewers and participants)."""

@@ -339,19 +339,53 @@ class Transport:
         *,
         params: Mapping[str, Any] | None = None,
     ) -> Iterator[T]:
-        """Yield every item of a paginated collection, following ``next`` exactly as given.
+        """Yield every item of a paginated collection, following ``next`` exactly as given (see ``pages``)."""
+        for items, _ in self.pages(path, parse, params=params):
+            yield from items
+
+    def pages(
+        self,
+        path: str,
+        parse: Callable[..., T],
+        *,
+        params: Mapping[str, Any] | None = None,
+        start_url: str | None = None,
+    ) -> Iterator[tuple[list[T], str | None]]:
+        """The pages of a paginated collection, one ``(items, next_url)`` at a time, following ``next`` as given.
+
+        ``next_url`` is the page after this one (``None`` on the last), already checked to be on the API host, so a
+        caller may save it and later pass it back as ``start_url`` to read on from there (``params`` are then not
+        sent: the URL carries every query parameter). A ``start_url`` on another host or of another listing raises
+        ``BitbucketSchemaError`` at this call, before any request.
 
         Raises on any failure; never ends early. If the first page announced a ``size`` and the pages that followed
         held fewer items, an item was skipped (list-style pages shift when something is deleted mid-listing), so
-        that is an error too: the caller must not treat such a listing as complete.
+        that is an error too: the caller must not treat such a listing as complete. A listing resumed at
+        ``start_url`` did not count the items before it, so that check needs a listing read from its first page.
         """
         endpoint = self.describe("GET", self.url_for(path))
-        url: str | None = path
+        if start_url is None:
+            return self._read_pages(path, parse, params=params, endpoint=endpoint, resumed=False)
+        # A saved link is checked like any `next` (credentials go only to the API host) and must be a page of this
+        # listing; both are checked now, before the first request, so the caller can drop a stale link and restart.
+        if self.api_path(self.url_for(start_url)) != self.api_path(self.url_for(path)):
+            raise BitbucketSchemaError("a saved page link that belongs to another listing", endpoint=endpoint)
+        return self._read_pages(start_url, parse, params=None, endpoint=endpoint, resumed=True)
+
+    def _read_pages(
+        self,
+        url: str | None,
+        parse: Callable[..., T],
+        *,
+        params: Mapping[str, Any] | None,
+        endpoint: str,
+        resumed: bool,
+    ) -> Iterator[tuple[list[T], str | None]]:
         current_params = params
         seen_urls: set[str] = set()
         announced: int | None = None
         count = 0
-        first = True
+        first = not resumed
         while url is not None:
             response = self.request("GET", url, params=current_params)
             page = self.json(response, endpoint)
@@ -360,20 +394,21 @@ class Transport:
             if first and isinstance(page.get("size"), int) and not isinstance(page.get("size"), bool):
                 announced = page["size"]
             first = False
-            for item in page["values"]:
-                count += 1
-                yield parse(item, endpoint=endpoint)
+            items = [parse(item, endpoint=endpoint) for item in page["values"]]
+            count += len(items)
             next_url = page.get("next")
-            if next_url is None:
-                break
-            if not isinstance(next_url, str) or not next_url:
-                raise BitbucketSchemaError("'next' is not a URL", endpoint=endpoint)
-            if next_url in seen_urls or next_url == response.url:
-                raise BitbucketSchemaError("'next' points back at a page already read", endpoint=endpoint)
-            seen_urls.add(next_url)
+            if next_url is not None:
+                if not isinstance(next_url, str) or not next_url:
+                    raise BitbucketSchemaError("'next' is not a URL", endpoint=endpoint)
+                if next_url in seen_urls or next_url == response.url:
+                    raise BitbucketSchemaError("'next' points back at a page already read", endpoint=endpoint)
+                self.url_for(next_url)  # on another host: refused before anyone saves it
+                seen_urls.add(next_url)
+            elif announced is not None and count < announced:
+                raise BitbucketSchemaError(
+                    f"listing ended after {count} of the {announced} items its first page announced",
+                    endpoint=endpoint,
+                )
+            yield items, next_url
             url = next_url
             current_params = None  # `next` already carries every query parameter; re-adding them duplicates q
-        if announced is not None and count < announced:
-            raise BitbucketSchemaError(
-                f"listing ended after {count} of the {announced} items its first page announced", endpoint=endpoint
-            )

@@ -1,5 +1,7 @@
 """Pagination: follow `next` exactly as given, raise on any failure, never end a listing early."""
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 import responses
 from responses import matchers
@@ -133,4 +135,104 @@ def test_iter_is_lazy(client):
     listing = client.iter_repositories("acme")
     assert len(responses.calls) == 0
     next(listing)
+    assert len(responses.calls) == 1
+
+
+# -- page by page, and resuming at a saved `next` ------------------------------------------------------------------
+
+PRS = f"{BASE}/repositories/acme/web/pullrequests"
+
+
+def _pr(pr_id: int) -> dict:
+    side = {
+        "branch": {"name": "main"},
+        "commit": {"hash": "0123456789ab"},
+        "repository": {"uuid": "{r}", "full_name": "acme/web", "name": "web"},
+    }
+    return {
+        "type": "pullrequest",
+        "id": pr_id,
+        "title": f"Change {pr_id}",
+        "state": "OPEN",
+        "author": {"type": "user", "uuid": "{u-ada}", "display_name": "Ada"},
+        "source": {**side, "branch": {"name": f"feature/{pr_id}"}},
+        "destination": side,
+        "created_on": "2026-11-01T10:00:00+00:00",
+        "updated_on": f"2026-11-01T10:{60 - pr_id:02d}:00+00:00",
+    }
+
+
+def _three_pr_pages() -> tuple[str, str]:
+    # Page links as Bitbucket gives them: absolute, carrying the whole query (the cursor is opaque to us).
+    page2 = f"{PRS}?pagelen=50&sort=-updated_on&q=state+%3D+%22OPEN%22&page=2"
+    page3 = f"{PRS}?pagelen=50&sort=-updated_on&q=state+%3D+%22OPEN%22&page=3"
+    responses.get(
+        PRS,
+        match=[
+            matchers.query_param_matcher({"pagelen": "50"}, strict_match=False),
+            lambda request: ("page" not in parse_qs(urlsplit(request.url).query), "not the first page"),
+        ],
+        json={"size": 5, "values": [_pr(1), _pr(2)], "next": page2},
+    )
+    responses.get(
+        page2,
+        match=[matchers.query_string_matcher(page2.split("?", 1)[1])],
+        json={"size": 5, "values": [_pr(3), _pr(4)], "next": page3},
+    )
+    responses.get(
+        page3, match=[matchers.query_string_matcher(page3.split("?", 1)[1])], json={"size": 5, "values": [_pr(5)]}
+    )
+    return page2, page3
+
+
+@responses.activate
+def test_iter_pull_request_pages_gives_each_page_with_its_next_link(client):
+    page2, page3 = _three_pr_pages()
+
+    pages = list(client.iter_pull_request_pages("acme", "web"))
+
+    assert [([r.id for r in records], next_url) for records, next_url in pages] == [
+        ([1, 2], page2),
+        ([3, 4], page3),
+        ([5], None),
+    ]
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_iter_pull_request_pages_resumed_at_page_two_reads_pages_two_and_three_only(client):
+    page2, page3 = _three_pr_pages()
+
+    pages = list(client.iter_pull_request_pages("acme", "web", start_url=page2))
+
+    assert [([r.id for r in records], next_url) for records, next_url in pages] == [([3, 4], page3), ([5], None)]
+    assert [call.request.url for call in responses.calls] == [page2, page3]  # exactly as saved: nothing re-added
+
+
+@responses.activate
+def test_iter_pull_request_pages_refuses_a_saved_link_on_another_host(client):
+    _three_pr_pages()
+
+    with pytest.raises(BitbucketSchemaError, match="another host"):
+        client.iter_pull_request_pages("acme", "web", start_url="https://evil.example.test/2.0/x?page=2")
+    assert len(responses.calls) == 0  # the credential never went there
+
+
+@responses.activate
+def test_iter_pull_request_pages_refuses_a_saved_link_of_another_listing(client):
+    # A repository renamed since the link was saved: its pages are no longer this listing's.
+    _three_pr_pages()
+
+    with pytest.raises(BitbucketSchemaError, match="another listing"):
+        client.iter_pull_request_pages("acme", "web", start_url=f"{BASE}/repositories/acme/old-web/pullrequests?page=2")
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_iter_pull_request_pages_refuses_a_next_link_on_another_host_before_handing_it_out(client):
+    responses.get(PRS, json={"values": [_pr(1)], "next": "https://evil.example.test/2.0/x?page=2"})
+
+    pages = client.iter_pull_request_pages("acme", "web")
+    with pytest.raises(BitbucketSchemaError, match="another host"):
+        next(pages)  # nobody gets to save it
     assert len(responses.calls) == 1
