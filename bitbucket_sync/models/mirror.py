@@ -95,6 +95,13 @@ class Repository(models.Model):
     # the branches were last listed at.
     pull_requests_synced_through = models.DateTimeField(null=True, blank=True)
     branches_synced_for = models.DateTimeField(null=True, blank=True)
+    # Where an interrupted pull request listing stopped (a 429, a crash): the next page's `next` link, the mark the
+    # listing started from (null: all of them), the newest updated_on it had seen and the run that read it. The next
+    # attempt reads on from there; all four are cleared when the listing completes.
+    pull_requests_resume_url = models.TextField(blank=True)
+    pull_requests_resume_since = models.DateTimeField(null=True, blank=True)
+    pull_requests_resume_newest = models.DateTimeField(null=True, blank=True)
+    pull_requests_resume_run = models.PositiveBigIntegerField(null=True, blank=True)
     watchers_synced_at = models.DateTimeField(null=True, blank=True)
     # The last sync run that finished this repository: a run resumed after a crash or a pause skips those done.
     synced_in_run = models.PositiveBigIntegerField(null=True, blank=True)

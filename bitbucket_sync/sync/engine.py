@@ -31,14 +31,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from bitbucket_sync import ledger
-from bitbucket_sync.client import BitbucketClient, BitbucketError, NotFound, RateLimited
+from bitbucket_sync.client import BitbucketClient, BitbucketError, BitbucketSchemaError, NotFound, RateLimited
 from bitbucket_sync.models import Credential, Repository, SyncRun, Workspace
 from bitbucket_sync.sync import locks, upserts
 from bitbucket_sync.sync.upserts import Stats
 
 log = logging.getLogger("bitbucket_sync.sync")
 
-PR_BATCH = 50  # one page of the pull request listing (its maximum pagelen) is upserted at a time
 BATCH = 100  # one page of the other listings
 ACTIVE = (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING, SyncRun.Status.PAUSED)
 
@@ -313,21 +312,75 @@ def sync_repository(*, run: SyncRun, repository: Repository, client: BitbucketCl
 def sync_pull_requests(
     *, run: SyncRun, repository: Repository, client: BitbucketClient, full: bool, stats: Stats
 ) -> None:
-    """Every pull request updated since the repository's high-water mark (all of them on a full sync).
+    """Every pull request updated since the repository's high-water mark (all of them on a full sync), page by page.
 
     The mark only moves after the listing completed, and only to the newest ``updated_on`` the listing returned: a
     pull request updated while the listing was being read is newer still and is caught by the next sync.
+
+    After each page is upserted the link to the next one is saved with the newest ``updated_on`` seen so far, so an
+    attempt cut short (a 429, a crash) is resumed at the page where it stopped rather than at page one. The listing is
+    sorted ``-updated_on``: a pull request updated in between moves to the front, which shifts the pages still to be
+    read back by one and makes their first item one already read (harmless: upserts), but never skips an item that
+    was behind the saved page. The one item the resumed listing misses is the one that moved in front of it, and its
+    ``updated_on`` is newer than anything the listing saw, so the mark leaves it to the next sync.
     """
     ws, slug = repository.workspace.slug, repository.slug
     since = None if full else repository.pull_requests_synced_through
     newest = since
-    for page in batched(client.iter_pull_requests(ws, slug, updated_after=since), PR_BATCH):
-        upserts.upsert_pull_requests_page(repository=repository, pr_records=page, stats=stats)
-        newest = upserts.newest([newest, *(r.updated_on for r in page)])
+    start_url = _pull_request_resume_point(run=run, repository=repository, since=since, full=full)
+    if start_url is not None:
+        newest = upserts.newest([since, repository.pull_requests_resume_newest])
+    try:
+        pages = client.iter_pull_request_pages(ws, slug, updated_after=since, start_url=start_url)
+    except BitbucketSchemaError as exc:
+        # The saved link no longer fits: the API address changed or the repository was renamed since it was saved.
+        log.info("%s: saved pull request page not resumed (%s); listing from page one", repository.full_name, exc)
+        start_url, newest = None, since
+        pages = client.iter_pull_request_pages(ws, slug, updated_after=since)
+    for records, next_url in pages:
+        upserts.upsert_pull_requests_page(repository=repository, pr_records=records, stats=stats)
+        newest = upserts.newest([newest, *(r.updated_on for r in records)])
+        if next_url is not None:
+            _save_pull_request_resume_point(
+                repository=repository, url=next_url, since=since, newest=newest, run_id=run.pk
+            )
         locks.heartbeat(workspace_id=repository.workspace_id, run_id=run.pk)
+    if repository.pull_requests_resume_url:
+        _save_pull_request_resume_point(repository=repository, url="", since=None, newest=None, run_id=None)
     if newest != repository.pull_requests_synced_through:
         Repository.objects.filter(pk=repository.pk).update(pull_requests_synced_through=newest)
         repository.pull_requests_synced_through = newest
+
+
+def _pull_request_resume_point(
+    *, run: SyncRun, repository: Repository, since: datetime | None, full: bool
+) -> str | None:
+    """The saved link to read on from, when it belongs to this listing; a stale one is dropped.
+
+    It must have been saved by a listing from the same mark (a mark moved since, or a full listing after an
+    incremental one, is another listing), and a full sync resumes only its own: it exists to read everything again.
+    """
+    url = repository.pull_requests_resume_url
+    if not url:
+        return None
+    if repository.pull_requests_resume_since == since and (not full or repository.pull_requests_resume_run == run.pk):
+        return url
+    _save_pull_request_resume_point(repository=repository, url="", since=None, newest=None, run_id=None)
+    return None
+
+
+def _save_pull_request_resume_point(
+    *, repository: Repository, url: str, since: datetime | None, newest: datetime | None, run_id: int | None
+) -> None:
+    values = {
+        "pull_requests_resume_url": url,
+        "pull_requests_resume_since": since,
+        "pull_requests_resume_newest": newest,
+        "pull_requests_resume_run": run_id,
+    }
+    Repository.objects.filter(pk=repository.pk).update(**values)
+    for name, value in values.items():
+        setattr(repository, name, value)
 
 
 def sync_branches(*, run: SyncRun, repository: Repository, client: BitbucketClient, stats: Stats) -> None:
