@@ -475,7 +475,7 @@ def default_reviewers(*, user, repository: Repository) -> DefaultReviewers:
         client, credential = client_for_reading(user=user, repository=repository)
     except ActionRefused as refused:
         return DefaultReviewers(problem=refused.message)
-    author = credential.account.bitbucket_uuid if credential.account_id else None
+    author = credential.account.bitbucket_uuid if credential.account is not None else None
     workspace, slug = repository.workspace.slug, repository.slug
     accounts: dict[str, Account] = {}
     with client:
