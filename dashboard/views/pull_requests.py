@@ -79,6 +79,8 @@ def pull_request_detail(request, workspace_slug: str, repo_slug: str, number: in
         "live_since": pull_request_version(pull_request),
     }
     if wants_fragment(request) and request.htmx.target in LIVE_REGIONS:
+        # The summary brings the action buttons along (out of band): a merged pull request offers no Merge.
+        context["live_refresh"] = True
         return render(request, f"pull_requests/detail.html#{request.htmx.target}", context)
     context["description_html"] = rendering.markdown(pull_request.description)
     if section is not None:

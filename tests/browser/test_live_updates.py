@@ -57,6 +57,8 @@ def test_live_pull_request_page_follows_bitbucket_without_reload(page, live_serv
     login("alice")
     page.goto(f"{live_server.url}/acme/api-server/pull-requests/{pr.number}")
     page.locator("#pr-summary .badge.open").wait_for()
+    page.locator("#pr-actions summary", has_text="Comment").click()
+    page.locator("#id_comment_text").fill("Typed while Bitbucket changed")  # the live refresh must keep it
     approvals = page.locator("#pr-reviewers .badge.approved").count()
     page.evaluate("window.__notReloaded = true")
 
@@ -69,6 +71,9 @@ def test_live_pull_request_page_follows_bitbucket_without_reload(page, live_serv
     world.merge_in_bitbucket(pr)
     page.locator("#pr-summary .badge.merged").wait_for(timeout=10_000)
     assert "merged as" in page.locator("#pr-summary").inner_text()
+    page.locator("#pr-action-bar a", has_text="Merge").wait_for(state="detached")
+    assert page.locator("#pr-action-bar").count() == 1  # swapped out of band, not shown twice
+    assert page.locator("#id_comment_text").input_value() == "Typed while Bitbucket changed"
     assert page.evaluate("window.__notReloaded === true")  # swapped in by htmx, not a reload
     assert page.dialogs == []
     screenshot("live-pull-request-merged")

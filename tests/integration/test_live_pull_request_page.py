@@ -63,6 +63,9 @@ def test_pull_request_detail_live_region_alone_for_the_poller(live_mirror, alice
     html = summary.content.decode()
     assert html.lstrip().startswith('<div id="pr-summary">') and pr.title in html
     assert "<html" not in html and 'id="pr-reviewers"' not in html and 'id="pr-diff"' not in html
+    # The buttons come along out of band; the comment box (and what is typed in it) is left alone.
+    assert '<div id="pr-action-bar" hx-swap-oob="true">' in html and ">Merge</a>" in html
+    assert "comment-box" not in html and 'id="pr-actions"' not in html
     reviewers = _region(alice, _page_url(pr), "pr-reviewers").content.decode()
     assert reviewers.lstrip().startswith('<section id="pr-reviewers"') and "<html" not in reviewers
     assert 'id="pr-summary"' not in reviewers and 'id="pr-actions"' not in reviewers
@@ -97,6 +100,7 @@ def test_change_poll_reports_a_pull_request_merged_and_retitled_in_bitbucket(liv
     assert merged.status_code == 200 and merged["HX-Trigger"] == EVENT
     summary = _region(alice, _page_url(pr), "pr-summary").content.decode()
     assert 'class="badge merged"' in summary and "merged as" in summary
+    assert '<div id="pr-action-bar" hx-swap-oob="true">' in summary and ">Merge</a>" not in summary
 
 
 def test_change_poll_reports_a_review_that_leaves_the_row_alone(live_mirror, alice):
