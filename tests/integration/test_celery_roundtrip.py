@@ -29,8 +29,12 @@ def test_configured_broker_round_trip(celery_worker):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_filesystem_broker_round_trip(tmp_path):
+def test_filesystem_broker_round_trip(tmp_path, monkeypatch):
     broker_dir = tmp_path / "broker"
+    # Celery prefers the CELERY_BROKER_URL / CELERY_RESULT_BACKEND environment variables over the app's arguments:
+    # the sending side must see the same broker as the worker, whatever the suite itself runs on.
+    monkeypatch.setenv("CELERY_BROKER_URL", "filesystem://")
+    monkeypatch.setenv("CELERY_RESULT_BACKEND", f"file://{tmp_path / 'celery-results'}")
     env = worker_env(CELERY_BROKER_URL="filesystem://", BBDASH_VAR_DIR=str(tmp_path))
     worker = start_worker(tmp_path / "worker.log", concurrency=1, env=env)
     try:
@@ -50,7 +54,9 @@ def test_filesystem_broker_round_trip(tmp_path):
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(not _redis_available(), reason=f"no Redis at {REDIS_URL}")
-def test_redis_broker_round_trip(tmp_path):
+def test_redis_broker_round_trip(tmp_path, monkeypatch):
+    monkeypatch.setenv("CELERY_BROKER_URL", REDIS_URL)
+    monkeypatch.setenv("CELERY_RESULT_BACKEND", REDIS_URL)
     env = worker_env(CELERY_BROKER_URL=REDIS_URL, CELERY_RESULT_BACKEND=REDIS_URL)
     worker = start_worker(tmp_path / "worker.log", concurrency=1, env=env)
     try:
