@@ -37,7 +37,11 @@ Control API (only with `controls=True` / `--controls`; otherwise every `/_emulat
                                             URL, as Bitbucket does when a merge outlasts its timeout
 ``POST /_emulator/app-passwords``           ``{"enabled": false}`` refuses app passwords (as after 2026-07-28)
 ``POST /_emulator/reset``                   back to the seed: repositories, PRs, hooks, time travel (as `emu.reset()`)
-``GET  /_emulator/webhooks/deliveries``     every delivery with its attempts and answers
+``GET  /_emulator/webhooks/deliveries``     every delivery with its attempts and answers (``"dropped": true``: lost)
+``POST /_emulator/webhooks/drop``           ``{"count": 2 | null, "events": ["pullrequest:updated"] | null}``: lose
+                                            the next `count` webhook deliveries (every one when null), only of those
+                                            events when given; logged as dropped, never sent nor retried; ``GET``
+                                            shows the rule, ``DELETE`` stops it
 ``GET  /_emulator/accounts``                the seeded accounts and access tokens (as ``--credentials-out``)
 ``POST /_emulator/world/<action>``          change the world; the body holds the keyword arguments:
                                             ``rename-repository`` (workspace, repo_slug, new_name),
@@ -61,7 +65,7 @@ BBQL), `serialize` (Bitbucket's JSON shapes), `webhooks`, `avatars` (SVG picture
 The same mutations are methods of `emu.world` (`rename_repository`, `delete_repository`, `add_member`,
 `remove_member`, `grant`, `revoke`, `commit_files`, `update_pull_request_title`, `add_watcher`, `remove_watcher`,
 `time_travel`), and the controls are methods of `emu.controls` (`set_latency`, `set_rate_limit`, `set_fault`,
-`counts`, `reset_counts`).
+`counts`, `reset_counts`, `drop_webhooks`, `stop_dropping_webhooks`).
 """
 
 from .server import Emulator
