@@ -55,7 +55,8 @@ def pull_request_version(pull_request: PullRequest) -> str:
     The row's `synced_at` moves whenever the sync or a webhook changes the row; a review (approve, request changes)
     can change only the participants, so their states are part of the token.
     """
-    people = sorted((p.account_id, p.role, p.approved, p.state) for p in pull_request.people)
+    loaded = pull_request.people  # type: ignore[attr-defined]  # the selector's prefetch (to_attr="people")
+    people = sorted((p.account_id, p.role, p.approved, p.state) for p in loaded)
     digest = hashlib.sha256(repr([pull_request.synced_at, people]).encode()).hexdigest()[:16]
     return f"v{digest}"
 
