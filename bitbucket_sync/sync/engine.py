@@ -14,7 +14,8 @@ tests all call them):
 
 Bitbucket's answers that mean "later" are raised as ``SyncPaused`` (429, or the credential's budget spent) and
 ``Unavailable`` (5xx, timeouts); the caller waits and calls the same step again, which resumes where the run
-stopped: repositories already done are not listed again.
+stopped: repositories already done are not listed again, and a pull request listing cut short goes on from the page
+it had reached.
 """
 
 from __future__ import annotations
