@@ -42,7 +42,7 @@ def new_run(workspace, kind=SyncRun.Kind.FULL) -> SyncRun:
     )
 
 
-def wait_for(predicate, *, timeout: float = 45, what: str = "condition", worker=None):
+def wait_for(predicate, *, timeout: float = 90, what: str = "condition", worker=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
