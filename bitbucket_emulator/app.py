@@ -8,7 +8,7 @@ import hashlib
 import json
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +53,7 @@ class Route:
 
 
 def _routes() -> list[Route]:
-    table = [
+    table: list[tuple[str, tuple[str, ...], Callable[..., Any], Scope]] = [
         ("/2.0/user", ("GET",), acc.me, READ_USER),
         ("/2.0/user/emails", ("GET",), acc.my_emails, Scope("email", ("read:user:bitbucket",))),
         ("/2.0/user/workspaces", ("GET",), acc.my_workspaces, READ_WS),
@@ -219,6 +219,7 @@ class EmulatorApp:
         route, args, family = self._match(request)
         credential = "anonymous"
         status: int | str = 500
+        resp: Response | None
         try:
             try:
                 with self.world.lock:
@@ -249,7 +250,7 @@ class EmulatorApp:
         finally:
             self.controls.record(credential, family, status)
 
-    def _match(self, request: Request) -> tuple[Route | None, dict, str]:
+    def _match(self, request: Request) -> tuple[Route | None, Mapping[str, Any], str]:
         """The route, its arguments and the endpoint family used for request accounting."""
         adapter = self.url_map.bind("localhost")
         try:
@@ -288,7 +289,7 @@ class EmulatorApp:
             return self._error(WorldError(409, message))
         return self._error(WorldError(555, "Service Timeout", detail="The request took too long; retry it later."))
 
-    def _handle(self, request: Request, route: Route, args: dict, identity: Identity) -> Response:
+    def _handle(self, request: Request, route: Route, args: Mapping[str, Any], identity: Identity) -> Response:
         world = self.world
         try:
             require_scope(identity, route.scope)

@@ -92,7 +92,7 @@ class _Parser:
     def parse(self):
         node = self.parse_or()
         if self.peek() is not None:
-            raise _bad_query(f"unexpected {self.peek()[1]!r}")  # type: ignore[index]
+            raise _bad_query(f"unexpected {self.peek()[1]!r}")
         return node
 
     def parse_or(self):
@@ -415,7 +415,7 @@ def page(
     items: list,
     args,
     url: str,
-    render: Callable[[Any], dict] = lambda x: x,
+    render: Callable[[Any], Any] = lambda x: x,  # a JSON object, or one already `Encoded`
     default: int = 10,
     maximum: int = 100,
     with_size: bool = True,

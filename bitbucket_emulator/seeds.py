@@ -571,7 +571,7 @@ def _content_for(lang: str, title: str, i: int) -> str:
 def scale_world(repos: int = 20, pull_requests: int = 50, members: int = 50, branches: int = 10) -> World:
     """A big, cheap world for benchmarks: `repos` repositories in `acme`, each with `pull_requests` PRs (a quarter
     OPEN, the rest MERGED/DECLINED), `branches` extra branches, and `members` workspace members."""
-    spec = {
+    spec: dict[str, Any] = {
         "users": [
             {"username": "alice", "display_name": "Alice Adams", "email": "alice@acme.test"},
             {"username": "bob", "display_name": "Bob Brown", "email": "bob@acme.test"},

@@ -164,7 +164,7 @@ def workspace_base(world: World, ws: Workspace) -> dict:
 
 
 def membership(world: World, ws: Workspace, u: User, with_permission: bool = False) -> dict:
-    out = {
+    out: dict[str, Any] = {
         "type": "workspace_membership",
         "user": user(world, u),
         "workspace": workspace_condensed(world, ws),
@@ -178,7 +178,7 @@ def membership(world: World, ws: Workspace, u: User, with_permission: bool = Fal
 
 
 def project(world: World, ws: Workspace, p: Project, condensed: bool = False) -> dict:
-    out = {
+    out: dict[str, Any] = {
         "type": "project",
         "uuid": p.uuid,
         "key": p.key,

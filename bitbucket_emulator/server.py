@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from typing import cast
 
 from . import seeds
 from .app import EmulatorApp
@@ -19,13 +20,16 @@ log = logging.getLogger("bitbucket_emulator")
 class Emulator:
     """A running emulator. Start it with `Emulator.start(...)`; stop it with `stop()`."""
 
+    _seed: tuple[str | dict | None, dict[str, int]]  # set by start(), read by reset()
+
     def __init__(self, world: World, server: Server, app: EmulatorApp, state_file: str | None):
         self.world = world
         self.app = app
         self.controls: Controls = app.controls
         self._server = server
         self.state_file = state_file
-        host, port = server.server_address[:2]
+        # An AF_INET server's address is (str, int); the stubs also allow bytes and AF_UNIX strings.
+        host, port = cast(tuple[str, int], server.server_address[:2])
         self.host, self.port = host, port
         self.base_url = f"http://{host}:{port}"
         self.api_url = self.base_url + "/2.0"

@@ -72,6 +72,7 @@ def branch_create(ctx: Ctx, workspace: str, repo_slug: str) -> Result:
     if errors:
         first = next(iter(errors))
         raise WorldError(400, f"{first}: This field is required.", fields=errors)
+    assert isinstance(name, str) and isinstance(target, str)  # both checked above
     world.create_branch(repo, name, target, ctx.identity.actor_uuid)
     data = s.branch(world, repo, name)
     return Result(data, status=201, headers={"Location": data["links"]["self"]["href"]})
@@ -200,7 +201,7 @@ def src_create(ctx: Ctx, workspace: str, repo_slug: str):
     if req.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
         raise WorldError(400, "Bad request", detail="Use multipart/form-data or application/x-www-form-urlencoded.")
     form, uploads = req.form, req.files
-    files: dict[str, bytes | None] = {}
+    files: dict[str, str | bytes | None] = {}
     for name, storage in uploads.items(multi=True):
         files[name.lstrip("/")] = storage.read()
     for name, value in form.items(multi=True):

@@ -88,6 +88,7 @@ class WebhookDispatcher:
             key = "approval" if event in ("pullrequest:approved", "pullrequest:unapproved") else "changes_request"
             body[key] = {"date": fmt_time(review["date"]), "user": s.account(world, review["user"])}
         if "comment" in objects:
+            assert pr is not None, "a comment event is always sent with its pull request"
             body["comment"] = s.comment(world, repo, pr, objects["comment"])
         if "push" in objects:
             body["push"] = {"changes": [self._push_change(repo, **objects["push"])]}
