@@ -48,7 +48,7 @@ APP_PASSWORDS_REMOVED = (
 
 # What bbdash needs, in each vocabulary. API tokens carry the new scope names, which imply nothing; app passwords and
 # access tokens carry the legacy names, where `pullrequest:write` implies `repository:write` and so on.
-_READ_SCOPES = {
+_READ_SCOPES: dict[str, tuple[str, ...]] = {
     Kind.API_TOKEN: (
         "read:user:bitbucket",
         "read:workspace:bitbucket",
@@ -59,7 +59,7 @@ _READ_SCOPES = {
     # Repository and project access tokens cannot hold `account`; they are told their workspace instead.
     Kind.ACCESS_TOKEN: ("repository", "pullrequest"),
 }
-_WRITE_SCOPES = {
+_WRITE_SCOPES: dict[str, tuple[str, ...]] = {
     Kind.API_TOKEN: ("write:repository:bitbucket", "write:pullrequest:bitbucket"),
     Kind.APP_PASSWORD: ("repository:write", "pullrequest:write"),
     Kind.ACCESS_TOKEN: ("repository:write", "pullrequest:write"),

@@ -105,6 +105,7 @@ def sync_repository_task(self, repository_id: int, run_id: int) -> None:
         return  # removed after the message was queued, or the run already ended
     if repository.synced_in_run == run_id:
         return  # done already (a redelivered or duplicated message)
+    assert run.workspace_id is not None  # every sync run is created for a workspace
     held = locks.extend(workspace_id=run.workspace_id, run_id=run_id)
     if not held and not locks.claim(workspace_id=run.workspace_id, run_id=run_id):
         engine.finish_run(run_id=run_id, failure="Stopped: another sync of the workspace took over its lock.")
@@ -133,8 +134,8 @@ def sync_repository_task(self, repository_id: int, run_id: int) -> None:
         return
     except SoftTimeLimitExceeded:
         # Its marks did not move, so the next run lists it again from where the last complete listing ended.
-        exc = TimeoutError("took longer than the task's time limit; the next sync tries again")
-        if engine.record_repository_failure(run_id=run_id, repository=repository, exc=exc):
+        timeout = TimeoutError("took longer than the task's time limit; the next sync tries again")
+        if engine.record_repository_failure(run_id=run_id, repository=repository, exc=timeout):
             _finish(run_id)
         return
     except Exception as exc:
@@ -153,6 +154,7 @@ def _finish(run_id: int) -> None:
     run = engine.finish_run(run_id=run_id)
     if run is None:
         return
+    assert run.workspace is not None  # every sync run is created for a workspace
     for user_id in engine.users_to_refresh(workspace=run.workspace):
         sync_user_access_task.delay(user_id)
 

@@ -321,7 +321,9 @@ def record_delivery(
     """Record a verified delivery once: `(delivery, True)` the first time, `(delivery, False)` for a redelivery of
     the same `X-Request-UUID` (counted, not recorded or applied again)."""
     now = timezone.now()
-    repository = payload.get("repository") if isinstance(payload.get("repository"), dict) else {}
+    repository = payload.get("repository")
+    if not isinstance(repository, dict):
+        repository = {}
     try:
         with transaction.atomic():
             delivery = WebhookDelivery.objects.create(
@@ -526,6 +528,7 @@ def _apply_push(
                     and branch.target.date < mirror.target_date
                 )
                 if stale:
+                    assert mirror is not None  # stale is only ever true with a mirror row
                     # Delivered after a later push was applied (or polled): keep the newer tip.
                     done.append(f"{branch.name} kept at {mirror.target_hash[:12]} (this push is older)")
                     continue

@@ -9,7 +9,7 @@ audit event. Use it as a context manager so an error of any kind is translated a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from bitbucket_sync import audit
 from bitbucket_sync.client import (
@@ -174,7 +174,7 @@ class Action:
         self._check()
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> Literal[False]:
         if self._client is not None:
             self._client.close()
         if exc is None:

@@ -11,6 +11,7 @@ Optional lists that Bitbucket only sends on request (a pull request's ``reviewer
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,41 +57,42 @@ class _Reader:
             raise self._fail(key, "wrong type for")
         return value
 
+    # Named like the builtin on purpose (r.str("uuid") reads well); below it, annotations say builtins.str.
     def str(self, key: str) -> str:
         return self.req(key, str)
 
-    def ostr(self, key: str, default: str | None = None) -> str | None:
+    def ostr(self, key: builtins.str, default: builtins.str | None = None) -> builtins.str | None:
         return self.opt(key, str, default)
 
-    def dt(self, key: str) -> datetime:
+    def dt(self, key: builtins.str) -> datetime:
         value = self.req(key, str)
         return self._parse_dt(key, value)
 
-    def odt(self, key: str) -> datetime | None:
+    def odt(self, key: builtins.str) -> datetime | None:
         value = self.opt(key, str)
         return None if value is None else self._parse_dt(key, value)
 
-    def _parse_dt(self, key: str, value: str) -> datetime:
+    def _parse_dt(self, key: builtins.str, value: builtins.str) -> datetime:
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
             raise self._fail(key, f"unparseable timestamp {value!r} in") from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
-    def child(self, key: str) -> _Reader:
+    def child(self, key: builtins.str) -> _Reader:
         return _Reader(self.req(key, Mapping), endpoint=self.endpoint, path=self._name(key))
 
-    def ochild(self, key: str) -> _Reader | None:
+    def ochild(self, key: builtins.str) -> _Reader | None:
         value = self.opt(key, Mapping)
         return None if value is None else _Reader(value, endpoint=self.endpoint, path=self._name(key))
 
-    def items(self, key: str) -> list[_Reader] | None:
+    def items(self, key: builtins.str) -> list[_Reader] | None:
         value = self.opt(key, list)
         if value is None:
             return None
         return [_Reader(v, endpoint=self.endpoint, path=f"{self._name(key)}[{i}]") for i, v in enumerate(value)]
 
-    def href(self, name: str) -> str | None:
+    def href(self, name: builtins.str) -> builtins.str | None:
         links = self.data.get("links")
         if not isinstance(links, Mapping):
             return None

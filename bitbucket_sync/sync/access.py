@@ -115,10 +115,10 @@ def _replace_access(user, workspaces: list[tuple[Workspace, bool]], permissions:
         existing = {a.repository_id: a for a in RepositoryAccess.objects.filter(user=user)}
         to_create = []
         for pk, permission in permissions.items():
-            row = existing.get(pk)
-            if row is None:
+            access_row = existing.get(pk)
+            if access_row is None:
                 to_create.append(RepositoryAccess(user=user, repository_id=pk, permission=permission))
-            elif row.permission != permission:
-                row.permission = permission
-                row.save(update_fields=["permission", "synced_at"])
+            elif access_row.permission != permission:
+                access_row.permission = permission
+                access_row.save(update_fields=["permission", "synced_at"])
         RepositoryAccess.objects.bulk_create(to_create, ignore_conflicts=True)

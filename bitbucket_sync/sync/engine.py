@@ -20,6 +20,7 @@ it had reached.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -86,11 +87,17 @@ def client_for(credential: Credential) -> BitbucketClient:
     return credential.client(purpose="sync")
 
 
+def _workspace(run: SyncRun) -> Workspace:
+    """``run.workspace`` for the type checker: the column is nullable, but every sync run is created for a workspace."""
+    assert run.workspace is not None
+    return run.workspace
+
+
 def sync_client(run: SyncRun) -> BitbucketClient:
     """The run's credential (``bitbucket_sync --as``), else the workspace's sync credential."""
-    credential = run.credential or run.workspace.sync_credential
+    credential = run.credential or _workspace(run).sync_credential
     if credential is None:
-        raise NoSyncCredential(f"Workspace {run.workspace.slug} has no sync credential; an admin must pick one.")
+        raise NoSyncCredential(f"Workspace {_workspace(run).slug} has no sync credential; an admin must pick one.")
     return client_for(credential)
 
 
@@ -119,6 +126,7 @@ def check_budget(run: SyncRun) -> None:
     """Raise ``SyncPaused`` when a scheduled run's credential has spent its share of the hourly budget."""
     if run.trigger != SyncRun.Trigger.SCHEDULE or run.credential_id is None:
         return
+    assert run.credential is not None  # its credential_id is set
     wait = budget_wait(run.credential)
     if wait is not None:
         reserve = _setting("BBDASH_BUDGET_RESERVE_PERCENT", 30)
@@ -161,6 +169,7 @@ def begin_run(*, run: SyncRun) -> bool:
     the same workspace holds the lock."""
     if run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED, SyncRun.Status.SKIPPED):
         return False
+    assert run.workspace_id is not None  # every sync run is created for a workspace
     if not locks.claim(workspace_id=run.workspace_id, run_id=run.pk):
         other = locks.holder(workspace_id=run.workspace_id)
         SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.QUEUED).update(
@@ -173,8 +182,8 @@ def begin_run(*, run: SyncRun) -> bool:
     now = timezone.now()
     SyncRun.objects.filter(pk=run.pk, started_at__isnull=True).update(started_at=now)
     SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE).update(status=SyncRun.Status.RUNNING, paused_until=None)
-    if run.credential_id is None and run.workspace.sync_credential_id is not None:
-        SyncRun.objects.filter(pk=run.pk).update(credential_id=run.workspace.sync_credential_id)
+    if run.credential_id is None and _workspace(run).sync_credential_id is not None:
+        SyncRun.objects.filter(pk=run.pk).update(credential_id=_workspace(run).sync_credential_id)
     run.refresh_from_db()
     return True
 
@@ -185,6 +194,7 @@ def mark_paused(*, run: SyncRun, paused: SyncPaused) -> datetime:
     SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE).update(
         status=SyncRun.Status.PAUSED, paused_until=until, message=f"{paused.reason}; resumes at {until:%H:%M:%S} UTC"
     )
+    assert run.workspace_id is not None  # every sync run is created for a workspace
     locks.extend(workspace_id=run.workspace_id, run_id=run.pk, until=until + timedelta(seconds=locks.lock_seconds()))
     return until
 
@@ -240,6 +250,7 @@ def sync_workspace_listing(*, run: SyncRun, client: BitbucketClient) -> list[int
     do in this run. Prunes only after each listing completed."""
     check_budget(run)
     workspace = run.workspace
+    assert workspace is not None  # every sync run is created for a workspace
     stats = Stats()
     counter = Counter(client)
     full = run.kind == SyncRun.Kind.FULL
@@ -277,10 +288,10 @@ def sync_workspace_listing(*, run: SyncRun, client: BitbucketClient) -> list[int
 def _member_listing(run: SyncRun, client: BitbucketClient):
     """Members with their role (``/workspaces/{ws}/permissions``, one request per 100 like ``/members``); access
     tokens may not read permissions, so they list plain members."""
-    credential = run.credential or run.workspace.sync_credential
+    credential = run.credential or _workspace(run).sync_credential
     if credential is not None and credential.kind == Credential.Kind.ACCESS_TOKEN:
-        return client.iter_members(run.workspace.slug)
-    return client.iter_workspace_permissions(run.workspace.slug)
+        return client.iter_members(_workspace(run).slug)
+    return client.iter_workspace_permissions(_workspace(run).slug)
 
 
 # -- step 3: one repository ----------------------------------------------------------------------------------------
@@ -454,6 +465,7 @@ def finish_run(*, run_id: int, failure: str | None = None) -> SyncRun | None:
         status=status, finished_at=now, paused_until=None, message=message
     ):
         return None
+    assert run.workspace_id is not None  # every sync run is created for a workspace
     if failure is None:
         stamp = {"synced_at": now}
         if run.kind == SyncRun.Kind.FULL and not errors:
@@ -470,6 +482,7 @@ def stalled_runs(*, older_than: timedelta | None = None) -> list[SyncRun]:
     stalled = []
     for run in SyncRun.objects.filter(status__in=ACTIVE, workspace__isnull=False).select_related("workspace"):
         ws = run.workspace
+        assert ws is not None  # filtered above
         lock_dead = ws.sync_locked_by_run != run.pk or (ws.sync_lock_expires_at or now) < now
         if run.status == SyncRun.Status.QUEUED:
             if run.created_at < now - (older_than or timedelta(seconds=6 * locks.lock_seconds())) and lock_dead:
@@ -488,7 +501,12 @@ def users_to_refresh(*, workspace: Workspace) -> list[int]:
     from bitbucket_sync.models import WorkspaceAccess
 
     ids = set(WorkspaceAccess.objects.filter(workspace=workspace).values_list("user_id", flat=True))
-    owner = Credential.objects.filter(pk=workspace.sync_credential_id).values_list("owner_id", flat=True).first()
+    # No sync credential (None) matches no row, which is the answer; the stubs only allow a value for `pk`.
+    owner = (
+        Credential.objects.filter(pk=workspace.sync_credential_id)  # type: ignore[misc]
+        .values_list("owner_id", flat=True)
+        .first()
+    )
     if owner is not None:
         ids.add(owner)
     return sorted(ids)
@@ -527,11 +545,11 @@ def run_inline(
                 mark_resumed(run=run)
                 continue
             except RateLimited as exc:
-                paused = paused_for(exc, attempt=rate_limited)
+                pause = paused_for(exc, attempt=rate_limited)
                 rate_limited += 1
-                until = mark_paused(run=run, paused=paused)
+                until = mark_paused(run=run, paused=pause)
                 if on_pause:
-                    on_pause(run, paused)
+                    on_pause(run, pause)
                 sleep(max(0.0, (until - timezone.now()).total_seconds()))
                 mark_resumed(run=run)
                 continue
@@ -546,10 +564,10 @@ def run_inline(
     try:
         pending = attempt(lambda: sync_workspace_listing(run=run, client=client))
     except BitbucketError as exc:
-        return finish_run(run_id=run.pk, failure=f"Listing {run.workspace.slug} failed: {exc}") or run
+        return finish_run(run_id=run.pk, failure=f"Listing {_workspace(run).slug} failed: {exc}") or run
     for repository in Repository.objects.filter(pk__in=pending).select_related("workspace"):
         try:
-            attempt(lambda r=repository: sync_repository(run=run, repository=r, client=client))
+            attempt(functools.partial(sync_repository, run=run, repository=repository, client=client))
         except BitbucketError as exc:
             record_repository_failure(run_id=run.pk, repository=repository, exc=exc)
             continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -137,7 +138,7 @@ def upsert_workspace(record: records.Workspace) -> tuple[Workspace, bool]:
     A slug belongs to one workspace at a time: a live row that still holds this slug under another uuid (the old
     workspace was deleted or renamed on Bitbucket) gives it up and is marked removed until seen again.
     """
-    values = {"slug": record.slug, "removed_at": None}
+    values: dict[str, Any] = {"slug": record.slug, "removed_at": None}
     if record.name is not None:
         values["name"] = record.name[:255]
     if record.is_private is not None:
@@ -383,7 +384,7 @@ def _people(record: records.PullRequest) -> list[records.Account]:
     return people
 
 
-def _participant_values(record: records.PullRequest, accounts: dict[str, Account]) -> dict[int, dict] | None:
+def _participant_values(record: records.PullRequest, accounts: dict[str, Account]) -> dict[int, dict[str, Any]] | None:
     """Participant rows a record describes, by account pk; None when the record did not carry people at all.
 
     Bitbucket lists reviewers (who were asked) apart from participants (who took part, with their role and review
@@ -391,7 +392,7 @@ def _participant_values(record: records.PullRequest, accounts: dict[str, Account
     """
     if record.reviewers is None and record.participants is None:
         return None
-    rows: dict[int, dict] = {}
+    rows: dict[int, dict[str, Any]] = {}
     for reviewer in record.reviewers or ():
         rows[accounts[reviewer.uuid].pk] = {
             "role": Participant.Role.REVIEWER,
@@ -465,11 +466,11 @@ def _replace_participants(
     accounts: dict[str, Account],
     counts: Counts,
 ) -> None:
-    wanted: dict[int, dict[int, dict]] = {}
+    wanted: dict[int, dict[int, dict[str, Any]]] = {}
     for number, record in latest.items():
-        values = _participant_values(record, accounts)
-        if values is not None:
-            wanted[rows[number].pk] = values
+        people = _participant_values(record, accounts)
+        if people is not None:
+            wanted[rows[number].pk] = people
     if not wanted:
         return
     current: dict[tuple[int, int], Participant] = {
@@ -511,7 +512,7 @@ def upsert_memberships_page(
     now = timezone.now()
     counts = stats["members"]
     for pk, member in by_pk.items():
-        values = {"removed_at": None}
+        values: dict[str, Any] = {"removed_at": None}
         if member.permission:
             values["permission"] = member.permission[:32]
         row = existing.get(pk)

@@ -80,6 +80,7 @@ class Command(BaseCommand):
             raise CommandError("Some syncs did not succeed; see above.")
 
     def _paused(self, run: SyncRun, paused: engine.SyncPaused) -> None:
+        assert run.workspace is not None  # a workspace sync's run
         self.stderr.write(f"{run.workspace.slug}: paused {paused.seconds:.0f} s: {paused.reason}")
 
     def _sync_access(self, user_id: int) -> None:
