@@ -17,7 +17,7 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.core.cache import cache
 from django.db.models import (
@@ -65,6 +65,9 @@ from bitbucket_sync.models import (
     WorkspaceMembership,
 )
 from dashboard import rendering
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations  # a dev dependency: only the type checker imports it
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +198,11 @@ def workspace_for_user(user, *, slug: str) -> Workspace:
     return workspace
 
 
-def repository_for_user(user, *, workspace: Workspace, slug: str) -> Repository:
+class _UserPermission(TypedDict):
+    permission: str  # the user's read/write/admin, from their RepositoryAccess row
+
+
+def repository_for_user(user, *, workspace: Workspace, slug: str) -> WithAnnotations[Repository, _UserPermission]:
     repository = (
         visible_repositories(user, workspace=workspace)
         .filter(slug=slug)
@@ -218,8 +225,10 @@ def pull_request_for_user(user, *, repository: Repository, number: int) -> PullR
     )
     if pull_request is None:
         raise Http404("No such pull request in the mirror, or your Bitbucket credential cannot see it.")
-    pull_request.reviewers = [p for p in pull_request.people if p.role == Participant.Role.REVIEWER]
-    pull_request.other_participants = [p for p in pull_request.people if p.role != Participant.Role.REVIEWER]
+    # `people` is the prefetch's to_attr; the page reads the two lists below as attributes of the pull request.
+    page_pr = cast(Any, pull_request)
+    page_pr.reviewers = [p for p in page_pr.people if p.role == Participant.Role.REVIEWER]
+    page_pr.other_participants = [p for p in page_pr.people if p.role != Participant.Role.REVIEWER]
     return pull_request
 
 
@@ -624,7 +633,7 @@ def workspace_syncs(user, *, workspace: Workspace | None = None, runs: int = 5) 
     workspaces = visible_workspaces(user).order_by("slug")
     if workspace is not None:
         workspaces = workspaces.filter(pk=workspace.pk)
-    workspaces = list(
+    rows = list(
         workspaces.prefetch_related(
             Prefetch(
                 "sync_runs",
@@ -633,14 +642,14 @@ def workspace_syncs(user, *, workspace: Workspace | None = None, runs: int = 5) 
             )
         )
     )
-    used = _budgets({w.sync_credential_id for w in workspaces if w.sync_credential_id})
+    used = _budgets({w.sync_credential_id for w in rows if w.sync_credential_id})
     return [
         WorkspaceSync(
             workspace=w,
             runs=w.recent_runs,
             budget=Budget(used=used.get(w.sync_credential_id, 0)) if w.sync_credential_id else None,
         )
-        for w in workspaces
+        for w in rows
     ]
 
 

@@ -6,6 +6,7 @@ here, so a mistake costs no request.
 """
 
 import hashlib
+from typing import Any, cast
 
 from django import forms
 
@@ -27,14 +28,16 @@ class ActionForm(forms.Form):
 
     def with_fresh_key(self) -> "ActionForm":
         """The same bound form, with a new key: after a failure the user's retry is a new attempt."""
-        data = self.data.copy()
+        # Bound to request.POST (a QueryDict) or, in tests, a dict: both are dicts, and both copy.
+        data = cast(dict[str, Any], self.data).copy()
         data["idempotency_key"] = new_key()
         self.data = data
         return self
 
 
 class BranchCreateForm(ActionForm):
-    prefix = forms.ChoiceField(
+    # The form metaclass moves declared fields into base_fields, so this never shadows BaseForm.prefix at runtime.
+    prefix = forms.ChoiceField(  # type: ignore[assignment]
         label="Type",
         required=False,
         choices=[("", "(no prefix)"), *((p, p) for p in BRANCH_PREFIXES)],

@@ -1,6 +1,7 @@
 """Pull request actions: open, edit, review, comment, merge (with live progress of Bitbucket's merge task), decline."""
 
 from dataclasses import dataclass
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -339,7 +340,7 @@ def pull_request_merge(request, workspace_slug: str, repo_slug: str, number: int
         form.with_fresh_key()
         if isinstance(failure, actions.SourceMoved):
             # The form now vouches for the commit the user has just been shown.
-            data_copy = form.data.copy()
+            data_copy = cast(dict[str, Any], form.data).copy()  # request.POST, a QueryDict: a dict that copies
             data_copy["expected_source_commit"] = failure.details.get("current", "")
             form.data = data_copy
         return page(form, failure)
