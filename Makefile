@@ -29,12 +29,15 @@ test: $(STAMP)
 	@# Tests get their own var/ (SQLite file, broker folders), so a running demo never shares their queue.
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	@# django-stubs' plugin imports the settings, which make their var/ folders: the test run's, not the demo's.
+	BBDASH_VAR_DIR=$(CURDIR)/var/test $(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run --noinput
 	BBDASH_VAR_DIR=$(CURDIR)/var/test $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	BBDASH_VAR_DIR=$(CURDIR)/var/test $(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
@@ -50,4 +53,4 @@ beat: $(STAMP)
 	$(VENV)/bin/celery -A dashboard beat --loglevel INFO
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
