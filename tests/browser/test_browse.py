@@ -54,6 +54,7 @@ def test_browse_inbox_pull_request_diff_and_file(page, live_server, login, keep,
 
     page.get_by_role("link", name="Waiting on me").click()
     page.wait_for_url(re.compile(r"tab=waiting"))
+    page.wait_for_function(HX_SETTLED)
     rows = page.locator("#pr-table tbody tr")
     titles = rows.locator("a.pr-title").all_inner_texts()
     assert "Rate limit order creation" in titles  # alice reviews it and has not approved
@@ -83,6 +84,7 @@ def test_browse_inbox_pull_request_diff_and_file(page, live_server, login, keep,
     assert diff_file.get_attribute("open") is None
 
     page.get_by_role("navigation", name="Breadcrumbs").get_by_role("link", name="api-server").click()
+    page.wait_for_url(re.compile(r"/acme/api-server/$"))
     page.get_by_role("navigation", name="Repository").get_by_role("link", name="Source").click()
     page.get_by_role("link", name="src/", exact=True).click()
     page.get_by_role("link", name="api_server/", exact=True).click()
