@@ -39,14 +39,19 @@ def test_filesystem_broker_round_trip(tmp_path, monkeypatch):
     worker = start_worker(tmp_path / "worker.log", concurrency=1, env=env)
     try:
         wait_until_consuming(worker)
-        client = Celery("roundtrip", broker="filesystem://", backend=f"file://{tmp_path / 'celery-results'}")
-        client.conf.broker_transport_options = {
-            "data_folder_in": str(broker_dir / "queue"),
-            "data_folder_out": str(broker_dir / "queue"),
-            "control_folder": str(broker_dir / "control"),
-        }
-        result = client.send_task("dashboard.tasks.ping", args=["over files"])
-        assert result.get(timeout=60) == "over files"
+        with Celery(
+            "roundtrip",
+            broker="filesystem://",
+            backend=f"file://{tmp_path / 'celery-results'}",
+            set_as_current=False,  # the suite's own tasks must keep sending through the site's app
+        ) as client:
+            client.conf.broker_transport_options = {
+                "data_folder_in": str(broker_dir / "queue"),
+                "data_folder_out": str(broker_dir / "queue"),
+                "control_folder": str(broker_dir / "control"),
+            }
+            result = client.send_task("dashboard.tasks.ping", args=["over files"])
+            assert result.get(timeout=60) == "over files"
     finally:
         worker.stop()
 
@@ -61,8 +66,8 @@ def test_redis_broker_round_trip(tmp_path, monkeypatch):
     worker = start_worker(tmp_path / "worker.log", concurrency=1, env=env)
     try:
         wait_until_consuming(worker)
-        client = Celery("roundtrip", broker=REDIS_URL, backend=REDIS_URL)
-        result = client.send_task("dashboard.tasks.ping", args=["over redis"])
-        assert result.get(timeout=60) == "over redis"
+        with Celery("roundtrip", broker=REDIS_URL, backend=REDIS_URL, set_as_current=False) as client:
+            result = client.send_task("dashboard.tasks.ping", args=["over redis"])
+            assert result.get(timeout=60) == "over redis"
     finally:
         worker.stop()
