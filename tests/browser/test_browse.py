@@ -22,6 +22,12 @@ from tests.fixtures.browse import mirror_demo
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 HX_SETTLED = "() => !document.querySelector('.htmx-request')"
+# The diff loads when revealed and replaces its region, maybe while a test scrolls to it: look the region up afresh on
+# every poll, bring it into view, and wait until the loaded diff is in.
+REVEAL_DIFF = """() => {
+  document.querySelector('#pr-diff')?.scrollIntoView();
+  return !!document.querySelector('#pr-diff details.diff-file');
+}"""
 
 
 @pytest.fixture
@@ -72,7 +78,7 @@ def test_browse_inbox_pull_request_diff_and_file(page, live_server, login, keep,
     page.get_by_role("link", name="Rate limit order creation").click()
     page.wait_for_url(re.compile(r"/acme/api-server/pull-requests/\d+$"))
     assert page.locator("#pr-title").inner_text() == "Rate limit order creation"
-    page.locator("#pr-diff").scroll_into_view_if_needed()
+    page.wait_for_function(REVEAL_DIFF)
     diff_file = page.locator("#pr-diff details.diff-file").first
     diff_file.wait_for()
     assert "src/api_server/" in diff_file.locator("summary").inner_text()
@@ -174,7 +180,7 @@ def test_script_from_bitbucket_never_runs(page, live_server, login, keep, hostil
         page.goto(base + path)
         page.wait_for_load_state("networkidle")
         if "pull-requests/" in path and path.rstrip("/").split("/")[-1].isdigit():
-            page.locator("#pr-diff").scroll_into_view_if_needed()
+            page.wait_for_function(REVEAL_DIFF)
             page.locator("#pr-diff details.diff-file").first.wait_for()
             page.locator("#pr-discussion .comment").first.wait_for()
             page.locator("#pr-commits li").first.wait_for()
