@@ -185,10 +185,7 @@ def commit_files(
     """Commit ``files`` (path -> new content) and ``delete`` (paths) to ``branch`` on top of ``parent``, the commit
     the user started from; Bitbucket refuses with 409 if the branch moved since (``BranchMoved``). Returns the new
     commit's hash; the branch's mirror row moves to it."""
-    delete = [p.strip("/") for p in delete]
-    paths = sorted([*(p.strip("/") for p in files), *delete])
-    if not message.strip():
-        message = _default_message(files, delete)
+    delete, paths, message = _prepare_change(files, delete, message)
     with Action(
         user=user,
         action="file.commit",
@@ -197,7 +194,7 @@ def commit_files(
         details={"branch": branch, "parent": parent, "paths": paths},
     ) as act:
         if not paths:
-            raise ActionFailed("There is nothing to commit: no file was changed, added or deleted.", kind="invalid")
+            raise ActionFailed(NOTHING_TO_COMMIT, kind="invalid")
         commit_hash = _commit(
             act, repository=repository, branch=branch, message=message, files=files, delete=delete, parent=parent
         )
@@ -231,10 +228,7 @@ def commit_to_new_branch_and_open_pr(
     from .pull_requests import open_pull_request
 
     new_branch = new_branch.strip()
-    delete = [p.strip("/") for p in delete]
-    paths = sorted([*(p.strip("/") for p in files), *delete])
-    if not message.strip():
-        message = _default_message(files, delete)
+    delete, paths, message = _prepare_change(files, delete, message)
     with Action(
         user=user,
         action="file.commit",
@@ -246,7 +240,7 @@ def commit_to_new_branch_and_open_pr(
         if problem:
             raise ActionFailed(problem, kind="invalid")
         if not paths:
-            raise ActionFailed("There is nothing to commit: no file was changed, added or deleted.", kind="invalid")
+            raise ActionFailed(NOTHING_TO_COMMIT, kind="invalid")
         client = act.client
         try:
             client.get_branch(repository.workspace.slug, repository.slug, new_branch)
@@ -285,6 +279,19 @@ def commit_to_new_branch_and_open_pr(
             error=failure.error,
             details={"branch": new_branch, "commit": commit_hash},
         ) from failure
+
+
+NOTHING_TO_COMMIT = "There is nothing to commit: no file was changed, added or deleted."
+
+
+def _prepare_change(
+    files: Mapping[str, object], delete: Iterable[str], message: str
+) -> tuple[list[str], list[str], str]:
+    """The deletions without stray slashes, every path the commit touches (sorted, for the audit log) and the
+    message, a default one when the user left it empty."""
+    deletions = [p.strip("/") for p in delete]
+    paths = sorted([*(p.strip("/") for p in files), *deletions])
+    return deletions, paths, message if message.strip() else _default_message(files, deletions)
 
 
 def _default_message(files: Mapping[str, object], delete: Iterable[str]) -> str:
