@@ -52,6 +52,12 @@ def load_file_for_edit(*, user, repository: Repository, branch: str, path: str) 
             raise plain_error(exc, doing="open the file") from exc
         if not path:
             return EditableFile(path="", branch=branch, commit=tip, text="", exists=False)
+
+        def not_editable(*, reason: str, size: int = 0) -> EditableFile:
+            return EditableFile(
+                path=path, branch=branch, commit=tip, text="", exists=True, editable=False, reason=reason, size=size
+            )
+
         try:
             meta = client.get_file_meta(workspace, slug, tip, path)
         except NotFound:
@@ -59,36 +65,18 @@ def load_file_for_edit(*, user, repository: Repository, branch: str, path: str) 
         except BitbucketError as exc:
             raise plain_error(exc, doing="open the file") from exc
         if meta.is_dir:
-            return EditableFile(
-                path=path,
-                branch=branch,
-                commit=tip,
-                text="",
-                exists=True,
-                editable=False,
+            return not_editable(
                 reason=f"'{path}' is a directory.",
             )
         special = {"lfs": "stored in Git LFS", "link": "a symbolic link", "subrepository": "a submodule"}
         for attribute, words in special.items():
             if attribute in meta.attributes:
-                return EditableFile(
-                    path=path,
-                    branch=branch,
-                    commit=tip,
-                    text="",
-                    exists=True,
-                    editable=False,
+                return not_editable(
                     reason=f"This file is {words}; edit it with git.",
                     size=meta.size or 0,
                 )
         if (meta.size or 0) > EDIT_MAX_BYTES:
-            return EditableFile(
-                path=path,
-                branch=branch,
-                commit=tip,
-                text="",
-                exists=True,
-                editable=False,
+            return not_editable(
                 size=meta.size or 0,
                 reason=f"This file is {(meta.size or 0) // 1024} KiB; files over {EDIT_MAX_BYTES // 1024} KiB are "
                 "edited with git, not in the browser.",
@@ -98,13 +86,7 @@ def load_file_for_edit(*, user, repository: Repository, branch: str, path: str) 
         except BitbucketError as exc:
             raise plain_error(exc, doing="open the file") from exc
     if len(content) > EDIT_MAX_BYTES:
-        return EditableFile(
-            path=path,
-            branch=branch,
-            commit=tip,
-            text="",
-            exists=True,
-            editable=False,
+        return not_editable(
             size=len(content),
             reason=f"Files over {EDIT_MAX_BYTES // 1024} KiB are edited with git.",
         )
@@ -113,13 +95,7 @@ def load_file_for_edit(*, user, repository: Repository, branch: str, path: str) 
             raise UnicodeDecodeError("utf-8", content, 0, 1, "NUL byte")
         text = content.decode("utf-8")
     except UnicodeDecodeError:
-        return EditableFile(
-            path=path,
-            branch=branch,
-            commit=tip,
-            text="",
-            exists=True,
-            editable=False,
+        return not_editable(
             size=len(content),
             reason="This is a binary file (not UTF-8 text); it cannot be edited in the browser.",
         )
