@@ -106,8 +106,20 @@ def _prefixed(prefix: str, fields: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(f"{prefix}.{f}" for f in fields)
 
 
+class _Record:
+    """A record read by one ``_read`` from the JSON Bitbucket sent; ``from_json`` names the endpoint for errors."""
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        return cls._read(_Reader(data, endpoint=endpoint))
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Self:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class Account:
+class Account(_Record):
     """A user, team or app user (``type`` tells which). Keyed by ``uuid``; ``account_id`` only exists for users."""
 
     uuid: str
@@ -129,10 +141,6 @@ class Account:
     )
 
     @classmethod
-    def from_json(cls, data: Any, *, endpoint: str) -> Self:
-        return cls._read(_Reader(data, endpoint=endpoint))
-
-    @classmethod
     def _read(cls, r: _Reader) -> Self:
         return cls(
             uuid=r.str("uuid"),
@@ -151,7 +159,7 @@ def _oaccount(r: _Reader, key: str) -> Account | None:
 
 
 @dataclass(frozen=True)
-class Workspace:
+class Workspace(_Record):
     """A workspace (full, or the ``workspace_base`` form with only uuid and slug)."""
 
     uuid: str
@@ -174,10 +182,6 @@ class Workspace:
         "links.html.href",
         "links.avatar.href",
     )
-
-    @classmethod
-    def from_json(cls, data: Any, *, endpoint: str) -> Self:
-        return cls._read(_Reader(data, endpoint=endpoint))
 
     @classmethod
     def _read(cls, r: _Reader) -> Self:
@@ -380,7 +384,7 @@ class CommitAuthor:
 
 
 @dataclass(frozen=True)
-class Commit:
+class Commit(_Record):
     hash: str
     date: datetime | None = None
     message: str = ""
@@ -394,10 +398,6 @@ class Commit:
         *_prefixed("author", CommitAuthor.FIELDS),
         "parents.hash",
     )
-
-    @classmethod
-    def from_json(cls, data: Any, *, endpoint: str) -> Self:
-        return cls._read(_Reader(data, endpoint=endpoint))
 
     @classmethod
     def _read(cls, r: _Reader) -> Self:
@@ -468,7 +468,7 @@ class PullRequestEnd:
 
 
 @dataclass(frozen=True)
-class Participant:
+class Participant(_Record):
     """Someone's role on a pull request: ``REVIEWER`` or ``PARTICIPANT``, approved, or changes requested."""
 
     user: Account
@@ -488,10 +488,6 @@ class Participant:
     @property
     def changes_requested(self) -> bool:
         return self.state == "changes_requested"
-
-    @classmethod
-    def from_json(cls, data: Any, *, endpoint: str) -> Self:
-        return cls._read(_Reader(data, endpoint=endpoint))
 
     @classmethod
     def _read(cls, r: _Reader) -> Self:
@@ -684,7 +680,7 @@ class FileContent:
 
 
 @dataclass(frozen=True)
-class Comment:
+class Comment(_Record):
     """A pull request comment (global, inline or reply)."""
 
     id: int
@@ -712,10 +708,6 @@ class Comment:
         "inline.to",
         *_prefixed("user", Account.FIELDS),
     )
-
-    @classmethod
-    def from_json(cls, data: Any, *, endpoint: str) -> Self:
-        return cls._read(_Reader(data, endpoint=endpoint))
 
     @classmethod
     def _read(cls, r: _Reader) -> Self:
