@@ -20,6 +20,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -27,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from bitbucket_sync import audit
+from bitbucket_sync import audit, encryption
 from bitbucket_sync.client import BitbucketError, BitbucketSchemaError, NotFound, RateLimited, Unavailable, records
 from bitbucket_sync.models import (
     AuditEvent,
@@ -303,9 +304,42 @@ def check_subscription(*, subscription_id: int) -> WebhookSubscription | None:
 # -- receiving -------------------------------------------------------------------------------------------------------
 
 
-def subscription_for_delivery(*, workspace: Workspace) -> WebhookSubscription | None:
-    """The subscription a delivery for `workspace` is checked against: only an enabled one with a secret."""
-    return WebhookSubscription.objects.filter(workspace=workspace, enabled=True).exclude(secret_encrypted="").first()
+# Checked against when the workspace is unknown, live updates are off or the secret cannot be read, so every refusal
+# costs the same query, decryption and HMAC as a wrong signature. Random per process: nothing can be signed with it.
+_DUMMY_SECRET = secrets.token_urlsafe(32)
+
+
+@cache
+def _dummy_token(keys: tuple[str, ...]) -> str:
+    """The dummy secret encrypted under `keys` (the cache key: a rotation encrypts it again)."""
+    return encryption.encrypt(_DUMMY_SECRET)
+
+
+def verified_subscription(*, workspace_uuid: str, body: bytes, signature: str | None) -> WebhookSubscription | None:
+    """The enabled subscription of the workspace `workspace_uuid` (with braces) when `signature` is its secret's
+    HMAC of `body`, else None. An unknown workspace, live updates off, an unreadable secret and a wrong signature
+    take the same steps, so neither the receiver's answer nor its timing tells them apart."""
+    subscription = (
+        WebhookSubscription.objects.select_related("workspace")
+        .filter(workspace__bitbucket_uuid__iexact=workspace_uuid, enabled=True)
+        .exclude(secret_encrypted="")
+        .first()
+    )
+    token = (
+        subscription.secret_encrypted
+        if subscription is not None
+        else _dummy_token(tuple(settings.BBDASH_ENCRYPTION_KEYS))
+    )
+    try:
+        secret = encryption.decrypt(token)
+    except encryption.SecretUnreadable:
+        logger.error(
+            "the webhook secret of workspace %s cannot be decrypted; turn live updates off and on", workspace_uuid
+        )
+        subscription, secret = None, _DUMMY_SECRET
+    if not verify_signature(secret=secret, body=body, header=signature):
+        return None
+    return subscription
 
 
 def record_delivery(
