@@ -440,7 +440,9 @@ def pull_request_decline(request, workspace_slug: str, repo_slug: str, number: i
         return page(form)
 
     def run():
-        actions.decline_pull_request(user=request.user, pull_request=pull_request, reason=form.cleaned_data["reason"])
-        return _pr_url(workspace, repository, pull_request), f"Declined pull request #{number}."
+        outcome = actions.decline_pull_request(
+            user=request.user, pull_request=pull_request, reason=form.cleaned_data["reason"]
+        )
+        return _pr_url(workspace, repository, pull_request), f"Declined pull request #{number}. {outcome.note}".strip()
 
     return perform(request, form=form, action="pull_request.decline", run=run, failed=lambda f: page(form, f))

@@ -1,9 +1,11 @@
-"""Action holes: a merge's status polled through another pull request's URL."""
+"""Action holes: a merge's status polled through another pull request's URL, and a decline's reason posted before
+Bitbucket accepted the decline (so a retry posted it again)."""
 
 from __future__ import annotations
 
 import pytest
 import requests
+from django.contrib.messages import get_messages
 from django.test import Client
 
 from bitbucket_sync import actions, sync
@@ -101,3 +103,53 @@ def test_merge_form_key_of_another_pull_request_is_404(act_world, alice):
     )
     assert response.status_code == 404
     assert _emu_pr(act_world, other).state == "OPEN"
+
+
+# -- decline ---------------------------------------------------------------------------------------------------------
+
+
+def test_decline_reason_not_posted_when_bitbucket_refuses_the_decline(act_world):
+    pr = act_world.open_pr("api-server", author="heidi")
+    _fault(act_world, f"/2.0/repositories/acme/api-server/pullrequests/{pr.number}/decline")
+    with pytest.raises(actions.ActionFailed):
+        actions.decline_pull_request(user=act_world.users["alice"], pull_request=pr, reason="Out of scope.")
+    _no_faults(act_world)
+    emu = _emu_pr(act_world, pr)
+    assert emu.state == "OPEN"
+    assert [c.raw for c in emu.comments if c.raw.startswith("Declined:")] == []
+
+
+def test_decline_retried_after_a_failure_posts_the_reason_once(act_world, alice):
+    pr = act_world.open_pr("api-server", author="heidi")
+    url = f"/acme/api-server/pull-requests/{pr.number}/decline"
+    page = alice.get(url)
+    _fault(act_world, f"/2.0/repositories/acme/api-server/pullrequests/{pr.number}/decline")
+    failed = alice.post(url, {"idempotency_key": _key(page), "reason": "Out of scope."})
+    assert failed.status_code == 200 and "Out of scope." in failed.content.decode()  # the form again, input kept
+    _no_faults(act_world)
+
+    retried = alice.post(url, {"idempotency_key": _key(failed), "reason": "Out of scope."})
+    again = alice.post(url, {"idempotency_key": _key(failed), "reason": "Out of scope."})  # sent twice
+
+    assert (retried.status_code, again.status_code) == (302, 302)
+    emu = _emu_pr(act_world, pr)
+    assert emu.state == "DECLINED"
+    assert [c.raw for c in emu.comments if c.raw.startswith("Declined:")] == ["Declined: Out of scope."]
+
+
+def test_decline_reason_comment_refused_still_declines_once(act_world, alice):
+    pr = act_world.open_pr("api-server", author="heidi")
+    url = f"/acme/api-server/pull-requests/{pr.number}/decline"
+    page = alice.get(url)
+    _fault(act_world, f"/2.0/repositories/acme/api-server/pullrequests/{pr.number}/comments")
+    declined = alice.post(url, {"idempotency_key": _key(page), "reason": "Out of scope."})
+    _no_faults(act_world)
+
+    assert declined.status_code == 302  # the decline happened: the page says so, and the reason could not be posted
+    emu = _emu_pr(act_world, pr)
+    assert emu.state == "DECLINED"
+    assert [c.raw for c in emu.comments if c.raw.startswith("Declined:")] == []
+    (said,) = [m.message for m in get_messages(declined.wsgi_request)]
+    assert said.startswith(f"Declined pull request #{pr.number}. Bitbucket refused to post the reason")
+    event = AuditEvent.objects.get(action="pull_request.decline")
+    assert event.result == "success" and "refused to post the reason" in event.message
