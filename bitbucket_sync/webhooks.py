@@ -625,14 +625,14 @@ def _apply_push(
                 continue
             record = current[change.name]
             now = record.target.hash if record is not None else None
+            unchanged = tip == now or bool(tip and now and _same_commit(tip, now))
             if record is None:
                 upserts.mark_branch_removed(repository=repository, name=change.name)
                 done.append(f"{change.name} deleted (read from Bitbucket)")
             else:
                 upserts.upsert_branch(repository=repository, record=record)
-                verb = "kept at" if tip and now and _same_commit(tip, now) else "→"
+                verb = "kept at" if unchanged else "→"
                 done.append(f"{change.name} {verb} {record.target.hash[:12]} (read from Bitbucket)")
-            unchanged = tip == now or bool(tip and now and _same_commit(tip, now))
             if subscription is not None and not unchanged:
                 # The mirror was not where Bitbucket is, nor where this push started: a delivery was lost.
                 _note_gap(subscription, f"a push to {repository.full_name}:{change.name} from a tip the mirror lacks")
