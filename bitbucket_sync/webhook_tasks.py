@@ -12,7 +12,8 @@ from bitbucket_sync.models import WebhookSubscription
 
 @shared_task(bind=True, acks_late=True, max_retries=6, soft_time_limit=60, time_limit=90)  # one PR or a few branches
 def apply_webhook_delivery(self, delivery_id: int) -> None:
-    """Apply one recorded delivery to the mirror (at most one Bitbucket request: a condensed PR read in full)."""
+    """Apply one recorded delivery to the mirror (Bitbucket is asked only for a condensed PR, read in full, or a
+    branch a push did not move from the mirror's tip: one request each)."""
     try:
         webhooks.apply_delivery(delivery_id=delivery_id)
     except RateLimited as exc:

@@ -3,9 +3,10 @@
 One workspace-level webhook per workspace (Bitbucket: `POST /workspaces/{ws}/hooks`, owners only, every repository
 of the workspace). Each delivery is signed with the subscription's secret (`X-Hub-Signature: sha256=<HMAC-SHA256 of
 the raw body>`), recorded once per `X-Request-UUID` and applied by a task: a pull request event upserts that pull
-request, a push updates the branches it names. Polling stays the safety net: while deliveries flow, the scheduler
-polls at the slower `BBDASH_WEBHOOK_POLL_MINUTES`; when they stop or a gap shows, `live_status` says so and polling
-returns to normal.
+request, a push updates the branches it names when it starts at the mirror's tip (else the branch is read from
+Bitbucket, so a replayed or late body never moves a branch back or deletes it). Polling stays the safety net: while
+deliveries flow, the scheduler polls at the slower `BBDASH_WEBHOOK_POLL_MINUTES`; when they stop or a gap shows,
+`live_status` says so and polling returns to normal.
 
 Nothing here trusts a payload for who may see what: a delivery only touches repositories the mirror already has in
 the subscription's workspace, and access rows come from each user's own credential as always.
@@ -20,6 +21,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -27,7 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from bitbucket_sync import audit
+from bitbucket_sync import audit, encryption
 from bitbucket_sync.client import BitbucketError, BitbucketSchemaError, NotFound, RateLimited, Unavailable, records
 from bitbucket_sync.models import (
     AuditEvent,
@@ -303,9 +305,42 @@ def check_subscription(*, subscription_id: int) -> WebhookSubscription | None:
 # -- receiving -------------------------------------------------------------------------------------------------------
 
 
-def subscription_for_delivery(*, workspace: Workspace) -> WebhookSubscription | None:
-    """The subscription a delivery for `workspace` is checked against: only an enabled one with a secret."""
-    return WebhookSubscription.objects.filter(workspace=workspace, enabled=True).exclude(secret_encrypted="").first()
+# Checked against when the workspace is unknown, live updates are off or the secret cannot be read, so every refusal
+# costs the same query, decryption and HMAC as a wrong signature. Random per process: nothing can be signed with it.
+_DUMMY_SECRET = secrets.token_urlsafe(32)
+
+
+@cache
+def _dummy_token(keys: tuple[str, ...]) -> str:
+    """The dummy secret encrypted under `keys` (the cache key: a rotation encrypts it again)."""
+    return encryption.encrypt(_DUMMY_SECRET)
+
+
+def verified_subscription(*, workspace_uuid: str, body: bytes, signature: str | None) -> WebhookSubscription | None:
+    """The enabled subscription of the workspace `workspace_uuid` (with braces) when `signature` is its secret's
+    HMAC of `body`, else None. An unknown workspace, live updates off, an unreadable secret and a wrong signature
+    take the same steps, so neither the receiver's answer nor its timing tells them apart."""
+    subscription = (
+        WebhookSubscription.objects.select_related("workspace")
+        .filter(workspace__bitbucket_uuid__iexact=workspace_uuid, enabled=True)
+        .exclude(secret_encrypted="")
+        .first()
+    )
+    token = (
+        subscription.secret_encrypted
+        if subscription is not None
+        else _dummy_token(tuple(settings.BBDASH_ENCRYPTION_KEYS))
+    )
+    try:
+        secret = encryption.decrypt(token)
+    except encryption.SecretUnreadable:
+        logger.error(
+            "the webhook secret of workspace %s cannot be decrypted; turn live updates off and on", workspace_uuid
+        )
+        subscription, secret = None, _DUMMY_SECRET
+    if not verify_signature(secret=secret, body=body, header=signature):
+        return None
+    return subscription
 
 
 def record_delivery(
@@ -494,61 +529,119 @@ def _apply_pull_request(
     return outcome
 
 
-def _apply_push(
-    delivery: WebhookDelivery, payload: dict, repository: Repository, subscription: WebhookSubscription | None
-) -> _Outcome:
+@dataclass(frozen=True)
+class _BranchChange:
+    """One branch of a push: `old` is the tip it moved from ("" when the push created it), `new` where it is now
+    (None when the push deleted it)."""
+
+    name: str
+    old: str
+    new: records.Branch | None
+
+
+def _branch_changes(delivery: WebhookDelivery, payload: dict) -> list[_BranchChange]:
     push = payload.get("push")
     changes = push.get("changes") if isinstance(push, dict) else None
     if not isinstance(changes, list):
         raise BitbucketSchemaError("missing required field 'push.changes'", endpoint=_endpoint(delivery))
+    found: list[_BranchChange] = []
+    for change in changes:
+        if not isinstance(change, dict):
+            continue
+        new, old = change.get("new"), change.get("old")
+        if isinstance(new, dict) and new.get("type") == "branch":
+            record = records.Branch.from_json(new, endpoint=_endpoint(delivery))
+            found.append(_BranchChange(record.name, _target_hash(old), record))
+        elif new is None and isinstance(old, dict) and old.get("type") == "branch" and isinstance(old.get("name"), str):
+            found.append(_BranchChange(old["name"], _target_hash(old), None))
+    return found
+
+
+def _starts_at(change: _BranchChange, tip: str | None) -> bool:
+    """Whether the mirror's tip (None: no live branch) is where `change` starts, or already where it ends. Only then
+    is the payload applied as it stands: a signed body replayed under a new request UUID, or delivered late, starts
+    elsewhere and must not move the branch back or delete it."""
+    if tip is None:
+        # A creation, or a deletion of what the mirror no longer has (nothing to do).
+        return not change.old or change.new is None
+    if change.new is not None and _same_commit(tip, change.new.target.hash):
+        return True  # already there: polled first, or applied before
+    return bool(change.old) and _same_commit(tip, change.old)
+
+
+def _live_tips(repository: Repository, names: list[str]) -> dict[str, str]:
+    rows = Branch.objects.select_for_update().filter(repository=repository, name__in=names, removed_at__isnull=True)
+    return dict(rows.values_list("name", "target_hash"))
+
+
+def _read_branches(repository: Repository, names: list[str]) -> dict[str, records.Branch | None] | None:
+    """Where each branch is on Bitbucket now (None: Bitbucket has no such branch), one request each with the
+    workspace's sync credential; None when the workspace has no sync credential."""
+    credential = repository.workspace.sync_credential
+    if credential is None:
+        return None
+    found: dict[str, records.Branch | None] = {}
+    with credential.client(purpose="webhook") as client:
+        for name in names:
+            try:
+                found[name] = client.get_branch(repository.workspace.slug, repository.slug, name)
+            except NotFound:
+                found[name] = None
+    return found
+
+
+def _apply_push(
+    delivery: WebhookDelivery, payload: dict, repository: Repository, subscription: WebhookSubscription | None
+) -> _Outcome:
+    changes = _branch_changes(delivery, payload)
+    if not changes:
+        return _ignored("the push named no branch (tags are not mirrored)")
+    names = [change.name for change in changes]
     done: list[str] = []
-    names: list[str] = []
+    unsure: list[_BranchChange] = []
     with transaction.atomic():
+        tips = _live_tips(repository, names)
         for change in changes:
-            if not isinstance(change, dict):
+            if not _starts_at(change, tips.get(change.name)):
+                unsure.append(change)
+            elif change.new is None:
+                upserts.mark_branch_removed(repository=repository, name=change.name)
+                done.append(f"{change.name} deleted")
+            else:
+                upserts.upsert_branch(repository=repository, record=change.new)
+                done.append(f"{change.name} → {change.new.target.hash[:12]}")
+        if not unsure:
+            return _push_applied(delivery, repository, done, names)
+    # Read outside any transaction: no row stays locked while Bitbucket answers.
+    current = _read_branches(repository, [change.name for change in unsure])
+    with transaction.atomic():
+        tips = _live_tips(repository, [change.name for change in unsure])
+        for change in unsure:
+            tip = tips.get(change.name)
+            if current is None:
+                done.append(f"{change.name} kept (not pushed from the mirror's tip; no sync credential to check it)")
+                if subscription is not None:
+                    _note_gap(subscription, f"a push to {repository.full_name}:{change.name} that could not be checked")
                 continue
-            new, old = change.get("new"), change.get("old")
-            if isinstance(new, dict) and new.get("type") == "branch":
-                branch = records.Branch.from_json(new, endpoint=_endpoint(delivery))
-                names.append(branch.name)
-                mirror = Branch.objects.filter(repository=repository, name=branch.name, removed_at__isnull=True).first()
-                old_hash = _target_hash(old)
-                known = mirror is not None and (
-                    _same_commit(mirror.target_hash, old_hash) or _same_commit(mirror.target_hash, branch.target.hash)
-                )
-                if subscription is not None and old_hash and not known:
-                    _note_gap(
-                        subscription, f"a push to {repository.full_name}:{branch.name} from a tip the mirror lacks"
-                    )
-                stale = (
-                    mirror is not None
-                    and not change.get("forced")
-                    and branch.target.date is not None
-                    and mirror.target_date is not None
-                    and branch.target.date < mirror.target_date
-                )
-                if stale:
-                    assert mirror is not None  # stale is only ever true with a mirror row
-                    # Delivered after a later push was applied (or polled): keep the newer tip.
-                    done.append(f"{branch.name} kept at {mirror.target_hash[:12]} (this push is older)")
-                    continue
-                upserts.upsert_branch(repository=repository, record=branch)
-                done.append(f"{branch.name} → {branch.target.hash[:12]}")
-            elif (
-                new is None
-                and isinstance(old, dict)
-                and old.get("type") == "branch"
-                and isinstance(old.get("name"), str)
-            ):
-                names.append(old["name"])
-                upserts.mark_branch_removed(repository=repository, name=old["name"])
-                done.append(f"{old['name']} deleted")
-        if not done:
-            return _ignored("the push named no branch (tags are not mirrored)")
-        outcome = _Outcome(
-            WebhookDelivery.Result.APPLIED, f"{repository.full_name}: " + ", ".join(done), ", ".join(names)
-        )
-        _finish(delivery, outcome)
+            record = current[change.name]
+            now = record.target.hash if record is not None else None
+            unchanged = tip == now or bool(tip and now and _same_commit(tip, now))
+            if record is None:
+                upserts.mark_branch_removed(repository=repository, name=change.name)
+                done.append(f"{change.name} deleted (read from Bitbucket)")
+            else:
+                upserts.upsert_branch(repository=repository, record=record)
+                verb = "kept at" if unchanged else "→"
+                done.append(f"{change.name} {verb} {record.target.hash[:12]} (read from Bitbucket)")
+            if subscription is not None and not unchanged:
+                # The mirror was not where Bitbucket is, nor where this push started: a delivery was lost.
+                _note_gap(subscription, f"a push to {repository.full_name}:{change.name} from a tip the mirror lacks")
+        return _push_applied(delivery, repository, done, names)
+
+
+def _push_applied(delivery: WebhookDelivery, repository: Repository, done: list[str], names: list[str]) -> _Outcome:
+    outcome = _Outcome(WebhookDelivery.Result.APPLIED, f"{repository.full_name}: " + ", ".join(done), ", ".join(names))
+    _finish(delivery, outcome)
     return outcome
 
 

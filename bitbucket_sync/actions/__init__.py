@@ -19,6 +19,7 @@ from .branches import BRANCH_PREFIXES, branch_name_problem, create_branch
 from .files import EDIT_MAX_BYTES, EditableFile, commit_files, commit_to_new_branch_and_open_pr, load_file_for_edit
 from .pull_requests import (
     STRATEGY_LABELS,
+    DeclineOutcome,
     DefaultReviewers,
     MergeOptions,
     MergeOutcome,
@@ -45,6 +46,7 @@ __all__ = [
     "ActionFailed",
     "ActionRefused",
     "BranchMoved",
+    "DeclineOutcome",
     "DefaultReviewers",
     "EditableFile",
     "MergeConflicts",

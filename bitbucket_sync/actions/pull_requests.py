@@ -196,8 +196,17 @@ def comment(*, user, pull_request: PullRequest, text: str) -> int:
 # -- decline ----------------------------------------------------------------------------------------------------
 
 
-def decline_pull_request(*, user, pull_request: PullRequest, reason: str = "") -> PullRequest:
-    """Decline the pull request. Bitbucket's decline takes no reason, so a reason is posted as a comment first."""
+@dataclass(frozen=True)
+class DeclineOutcome:
+    """A declined pull request (in the mirror) and what became of the reason, in a sentence for the page."""
+
+    pull_request: PullRequest
+    note: str = ""
+
+
+def decline_pull_request(*, user, pull_request: PullRequest, reason: str = "") -> DeclineOutcome:
+    """Decline the pull request. Bitbucket's decline takes no reason, so a reason is posted as a comment, and only
+    once Bitbucket has declined: a refused decline posts nothing, so trying again never posts the reason twice."""
     with Action(
         user=user,
         action="pull_request.decline",
@@ -208,12 +217,19 @@ def decline_pull_request(*, user, pull_request: PullRequest, reason: str = "") -
         workspace, slug, number = _names(pull_request)
         if pull_request.state != PullRequest.State.OPEN:
             raise ActionFailed(f"Pull request #{number} is already {pull_request.state.lower()}.", kind="invalid")
-        if reason.strip():
-            act.client.comment_pull_request(workspace, slug, number, content=f"Declined: {reason.strip()}")
         record = act.client.decline_pull_request(workspace, slug, number)
         pull_request = _store(pull_request.repository, record)
-        act.succeeded(f"Declined pull request #{number}." + (" Reason posted as a comment." if reason else ""))
-        return pull_request
+        note = ""
+        if reason.strip():
+            try:
+                act.client.comment_pull_request(workspace, slug, number, content=f"Declined: {reason.strip()}")
+            except BitbucketError as exc:
+                # Declined all the same: failing the action now would invite a retry of a decline that happened.
+                note = f"Bitbucket refused to post the reason as a comment ({exc.message}); add it by hand."
+            else:
+                note = "Reason posted as a comment."
+        act.succeeded(f"Declined pull request #{number}. {note}".strip())
+        return DeclineOutcome(pull_request=pull_request, note=note)
 
 
 # -- merge ------------------------------------------------------------------------------------------------------

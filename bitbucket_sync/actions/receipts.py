@@ -11,23 +11,25 @@ import uuid
 
 from django.db import IntegrityError, transaction
 
-from bitbucket_sync.models import ActionReceipt
+from bitbucket_sync.models import ActionReceipt, PullRequest
 
 
 def new_key() -> str:
     return uuid.uuid4().hex
 
 
-def claim(*, user, key: str, action: str) -> tuple[ActionReceipt, bool]:
-    """``(receipt, True)`` when this submit may act; ``(earlier receipt, False)`` when the key was used before."""
+def claim(*, user, key: str, action: str, pull_request: PullRequest | None = None) -> tuple[ActionReceipt, bool]:
+    """``(receipt, True)`` when this submit may act; ``(earlier receipt, False)`` when the key was used before.
+    ``pull_request`` is what the action is on, for actions whose receipt is looked up again (a running merge)."""
     key = (key or "").strip()[:64] or new_key()
     try:
         with transaction.atomic():
-            return ActionReceipt.objects.create(key=key, user=user, action=action), True
+            receipt = ActionReceipt.objects.create(key=key, user=user, action=action, pull_request=pull_request)
+            return receipt, True
     except IntegrityError:
         earlier = ActionReceipt.objects.filter(key=key).first()
         if earlier is None:  # released between our insert and this read: act now
-            return claim(user=user, key=key, action=action)
+            return claim(user=user, key=key, action=action, pull_request=pull_request)
         return earlier, False
 
 

@@ -48,6 +48,10 @@ class ActionReceipt(models.Model):
     result_url = models.CharField(max_length=1000, blank=True)
     # A merge Bitbucket accepted with 202: its task-status URL, polled until the merge ends.
     task_url = models.CharField(max_length=1000, blank=True)
+    # The pull request a merge's key was claimed for: its status is polled only through that pull request's URL.
+    pull_request = models.ForeignKey(
+        "bitbucket_sync.PullRequest", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
 
     def __str__(self) -> str:
         return f"{self.action} {self.key}"

@@ -315,9 +315,11 @@ def pull_request_merge(request, workspace_slug: str, repo_slug: str, number: int
     if not form.is_valid():
         return page(form)
     data = form.cleaned_data
-    receipt, fresh = receipts.claim(user=request.user, key=data["idempotency_key"], action="pull_request.merge")
+    receipt, fresh = receipts.claim(
+        user=request.user, key=data["idempotency_key"], action="pull_request.merge", pull_request=pull_request
+    )
     if not fresh:
-        if receipt.user_id != request.user.pk:
+        if receipt.user_id != request.user.pk or receipt.pull_request_id != pull_request.pk:
             raise Http404("No such form.")
         if receipt.result_url:
             return done(request, receipt.result_url, "That merge was already done (the form was sent twice).")
@@ -376,7 +378,10 @@ def _merge_progress(request, context, receipt, *, strategy="", failure=None, sta
 def pull_request_merge_status(request, workspace_slug: str, repo_slug: str, number: int, key: str):
     """One look at a running merge (the page polls this): still running, merged, or failed with the reason."""
     workspace, repository, pull_request = _pull_request(request, workspace_slug, repo_slug, number, write=True)
-    receipt = ActionReceipt.objects.filter(key=key, user=request.user, action="pull_request.merge").first()
+    # Only a merge started for this very pull request: another's key would poll that merge and write its outcome here.
+    receipt = ActionReceipt.objects.filter(
+        key=key, user=request.user, action="pull_request.merge", pull_request=pull_request
+    ).first()
     if receipt is None or not (receipt.task_url or receipt.result_url):
         raise Http404("No such merge.")
     url = _pr_url(workspace, repository, pull_request)
@@ -435,7 +440,9 @@ def pull_request_decline(request, workspace_slug: str, repo_slug: str, number: i
         return page(form)
 
     def run():
-        actions.decline_pull_request(user=request.user, pull_request=pull_request, reason=form.cleaned_data["reason"])
-        return _pr_url(workspace, repository, pull_request), f"Declined pull request #{number}."
+        outcome = actions.decline_pull_request(
+            user=request.user, pull_request=pull_request, reason=form.cleaned_data["reason"]
+        )
+        return _pr_url(workspace, repository, pull_request), f"Declined pull request #{number}. {outcome.note}".strip()
 
     return perform(request, form=form, action="pull_request.decline", run=run, failed=lambda f: page(form, f))

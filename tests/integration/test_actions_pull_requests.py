@@ -143,7 +143,8 @@ def test_decline_with_reason_posts_comment(act_world):
     emu = _emu_pr(act_world, pr)
     assert emu.state == "DECLINED"
     assert [c.raw for c in emu.comments] == ["Declined: Not needed."]
-    assert declined.state == PullRequest.State.DECLINED
+    assert declined.pull_request.state == PullRequest.State.DECLINED
+    assert declined.note == "Reason posted as a comment."
     event = AuditEvent.objects.get(action="pull_request.decline")
     assert event.result == "success" and event.details["reason"] == "Not needed."
 

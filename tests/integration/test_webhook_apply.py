@@ -139,8 +139,10 @@ def test_webhook_push_updates_branch(hooked):
     start = len(emu.webhooks.log)
     commit = emu.world.commit_files("acme", "api-server", "release/1.4", "alice", {"NOTES.md": "pushed\n"})
     (delivery,) = _emitted(hooked, start, "repo:push")
+    emu.controls.reset_counts()
     applied = _apply(hooked, delivery)
     assert applied.result == "applied", applied.message
+    assert emu.controls.counts()["total"] == 0  # it starts at the mirror's tip: the payload is enough
     assert Branch.objects.get(repository__slug="api-server", name="release/1.4").target_hash == commit.hash
     assert WebhookSubscription.objects.get().gap_detected_at is None
 
@@ -167,6 +169,36 @@ def test_webhook_branch_deleted_by_push_is_marked_removed(hooked):
     (delivery,) = _emitted(hooked, start, "repo:push")
     assert _apply(hooked, delivery).result == "applied"
     assert Branch.objects.get(repository__slug="api-server", name="hotfix/timeout").removed_at is not None
+
+
+def test_webhook_push_deleting_a_branch_the_mirror_has_elsewhere_reads_it_first(hooked):
+    emu = hooked.emulator
+    start = len(emu.webhooks.log)
+    with emu.world.lock:
+        repo = emu.world.repository("acme", "api-server")
+        emu.world.delete_branch(repo, "hotfix/timeout", None)
+    (deletion,) = _emitted(hooked, start, "repo:push")
+    Branch.objects.filter(repository__slug="api-server", name="hotfix/timeout").update(target_hash="f" * 40)
+    applied = _apply(hooked, deletion)
+    assert applied.result == "applied" and "deleted (read from Bitbucket)" in applied.message
+    assert Branch.objects.get(repository__slug="api-server", name="hotfix/timeout").removed_at is not None
+
+
+def test_webhook_push_not_from_the_tip_without_sync_credential_keeps_the_branch(hooked):
+    emu = hooked.emulator
+    start = len(emu.webhooks.log)
+    emu.world.commit_files("acme", "api-server", "release/1.4", "alice", {"NOTES.md": "one\n"})
+    emu.world.commit_files("acme", "api-server", "release/1.4", "alice", {"NOTES.md": "two\n"})
+    _lost, delivered = _emitted(hooked, start, "repo:push")
+    before = Branch.objects.get(repository__slug="api-server", name="release/1.4").target_hash
+    hooked.workspace.sync_credential = None
+    hooked.workspace.save(update_fields=["sync_credential"])
+    emu.controls.reset_counts()
+    applied = _apply(hooked, delivered)
+    assert applied.result == "applied" and "no sync credential" in applied.message
+    assert emu.controls.counts()["total"] == 0
+    assert Branch.objects.get(repository__slug="api-server", name="release/1.4").target_hash == before
+    assert WebhookSubscription.objects.get().gap_detected_at is not None  # the next poll repairs it
 
 
 def test_webhook_out_of_order_event_is_ignored(hooked):
@@ -277,7 +309,8 @@ def test_webhook_push_delivered_late_keeps_the_newer_tip(hooked):
     first_push, second_push = _emitted(hooked, start, "repo:push")
     assert _apply(hooked, second_push).result == "applied"
     late = _apply(hooked, first_push)
-    assert late.result == "applied" and "this push is older" in late.message
+    # It does not start at the mirror's tip: Bitbucket is asked where the branch is, and that is kept.
+    assert late.result == "applied" and "kept at" in late.message and "read from Bitbucket" in late.message
     assert Branch.objects.get(repository__slug="api-server", name="release/1.4").target_hash == second.hash
 
 

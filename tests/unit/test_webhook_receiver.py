@@ -106,7 +106,7 @@ def test_receiver_redelivery_changes_nothing(client, subscription, django_captur
     assert delivery.attempt == 1
 
 
-def test_receiver_unknown_workspace_is_404(client, subscription):
+def test_receiver_unknown_workspace_is_refused(client, subscription):
     body = _body()
     response = client.post(
         f"/hooks/bitbucket/{uuid.uuid4()}/",
@@ -116,7 +116,7 @@ def test_receiver_unknown_workspace_is_404(client, subscription):
         HTTP_X_REQUEST_UUID="r",
         HTTP_X_EVENT_KEY="repo:push",
     )
-    assert response.status_code == 404
+    assert response.status_code == 403  # as for a wrong signature: the receiver does not say which workspaces exist
 
 
 def test_receiver_without_active_subscription_is_403(client, subscription):
