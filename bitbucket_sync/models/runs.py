@@ -43,6 +43,10 @@ class SyncRun(models.Model):
     repositories_total = models.PositiveIntegerField(default=0)
     repositories_done = models.PositiveIntegerField(default=0)
     requests_made = models.PositiveIntegerField(default=0)
+    # Counted apart: waiting is Bitbucket (or the budget) asking for time, retrying is Bitbucket failing; each has
+    # its own bound in the tasks, so many pauses never use up the retries a failure gets.
+    rate_limit_pauses = models.PositiveIntegerField(default=0, help_text="pauses for a 429 or the hourly budget")
+    failure_retries = models.PositiveIntegerField(default=0, help_text="retries after Bitbucket was unavailable")
     # {"pull_requests": {"created": 3, "updated": 1, "removed": 0}, ...}
     stats = models.JSONField(default=dict, blank=True)
     # [{"at": iso, "where": "acme/api", "message": "..."}], in plain words for the sync page.

@@ -192,11 +192,19 @@ def mark_paused(*, run: SyncRun, paused: SyncPaused) -> datetime:
     """The run says it is waiting, why and until when; its lock is held through the pause."""
     until = timezone.now() + timedelta(seconds=paused.seconds)
     SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE).update(
-        status=SyncRun.Status.PAUSED, paused_until=until, message=f"{paused.reason}; resumes at {until:%H:%M:%S} UTC"
+        status=SyncRun.Status.PAUSED,
+        paused_until=until,
+        message=f"{paused.reason}; resumes at {until:%H:%M:%S} UTC",
+        rate_limit_pauses=F("rate_limit_pauses") + 1,
     )
     assert run.workspace_id is not None  # every sync run is created for a workspace
     locks.extend(workspace_id=run.workspace_id, run_id=run.pk, until=until + timedelta(seconds=locks.lock_seconds()))
     return until
+
+
+def note_retry(*, run_id: int) -> None:
+    """Count a step retried after Bitbucket was unavailable (pauses are counted apart, by ``mark_paused``)."""
+    SyncRun.objects.filter(pk=run_id).update(failure_retries=F("failure_retries") + 1)
 
 
 def mark_resumed(*, run: SyncRun) -> None:
@@ -557,6 +565,7 @@ def run_inline(
                 unavailable += 1
                 if unavailable > max_unavailable:
                     raise
+                note_retry(run_id=run.pk)
                 sleep(retry_backoff(unavailable))
                 continue
             return result
