@@ -18,7 +18,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.contrib.auth import get_user_model
 
-from bitbucket_sync import webhook_tasks, webhooks  # noqa: F401  (webhook_tasks: Celery registers its tasks from here)
+from bitbucket_sync import retention, webhook_tasks, webhooks  # noqa: F401  (webhook_tasks: Celery registers its tasks from here)
 from bitbucket_sync.client import BitbucketError, RateLimited, Unavailable
 from bitbucket_sync.models import Repository, SyncRun, Workspace
 from bitbucket_sync.sync import access, engine, locks
@@ -233,3 +233,12 @@ def resume_stalled_syncs() -> list[int]:
         sync_workspace_task.delay(run.pk)
         resumed.append(run.pk)
     return resumed
+
+
+# Each kind is deleted in bounded batches (see bitbucket_sync.retention): seconds, even with a backlog.
+@shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
+def prune_history() -> dict[str, int]:
+    """Beat, hourly: forget old ledger entries, sync runs, action receipts and webhook deliveries."""
+    deleted = retention.prune_history()
+    log.info("pruned history: %s", deleted)
+    return deleted

@@ -250,6 +250,8 @@ BBDASH_SYNC_RETRY_BACKOFF_SECONDS = env_int("BBDASH_SYNC_RETRY_BACKOFF_SECONDS",
 # How long a sync's workspace lock outlives the last sign of life of its worker: a killed worker's run is resumed by
 # another after this (running tasks renew it on every page, so it only needs to exceed one page's request).
 BBDASH_SYNC_LOCK_SECONDS = env_int("BBDASH_SYNC_LOCK_SECONDS", 300, minimum=2)
+# Days the request ledger keeps every Bitbucket request (the budget needs one hour; the rest is history).
+BBDASH_LEDGER_DAYS = env_int("BBDASH_LEDGER_DAYS", 30, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "sync-all-workspaces": {
         "task": "bitbucket_sync.tasks.sync_all_workspaces",
@@ -265,6 +267,8 @@ CELERY_BEAT_SCHEDULE = {
     "resume-stalled-syncs": {"task": "bitbucket_sync.tasks.resume_stalled_syncs", "schedule": 60.0},
     # Live updates: is each workspace's webhook still on Bitbucket (re-created if lost); stuck deliveries re-sent.
     "check-webhooks": {"task": "bitbucket_sync.webhook_tasks.check_webhook_subscriptions", "schedule": 15 * 60.0},
+    # The ledger, finished sync runs, action receipts and webhook deliveries would otherwise grow forever.
+    "prune-history": {"task": "bitbucket_sync.tasks.prune_history", "schedule": 3600.0},
 }
 
 LOGGING = {

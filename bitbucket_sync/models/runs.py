@@ -55,7 +55,15 @@ class SyncRun(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["workspace", "-created_at"], name="syncrun_ws_created")]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"], name="syncrun_ws_created"),
+            # `stalled_runs` (every minute) and `request_sync` look for active runs among thousands of finished ones.
+            models.Index(
+                fields=["status"],
+                name="syncrun_active",
+                condition=models.Q(status__in=["queued", "running", "paused"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} sync of {self.workspace} ({self.status})"
@@ -76,7 +84,11 @@ class RequestLedgerEntry(models.Model):
     rate_limit = models.JSONField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["credential", "-at"], name="ledger_credential_at")]
+        indexes = [
+            models.Index(fields=["credential", "-at"], name="ledger_credential_at"),
+            # The budget counts and the credentials page read one credential's family within the last hour.
+            models.Index(fields=["credential", "family", "at"], name="ledger_credential_family_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} → {self.status}"
