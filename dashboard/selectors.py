@@ -64,6 +64,7 @@ from bitbucket_sync.models import (
     Workspace,
     WorkspaceMembership,
 )
+from bitbucket_sync.sync.pacing import ManualSync, manual_sync
 from dashboard import rendering
 
 if TYPE_CHECKING:
@@ -595,6 +596,8 @@ class WorkspaceSync:
     workspace: Workspace
     runs: list[SyncRun] = field(default_factory=list)
     budget: Budget | None = None
+    # Whether the viewer may press "Sync now" (the pacing of manual runs), and from when.
+    manual: ManualSync = field(default_factory=lambda: ManualSync(allowed=True))
 
     @property
     def latest(self) -> SyncRun | None:
@@ -633,8 +636,11 @@ def workspace_syncs(user, *, workspace: Workspace | None = None, runs: int = 5) 
     workspaces = visible_workspaces(user).order_by("slug")
     if workspace is not None:
         workspaces = workspaces.filter(pk=workspace.pk)
+    last_manual = SyncRun.objects.filter(workspace=OuterRef("pk"), trigger=SyncRun.Trigger.MANUAL).order_by(
+        "-created_at"
+    )
     rows = list(
-        workspaces.prefetch_related(
+        workspaces.annotate(last_manual_at=Subquery(last_manual.values("created_at")[:1])).prefetch_related(
             Prefetch(
                 "sync_runs",
                 queryset=SyncRun.objects.order_by("-created_at", "-pk")[:runs],
@@ -648,6 +654,7 @@ def workspace_syncs(user, *, workspace: Workspace | None = None, runs: int = 5) 
             workspace=w,
             runs=w.recent_runs,
             budget=Budget(used=used.get(w.sync_credential_id, 0)) if w.sync_credential_id else None,
+            manual=manual_sync(user=user, last_manual_at=w.last_manual_at),
         )
         for w in rows
     ]

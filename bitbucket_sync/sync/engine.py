@@ -123,8 +123,11 @@ def budget_wait(credential: Credential) -> float | None:
 
 
 def check_budget(run: SyncRun) -> None:
-    """Raise ``SyncPaused`` when a scheduled run's credential has spent its share of the hourly budget."""
-    if run.trigger != SyncRun.Trigger.SCHEDULE or run.credential_id is None:
+    """Raise ``SyncPaused`` when the run's credential has spent its share of the hourly budget.
+
+    Scheduled runs and "Sync now" alike: the sync credential's allowance is shared by everyone who acts with it. Only
+    an operator's own ``bitbucket_sync`` command is left to spend all of it."""
+    if run.trigger == SyncRun.Trigger.COMMAND or run.credential_id is None:
         return
     assert run.credential is not None  # its credential_id is set
     wait = budget_wait(run.credential)
