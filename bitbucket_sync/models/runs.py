@@ -49,7 +49,8 @@ class SyncRun(models.Model):
     failure_retries = models.PositiveIntegerField(default=0, help_text="retries after Bitbucket was unavailable")
     # {"pull_requests": {"created": 3, "updated": 1, "removed": 0}, ...}
     stats = models.JSONField(default=dict, blank=True)
-    # [{"at": iso, "where": "acme/api", "message": "..."}], in plain words for the sync page.
+    # [{"at": iso, "where": "acme/api", "repository_id": 7, "message": "..."}], in plain words for the sync page,
+    # which shows an error only to people who may see its repository.
     errors = models.JSONField(default=list, blank=True)
     message = models.TextField(blank=True)
 

@@ -216,10 +216,15 @@ def mark_resumed(*, run: SyncRun) -> None:
     )
 
 
-def add_error(*, run_id: int, where: str, message: str) -> None:
+def add_error(*, run_id: int, where: str, message: str, repository_id: int | None = None) -> None:
+    """Write an error on the run; `repository_id` says which repository it is about, so the sync page shows it only
+    to people who may see that repository (its name and Bitbucket's message both name it)."""
+    error: dict[str, str | int] = {"at": timezone.now().isoformat(), "where": where, "message": message[:1000]}
+    if repository_id is not None:
+        error["repository_id"] = repository_id
     with transaction.atomic():
         run = SyncRun.objects.select_for_update().get(pk=run_id)
-        run.errors = [*run.errors, {"at": timezone.now().isoformat(), "where": where, "message": message[:1000]}]
+        run.errors = [*run.errors, error]
         run.save(update_fields=["errors"])
 
 
@@ -453,7 +458,7 @@ def record_repository_failure(*, run_id: int, repository: Repository, exc: Excep
         message = str(exc)
     else:
         message = f"{type(exc).__name__}: {exc}"
-    add_error(run_id=run_id, where=repository.full_name, message=message)
+    add_error(run_id=run_id, where=repository.full_name, message=message, repository_id=repository.pk)
     return finish_repository(run_id=run_id, repository_id=repository.pk)
 
 

@@ -118,7 +118,7 @@ def _subscription_context(request, workspace: Workspace) -> dict:
     return {
         "workspace": workspace,
         "subscription": subscription,
-        "live": webhooks.live_status(workspace=workspace, subscription=subscription),
+        "live": selectors.live_status(request.user, workspace=workspace, subscription=subscription),
         "can_manage": request.user.is_staff,
         "public_url_set": bool(settings.BBDASH_PUBLIC_URL),
     }

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bitbucket_sync import tasks
+from bitbucket_sync import tasks, webhooks
 from bitbucket_sync.client import RateLimited, Unavailable
-from bitbucket_sync.models import RequestLedgerEntry, SyncRun
+from bitbucket_sync.models import RequestLedgerEntry, SyncRun, WebhookDelivery, WebhookSubscription
 from bitbucket_sync.sync import engine
 from tests import factories as f
 
@@ -131,3 +131,81 @@ def test_sync_page_shows_pauses_and_retries_apart(client, world):
     text = client.get("/-/sync/").content.decode()
     assert "paused 3 times (rate limit or budget)" in text
     assert "2 retries after Bitbucket failed" in text
+
+
+# --- sync errors and live-update notes name a repository only to people who may see it ------------------------
+
+
+def test_record_repository_failure_stores_which_repository(world):
+    run = f.sync_run(world["acme"], status=SyncRun.Status.RUNNING, repositories_total=2)
+    engine.record_repository_failure(run_id=run.pk, repository=world["vault"], exc=Unavailable("502 Bad Gateway"))
+    run.refresh_from_db()
+    (error,) = run.errors
+    assert error["repository_id"] == world["vault"].pk
+
+
+def test_sync_page_error_about_hidden_repository_is_shown_only_to_who_may_see_it(client, world):
+    run = f.sync_run(world["acme"], status=SyncRun.Status.FAILED, repositories_total=2)
+    for repository in (world["api"], world["vault"]):
+        message = f"Bitbucket said 500 on /2.0/repositories/{repository.full_name}/pullrequests"
+        engine.record_repository_failure(run_id=run.pk, repository=repository, exc=Unavailable(message))
+    # An error written before errors carried their repository: matched by its full name.
+    SyncRun.objects.filter(pk=run.pk).update(
+        errors=[*SyncRun.objects.get(pk=run.pk).errors, {"where": "acme/vault", "message": "older error"}]
+    )
+    client.force_login(world["carol"])
+    for response in (client.get("/-/sync/"), client.get("/-/sync/acme/", **HX)):
+        text = response.content.decode()
+        assert "acme/api/pullrequests" in text
+        assert "vault" not in text and "older error" not in text
+        assert "2 errors about repositories you cannot see are not shown" in text
+    client.force_login(world["alice"])
+    text = client.get("/-/sync/").content.decode()
+    assert "acme/vault/pullrequests" in text and "older error" in text
+
+
+def _push_delivery(workspace, repository, *, branch: str) -> WebhookDelivery:
+    commit = {"type": "commit", "hash": "b" * 40, "date": timezone.now().isoformat()}
+    payload = {
+        "repository": {"type": "repository", "uuid": repository.bitbucket_uuid, "full_name": repository.full_name},
+        "push": {
+            "changes": [
+                {
+                    "new": {"type": "branch", "name": branch, "target": commit},
+                    "old": {"type": "branch", "name": branch, "target": {"type": "commit", "hash": "a" * 40}},
+                }
+            ]
+        },
+    }
+    return WebhookDelivery.objects.create(
+        workspace=workspace,
+        request_uuid="req-push-1",
+        event="repo:push",
+        received_at=timezone.now(),
+        repository_full_name=repository.full_name,
+        payload=payload,
+    )
+
+
+def test_live_updates_gap_note_names_hidden_repository_only_to_who_may_see_it(client, world):
+    subscription = WebhookSubscription(
+        workspace=world["acme"],
+        enabled=True,
+        status=WebhookSubscription.Status.ACTIVE,
+        hook_uuid="{hook}",
+        url="https://dash.example.com/hooks/bitbucket/x/",
+        enabled_at=timezone.now() - timedelta(hours=1),
+        last_delivery_at=timezone.now(),
+    )
+    subscription.set_secret("secret")
+    subscription.save()
+    # A push to a branch from a tip the mirror does not have: deliveries were lost, and the note says where.
+    delivery = _push_delivery(world["acme"], world["vault"], branch="release/secret-launch")
+    webhooks.apply_delivery(delivery_id=delivery.pk)
+    client.force_login(world["carol"])
+    region = client.get("/-/sync/webhooks/acme/", **HX).content.decode()
+    assert "Some deliveries were lost" in region
+    assert "vault" not in region and "secret-launch" not in region
+    client.force_login(world["alice"])
+    region = client.get("/-/sync/webhooks/acme/", **HX).content.decode()
+    assert "acme/vault:release/secret-launch" in region
