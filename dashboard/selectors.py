@@ -62,6 +62,7 @@ from bitbucket_sync.models import (
     RepositoryWatcher,
     RequestLedgerEntry,
     SyncRun,
+    WebhookDelivery,
     WebhookSubscription,
     Workspace,
     WorkspaceMembership,
@@ -701,6 +702,16 @@ def live_status(user, *, workspace: Workspace, subscription: WebhookSubscription
     ):
         return status.without_names()
     return status
+
+
+def webhook_deliveries(user, *, workspace: Workspace, limit: int) -> list[WebhookDelivery]:
+    """The workspace's latest deliveries that `user` may read: one about a repository their credential cannot see
+    (its name, the branches and pull request it carried) is left out."""
+    names = visible_repositories(user, workspace=workspace).values("full_name")
+    deliveries = WebhookDelivery.objects.filter(workspace=workspace).filter(
+        Q(repository_full_name="") | Q(repository_full_name__in=names)
+    )
+    return list(deliveries.defer("payload")[:limit])
 
 
 def own_budget(user) -> tuple[Credential | None, Budget | None]:

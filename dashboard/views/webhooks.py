@@ -25,7 +25,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from bitbucket_sync import webhooks
 from bitbucket_sync.encryption import SecretUnreadable
-from bitbucket_sync.models import WebhookDelivery, WebhookSubscription, Workspace
+from bitbucket_sync.models import WebhookSubscription, Workspace
 from dashboard import selectors
 
 logger = logging.getLogger(__name__)
@@ -134,9 +134,7 @@ def webhook_delivery_list(request):
     sections = []
     for workspace in workspaces:
         context = _subscription_context(request, workspace)
-        context["deliveries"] = list(
-            WebhookDelivery.objects.filter(workspace=workspace).defer("payload")[:DELIVERIES_SHOWN]
-        )
+        context["deliveries"] = selectors.webhook_deliveries(request.user, workspace=workspace, limit=DELIVERIES_SHOWN)
         sections.append(context)
     return render(
         request,

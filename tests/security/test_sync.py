@@ -209,3 +209,23 @@ def test_live_updates_gap_note_names_hidden_repository_only_to_who_may_see_it(cl
     client.force_login(world["alice"])
     region = client.get("/-/sync/webhooks/acme/", **HX).content.decode()
     assert "acme/vault:release/secret-launch" in region
+
+
+def test_delivery_log_leaves_out_deliveries_about_hidden_repositories(client, world):
+    sam = f.user("sam", is_staff=True)
+    f.grant(sam, world["api"])
+    for n, repository in enumerate((world["api"], world["vault"])):
+        WebhookDelivery.objects.create(
+            workspace=world["acme"],
+            request_uuid=f"req-{n}",
+            event="pullrequest:updated",
+            received_at=timezone.now(),
+            result=WebhookDelivery.Result.APPLIED,
+            repository_full_name=repository.full_name,
+            target="#3",
+            message=f"Pull request {repository.full_name}#3 updated (open)",
+        )
+    client.force_login(sam)
+    text = client.get("/-/sync/webhooks/").content.decode()
+    assert "Pull request acme/api#3 updated" in text
+    assert "vault" not in text
