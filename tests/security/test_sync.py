@@ -128,9 +128,10 @@ def test_sync_repository_task_unavailable_after_many_pauses_is_retried(world, mo
 def test_sync_page_shows_pauses_and_retries_apart(client, world):
     f.sync_run(world["acme"], rate_limit_pauses=3, failure_retries=2, requests_made=40)
     client.force_login(world["carol"])
-    text = client.get("/-/sync/").content.decode()
-    assert "paused 3 times (rate limit or budget)" in text
-    assert "2 retries after Bitbucket failed" in text
+    for response in (client.get("/-/sync/"), client.get("/-/sync/acme/", **HX)):
+        text = response.content.decode()
+        assert "paused 3 times (rate limit or budget)" in text
+        assert "2 retries after Bitbucket failed" in text
 
 
 # --- sync errors and live-update notes name a repository only to people who may see it ------------------------
