@@ -3,10 +3,12 @@ the window they show."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -16,6 +18,8 @@ from bitbucket_sync.models import ActionReceipt, RequestLedgerEntry, SyncRun
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -81,8 +85,12 @@ def test_prune_history_task_is_on_the_beat_schedule(credential, settings):
     assert result.get()["ledger_entries"] == 1
 
 
-def test_ledger_days_setting_defaults_to_30():
-    assert settings.BBDASH_LEDGER_DAYS == 30
+def test_ledger_days_setting_bad_value_stops_the_site(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "BBDASH_VAR_DIR": str(tmp_path), "BBDASH_LEDGER_DAYS": "0"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0 and "BBDASH_LEDGER_DAYS" in result.stderr
 
 
 def _indexed_columns(table: str) -> list[tuple[str, ...]]:

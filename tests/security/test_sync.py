@@ -3,7 +3,10 @@ and sync errors name a repository only to people who may see it."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -15,6 +18,7 @@ from bitbucket_sync.sync import engine
 from tests import factories as f
 
 HX = {"HTTP_HX_REQUEST": "true"}
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.django_db
 
@@ -82,6 +86,14 @@ def test_sync_page_says_when_the_next_manual_sync_is_possible(client, world, set
     text = client.get("/-/sync/").content.decode()
     assert f"Next manual sync possible at {next_at:%H:%M}" in text
     assert "Sync now anyway" not in text
+
+
+def test_manual_sync_minutes_setting_bad_value_stops_the_site(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "BBDASH_VAR_DIR": str(tmp_path), "BBDASH_MANUAL_SYNC_MINUTES": "soon"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0 and "BBDASH_MANUAL_SYNC_MINUTES" in result.stderr
 
 
 def test_check_budget_manual_run_keeps_the_reserve(world, settings):
