@@ -1,12 +1,15 @@
 """The request ledger: every request made with a credential is written down, so the hourly budget is known.
 
 Bitbucket allows about 1,000 requests an hour per user on `/2.0/repositories/*` (a rolling window) and tells a
-client nothing about what is left, so bbdash counts for itself.
+client nothing about what is left, so bbdash counts for itself. Entries are kept ``BBDASH_LEDGER_DAYS`` days
+(``bitbucket_sync.retention``); every count here reads only its window, through the (credential, family, at) index.
 """
 
 from collections.abc import Callable
 from datetime import timedelta
 
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bitbucket_sync.client import RequestRecord
@@ -53,7 +56,15 @@ def requests_in_window(
     return entries.count()
 
 
-def prune(*, older_than=timedelta(days=7)) -> int:
-    """Forget entries older than the budget window needs (kept a week for the credentials page's history)."""
-    deleted, _ = RequestLedgerEntry.objects.filter(at__lt=timezone.now() - older_than).delete()
-    return deleted
+def requests_in_window_of_each(*, family: str = "repositories", window=timedelta(hours=1)) -> Coalesce:
+    """`requests_in_window` as an annotation of a query over credentials (a correlated count; 0 when none).
+
+    The window is in the subquery's WHERE, so only the last hour's entries are read, however long the ledger is."""
+    counted = (
+        RequestLedgerEntry.objects.filter(credential=OuterRef("pk"), family=family, at__gte=timezone.now() - window)
+        .order_by()
+        .values("credential")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))

@@ -18,7 +18,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.contrib.auth import get_user_model
 
-from bitbucket_sync import webhook_tasks, webhooks  # noqa: F401  (webhook_tasks: Celery registers its tasks from here)
+from bitbucket_sync import retention, webhook_tasks, webhooks  # noqa: F401  (webhook_tasks: Celery registers its tasks from here)
 from bitbucket_sync.client import BitbucketError, RateLimited, Unavailable
 from bitbucket_sync.models import Repository, SyncRun, Workspace
 from bitbucket_sync.sync import access, engine, locks
@@ -32,22 +32,41 @@ UNAVAILABLE_RETRIES = 6
 PAUSE_RETRIES = 16
 MAX_RETRIES = UNAVAILABLE_RETRIES + PAUSE_RETRIES
 
+# Celery counts every retry of a task in one number; the sync tasks carry their pauses and their failure retries
+# apart in these keyword arguments, so a run that waited out many 429s still gets its retries when Bitbucket fails.
+PAUSES, FAILURES = "pauses", "failures"
+
 
 def _jitter(seconds: float) -> float:
     # Tasks of one run paused by the same 429 should not all come back in the same second.
     return seconds + random.uniform(0, min(5.0, seconds / 10))
 
 
-def _pause(task, run: SyncRun, paused: SyncPaused):
+def _pause(task, run: SyncRun, paused: SyncPaused, *, pauses: int, failures: int):
     engine.mark_paused(run=run, paused=paused)
-    return task.retry(countdown=_jitter(paused.seconds), max_retries=MAX_RETRIES)
+    return task.retry(
+        countdown=_jitter(paused.seconds), kwargs={PAUSES: pauses + 1, FAILURES: failures}, max_retries=MAX_RETRIES
+    )
+
+
+def _retry_failure(task, run: SyncRun, *, pauses: int, failures: int):
+    engine.note_retry(run_id=run.pk)
+    return task.retry(
+        countdown=_jitter(engine.retry_backoff(failures + 1)),
+        kwargs={PAUSES: pauses, FAILURES: failures + 1},
+        max_retries=MAX_RETRIES,
+    )
+
+
+def _too_many_pauses(pauses: int) -> str:
+    return f"Bitbucket kept refusing requests (rate limit or budget): gave up after {pauses} pauses"
 
 
 # The listing is a few pages of repositories and members: minutes would mean Bitbucket is hanging.
 @shared_task(
     bind=True, acks_late=True, max_retries=UNAVAILABLE_RETRIES + PAUSE_RETRIES, soft_time_limit=300, time_limit=360
 )
-def sync_workspace_task(self, run_id: int) -> None:
+def sync_workspace_task(self, run_id: int, pauses: int = 0, failures: int = 0) -> None:
     """Begin a sync run (or resume it): claim the lock, list repositories and members, fan out per repository."""
     run = SyncRun.objects.select_related("workspace", "credential").filter(pk=run_id).first()
     if run is None or run.workspace is None:
@@ -70,15 +89,17 @@ def sync_workspace_task(self, run_id: int) -> None:
             )
         else:
             pending = engine.sync_workspace_listing(run=run, client=client)
-    except SyncPaused as paused:
-        raise _pause(self, run, paused) from None
-    except RateLimited as exc:
-        raise _pause(self, run, engine.paused_for(exc, attempt=self.request.retries)) from None
+    except (SyncPaused, RateLimited) as exc:
+        if pauses >= PAUSE_RETRIES:
+            engine.finish_run(run_id=run_id, failure=f"{_too_many_pauses(pauses)} while listing {run.workspace.slug}.")
+            return
+        paused = exc if isinstance(exc, SyncPaused) else engine.paused_for(exc, attempt=pauses)
+        raise _pause(self, run, paused, pauses=pauses, failures=failures) from None
     except Unavailable as exc:
-        if self.request.retries >= UNAVAILABLE_RETRIES:
+        if failures >= UNAVAILABLE_RETRIES:
             engine.finish_run(run_id=run_id, failure=f"Bitbucket unavailable while listing {run.workspace.slug}: {exc}")
             return
-        raise self.retry(countdown=_jitter(engine.retry_backoff(self.request.retries + 1))) from None
+        raise _retry_failure(self, run, pauses=pauses, failures=failures) from None
     except BitbucketError as exc:
         engine.finish_run(run_id=run_id, failure=f"Listing {run.workspace.slug} failed: {exc}")
         return
@@ -97,7 +118,7 @@ def sync_workspace_task(self, run_id: int) -> None:
 @shared_task(
     bind=True, acks_late=True, max_retries=UNAVAILABLE_RETRIES + PAUSE_RETRIES, soft_time_limit=1800, time_limit=1860
 )
-def sync_repository_task(self, repository_id: int, run_id: int) -> None:
+def sync_repository_task(self, repository_id: int, run_id: int, pauses: int = 0, failures: int = 0) -> None:
     """Sync one repository within a run, then end the run if it was the last."""
     run = SyncRun.objects.select_related("workspace", "credential").filter(pk=run_id).first()
     repository = Repository.objects.select_related("workspace").filter(pk=repository_id).first()
@@ -118,16 +139,20 @@ def sync_repository_task(self, repository_id: int, run_id: int) -> None:
         return
     try:
         engine.sync_repository(run=run, repository=repository, client=client)
-    except SyncPaused as paused:
-        raise _pause(self, run, paused) from None
-    except RateLimited as exc:
-        raise _pause(self, run, engine.paused_for(exc, attempt=self.request.retries)) from None
+    except (SyncPaused, RateLimited) as exc:
+        if pauses >= PAUSE_RETRIES:
+            gave_up = TimeoutError(f"{_too_many_pauses(pauses)}; the next sync tries again")
+            if engine.record_repository_failure(run_id=run_id, repository=repository, exc=gave_up):
+                _finish(run_id)
+            return
+        paused = exc if isinstance(exc, SyncPaused) else engine.paused_for(exc, attempt=pauses)
+        raise _pause(self, run, paused, pauses=pauses, failures=failures) from None
     except Unavailable as exc:
-        if self.request.retries >= UNAVAILABLE_RETRIES:
+        if failures >= UNAVAILABLE_RETRIES:
             if engine.record_repository_failure(run_id=run_id, repository=repository, exc=exc):
                 _finish(run_id)
             return
-        raise self.retry(countdown=_jitter(engine.retry_backoff(self.request.retries + 1))) from None
+        raise _retry_failure(self, run, pauses=pauses, failures=failures) from None
     except BitbucketError as exc:
         if engine.record_repository_failure(run_id=run_id, repository=repository, exc=exc):
             _finish(run_id)
@@ -208,3 +233,12 @@ def resume_stalled_syncs() -> list[int]:
         sync_workspace_task.delay(run.pk)
         resumed.append(run.pk)
     return resumed
+
+
+# Each kind is deleted in bounded batches (see bitbucket_sync.retention): seconds, even with a backlog.
+@shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
+def prune_history() -> dict[str, int]:
+    """Beat, hourly: forget old ledger entries, sync runs, action receipts and webhook deliveries."""
+    deleted = retention.prune_history()
+    log.info("pruned history: %s", deleted)
+    return deleted

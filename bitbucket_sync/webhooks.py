@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -189,6 +189,7 @@ def enable_live_updates(*, workspace: Workspace, url: str, actor) -> WebhookSubs
     subscription.url = url
     subscription.gap_detected_at = None
     subscription.gap_reason = ""
+    subscription.gap_repository_uuid = ""
     subscription.save()
     if stale_hook:
         _delete_hook(subscription, credential, hook_uuid=stale_hook, actor=actor)
@@ -488,7 +489,11 @@ def _repository(
         return _ignored("the repository belongs to another workspace")
     if repository is None or repository.removed_at is not None:
         if subscription is not None:
-            _note_gap(subscription, f"an event for {delivery.repository_full_name or uuid}, which the mirror lacks")
+            _note_gap(
+                subscription,
+                f"an event for {delivery.repository_full_name or uuid}, which the mirror lacks",
+                repository_uuid=uuid,
+            )
         return _ignored("the mirror does not have this repository yet; a sync will bring it")
     return repository
 
@@ -506,7 +511,11 @@ def _apply_pull_request(
     if existing is not None and existing.updated_on > record.updated_on:
         return _ignored(f"older than the mirror's pull request #{record.id} (delivered out of order)", target)
     if existing is None and delivery.event != "pullrequest:created" and subscription is not None:
-        _note_gap(subscription, f"an event for pull request {repository.full_name}#{record.id}, which the mirror lacks")
+        _note_gap(
+            subscription,
+            f"an event for pull request {repository.full_name}#{record.id}, which the mirror lacks",
+            repository_uuid=repository.bitbucket_uuid,
+        )
     note = ""
     if record.reviewers is None or record.participants is None:
         # A condensed pull request (no reviewers/participants): read that one pull request in full.
@@ -621,7 +630,11 @@ def _apply_push(
             if current is None:
                 done.append(f"{change.name} kept (not pushed from the mirror's tip; no sync credential to check it)")
                 if subscription is not None:
-                    _note_gap(subscription, f"a push to {repository.full_name}:{change.name} that could not be checked")
+                    _note_gap(
+                        subscription,
+                        f"a push to {repository.full_name}:{change.name} that could not be checked",
+                        repository_uuid=repository.bitbucket_uuid,
+                    )
                 continue
             record = current[change.name]
             now = record.target.hash if record is not None else None
@@ -635,7 +648,11 @@ def _apply_push(
                 done.append(f"{change.name} {verb} {record.target.hash[:12]} (read from Bitbucket)")
             if subscription is not None and not unchanged:
                 # The mirror was not where Bitbucket is, nor where this push started: a delivery was lost.
-                _note_gap(subscription, f"a push to {repository.full_name}:{change.name} from a tip the mirror lacks")
+                _note_gap(
+                    subscription,
+                    f"a push to {repository.full_name}:{change.name} from a tip the mirror lacks",
+                    repository_uuid=repository.bitbucket_uuid,
+                )
         return _push_applied(delivery, repository, done, names)
 
 
@@ -661,11 +678,16 @@ def _same_commit(a: str, b: str) -> bool:
 # -- health and reconciliation -----------------------------------------------------------------------------------------
 
 
-def _note_gap(subscription: WebhookSubscription, reason: str) -> None:
-    """Deliveries were lost: polling returns to normal until a sync that starts from now has finished."""
+def _note_gap(subscription: WebhookSubscription, reason: str, *, repository_uuid: str = "") -> None:
+    """Deliveries were lost: polling returns to normal until a sync that starts from now has finished.
+
+    A reason that names a repository (or its branch) says which in `repository_uuid`, so the note is read only by
+    people who may see that repository."""
     now = timezone.now()
-    WebhookSubscription.objects.filter(pk=subscription.pk).update(gap_detected_at=now, gap_reason=reason[:255])
-    subscription.gap_detected_at, subscription.gap_reason = now, reason[:255]
+    fields = {"gap_detected_at": now, "gap_reason": reason[:255], "gap_repository_uuid": repository_uuid[:64]}
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(subscription, name, value)
     logger.info("live updates for workspace %s: gap detected (%s)", subscription.workspace_id, reason)
 
 
@@ -683,6 +705,13 @@ class LiveStatus:
     state: str
     message: str
     since: datetime | None = None
+    # The repository (Bitbucket uuid) `message` names, and the same message without the name, for viewers who may
+    # not see that repository (the selectors choose).
+    repository_uuid: str = ""
+    message_unnamed: str = ""
+
+    def without_names(self) -> LiveStatus:
+        return replace(self, message=self.message_unnamed, repository_uuid="", message_unnamed="")
 
     @property
     def healthy(self) -> bool:
@@ -711,11 +740,13 @@ def live_status(*, workspace: Workspace, subscription: WebhookSubscription | Non
             workspace=workspace, status=SyncRun.Status.SUCCEEDED, started_at__gte=subscription.gap_detected_at
         ).exists()
         if not repaired:
+            until = "polling at the normal cadence until a sync has caught up."
             return LiveStatus(
                 LiveState.GAP,
-                f"Some deliveries were lost ({subscription.gap_reason}): polling at the normal cadence until a sync "
-                "has caught up.",
+                f"Some deliveries were lost ({subscription.gap_reason}): {until}",
                 subscription.gap_detected_at,
+                repository_uuid=subscription.gap_repository_uuid,
+                message_unnamed=f"Some deliveries were lost: {until}",
             )
     reference = subscription.last_delivery_at or subscription.enabled_at or subscription.created_at
     if now - reference > timedelta(minutes=silence_minutes()):

@@ -237,12 +237,14 @@ if BBDASH_FULL_SYNC_HOUR > 23:
     raise ImproperlyConfiguredEnv("BBDASH_FULL_SYNC_HOUR", f"must be an hour from 0 to 23; got {BBDASH_FULL_SYNC_HOUR}")
 # Watchers have no updated_on, so they are re-listed on this slower cadence (and on the full reconciliation).
 BBDASH_WATCHERS_INTERVAL_HOURS = env_int("BBDASH_WATCHERS_INTERVAL_HOURS", 24, minimum=1)
-# Share (%) of Bitbucket's 1,000 requests/hour per credential that scheduled syncs leave free for people's actions.
+# Share (%) of Bitbucket's 1,000 requests/hour per credential that syncs leave free for people's actions.
 BBDASH_BUDGET_RESERVE_PERCENT = env_int("BBDASH_BUDGET_RESERVE_PERCENT", 30, minimum=0)
 if BBDASH_BUDGET_RESERVE_PERCENT > 100:
     raise ImproperlyConfiguredEnv(
         "BBDASH_BUDGET_RESERVE_PERCENT", f"must be 0 to 100; got {BBDASH_BUDGET_RESERVE_PERCENT}"
     )
+# Minutes between two "Sync now" runs of one workspace (staff may override); each run spends the shared allowance.
+BBDASH_MANUAL_SYNC_MINUTES = env_int("BBDASH_MANUAL_SYNC_MINUTES", 5, minimum=1)
 # First wait after a 429 without Retry-After (Bitbucket usually sends none); it doubles on each 429 that follows.
 BBDASH_RATE_LIMIT_BACKOFF_SECONDS = env_int("BBDASH_RATE_LIMIT_BACKOFF_SECONDS", 60, minimum=1)
 # First wait after Bitbucket was unavailable (5xx, 555, timeout); doubles on each retry.
@@ -250,6 +252,8 @@ BBDASH_SYNC_RETRY_BACKOFF_SECONDS = env_int("BBDASH_SYNC_RETRY_BACKOFF_SECONDS",
 # How long a sync's workspace lock outlives the last sign of life of its worker: a killed worker's run is resumed by
 # another after this (running tasks renew it on every page, so it only needs to exceed one page's request).
 BBDASH_SYNC_LOCK_SECONDS = env_int("BBDASH_SYNC_LOCK_SECONDS", 300, minimum=2)
+# Days the request ledger keeps every Bitbucket request (the budget needs one hour; the rest is history).
+BBDASH_LEDGER_DAYS = env_int("BBDASH_LEDGER_DAYS", 30, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "sync-all-workspaces": {
         "task": "bitbucket_sync.tasks.sync_all_workspaces",
@@ -265,6 +269,8 @@ CELERY_BEAT_SCHEDULE = {
     "resume-stalled-syncs": {"task": "bitbucket_sync.tasks.resume_stalled_syncs", "schedule": 60.0},
     # Live updates: is each workspace's webhook still on Bitbucket (re-created if lost); stuck deliveries re-sent.
     "check-webhooks": {"task": "bitbucket_sync.webhook_tasks.check_webhook_subscriptions", "schedule": 15 * 60.0},
+    # The ledger, finished sync runs, action receipts and webhook deliveries would otherwise grow forever.
+    "prune-history": {"task": "bitbucket_sync.tasks.prune_history", "schedule": 3600.0},
 }
 
 LOGGING = {

@@ -43,7 +43,7 @@ class ActionReceipt(models.Model):
     key = models.CharField(max_length=64, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     action = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)  # pruned after a day
     # Where the first submit's result is shown; empty while the action is still running.
     result_url = models.CharField(max_length=1000, blank=True)
     # A merge Bitbucket accepted with 202: its task-status URL, polled until the merge ends.

@@ -43,15 +43,28 @@ class SyncRun(models.Model):
     repositories_total = models.PositiveIntegerField(default=0)
     repositories_done = models.PositiveIntegerField(default=0)
     requests_made = models.PositiveIntegerField(default=0)
+    # Counted apart: waiting is Bitbucket (or the budget) asking for time, retrying is Bitbucket failing; each has
+    # its own bound in the tasks, so many pauses never use up the retries a failure gets.
+    rate_limit_pauses = models.PositiveIntegerField(default=0, help_text="pauses for a 429 or the hourly budget")
+    failure_retries = models.PositiveIntegerField(default=0, help_text="retries after Bitbucket was unavailable")
     # {"pull_requests": {"created": 3, "updated": 1, "removed": 0}, ...}
     stats = models.JSONField(default=dict, blank=True)
-    # [{"at": iso, "where": "acme/api", "message": "..."}], in plain words for the sync page.
+    # [{"at": iso, "where": "acme/api", "repository_id": 7, "message": "..."}], in plain words for the sync page,
+    # which shows an error only to people who may see its repository.
     errors = models.JSONField(default=list, blank=True)
     message = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["workspace", "-created_at"], name="syncrun_ws_created")]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"], name="syncrun_ws_created"),
+            # `stalled_runs` (every minute) and `request_sync` look for active runs among thousands of finished ones.
+            models.Index(
+                fields=["status"],
+                name="syncrun_active",
+                condition=models.Q(status__in=["queued", "running", "paused"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} sync of {self.workspace} ({self.status})"
@@ -72,7 +85,11 @@ class RequestLedgerEntry(models.Model):
     rate_limit = models.JSONField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["credential", "-at"], name="ledger_credential_at")]
+        indexes = [
+            models.Index(fields=["credential", "-at"], name="ledger_credential_at"),
+            # The budget counts and the credentials page read one credential's family within the last hour.
+            models.Index(fields=["credential", "family", "at"], name="ledger_credential_family_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} → {self.status}"

@@ -39,6 +39,8 @@ class WebhookSubscription(models.Model):
     # pull request or repository): polling is back to normal until a sync that started later has finished.
     gap_detected_at = models.DateTimeField(null=True, blank=True)
     gap_reason = models.CharField(max_length=255, blank=True)
+    # The repository (Bitbucket uuid) the reason names, if any: only people who may see it read the reason.
+    gap_repository_uuid = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

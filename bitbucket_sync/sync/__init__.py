@@ -4,6 +4,7 @@
   delivery: ``upsert_pull_request``, ``upsert_branch``, ``mark_branch_removed``, ``upsert_repository``...).
 * ``engine``: the services of a sync run (listings, per-repository sync, pruning after complete listings, progress,
   pauses for 429s and the hourly budget) and ``request_sync`` for the pages.
+* ``pacing``: "Sync now", at most one manual run of a workspace every ``BBDASH_MANUAL_SYNC_MINUTES``.
 * ``access``: each user's workspace and repository access, read with their own credential.
 * ``locks``: the per-workspace lock (a conditional UPDATE with an expiry).
 """

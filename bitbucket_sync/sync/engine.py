@@ -123,8 +123,11 @@ def budget_wait(credential: Credential) -> float | None:
 
 
 def check_budget(run: SyncRun) -> None:
-    """Raise ``SyncPaused`` when a scheduled run's credential has spent its share of the hourly budget."""
-    if run.trigger != SyncRun.Trigger.SCHEDULE or run.credential_id is None:
+    """Raise ``SyncPaused`` when the run's credential has spent its share of the hourly budget.
+
+    Scheduled runs and "Sync now" alike: the sync credential's allowance is shared by everyone who acts with it. Only
+    an operator's own ``bitbucket_sync`` command is left to spend all of it."""
+    if run.trigger == SyncRun.Trigger.COMMAND or run.credential_id is None:
         return
     assert run.credential is not None  # its credential_id is set
     wait = budget_wait(run.credential)
@@ -192,11 +195,19 @@ def mark_paused(*, run: SyncRun, paused: SyncPaused) -> datetime:
     """The run says it is waiting, why and until when; its lock is held through the pause."""
     until = timezone.now() + timedelta(seconds=paused.seconds)
     SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE).update(
-        status=SyncRun.Status.PAUSED, paused_until=until, message=f"{paused.reason}; resumes at {until:%H:%M:%S} UTC"
+        status=SyncRun.Status.PAUSED,
+        paused_until=until,
+        message=f"{paused.reason}; resumes at {until:%H:%M:%S} UTC",
+        rate_limit_pauses=F("rate_limit_pauses") + 1,
     )
     assert run.workspace_id is not None  # every sync run is created for a workspace
     locks.extend(workspace_id=run.workspace_id, run_id=run.pk, until=until + timedelta(seconds=locks.lock_seconds()))
     return until
+
+
+def note_retry(*, run_id: int) -> None:
+    """Count a step retried after Bitbucket was unavailable (pauses are counted apart, by ``mark_paused``)."""
+    SyncRun.objects.filter(pk=run_id).update(failure_retries=F("failure_retries") + 1)
 
 
 def mark_resumed(*, run: SyncRun) -> None:
@@ -205,10 +216,15 @@ def mark_resumed(*, run: SyncRun) -> None:
     )
 
 
-def add_error(*, run_id: int, where: str, message: str) -> None:
+def add_error(*, run_id: int, where: str, message: str, repository_id: int | None = None) -> None:
+    """Write an error on the run; `repository_id` says which repository it is about, so the sync page shows it only
+    to people who may see that repository (its name and Bitbucket's message both name it)."""
+    error: dict[str, str | int] = {"at": timezone.now().isoformat(), "where": where, "message": message[:1000]}
+    if repository_id is not None:
+        error["repository_id"] = repository_id
     with transaction.atomic():
         run = SyncRun.objects.select_for_update().get(pk=run_id)
-        run.errors = [*run.errors, {"at": timezone.now().isoformat(), "where": where, "message": message[:1000]}]
+        run.errors = [*run.errors, error]
         run.save(update_fields=["errors"])
 
 
@@ -442,7 +458,7 @@ def record_repository_failure(*, run_id: int, repository: Repository, exc: Excep
         message = str(exc)
     else:
         message = f"{type(exc).__name__}: {exc}"
-    add_error(run_id=run_id, where=repository.full_name, message=message)
+    add_error(run_id=run_id, where=repository.full_name, message=message, repository_id=repository.pk)
     return finish_repository(run_id=run_id, repository_id=repository.pk)
 
 
@@ -557,6 +573,7 @@ def run_inline(
                 unavailable += 1
                 if unavailable > max_unavailable:
                     raise
+                note_retry(run_id=run.pk)
                 sleep(retry_backoff(unavailable))
                 continue
             return result

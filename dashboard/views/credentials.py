@@ -7,22 +7,21 @@ reports (`sensitive_post_parameters`).
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from bitbucket_sync import credentials as services
+from bitbucket_sync import ledger
 from bitbucket_sync.ledger import HOURLY_BUDGET
-from bitbucket_sync.models import Credential, RequestLedgerEntry, Workspace, WorkspaceAccess
+from bitbucket_sync.models import Credential, Workspace, WorkspaceAccess
 from dashboard.forms.credentials import CredentialForm, SyncCredentialForm
 
 # -- access helpers ---------------------------------------------------------------------------------------------
@@ -57,10 +56,7 @@ class CredentialRow:
 
 def _credential_rows() -> list[CredentialRow]:
     """Every active user with their active credential, its requests in the last hour and the workspaces they see."""
-    since = timezone.now() - timedelta(hours=1)
-    active = Credential.objects.filter(is_active=True).annotate(
-        recent=Count("ledger_entries", filter=Q(ledger_entries__at__gte=since, ledger_entries__family="repositories"))
-    )
+    active = Credential.objects.filter(is_active=True).annotate(recent=ledger.requests_in_window_of_each())
     users = (
         get_user_model()
         .objects.filter(is_active=True)
@@ -88,10 +84,7 @@ def _credential_rows() -> list[CredentialRow]:
 
 
 def _requests_last_hour(credential: Credential | None) -> int:
-    if credential is None:
-        return 0
-    since = timezone.now() - timedelta(hours=1)
-    return RequestLedgerEntry.objects.filter(credential=credential, at__gte=since, family="repositories").count()
+    return ledger.requests_in_window(credential) if credential is not None else 0
 
 
 def _user_context(owner) -> dict:

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
+from bitbucket_sync.sync import pacing
 from dashboard import selectors
 from dashboard.views.workspaces import wants_fragment
 
@@ -37,13 +38,22 @@ def sync_detail(request, workspace_slug: str):
 
 @require_POST
 def sync_request(request, workspace_slug: str):
-    """ "Sync now": queue an incremental sync of the workspace, triggered by this user."""
-    from bitbucket_sync.sync import request_sync  # the sync engine; imported here so pages load without a broker
-
+    """ "Sync now": queue an incremental sync of the workspace, triggered by this user, unless one was started by
+    hand too recently (`BBDASH_MANUAL_SYNC_MINUTES`; staff may send `override=1`). A refusal is a message, not an
+    error page."""
     workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
-    run = request_sync(workspace=workspace, kind="incremental", trigger="manual", user=request.user)
+    refused = ""
+    try:
+        run = pacing.request_manual_sync(
+            workspace=workspace, user=request.user, override=request.POST.get("override") == "1"
+        )
+    except pacing.ManualSyncRefused as exc:
+        refused = str(exc)
     if wants_fragment(request):
         (sync,) = selectors.workspace_syncs(request.user, workspace=workspace)
-        return render(request, "sync/list.html#workspace-sync", {"sync": sync})
-    messages.success(request, f"Sync of {workspace.slug} {run.get_status_display().lower()}.")
+        return render(request, "sync/list.html#workspace-sync", {"sync": sync, "refused": refused})
+    if refused:
+        messages.warning(request, refused)
+    else:
+        messages.success(request, f"Sync of {workspace.slug} {run.get_status_display().lower()}.")
     return redirect(reverse("sync_list") + f"#sync-{workspace.slug}")

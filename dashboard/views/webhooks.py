@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from bitbucket_sync import webhooks
-from bitbucket_sync.models import WebhookDelivery, WebhookSubscription, Workspace
+from bitbucket_sync.models import WebhookSubscription, Workspace
 from dashboard import selectors
 
 logger = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def _subscription_context(request, workspace: Workspace) -> dict:
     return {
         "workspace": workspace,
         "subscription": subscription,
-        "live": webhooks.live_status(workspace=workspace, subscription=subscription),
+        "live": selectors.live_status(request.user, workspace=workspace, subscription=subscription),
         "can_manage": request.user.is_staff,
         "public_url_set": bool(settings.BBDASH_PUBLIC_URL),
     }
@@ -128,9 +128,7 @@ def webhook_delivery_list(request):
     sections = []
     for workspace in workspaces:
         context = _subscription_context(request, workspace)
-        context["deliveries"] = list(
-            WebhookDelivery.objects.filter(workspace=workspace).defer("payload")[:DELIVERIES_SHOWN]
-        )
+        context["deliveries"] = selectors.webhook_deliveries(request.user, workspace=workspace, limit=DELIVERIES_SHOWN)
         sections.append(context)
     return render(
         request,
