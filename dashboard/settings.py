@@ -86,7 +86,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
-            "builtins": ["django_htmx.templatetags.django_htmx"],
+            # `safe_url` is a builtin so no template that shows a Bitbucket link can forget to load it.
+            "builtins": ["django_htmx.templatetags.django_htmx", "dashboard.templatetags.links"],
         },
     },
 ]

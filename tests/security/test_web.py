@@ -1,0 +1,125 @@
+"""The web front door: links from Bitbucket data, login throttling, the HTTPS switch, staff-only pages, health."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.utils.html import escape
+
+from dashboard.templatetags.links import safe_url
+from tests import factories as f
+
+# Values a hostile or broken payload could put where a URL belongs; none may reach an href or a src.
+HOSTILE_URLS = [
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    " javascript:alert(1)",
+    "java\tscript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+    "/relative/path",
+    "//evil.example/x",
+    "https:evil.example",
+    "http:\\\\evil.example",
+    "https://",
+]
+
+
+# -- links from Bitbucket data ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", HOSTILE_URLS)
+def test_safe_url_refuses_anything_but_absolute_http(value):
+    assert safe_url(value) == ""
+
+
+@pytest.mark.parametrize(
+    "value", ["https://bitbucket.org/acme/", "http://bitbucket.internal:7990/acme", "HTTPS://Bitbucket.org/a"]
+)
+def test_safe_url_keeps_absolute_http_urls(value):
+    assert safe_url(value) == value
+
+
+def test_safe_url_refuses_non_strings():
+    assert safe_url(None) == ""
+    assert safe_url(42) == ""
+
+
+def test_templates_pass_every_bitbucket_url_through_safe_url():
+    """A URL field of a mirror row is only ever used through the filter (a new template cannot forget it)."""
+    unfiltered = []
+    for template in Path(django_settings.BASE_DIR, "templates").rglob("*.html"):
+        for number, line in enumerate(template.read_text().splitlines(), 1):
+            for match in re.finditer(r"\.(html_url|avatar_url)\b(?!\|safe_url)", line):
+                unfiltered.append(f"{template.name}:{number}: {match.group(0)}")
+    assert unfiltered == []
+
+
+@pytest.fixture
+def hostile_mirror(db, settings):
+    """A mirror whose every Bitbucket URL is set per test, and a member who may see all of it."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    viewer = f.user("viewer")
+    ws = f.workspace("acme")
+    repo = f.repository(ws, "api")
+    person = f.account("Olga Other")
+    f.member(ws, person)
+    f.watcher(repo, person)
+    pr = f.pull_request(repo, number=1, author=person)
+    f.grant(viewer, repo)
+    return {"viewer": viewer, "ws": ws, "repo": repo, "person": person, "pr": pr}
+
+
+def _set_every_url(mirror, value: str) -> None:
+    for row in (mirror["ws"], mirror["repo"], mirror["pr"]):
+        row.html_url = value
+        row.save(update_fields=["html_url"])
+    mirror["person"].avatar_url = value
+    mirror["person"].save(update_fields=["avatar_url"])
+
+
+def _pages(mirror) -> list[str]:
+    return [
+        "/acme/",
+        "/acme/api/",
+        "/acme/api/pull-requests/1",
+        "/acme/members/",
+        "/acme/api/watchers/",
+        f"/-/people/{mirror['person'].account_id}/",
+    ]
+
+
+@pytest.mark.parametrize("value", HOSTILE_URLS)
+def test_pages_render_no_link_from_a_hostile_bitbucket_url(client, hostile_mirror, value):
+    _set_every_url(hostile_mirror, value)
+    client.force_login(hostile_mirror["viewer"])
+    for page in _pages(hostile_mirror):
+        response = client.get(page)
+        assert response.status_code == 200, page
+        html = response.content.decode()
+        assert "Open in Bitbucket" not in html, page
+        assert 'class="avatar' not in html, page
+        for attribute in ("href", "src"):
+            assert f'{attribute}="{escape(value)}' not in html, page
+            assert f'{attribute}="{value}' not in html, page
+
+
+def test_pages_keep_https_links_from_bitbucket(client, hostile_mirror):
+    _set_every_url(hostile_mirror, "https://bitbucket.org/acme/thing")
+    client.force_login(hostile_mirror["viewer"])
+    for page in _pages(hostile_mirror):
+        html = client.get(page).content.decode()
+        assert 'href="https://bitbucket.org/acme/thing"' in html or 'src="https://bitbucket.org/acme/thing"' in html
+
+
+def test_source_page_renders_no_link_from_a_hostile_repository_url(client, demo_mirror):
+    repo = demo_mirror.repositories["api-server"]
+    repo.html_url = "javascript:alert(1)//"
+    repo.save(update_fields=["html_url"])
+    client.force_login(demo_mirror.users["alice"])
+    response = client.get("/acme/api-server/src/main/src/api_server/settings.py")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "PAGE_SIZE" in html
+    assert "javascript:" not in html and "View in Bitbucket" not in html
