@@ -24,23 +24,19 @@ from bitbucket_sync import credentials as services
 from bitbucket_sync.ledger import HOURLY_BUDGET
 from bitbucket_sync.models import Credential, RequestLedgerEntry, Workspace, WorkspaceAccess
 from dashboard.forms.credentials import CredentialForm, SyncCredentialForm
+from dashboard.views.access import staff_only
 
 # -- access helpers ---------------------------------------------------------------------------------------------
 
 
-def _require_staff(request) -> None:
-    """Credential administration is for staff; everyone else gets the same 404 as for a page that does not exist."""
-    if not (request.user.is_active and request.user.is_staff):
-        raise Http404
+# Credential administration is for staff: every view of it carries `staff_only`.
 
 
 def _staff_user(request, user_id: int):
-    _require_staff(request)
     return get_object_or_404(get_user_model(), pk=user_id)
 
 
 def _staff_credential(request, credential_id: int) -> Credential:
-    _require_staff(request)
     return get_object_or_404(Credential.objects.select_related("owner", "account"), pk=credential_id)
 
 
@@ -112,9 +108,9 @@ def _user_context(owner) -> dict:
 # -- staff pages ------------------------------------------------------------------------------------------------
 
 
+@staff_only
 @require_GET
 def credential_list(request):
-    _require_staff(request)
     workspaces = Workspace.objects.filter(removed_at__isnull=True).select_related("sync_credential__owner")
     return render(
         request,
@@ -130,6 +126,7 @@ def credential_list(request):
     )
 
 
+@staff_only
 @sensitive_post_parameters("secret")
 @sensitive_variables()
 @require_http_methods(["GET", "POST"])
@@ -145,6 +142,7 @@ def credential_user(request, user_id: int):
     return render(request, "credentials/user.html", {**_user_context(owner), "form": form, "result": result})
 
 
+@staff_only
 @require_POST
 @vary_on_headers("HX-Request")
 def credential_check(request, credential_id: int):
@@ -152,6 +150,7 @@ def credential_check(request, credential_id: int):
     return _check(request, credential, owner=credential.owner, back=("credential_user", credential.owner_id))
 
 
+@staff_only
 @require_POST
 def credential_revoke(request, credential_id: int):
     credential = _staff_credential(request, credential_id)
@@ -160,9 +159,9 @@ def credential_revoke(request, credential_id: int):
     return redirect("credential_user", user_id=credential.owner_id)
 
 
+@staff_only
 @require_POST
 def workspace_sync_credential(request, workspace_id: int):
-    _require_staff(request)
     workspace = get_object_or_404(Workspace, pk=workspace_id, removed_at__isnull=True)
     form = SyncCredentialForm(request.POST, workspace=workspace, prefix=f"ws{workspace.pk}")
     if form.is_valid():

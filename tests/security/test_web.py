@@ -5,9 +5,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.html import escape
 
 from dashboard.templatetags.links import safe_url
+from dashboard.views import health
 from tests import factories as f
 
 # Values a hostile or broken payload could put where a URL belongs; none may reach an href or a src.
@@ -123,3 +125,102 @@ def test_source_page_renders_no_link_from_a_hostile_repository_url(client, demo_
     html = response.content.decode()
     assert "PAGE_SIZE" in html
     assert "javascript:" not in html and "View in Bitbucket" not in html
+
+
+# -- staff-only pages ---------------------------------------------------------------------------------------------
+
+STAFF_PAGES = {
+    "credential_list",
+    "credential_user",
+    "credential_check",
+    "credential_revoke",
+    "workspace_sync_credential",
+    "webhook_delivery_list",
+    "webhook_subscription_toggle",
+}
+
+
+def _marked_staff_only(resolver=None) -> set[str]:
+    found = set()
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace != "admin":
+                found |= _marked_staff_only(pattern)
+        elif isinstance(pattern, URLPattern) and getattr(pattern.callback, "staff_only", False):
+            found.add(pattern.name)
+    return found
+
+
+def test_staff_pages_all_carry_the_one_guard():
+    assert _marked_staff_only() == STAFF_PAGES
+
+
+@pytest.fixture
+def staff_world(db, settings, browse_encryption_key):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    ws = f.workspace("acme")
+    repo = f.repository(ws, "api")
+    staff = f.user("alice", is_staff=True)
+    member = f.user("bob")
+    f.grant(staff, repo)
+    f.grant(member, repo)
+    credential = f.credential(member, secret="bob-secret-token")
+    urls = [
+        reverse("credential_list"),
+        reverse("credential_user", args=[member.pk]),
+        reverse("credential_check", args=[credential.pk]),
+        reverse("credential_revoke", args=[credential.pk]),
+        reverse("workspace_sync_credential", args=[ws.pk]),
+        reverse("webhook_delivery_list"),
+        reverse("webhook_subscription_toggle", args=["acme"]),
+    ]
+    return {"staff": staff, "member": member, "credential": credential, "urls": urls}
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_staff_pages_answer_404_to_members(client, staff_world, htmx):
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    client.force_login(staff_world["member"])
+    for url in staff_world["urls"]:
+        assert client.get(url, **headers).status_code == 404, url
+        assert client.post(url, {"enabled": "1"}, **headers).status_code == 404, url
+    staff_world["credential"].refresh_from_db()
+    assert staff_world["credential"].is_active  # the refused revoke did nothing
+
+
+def test_staff_pages_open_to_staff(client, staff_world):
+    client.force_login(staff_world["staff"])
+    for url in staff_world["urls"]:
+        # The guard let staff through: pages answer, POST-only actions refuse the GET method itself.
+        assert client.get(url).status_code in (200, 405), url
+
+
+# -- health -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_health_shows_only_the_verdict_to_anonymous(client):
+    response = client.get(reverse("health"))
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_health_shows_only_the_verdict_to_members(client, staff_world):
+    client.force_login(staff_world["member"])
+    response = client.get(reverse("health"))
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_health_shows_details_to_staff(client, staff_world):
+    client.force_login(staff_world["staff"])
+    body = client.get(reverse("health")).json()
+    assert body["status"] == "ok" and body["database"]["ok"] is True and body["broker"]["ok"] is True
+
+
+@pytest.mark.django_db
+def test_health_unavailable_reveals_no_detail_to_anonymous(client, monkeypatch):
+    monkeypatch.setattr(health, "_check_broker", lambda: {"ok": False, "transport": "redis", "error": "OSError"})
+    response = client.get(reverse("health"))
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable"}
