@@ -173,11 +173,26 @@ CACHES = {
     }
 }
 
+# --- HTTPS (production behind a TLS-terminating proxy) -----------------------------------------------------------
+# BBDASH_HTTPS=1 turns on everything `manage.py check --deploy` asks for. The proxy must set X-Forwarded-Proto (and
+# drop any the client sent): Django trusts it to know a request came in over TLS.
+BBDASH_HTTPS = env_bool("BBDASH_HTTPS", False)
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("BBDASH_SECURE_COOKIES", False)
+# BBDASH_SECURE_COOKIES, the older switch, still makes the cookies secure on its own (without redirect or HSTS).
+SESSION_COOKIE_SECURE = BBDASH_HTTPS or env_bool("BBDASH_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+if BBDASH_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    # Load balancers probe the health page over plain HTTP inside the network; a redirect would read as "down".
+    SECURE_REDIRECT_EXEMPT = [r"^-/health$"]
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Preloading commits the whole domain to HTTPS in browsers for months and cannot be undone quickly: a decision
+    # for the domain's owner, not a default of one application on it.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 # --- Celery (read by dashboard/celery.py through namespace="CELERY") ---------------------------------------------
 _BROKER_DIR = VAR_DIR / "broker"

@@ -1,6 +1,10 @@
 """The web front door: links from Bitbucket data, login throttling, the HTTPS switch, staff-only pages, health."""
 
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -224,3 +228,67 @@ def test_health_unavailable_reveals_no_detail_to_anonymous(client, monkeypatch):
     response = client.get(reverse("health"))
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable"}
+
+
+# -- the HTTPS production switch ----------------------------------------------------------------------------------
+
+
+def _run_site(args: list[str], **env: str) -> subprocess.CompletedProcess:
+    """Run manage.py or Python with a fresh import of the settings under `env` (settings are read once, at import)."""
+    switches = {"BBDASH_HTTPS", "BBDASH_SECURE_COOKIES", "DJANGO_DEBUG"}
+    environ = {k: v for k, v in os.environ.items() if k not in switches}
+    return subprocess.run(
+        [sys.executable, *args],
+        env=environ | {"DJANGO_SETTINGS_MODULE": "dashboard.settings"} | env,
+        cwd=django_settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_https_switch_makes_check_deploy_silent():
+    result = _run_site(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], BBDASH_HTTPS="1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout and "WARNINGS" not in result.stderr + result.stdout
+
+
+_PROBE = """
+import django, json
+django.setup()
+from django.conf import settings
+from django.test import Client
+from django.test.utils import setup_test_environment
+setup_test_environment()
+client = Client()
+plain = client.get("/accounts/login/")
+tls = client.get("/accounts/login/", headers={"X-Forwarded-Proto": "https"})
+print(json.dumps({
+    "session_secure": settings.SESSION_COOKIE_SECURE,
+    "csrf_secure": settings.CSRF_COOKIE_SECURE,
+    "plain_status": plain.status_code,
+    "plain_location": plain.get("Location", ""),
+    "tls_status": tls.status_code,
+    "hsts": tls.get("Strict-Transport-Security", ""),
+    "health_redirected": client.get("/-/health").status_code == 301,
+}))
+"""
+
+
+def test_https_switch_redirects_to_tls_and_sends_hsts():
+    result = _run_site(["-c", _PROBE], BBDASH_HTTPS="1")
+    assert result.returncode == 0, result.stderr
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["session_secure"] and probe["csrf_secure"]
+    assert probe["plain_status"] == 301 and probe["plain_location"] == "https://testserver/accounts/login/"
+    assert probe["tls_status"] == 200
+    assert probe["hsts"] == "max-age=31536000; includeSubDomains"
+    assert not probe["health_redirected"]
+
+
+def test_old_secure_cookies_switch_still_secures_cookies_only():
+    result = _run_site(["-c", _PROBE], BBDASH_SECURE_COOKIES="1")
+    assert result.returncode == 0, result.stderr
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["session_secure"] and probe["csrf_secure"]
+    assert probe["plain_status"] == 200 and probe["hsts"] == ""
