@@ -170,8 +170,29 @@ CACHES = {
         "LOCATION": str(VAR_DIR / "cache"),
         "TIMEOUT": 3600,
         "OPTIONS": {"MAX_ENTRIES": 20_000},
-    }
+    },
+    # Failed sign-in counters (dashboard.login_throttle): files too, so every gunicorn worker counts the same
+    # failures; a cache of their own, so culling live reads never drops a counter.
+    "logins": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache-logins"),
+        "OPTIONS": {"MAX_ENTRIES": 50_000},
+    },
 }
+
+# --- Sign-in throttling (dashboard.login_throttle) ---------------------------------------------------------------
+# Failed passwords for one username from one address before sign-in is paused (even with the right password).
+BBDASH_LOGIN_FAILURE_LIMIT = env_int("BBDASH_LOGIN_FAILURE_LIMIT", 30, minimum=1)
+# Failed passwords from one address, whatever the usernames (one source trying many accounts).
+BBDASH_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("BBDASH_LOGIN_ADDRESS_FAILURE_LIMIT", 100, minimum=1)
+# Failed passwords for one username from any address; higher, since reaching it locks that person out everywhere.
+BBDASH_LOGIN_USERNAME_FAILURE_LIMIT = env_int("BBDASH_LOGIN_USERNAME_FAILURE_LIMIT", 300, minimum=1)
+# A counter is forgotten this long after the last failure it counted; a paused sign-in waits as long.
+BBDASH_LOGIN_COOLDOWN_MINUTES = env_int("BBDASH_LOGIN_COOLDOWN_MINUTES", 15, minimum=1)
+# Proxies in front of the site that append to X-Forwarded-For (0: clients connect directly). The client address
+# throttling counts by is the entry the outermost of them added; with 0, the header is ignored, since clients can
+# write anything in it.
+BBDASH_TRUSTED_PROXY_COUNT = env_int("BBDASH_TRUSTED_PROXY_COUNT", 0, minimum=0)
 
 # --- HTTPS (production behind a TLS-terminating proxy) -----------------------------------------------------------
 # BBDASH_HTTPS=1 turns on everything `manage.py check --deploy` asks for. The proxy must set X-Forwarded-Proto (and

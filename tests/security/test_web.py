@@ -5,13 +5,17 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.cache import caches
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.html import escape
 
+from dashboard import login_throttle
 from dashboard.templatetags.links import safe_url
 from dashboard.views import health
 from tests import factories as f
@@ -292,3 +296,111 @@ def test_old_secure_cookies_switch_still_secures_cookies_only():
     probe = json.loads(result.stdout.strip().splitlines()[-1])
     assert probe["session_secure"] and probe["csrf_secure"]
     assert probe["plain_status"] == 200 and probe["hsts"] == ""
+
+
+# -- sign-in throttling -------------------------------------------------------------------------------------------
+
+RIGHT = "right-password-1"
+
+
+@pytest.fixture
+def sign_in(db, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast hashing; not under test
+    counters = caches[login_throttle.CACHE_ALIAS]
+    counters.clear()
+    f.user("alice", password=RIGHT)
+    f.user("root", password=RIGHT, is_staff=True, is_superuser=True)
+    yield
+    counters.clear()
+
+
+def _post_login(client, username: str, password: str, *, address: str = "203.0.113.10", url: str = "/accounts/login/"):
+    return client.post(url, {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+def _signed_in(client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def test_login_refuses_the_right_password_after_30_failures_from_one_address(client, sign_in):
+    for _ in range(30):
+        response = _post_login(client, "alice", "wrong")
+        assert response.status_code == 200 and "correct username and password" in response.content.decode()
+    response = _post_login(client, "alice", RIGHT)
+    html = response.content.decode()
+    assert response.status_code == 200 and not _signed_in(client)
+    assert "Too many failed sign-in attempts" in html and "15 minutes" in html
+    assert 'value="alice"' in html  # the form comes back with its input
+    # Someone else's address is not paused for alice, and another username from the same address is not either.
+    assert _post_login(Client(), "alice", RIGHT, address="198.51.100.20").status_code == 302
+    f.user("bob", password=RIGHT)
+    assert _post_login(Client(), "bob", RIGHT).status_code == 302
+
+
+def test_admin_login_refuses_the_right_password_after_30_failures(client, sign_in):
+    for _ in range(30):
+        assert _post_login(client, "root", "wrong", url="/admin/login/").status_code == 200
+    response = _post_login(client, "root", RIGHT, url="/admin/login/")
+    assert response.status_code == 200 and not _signed_in(client)
+    assert "Too many failed sign-in attempts" in response.content.decode()
+    # The two login pages share the counter: the dashboard's is paused for root as well.
+    assert "Too many failed sign-in attempts" in _post_login(client, "root", RIGHT).content.decode()
+
+
+def test_login_counts_usernames_case_blind(client, sign_in, settings):
+    settings.BBDASH_LOGIN_FAILURE_LIMIT = 4
+    for spelling in ("alice", "Alice", "ALICE", "aLiCe"):
+        _post_login(client, spelling, "wrong")
+    assert not _signed_in(client) and _post_login(client, "alice", RIGHT).status_code == 200
+
+
+def test_login_pauses_an_address_that_tries_many_usernames(client, sign_in, settings):
+    settings.BBDASH_LOGIN_ADDRESS_FAILURE_LIMIT = 5
+    for n in range(5):
+        _post_login(client, f"nobody{n}", "wrong")
+    response = _post_login(client, "alice", RIGHT)
+    assert response.status_code == 200 and "Too many failed sign-in attempts" in response.content.decode()
+    assert _post_login(client, "alice", RIGHT, address="198.51.100.20").status_code == 302
+
+
+def test_login_pauses_a_username_guessed_from_many_addresses(client, sign_in, settings):
+    settings.BBDASH_LOGIN_USERNAME_FAILURE_LIMIT = 5
+    for n in range(5):
+        _post_login(client, "alice", "wrong", address=f"198.51.100.{n + 1}")
+    response = _post_login(client, "alice", RIGHT, address="192.0.2.99")
+    assert response.status_code == 200 and "Too many failed sign-in attempts" in response.content.decode()
+
+
+def test_login_pause_ends_after_the_cool_down(client, sign_in, settings, monkeypatch):
+    settings.BBDASH_LOGIN_FAILURE_LIMIT = 3
+    for _ in range(3):
+        _post_login(client, "alice", "wrong")
+    assert _post_login(client, "alice", RIGHT).status_code == 200
+    later = time.time() + 15 * 60 + 5
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert _post_login(client, "alice", RIGHT).status_code == 302
+
+
+def test_login_success_forgets_the_persons_own_failures(client, sign_in, settings):
+    settings.BBDASH_LOGIN_FAILURE_LIMIT = 3
+    for _ in range(2):
+        _post_login(client, "alice", "wrong")
+    assert _post_login(client, "alice", RIGHT).status_code == 302
+    client.logout()
+    for _ in range(2):
+        _post_login(client, "alice", "wrong")
+    assert _post_login(client, "alice", RIGHT).status_code == 302
+
+
+def test_client_address_ignores_forwarded_for_without_trusted_proxies(rf, settings):
+    settings.BBDASH_TRUSTED_PROXY_COUNT = 0
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="192.0.2.1")
+    assert login_throttle.client_address(request) == "10.0.0.2"
+
+
+def test_client_address_takes_the_entry_the_trusted_proxy_added(rf, settings):
+    settings.BBDASH_TRUSTED_PROXY_COUNT = 1
+    spoofed = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="192.0.2.1, 198.51.100.7")
+    assert login_throttle.client_address(spoofed) == "198.51.100.7"
+    garbage = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="not-an-address")
+    assert login_throttle.client_address(garbage) == "10.0.0.2"
