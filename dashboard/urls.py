@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dashboard.forms.accounts import AdminLoginForm, LoginForm
+from dashboard.forms.accounts import LoginForm
 from dashboard.views import (
     actions,
     audit,
@@ -24,9 +24,6 @@ from dashboard.views import (
     webhooks,
     workspaces,
 )
-
-# The admin signs in through the same throttle as the login page.
-admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", home.home, name="home"),

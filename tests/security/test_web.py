@@ -203,6 +203,21 @@ def test_staff_pages_open_to_staff(client, staff_world):
         assert client.get(url).status_code in (200, 405), url
 
 
+def test_admin_answers_404_to_signed_in_members(client, staff_world):
+    client.force_login(staff_world["member"])
+    for url in ("/admin/", "/admin/bitbucket_sync/credential/", "/admin/auth/user/", "/admin/nothing-here/"):
+        assert client.get(url).status_code == 404, url
+
+
+def test_admin_still_asks_anonymous_visitors_to_sign_in_and_opens_to_staff(client, staff_world):
+    response = client.get("/admin/bitbucket_sync/credential/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
+    staff_world["staff"].is_superuser = True
+    staff_world["staff"].save()
+    client.force_login(staff_world["staff"])
+    assert client.get("/admin/bitbucket_sync/credential/").status_code == 200
+
+
 # -- health -------------------------------------------------------------------------------------------------------
 
 
