@@ -29,14 +29,14 @@ from dashboard.views.access import staff_only
 # -- access helpers ---------------------------------------------------------------------------------------------
 
 
-# Credential administration is for staff: every view of it carries `staff_only`.
+# Credential administration is for staff: every view of it carries `staff_only` (404 for anyone else).
 
 
-def _staff_user(request, user_id: int):
+def _staff_user(user_id: int):
     return get_object_or_404(get_user_model(), pk=user_id)
 
 
-def _staff_credential(request, credential_id: int) -> Credential:
+def _staff_credential(credential_id: int) -> Credential:
     return get_object_or_404(Credential.objects.select_related("owner", "account"), pk=credential_id)
 
 
@@ -132,7 +132,7 @@ def credential_list(request):
 @require_http_methods(["GET", "POST"])
 def credential_user(request, user_id: int):
     """One user's credential: status, history, and the form that adds or replaces it."""
-    owner = _staff_user(request, user_id)
+    owner = _staff_user(user_id)
     form = CredentialForm(request.POST or None)
     result = None
     if request.method == "POST" and form.is_valid():
@@ -146,14 +146,14 @@ def credential_user(request, user_id: int):
 @require_POST
 @vary_on_headers("HX-Request")
 def credential_check(request, credential_id: int):
-    credential = _staff_credential(request, credential_id)
+    credential = _staff_credential(credential_id)
     return _check(request, credential, owner=credential.owner, back=("credential_user", credential.owner_id))
 
 
 @staff_only
 @require_POST
 def credential_revoke(request, credential_id: int):
-    credential = _staff_credential(request, credential_id)
+    credential = _staff_credential(credential_id)
     services.revoke_credential(actor=request.user, credential=credential)
     messages.success(request, f"Revoked {credential}. bbdash no longer uses it; delete the token at Bitbucket too.")
     return redirect("credential_user", user_id=credential.owner_id)
