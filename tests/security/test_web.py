@@ -366,7 +366,9 @@ def test_login_counts_usernames_case_blind(client, sign_in, settings):
     settings.BBDASH_LOGIN_FAILURE_LIMIT = 4
     for spelling in ("alice", "Alice", "ALICE", "aLiCe"):
         _post_login(client, spelling, "wrong")
-    assert not _signed_in(client) and _post_login(client, "alice", RIGHT).status_code == 200
+    response = _post_login(client, "alice", RIGHT)
+    assert response.status_code == 200 and not _signed_in(client)
+    assert "Too many failed sign-in attempts" in response.content.decode()
 
 
 def test_login_pauses_an_address_that_tries_many_usernames(client, sign_in, settings):
