@@ -45,7 +45,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "dashboard.apps.AdminConfig",  # django.contrib.admin with the site's own guard and throttled login
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -86,7 +86,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
-            "builtins": ["django_htmx.templatetags.django_htmx"],
+            # `safe_url` is a builtin so no template that shows a Bitbucket link can forget to load it.
+            "builtins": ["django_htmx.templatetags.django_htmx", "dashboard.templatetags.links"],
         },
     },
 ]
@@ -169,14 +170,50 @@ CACHES = {
         "LOCATION": str(VAR_DIR / "cache"),
         "TIMEOUT": 3600,
         "OPTIONS": {"MAX_ENTRIES": 20_000},
-    }
+    },
+    # Failed sign-in counters (dashboard.login_throttle): files too, so every gunicorn worker counts the same
+    # failures; a cache of their own, so culling live reads never drops a counter.
+    "logins": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache-logins"),
+        "OPTIONS": {"MAX_ENTRIES": 50_000},
+    },
 }
 
+# --- Sign-in throttling (dashboard.login_throttle) ---------------------------------------------------------------
+# Failed passwords for one username from one address before sign-in is paused (even with the right password).
+BBDASH_LOGIN_FAILURE_LIMIT = env_int("BBDASH_LOGIN_FAILURE_LIMIT", 30, minimum=1)
+# Failed passwords from one address, whatever the usernames (one source trying many accounts).
+BBDASH_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("BBDASH_LOGIN_ADDRESS_FAILURE_LIMIT", 100, minimum=1)
+# Failed passwords for one username from any address; higher, since reaching it locks that person out everywhere.
+BBDASH_LOGIN_USERNAME_FAILURE_LIMIT = env_int("BBDASH_LOGIN_USERNAME_FAILURE_LIMIT", 300, minimum=1)
+# A counter is forgotten this long after the last failure it counted; a paused sign-in waits as long.
+BBDASH_LOGIN_COOLDOWN_MINUTES = env_int("BBDASH_LOGIN_COOLDOWN_MINUTES", 15, minimum=1)
+# Proxies in front of the site that append to X-Forwarded-For (0: clients connect directly). The client address
+# throttling counts by is the entry the outermost of them added; with 0, the header is ignored, since clients can
+# write anything in it.
+BBDASH_TRUSTED_PROXY_COUNT = env_int("BBDASH_TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+# --- HTTPS (production behind a TLS-terminating proxy) -----------------------------------------------------------
+# BBDASH_HTTPS=1 turns on everything `manage.py check --deploy` asks for. The proxy must set X-Forwarded-Proto (and
+# drop any the client sent): Django trusts it to know a request came in over TLS.
+BBDASH_HTTPS = env_bool("BBDASH_HTTPS", False)
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("BBDASH_SECURE_COOKIES", False)
+# BBDASH_SECURE_COOKIES, the older switch, still makes the cookies secure on its own (without redirect or HSTS).
+SESSION_COOKIE_SECURE = BBDASH_HTTPS or env_bool("BBDASH_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+if BBDASH_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    # Load balancers probe the health page over plain HTTP inside the network; a redirect would read as "down".
+    SECURE_REDIRECT_EXEMPT = [r"^-/health$"]
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Preloading commits the whole domain to HTTPS in browsers for months and cannot be undone quickly: a decision
+    # for the domain's owner, not a default of one application on it.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 # --- Celery (read by dashboard/celery.py through namespace="CELERY") ---------------------------------------------
 _BROKER_DIR = VAR_DIR / "broker"

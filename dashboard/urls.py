@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from dashboard.forms.accounts import LoginForm
 from dashboard.views import (
     actions,
     audit,
@@ -27,7 +28,11 @@ from dashboard.views import (
 urlpatterns = [
     path("", home.home, name="home"),
     path("-/health", health.health, name="health"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     # --- credentials: /-/credentials/, /-/me/ ---

@@ -23,23 +23,19 @@ from bitbucket_sync import ledger
 from bitbucket_sync.ledger import HOURLY_BUDGET
 from bitbucket_sync.models import Credential, Workspace, WorkspaceAccess
 from dashboard.forms.credentials import CredentialForm, SyncCredentialForm
+from dashboard.views.access import staff_only
 
 # -- access helpers ---------------------------------------------------------------------------------------------
 
 
-def _require_staff(request) -> None:
-    """Credential administration is for staff; everyone else gets the same 404 as for a page that does not exist."""
-    if not (request.user.is_active and request.user.is_staff):
-        raise Http404
+# Credential administration is for staff: every view of it carries `staff_only` (404 for anyone else).
 
 
-def _staff_user(request, user_id: int):
-    _require_staff(request)
+def _staff_user(user_id: int):
     return get_object_or_404(get_user_model(), pk=user_id)
 
 
-def _staff_credential(request, credential_id: int) -> Credential:
-    _require_staff(request)
+def _staff_credential(credential_id: int) -> Credential:
     return get_object_or_404(Credential.objects.select_related("owner", "account"), pk=credential_id)
 
 
@@ -105,9 +101,9 @@ def _user_context(owner) -> dict:
 # -- staff pages ------------------------------------------------------------------------------------------------
 
 
+@staff_only
 @require_GET
 def credential_list(request):
-    _require_staff(request)
     workspaces = Workspace.objects.filter(removed_at__isnull=True).select_related("sync_credential__owner")
     return render(
         request,
@@ -123,12 +119,13 @@ def credential_list(request):
     )
 
 
+@staff_only
 @sensitive_post_parameters("secret")
 @sensitive_variables()
 @require_http_methods(["GET", "POST"])
 def credential_user(request, user_id: int):
     """One user's credential: status, history, and the form that adds or replaces it."""
-    owner = _staff_user(request, user_id)
+    owner = _staff_user(user_id)
     form = CredentialForm(request.POST or None)
     result = None
     if request.method == "POST" and form.is_valid():
@@ -138,24 +135,26 @@ def credential_user(request, user_id: int):
     return render(request, "credentials/user.html", {**_user_context(owner), "form": form, "result": result})
 
 
+@staff_only
 @require_POST
 @vary_on_headers("HX-Request")
 def credential_check(request, credential_id: int):
-    credential = _staff_credential(request, credential_id)
+    credential = _staff_credential(credential_id)
     return _check(request, credential, owner=credential.owner, back=("credential_user", credential.owner_id))
 
 
+@staff_only
 @require_POST
 def credential_revoke(request, credential_id: int):
-    credential = _staff_credential(request, credential_id)
+    credential = _staff_credential(credential_id)
     services.revoke_credential(actor=request.user, credential=credential)
     messages.success(request, f"Revoked {credential}. bbdash no longer uses it; delete the token at Bitbucket too.")
     return redirect("credential_user", user_id=credential.owner_id)
 
 
+@staff_only
 @require_POST
 def workspace_sync_credential(request, workspace_id: int):
-    _require_staff(request)
     workspace = get_object_or_404(Workspace, pk=workspace_id, removed_at__isnull=True)
     form = SyncCredentialForm(request.POST, workspace=workspace, prefix=f"ws{workspace.pk}")
     if form.is_valid():

@@ -1,4 +1,8 @@
-"""The health page: is the database reachable, is the broker reachable. JSON for load balancers and humans."""
+"""The health page: is the database reachable, is the broker reachable. JSON for load balancers and humans.
+
+Everyone gets the verdict (`{"status": "ok"}` with 200, `"unavailable"` with 503); only staff see the details, since
+the database vendor, the broker transport and the exception names describe the deployment to whoever asks.
+"""
 
 import time
 
@@ -9,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from dashboard.celery import app as celery_app
+from dashboard.views.access import is_staff
 
 
 def _check_database() -> dict:
@@ -40,4 +45,7 @@ def _check_broker() -> dict:
 def health(request):
     checks = {"database": _check_database(), "broker": _check_broker()}
     healthy = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503)
+    body: dict[str, object] = {"status": "ok" if healthy else "unavailable"}
+    if is_staff(request.user):
+        body |= checks
+    return JsonResponse(body, status=200 if healthy else 503)

@@ -13,7 +13,6 @@ from functools import partial
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -26,16 +25,12 @@ from django.views.decorators.vary import vary_on_headers
 from bitbucket_sync import webhooks
 from bitbucket_sync.models import WebhookSubscription, Workspace
 from dashboard import selectors
+from dashboard.views.access import staff_only
 
 logger = logging.getLogger(__name__)
 
 DELIVERIES_SHOWN = 50
 REFUSED = "Refused: unknown workspace, live updates off, or a missing or wrong signature.\n"
-
-
-def _staff_only(request) -> None:
-    if not request.user.is_staff:
-        raise PermissionDenied("Only staff may manage live updates.")
 
 
 def _receiver_url(workspace: Workspace) -> str:
@@ -118,10 +113,10 @@ def _subscription_context(request, workspace: Workspace) -> dict:
     }
 
 
+@staff_only
 @require_GET
 def webhook_delivery_list(request):
     """Staff: each visible workspace's live-updates state and its latest deliveries (`?workspace=<slug>` for one)."""
-    _staff_only(request)
     workspaces = selectors.visible_workspaces(request.user).order_by("slug")
     if request.GET.get("workspace"):
         workspaces = workspaces.filter(slug=request.GET["workspace"])
@@ -147,10 +142,10 @@ def webhook_subscription_detail(request, workspace_slug: str):
     return render(request, "webhooks/_live_updates.html#live-updates", _subscription_context(request, workspace))
 
 
+@staff_only
 @require_POST
 def webhook_subscription_toggle(request, workspace_slug: str):
     """Staff: turn live updates on (`enabled=1`: create the workspace webhook) or off (delete it)."""
-    _staff_only(request)
     workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
     turn_on = request.POST.get("enabled") == "1"
     error = ""

@@ -63,7 +63,8 @@ def test_login_page_is_public(client):
 
 
 @pytest.mark.django_db
-def test_health_reports_database_and_broker(client):
+def test_health_reports_database_and_broker_to_staff(client):
+    client.force_login(get_user_model().objects.create_user("root", is_staff=True))
     response = client.get(reverse("health"))
     body = response.json()
     assert response.status_code == 200, body
