@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shlex
 import signal
 import socket
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
 import pytest
+import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[2]
 STOP_SIGNALS = pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
@@ -193,3 +201,165 @@ def test_demo_sigterm_stops_every_process_it_started(tmp_path):
         demo.kill()
         demo.wait()
         _kill_leftovers(started)
+
+
+# --- Locks: every requirement pinned with its hash; installs take nothing else --------------------------------------
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _pins(lock: Path) -> dict[str, tuple[Version, int]]:
+    """Each pinned package of a lock: its version and how many hashes vouch for it."""
+    pins: dict[str, tuple[Version, int]] = {}
+    name = ""
+    for line in lock.read_text().splitlines():
+        if line.strip().startswith("--hash=sha256:"):
+            version, hashes = pins[name]
+            pins[name] = (version, hashes + 1)
+        elif line and not line[0].isspace() and not line.startswith("#"):
+            requirement = Requirement(line.rstrip(" \\"))
+            (pin,) = requirement.specifier
+            assert pin.operator == "==", line
+            name = canonicalize_name(requirement.name)
+            pins[name] = (Version(pin.version), 0)
+    return pins
+
+
+def _assert_pinned(requirements: list[str], pins: dict[str, tuple[Version, int]], lock: str) -> None:
+    for text in requirements:
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{lock} lacks {text}: run make lock"
+        assert requirement.specifier.contains(pins[name][0], prereleases=True), f"{lock}: {name} {pins[name][0]}"
+
+
+def test_locks_pin_every_requirement_of_pyproject_with_hashes():
+    project = _pyproject()
+    runtime = project["project"]["dependencies"] + project["build-system"]["requires"]
+    development = runtime + project["project"]["optional-dependencies"]["dev"]
+    dev_pins, runtime_pins = _pins(ROOT / "requirements/lock.txt"), _pins(ROOT / "requirements/runtime.txt")
+
+    _assert_pinned(development, dev_pins, "requirements/lock.txt")
+    _assert_pinned(runtime, runtime_pins, "requirements/runtime.txt")
+    assert all(hashes for _, hashes in [*dev_pins.values(), *runtime_pins.values()])
+    assert "pytest" not in runtime_pins  # the image carries no dev tools
+
+
+def test_runtime_lock_pins_the_versions_the_tests_run():
+    dev_pins = _pins(ROOT / "requirements/lock.txt")
+    runtime_pins = _pins(ROOT / "requirements/runtime.txt")
+    assert {name: pin[0] for name, pin in runtime_pins.items()} == {name: dev_pins[name][0] for name in runtime_pins}
+
+
+def _pip_installs(commands: str) -> list[str]:
+    return [line for line in commands.splitlines() if re.search(r"\bpip install\b", line)]
+
+
+def test_make_install_takes_only_locked_hash_checked_packages():
+    recipe = subprocess.run(
+        ["make", "--dry-run", "--always-make", "install"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    installs = _pip_installs(recipe)
+
+    assert any("--require-hashes -r requirements/lock.txt" in line for line in installs), recipe
+    # The project itself comes after, from what the lock brought: nothing fetched from an index, nothing unchecked.
+    assert all("--require-hashes" in line or "--no-index" in line for line in installs), installs
+
+
+# --- The image ------------------------------------------------------------------------------------------------------
+
+
+def _dockerfile() -> list[tuple[str, str]]:
+    """(instruction, arguments) of each Dockerfile instruction, continuation lines joined."""
+    text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines]
+
+
+def _dockerfile_env() -> dict[str, str]:
+    env: dict[str, str] = {}
+    for instruction, arguments in _dockerfile():
+        if instruction == "ENV":
+            env.update(pair.split("=", 1) for pair in shlex.split(arguments))
+    return env
+
+
+def _run_steps() -> list[str]:
+    """Every shell command of the RUN instructions, one per `&&` step."""
+    runs = [arguments for instruction, arguments in _dockerfile() if instruction == "RUN"]
+    return [step.strip() for arguments in runs for step in arguments.split("&&")]
+
+
+def test_dockerfile_installs_the_runtime_lock_then_the_project_not_editable():
+    installs = _pip_installs("\n".join(_run_steps()))
+
+    assert installs[0].endswith("--require-hashes -r requirements/runtime.txt"), installs
+    assert all("--require-hashes" in line or "--no-index" in line for line in installs), installs
+    project = installs[-1]
+    assert shlex.split(project)[-1] == "." and "-e" not in shlex.split(project) and "--editable" not in project
+
+
+def test_dockerfile_collectstatic_step_runs_with_no_secret_and_keeps_none(tmp_path):
+    """The build step as written, with the container's paths under tmp_path: the settings need no secret from the
+    build, and the signing key they make for themselves lives in a folder the same RUN deletes."""
+    steps = _run_steps()
+    (collect,) = [step for step in steps if "collectstatic" in step]
+    words = shlex.split(collect)
+    assignments = dict(word.split("=", 1) for word in words if "=" in word and not word.startswith("-"))
+    command = [word for word in words if word not in {f"{key}={value}" for key, value in assignments.items()}]
+    assert command == ["python", "manage.py", "collectstatic", "--noinput"]
+    image_env = _dockerfile_env()
+    assert not {"DJANGO_SECRET_KEY", "BBDASH_ENCRYPTION_KEYS"} & image_env.keys()  # nothing for run time to reuse
+    build_var = assignments["BBDASH_VAR_DIR"]
+    assert f"rm -rf {build_var}" in steps[steps.index(collect) + 1 :]
+
+    def inside(path: str) -> Path:
+        return tmp_path / path.lstrip("/")
+
+    env = {key: str(inside(value)) if value.startswith("/") else value for key, value in image_env.items()}
+    env |= {key: str(inside(value)) for key, value in assignments.items()}
+    env |= {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, *command[1:]], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert (inside(image_env["BBDASH_STATIC_ROOT"]) / "css" / "bbdash.css").is_file()
+    assert (inside(build_var) / "secret_key").is_file()  # the throwaway one, deleted with its folder
+
+
+def test_image_static_files_live_outside_the_var_volume():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    volume_paths = {mount.split(":")[1] for mount in compose["x-app"]["volumes"]}
+    static_root = _dockerfile_env()["BBDASH_STATIC_ROOT"]
+
+    # A volume keeps the first image's copy and would hide every later image's files.
+    assert not any(Path(static_root).is_relative_to(path) for path in volume_paths)
+    for name in ("web", "worker", "beat", "migrate"):
+        assert compose["services"][name]["environment"].get("BBDASH_STATIC_ROOT", static_root) == static_root
+
+
+# --- docker compose -------------------------------------------------------------------------------------------------
+
+
+def test_compose_app_services_start_after_migrate_completed():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+
+    assert services["migrate"]["restart"] == "no"
+    for name in ("web", "worker", "beat"):
+        depends_on = services[name]["depends_on"]
+        assert depends_on["migrate"] == {"condition": "service_completed_successfully"}, name
+        assert depends_on["postgres"] == depends_on["redis"] == {"condition": "service_healthy"}, name
+
+
+def test_compose_and_image_run_the_commands_make_demo_runs():
+    from dashboard.management.commands.demo import service_commands
+
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    expected = service_commands(bind="0.0.0.0:8000")
+    (cmd,) = [json.loads(arguments) for instruction, arguments in _dockerfile() if instruction == "CMD"]
+
+    assert {name: services[name]["command"] for name in expected} == expected
+    assert cmd == expected["web"]
