@@ -124,8 +124,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)
+# collectstatic's output. The image collects into its own folder (BBDASH_STATIC_ROOT), not into the var volume, where
+# the files of the image that first filled the volume would shadow those of every later image.
+STATIC_ROOT = Path(env_str("BBDASH_STATIC_ROOT", str(VAR_DIR / "staticfiles"))).resolve()
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Serve straight from the app's static folders too, so the demo and tests need no collectstatic step.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -1,12 +1,11 @@
 """`make demo`: the whole product on one machine, started and stopped by one command.
 
 Migrates, creates the demo users, starts the web server, a Celery worker and beat, prints where to sign in, and
-stops everything it started on Ctrl-C.
+stops everything it started on Ctrl-C, SIGTERM or SIGHUP.
 """
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,12 +17,23 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from bitbucket_sync.sync import access
+from dashboard.management.processes import ChildProcesses, StopSignal
 
 DEMO_USERS = [
     # username, full name, staff + superuser
     ("alice", "Alice Adams", True),
     ("bob", "Bob Brown", False),
 ]
+
+
+def service_commands(*, bind: str) -> dict[str, list[str]]:
+    """The web server, Celery worker and beat: docker-compose.yml and the image run the same commands."""
+    return {
+        "web": ["gunicorn", "dashboard.wsgi", "--bind", bind, "--workers", "2", "--threads", "4",
+                "--access-logfile", "-"],
+        "worker": ["celery", "-A", "dashboard", "worker", "--loglevel", "INFO"],
+        "beat": ["celery", "-A", "dashboard", "beat", "--loglevel", "INFO"],
+    }  # fmt: skip
 
 
 class Command(BaseCommand):
@@ -43,53 +53,35 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         self._create_users(password)
 
-        bin_dir = Path(sys.executable).parent
         logs = settings.VAR_DIR / "logs"
         logs.mkdir(exist_ok=True)
-        processes: list[tuple[str, subprocess.Popen]] = []
-
-        def start(name: str, command: list[str]) -> subprocess.Popen:
-            log = (logs / f"{name}.log").open("a")
-            process = subprocess.Popen(
-                command, cwd=settings.BASE_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-            processes.append((name, process))
-            return process
 
         try:
-            api_url = self._start_emulator(start, bin_dir, emulator_port, processes)
-            os.environ["BITBUCKET_API_URL"] = api_url  # web, worker and beat speak to the emulator
-            # Where the emulator delivers webhooks once an admin turns live updates on from the sync page.
-            os.environ.setdefault("BBDASH_PUBLIC_URL", f"http://{host}:{port}")
-            self._provision_credentials(api_url)
-            self._first_sync()
-            start(
-                "web",
-                [str(bin_dir / "gunicorn"), "dashboard.wsgi", "--bind", f"{host}:{port}", "--workers", "2",
-                 "--threads", "4", "--access-logfile", "-"],
-            )  # fmt: skip
-            start("worker", [str(bin_dir / "celery"), "-A", "dashboard", "worker", "--loglevel", "INFO"])
-            start("beat", [str(bin_dir / "celery"), "-A", "dashboard", "beat", "--loglevel", "INFO"])
-            self._wait_for_web(host, port, processes)
-            self._print_welcome(host, port, password, logs)
-            while True:
-                for name, process in processes:
-                    if process.poll() is not None:
-                        self.stderr.write(f"{name} exited with {process.returncode}; see {logs / name}.log")
-                        return
-                time.sleep(1)
-        except KeyboardInterrupt:
-            self.stdout.write("\nStopping the demo…")
-        finally:
-            for _, process in reversed(processes):
-                if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGTERM)
-            for _, process in processes:
+            with ChildProcesses(cwd=settings.BASE_DIR, logs=logs) as processes:
                 try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
+                    self._run(processes, host=host, port=port, emulator_port=emulator_port, password=password)
+                except (KeyboardInterrupt, StopSignal):
+                    self.stdout.write("\nStopping the demo…")
+        finally:
             self.stdout.write("Demo stopped.")
+
+    def _run(self, processes: ChildProcesses, *, host: str, port: int, emulator_port: int, password: str) -> None:
+        """Start everything, then return when a child exits (leaving `processes` stops the others)."""
+        bin_dir = Path(sys.executable).parent
+        api_url = self._start_emulator(processes, bin_dir, emulator_port)
+        os.environ["BITBUCKET_API_URL"] = api_url  # web, worker and beat speak to the emulator
+        # Where the emulator delivers webhooks once an admin turns live updates on from the sync page.
+        os.environ.setdefault("BBDASH_PUBLIC_URL", f"http://{host}:{port}")
+        self._provision_credentials(api_url)
+        self._first_sync()
+        for name, (program, *arguments) in service_commands(bind=f"{host}:{port}").items():
+            processes.start(name, [str(bin_dir / program), *arguments])
+        self._wait_for_web(host, port, processes)
+        self._print_welcome(host, port, password, processes.logs)
+        while (exited := processes.exited()) is None:
+            time.sleep(1)
+        name, process = exited
+        self.stderr.write(f"{name} exited with {process.returncode}; see {processes.logs / name}.log")
 
     def _ensure_encryption_key(self) -> None:
         """Credentials are encrypted at rest: make the demo's key once into var/ (never overwritten)."""
@@ -102,11 +94,11 @@ class Command(BaseCommand):
         lines = settings.ENCRYPTION_KEY_FILE.read_text().splitlines()
         settings.BBDASH_ENCRYPTION_KEYS = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
-    def _start_emulator(self, start, bin_dir: Path, emulator_port: int, processes) -> str:
+    def _start_emulator(self, processes: ChildProcesses, bin_dir: Path, emulator_port: int) -> str:
         """The Bitbucket emulator, its world kept in var/ so a restarted demo keeps its commits."""
         credentials_file = settings.VAR_DIR / "emulator-credentials.json"
         credentials_file.unlink(missing_ok=True)
-        start(
+        processes.start(
             "emulator",
             [str(bin_dir / "bbdash-emulator"), "--host", "127.0.0.1", "--port", str(emulator_port), "--seed", "demo",
              "--state-file", str(settings.VAR_DIR / "emulator-state.json"),
@@ -114,7 +106,7 @@ class Command(BaseCommand):
         )  # fmt: skip
         deadline = time.monotonic() + 30
         while not credentials_file.exists() or not credentials_file.stat().st_size:
-            if time.monotonic() > deadline or any(process.poll() is not None for _, process in processes):
+            if time.monotonic() > deadline or processes.exited():
                 raise CommandError(f"the emulator did not start; see {settings.VAR_DIR / 'logs' / 'emulator.log'}")
             time.sleep(0.2)
         time.sleep(0.2)  # the file is written in one go, after the server listens; let the write finish
@@ -160,7 +152,7 @@ class Command(BaseCommand):
             user.set_password(password)
             user.save()
 
-    def _wait_for_web(self, host: str, port: int, processes) -> None:
+    def _wait_for_web(self, host: str, port: int, processes: ChildProcesses) -> None:
         import urllib.request
 
         deadline = time.monotonic() + 60
@@ -169,7 +161,7 @@ class Command(BaseCommand):
                 with urllib.request.urlopen(f"http://{host}:{port}/-/health", timeout=2):
                     return
             except OSError:
-                if any(process.poll() is not None for _, process in processes):
+                if processes.exited():
                     return
                 time.sleep(0.5)
 
@@ -178,5 +170,5 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"\nbbdash is running at http://{host}:{port}/\n")
             + f"  sign in as alice / {password} (admin) or bob / {password} (member)\n"
             + f"  logs: {logs}/\n"
-            + "  Ctrl-C stops everything the demo started.\n"
+            + "  Ctrl-C (or SIGTERM, or SIGHUP) stops everything the demo started.\n"
         )
