@@ -173,11 +173,14 @@ def _unquote_path(value: str) -> str | None:
     return value.split("\t", 1)[0]
 
 
-def parse_diff(text: str) -> tuple[list[DiffFile], bool]:
-    """A raw git diff split per file, each hunk highlighted for its file type. Returns (files, truncated)."""
-    truncated = len(text) > MAX_DIFF_BYTES
+def parse_diff(text: str, *, truncated: bool = False) -> tuple[list[DiffFile], bool]:
+    """A raw git diff split per file, each hunk highlighted for its file type. Returns (files, truncated).
+
+    `truncated`: `text` is only the beginning of the diff (the client stopped reading at its cap); the last, partial
+    file is dropped either way."""
+    if len(text) > MAX_DIFF_BYTES:
+        text, truncated = text[:MAX_DIFF_BYTES], True
     if truncated:
-        text = text[:MAX_DIFF_BYTES]
         text = text[: text.rfind("\ndiff --git ") + 1] or text
     files: list[DiffFile] = []
     current: DiffFile | None = None
