@@ -9,8 +9,11 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import nh3
+from django.conf import settings
+from django.http.request import validate_host
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
@@ -32,6 +35,39 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typograp
     ["table", "strikethrough"]
 )
 
+
+def _site_hosts() -> list[str]:
+    """The host names this site answers on, as far as its settings say (ALLOWED_HOSTS' '*' names none)."""
+    hosts = [h for h in settings.ALLOWED_HOSTS if h != "*"]
+    for url in (settings.BBDASH_PUBLIC_URL, *settings.CSRF_TRUSTED_ORIGINS):
+        if host := urlsplit(url).hostname:
+            hosts.append(host)
+    return hosts
+
+
+def loads_from_this_site(src: str) -> bool:
+    """Whether an image at `src` would make the viewer's browser request this site: a relative URL (`/acme/…/src/…`,
+    `x.png`, `https:/x`) or one on a host of this site. Such a request carries the viewer's session, so a pull request
+    description could make anyone who opens it load a page as themselves."""
+    parts = urlsplit(src.strip())
+    if not parts.netloc:
+        return True
+    host = parts.hostname
+    return host is None or validate_host(host, _site_hosts())
+
+
+def _render_image(renderer, tokens, idx, options, env) -> str:
+    """An image from this site becomes a link to it (nothing loads until the viewer clicks); others render as is."""
+    token = tokens[idx]
+    src = str(token.attrGet("src") or "")
+    if not loads_from_this_site(src):
+        return renderer.image(tokens, idx, options, env)
+    text = renderer.renderInlineAsText(token.children or [], options, env) or src
+    return f'<a href="{escape(src)}">{escape(text)}</a>'
+
+
+_markdown.add_render_rule("image", _render_image)
+
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i",
     "img", "li", "ol", "p", "pre", "s", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
@@ -48,8 +84,15 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
+def _drop_local_image_src(element: str, attribute: str, value: str) -> str | None:
+    # The Markdown renderer already turned such images into links; this holds for any other HTML that gets here.
+    if element == "img" and attribute == "src" and loads_from_this_site(value):
+        return None
+    return value
+
+
 def sanitise(html: str) -> SafeString:
-    """Keep only harmless markup; links get rel="noopener noreferrer nofollow"."""
+    """Keep only harmless markup; links get rel="noopener noreferrer nofollow"; images only from other sites."""
     cleaned = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -57,6 +100,7 @@ def sanitise(html: str) -> SafeString:
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
+        attribute_filter=_drop_local_image_src,
     )
     return mark_safe(cleaned)  # noqa: S308 - sanitised by nh3 with an allow-list just above
 
@@ -173,11 +217,14 @@ def _unquote_path(value: str) -> str | None:
     return value.split("\t", 1)[0]
 
 
-def parse_diff(text: str) -> tuple[list[DiffFile], bool]:
-    """A raw git diff split per file, each hunk highlighted for its file type. Returns (files, truncated)."""
-    truncated = len(text) > MAX_DIFF_BYTES
+def parse_diff(text: str, *, truncated: bool = False) -> tuple[list[DiffFile], bool]:
+    """A raw git diff split per file, each hunk highlighted for its file type. Returns (files, truncated).
+
+    `truncated`: `text` is only the beginning of the diff (the client stopped reading at its cap); the last, partial
+    file is dropped either way."""
+    if len(text) > MAX_DIFF_BYTES:
+        text, truncated = text[:MAX_DIFF_BYTES], True
     if truncated:
-        text = text[:MAX_DIFF_BYTES]
         text = text[: text.rfind("\ndiff --git ") + 1] or text
     files: list[DiffFile] = []
     current: DiffFile | None = None

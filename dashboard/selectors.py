@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -41,12 +42,15 @@ from django.utils import timezone
 from bitbucket_sync import webhooks
 from bitbucket_sync.client import (
     AuthError,
+    BitbucketClient,
     BitbucketError,
     BitbucketSchemaError,
     Gone,
     NotFound,
     RateLimited,
     Unavailable,
+    UnsafePath,
+    path_problem,
 )
 from bitbucket_sync.encryption import SecretUnreadable
 from bitbucket_sync.ledger import HOURLY_BUDGET, requests_in_window
@@ -724,7 +728,9 @@ def own_budget(user) -> tuple[Credential | None, Budget | None]:
 # --- live reads through the user's own credential -----------------------------------------------------------------
 # The source browser and a pull request's diff, commits and comments are read from Bitbucket when asked for, with the
 # signed-in user's credential (so Bitbucket's own permissions apply), and cached by commit hash: the content of a
-# commit never changes, so a second look costs no request against the hourly budget.
+# commit never changes, so a second look costs no request against the hourly budget. Every cache entry is keyed by the
+# credential that read it: another user's credential may not see that repository any more (the mirror's access rows
+# lag behind Bitbucket), so a cache shared between users would hand them what only the first could read.
 
 # A branch's tip moves; resolving a branch name is cached briefly so a page and its fragments agree without each
 # spending a request, and a fresh push shows within half a minute.
@@ -779,6 +785,17 @@ def _cache_key(*parts: Any) -> str:
     return "bbdash:live:" + hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
 
 
+@dataclass
+class LiveReader:
+    """The user's own client for live reads, and the cache keys of what it reads (its credential's own)."""
+
+    client: BitbucketClient
+    credential_id: int
+
+    def key(self, kind: str, *parts: Any) -> str:
+        return _cache_key(kind, self.credential_id, self.client.base_url, *parts)
+
+
 def _cached(key: str, timeout: int, produce):
     value = cache.get(key)
     if value is None:
@@ -788,8 +805,10 @@ def _cached(key: str, timeout: int, produce):
 
 
 @contextmanager
-def browse_client(user):
-    """The user's own client for live reads, closed after use; LiveReadError with the reason when there is none."""
+def browse_client(user) -> Iterator[LiveReader]:
+    """The user's own client for live reads, closed after use; LiveReadError with the reason when there is none.
+
+    A path, ref or slug the client refuses (it could step out of the repository) is a 404, as it is in the URL."""
     credential = active_credential(user)
     if credential is None:
         raise LiveReadError("You have no active Bitbucket credential: add one to browse files and diffs.")
@@ -798,7 +817,10 @@ def browse_client(user):
     except SecretUnreadable as exc:
         raise LiveReadError(explain(exc)) from None
     try:
-        yield client
+        yield LiveReader(client=client, credential_id=credential.pk)
+    except UnsafePath as exc:
+        logger.warning("live read for user %s refused before sending: %s", user.pk, exc)
+        raise Http404("No such path.") from None
     except (BitbucketError, SecretUnreadable) as exc:
         logger.info("live read for user %s failed: %r", user.pk, exc)
         raise LiveReadError(explain(exc)) from None
@@ -815,11 +837,16 @@ class SourceLocation:
 
 
 def split_ref_and_path(repository: Repository, rest: str) -> SourceLocation:
-    """`feature/x/docs/a.md` into ref and path: branch names hold slashes, so the longest mirrored branch wins."""
-    rest = rest.strip("/")
-    segments = rest.split("/") if rest else []
-    if not segments:
+    """`feature/x/docs/a.md` into ref and path: branch names hold slashes, so the longest mirrored branch wins.
+
+    Http404 for an empty, `.` or `..` segment in any spelling (`%2f` reaches here decoded): one would step out of the
+    repository once the request URL is normalised. A directory's trailing slash is the only one allowed."""
+    rest = rest.removesuffix("/")
+    if not rest:
         return SourceLocation(ref=repository.main_branch or "", path="", is_branch=True)
+    if path_problem(rest):
+        raise Http404("No such path.")
+    segments = rest.split("/")
     prefixes = ["/".join(segments[:i]) for i in range(1, len(segments) + 1)]
     names = set(
         Branch.objects.filter(repository=repository, removed_at__isnull=True, name__in=prefixes).values_list(
@@ -845,11 +872,11 @@ class Source:
 def source_at(user, *, repository: Repository, location: SourceLocation) -> Source:
     """A directory listing or a file at a branch or commit, read live and cached by commit hash."""
     ws, slug, api = repository.workspace.slug, repository.slug, repository.bitbucket_uuid
-    with browse_client(user) as client:
-        base = client.base_url
+    with browse_client(user) as reader:
+        client = reader.client
         if location.is_branch:
             location.commit = _cached(
-                _cache_key("tip", base, api, location.ref),
+                reader.key("tip", api, location.ref),
                 BRANCH_TIP_SECONDS,
                 lambda: client.get_branch(ws, slug, location.ref).target.hash,
             )
@@ -858,7 +885,7 @@ def source_at(user, *, repository: Repository, location: SourceLocation) -> Sour
         commit = location.commit
         if location.path:
             meta = _cached(
-                _cache_key("meta", base, api, commit, location.path),
+                reader.key("meta", api, commit, location.path),
                 CONTENT_SECONDS,
                 lambda: client.get_file_meta(ws, slug, commit, location.path),
             )
@@ -867,7 +894,7 @@ def source_at(user, *, repository: Repository, location: SourceLocation) -> Sour
             meta, is_dir = None, True
         if is_dir:
             entries = _cached(
-                _cache_key("dir", base, api, commit, location.path),
+                reader.key("dir", api, commit, location.path),
                 CONTENT_SECONDS,
                 lambda: list(client.iter_directory(ws, slug, commit, location.path)),
             )
@@ -877,7 +904,7 @@ def source_at(user, *, repository: Repository, location: SourceLocation) -> Sour
         if size is not None and size > rendering.MAX_FILE_BYTES:
             return Source(location=location, is_dir=False, file=rendering.file_view(b"", path=location.path, size=size))
         content = _cached(
-            _cache_key("file", base, api, commit, location.path),
+            reader.key("file", api, commit, location.path),
             CONTENT_SECONDS,
             lambda: client.get_file(ws, slug, commit, location.path).content,
         )
@@ -886,12 +913,11 @@ def source_at(user, *, repository: Repository, location: SourceLocation) -> Sour
         )
 
 
-def _pr_key(kind: str, base: str, pull_request: PullRequest) -> str | None:
+def _pr_key(kind: str, reader: LiveReader, pull_request: PullRequest) -> str | None:
     if not (pull_request.source_commit and pull_request.destination_commit):
         return None  # nothing to name the content by: read it every time
-    return _cache_key(
+    return reader.key(
         kind,
-        base,
         pull_request.repository.bitbucket_uuid,
         pull_request.number,
         pull_request.source_commit,
@@ -904,21 +930,23 @@ def _pr_read(key: str | None, timeout: int, produce):
 
 
 def pull_request_diff(user, *, pull_request: PullRequest) -> dict:
-    """The PR's diffstat and diff split per file, highlighted; cached by its source and destination commits."""
+    """The PR's diffstat and diff split per file, highlighted; cached by its source and destination commits.
+
+    The diff is read only up to `rendering.MAX_DIFF_BYTES` (the page shows no more), and only that much is cached."""
     ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
-    with browse_client(user) as client:
-        base = client.base_url
+    with browse_client(user) as reader:
+        client = reader.client
         diffstat = _pr_read(
-            _pr_key("diffstat", base, pull_request),
+            _pr_key("diffstat", reader, pull_request),
             CONTENT_SECONDS,
             lambda: list(client.iter_pull_request_diffstat(ws, slug, number)),
         )
         raw = _pr_read(
-            _pr_key("diff", base, pull_request),
+            _pr_key("diff", reader, pull_request),
             CONTENT_SECONDS,
-            lambda: client.get_pull_request_diff(ws, slug, number),
+            lambda: client.get_pull_request_diff(ws, slug, number, max_bytes=rendering.MAX_DIFF_BYTES),
         )
-    files, truncated = rendering.parse_diff(raw)
+    files, truncated = rendering.parse_diff(raw, truncated=raw.truncated)
     return {
         "diffstat": [(stat, rendering.file_anchor(stat.path)) for stat in diffstat],
         "files": files,
@@ -928,22 +956,21 @@ def pull_request_diff(user, *, pull_request: PullRequest) -> dict:
 
 def pull_request_commits(user, *, pull_request: PullRequest) -> list:
     ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
-    with browse_client(user) as client:
+    with browse_client(user) as reader:
         return _pr_read(
-            _pr_key("commits", client.base_url, pull_request),
+            _pr_key("commits", reader, pull_request),
             CONTENT_SECONDS,
-            lambda: list(client.iter_pull_request_commits(ws, slug, number)),
+            lambda: list(reader.client.iter_pull_request_commits(ws, slug, number)),
         )
 
 
 def pull_request_discussion(user, *, pull_request: PullRequest) -> dict:
     """Comments (threaded by parent) and the activity feed, newest activity first."""
     ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
-    with browse_client(user) as client:
+    with browse_client(user) as reader:
+        client = reader.client
         # Keyed by the mirror's updated_on too: a new comment moves it, so a synced change is never hidden.
-        key = _cache_key(
-            "discussion", client.base_url, pull_request.repository.bitbucket_uuid, number, pull_request.updated_on
-        )
+        key = reader.key("discussion", pull_request.repository.bitbucket_uuid, number, pull_request.updated_on)
         comments, activity = _cached(
             key,
             DISCUSSION_SECONDS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bitbucket_sync import sync
-from bitbucket_sync.client import BadRequest, NotFound
+from bitbucket_sync.client import BadRequest, NotFound, ref_problem
 from bitbucket_sync.models import Branch, Repository
 
 from ._core import Action, ActionFailed
@@ -45,6 +45,9 @@ def branch_name_problem(name: str) -> str | None:
             return "No part of a branch name (between slashes) can start with '.'."
         if part.endswith(".lock"):
             return "No part of a branch name (between slashes) can end with '.lock'."
+    if ref_problem(name):
+        # git allows '%', but a name spelling '%2e' or '%2f' would change meaning in the URL it travels in.
+        return "A branch name cannot contain a percent-encoded '.', '/', '\\' or '%'."
     return None
 
 

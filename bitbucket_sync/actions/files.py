@@ -15,8 +15,8 @@ from .branches import branch_name_problem
 
 # Bigger files are not edited in a browser textarea: the page would be slow and a stray keystroke easy to miss.
 EDIT_MAX_BYTES = 512 * 1024
-# A diff longer than this is cut in the page (the full one is on Bitbucket).
-DIFF_MAX_CHARS = 200_000
+# A diff longer than this is cut in the page (the full one is on Bitbucket); the rest is not even downloaded.
+DIFF_MAX_BYTES = 200_000
 
 
 @dataclass(frozen=True)
@@ -113,11 +113,11 @@ def load_file_for_edit(*, user, repository: Repository, branch: str, path: str) 
 def _changes_since(client, repository: Repository, *, tip: str, parent: str) -> str:
     """The diff of what landed on the branch between ``parent`` and ``tip`` (``A..B`` is A's changes against B)."""
     try:
-        diff = client.get_diff(repository.workspace.slug, repository.slug, f"{tip}..{parent}")
+        diff = client.get_diff(repository.workspace.slug, repository.slug, f"{tip}..{parent}", max_bytes=DIFF_MAX_BYTES)
     except BitbucketError:
         return ""  # the explanation stands without the diff; the commit itself already failed
-    if len(diff) > DIFF_MAX_CHARS:
-        diff = diff[:DIFF_MAX_CHARS] + "\n… (diff cut here; the rest is on Bitbucket)\n"
+    if diff.truncated:
+        return diff + "\n… (diff cut here; the rest is on Bitbucket)\n"
     return diff
 
 

@@ -13,7 +13,7 @@ from bitbucket_sync.client import PullRequest as PullRequestRecord
 from bitbucket_sync.models import AuditEvent, PullRequest, Repository
 
 from ._core import Action, ActionFailed, ActionRefused, MergeConflicts, SourceMoved, client_for_reading, plain_error
-from .files import DIFF_MAX_CHARS
+from .files import DIFF_MAX_BYTES
 
 STRATEGY_LABELS = {
     "merge_commit": "Merge commit",
@@ -385,7 +385,9 @@ def merge_pull_request(
             diff = ""
             if current.source.commit:
                 try:
-                    diff = client.get_diff(workspace, slug, f"{current.source.commit}..{expected_source_commit}")
+                    diff = client.get_diff(
+                        workspace, slug, f"{current.source.commit}..{expected_source_commit}", max_bytes=DIFF_MAX_BYTES
+                    )
                 except BitbucketError:
                     diff = ""
             raise SourceMoved(
@@ -395,7 +397,7 @@ def merge_pull_request(
                 details={
                     "expected": expected_source_commit,
                     "current": current.source.commit or "",
-                    "diff": diff[:DIFF_MAX_CHARS],
+                    "diff": diff,
                 },
             )
         if strategy in STRATEGIES_WITHOUT_MESSAGE:

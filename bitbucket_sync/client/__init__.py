@@ -7,7 +7,8 @@
         ...
 
 Modules: ``auth`` (credentials), ``errors`` (the exception family), ``records`` (frozen dataclasses built from JSON),
-``http`` (session, accounting, error mapping, pagination), ``client`` (``BitbucketClient``).
+``http`` (session, accounting, error mapping, pagination), ``paths`` (what may go into a URL), ``client``
+(``BitbucketClient``).
 
 Rules the rest of the product can rely on:
 
@@ -16,6 +17,9 @@ Rules the rest of the product can rely on:
 * Errors: ``BitbucketError`` > ``AuthError`` (> ``AppPasswordRemoved``), ``BadRequest``, ``NotFound``, ``Conflict``,
   ``Gone``, ``RateLimited(retry_after)``, ``Unavailable``, ``BitbucketSchemaError``, ``MergePending``. Each has
   ``message``, ``status``, ``request_id``, ``endpoint``; none ever holds a secret.
+* Paths, refs and slugs that are, or spell, an empty, ``.`` or ``..`` segment raise ``UnsafePath`` (a
+  ``ValueError``, not a Bitbucket error) before any request, and every request's final URL must stay under the
+  repository or workspace it names (``paths``: the same check the dashboard's views and forms use).
 * The client never sleeps and retries nothing but one immediate repeat of a GET whose connection dropped; backing
   off (``RateLimited``, ``Unavailable``) is the caller's job.
 * ``on_request`` receives a ``RequestRecord`` per HTTP request; ``family == "repositories"`` is what counts against
@@ -52,6 +56,7 @@ from .errors import (
     Unavailable,
 )
 from .http import RequestRecord, endpoint_family
+from .paths import UnsafePath, name_problem, path_problem, ref_problem
 from .records import (
     Account,
     Activity,
@@ -61,6 +66,7 @@ from .records import (
     CommitAuthor,
     DefaultReviewer,
     DiffStat,
+    DiffText,
     FileContent,
     Participant,
     Project,
@@ -101,6 +107,7 @@ __all__ = [
     "Credential",
     "DefaultReviewer",
     "DiffStat",
+    "DiffText",
     "FileContent",
     "Gone",
     "MergePending",
@@ -116,10 +123,14 @@ __all__ = [
     "RequestRecord",
     "SourceEntry",
     "Unavailable",
+    "UnsafePath",
     "Watcher",
     "WebhookSubscription",
     "Workspace",
     "WorkspaceAccess",
     "WorkspaceMember",
     "endpoint_family",
+    "name_problem",
+    "path_problem",
+    "ref_problem",
 ]

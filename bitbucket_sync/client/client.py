@@ -7,6 +7,7 @@ project's Bitbucket reference). Each method's docstring names the endpoint it ca
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -15,8 +16,9 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from .auth import AccessToken, ApiToken, AppPassword, Credential
-from .errors import BitbucketError, BitbucketSchemaError, MergePending
+from .errors import BitbucketError, BitbucketSchemaError, MergePending, Unavailable
 from .http import RequestRecord, Transport
+from .paths import UnsafePath, check_name, check_path, check_ref, stays_under
 from .records import (
     Account,
     Activity,
@@ -25,6 +27,7 @@ from .records import (
     Commit,
     DefaultReviewer,
     DiffStat,
+    DiffText,
     FileContent,
     Participant,
     Project,
@@ -57,13 +60,24 @@ PR_PAGELEN = 50  # the pull request list's maximum: pagelen=100 there is a 400 "
 DIFFSTAT_PAGELEN = 500  # diffstat's default (max 5000; very large pages risk a 555 on big diffs)
 
 
-def _seg(value: str | int) -> str:
-    """One URL path segment: slugs, uuids with braces, branch names with slashes (``feature%2Fx``)."""
-    return quote(str(value), safe="")
+def _seg(value: str) -> str:
+    """One URL path segment naming one thing (a workspace or repository slug, a uuid with braces, a hook id)."""
+    return quote(check_name(str(value)), safe="")
+
+
+def _ref(value: str) -> str:
+    """A branch name (slashes sent as ``feature%2Fx``), commit hash or diff spec (``A..B``) as one segment."""
+    return quote(check_ref(str(value)), safe="")
 
 
 def _file_path(path: str) -> str:
-    return quote(path.strip("/"), safe="/")
+    """A path inside a repository, its slashes kept; empty for the root directory."""
+    path = path.strip("/")
+    return quote(check_path(path), safe="/") if path else ""
+
+
+# The resource a request path belongs to: its final URL must stay under it (see ``BitbucketClient._checked``).
+_SCOPE = re.compile(r"^/(?:repositories/[^/?]+/[^/?]+|workspaces/[^/?]+|user/workspaces/[^/?]+)")
 
 
 def _bbql_datetime(value: datetime) -> str:
@@ -132,6 +146,17 @@ class BitbucketClient:
     def _pr(self, workspace: str, repo: str, pr_id: int) -> str:
         return f"{self._repo(workspace, repo)}/pullrequests/{int(pr_id)}"
 
+    def _checked(self, path: str) -> str:
+        """``path`` unchanged once its final URL, as sent and as the server routes it, is known to stay under the
+        repository or workspace its first segments name; ``UnsafePath`` before any request otherwise."""
+        scope = _SCOPE.match(path)
+        if scope and not stays_under(self._http.url_for(path), self._http.url_for(scope.group())):
+            raise UnsafePath(f"the request would leave {scope.group()}: {path!r}")
+        return path
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return self._http.request(method, self._checked(path), **kwargs)
+
     def _get(self, path: str, parse: Callable[..., Any], *, params: Mapping[str, Any] | None = None) -> Any:
         return self._send("GET", path, parse, params=params)
 
@@ -144,7 +169,7 @@ class BitbucketClient:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
     ) -> Any:
-        response = self._http.request(method, path, json=json, params=params)
+        response = self._request(method, path, json=json, params=params)
         if parse is None:
             return None
         endpoint = self._http.describe(method, path)
@@ -159,7 +184,9 @@ class BitbucketClient:
         pagelen: int = PAGELEN,
         params: Mapping[str, Any] | None = None,
     ) -> Iterator[Any]:
-        return self._http.paginate(path, parse, params=self._list_query(fields, pagelen=pagelen, params=params))
+        return self._http.paginate(
+            self._checked(path), parse, params=self._list_query(fields, pagelen=pagelen, params=params)
+        )
 
     @staticmethod
     def _list_query(
@@ -171,10 +198,30 @@ class BitbucketClient:
         query.update(params or {})
         return query
 
-    def _text(self, path: str) -> str:
-        response = self._http.request("GET", path, accept="text/plain")
+    def _text(self, path: str, *, max_bytes: int | None = None) -> DiffText:
+        """A text body read as it streams in: past ``max_bytes`` the rest is never downloaded (a diff can be
+        hundreds of megabytes), and the text says it was cut."""
+        response = self._request("GET", path, accept="text/plain", stream=True)
+        chunks: list[bytes] = []
+        size, truncated = 0, False
+        failure: Unavailable | None = None
+        try:
+            for chunk in response.iter_content(chunk_size=64 * 1024):
+                if max_bytes is not None and size + len(chunk) > max_bytes:
+                    chunks.append(chunk[: max_bytes - size])
+                    truncated = True
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        except requests.RequestException as exc:
+            endpoint = self._http.describe("GET", path)
+            failure = Unavailable(f"connection failed while reading: {type(exc).__name__}", endpoint=endpoint)
+        finally:
+            response.close()
+        if failure is not None:
+            raise failure  # outside the except block, like the transport: no wire text chained into ours
         # Diffs are the bytes as stored; a file in another encoding must not break the page that shows it.
-        return response.content.decode("utf-8", errors="replace")
+        return DiffText.of(b"".join(chunks).decode("utf-8", errors="replace"), truncated=truncated)
 
     # -- the current user and workspaces ----------------------------------------------------------------------
 
@@ -250,7 +297,7 @@ class BitbucketClient:
     def get_branch(self, workspace: str, repo: str, name: str) -> Branch:
         """GET /repositories/{workspace}/{repo_slug}/refs/branches/{name}."""
         return self._get(
-            f"{self._repo(workspace, repo)}/refs/branches/{_seg(name)}",
+            f"{self._repo(workspace, repo)}/refs/branches/{_ref(name)}",
             Branch.from_json,
             params={"fields": fields_param(Branch.FIELDS, paginated=False)},
         )
@@ -266,31 +313,32 @@ class BitbucketClient:
 
     def delete_branch(self, workspace: str, repo: str, name: str) -> None:
         """DELETE /repositories/{workspace}/{repo_slug}/refs/branches/{name} (the main branch cannot be deleted)."""
-        self._send("DELETE", f"{self._repo(workspace, repo)}/refs/branches/{_seg(name)}")
+        self._send("DELETE", f"{self._repo(workspace, repo)}/refs/branches/{_ref(name)}")
 
     def iter_commits(self, workspace: str, repo: str, *, branch: str | None = None) -> Iterator[Commit]:
         """GET /repositories/{workspace}/{repo_slug}/commits[/{branch}]: newest first, cursor-paginated."""
         path = f"{self._repo(workspace, repo)}/commits"
         if branch is not None:
-            path += f"/{_seg(branch)}"
+            path += f"/{_ref(branch)}"
         return self._iter(path, Commit.from_json, Commit.FIELDS)
 
     def get_commit(self, workspace: str, repo: str, commit: str) -> Commit:
         """GET /repositories/{workspace}/{repo_slug}/commit/{commit}."""
         return self._get(
-            f"{self._repo(workspace, repo)}/commit/{_seg(commit)}",
+            f"{self._repo(workspace, repo)}/commit/{_ref(commit)}",
             Commit.from_json,
             params={"fields": fields_param(Commit.FIELDS, paginated=False)},
         )
 
-    def get_diff(self, workspace: str, repo: str, spec: str) -> str:
-        """GET /repositories/{workspace}/{repo_slug}/diff/{spec}: raw diff (``A..B`` is A's changes against B)."""
-        return self._text(f"{self._repo(workspace, repo)}/diff/{_seg(spec)}")
+    def get_diff(self, workspace: str, repo: str, spec: str, *, max_bytes: int | None = None) -> DiffText:
+        """GET /repositories/{workspace}/{repo_slug}/diff/{spec}: raw diff (``A..B`` is A's changes against B), at
+        most ``max_bytes`` of it read."""
+        return self._text(f"{self._repo(workspace, repo)}/diff/{_ref(spec)}", max_bytes=max_bytes)
 
     def iter_diffstat(self, workspace: str, repo: str, spec: str) -> Iterator[DiffStat]:
         """GET /repositories/{workspace}/{repo_slug}/diffstat/{spec}."""
         return self._iter(
-            f"{self._repo(workspace, repo)}/diffstat/{_seg(spec)}",
+            f"{self._repo(workspace, repo)}/diffstat/{_ref(spec)}",
             DiffStat.from_json,
             DiffStat.FIELDS,
             pagelen=DIFFSTAT_PAGELEN,
@@ -300,8 +348,8 @@ class BitbucketClient:
 
     def get_file(self, workspace: str, repo: str, commit: str, path: str) -> FileContent:
         """GET /repositories/{workspace}/{repo_slug}/src/{commit}/{path}: the file's raw bytes."""
-        response = self._http.request(
-            "GET", f"{self._repo(workspace, repo)}/src/{_seg(commit)}/{_file_path(path)}", accept="*/*"
+        response = self._request(
+            "GET", f"{self._repo(workspace, repo)}/src/{_ref(commit)}/{_file_path(path)}", accept="*/*"
         )
         return FileContent(
             path=path.strip("/"),
@@ -314,7 +362,7 @@ class BitbucketClient:
     def get_file_meta(self, workspace: str, repo: str, commit: str, path: str) -> SourceEntry:
         """GET /repositories/{workspace}/{repo_slug}/src/{commit}/{path}?format=meta: size, attributes, type."""
         return self._get(
-            f"{self._repo(workspace, repo)}/src/{_seg(commit)}/{_file_path(path)}",
+            f"{self._repo(workspace, repo)}/src/{_ref(commit)}/{_file_path(path)}",
             SourceEntry.from_json,
             params={"format": "meta"},
         )
@@ -322,7 +370,7 @@ class BitbucketClient:
     def iter_directory(self, workspace: str, repo: str, commit: str, path: str = "") -> Iterator[SourceEntry]:
         """GET /repositories/{workspace}/{repo_slug}/src/{commit}/{path}/: a directory's entries (trailing slash)."""
         directory = _file_path(path)
-        url = f"{self._repo(workspace, repo)}/src/{_seg(commit)}/" + (f"{directory}/" if directory else "")
+        url = f"{self._repo(workspace, repo)}/src/{_ref(commit)}/" + (f"{directory}/" if directory else "")
         return self._iter(url, SourceEntry.from_json, SourceEntry.FIELDS)
 
     def commit_files(
@@ -349,10 +397,10 @@ class BitbucketClient:
         if author:
             data.append(("author", author))
         for path in delete:
-            data.append(("files", path.strip("/")))
+            data.append(("files", check_path(path.strip("/"))))
         parts = []
         for path, content in (files or {}).items():
-            clean = path.strip("/")
+            clean = check_path(path.strip("/"))
             # A file literally called "message" (etc.) would be read as metadata without the leading slash.
             name = f"/{clean}" if clean in _SRC_METADATA_FIELDS else clean
             body = content.encode() if isinstance(content, str) else content
@@ -360,7 +408,7 @@ class BitbucketClient:
         if not parts and not any(k == "files" for k, _ in data):
             raise ValueError("commit_files needs at least one file to write or delete")
         path = f"{self._repo(workspace, repo)}/src"
-        response = self._http.request("POST", path, data=data, files=parts or None)
+        response = self._request("POST", path, data=data, files=parts or None)
         location = response.headers.get("Location")
         if not location:
             raise BitbucketSchemaError(
@@ -389,7 +437,7 @@ class BitbucketClient:
         participants, which the listing otherwise omits, so no per-PR request is needed.
         """
         path, query = self._pull_request_listing(workspace, repo, updated_after, states, with_participants)
-        return self._http.paginate(path, PullRequest.from_json, params=query)
+        return self._http.paginate(self._checked(path), PullRequest.from_json, params=query)
 
     def iter_pull_request_pages(
         self,
@@ -407,7 +455,7 @@ class BitbucketClient:
         listing on the API host raises ``BitbucketSchemaError`` at the call, before any request.
         """
         path, query = self._pull_request_listing(workspace, repo, updated_after, ALL_STATES, True)
-        return self._http.pages(path, PullRequest.from_json, params=query, start_url=start_url)
+        return self._http.pages(self._checked(path), PullRequest.from_json, params=query, start_url=start_url)
 
     def _pull_request_listing(
         self,
@@ -448,9 +496,10 @@ class BitbucketClient:
             DefaultReviewer.FIELDS,
         )
 
-    def get_pull_request_diff(self, workspace: str, repo: str, pr_id: int) -> str:
-        """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/diff (302 to the repository diff, followed)."""
-        return self._text(f"{self._pr(workspace, repo, pr_id)}/diff")
+    def get_pull_request_diff(self, workspace: str, repo: str, pr_id: int, *, max_bytes: int | None = None) -> DiffText:
+        """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/diff (302 to the repository diff, followed), at
+        most ``max_bytes`` of it read."""
+        return self._text(f"{self._pr(workspace, repo, pr_id)}/diff", max_bytes=max_bytes)
 
     def iter_pull_request_diffstat(self, workspace: str, repo: str, pr_id: int) -> Iterator[DiffStat]:
         """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/diffstat (302 to the repository diffstat)."""
@@ -607,7 +656,7 @@ class BitbucketClient:
             body["message"] = message
         path = f"{self._pr(workspace, repo, pr_id)}/merge"
         params = {"async": "true"} if asynchronous else None
-        response = self._http.request("POST", path, json=body, params=params)
+        response = self._request("POST", path, json=body, params=params)
         endpoint = self._http.describe("POST", path)
         if response.status_code == 202:
             task_url = response.headers.get("Location")

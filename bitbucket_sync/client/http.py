@@ -163,8 +163,11 @@ class Transport:
         data: Any = None,
         files: Any = None,
         accept: str = "application/json",
+        stream: bool = False,
     ) -> requests.Response:
-        """Send one request (plus at most one repeat of a GET whose connection dropped); raise on any failure."""
+        """Send one request (plus at most one repeat of a GET whose connection dropped); raise on any failure.
+
+        With ``stream`` the body is left unread for the caller, who must close the response."""
         url = self.url_for(path_or_url)
         endpoint = self.describe(method, url)
         headers = {
@@ -187,6 +190,7 @@ class Transport:
                     files=files,
                     headers=headers,
                     timeout=self.timeout,
+                    stream=stream,
                 )
             except requests.Timeout:
                 failure = Unavailable(f"no answer within the timeout ({self.timeout}s)", endpoint=endpoint)

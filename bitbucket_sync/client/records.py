@@ -679,6 +679,21 @@ class FileContent:
         return len(self.content)
 
 
+class DiffText(str):
+    """A raw diff as text. ``truncated``: Bitbucket sent more than the byte cap the caller asked for, so this is only
+    its beginning (the rest was never read).
+
+    A ``str``, so callers that only show or search a diff need nothing new; it pickles with its flag (caches)."""
+
+    truncated: bool = False
+
+    @classmethod
+    def of(cls, text: str, *, truncated: bool) -> DiffText:
+        diff = cls(text)
+        diff.truncated = truncated
+        return diff
+
+
 @dataclass(frozen=True)
 class Comment(_Record):
     """A pull request comment (global, inline or reply)."""

@@ -6,12 +6,16 @@ here, so a mistake costs no request.
 """
 
 import hashlib
+import re
 from typing import Any, cast
 
 from django import forms
 
-from bitbucket_sync.actions import BRANCH_PREFIXES, STRATEGY_LABELS, branch_name_problem
+from bitbucket_sync.actions import BRANCH_PREFIXES, EDIT_MAX_BYTES, STRATEGY_LABELS, branch_name_problem
 from bitbucket_sync.actions.receipts import new_key
+from bitbucket_sync.client import path_problem, ref_problem
+
+_COMMIT_HASH = re.compile(r"[0-9a-f]{7,40}")
 
 
 def digest(text: str) -> str:
@@ -51,6 +55,15 @@ class BranchCreateForm(ActionForm):
         widget=forms.TextInput(attrs={"list": "branch-targets", "autocomplete": "off"}),
     )
 
+    def clean_target(self):
+        target = self.cleaned_data["target"].strip()
+        if ref_problem(target):
+            raise forms.ValidationError(
+                "A branch, tag or commit cannot have empty, '.' or '..' parts, a backslash or a percent-encoded "
+                "'.', '/', '\\' or '%'."
+            )
+        return target
+
     def clean(self):
         cleaned = super().clean()
         name = (cleaned.get("prefix") or "") + (cleaned.get("name") or "").strip()
@@ -86,6 +99,28 @@ class _CommitForm(ActionForm):
         super().__init__(*args, **kwargs)
         self.fields["reviewers"].choices = [(p.bitbucket_uuid, p.display_name or p.nickname) for p in people]
 
+    def clean_parent(self):
+        parent = self.cleaned_data["parent"]
+        if not _COMMIT_HASH.fullmatch(parent):
+            raise forms.ValidationError("The commit you started from is not a commit hash; reload the page.")
+        return parent
+
+    def clean_branch(self):
+        # A hidden field, but posted by the browser like any other: the branch goes into the commit's request.
+        branch = self.cleaned_data["branch"]
+        if problem := branch_name_problem(branch):
+            raise forms.ValidationError(problem)
+        return branch
+
+    def clean_path(self):
+        # Both subclasses declare `path` (a text box to edit, hidden to delete); the same rule holds for each.
+        path = self.cleaned_data["path"].strip().strip("/")
+        if not path:
+            raise forms.ValidationError("Give the file a path.")
+        if problem := path_problem(path):
+            raise forms.ValidationError(problem)
+        return path
+
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("target") == "new_branch":
@@ -112,14 +147,6 @@ class FileEditForm(_CommitForm):
 
     field_order = ["path", "content", "message", "target", "new_branch", "pr_title", "pr_description", "reviewers"]
 
-    def clean_path(self):
-        path = self.cleaned_data["path"].strip().strip("/")
-        if not path:
-            raise forms.ValidationError("Give the file a path.")
-        if any(part in ("", ".", "..") for part in path.split("/")):
-            raise forms.ValidationError("A path cannot contain empty, '.' or '..' parts.")
-        return path
-
     @property
     def is_new_file(self) -> bool:
         """Whether this form adds a file (the hidden field's raw value is the string "False" once posted)."""
@@ -136,6 +163,12 @@ class FileEditForm(_CommitForm):
 
     def clean(self):
         cleaned = super().clean()
+        if "content" in cleaned and len(self.file_bytes()) > EDIT_MAX_BYTES:
+            # The editor only opens smaller files; a bigger text can still be posted, and is refused the same way.
+            self.add_error(
+                "content", f"Files over {EDIT_MAX_BYTES // 1024} KiB are edited with git, not in the browser."
+            )
+            return cleaned
         unchanged = (
             "content" in cleaned
             and "path" in cleaned
@@ -212,6 +245,13 @@ class MergeForm(ActionForm):
     def __init__(self, *args, strategies=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["strategy"].choices = [(s, STRATEGY_LABELS.get(s, s)) for s in strategies]
+
+    def clean_expected_source_commit(self):
+        # Sent back to Bitbucket in a diff's URL when the source moved: only a hash may go there.
+        commit = self.cleaned_data["expected_source_commit"]
+        if not _COMMIT_HASH.fullmatch(commit):
+            raise forms.ValidationError("The commit you reviewed is not a commit hash; reload the page.")
+        return commit
 
 
 class DeclineForm(ActionForm):

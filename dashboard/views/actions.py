@@ -18,6 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from bitbucket_sync import actions
 from bitbucket_sync.actions import receipts
+from bitbucket_sync.client import path_problem
 from bitbucket_sync.models import ActionReceipt, Branch
 from dashboard import selectors
 from dashboard.forms.actions import ActionForm, BranchCreateForm
@@ -37,6 +38,23 @@ def writable_repository(request, workspace_slug: str, repo_slug: str):
 def visible_repository(request, workspace_slug: str, repo_slug: str):
     workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
     return workspace, selectors.repository_for_user(request.user, workspace=workspace, slug=repo_slug)
+
+
+def branch_from_url(request, name: str, default: str) -> str:
+    """A branch named in the query string (``?branch=``), else ``default``; a name git or a URL could not hold (a
+    ``..`` segment, a backslash...) is a 404 before anything is sent."""
+    branch = request.GET.get(name) or default
+    if branch and actions.branch_name_problem(branch):
+        raise Http404("No such branch.")
+    return branch
+
+
+def path_from_url(request, name: str = "path") -> str:
+    """A file path named in the query string, without its outer slashes; an empty, ``.`` or ``..`` part is a 404."""
+    path = (request.GET.get(name) or "").strip("/")
+    if path and path_problem(path):
+        raise Http404("No such path.")
+    return path
 
 
 def live_branches(repository) -> list[str]:

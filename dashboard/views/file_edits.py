@@ -14,7 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from bitbucket_sync import actions
 from dashboard.forms.actions import FileDeleteForm, FileEditForm, digest
-from dashboard.views.actions import fragment, perform, writable_repository
+from dashboard.views.actions import branch_from_url, fragment, path_from_url, perform, writable_repository
 from dashboard.views.pull_request_actions import reviewer_candidates, reviewer_defaults
 
 
@@ -89,8 +89,8 @@ def file_edit(request, workspace_slug: str, repo_slug: str):
         return render(request, fragment(request, "actions/file_edit.html", "edit-form"), context)
 
     if request.method == "GET":
-        branch = request.GET.get("branch") or repository.main_branch
-        path = (request.GET.get("path") or "").strip("/")
+        branch = branch_from_url(request, "branch", repository.main_branch)
+        path = path_from_url(request)
         is_new = request.GET.get("new") == "1"
         try:
             loaded = actions.load_file_for_edit(
@@ -156,8 +156,8 @@ def file_delete(request, workspace_slug: str, repo_slug: str):
         return render(request, fragment(request, "actions/file_delete.html", "delete-form"), context)
 
     if request.method == "GET":
-        branch = request.GET.get("branch") or repository.main_branch
-        path = (request.GET.get("path") or "").strip("/")
+        branch = branch_from_url(request, "branch", repository.main_branch)
+        path = path_from_url(request)
         try:
             loaded = actions.load_file_for_edit(user=request.user, repository=repository, branch=branch, path=path)
         except actions.ActionRefused as refused:

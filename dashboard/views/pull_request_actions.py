@@ -27,6 +27,7 @@ from dashboard.forms.actions import (
     ReviewForm,
 )
 from dashboard.views.actions import (
+    branch_from_url,
     done,
     fragment,
     live_branches,
@@ -113,8 +114,8 @@ def pull_request_create(request, workspace_slug: str, repo_slug: str):
         return render(request, fragment(request, "actions/pull_request_create.html", "pr-form"), context)
 
     if request.method == "GET":
-        source = request.GET.get("source") or next((b for b in branches if b != repository.main_branch), "")
-        destination = request.GET.get("destination") or repository.main_branch
+        source = branch_from_url(request, "source", next((b for b in branches if b != repository.main_branch), ""))
+        destination = branch_from_url(request, "destination", repository.main_branch)
         defaults = reviewer_defaults(request, repository, people)
         context["reviewer_note"] = defaults.note
         initial = {

@@ -280,6 +280,7 @@ def test_split_ref_and_path_prefers_the_longest_branch(site):
     location = selectors.split_ref_and_path(api, "0123abcd4567/docs/")
     assert (location.ref, location.path, location.is_branch) == ("0123abcd4567", "docs", False)
     assert selectors.split_ref_and_path(api, "").ref == "main"
+    assert selectors.split_ref_and_path(api, "main/").path == ""
 
 
 # --- queries: the same count for 3 rows and for 30 -----------------------------------------------------------------

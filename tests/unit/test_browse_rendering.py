@@ -52,6 +52,11 @@ def test_markdown_links_get_rel_and_keep_https():
     assert 'rel="noopener noreferrer nofollow"' in html
 
 
+def test_markdown_image_from_another_site_stays():
+    html = str(rendering.markdown("![chart](https://images.example.com/chart.png)"))
+    assert '<img src="https://images.example.com/chart.png" alt="chart">' in html
+
+
 def test_markdown_renders_tables_and_code():
     html = str(rendering.markdown("| a | b |\n|---|---|\n| 1 | 2 |\n\n```py\nx = 1\n```"))
     assert "<table>" in html and "<td>1</td>" in html and "<pre><code" in html

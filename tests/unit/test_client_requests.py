@@ -316,6 +316,14 @@ def test_merge_strategy_is_checked(client):
 
 
 @responses.activate
+def test_diff_spec_and_branch_names_with_slashes_are_sent_as_one_segment():
+    client = BitbucketClient(AccessToken("t"), base_url=BASE)
+    responses.get(f"{REPO}/diff/feature%2Fx..main", body="diff --git a/x b/x\n", content_type="text/plain")
+    diff = client.get_diff("acme", "web", "feature/x..main")
+    assert diff.startswith("diff --git") and diff.truncated is False
+
+
+@responses.activate
 def test_pull_request_diff_follows_the_redirect_and_counts_both_hops():
     records = []
     client = BitbucketClient(AccessToken("access-token-secret-1"), base_url=BASE, on_request=records.append)
