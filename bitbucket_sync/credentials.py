@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from bitbucket_sync import audit, encryption
+from bitbucket_sync import audit, encryption, sites
 from bitbucket_sync.client import (
     ALL_STATES,
     AccessToken,
@@ -159,6 +159,12 @@ def default_api_url() -> str:
     return settings.BITBUCKET_API_URL
 
 
+def checked_api_url(api_url: str) -> str:
+    """The credential's API URL normalised (empty: the site's Bitbucket), or `sites.ApiUrlNotAllowed`: the secret is
+    sent there, so only a configured Bitbucket endpoint will do."""
+    return sites.checked_api_url(api_url)
+
+
 # -- checking ---------------------------------------------------------------------------------------------------
 
 
@@ -176,8 +182,10 @@ def check_credential(
     """Ask Bitbucket what a (not yet saved) credential can do. Never raises for anything Bitbucket answers.
 
     `workspace` is the slug a project or repository access token belongs to (those cannot list their workspaces);
-    other kinds ignore it unless they see no workspace of their own.
+    other kinds ignore it unless they see no workspace of their own. Raises `sites.ApiUrlNotAllowed` (a ValueError),
+    before any request, when `api_url` is not one of the configured Bitbucket endpoints.
     """
+    base_url = checked_api_url(api_url)
     seen: list[RequestRecord] = []
 
     def record(request: RequestRecord) -> None:
@@ -186,7 +194,7 @@ def check_credential(
             on_request(request)
 
     auth = client_auth(kind=kind, login=login, secret=secret)
-    with BitbucketClient(auth, base_url=api_url or default_api_url(), session=session, on_request=record) as client:
+    with BitbucketClient(auth, base_url=base_url, session=session, on_request=record) as client:
         result = _probe(client, kind=kind, workspace_hint=workspace.strip().strip("/"))
     return _with_requests(result, tuple(seen))
 
@@ -427,14 +435,15 @@ def save_credential(
     checked: CheckResult | None = None,
 ) -> tuple[Credential, CheckResult]:
     """Check a credential with Bitbucket, then make it `owner`'s active one (the previous one is kept, inactive, with
-    its secret destroyed). Raises `CredentialRejected` (nothing saved, a failure audited) when Bitbucket refuses it.
+    its secret destroyed). Raises `CredentialRejected` (nothing saved, a failure audited) when Bitbucket refuses it,
+    and ValueError (nothing asked, nothing saved) for bad input, such as an API URL that is not a configured endpoint.
 
     `checked` is the result of a `check_credential` already made with these very values (the admin's form checks
     while it validates), so Bitbucket is not asked twice."""
     kind = Kind(kind)
     login = login.strip()
     secret = secret.strip()
-    api_url = (api_url or default_api_url()).rstrip("/")
+    api_url = checked_api_url(api_url)
     if kind in (Kind.API_TOKEN, Kind.APP_PASSWORD) and not login:
         raise ValueError("an API token needs the Atlassian account email; an app password the Bitbucket username")
     if not secret:
@@ -514,6 +523,8 @@ def recheck_credential(*, actor, credential: Credential, session=None) -> CheckR
     ledger as they happen). A valid answer refreshes the owner's access."""
     if credential.status == Status.REVOKED or not credential.secret_encrypted:
         result = CheckResult(accepted=False, status=credential.status, message="This credential is no longer in use.")
+    elif (url_problem := _api_url_problem(credential.api_url)) is not None:
+        result = CheckResult(accepted=False, status=Status.INVALID, message=url_problem)
     else:
         try:
             client_kwargs = {"session": session} if session is not None else {}
@@ -550,6 +561,14 @@ def recheck_credential(*, actor, credential: Credential, session=None) -> CheckR
             enqueue_access_sync(fresh.owner_id)
     credential.refresh_from_db()
     return result
+
+
+def _api_url_problem(api_url: str) -> str | None:
+    try:
+        checked_api_url(api_url)
+    except sites.ApiUrlNotAllowed as error:
+        return str(error)
+    return None
 
 
 def revoke_credential(*, actor, credential: Credential) -> Credential:

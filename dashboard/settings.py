@@ -17,6 +17,8 @@ from dashboard.env import (
     env_int,
     env_list,
     env_str,
+    env_url,
+    env_url_list,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -148,7 +150,10 @@ def _encryption_keys() -> list[str]:
 BBDASH_ENCRYPTION_KEYS = _encryption_keys()
 # Members may replace their own credential at /-/me/ (admins always can, for everyone).
 BBDASH_CREDENTIAL_SELF_SERVICE = env_bool("BBDASH_CREDENTIAL_SELF_SERVICE", False)
-BITBUCKET_API_URL = env_str("BITBUCKET_API_URL", "https://api.bitbucket.org/2.0")
+BITBUCKET_API_URL = env_url("BITBUCKET_API_URL", "https://api.bitbucket.org/2.0")
+# Reserved for the Data Center backend: its sites' base URLs. With BITBUCKET_API_URL they are the only URLs a
+# credential may name (bitbucket_sync.sites), since a credential's URL is where its secret is sent.
+BBDASH_DATACENTER_URLS = env_url_list("BBDASH_DATACENTER_URLS")
 
 # --- Live updates (Bitbucket webhooks) ---------------------------------------------------------------------------
 # The base URL Bitbucket can reach this site at (https://dash.example.com); live updates cannot be turned on without.

@@ -1,0 +1,172 @@
+"""Credentials, sites and secrets: where a credential may be sent, what revoking it does, which credential syncs a
+workspace, and where its secret may never show up."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+
+from bitbucket_sync import sites
+from bitbucket_sync.credentials import check_credential, recheck_credential, save_credential
+from bitbucket_sync.models import AuditEvent, Credential
+from dashboard.env import ImproperlyConfiguredEnv, env_url_list
+from tests import factories
+
+CLOUD = "https://api.bitbucket.org/2.0"
+
+
+@pytest.fixture
+def elsewhere(emulator_factory):
+    """A second Bitbucket answering to the same demo accounts: a host the site is not configured for."""
+    other = emulator_factory(seed="demo", controls=True)
+    other.controls.reset_counts()
+    return other
+
+
+def _form(emulator, username: str, api_url: str) -> dict:
+    account = emulator.account(username)
+    return {"kind": "api_token", "login": account["email"], "secret": account["api_token"], "api_url": api_url}
+
+
+# -- a credential's API URL ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.bitbucket.org/2.0",
+        "https://api.bitbucket.org/2.0/",
+        "HTTPS://API.Bitbucket.ORG/2.0",
+        "https://api.bitbucket.org:443/2.0",
+        "",
+    ],
+)
+def test_checked_api_url_accepts_the_configured_endpoint_in_any_spelling(settings, url):
+    settings.BITBUCKET_API_URL = CLOUD
+    settings.BBDASH_DATACENTER_URLS = []
+    assert sites.checked_api_url(url) == CLOUD
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.bitbucket.org.attacker.test/2.0",
+        "https://attacker.test/2.0",
+        "http://api.bitbucket.org/2.0",
+        "https://api.bitbucket.org:8443/2.0",
+        "https://api.bitbucket.org/2.0/.",
+        "https://api.bitbucket.org/2.0/../2.0",
+        "https://api.bitbucket.org/",
+        "https://ada@api.bitbucket.org/2.0",
+        "https://api.bitbucket.org/2.0?next=https://attacker.test",
+        "https://api.bitbucket.org/2.0#x",
+        "ftp://api.bitbucket.org/2.0",
+        "api.bitbucket.org/2.0",
+    ],
+)
+def test_checked_api_url_refuses_anything_else(settings, url):
+    settings.BITBUCKET_API_URL = CLOUD
+    settings.BBDASH_DATACENTER_URLS = []
+    with pytest.raises(sites.ApiUrlNotAllowed, match="not a Bitbucket endpoint this site is configured for"):
+        sites.checked_api_url(url)
+
+
+def test_checked_api_url_accepts_a_configured_datacenter_url(settings):
+    settings.BITBUCKET_API_URL = CLOUD
+    settings.BBDASH_DATACENTER_URLS = ["https://bitbucket.example.test/"]
+    assert sites.allowed_api_urls() == (CLOUD, "https://bitbucket.example.test")
+    assert sites.checked_api_url("https://BITBUCKET.example.test") == "https://bitbucket.example.test"
+
+
+def test_env_url_list_datacenter_urls_must_be_http_base_urls():
+    variable = "BBDASH_DATACENTER_URLS"
+    assert env_url_list(variable, environ={}) == []
+    assert env_url_list(variable, environ={variable: "https://a.test/, http://b.test:7990"}) == [
+        "https://a.test",
+        "http://b.test:7990",
+    ]
+    for bad in ("ftp://a.test", "a.test", "https://u:p@a.test", "https://a.test/?q=1", "https://a.test:x"):
+        with pytest.raises(ImproperlyConfiguredEnv, match=variable):
+            env_url_list(variable, environ={variable: bad})
+
+
+@pytest.mark.django_db
+def test_credential_user_form_other_api_url_refused_before_any_request(emulator, elsewhere, client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("alice", is_staff=True))
+    bob = django_user_model.objects.create_user("bob")
+    response = client.post(reverse("credential_user", args=[bob.pk]), _form(emulator, "bob", elsewhere.api_url))
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert "not a Bitbucket endpoint this site is configured for" in " ".join(errors["api_url"])
+    assert f'value="{elsewhere.api_url}"' in response.content.decode()  # the input comes back as typed
+    assert elsewhere.controls.counts()["total"] == 0
+    assert not Credential.objects.exists()
+
+
+@pytest.mark.django_db
+def test_credential_admin_other_api_url_refused_before_any_request(emulator, elsewhere, client, django_user_model):
+    client.force_login(django_user_model.objects.create_superuser("root", email="root@example.test"))
+    bob = django_user_model.objects.create_user("bob")
+    form = {**_form(emulator, "bob", elsewhere.api_url), "owner": bob.pk, "scope_name": ""}
+    response = client.post(reverse("admin:bitbucket_sync_credential_add"), form)
+    assert response.status_code == 200
+    assert "not a Bitbucket endpoint this site is configured for" in response.content.decode()
+    assert elsewhere.controls.counts()["total"] == 0
+    assert not Credential.objects.exists()
+
+
+@pytest.mark.django_db
+def test_bitbucket_credential_set_other_api_url_refused_before_any_request(emulator, elsewhere, monkeypatch):
+    account = emulator.account("bob")
+    monkeypatch.setattr("sys.stdin", io.StringIO(account["api_token"] + "\n"))
+    with pytest.raises(CommandError, match="not a Bitbucket endpoint this site is configured for"):
+        call_command(
+            "bitbucket_credential", "set", "bob", "--create-user", "--kind", "api_token",
+            "--login", account["email"], "--secret-stdin", "--api-url", elsewhere.api_url,
+            stdout=io.StringIO(),
+        )  # fmt: skip
+    assert elsewhere.controls.counts()["total"] == 0
+    assert not Credential.objects.exists()
+
+
+@pytest.mark.django_db
+def test_save_credential_other_api_url_refused_and_configured_one_stored_normalised(
+    emulator, elsewhere, django_user_model
+):
+    bob = django_user_model.objects.create_user("bob")
+    account = emulator.account("bob")
+    values = {
+        "actor": None,
+        "owner": bob,
+        "kind": "api_token",
+        "login": account["email"],
+        "secret": account["api_token"],
+    }
+    with pytest.raises(sites.ApiUrlNotAllowed):
+        save_credential(**values, api_url=elsewhere.api_url)
+    with pytest.raises(sites.ApiUrlNotAllowed):
+        check_credential(
+            kind="api_token", login=account["email"], secret=account["api_token"], api_url=elsewhere.api_url
+        )
+    assert elsewhere.controls.counts()["total"] == 0
+    credential, _ = save_credential(**values, api_url=emulator.api_url.upper().replace("/2.0", "/2.0/"))
+    assert credential.api_url == emulator.api_url
+
+
+@pytest.mark.django_db
+def test_recheck_credential_stored_with_other_api_url_is_invalid_without_a_request(
+    emulator, elsewhere, django_user_model
+):
+    bob = django_user_model.objects.create_user("bob")
+    account = emulator.account("bob")
+    stored = factories.credential(bob, api_url=elsewhere.api_url, login=account["email"], secret=account["api_token"])
+    result = recheck_credential(actor=None, credential=stored)
+    assert not result.accepted and "not a Bitbucket endpoint" in result.message
+    assert elsewhere.controls.counts()["total"] == 0
+    stored.refresh_from_db()
+    assert stored.status == Credential.Status.INVALID
+    assert AuditEvent.objects.filter(action="credential.check", result=AuditEvent.Result.FAILURE).exists()
