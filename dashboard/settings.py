@@ -4,6 +4,7 @@ With nothing set, the site runs on embedded defaults: SQLite and a filesystem Ce
 DATABASE_URL and CELERY_BROKER_URL switches to PostgreSQL and Redis with no other change.
 """
 
+import os
 import secrets
 from pathlib import Path
 
@@ -36,9 +37,15 @@ def _secret_key() -> str:
             raise ImproperlyConfiguredEnv("DJANGO_SECRET_KEY", "must be at least 32 characters long")
         return configured
     key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+    try:
+        # Created readable by its owner only from the first byte (a chmod afterwards leaves a window), and never
+        # over an existing key: another process starting at the same moment may have just written it.
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as new_key:
+            new_key.write(secrets.token_urlsafe(50))
     return key_file.read_text().strip()
 
 

@@ -3,7 +3,10 @@ workspace, and where its secret may never show up."""
 
 from __future__ import annotations
 
+import importlib
 import io
+import os
+import pathlib
 
 import pytest
 from django.core.management import call_command
@@ -170,3 +173,24 @@ def test_recheck_credential_stored_with_other_api_url_is_invalid_without_a_reque
     stored.refresh_from_db()
     assert stored.status == Credential.Status.INVALID
     assert AuditEvent.objects.filter(action="credential.check", result=AuditEvent.Result.FAILURE).exists()
+
+
+# -- key files ------------------------------------------------------------------------------------------------------
+
+
+def test_secret_key_file_is_private_from_its_creation(tmp_path, monkeypatch):
+    """A process stopped between writing the key and a later chmod must not leave a readable key: the file is made
+    with mode 0600, so the chmod that never comes changes nothing."""
+    site_settings = importlib.import_module("dashboard.settings")
+    monkeypatch.setattr(site_settings, "VAR_DIR", tmp_path)
+    monkeypatch.delenv("DJANGO_SECRET_KEY", raising=False)
+    monkeypatch.setattr(pathlib.Path, "chmod", lambda self, mode, **kwargs: None)
+    previous = os.umask(0o022)
+    try:
+        key = site_settings._secret_key()
+    finally:
+        os.umask(previous)
+    key_file = tmp_path / "secret_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert len(key) >= 50 and key_file.read_text() == key
+    assert site_settings._secret_key() == key  # read back, never replaced
