@@ -7,13 +7,18 @@ import importlib
 import io
 import os
 import pathlib
+import secrets
 
 import pytest
+import requests
+import responses
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
+from django.views.debug import ExceptionReporter
 
 from bitbucket_sync import sites
+from bitbucket_sync.client import AccessToken, ApiToken, BitbucketClient, BitbucketError
 from bitbucket_sync.credentials import check_credential, recheck_credential, save_credential
 from bitbucket_sync.models import AuditEvent, Credential
 from dashboard.env import ImproperlyConfiguredEnv, env_url_list
@@ -194,3 +199,64 @@ def test_secret_key_file_is_private_from_its_creation(tmp_path, monkeypatch):
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert len(key) >= 50 and key_file.read_text() == key
     assert site_settings._secret_key() == key  # read back, never replaced
+
+
+# -- secrets in errors ----------------------------------------------------------------------------------------------
+
+BASE = "https://api.example.test/2.0"
+
+
+class _BrokenSession(requests.Session):
+    """A session whose adapter fails with something that is not a requests error (a bug, a broken proxy plug-in)."""
+
+    def request(self, method, url, *args, **kwargs):
+        kwargs.clear()  # the failure below must be reported from the transport's frame, not from this one
+        raise RuntimeError("adapter failed")
+
+
+@pytest.mark.parametrize("kind", ["api_token", "access_token"])
+def test_transport_request_error_report_hides_the_authorization_header(kind):
+    # Made at run time: the report quotes this file's source lines, which must not hold the secret.
+    secret = secrets.token_urlsafe(24)
+    auth = ApiToken("ada@example.test", secret) if kind == "api_token" else AccessToken(secret)
+    del secret
+    client = BitbucketClient(auth, base_url=BASE, session=_BrokenSession())
+    with pytest.raises(RuntimeError) as info:
+        client.get_current_user()
+    reporter = ExceptionReporter(None, info.type, info.value, info.tb)
+    frames = [f for f in reporter.get_traceback_frames() if f["filename"].endswith("client/http.py")]
+    transport = dict(next(f for f in frames if f["function"] == "request")["vars"])
+    # The report Django mails to ADMINS and shows on the debug page lists every frame's local variables (this
+    # test's own frame too, so it is made before the test holds the header in a variable).
+    report = reporter.get_traceback_html()
+    assert "headers" in transport and "Authorization" not in transport["headers"]
+    header = auth.authorization_header()
+    for leaked in (header, header.split(" ", 1)[1], auth.secret):
+        assert leaked not in report
+
+
+@responses.activate
+def test_transport_error_scrubs_the_basic_encoded_secret():
+    auth = ApiToken("ada@example.test", "ATATT3-api-token-SECRET-1234")
+    encoded = auth.authorization_header().split(" ", 1)[1]
+    # A proxy in front of Bitbucket that echoes the request's headers in its error envelope.
+    responses.get(
+        f"{BASE}/user",
+        status=400,
+        json={
+            "type": "error",
+            "error": {
+                "message": f"bad header Authorization: Basic {encoded}",
+                "detail": {"headers": {"Authorization": f"Basic {encoded}"}, "seen": [encoded]},
+                "fields": {"authorization": [f"Basic {encoded}"]},
+                "id": encoded,
+            },
+        },
+    )
+    client = BitbucketClient(auth, base_url=BASE)
+    with pytest.raises(BitbucketError) as info:
+        client.get_current_user()
+    error = info.value
+    for text in (str(error), repr(error), error.message, str(error.detail), str(error.fields), str(error.request_id)):
+        assert encoded not in text and auth.secret not in text
+    assert "Basic ****" in error.message
