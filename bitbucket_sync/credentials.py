@@ -35,6 +35,7 @@ from bitbucket_sync.client import (
 from bitbucket_sync.client import Account as AccountRecord
 from bitbucket_sync.models import AuditEvent, Credential, WebhookSubscription, Workspace
 from bitbucket_sync.sync import upsert_account
+from bitbucket_sync.sync.access import clear_user_access
 
 logger = logging.getLogger(__name__)
 
@@ -573,11 +574,14 @@ def _api_url_problem(api_url: str) -> str | None:
 
 def revoke_credential(*, actor, credential: Credential) -> Credential:
     """Stop using a credential: it is marked revoked, its secret destroyed, and no workspace syncs with it any more.
-    (Bitbucket has no API to revoke a token; its owner deletes it at Bitbucket.)"""
+    When it was the owner's active one, the owner sees nothing from this moment until a new one is checked (their
+    access rows go in the same transaction). (Bitbucket has no API to revoke a token; its owner deletes it there.)"""
     with transaction.atomic():
         credential = Credential.objects.select_for_update().get(pk=credential.pk)
         if credential.status == Status.REVOKED:
             return credential
+        if credential.is_active:
+            clear_user_access(credential.owner)
         dropped = list(
             Workspace.objects.filter(sync_credential=credential).order_by("slug").values_list("slug", flat=True)
         )

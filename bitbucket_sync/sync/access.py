@@ -15,6 +15,7 @@ deleted (losing access on Bitbucket hides the repository here on the next sync).
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Exists
 
 from bitbucket_sync.client import AuthError, BitbucketClient
 from bitbucket_sync.models import Credential, Repository, RepositoryAccess, Workspace, WorkspaceAccess
@@ -39,8 +40,17 @@ def discover_workspaces(
         workspace, _ = upserts.upsert_workspace(access.workspace)
         found.append((workspace, access.administrator))
     for workspace, _ in found:
-        Workspace.objects.filter(pk=workspace.pk, sync_credential__isnull=True).update(sync_credential=credential)
+        _offer_sync_credential(workspace, credential)
     return found
+
+
+def _offer_sync_credential(workspace: Workspace, credential: Credential) -> None:
+    """A workspace without a sync credential takes this one, unless it was revoked while its listing was read (one
+    conditional UPDATE, so a revocation cannot slip in between the check and the write)."""
+    still_active = Exists(Credential.objects.filter(pk=credential.pk, is_active=True))
+    Workspace.objects.filter(still_active, pk=workspace.pk, sync_credential__isnull=True).update(
+        sync_credential=credential
+    )
 
 
 def _token_workspace(credential: Credential, client: BitbucketClient) -> Workspace | None:
@@ -48,7 +58,7 @@ def _token_workspace(credential: Credential, client: BitbucketClient) -> Workspa
     if not slug:
         return None
     workspace, _ = upserts.upsert_workspace(client.get_workspace(slug))
-    Workspace.objects.filter(pk=workspace.pk, sync_credential__isnull=True).update(sync_credential=credential)
+    _offer_sync_credential(workspace, credential)
     return workspace
 
 
@@ -59,9 +69,7 @@ def sync_user_access(*, user, client: BitbucketClient | None = None) -> dict[str
     """
     credential = active_credential(user)
     if credential is None:
-        with transaction.atomic():
-            WorkspaceAccess.objects.filter(user=user).delete()
-            RepositoryAccess.objects.filter(user=user).delete()
+        clear_user_access(user)
         return {"workspaces": 0, "repositories": 0}
     client = client or client_for(credential)
     permissions: dict[int, str] = {}  # repository pk -> permission
@@ -90,8 +98,16 @@ def sync_user_access(*, user, client: BitbucketClient | None = None) -> dict[str
             public = Repository.objects.filter(workspace=workspace, removed_at__isnull=True, is_private=False)
             for pk in public.values_list("pk", flat=True):
                 permissions.setdefault(pk, RepositoryAccess.Permission.READ)
-    _replace_access(user, workspaces, permissions)
+    if not _replace_access(user, credential, workspaces, permissions):
+        return {"workspaces": 0, "repositories": 0}
     return {"workspaces": len(workspaces), "repositories": len(permissions)}
+
+
+def clear_user_access(user) -> None:
+    """The user sees nothing (their credential was revoked, or they have none)."""
+    with transaction.atomic():
+        WorkspaceAccess.objects.filter(user=user).delete()
+        RepositoryAccess.objects.filter(user=user).delete()
 
 
 def _live_repositories(workspace: Workspace, uuids: list[str]) -> dict[str, int]:
@@ -99,8 +115,16 @@ def _live_repositories(workspace: Workspace, uuids: list[str]) -> dict[str, int]
     return dict(rows.values_list("bitbucket_uuid", "pk"))
 
 
-def _replace_access(user, workspaces: list[tuple[Workspace, bool]], permissions: dict[int, str]) -> None:
+def _replace_access(
+    user, credential: Credential, workspaces: list[tuple[Workspace, bool]], permissions: dict[int, str]
+) -> bool:
+    """Write the rows the listings found; False (and nothing left) when the credential that read them was revoked
+    or replaced while they were being read."""
     with transaction.atomic():
+        if not Credential.objects.select_for_update().filter(pk=credential.pk, is_active=True).exists():
+            WorkspaceAccess.objects.filter(user=user).delete()
+            RepositoryAccess.objects.filter(user=user).delete()
+            return False
         admin = {ws.pk: administrator for ws, administrator in workspaces}
         WorkspaceAccess.objects.filter(user=user).exclude(workspace_id__in=admin).delete()
         current = {a.workspace_id: a for a in WorkspaceAccess.objects.filter(user=user)}
@@ -122,3 +146,4 @@ def _replace_access(user, workspaces: list[tuple[Workspace, bool]], permissions:
                 access_row.permission = permission
                 access_row.save(update_fields=["permission", "synced_at"])
         RepositoryAccess.objects.bulk_create(to_create, ignore_conflicts=True)
+    return True

@@ -19,8 +19,9 @@ from django.views.debug import ExceptionReporter
 
 from bitbucket_sync import sites
 from bitbucket_sync.client import AccessToken, ApiToken, BitbucketClient, BitbucketError
-from bitbucket_sync.credentials import check_credential, recheck_credential, save_credential
-from bitbucket_sync.models import AuditEvent, Credential
+from bitbucket_sync.credentials import check_credential, recheck_credential, revoke_credential, save_credential
+from bitbucket_sync.models import AuditEvent, Credential, RepositoryAccess, Workspace, WorkspaceAccess
+from bitbucket_sync.sync import access
 from dashboard.env import ImproperlyConfiguredEnv, env_url_list
 from tests import factories
 
@@ -260,3 +261,47 @@ def test_transport_error_scrubs_the_basic_encoded_secret():
     for text in (str(error), repr(error), error.message, str(error.detail), str(error.fields), str(error.request_id)):
         assert encoded not in text and auth.secret not in text
     assert "Basic ****" in error.message
+
+
+# -- revoking ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_credential_revoke_hides_everything_from_its_owner_at_once(client, django_user_model):
+    staff = django_user_model.objects.create_user("alice", is_staff=True)
+    bob = django_user_model.objects.create_user("bob")
+    credential = factories.credential(bob)
+    ws = factories.workspace("acme")
+    repo = factories.repository(ws, "web")
+    factories.grant(bob, repo)
+    client.force_login(bob)
+    pages = [reverse("workspace_detail", args=["acme"]), reverse("repository_detail", args=["acme", "web"])]
+    assert [client.get(page).status_code for page in pages] == [200, 200]
+
+    client.force_login(staff)
+    assert client.post(reverse("credential_revoke", args=[credential.pk])).status_code == 302
+
+    client.force_login(bob)  # no worker ran: the refresh happened with the revocation itself
+    assert [client.get(page).status_code for page in pages] == [404, 404]
+    assert [client.get(page, headers={"HX-Request": "true"}).status_code for page in pages] == [404, 404]
+
+
+@pytest.mark.django_db
+def test_sync_user_access_revoked_while_reading_leaves_nothing(emulator, django_user_model):
+    bob = django_user_model.objects.create_user("bob")
+    account = emulator.account("bob")
+    credential = factories.credential(
+        bob, api_url=emulator.api_url, login=account["email"], secret=account["api_token"]
+    )
+    client = credential.client()
+    listing = client.iter_user_workspaces
+
+    def revoked_meanwhile():
+        yield from listing()
+        revoke_credential(actor=None, credential=credential)
+
+    client.iter_user_workspaces = revoked_meanwhile  # type: ignore[method-assign]
+    assert access.sync_user_access(user=bob, client=client) == {"workspaces": 0, "repositories": 0}
+    assert not WorkspaceAccess.objects.filter(user=bob).exists()
+    assert not RepositoryAccess.objects.filter(user=bob).exists()
+    assert not Workspace.objects.filter(sync_credential=credential).exists()
