@@ -487,7 +487,7 @@ def save_credential(
         if previous is not None:
             reachable = {ws.slug for ws in result.workspaces}
             for synced in Workspace.objects.select_for_update().filter(sync_credential=previous):
-                if synced.slug in reachable:
+                if synced.slug in reachable and (not synced.api_url or sites.same_site(synced.api_url, api_url)):
                     moved_workspaces.append(synced.slug)
                     synced.sync_credential = credential
                 else:
@@ -611,6 +611,8 @@ def set_sync_credential(*, actor, workspace: Workspace, credential: Credential |
     """Pick the credential a workspace is synced with (None: none). It must be active, valid and see the workspace."""
     if credential is not None and (not credential.is_active or credential.status != Status.VALID):
         raise ValueError("only an active, valid credential can sync a workspace")
+    if credential is not None and workspace.api_url and not sites.same_site(credential.api_url, workspace.api_url):
+        raise ValueError(f"{workspace.slug} belongs to {workspace.api_url}; pick a credential of that site")
     with transaction.atomic():
         workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
         previous = workspace.sync_credential

@@ -39,6 +39,9 @@ class Workspace(models.Model):
     is_private = models.BooleanField(default=True)
     avatar_url = models.URLField(max_length=500, blank=True)
     html_url = models.URLField(max_length=500, blank=True)
+    # The site (API base URL, normalised) the workspace was first synced through; empty until then. Data read
+    # through another site never changes it or its rows (bitbucket_sync.sites).
+    api_url = models.CharField(max_length=500, blank=True)
     # The credential an admin picked to sync this workspace (a workspace access token is best: its own rate limit).
     sync_credential = models.ForeignKey(
         "bitbucket_sync.Credential", null=True, blank=True, on_delete=models.SET_NULL, related_name="synced_workspaces"

@@ -37,7 +37,7 @@ def discover_workspaces(
     client = client or client_for(credential)
     found = []
     for access in client.iter_user_workspaces():
-        workspace, _ = upserts.upsert_workspace(access.workspace)
+        workspace, _ = upserts.upsert_workspace(access.workspace, api_url=client.base_url)
         found.append((workspace, access.administrator))
     for workspace, _ in found:
         _offer_sync_credential(workspace, credential)
@@ -57,7 +57,7 @@ def _token_workspace(credential: Credential, client: BitbucketClient) -> Workspa
     slug = (credential.scope_name or "").split("/", 1)[0]
     if not slug:
         return None
-    workspace, _ = upserts.upsert_workspace(client.get_workspace(slug))
+    workspace, _ = upserts.upsert_workspace(client.get_workspace(slug), api_url=client.base_url)
     _offer_sync_credential(workspace, credential)
     return workspace
 

@@ -32,7 +32,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from bitbucket_sync import ledger
+from bitbucket_sync import ledger, sites
 from bitbucket_sync.client import BitbucketClient, BitbucketError, BitbucketSchemaError, NotFound, RateLimited
 from bitbucket_sync.models import Credential, Repository, SyncRun, Workspace
 from bitbucket_sync.sync import locks, upserts
@@ -255,9 +255,10 @@ def sync_workspace_listing(*, run: SyncRun, client: BitbucketClient) -> list[int
     counter = Counter(client)
     full = run.kind == SyncRun.Kind.FULL
     try:
+        claim_site(workspace, client)
         if full or workspace.synced_at is None:
             # /user/workspaces only gives uuid and slug; the name and the rest come from the workspace itself.
-            workspace, _ = upserts.upsert_workspace(client.get_workspace(workspace.slug))
+            workspace, _ = upserts.upsert_workspace(client.get_workspace(workspace.slug), api_url=client.base_url)
             run.workspace = workspace
         if full:
             upserts.upsert_projects(
@@ -285,6 +286,15 @@ def sync_workspace_listing(*, run: SyncRun, client: BitbucketClient) -> list[int
     return list(live.exclude(synced_in_run=run.pk).order_by("-updated_on").values_list("pk", flat=True))
 
 
+def claim_site(workspace: Workspace, client: BitbucketClient) -> None:
+    """A workspace belongs to the site it is first synced through; a run reading it through another site stops here
+    (``sites.SiteMismatch``, reported on the run) before it asks Bitbucket anything or writes a row."""
+    site = sites.normalise_api_url(client.base_url)
+    Workspace.objects.filter(pk=workspace.pk, api_url="").update(api_url=site)
+    workspace.api_url = Workspace.objects.values_list("api_url", flat=True).get(pk=workspace.pk)
+    sites.require_same_site(row_site=workspace.api_url, api_url=site, what=f"Workspace {workspace.slug}")
+
+
 def _member_listing(run: SyncRun, client: BitbucketClient):
     """Members with their role (``/workspaces/{ws}/permissions``, one request per 100 like ``/members``); access
     tokens may not read permissions, so they list plain members."""
@@ -307,6 +317,9 @@ def _watchers_due(repository: Repository, *, full: bool) -> bool:
 def sync_repository(*, run: SyncRun, repository: Repository, client: BitbucketClient) -> Stats:
     """Pull requests, then branches and watchers when due, of one repository; counted into the run as it goes."""
     check_budget(run)
+    sites.require_same_site(
+        row_site=repository.workspace.api_url, api_url=client.base_url, what=f"Workspace {repository.workspace.slug}"
+    )
     full = run.kind == SyncRun.Kind.FULL
     stats = Stats()
     counter = Counter(client)

@@ -112,6 +112,13 @@ class SyncCredentialForm(forms.Form):
         if workspace is not None:
             self.initial.setdefault("credential", workspace.sync_credential_id)
 
+    def clean_credential(self) -> Credential | None:
+        chosen = self.cleaned_data.get("credential")
+        site = self.workspace.api_url if self.workspace is not None else ""
+        if chosen is not None and site and not sites.same_site(chosen.api_url, site):
+            raise forms.ValidationError(f"This workspace is synced through {site}; pick a credential of that site.")
+        return chosen
+
 
 def _credential_label(credential: Credential) -> str:
     reach = f" ({credential.scope_kind} {credential.scope_name})" if credential.scope_name else ""

@@ -18,11 +18,28 @@ from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
 from bitbucket_sync import sites
-from bitbucket_sync.client import AccessToken, ApiToken, BitbucketClient, BitbucketError
-from bitbucket_sync.credentials import check_credential, recheck_credential, revoke_credential, save_credential
-from bitbucket_sync.models import AuditEvent, Credential, RepositoryAccess, Workspace, WorkspaceAccess
-from bitbucket_sync.sync import access
+from bitbucket_sync.client import AccessToken, ApiToken, BitbucketClient, BitbucketError, records
+from bitbucket_sync.credentials import (
+    check_credential,
+    recheck_credential,
+    revoke_credential,
+    save_credential,
+    set_sync_credential,
+)
+from bitbucket_sync.models import (
+    AuditEvent,
+    Credential,
+    Project,
+    Repository,
+    RepositoryAccess,
+    SyncRun,
+    Workspace,
+    WorkspaceAccess,
+)
+from bitbucket_sync.sync import access, engine, upserts
+from bitbucket_sync.sync.export import export_workspace
 from dashboard.env import ImproperlyConfiguredEnv, env_url_list
+from dashboard.forms.credentials import SyncCredentialForm
 from tests import factories
 
 CLOUD = "https://api.bitbucket.org/2.0"
@@ -305,3 +322,119 @@ def test_sync_user_access_revoked_while_reading_leaves_nothing(emulator, django_
     assert not WorkspaceAccess.objects.filter(user=bob).exists()
     assert not RepositoryAccess.objects.filter(user=bob).exists()
     assert not Workspace.objects.filter(sync_credential=credential).exists()
+
+
+# -- sites: data read through one endpoint never touches another's rows ------------------------------------------
+
+
+def _sync(workspace: Workspace, credential: Credential) -> SyncRun:
+    run = SyncRun.objects.create(
+        workspace=workspace, kind=SyncRun.Kind.FULL, trigger=SyncRun.Trigger.COMMAND, credential=credential
+    )
+    return engine.run_inline(run=run, sleep=lambda seconds: None)
+
+
+@pytest.fixture
+def two_sites(emulator, elsewhere, settings, django_user_model):
+    """`acme` mirrored from the site's Bitbucket with alice's credential; bob holds a credential for a second
+    configured site whose world has the same identities (same seed) and changes of its own."""
+    settings.BBDASH_DATACENTER_URLS = [elsewhere.api_url]
+    alice, bob = (django_user_model.objects.create_user(name) for name in ("alice", "bob"))
+    home_account, foreign_account = emulator.account("alice"), elsewhere.account("alice")
+    home = factories.credential(
+        alice, api_url=emulator.api_url, login=home_account["email"], secret=home_account["api_token"]
+    )
+    foreign = factories.credential(
+        bob, api_url=elsewhere.api_url, login=foreign_account["email"], secret=foreign_account["api_token"]
+    )
+    access.discover_workspaces(credential=home)
+    workspace = Workspace.objects.get(slug="acme")
+    assert _sync(workspace, home).status == SyncRun.Status.SUCCEEDED
+    elsewhere.world.rename_repository("acme", "web-frontend", "Hijacked")
+    elsewhere.world.delete_repository("acme", "mobile-app")
+    elsewhere.controls.reset_counts()
+    workspace.refresh_from_db()
+    return workspace, home, foreign, bob
+
+
+@pytest.mark.django_db
+def test_sync_through_another_site_fails_in_the_run_and_changes_nothing(two_sites, elsewhere):
+    workspace, _, foreign, _ = two_sites
+    assert workspace.api_url and not sites.same_site(workspace.api_url, elsewhere.api_url)
+    before = export_workspace(workspace=workspace)
+
+    run = _sync(workspace, foreign)
+
+    assert run.status == SyncRun.Status.FAILED
+    assert "Workspace acme was synced through" in run.message and elsewhere.api_url in run.message
+    assert export_workspace(workspace=workspace) == before
+    assert not Repository.objects.filter(workspace=workspace, removed_at__isnull=False).exists()
+    assert elsewhere.controls.counts()["total"] == 0  # stopped before asking the other site anything
+
+
+@pytest.mark.django_db
+def test_discover_workspaces_through_another_site_takes_over_no_workspace(two_sites):
+    workspace, home, foreign, bob = two_sites
+    with pytest.raises(sites.SiteMismatch):
+        access.discover_workspaces(credential=foreign)
+    with pytest.raises(sites.SiteMismatch):
+        access.sync_user_access(user=bob)
+    workspace.refresh_from_db()
+    assert workspace.sync_credential == home and workspace.slug == "acme" and workspace.removed_at is None
+    assert not WorkspaceAccess.objects.filter(user=bob).exists()
+
+
+@pytest.mark.django_db
+def test_set_sync_credential_of_another_site_refused(two_sites):
+    workspace, home, foreign, _ = two_sites
+    with pytest.raises(ValueError, match="pick a credential of that site"):
+        set_sync_credential(actor=None, workspace=workspace, credential=foreign)
+    form = SyncCredentialForm({"credential": foreign.pk}, workspace=workspace)
+    assert not form.is_valid() and "pick a credential of that site" in str(form.errors)
+    workspace.refresh_from_db()
+    assert workspace.sync_credential == home
+
+
+@pytest.mark.django_db
+def test_upsert_workspace_from_another_site_neither_updates_nor_frees_its_slug():
+    cloud = Workspace.objects.create(bitbucket_uuid="{w1}", slug="acme", name="Acme", api_url=CLOUD)
+    other_site = "https://bitbucket.example.test"
+    same_uuid = records.Workspace.from_json({"uuid": "{w1}", "slug": "taken", "name": "Taken"}, endpoint="test")
+    same_slug = records.Workspace.from_json({"uuid": "{w2}", "slug": "acme", "name": "Other"}, endpoint="test")
+    for record in (same_uuid, same_slug):
+        with pytest.raises(sites.SiteMismatch):
+            upserts.upsert_workspace(record, api_url=other_site)
+    cloud.refresh_from_db()
+    assert (cloud.slug, cloud.name, cloud.removed_at) == ("acme", "Acme", None)
+    assert Workspace.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_upsert_repository_from_another_site_is_not_moved_or_renamed():
+    cloud = Workspace.objects.create(bitbucket_uuid="{w1}", slug="acme", api_url=CLOUD)
+    other = Workspace.objects.create(bitbucket_uuid="{w2}", slug="labs", api_url="https://bitbucket.example.test")
+    project = Project.objects.create(workspace=cloud, bitbucket_uuid="{p1}", key="WEB", name="Web")
+    repo = factories.repository(cloud, "web", bitbucket_uuid="{r1}", project=project)
+    record = records.Repository.from_json(
+        {
+            "uuid": "{r1}",
+            "full_name": "labs/moved",
+            "slug": "moved",
+            "name": "Moved",
+            "is_private": True,
+            "updated_on": "2026-01-02T00:00:00+00:00",
+            "project": {"uuid": "{p1}", "key": "HIJ"},
+        },
+        endpoint="test",
+    )
+    with pytest.raises(sites.SiteMismatch):
+        upserts.upsert_repository(workspace=other, record=record)
+    with pytest.raises(sites.SiteMismatch):
+        upserts.upsert_projects(
+            workspace=other,
+            project_records=[records.Project.from_json({"uuid": "{p1}", "key": "HIJ", "name": "H"}, endpoint="test")],
+        )
+    repo.refresh_from_db()
+    project.refresh_from_db()
+    assert (repo.workspace_id, repo.slug, repo.full_name) == (cloud.pk, "web", "acme/web")
+    assert (project.workspace_id, project.key) == (cloud.pk, "WEB")
