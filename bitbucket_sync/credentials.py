@@ -493,7 +493,8 @@ def save_credential(
                 else:
                     dropped_workspaces.append(synced.slug)
                     synced.sync_credential = None
-                synced.save(update_fields=["sync_credential"])
+                    synced.sync_credential_pinned = False
+                synced.save(update_fields=["sync_credential", "sync_credential_pinned"])
         _write_ledger(credential, result)
         message = result.summary()
         if dropped_workspaces:
@@ -585,7 +586,7 @@ def revoke_credential(*, actor, credential: Credential) -> Credential:
         dropped = list(
             Workspace.objects.filter(sync_credential=credential).order_by("slug").values_list("slug", flat=True)
         )
-        Workspace.objects.filter(sync_credential=credential).update(sync_credential=None)
+        Workspace.objects.filter(sync_credential=credential).update(sync_credential=None, sync_credential_pinned=False)
         credential.status = Status.REVOKED
         credential.is_active = False
         credential.revoked_at = timezone.now()
@@ -608,7 +609,8 @@ def revoke_credential(*, actor, credential: Credential) -> Credential:
 
 
 def set_sync_credential(*, actor, workspace: Workspace, credential: Credential | None) -> Workspace:
-    """Pick the credential a workspace is synced with (None: none). It must be active, valid and see the workspace."""
+    """Pick the credential a workspace is synced with (None: none, and the automatic pick may choose again). It must
+    be active, valid and of the workspace's site; the automatic pick never replaces it."""
     if credential is not None and (not credential.is_active or credential.status != Status.VALID):
         raise ValueError("only an active, valid credential can sync a workspace")
     if credential is not None and workspace.api_url and not sites.same_site(credential.api_url, workspace.api_url):
@@ -617,7 +619,8 @@ def set_sync_credential(*, actor, workspace: Workspace, credential: Credential |
         workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
         previous = workspace.sync_credential
         workspace.sync_credential = credential
-        workspace.save(update_fields=["sync_credential"])
+        workspace.sync_credential_pinned = credential is not None
+        workspace.save(update_fields=["sync_credential", "sync_credential_pinned"])
         audit.record(
             actor=actor,
             action="workspace.sync_credential",

@@ -19,8 +19,7 @@ from django.db.models import Exists
 
 from bitbucket_sync.client import AuthError, BitbucketClient
 from bitbucket_sync.models import Credential, Repository, RepositoryAccess, Workspace, WorkspaceAccess
-from bitbucket_sync.sync import upserts
-from bitbucket_sync.sync.engine import client_for
+from bitbucket_sync.sync import engine, upserts
 
 
 def active_credential(user) -> Credential | None:
@@ -34,23 +33,32 @@ def discover_workspaces(
 
     A workspace first found through a credential takes it as its sync credential until an admin picks another.
     """
-    client = client or client_for(credential)
+    client = client or engine.client_for(credential)
     found = []
     for access in client.iter_user_workspaces():
         workspace, _ = upserts.upsert_workspace(access.workspace, api_url=client.base_url)
         found.append((workspace, access.administrator))
-    for workspace, _ in found:
-        _offer_sync_credential(workspace, credential)
+    for workspace, administrator in found:
+        _offer_sync_credential(workspace, credential, administrator=administrator)
     return found
 
 
-def _offer_sync_credential(workspace: Workspace, credential: Credential) -> None:
-    """A workspace without a sync credential takes this one, unless it was revoked while its listing was read (one
-    conditional UPDATE, so a revocation cannot slip in between the check and the write)."""
-    still_active = Exists(Credential.objects.filter(pk=credential.pk, is_active=True))
-    Workspace.objects.filter(still_active, pk=workspace.pk, sync_credential__isnull=True).update(
-        sync_credential=credential
-    )
+def _offer_sync_credential(workspace: Workspace, credential: Credential, *, administrator: bool = False) -> None:
+    """The automatic pick: a workspace takes this credential when it syncs it better than the current one (a
+    workspace access token, then a workspace owner's credential, then anyone's; `engine.sync_rank`), never over a
+    credential an admin picked, and never one revoked while its listing was read (the UPDATE checks it is active,
+    so a revocation cannot slip in between the check and the write)."""
+    offered = engine.sync_rank(credential, workspace, administrator=administrator)
+    with transaction.atomic():
+        current = Workspace.objects.select_for_update().select_related("sync_credential").get(pk=workspace.pk)
+        if current.sync_credential_pinned or current.sync_credential_id == credential.pk:
+            return
+        if current.sync_credential is not None and engine.sync_rank(current.sync_credential, current) <= offered:
+            return
+        still_active = Exists(Credential.objects.filter(pk=credential.pk, is_active=True))
+        Workspace.objects.filter(still_active, pk=workspace.pk, sync_credential=current.sync_credential_id).update(
+            sync_credential=credential
+        )
 
 
 def _token_workspace(credential: Credential, client: BitbucketClient) -> Workspace | None:
@@ -71,7 +79,7 @@ def sync_user_access(*, user, client: BitbucketClient | None = None) -> dict[str
     if credential is None:
         clear_user_access(user)
         return {"workspaces": 0, "repositories": 0}
-    client = client or client_for(credential)
+    client = client or engine.client_for(credential)
     permissions: dict[int, str] = {}  # repository pk -> permission
     if credential.kind == Credential.Kind.ACCESS_TOKEN:
         workspace = _token_workspace(credential, client)

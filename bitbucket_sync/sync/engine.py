@@ -101,6 +101,50 @@ def sync_client(run: SyncRun) -> BitbucketClient:
     return client_for(credential)
 
 
+# How well a credential can sync a workspace, best first (the automatic pick prefers the lower).
+WORKSPACE_TOKEN, OWNER, PARTIAL, UNUSABLE = 0, 1, 2, 3
+
+
+def sync_rank(credential: Credential, workspace: Workspace, *, administrator: bool | None = None) -> int:
+    """``WORKSPACE_TOKEN``: an access token of this workspace (its own rate limit, sees every repository);
+    ``OWNER``: a workspace owner's own credential (sees every repository); ``PARTIAL``: anyone else, who sees only the
+    repositories they were granted; ``UNUSABLE``: revoked, replaced or refused by Bitbucket.
+
+    ``administrator`` is what ``/user/workspaces`` just said about the credential's owner; without it the mirror is
+    asked (their access rows, else the workspace's member listing), which costs no request."""
+    if not credential.is_active or credential.status in (
+        Credential.Status.INVALID,
+        Credential.Status.EXPIRED,
+        Credential.Status.REVOKED,
+    ):
+        return UNUSABLE
+    if credential.kind == Credential.Kind.ACCESS_TOKEN:
+        reach = credential.scope_name.split("/", 1)[0]
+        whole = credential.scope_kind == Credential.ScopeKind.WORKSPACE and reach == workspace.slug
+        return WORKSPACE_TOKEN if whole else PARTIAL
+    if administrator is None:
+        administrator = _owned_by(credential, workspace)
+    return OWNER if administrator else PARTIAL
+
+
+def _owned_by(credential: Credential, workspace: Workspace) -> bool:
+    from bitbucket_sync.models import WorkspaceAccess, WorkspaceMembership
+
+    if WorkspaceAccess.objects.filter(user_id=credential.owner_id, workspace=workspace, administrator=True).exists():
+        return True
+    return credential.account_id is not None and (
+        WorkspaceMembership.objects.filter(
+            workspace=workspace, account_id=credential.account_id, permission="owner", removed_at__isnull=True
+        ).exists()
+    )
+
+
+def sees_whole_workspace(credential: Credential | None, workspace: Workspace) -> bool:
+    """True when a listing with this credential names every repository of the workspace, so one it does not name
+    is gone; a member's listing names only what they were granted, and pruning by it would hide the rest."""
+    return credential is not None and sync_rank(credential, workspace) in (WORKSPACE_TOKEN, OWNER)
+
+
 def budget_wait(credential: Credential) -> float | None:
     """Seconds until the credential may make another periodic-sync request, or None when it may now.
 
@@ -254,6 +298,8 @@ def sync_workspace_listing(*, run: SyncRun, client: BitbucketClient) -> list[int
     stats = Stats()
     counter = Counter(client)
     full = run.kind == SyncRun.Kind.FULL
+    seen: set[str] = set()
+    whole = False
     try:
         claim_site(workspace, client)
         if full or workspace.synced_at is None:
@@ -264,21 +310,26 @@ def sync_workspace_listing(*, run: SyncRun, client: BitbucketClient) -> list[int
             upserts.upsert_projects(
                 workspace=workspace, project_records=client.iter_projects(workspace.slug), counts=stats["projects"]
             )
-        seen: set[str] = set()
         for record in client.iter_repositories(workspace.slug):
             seen.add(record.uuid)
             _, what = upserts.upsert_repository_counted(workspace=workspace, record=record)
             if what:
                 setattr(stats["repositories"], what, getattr(stats["repositories"], what) + 1)
             locks.heartbeat(workspace_id=workspace.pk, run_id=run.pk)
-        stats["repositories"].removed += upserts.mark_repositories_removed(workspace=workspace, seen_uuids=seen)
         members: set[int] = set()
         for page in batched(_member_listing(run, client), BATCH):
             members |= upserts.upsert_memberships_page(workspace=workspace, member_records=page, stats=stats)
         stats["members"].removed += upserts.mark_memberships_removed(workspace=workspace, seen_account_pks=members)
+        # After the member listing, whose roles say whether the credential's owner owns the workspace.
+        whole = sees_whole_workspace(run.credential or workspace.sync_credential, workspace)
+        if whole:
+            stats["repositories"].removed += upserts.mark_repositories_removed(workspace=workspace, seen_uuids=seen)
     finally:
         add_progress(run_id=run.pk, stats=stats, requests=counter.made)
     live = Repository.objects.filter(workspace=workspace, removed_at__isnull=True)
+    if not whole:
+        # The repositories a partial listing did not name stay as they were, and this run does not ask for them.
+        live = live.filter(bitbucket_uuid__in=seen)
     total = live.count()
     SyncRun.objects.filter(pk=run.pk).update(
         repositories_total=total, repositories_done=live.filter(synced_in_run=run.pk).count()

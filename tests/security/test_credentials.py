@@ -27,6 +27,7 @@ from bitbucket_sync.credentials import (
     set_sync_credential,
 )
 from bitbucket_sync.models import (
+    Account,
     AuditEvent,
     Credential,
     Project,
@@ -438,3 +439,73 @@ def test_upsert_repository_from_another_site_is_not_moved_or_renamed():
     project.refresh_from_db()
     assert (repo.workspace_id, repo.slug, repo.full_name) == (cloud.pk, "web", "acme/web")
     assert (project.workspace_id, project.key) == (cloud.pk, "WEB")
+
+
+# -- which credential syncs a workspace, and what its listing may prune ------------------------------------------
+
+
+def _person_credential(emulator, user, username: str) -> Credential:
+    person = emulator.account(username)
+    # Saving checks a credential, which finds the Bitbucket account it acts as (a sync may have mirrored it already).
+    acct = Account.objects.filter(bitbucket_uuid=person["uuid"]).first() or factories.account(
+        person["display_name"], bitbucket_uuid=person["uuid"], account_id=person["account_id"]
+    )
+    return factories.credential(
+        user, acct=acct, api_url=emulator.api_url, login=person["email"], secret=person["api_token"]
+    )
+
+
+@pytest.mark.django_db
+def test_discover_workspaces_picks_a_workspace_token_then_an_owner_never_over_an_admin(emulator, django_user_model):
+    bob, alice, robot = (django_user_model.objects.create_user(name) for name in ("bob", "alice", "robot"))
+    member = _person_credential(emulator, bob, "bob")
+    owner = _person_credential(emulator, alice, "alice")
+    token = factories.credential(
+        robot,
+        kind=Credential.Kind.ACCESS_TOKEN,
+        login="",
+        api_url=emulator.api_url,
+        secret=emulator.access_token("acme-sync")["token"],
+        scope_kind=Credential.ScopeKind.WORKSPACE,
+        scope_name="acme",
+    )
+
+    def picked() -> Credential | None:
+        return Workspace.objects.get(slug="acme").sync_credential
+
+    access.discover_workspaces(credential=member)
+    assert picked() == member  # the only one yet
+    access.discover_workspaces(credential=owner)
+    assert picked() == owner  # an owner sees every repository; a member only what they were granted
+    access.sync_user_access(user=robot)
+    assert picked() == token  # a workspace access token: every repository, and its own rate limit
+    access.discover_workspaces(credential=owner)
+    assert picked() == token
+
+    set_sync_credential(actor=None, workspace=Workspace.objects.get(slug="acme"), credential=member)
+    access.discover_workspaces(credential=owner)
+    assert picked() == member  # an admin's pick stands
+
+
+@pytest.mark.django_db
+def test_sync_with_a_members_credential_adds_and_updates_but_never_prunes(emulator, django_user_model):
+    alice, bob = (django_user_model.objects.create_user(name) for name in ("alice", "bob"))
+    owner = _person_credential(emulator, alice, "alice")
+    access.discover_workspaces(credential=owner)
+    workspace = Workspace.objects.get(slug="acme")
+    assert _sync(workspace, owner).status == SyncRun.Status.SUCCEEDED
+    hidden = Repository.objects.get(workspace=workspace, slug="infra")  # private: bob was never granted it
+
+    member = _person_credential(emulator, bob, "bob")
+    emulator.world.rename_repository("acme", "docs", "Handbook")
+    run = _sync(workspace, member)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, (run.message, run.errors)
+    hidden.refresh_from_db()
+    assert hidden.removed_at is None
+    assert not Repository.objects.filter(workspace=workspace, removed_at__isnull=False).exists()
+    assert Repository.objects.get(workspace=workspace, slug="handbook").name == "Handbook"  # updates still land
+    assert run.stats["repositories"] == {"created": 0, "updated": 1, "removed": 0}
+
+    emulator.world.delete_repository("acme", "mobile-app")
+    assert _sync(workspace, owner).stats["repositories"]["removed"] == 1  # the owner's complete listing prunes
