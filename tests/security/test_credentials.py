@@ -129,7 +129,9 @@ def test_credential_user_form_other_api_url_refused_before_any_request(emulator,
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert "not a Bitbucket endpoint this site is configured for" in " ".join(errors["api_url"])
-    assert f'value="{elsewhere.api_url}"' in response.content.decode()  # the input comes back as typed
+    page = response.content.decode()
+    assert "not a Bitbucket endpoint this site is configured for" in page  # on the page, by the field
+    assert f'value="{elsewhere.api_url}"' in page  # the input comes back as typed
     assert elsewhere.controls.counts()["total"] == 0
     assert not Credential.objects.exists()
 
