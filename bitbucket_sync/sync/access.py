@@ -31,7 +31,8 @@ def discover_workspaces(
 ) -> list[tuple[Workspace, bool]]:
     """The workspaces a person's credential belongs to, as rows (with ``administrator``).
 
-    A workspace first found through a credential takes it as its sync credential until an admin picks another.
+    Until an admin picks one, each workspace found takes the best credential that found it as its sync credential
+    (`_offer_sync_credential`).
     """
     client = client or engine.client_for(credential)
     found = []

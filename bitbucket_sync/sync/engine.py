@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from bitbucket_sync import ledger, sites
 from bitbucket_sync.client import BitbucketClient, BitbucketError, BitbucketSchemaError, NotFound, RateLimited
-from bitbucket_sync.models import Credential, Repository, SyncRun, Workspace
+from bitbucket_sync.models import Credential, Repository, SyncRun, Workspace, WorkspaceAccess, WorkspaceMembership
 from bitbucket_sync.sync import locks, upserts
 from bitbucket_sync.sync.upserts import Stats
 
@@ -128,8 +128,6 @@ def sync_rank(credential: Credential, workspace: Workspace, *, administrator: bo
 
 
 def _owned_by(credential: Credential, workspace: Workspace) -> bool:
-    from bitbucket_sync.models import WorkspaceAccess, WorkspaceMembership
-
     if WorkspaceAccess.objects.filter(user_id=credential.owner_id, workspace=workspace, administrator=True).exists():
         return True
     return credential.account_id is not None and (
@@ -562,8 +560,6 @@ def stalled_runs(*, older_than: timedelta | None = None) -> list[SyncRun]:
 def users_to_refresh(*, workspace: Workspace) -> list[int]:
     """Users whose access rows cover the workspace (those without an active credential any more lose them), and the
     owner of its sync credential."""
-    from bitbucket_sync.models import WorkspaceAccess
-
     ids = set(WorkspaceAccess.objects.filter(workspace=workspace).values_list("user_id", flat=True))
     # No sync credential (None) matches no row, which is the answer; the stubs only allow a value for `pk`.
     owner = (
