@@ -8,6 +8,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
 from bitbucket_sync import credentials as services
+from bitbucket_sync import sites
 from bitbucket_sync.models import (
     Account,
     AuditEvent,
@@ -54,6 +55,13 @@ class CredentialAdminForm(forms.ModelForm):
         if "api_url" in self.fields and not self.instance.pk:
             self.fields["api_url"].initial = services.default_api_url()
 
+    def clean_api_url(self) -> str:
+        # Before the check in clean(): the secret is sent to this URL, so only a configured endpoint is asked.
+        try:
+            return sites.checked_api_url(self.cleaned_data.get("api_url") or "")
+        except sites.ApiUrlNotAllowed as error:
+            raise forms.ValidationError(str(error), code="api_url_not_allowed") from None
+
     def clean(self):
         data = super().clean()
         secret = data.get("secret") or ""
@@ -67,13 +75,17 @@ class CredentialAdminForm(forms.ModelForm):
         login = (source.get("login") if adding else source.login) or ""
         if kind in (Credential.Kind.API_TOKEN, Credential.Kind.APP_PASSWORD) and not login:
             raise forms.ValidationError("API tokens need the Atlassian email; app passwords the Bitbucket username.")
-        result = services.check_credential(
-            kind=kind,
-            login=login,
-            secret=secret,
-            api_url=(source.get("api_url") if adding else source.api_url) or "",
-            workspace=(source.get("scope_name") if adding else source.scope_name) or "",
-        )
+        try:
+            result = services.check_credential(
+                kind=kind,
+                login=login,
+                secret=secret,
+                api_url=(source.get("api_url") if adding else source.api_url) or "",
+                workspace=(source.get("scope_name") if adding else source.scope_name) or "",
+            )
+        except sites.ApiUrlNotAllowed as error:
+            # A stored credential whose URL is no longer a configured endpoint: its secret is not sent there.
+            raise forms.ValidationError(str(error)) from None
         if not result.accepted:
             raise forms.ValidationError(result.message)
         self.check_result = result

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from bitbucket_sync import audit, encryption
+from bitbucket_sync import audit, encryption, sites
 from bitbucket_sync.client import (
     ALL_STATES,
     AccessToken,
@@ -35,6 +35,7 @@ from bitbucket_sync.client import (
 from bitbucket_sync.client import Account as AccountRecord
 from bitbucket_sync.models import AuditEvent, Credential, WebhookSubscription, Workspace
 from bitbucket_sync.sync import upsert_account
+from bitbucket_sync.sync.access import clear_user_access
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +160,12 @@ def default_api_url() -> str:
     return settings.BITBUCKET_API_URL
 
 
+def checked_api_url(api_url: str) -> str:
+    """The credential's API URL normalised (empty: the site's Bitbucket), or `sites.ApiUrlNotAllowed`: the secret is
+    sent there, so only a configured Bitbucket endpoint will do."""
+    return sites.checked_api_url(api_url)
+
+
 # -- checking ---------------------------------------------------------------------------------------------------
 
 
@@ -176,8 +183,10 @@ def check_credential(
     """Ask Bitbucket what a (not yet saved) credential can do. Never raises for anything Bitbucket answers.
 
     `workspace` is the slug a project or repository access token belongs to (those cannot list their workspaces);
-    other kinds ignore it unless they see no workspace of their own.
+    other kinds ignore it unless they see no workspace of their own. Raises `sites.ApiUrlNotAllowed` (a ValueError),
+    before any request, when `api_url` is not one of the configured Bitbucket endpoints.
     """
+    base_url = checked_api_url(api_url)
     seen: list[RequestRecord] = []
 
     def record(request: RequestRecord) -> None:
@@ -186,7 +195,7 @@ def check_credential(
             on_request(request)
 
     auth = client_auth(kind=kind, login=login, secret=secret)
-    with BitbucketClient(auth, base_url=api_url or default_api_url(), session=session, on_request=record) as client:
+    with BitbucketClient(auth, base_url=base_url, session=session, on_request=record) as client:
         result = _probe(client, kind=kind, workspace_hint=workspace.strip().strip("/"))
     return _with_requests(result, tuple(seen))
 
@@ -427,14 +436,15 @@ def save_credential(
     checked: CheckResult | None = None,
 ) -> tuple[Credential, CheckResult]:
     """Check a credential with Bitbucket, then make it `owner`'s active one (the previous one is kept, inactive, with
-    its secret destroyed). Raises `CredentialRejected` (nothing saved, a failure audited) when Bitbucket refuses it.
+    its secret destroyed). Raises `CredentialRejected` (nothing saved, a failure audited) when Bitbucket refuses it,
+    and ValueError (nothing asked, nothing saved) for bad input, such as an API URL that is not a configured endpoint.
 
     `checked` is the result of a `check_credential` already made with these very values (the admin's form checks
     while it validates), so Bitbucket is not asked twice."""
     kind = Kind(kind)
     login = login.strip()
     secret = secret.strip()
-    api_url = (api_url or default_api_url()).rstrip("/")
+    api_url = checked_api_url(api_url)
     if kind in (Kind.API_TOKEN, Kind.APP_PASSWORD) and not login:
         raise ValueError("an API token needs the Atlassian account email; an app password the Bitbucket username")
     if not secret:
@@ -477,13 +487,14 @@ def save_credential(
         if previous is not None:
             reachable = {ws.slug for ws in result.workspaces}
             for synced in Workspace.objects.select_for_update().filter(sync_credential=previous):
-                if synced.slug in reachable:
+                if synced.slug in reachable and (not synced.api_url or sites.same_site(synced.api_url, api_url)):
                     moved_workspaces.append(synced.slug)
                     synced.sync_credential = credential
                 else:
                     dropped_workspaces.append(synced.slug)
                     synced.sync_credential = None
-                synced.save(update_fields=["sync_credential"])
+                    synced.sync_credential_pinned = False
+                synced.save(update_fields=["sync_credential", "sync_credential_pinned"])
         _write_ledger(credential, result)
         message = result.summary()
         if dropped_workspaces:
@@ -514,6 +525,8 @@ def recheck_credential(*, actor, credential: Credential, session=None) -> CheckR
     ledger as they happen). A valid answer refreshes the owner's access."""
     if credential.status == Status.REVOKED or not credential.secret_encrypted:
         result = CheckResult(accepted=False, status=credential.status, message="This credential is no longer in use.")
+    elif (url_problem := _api_url_problem(credential.api_url)) is not None:
+        result = CheckResult(accepted=False, status=Status.INVALID, message=url_problem)
     else:
         try:
             client_kwargs = {"session": session} if session is not None else {}
@@ -552,17 +565,28 @@ def recheck_credential(*, actor, credential: Credential, session=None) -> CheckR
     return result
 
 
+def _api_url_problem(api_url: str) -> str | None:
+    try:
+        checked_api_url(api_url)
+    except sites.ApiUrlNotAllowed as error:
+        return str(error)
+    return None
+
+
 def revoke_credential(*, actor, credential: Credential) -> Credential:
     """Stop using a credential: it is marked revoked, its secret destroyed, and no workspace syncs with it any more.
-    (Bitbucket has no API to revoke a token; its owner deletes it at Bitbucket.)"""
+    When it was the owner's active one, the owner sees nothing from this moment until a new one is checked (their
+    access rows go in the same transaction). (Bitbucket has no API to revoke a token; its owner deletes it there.)"""
     with transaction.atomic():
         credential = Credential.objects.select_for_update().get(pk=credential.pk)
         if credential.status == Status.REVOKED:
             return credential
+        if credential.is_active:
+            clear_user_access(credential.owner)
         dropped = list(
             Workspace.objects.filter(sync_credential=credential).order_by("slug").values_list("slug", flat=True)
         )
-        Workspace.objects.filter(sync_credential=credential).update(sync_credential=None)
+        Workspace.objects.filter(sync_credential=credential).update(sync_credential=None, sync_credential_pinned=False)
         credential.status = Status.REVOKED
         credential.is_active = False
         credential.revoked_at = timezone.now()
@@ -585,14 +609,18 @@ def revoke_credential(*, actor, credential: Credential) -> Credential:
 
 
 def set_sync_credential(*, actor, workspace: Workspace, credential: Credential | None) -> Workspace:
-    """Pick the credential a workspace is synced with (None: none). It must be active, valid and see the workspace."""
+    """Pick the credential a workspace is synced with (None: none, and the automatic pick may choose again). It must
+    be active, valid and of the workspace's site; the automatic pick never replaces it."""
     if credential is not None and (not credential.is_active or credential.status != Status.VALID):
         raise ValueError("only an active, valid credential can sync a workspace")
+    if credential is not None and workspace.api_url and not sites.same_site(credential.api_url, workspace.api_url):
+        raise ValueError(f"{workspace.slug} belongs to {workspace.api_url}; pick a credential of that site")
     with transaction.atomic():
         workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
         previous = workspace.sync_credential
         workspace.sync_credential = credential
-        workspace.save(update_fields=["sync_credential"])
+        workspace.sync_credential_pinned = credential is not None
+        workspace.save(update_fields=["sync_credential", "sync_credential_pinned"])
         audit.record(
             actor=actor,
             action="workspace.sync_credential",

@@ -73,6 +73,29 @@ def env_list(name: str, default: list[str] | None = None, *, environ: Mapping[st
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def _http_url(name: str, raw: str) -> str:
+    url = urlsplit(raw)
+    if url.scheme not in {"http", "https"} or not url.hostname:
+        raise ImproperlyConfiguredEnv(name, f"expected an absolute http(s) URL; got {raw!r}")
+    if url.username is not None or url.password is not None or url.query or url.fragment:
+        raise ImproperlyConfiguredEnv(name, f"a base URL has no user, query or fragment; got {raw!r}")
+    try:
+        _ = url.port  # urlsplit parses the port lazily: a bad one raises only when read
+    except ValueError:
+        raise ImproperlyConfiguredEnv(name, f"the port is not a number; got {raw!r}") from None
+    return raw.rstrip("/")
+
+
+def env_url(name: str, default: str, *, environ: Mapping[str, str] = os.environ) -> str:
+    """An absolute http(s) base URL, without a trailing slash."""
+    return _http_url(name, env_str(name, default, environ=environ))
+
+
+def env_url_list(name: str, *, environ: Mapping[str, str] = os.environ) -> list[str]:
+    """Comma-separated absolute http(s) base URLs; empty when unset."""
+    return [_http_url(name, item) for item in env_list(name, [], environ=environ)]
+
+
 def env_database(name: str, default: dict, *, environ: Mapping[str, str] = os.environ) -> dict:
     """A Django DATABASES entry from a URL: postgres://user:pass@host:port/name or sqlite:///path."""
     raw = environ.get(name, "").strip()

@@ -4,6 +4,7 @@ With nothing set, the site runs on embedded defaults: SQLite and a filesystem Ce
 DATABASE_URL and CELERY_BROKER_URL switches to PostgreSQL and Redis with no other change.
 """
 
+import os
 import secrets
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from dashboard.env import (
     env_int,
     env_list,
     env_str,
+    env_url,
+    env_url_list,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -34,9 +37,15 @@ def _secret_key() -> str:
             raise ImproperlyConfiguredEnv("DJANGO_SECRET_KEY", "must be at least 32 characters long")
         return configured
     key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+    try:
+        # Created readable by its owner only from the first byte (a chmod afterwards leaves a window), and never
+        # over an existing key: another process starting at the same moment may have just written it.
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as new_key:
+            new_key.write(secrets.token_urlsafe(50))
     return key_file.read_text().strip()
 
 
@@ -151,7 +160,10 @@ def _encryption_keys() -> list[str]:
 BBDASH_ENCRYPTION_KEYS = _encryption_keys()
 # Members may replace their own credential at /-/me/ (admins always can, for everyone).
 BBDASH_CREDENTIAL_SELF_SERVICE = env_bool("BBDASH_CREDENTIAL_SELF_SERVICE", False)
-BITBUCKET_API_URL = env_str("BITBUCKET_API_URL", "https://api.bitbucket.org/2.0")
+BITBUCKET_API_URL = env_url("BITBUCKET_API_URL", "https://api.bitbucket.org/2.0")
+# Reserved for the Data Center backend: its sites' base URLs. With BITBUCKET_API_URL they are the only URLs a
+# credential may name (bitbucket_sync.sites), since a credential's URL is where its secret is sent.
+BBDASH_DATACENTER_URLS = env_url_list("BBDASH_DATACENTER_URLS")
 
 # --- Live updates (Bitbucket webhooks) ---------------------------------------------------------------------------
 # The base URL Bitbucket can reach this site at (https://dash.example.com); live updates cannot be turned on without.

@@ -14,6 +14,8 @@ import base64
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from django.views.decorators.debug import sensitive_variables
+
 _MASK = "****"
 
 
@@ -21,6 +23,7 @@ def _last4(secret: str) -> str:
     return secret[-4:] if len(secret) >= 8 else ""
 
 
+@sensitive_variables()  # `raw` is the login and the secret in the clear
 def _basic(user: str, password: str) -> str:
     raw = f"{user}:{password}".encode()
     return "Basic " + base64.b64encode(raw).decode("ascii")

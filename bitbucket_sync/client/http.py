@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 
 from .auth import AppPassword, Credential
 from .errors import (
@@ -153,6 +154,8 @@ class Transport:
 
     # -- requests ---------------------------------------------------------------------------------------------
 
+    # `headers` holds the Authorization header: Django's error reports (and the debug page) must not show it.
+    @sensitive_variables("headers")
     def request(
         self,
         method: str,
@@ -259,10 +262,20 @@ class Transport:
 
     # -- errors -----------------------------------------------------------------------------------------------
 
+    @sensitive_variables()
     def _scrub(self, value: Any) -> Any:
-        secret = self.auth.secret
-        if isinstance(value, str) and secret and secret in value:
-            return value.replace(secret, "****")
+        """`value` (text, or JSON made of dicts and lists) with the secret taken out, in the clear and as it was
+        sent: a server or proxy that echoes the Authorization header shows the Basic-encoded `login:secret`."""
+        if isinstance(value, str):
+            credentials = self.auth.authorization_header().split(" ", 1)[-1]
+            for secret in (credentials, self.auth.secret):
+                if secret:
+                    value = value.replace(secret, "****")
+            return value
+        if isinstance(value, Mapping):
+            return {self._scrub(key): self._scrub(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._scrub(item) for item in value]
         return value
 
     def error_for(self, response: requests.Response, endpoint: str) -> BitbucketError:
@@ -317,7 +330,7 @@ class Transport:
             detail = error.get("detail")
             fields = error.get("fields") if isinstance(error.get("fields"), Mapping) else None
             envelope_id = error.get("id") if isinstance(error.get("id"), str) else None
-            return self._scrub(message), self._scrub(detail), fields, envelope_id
+            return self._scrub(message), self._scrub(detail), self._scrub(fields), self._scrub(envelope_id)
         text = (response.text or "").strip() if body is None else ""
         # The 429 body is plain text ("Rate limit for this resource has been exceeded"); keep short texts.
         message = text if text and len(text) <= 300 and "<" not in text else fallback

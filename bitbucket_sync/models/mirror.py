@@ -39,10 +39,16 @@ class Workspace(models.Model):
     is_private = models.BooleanField(default=True)
     avatar_url = models.URLField(max_length=500, blank=True)
     html_url = models.URLField(max_length=500, blank=True)
-    # The credential an admin picked to sync this workspace (a workspace access token is best: its own rate limit).
+    # The site (API base URL, normalised) the workspace was first synced through; empty until then. Data read
+    # through another site never changes it or its rows (bitbucket_sync.sites).
+    api_url = models.CharField(max_length=500, blank=True)
+    # The credential this workspace is synced with: picked by an admin, else automatically (a workspace access token
+    # is best: its own rate limit and every repository in sight).
     sync_credential = models.ForeignKey(
         "bitbucket_sync.Credential", null=True, blank=True, on_delete=models.SET_NULL, related_name="synced_workspaces"
     )
+    # True when an admin picked the sync credential: the automatic pick (bitbucket_sync.sync.access) leaves it alone.
+    sync_credential_pinned = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     last_full_sync_at = models.DateTimeField(null=True, blank=True)

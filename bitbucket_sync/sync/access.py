@@ -15,11 +15,11 @@ deleted (losing access on Bitbucket hides the repository here on the next sync).
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Exists
 
 from bitbucket_sync.client import AuthError, BitbucketClient
 from bitbucket_sync.models import Credential, Repository, RepositoryAccess, Workspace, WorkspaceAccess
-from bitbucket_sync.sync import upserts
-from bitbucket_sync.sync.engine import client_for
+from bitbucket_sync.sync import engine, upserts
 
 
 def active_credential(user) -> Credential | None:
@@ -31,24 +31,43 @@ def discover_workspaces(
 ) -> list[tuple[Workspace, bool]]:
     """The workspaces a person's credential belongs to, as rows (with ``administrator``).
 
-    A workspace first found through a credential takes it as its sync credential until an admin picks another.
+    Until an admin picks one, each workspace found takes the best credential that found it as its sync credential
+    (`_offer_sync_credential`).
     """
-    client = client or client_for(credential)
+    client = client or engine.client_for(credential)
     found = []
     for access in client.iter_user_workspaces():
-        workspace, _ = upserts.upsert_workspace(access.workspace)
+        workspace, _ = upserts.upsert_workspace(access.workspace, api_url=client.base_url)
         found.append((workspace, access.administrator))
-    for workspace, _ in found:
-        Workspace.objects.filter(pk=workspace.pk, sync_credential__isnull=True).update(sync_credential=credential)
+    for workspace, administrator in found:
+        _offer_sync_credential(workspace, credential, administrator=administrator)
     return found
+
+
+def _offer_sync_credential(workspace: Workspace, credential: Credential, *, administrator: bool = False) -> None:
+    """The automatic pick: a workspace takes this credential when it syncs it better than the current one (a
+    workspace access token, then a workspace owner's credential, then anyone's; `engine.sync_rank`), never over a
+    credential an admin picked, and never one revoked while its listing was read (the UPDATE checks it is active,
+    so a revocation cannot slip in between the check and the write)."""
+    offered = engine.sync_rank(credential, workspace, administrator=administrator)
+    with transaction.atomic():
+        current = Workspace.objects.select_for_update().select_related("sync_credential").get(pk=workspace.pk)
+        if current.sync_credential_pinned or current.sync_credential_id == credential.pk:
+            return
+        if current.sync_credential is not None and engine.sync_rank(current.sync_credential, current) <= offered:
+            return
+        still_active = Exists(Credential.objects.filter(pk=credential.pk, is_active=True))
+        Workspace.objects.filter(still_active, pk=workspace.pk, sync_credential=current.sync_credential_id).update(
+            sync_credential=credential
+        )
 
 
 def _token_workspace(credential: Credential, client: BitbucketClient) -> Workspace | None:
     slug = (credential.scope_name or "").split("/", 1)[0]
     if not slug:
         return None
-    workspace, _ = upserts.upsert_workspace(client.get_workspace(slug))
-    Workspace.objects.filter(pk=workspace.pk, sync_credential__isnull=True).update(sync_credential=credential)
+    workspace, _ = upserts.upsert_workspace(client.get_workspace(slug), api_url=client.base_url)
+    _offer_sync_credential(workspace, credential)
     return workspace
 
 
@@ -59,11 +78,9 @@ def sync_user_access(*, user, client: BitbucketClient | None = None) -> dict[str
     """
     credential = active_credential(user)
     if credential is None:
-        with transaction.atomic():
-            WorkspaceAccess.objects.filter(user=user).delete()
-            RepositoryAccess.objects.filter(user=user).delete()
+        clear_user_access(user)
         return {"workspaces": 0, "repositories": 0}
-    client = client or client_for(credential)
+    client = client or engine.client_for(credential)
     permissions: dict[int, str] = {}  # repository pk -> permission
     if credential.kind == Credential.Kind.ACCESS_TOKEN:
         workspace = _token_workspace(credential, client)
@@ -90,8 +107,16 @@ def sync_user_access(*, user, client: BitbucketClient | None = None) -> dict[str
             public = Repository.objects.filter(workspace=workspace, removed_at__isnull=True, is_private=False)
             for pk in public.values_list("pk", flat=True):
                 permissions.setdefault(pk, RepositoryAccess.Permission.READ)
-    _replace_access(user, workspaces, permissions)
+    if not _replace_access(user, credential, workspaces, permissions):
+        return {"workspaces": 0, "repositories": 0}
     return {"workspaces": len(workspaces), "repositories": len(permissions)}
+
+
+def clear_user_access(user) -> None:
+    """The user sees nothing (their credential was revoked, or they have none)."""
+    with transaction.atomic():
+        WorkspaceAccess.objects.filter(user=user).delete()
+        RepositoryAccess.objects.filter(user=user).delete()
 
 
 def _live_repositories(workspace: Workspace, uuids: list[str]) -> dict[str, int]:
@@ -99,8 +124,16 @@ def _live_repositories(workspace: Workspace, uuids: list[str]) -> dict[str, int]
     return dict(rows.values_list("bitbucket_uuid", "pk"))
 
 
-def _replace_access(user, workspaces: list[tuple[Workspace, bool]], permissions: dict[int, str]) -> None:
+def _replace_access(
+    user, credential: Credential, workspaces: list[tuple[Workspace, bool]], permissions: dict[int, str]
+) -> bool:
+    """Write the rows the listings found; False (and nothing left) when the credential that read them was revoked
+    or replaced while they were being read."""
     with transaction.atomic():
+        if not Credential.objects.select_for_update().filter(pk=credential.pk, is_active=True).exists():
+            WorkspaceAccess.objects.filter(user=user).delete()
+            RepositoryAccess.objects.filter(user=user).delete()
+            return False
         admin = {ws.pk: administrator for ws, administrator in workspaces}
         WorkspaceAccess.objects.filter(user=user).exclude(workspace_id__in=admin).delete()
         current = {a.workspace_id: a for a in WorkspaceAccess.objects.filter(user=user)}
@@ -122,3 +155,4 @@ def _replace_access(user, workspaces: list[tuple[Workspace, bool]], permissions:
                 access_row.permission = permission
                 access_row.save(update_fields=["permission", "synced_at"])
         RepositoryAccess.objects.bulk_create(to_create, ignore_conflicts=True)
+    return True

@@ -32,9 +32,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from bitbucket_sync import ledger
+from bitbucket_sync import ledger, sites
 from bitbucket_sync.client import BitbucketClient, BitbucketError, BitbucketSchemaError, NotFound, RateLimited
-from bitbucket_sync.models import Credential, Repository, SyncRun, Workspace
+from bitbucket_sync.models import Credential, Repository, SyncRun, Workspace, WorkspaceAccess, WorkspaceMembership
 from bitbucket_sync.sync import locks, upserts
 from bitbucket_sync.sync.upserts import Stats
 
@@ -99,6 +99,48 @@ def sync_client(run: SyncRun) -> BitbucketClient:
     if credential is None:
         raise NoSyncCredential(f"Workspace {_workspace(run).slug} has no sync credential; an admin must pick one.")
     return client_for(credential)
+
+
+# How well a credential can sync a workspace, best first (the automatic pick prefers the lower).
+WORKSPACE_TOKEN, OWNER, PARTIAL, UNUSABLE = 0, 1, 2, 3
+
+
+def sync_rank(credential: Credential, workspace: Workspace, *, administrator: bool | None = None) -> int:
+    """``WORKSPACE_TOKEN``: an access token of this workspace (its own rate limit, sees every repository);
+    ``OWNER``: a workspace owner's own credential (sees every repository); ``PARTIAL``: anyone else, who sees only the
+    repositories they were granted; ``UNUSABLE``: revoked, replaced or refused by Bitbucket.
+
+    ``administrator`` is what ``/user/workspaces`` just said about the credential's owner; without it the mirror is
+    asked (their access rows, else the workspace's member listing), which costs no request."""
+    if not credential.is_active or credential.status in (
+        Credential.Status.INVALID,
+        Credential.Status.EXPIRED,
+        Credential.Status.REVOKED,
+    ):
+        return UNUSABLE
+    if credential.kind == Credential.Kind.ACCESS_TOKEN:
+        reach = credential.scope_name.split("/", 1)[0]
+        whole = credential.scope_kind == Credential.ScopeKind.WORKSPACE and reach == workspace.slug
+        return WORKSPACE_TOKEN if whole else PARTIAL
+    if administrator is None:
+        administrator = _owned_by(credential, workspace)
+    return OWNER if administrator else PARTIAL
+
+
+def _owned_by(credential: Credential, workspace: Workspace) -> bool:
+    if WorkspaceAccess.objects.filter(user_id=credential.owner_id, workspace=workspace, administrator=True).exists():
+        return True
+    return credential.account_id is not None and (
+        WorkspaceMembership.objects.filter(
+            workspace=workspace, account_id=credential.account_id, permission="owner", removed_at__isnull=True
+        ).exists()
+    )
+
+
+def sees_whole_workspace(credential: Credential | None, workspace: Workspace) -> bool:
+    """True when a listing with this credential names every repository of the workspace, so one it does not name
+    is gone; a member's listing names only what they were granted, and pruning by it would hide the rest."""
+    return credential is not None and sync_rank(credential, workspace) in (WORKSPACE_TOKEN, OWNER)
 
 
 def budget_wait(credential: Credential) -> float | None:
@@ -270,35 +312,52 @@ def sync_workspace_listing(*, run: SyncRun, client: BitbucketClient) -> list[int
     stats = Stats()
     counter = Counter(client)
     full = run.kind == SyncRun.Kind.FULL
+    seen: set[str] = set()
+    whole = False
     try:
+        claim_site(workspace, client)
         if full or workspace.synced_at is None:
             # /user/workspaces only gives uuid and slug; the name and the rest come from the workspace itself.
-            workspace, _ = upserts.upsert_workspace(client.get_workspace(workspace.slug))
+            workspace, _ = upserts.upsert_workspace(client.get_workspace(workspace.slug), api_url=client.base_url)
             run.workspace = workspace
         if full:
             upserts.upsert_projects(
                 workspace=workspace, project_records=client.iter_projects(workspace.slug), counts=stats["projects"]
             )
-        seen: set[str] = set()
         for record in client.iter_repositories(workspace.slug):
             seen.add(record.uuid)
             _, what = upserts.upsert_repository_counted(workspace=workspace, record=record)
             if what:
                 setattr(stats["repositories"], what, getattr(stats["repositories"], what) + 1)
             locks.heartbeat(workspace_id=workspace.pk, run_id=run.pk)
-        stats["repositories"].removed += upserts.mark_repositories_removed(workspace=workspace, seen_uuids=seen)
         members: set[int] = set()
         for page in batched(_member_listing(run, client), BATCH):
             members |= upserts.upsert_memberships_page(workspace=workspace, member_records=page, stats=stats)
         stats["members"].removed += upserts.mark_memberships_removed(workspace=workspace, seen_account_pks=members)
+        # After the member listing, whose roles say whether the credential's owner owns the workspace.
+        whole = sees_whole_workspace(run.credential or workspace.sync_credential, workspace)
+        if whole:
+            stats["repositories"].removed += upserts.mark_repositories_removed(workspace=workspace, seen_uuids=seen)
     finally:
         add_progress(run_id=run.pk, stats=stats, requests=counter.made)
     live = Repository.objects.filter(workspace=workspace, removed_at__isnull=True)
+    if not whole:
+        # The repositories a partial listing did not name stay as they were, and this run does not ask for them.
+        live = live.filter(bitbucket_uuid__in=seen)
     total = live.count()
     SyncRun.objects.filter(pk=run.pk).update(
         repositories_total=total, repositories_done=live.filter(synced_in_run=run.pk).count()
     )
     return list(live.exclude(synced_in_run=run.pk).order_by("-updated_on").values_list("pk", flat=True))
+
+
+def claim_site(workspace: Workspace, client: BitbucketClient) -> None:
+    """A workspace belongs to the site it is first synced through; a run reading it through another site stops here
+    (``sites.SiteMismatch``, reported on the run) before it asks Bitbucket anything or writes a row."""
+    site = sites.normalise_api_url(client.base_url)
+    Workspace.objects.filter(pk=workspace.pk, api_url="").update(api_url=site)
+    workspace.api_url = Workspace.objects.values_list("api_url", flat=True).get(pk=workspace.pk)
+    sites.require_same_site(row_site=workspace.api_url, api_url=site, what=f"Workspace {workspace.slug}")
 
 
 def _member_listing(run: SyncRun, client: BitbucketClient):
@@ -323,6 +382,9 @@ def _watchers_due(repository: Repository, *, full: bool) -> bool:
 def sync_repository(*, run: SyncRun, repository: Repository, client: BitbucketClient) -> Stats:
     """Pull requests, then branches and watchers when due, of one repository; counted into the run as it goes."""
     check_budget(run)
+    sites.require_same_site(
+        row_site=repository.workspace.api_url, api_url=client.base_url, what=f"Workspace {repository.workspace.slug}"
+    )
     full = run.kind == SyncRun.Kind.FULL
     stats = Stats()
     counter = Counter(client)
@@ -514,8 +576,6 @@ def stalled_runs(*, older_than: timedelta | None = None) -> list[SyncRun]:
 def users_to_refresh(*, workspace: Workspace) -> list[int]:
     """Users whose access rows cover the workspace (those without an active credential any more lose them), and the
     owner of its sync credential."""
-    from bitbucket_sync.models import WorkspaceAccess
-
     ids = set(WorkspaceAccess.objects.filter(workspace=workspace).values_list("user_id", flat=True))
     # No sync credential (None) matches no row, which is the answer; the stubs only allow a value for `pk`.
     owner = (

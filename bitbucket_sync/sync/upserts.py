@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from bitbucket_sync import sites
 from bitbucket_sync.client import records
 from bitbucket_sync.models import (
     Account,
@@ -132,12 +133,16 @@ def upsert_accounts(account_records: Iterable[records.Account], *, counts: Count
 # -- workspaces, projects, repositories ---------------------------------------------------------------------------
 
 
-def upsert_workspace(record: records.Workspace) -> tuple[Workspace, bool]:
-    """The workspace row for a record (``/user/workspaces`` or ``/workspaces/{slug}``); True when it was created.
+def upsert_workspace(record: records.Workspace, *, api_url: str) -> tuple[Workspace, bool]:
+    """The workspace row for a record (``/user/workspaces`` or ``/workspaces/{slug}``) read through the site
+    ``api_url``; True when it was created.
 
     A slug belongs to one workspace at a time: a live row that still holds this slug under another uuid (the old
-    workspace was deleted or renamed on Bitbucket) gives it up and is marked removed until seen again.
+    workspace was deleted or renamed on Bitbucket) gives it up and is marked removed until seen again. Neither that
+    row nor the workspace's own may belong to another site (``sites.SiteMismatch``, nothing written); a row of no
+    site yet is claimed by this one.
     """
+    site = sites.normalise_api_url(api_url)
     values: dict[str, Any] = {"slug": record.slug, "removed_at": None}
     if record.name is not None:
         values["name"] = record.name[:255]
@@ -148,12 +153,19 @@ def upsert_workspace(record: records.Workspace) -> tuple[Workspace, bool]:
     if record.avatar_url:
         values["avatar_url"] = record.avatar_url[:500]
     with transaction.atomic():
-        Workspace.objects.filter(slug=record.slug).exclude(bitbucket_uuid=record.uuid).update(
-            slug=_freed_slug(record.slug), removed_at=timezone.now()
-        )
-        row = Workspace.objects.filter(bitbucket_uuid=record.uuid).first()
+        row = Workspace.objects.select_for_update().filter(bitbucket_uuid=record.uuid).first()
+        if row is not None:
+            sites.require_same_site(row_site=row.api_url, api_url=site, what=f"Workspace {row.slug}")
+            if not row.api_url:
+                values["api_url"] = site
+        holders = Workspace.objects.filter(slug=record.slug).exclude(bitbucket_uuid=record.uuid)
+        for holder_site in holders.values_list("api_url", flat=True):
+            sites.require_same_site(row_site=holder_site, api_url=site, what=f"The workspace named {record.slug!r}")
+        holders.update(slug=_freed_slug(record.slug), removed_at=timezone.now())
         if row is None:
-            return Workspace.objects.create(bitbucket_uuid=record.uuid, **{"name": record.slug, **values}), True
+            return Workspace.objects.create(
+                bitbucket_uuid=record.uuid, api_url=site, **{"name": record.slug, **values}
+            ), True
         if _changed(row, values):
             _apply(row, values)
             row.save(update_fields=list(values))
@@ -165,10 +177,19 @@ def _freed_slug(slug: str) -> str:
     return f"{slug[:200]}~removed-{timezone.now():%Y%m%d%H%M%S%f}"
 
 
+def _require_same_site(row_workspace_id: int, workspace: Workspace, what: str) -> None:
+    """A row of another workspace is moved (or renamed) into ``workspace`` only when both belong to one site."""
+    if row_workspace_id != workspace.pk:
+        other = Workspace.objects.values_list("api_url", flat=True).get(pk=row_workspace_id)
+        sites.require_same_site(row_site=other, api_url=workspace.api_url, what=what)
+
+
 def upsert_projects(*, workspace: Workspace, project_records: Iterable[records.Project], counts: Counts | None = None):
     """Project rows for a workspace's projects, by uuid."""
     by_uuid = {p.uuid: p for p in project_records}
     existing = {p.bitbucket_uuid: p for p in Project.objects.filter(bitbucket_uuid__in=by_uuid)}
+    for project in existing.values():
+        _require_same_site(project.workspace_id, workspace, f"Project {project.key}")
     now = timezone.now()
     for uuid, record in by_uuid.items():
         values = {
@@ -199,6 +220,8 @@ def _project_for(workspace: Workspace, record: records.Repository) -> Project | 
     if not record.project_uuid:
         return None
     project = Project.objects.filter(bitbucket_uuid=record.project_uuid).first()
+    if project is not None:
+        _require_same_site(project.workspace_id, workspace, f"Project {project.key}")
     if project is None:
         project, _ = Project.objects.get_or_create(
             bitbucket_uuid=record.project_uuid,
@@ -251,6 +274,8 @@ def upsert_repository_counted(*, workspace: Workspace, record: records.Repositor
             bitbucket_uuid=record.uuid
         ).update(removed_at=timezone.now())
         row = Repository.objects.select_for_update().filter(bitbucket_uuid=record.uuid).first()
+        if row is not None:
+            _require_same_site(row.workspace_id, workspace, f"Repository {row.full_name}")
         now = timezone.now()
         if row is None:
             row = Repository.objects.create(bitbucket_uuid=record.uuid, synced_at=now, **values)

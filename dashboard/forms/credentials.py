@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.core.validators import validate_email
 
+from bitbucket_sync import sites
 from bitbucket_sync.models import Credential
 
 
@@ -50,6 +51,11 @@ class CredentialForm(forms.Form):
         if not allow_api_url:
             del self.fields["api_url"]
 
+    def clean_api_url(self) -> str:
+        # Checked here too (the service checks again), so a wrong URL is named on its own field, before Bitbucket
+        # is asked anything.
+        return clean_api_url(self.cleaned_data.get("api_url") or "")
+
     def clean(self):
         data = super().clean()
         kind = data.get("kind")
@@ -70,6 +76,14 @@ class CredentialForm(forms.Form):
             login = ""
         data["login"] = login
         return data
+
+
+def clean_api_url(value: str) -> str:
+    """A credential's API URL, normalised; one the site is not configured for is a field error."""
+    try:
+        return sites.checked_api_url(value)
+    except sites.ApiUrlNotAllowed as error:
+        raise forms.ValidationError(str(error), code="api_url_not_allowed") from None
 
 
 class SyncCredentialForm(forms.Form):
@@ -97,6 +111,13 @@ class SyncCredentialForm(forms.Form):
         self.fields["credential"].label_from_instance = _credential_label
         if workspace is not None:
             self.initial.setdefault("credential", workspace.sync_credential_id)
+
+    def clean_credential(self) -> Credential | None:
+        chosen = self.cleaned_data.get("credential")
+        site = self.workspace.api_url if self.workspace is not None else ""
+        if chosen is not None and site and not sites.same_site(chosen.api_url, site):
+            raise forms.ValidationError(f"This workspace is synced through {site}; pick a credential of that site.")
+        return chosen
 
 
 def _credential_label(credential: Credential) -> str:

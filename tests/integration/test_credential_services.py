@@ -13,7 +13,8 @@ from bitbucket_sync.credentials import (
     save_credential,
     set_sync_credential,
 )
-from bitbucket_sync.models import AuditEvent, Credential, RequestLedgerEntry, Workspace
+from bitbucket_sync.models import AuditEvent, Credential, RepositoryAccess, RequestLedgerEntry, Workspace
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -145,6 +146,14 @@ def test_revoke_credential_destroys_secret_and_stops_sync(emulator, staff, bob):
     event = AuditEvent.objects.get(action="credential.revoke")
     assert event.actor == staff and "acme" in event.message
     assert recheck_credential(actor=staff, credential=credential).status == Credential.Status.REVOKED
+
+
+def test_revoke_credential_already_replaced_keeps_the_owners_access(staff, bob):
+    old = factories.credential(bob, is_active=False)
+    factories.credential(bob)
+    factories.grant(bob, factories.repository(factories.workspace("acme"), "web"))
+    revoke_credential(actor=staff, credential=old)
+    assert RepositoryAccess.objects.filter(user=bob).count() == 1  # the active credential still sees it
 
 
 def test_recheck_credential_finds_a_token_bitbucket_no_longer_accepts(emulator, staff, bob):

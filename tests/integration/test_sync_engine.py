@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from bitbucket_sync.models import (
+    Account,
     Credential,
     PullRequest,
     Repository,
@@ -98,8 +99,18 @@ def mirror_export(slug: str = "acme") -> dict:
 def make_user_with_credential(emu, username: str):
     person = emu.account(username)
     user = get_user_model().objects.create_user(username, password="demo")
+    # Saving checks a credential, which finds the Bitbucket account it acts as.
+    account, _ = Account.objects.get_or_create(
+        bitbucket_uuid=person["uuid"],
+        defaults={"account_id": person["account_id"], "display_name": person["display_name"]},
+    )
     credential = Credential(
-        owner=user, kind=Credential.Kind.API_TOKEN, login=person["email"], api_url=emu.api_url, status="valid"
+        owner=user,
+        kind=Credential.Kind.API_TOKEN,
+        login=person["email"],
+        api_url=emu.api_url,
+        status="valid",
+        account=account,
     )
     credential.set_secret(person["api_token"])
     credential.save()

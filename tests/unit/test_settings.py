@@ -61,6 +61,8 @@ def test_env_broker_url_rejects_unknown_scheme():
         ("CELERY_BROKER_URL", "sqs://queue"),
         ("BBDASH_TASK_SOFT_TIME_LIMIT", "soon"),
         ("DJANGO_SECRET_KEY", "short"),
+        ("BITBUCKET_API_URL", "api.bitbucket.org/2.0"),
+        ("BBDASH_DATACENTER_URLS", "https://dc.example.test, ftp://dc.example.test"),
     ],
 )
 def test_site_refuses_to_start_with_bad_value(variable, value, tmp_path):

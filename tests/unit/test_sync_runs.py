@@ -142,10 +142,10 @@ def test_stalled_runs_finds_a_run_whose_lock_expired(workspace):
 
 def test_upsert_workspace_new_with_name(db):
     record = records.Workspace.from_json({"uuid": "{w9}", "slug": "labs", "name": "Labs"}, endpoint="test")
-    workspace, created = upserts.upsert_workspace(record)
-    assert created and workspace.name == "Labs"
+    workspace, created = upserts.upsert_workspace(record, api_url="https://api.bitbucket.org/2.0/")
+    assert created and workspace.name == "Labs" and workspace.api_url == "https://api.bitbucket.org/2.0"
     base = records.Workspace.from_json({"uuid": "{w9}", "slug": "labs"}, endpoint="test")
-    again, created = upserts.upsert_workspace(base)
+    again, created = upserts.upsert_workspace(base, api_url="https://api.bitbucket.org/2.0")
     assert not created and again.pk == workspace.pk and again.name == "Labs"
 
 

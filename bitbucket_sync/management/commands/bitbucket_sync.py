@@ -14,8 +14,8 @@ class Command(BaseCommand):
     help = (
         "Sync Bitbucket workspaces into the mirror: incremental by default, --full to re-list everything. Runs "
         "inline and prints what it did, or --enqueue it for the Celery workers. --as USERNAME syncs with that "
-        "user's own credential (and discovers their workspaces; one first found this way takes the credential as "
-        "its sync credential until an admin picks another)."
+        "user's own credential (and discovers their workspaces, which take it as their sync credential unless an "
+        "admin picked one or a better one found them: a workspace access token, then a workspace owner's)."
     )
 
     def add_arguments(self, parser):
