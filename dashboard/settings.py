@@ -123,10 +123,18 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)
-# Serve straight from the app's static folders too, so the demo and tests need no collectstatic step.
-WHITENOISE_USE_FINDERS = True
+# collectstatic's output; an image collects at build time into a folder outside the var/ volume it mounts.
+STATIC_ROOT = Path(env_str("BBDASH_STATIC_ROOT", str(VAR_DIR / "staticfiles"))).resolve()
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Names carry a hash of the content (css/bbdash.4f1c….css), so browsers may cache them forever and a deploy
+    # never serves a page with last release's script. Without DEBUG, a page needs `collectstatic` to have run: the
+    # demo command and the test session run it, the Dockerfile runs it at build.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Only a developer's DEBUG server serves straight from the source folders (unhashed names, edits seen at once).
+WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Bitbucket --------------------------------------------------------------------------------------------------
