@@ -1,16 +1,20 @@
 """Content-Security-Policy and the static files it allows.
 
-Static files are served under content-hashed names from collectstatic's manifest, as in production.
+No template carries inline script, event-handler attributes, hx-on or style attributes; behaviour lives in static/js/
+and is served under content-hashed names from collectstatic's manifest, as in production.
 """
 
 import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
+
+TEMPLATES = Path(settings.BASE_DIR) / "templates"
 
 
 @pytest.fixture
@@ -19,9 +23,38 @@ def alice(client, act_world):
     return client
 
 
+def test_templates_have_no_inline_script_handlers_or_style():
+    forbidden = re.compile(
+        r"<script(?![^>]*\bsrc=)[^>]*>"  # a script without src is inline code
+        r"|<style\b"
+        r"|\shx-on[:-]"
+        r"|\son[a-z]+\s*="  # onclick=, onload=, ...
+        r"|\sstyle\s*="
+        r"|\b(hx-vals|hx-vars|hx-headers)\s*=\s*[\"']\s*(js|javascript):",
+        re.IGNORECASE,
+    )
+    offenders = [
+        f"{path.relative_to(TEMPLATES)}:{number}: {line.strip()[:100]}"
+        for path in sorted(TEMPLATES.rglob("*.html"))
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if forbidden.search(re.sub(r"\{#.*?#\}", "", line))  # a template comment is not markup
+    ]
+    assert offenders == []
+
+
+def test_base_page_keeps_htmx_from_eval_and_injected_style(alice):
+    html = alice.get("/").content.decode()
+    meta = re.search(r"<meta name=\"htmx-config\" content='([^']*)'>", html)
+    assert meta, "base.html sets htmx's config"
+    config = json.loads(meta.group(1))
+    assert config["allowEval"] is False
+    assert config["includeIndicatorStyles"] is False
+    assert config["allowScriptTags"] is False
+
+
 def test_static_names_come_from_the_manifest_and_are_served(alice):
     html = alice.get("/").content.decode()
-    for name in ("css/bbdash.css", "django_htmx/htmx-2.min.js"):
+    for name in ("css/bbdash.css", "js/filter-forms.js", "django_htmx/htmx-2.min.js"):
         hashed = staticfiles_storage.url(name)
         assert re.search(r"\.[0-9a-f]{12}\.(css|js)$", hashed), hashed
         assert f'"{hashed}"' in html, name
