@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 
 from celery.schedules import crontab
+from django.utils.csp import CSP
 
 from dashboard.env import (
     ImproperlyConfiguredEnv,
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -185,6 +187,20 @@ SESSION_COOKIE_SECURE = env_bool("BBDASH_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response: scripts and styles only from our own static files, so neither a
+# template nor Bitbucket content that slipped past the Markdown sanitiser can run inline code. Behaviour lives in
+# static/js/; htmx is told (meta htmx-config in base.html) never to eval nor inject its indicator <style>.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    # Avatars and images in Markdown come from Bitbucket's and others' hosts, always over https.
+    "img-src": [CSP.SELF, "https:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
 
 # --- Celery (read by dashboard/celery.py through namespace="CELERY") ---------------------------------------------
 _BROKER_DIR = VAR_DIR / "broker"
