@@ -18,8 +18,6 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 from tests.fixtures.browser import watch_for_problems
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
-
-
 EXPECTED_POLICY = {
     "default-src": {"'self'"},
     "script-src": {"'self'"},
@@ -39,6 +37,10 @@ def _policy(response) -> dict[str, set[str]]:
     return {name: set(values) for name, *values in directives}
 
 
+# htmx evaluates these as JavaScript when their value starts with js: or javascript:.
+EVALUATED_ATTRIBUTES = ("hx-vals", "hx-vars", "hx-headers")
+
+
 class _InlineCode(HTMLParser):
     """What a strict policy would refuse in a rendered page: inline scripts, handlers, style attributes and tags."""
 
@@ -48,15 +50,16 @@ class _InlineCode(HTMLParser):
         self._script_without_src = False
 
     def handle_starttag(self, tag, attrs):
-        names = {name for name, _ in attrs}
+        values = {name: value or "" for name, value in attrs}
         if tag == "script":
-            kind = dict(attrs).get("type") or ""
-            self._script_without_src = "src" not in names and kind != "application/json"
+            # JSON data islands are not run; anything else without src is inline code.
+            self._script_without_src = "src" not in values and values.get("type") != "application/json"
         if tag == "style":
             self.found.append("<style>")
-        self.found += [f"{tag} {name}=" for name in names if name.startswith(("on", "hx-on")) or name == "style"]
-        self.found += [f"{tag} {name}=" for name in names if name in ("hx-vals", "hx-vars", "hx-headers")
-                       and (dict(attrs)[name] or "").lstrip().startswith(("js:", "javascript:"))]  # fmt: skip
+        for name, value in values.items():
+            evaluated = name in EVALUATED_ATTRIBUTES and value.lstrip().startswith(("js:", "javascript:"))
+            if name.startswith(("on", "hx-on")) or name == "style" or evaluated:
+                self.found.append(f"{tag} {name}=")
 
     def handle_data(self, data):
         if self._script_without_src and data.strip():
