@@ -6,6 +6,7 @@ DATABASE_URL and CELERY_BROKER_URL switches to PostgreSQL and Redis with no othe
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from celery.schedules import crontab
 from django.utils.csp import CSP
@@ -190,12 +191,15 @@ X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy on every response: scripts and styles only from our own static files, so neither a
 # template nor Bitbucket content that slipped past the Markdown sanitiser can run inline code. Behaviour lives in
 # static/js/; htmx is told (meta htmx-config in base.html) never to eval nor inject its indicator <style>.
+_api = urlsplit(BITBUCKET_API_URL)
+_PLAIN_HTTP_API_ORIGIN = [f"http://{_api.netloc}"] if _api.scheme == "http" else []
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
-    # Avatars and images in Markdown come from Bitbucket's and others' hosts, always over https.
-    "img-src": [CSP.SELF, "https:"],
+    # Avatars and images in Markdown come from Bitbucket's and others' hosts, always over https; an emulator (the
+    # demo's) serves its avatars from the API's own host, over plain http.
+    "img-src": [CSP.SELF, "https:", *_PLAIN_HTTP_API_ORIGIN],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
     "frame-ancestors": [CSP.NONE],

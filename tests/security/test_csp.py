@@ -179,35 +179,44 @@ def test_static_names_come_from_the_manifest_and_are_served(alice):
         served.close()
 
 
-READ_STATIC_SETTINGS = (
-    "import json, django; django.setup(); from django.conf import settings as s;"
-    "print(json.dumps([s.WHITENOISE_USE_FINDERS, s.STORAGES['staticfiles']['BACKEND'], str(s.STATIC_ROOT)]))"
-)
-
-
-@pytest.mark.parametrize(("debug", "finders"), [("0", False), ("1", True)])
-def test_settings_serve_source_folders_only_in_debug(debug, finders, tmp_path):
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "BBDASH_VAR_DIR": str(tmp_path),
-        "BBDASH_STATIC_ROOT": str(tmp_path / "collected"),
-        "DJANGO_DEBUG": debug,
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-    }
+def _settings_read_in_a_fresh_process(expression: str, tmp_path: Path, **environ: str):
+    """The value of `expression` (over `s`, the settings) as a site started with `environ` would see it."""
+    code = f"import json, django; django.setup(); from django.conf import settings as s;print(json.dumps({expression}))"
+    env = {"PATH": "/usr/bin:/bin", "BBDASH_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "dashboard.settings"}
     result = subprocess.run(
-        [sys.executable, "-c", READ_STATIC_SETTINGS],
+        [sys.executable, "-c", code],
         cwd=settings.BASE_DIR,
-        env=env,
+        env=env | environ,
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
     )
-    assert json.loads(result.stdout) == [
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(("debug", "finders"), [("0", False), ("1", True)])
+def test_settings_serve_source_folders_only_in_debug(debug, finders, tmp_path):
+    read = "[s.WHITENOISE_USE_FINDERS, s.STORAGES['staticfiles']['BACKEND'], str(s.STATIC_ROOT)]"
+    collected = str(tmp_path / "collected")
+    assert _settings_read_in_a_fresh_process(read, tmp_path, DJANGO_DEBUG=debug, BBDASH_STATIC_ROOT=collected) == [
         finders,
         "whitenoise.storage.CompressedManifestStaticFilesStorage",
-        str(tmp_path / "collected"),
+        collected,
     ]
+
+
+@pytest.mark.parametrize(
+    ("api_url", "img_src"),
+    [
+        ("https://api.bitbucket.org/2.0", ["'self'", "https:"]),
+        # The demo's emulator serves avatars over plain http from its own host; no other http host is allowed.
+        ("http://127.0.0.1:7990/2.0", ["'self'", "https:", "http://127.0.0.1:7990"]),
+    ],
+)
+def test_settings_allow_plain_http_images_only_from_the_api_host(api_url, img_src, tmp_path):
+    read = "s.SECURE_CSP['img-src']"
+    assert _settings_read_in_a_fresh_process(read, tmp_path, BITBUCKET_API_URL=api_url) == img_src
 
 
 INJECT_INLINE_CODE = """() => {
