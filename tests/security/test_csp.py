@@ -179,6 +179,13 @@ def test_static_names_come_from_the_manifest_and_are_served(alice):
         served.close()
 
 
+def test_favicon_ico_leads_to_the_hashed_icon_without_sign_in(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert response["Location"] == staticfiles_storage.url("favicon.svg")
+    assert re.search(r"/favicon\.[0-9a-f]{12}\.svg$", response["Location"])
+
+
 def _settings_read_in_a_fresh_process(expression: str, tmp_path: Path, **environ: str):
     """The value of `expression` (over `s`, the settings) as a site started with `environ` would see it."""
     code = f"import json, django; django.setup(); from django.conf import settings as s;print(json.dumps({expression}))"
