@@ -181,6 +181,8 @@ def _run(args) -> dict:
     from bitbucket_sync.models import Account, PullRequest, RequestLedgerEntry, SyncRun
     from tests import factories as f
 
+    # Pages name their static files through collectstatic's manifest, as in production: collect into this run's var/.
+    call_command("collectstatic", interactive=False, verbosity=0)
     sizes = {"default": args.small, "large": args.large}
     clients, seed_seconds, counts, first = {}, {}, {}, None
     for alias, pull_requests in sizes.items():

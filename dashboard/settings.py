@@ -7,8 +7,10 @@ DATABASE_URL and CELERY_BROKER_URL switches to PostgreSQL and Redis with no othe
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from celery.schedules import crontab
+from django.utils.csp import CSP
 
 from dashboard.env import (
     ImproperlyConfiguredEnv,
@@ -69,6 +71,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -133,12 +136,18 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# collectstatic's output. The image collects into its own folder (BBDASH_STATIC_ROOT), not into the var volume, where
-# the files of the image that first filled the volume would shadow those of every later image.
+# collectstatic's output; an image collects at build time into a folder outside the var/ volume it mounts.
 STATIC_ROOT = Path(env_str("BBDASH_STATIC_ROOT", str(VAR_DIR / "staticfiles"))).resolve()
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-# Serve straight from the app's static folders too, so the demo and tests need no collectstatic step.
-WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Names carry a hash of the content (css/bbdash.4f1c….css), so browsers may cache them forever and a deploy
+    # never serves a page with last release's script. Without DEBUG, a page needs `collectstatic` to have run: the
+    # demo command and the test session run it, the Dockerfile runs it at build.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Only a developer's DEBUG server serves straight from the source folders (unhashed names, edits seen at once).
+WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Bitbucket --------------------------------------------------------------------------------------------------
@@ -228,6 +237,23 @@ if BBDASH_HTTPS:
     # Preloading commits the whole domain to HTTPS in browsers for months and cannot be undone quickly: a decision
     # for the domain's owner, not a default of one application on it.
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Content-Security-Policy on every response: scripts and styles only from our own static files, so neither a
+# template nor Bitbucket content that slipped past the Markdown sanitiser can run inline code. Behaviour lives in
+# static/js/; htmx is told (meta htmx-config in base.html) never to eval nor inject its indicator <style>.
+_api = urlsplit(BITBUCKET_API_URL)
+_PLAIN_HTTP_API_ORIGIN = [f"http://{_api.netloc}"] if _api.scheme == "http" else []
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    # Avatars and images in Markdown come from Bitbucket's and others' hosts, always over https; an emulator (the
+    # demo's) serves its avatars from the API's own host, over plain http.
+    "img-src": [CSP.SELF, "https:", *_PLAIN_HTTP_API_ORIGIN],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
 
 # --- Celery (read by dashboard/celery.py through namespace="CELERY") ---------------------------------------------
 _BROKER_DIR = VAR_DIR / "broker"

@@ -4,7 +4,11 @@ URL's path opens the same thing here. Those Bitbucket-shaped patterns start with
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.templatetags.static import static
 from django.urls import path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 
 from dashboard.forms.accounts import LoginForm
 from dashboard.views import (
@@ -33,6 +37,10 @@ urlpatterns = [
         auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm),
         name="login",
     ),
+    # Browsers ask for /favicon.ico on pages without an icon link (Django's admin): the site's icon, not a 404. Lazy,
+    # because the hashed name comes from collectstatic's manifest, read at the first request.
+    path("favicon.ico", login_not_required(RedirectView.as_view(url=lazy(static, str)("favicon.svg"))), name="favicon"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     # --- credentials: /-/credentials/, /-/me/ ---

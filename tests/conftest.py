@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.celery_worker",
     "tests.fixtures.emulator",
     "tests.fixtures.live_updates",
+    "tests.fixtures.static_files",
 ]

@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings
 
 from bitbucket_sync.models import AuditEvent, PullRequest
+from tests.fixtures.browser import assert_no_problems, watch_for_problems
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -59,8 +60,8 @@ def test_act_edit_to_new_branch_with_pr_then_squash_merge_and_decline(act_world,
     # Merge it with squash: the message follows the strategy (htmx), then the merge runs.
     page.get_by_role("link", name="Merge", exact=True).click()
     page.get_by_label("Merge strategy").select_option("squash")
-    page.wait_for_function(
-        "document.querySelector('#id_message').value.startsWith('Explain the API in one line (pull request')"
+    page.wait_for_function(  # a function, not an expression string: Playwright evals those, which the CSP refuses
+        "() => document.querySelector('#id_message').value.startsWith('Explain the API in one line (pull request')"
     )
     page.get_by_label("Close the source branch").check()
     keep("act-3-merge-form-squash")
@@ -140,6 +141,7 @@ def test_act_without_javascript_branch_merge_and_decline(act_world, browser, liv
     """The same forms work as plain HTML: POST, redirect, and the merge's "Check now" link instead of polling."""
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
     page = context.new_page()
+    problems = watch_for_problems(context, page)
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill("demo")
@@ -173,4 +175,5 @@ def test_act_without_javascript_branch_merge_and_decline(act_world, browser, liv
     page.get_by_role("button", name="Decline").click()
     page.wait_for_url(f"**/pull-requests/{other.number}")
     assert emu_repo.pullrequests[other.number].state == "DECLINED"
+    assert_no_problems(page, problems)
     context.close()

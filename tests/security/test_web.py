@@ -254,7 +254,8 @@ def test_health_unavailable_reveals_no_detail_to_anonymous(client, monkeypatch):
 
 def _run_site(args: list[str], **env: str) -> subprocess.CompletedProcess:
     """Run manage.py or Python with a fresh import of the settings under `env` (settings are read once, at import)."""
-    switches = {"BBDASH_HTTPS", "BBDASH_SECURE_COOKIES", "DJANGO_DEBUG"}
+    # DJANGO_ALLOW_ASYNC_UNSAFE is the browser fixture's (Playwright runs in the test process), never a deployment's.
+    switches = {"BBDASH_HTTPS", "BBDASH_SECURE_COOKIES", "DJANGO_DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     environ = {k: v for k, v in os.environ.items() if k not in switches}
     return subprocess.run(
         [sys.executable, *args],

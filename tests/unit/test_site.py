@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 # The only views open without signing in: login, health and Bitbucket's webhook deliveries (signed instead).
-PUBLIC = {"login", "health", "webhook_receive"}
+PUBLIC = {"login", "health", "webhook_receive", "favicon"}
 
 
 def _named_patterns(resolver=None, prefix=""):
@@ -32,7 +32,7 @@ def _sample_path(route: str) -> str:
 
 
 @pytest.mark.django_db
-def test_every_page_but_login_and_health_requires_sign_in(client):
+def test_every_page_but_login_health_and_the_icon_requires_sign_in(client):
     checked = 0
     public = set()
     for name, route, view in _named_patterns():

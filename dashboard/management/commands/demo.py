@@ -1,7 +1,7 @@
 """`make demo`: the whole product on one machine, started and stopped by one command.
 
-Migrates, creates the demo users, starts the web server, a Celery worker and beat, prints where to sign in, and
-stops everything it started on Ctrl-C, SIGTERM or SIGHUP.
+Migrates, collects the static files, creates the demo users, starts the web server, a Celery worker and beat, prints
+where to sign in, and stops everything it started on Ctrl-C, SIGTERM or SIGHUP.
 """
 
 import json
@@ -51,6 +51,8 @@ class Command(BaseCommand):
         self._ensure_encryption_key()
         self.check()
         call_command("migrate", interactive=False, verbosity=0)
+        # Pages name their scripts and styles through collectstatic's manifest (content-hashed names).
+        call_command("collectstatic", interactive=False, verbosity=0)
         self._create_users(password)
 
         logs = settings.VAR_DIR / "logs"
