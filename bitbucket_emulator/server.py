@@ -8,11 +8,11 @@ import threading
 from typing import cast
 
 from . import seeds
-from .app import EmulatorApp
-from .controls import Controls
+from .cloud.app import EmulatorApp
+from .controls.switches import Controls
+from .controls.webhooks import WebhookDispatcher
 from .http_server import Handler, Server
-from .state import World
-from .webhooks import WebhookDispatcher
+from .world.state import World
 
 log = logging.getLogger("bitbucket_emulator")
 

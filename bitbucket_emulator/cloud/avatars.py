@@ -10,7 +10,7 @@ import hashlib
 import html
 import re
 
-from .state import Workspace, World, WorldError
+from ..world.state import Workspace, World, WorldError
 
 _USER = re.compile(r"^/account/(?P<uuid>\{[0-9a-f-]+\})/avatar/")
 _WORKSPACE = re.compile(r"^/workspaces/(?P<slug>[^/]+)/avatar/")

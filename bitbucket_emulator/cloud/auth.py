@@ -15,7 +15,7 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 
-from .state import PERMISSION_RANK, AccessToken, Repository, User, Workspace, World, WorldError
+from ..world.state import PERMISSION_RANK, AccessToken, Repository, User, Workspace, World, WorldError
 
 LEGACY_IMPLIES = {
     "repository:write": {"repository"},

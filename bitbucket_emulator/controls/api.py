@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
-from .ids import fmt_time
-from .state import WorldError
+from ..world.ids import fmt_time
+from ..world.state import WorldError
 
 if TYPE_CHECKING:
-    from .app import EmulatorApp
+    from ..cloud.app import EmulatorApp
 
 # name in the URL -> (World method, allowed keyword arguments)
 WORLD_ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {

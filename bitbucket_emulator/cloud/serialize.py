@@ -11,8 +11,8 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from .ids import fmt_time
-from .state import (
+from ..world.ids import fmt_time
+from ..world.state import (
     MERGE_STRATEGIES,
     AccessToken,
     Comment,

@@ -16,7 +16,10 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import controls_api, query
+from ..controls import api as controls_api
+from ..controls.switches import RATE_LIMIT_BODY, Controls
+from ..world.state import World, WorldError
+from . import query
 from . import views_accounts as acc
 from . import views_pullrequests as prs
 from . import views_repositories as repos
@@ -24,8 +27,6 @@ from . import views_reviewers as reviewers
 from .auth import AuthError, Identity, Scope, ScopeError, authenticate, require_scope
 from .avatars import avatar_svg
 from .context import Ctx, Encoded, Result
-from .controls import RATE_LIMIT_BODY, Controls
-from .state import World, WorldError
 
 R = "/2.0/repositories/<workspace>/<repo_slug>"
 PR = R + "/pullrequests/<int:pull_request_id>"

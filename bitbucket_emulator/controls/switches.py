@@ -15,7 +15,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .views_accounts import HOOK_EVENTS
+from ..cloud.views_accounts import HOOK_EVENTS
 
 RATE_LIMIT_BODY = "Rate limit for this resource has been exceeded"
 

@@ -6,13 +6,13 @@ import threading
 
 from werkzeug.wrappers import Response
 
+from ..world.ids import random_uuid
+from ..world.merge import MergeConflict
+from ..world.state import PR_STATES, MergeTask, PullRequest, Repository, World, WorldError
 from . import query
 from . import serialize as s
 from .auth import repo_for
 from .context import Ctx, Encoded, Result, as_bool, empty
-from .ids import random_uuid
-from .merge import MergeConflict
-from .state import PR_STATES, MergeTask, PullRequest, Repository, World, WorldError
 
 LIST_HIDDEN = ("values.reviewers", "values.participants")
 PR_PAGELEN_MAX = 50

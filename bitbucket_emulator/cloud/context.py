@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
+from ..world.state import World, WorldError
 from .auth import Identity
-from .state import World, WorldError
 
 if TYPE_CHECKING:
     from .app import EmulatorApp

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from urllib.parse import urlparse
 
+from ..world.ids import random_uuid
+from ..world.state import PERMISSION_RANK, Hook, Workspace, WorldError
 from . import query
 from . import serialize as s
 from .auth import can_see_workspace, repo_permission, require_user, workspace_role
 from .context import Ctx, Result, as_bool, empty
-from .ids import random_uuid
-from .state import PERMISSION_RANK, Hook, Workspace, WorldError
 
 HOOK_EVENTS = {
     "repo:push",

@@ -10,8 +10,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import ids, seed_content
-from .state import (
+from ..world import ids
+from ..world.state import (
     ALL_API_SCOPES,
     ALL_LEGACY_SCOPES,
     AccessToken,
@@ -22,6 +22,7 @@ from .state import (
     World,
     WorldError,
 )
+from . import demo_content as seed_content
 
 EPOCH = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from . import serialize as s
-from .ids import fmt_time, random_uuid
-from .state import Hook, Repository, World
+from ..cloud import serialize as s
+from ..world.ids import fmt_time, random_uuid
+from ..world.state import Hook, Repository, World
 
 if TYPE_CHECKING:
-    from .controls import Controls
+    from .switches import Controls
 
 MAX_ATTEMPTS = 3
 TIMEOUT = 10.0
