@@ -12,6 +12,7 @@ from .cloud.app import EmulatorApp
 from .controls.switches import Controls
 from .controls.webhooks import WebhookDispatcher
 from .http_server import Handler, Server
+from .world import persistence
 from .world.state import World
 
 log = logging.getLogger("bitbucket_emulator")
@@ -56,7 +57,7 @@ class Emulator:
     ) -> Emulator:
         """Build the world (from `state_file` if it exists, else from `seed`), listen, return once listening."""
         if state_file and os.path.exists(state_file):
-            world = World.load(state_file)
+            world = persistence.load(state_file)
         else:
             world = seeds.load_seed(seed, **scale_params)
         world.app_passwords_enabled = app_passwords
@@ -111,7 +112,7 @@ class Emulator:
             version = self.world.version
             if version == self._saved_version:
                 return
-            self.world.save(self.state_file)
+            persistence.save(self.world, self.state_file)
             self._saved_version = version
 
     def _save_loop(self) -> None:

@@ -18,7 +18,8 @@ from werkzeug.wrappers import Request, Response
 
 from ..controls import api as controls_api
 from ..controls.switches import RATE_LIMIT_BODY, Controls
-from ..world.state import World, WorldError
+from ..world.objects import WorldError
+from ..world.state import World
 from . import query
 from . import views_accounts as acc
 from . import views_pullrequests as prs

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
-from ..world.state import World, WorldError
+from ..world.objects import WorldError
+from ..world.state import World
 from .auth import Identity
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..world.ids import fmt_time
-from ..world.state import (
+from ..world.objects import (
     MERGE_STRATEGIES,
     AccessToken,
     Comment,
@@ -24,8 +24,8 @@ from ..world.state import (
     Repository,
     User,
     Workspace,
-    World,
 )
+from ..world.state import World
 
 
 def q(value: str) -> str:

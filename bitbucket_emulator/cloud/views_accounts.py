@@ -6,7 +6,7 @@ import re
 from urllib.parse import urlparse
 
 from ..world.ids import random_uuid
-from ..world.state import PERMISSION_RANK, Hook, Workspace, WorldError
+from ..world.objects import PERMISSION_RANK, Hook, Workspace, WorldError
 from . import query
 from . import serialize as s
 from .auth import can_see_workspace, repo_permission, require_user, workspace_role

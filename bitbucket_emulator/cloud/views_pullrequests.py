@@ -8,7 +8,8 @@ from werkzeug.wrappers import Response
 
 from ..world.ids import random_uuid
 from ..world.merge import MergeConflict
-from ..world.state import PR_STATES, MergeTask, PullRequest, Repository, World, WorldError
+from ..world.objects import PR_STATES, MergeTask, PullRequest, Repository, WorldError
+from ..world.state import World
 from . import query
 from . import serialize as s
 from .auth import repo_for

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from ..world.merge import diffstat as tree_diffstat
 from ..world.merge import unified_diff
-from ..world.state import Commit, Repository, WorldError
+from ..world.objects import Commit, Repository, WorldError
 from . import query
 from . import serialize as s
 from .auth import repo_for

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request, Response
 
 from ..world.ids import fmt_time
-from ..world.state import WorldError
+from ..world.objects import WorldError
 
 if TYPE_CHECKING:
     from ..cloud.app import EmulatorApp

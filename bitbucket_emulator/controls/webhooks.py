@@ -22,7 +22,8 @@ from urllib.parse import urlsplit
 
 from ..cloud import serialize as s
 from ..world.ids import fmt_time, random_uuid
-from ..world.state import Hook, Repository, World
+from ..world.objects import Hook, Repository
+from ..world.state import World
 
 if TYPE_CHECKING:
     from .switches import Controls

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..world import ids
-from ..world.state import (
+from ..world.objects import (
     ALL_API_SCOPES,
     ALL_LEGACY_SCOPES,
     AccessToken,
@@ -19,9 +19,9 @@ from ..world.state import (
     Repository,
     User,
     Workspace,
-    World,
     WorldError,
 )
+from ..world.state import World
 from . import demo_content as seed_content
 
 EPOCH = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
