@@ -8,6 +8,7 @@ import threading
 from typing import cast
 
 from . import seeds
+from .cloud import webhook_payloads
 from .cloud.app import EmulatorApp
 from .controls.switches import Controls
 from .controls.webhooks import WebhookDispatcher
@@ -35,7 +36,7 @@ class Emulator:
         self.base_url = f"http://{host}:{port}"
         self.api_url = self.base_url + "/2.0"
         world.base_url = self.base_url
-        self.webhooks = WebhookDispatcher(world, controls=self.controls)
+        self.webhooks = WebhookDispatcher(world, webhook_payloads.payload, controls=self.controls)
         self._stopped = threading.Event()
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="emulator-http", daemon=True
