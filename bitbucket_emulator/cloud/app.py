@@ -184,7 +184,13 @@ def json_response(data: Any, status: int = 200, headers: dict | None = None) -> 
 
 
 class EmulatorApp:
-    def __init__(self, world: World, controls: Controls | None = None, controls_enabled: bool = False, emulator=None):
+    def __init__(
+        self,
+        world: World,
+        controls: Controls | None = None,
+        controls_enabled: bool = False,
+        emulator: controls_api.EmulatorHandle | None = None,
+    ):
         self.world = world
         self.controls = controls or Controls()
         self.controls_enabled = controls_enabled
@@ -212,7 +218,7 @@ class EmulatorApp:
         if path.startswith("/_emulator"):
             if not self.controls_enabled:
                 return self._not_found()
-            return controls_api.handle(self, request)
+            return controls_api.handle(request, self.world, self.controls, self.emulator)
         if not path.startswith("/2.0/") and path != "/2.0":
             svg = avatar_svg(self.world, path) if request.method in ("GET", "HEAD") and "/avatar/" in path else None
             if svg is None:
@@ -302,7 +308,7 @@ class EmulatorApp:
             ):
                 return self._error(WorldError(411, "Length Required"))
             with world.lock:
-                ctx = Ctx(request, world, identity, self)
+                ctx = Ctx(request, world, identity, self.controls, self.merge_task_delay)
                 result = route.handler(ctx, **args)
                 if isinstance(result, Result):
                     data = result.data
