@@ -80,12 +80,12 @@ class Emulator:
     @property
     def accounts(self) -> list[dict]:
         with self.world.lock:
-            return seeds.accounts(self.world)
+            return _accounts(self.world)
 
     @property
     def access_tokens(self) -> list[dict]:
         with self.world.lock:
-            return seeds.access_tokens(self.world)
+            return _access_tokens(self.world)
 
     def account(self, username: str) -> dict:
         for a in self.accounts:
@@ -146,3 +146,40 @@ class Emulator:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _accounts(world: World) -> list[dict]:
+    """The seeded people as `--credentials-out` writes them."""
+    out = []
+    for u in world.users.values():
+        out.append(
+            {
+                "display_name": u.display_name,
+                "uuid": u.uuid,
+                "account_id": u.account_id,
+                "email": u.email,
+                "username": u.username,
+                "api_token": u.api_token,
+                "app_password": u.app_password,
+                "workspaces": sorted(ws.slug for ws in world.workspaces.values() if u.uuid in ws.members),
+            }
+        )
+    return out
+
+
+def _access_tokens(world: World) -> list[dict]:
+    """The access tokens as `--credentials-out` writes them (`scope`: workspace, workspace/KEY or workspace/repo)."""
+    out = []
+    for t in world.access_tokens.values():
+        ws = world.workspaces[t.workspace_uuid]
+        if t.scope_kind == "workspace":
+            scope = ws.slug
+        elif t.scope_kind == "project":
+            scope = f"{ws.slug}/{t.project_key}"
+        else:
+            repo = world.repositories.get(t.repository_uuid or "")
+            scope = world.full_name(repo) if repo else f"{ws.slug}/?"
+        out.append(
+            {"token": t.token, "name": t.name, "scope_kind": t.scope_kind, "scope": scope, "scopes": list(t.scopes)}
+        )
+    return out
