@@ -22,8 +22,9 @@ WORKSPACE_TOKEN_SCOPES = [
 
 
 def scale_world(repos: int = 20, pull_requests: int = 50, members: int = 50, branches: int = 10) -> World:
-    """A big, cheap world for benchmarks: `repos` repositories in `acme`, each with `pull_requests` PRs (a quarter
-    OPEN, the rest MERGED/DECLINED), `branches` extra branches, and `members` workspace members."""
+    """A big, cheap world for benchmarks: `repos` repositories in `acme`, each with `pull_requests` PRs (half OPEN,
+    every other one of those approved; a quarter MERGED, a quarter DECLINED), `branches` extra branches, and
+    `members` workspace members."""
     spec: dict[str, Any] = {
         "users": [
             {"username": "alice", "display_name": "Alice Adams", "email": "alice@acme.test"},
