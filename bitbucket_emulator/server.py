@@ -1,4 +1,5 @@
-"""The `Emulator` handle: builds the world, serves it over HTTP (http_server.py), stops it; the state file saver."""
+"""The `Emulator` handle: builds the world, serves it over HTTP (http_server.py), stops it; the state-file saver and
+the credential listings (`--credentials-out`)."""
 
 from __future__ import annotations
 
