@@ -55,12 +55,22 @@ Control API (only with `controls=True` / `--controls`; otherwise every `/_emulat
                                             username), ``time-travel`` (seconds)
 ==========================================  ======================================================================
 
-Modules: `server` (the `Emulator` handle), `http_server` (threaded keep-alive WSGI server), `app` (routing, the
-credential gate, injected latency/limits/faults, `fields=`, ETags), `views_accounts` / `views_repositories` /
-`views_pullrequests` / `views_reviewers` (handlers), `auth` (credentials, scopes, visibility), `state` (the `World`
-and its rules), `objects` (its dataclasses), `merge` (three-way merges, diffs), `query` (pagination, `fields=`,
-BBQL), `serialize` (Bitbucket's JSON shapes), `webhooks`, `avatars` (SVG pictures for avatar links), `controls` /
-`controls_api`, `seeds` / `seed_content`, `persistence` (the state file), `cli`.
+Layout (dependencies point one way: `world` <- `controls` <- `cloud`; `seeds` build worlds; the top level wires
+them together; a second API, such as Bitbucket Data Center's, would sit next to `cloud/` over the same world):
+
+* top level: `server` (the `Emulator` handle, the state-file saver, the `--credentials-out` listings),
+  `http_server` (threaded keep-alive WSGI server), `cli` (the command line).
+* `world/`: `state` (the `World` and its rules), `objects` (its dataclasses, scopes, webhook event keys), `ids`
+  (uuids, hashes, tokens), `merge` (three-way merges, diffs), `persistence` (the state file).
+* `cloud/` (API 2.0): `app` (the credential gate, injected latency/limits/faults, `fields=`, ETags), `routes`
+  (paths, handlers, scopes), `views_accounts` / `views_repositories` / `views_pullrequests` / `views_reviewers`
+  (handlers), `context` (what a handler gets and gives back), `auth` (credentials, scopes, visibility), `query`
+  (pagination, `fields=`, BBQL), `serialize` (Bitbucket's JSON shapes), `webhook_payloads`, `avatars` (SVG
+  pictures for avatar links).
+* `controls/`: `switches` (latency, rate limits, faults, request counts, lost webhook deliveries), `api` (the
+  `/_emulator/` HTTP API), `webhooks` (delivery: queue, retries, signatures).
+* `seeds/`: `demo.json` with `demo_files` (the `demo` seed, a seed file), `scale` (the `scale` seed, a generator
+  with parameters), `build` (a world from any seed document).
 
 The same mutations are methods of `emu.world` (`rename_repository`, `delete_repository`, `add_member`,
 `remove_member`, `grant`, `revoke`, `commit_files`, `update_pull_request_title`, `add_watcher`, `remove_watcher`,

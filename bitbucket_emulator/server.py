@@ -1,4 +1,5 @@
-"""The `Emulator` handle: builds the world, serves it over HTTP (http_server.py), stops it; the state file saver."""
+"""The `Emulator` handle: builds the world, serves it over HTTP (http_server.py), stops it; the state-file saver and
+the credential listings (`--credentials-out`)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import threading
 from typing import cast
 
 from . import seeds
-from .app import EmulatorApp
-from .controls import Controls
+from .cloud import webhook_payloads
+from .cloud.app import EmulatorApp
+from .controls.switches import Controls
+from .controls.webhooks import WebhookDispatcher
 from .http_server import Handler, Server
-from .state import World
-from .webhooks import WebhookDispatcher
+from .world import persistence
+from .world.state import World
 
 log = logging.getLogger("bitbucket_emulator")
 
@@ -34,7 +37,7 @@ class Emulator:
         self.base_url = f"http://{host}:{port}"
         self.api_url = self.base_url + "/2.0"
         world.base_url = self.base_url
-        self.webhooks = WebhookDispatcher(world, controls=self.controls)
+        self.webhooks = WebhookDispatcher(world, webhook_payloads.payload, controls=self.controls)
         self._stopped = threading.Event()
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="emulator-http", daemon=True
@@ -56,7 +59,7 @@ class Emulator:
     ) -> Emulator:
         """Build the world (from `state_file` if it exists, else from `seed`), listen, return once listening."""
         if state_file and os.path.exists(state_file):
-            world = World.load(state_file)
+            world = persistence.load(state_file)
         else:
             world = seeds.load_seed(seed, **scale_params)
         world.app_passwords_enabled = app_passwords
@@ -78,12 +81,12 @@ class Emulator:
     @property
     def accounts(self) -> list[dict]:
         with self.world.lock:
-            return seeds.accounts(self.world)
+            return _accounts(self.world)
 
     @property
     def access_tokens(self) -> list[dict]:
         with self.world.lock:
-            return seeds.access_tokens(self.world)
+            return _access_tokens(self.world)
 
     def account(self, username: str) -> dict:
         for a in self.accounts:
@@ -111,7 +114,7 @@ class Emulator:
             version = self.world.version
             if version == self._saved_version:
                 return
-            self.world.save(self.state_file)
+            persistence.save(self.world, self.state_file)
             self._saved_version = version
 
     def _save_loop(self) -> None:
@@ -144,3 +147,40 @@ class Emulator:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _accounts(world: World) -> list[dict]:
+    """The seeded people as `--credentials-out` writes them."""
+    out = []
+    for u in world.users.values():
+        out.append(
+            {
+                "display_name": u.display_name,
+                "uuid": u.uuid,
+                "account_id": u.account_id,
+                "email": u.email,
+                "username": u.username,
+                "api_token": u.api_token,
+                "app_password": u.app_password,
+                "workspaces": sorted(ws.slug for ws in world.workspaces.values() if u.uuid in ws.members),
+            }
+        )
+    return out
+
+
+def _access_tokens(world: World) -> list[dict]:
+    """The access tokens as `--credentials-out` writes them (`scope`: workspace, workspace/KEY or workspace/repo)."""
+    out = []
+    for t in world.access_tokens.values():
+        ws = world.workspaces[t.workspace_uuid]
+        if t.scope_kind == "workspace":
+            scope = ws.slug
+        elif t.scope_kind == "project":
+            scope = f"{ws.slug}/{t.project_key}"
+        else:
+            repo = world.repositories.get(t.repository_uuid or "")
+            scope = world.full_name(repo) if repo else f"{ws.slug}/?"
+        out.append(
+            {"token": t.token, "name": t.name, "scope_kind": t.scope_kind, "scope": scope, "scopes": list(t.scopes)}
+        )
+    return out

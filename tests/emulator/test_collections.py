@@ -196,8 +196,8 @@ def test_src_listing_and_meta(emulator: Emulator):
 
 def test_pr_list_fields_fast_path_matches_generic_fields(emulator: Emulator):
     """The PR list applies `fields=` per item from a cache; the answer equals the generic whole-page selection."""
-    from bitbucket_emulator import query
-    from bitbucket_emulator import serialize as ser
+    from bitbucket_emulator.cloud import query
+    from bitbucket_emulator.cloud import serialize as ser
 
     s = session(emulator, "alice")
     world = emulator.world

@@ -171,3 +171,73 @@ def test_command_line_starts_and_writes_credentials(tmp_path):
         proc.terminate()
         assert proc.wait(timeout=10) == 0
         proc.stdout.close()
+
+
+# Branch tips pin whole histories: a commit's hash covers its tree, parents, message, author and date.
+DEMO_MAIN_TIPS = {
+    "acme/api-server": "9d588efa18ae0c1cc785fda1269b2de39b6e3fb2",
+    "acme/web-frontend": "f62bbe34fbb06e66f4aa35b0a9f3769e29014252",
+    "acme/docs": "759fee76f493b617262bdde72c2205d4257290fc",
+    "acme/infra": "952d7a00730f92771333210c37799681e2e696d1",
+    "acme/mobile-app": "bc037e170da3f7653b44f2de0a3836ac25eeb6f1",
+    "alice-labs/experiments": "961853785b2af2991e01998d580e08b786fbf4e1",
+}
+
+
+def test_demo_seed_builds_the_documented_world(emulator):
+    """The demo world README.md describes, down to its history: change these together with the seed, on purpose."""
+    world = emulator.world
+    with world.lock:
+        names = {world.full_name(r): r for r in world.repositories.values()}
+        assert {n: r.branches[r.mainbranch] for n, r in names.items()} == DEMO_MAIN_TIPS
+        people = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
+        assert sorted(u.username for u in world.users.values()) == people
+        acme, labs = world.workspace("acme"), world.workspace("alice-labs")
+        owners = sorted(world.users[u].username for u, role in acme.members.items() if role == "owner")
+        assert owners == ["alice", "erin"] and len(acme.members) == 8
+        assert {world.users[u].username: role for u, role in labs.members.items()} == {
+            "alice": "owner",
+            "carol": "member",
+        }
+        assert sorted(acme.projects) == ["CORE", "OPS", "WEB"]
+        assert [world.users[u].username for u in acme.projects["CORE"].default_reviewers] == ["erin"]
+
+        prs = [(n, pr) for n, r in names.items() for pr in r.pullrequests.values()]
+        states = [pr.state for _, pr in prs]
+        assert len(prs) == 31 and {s: states.count(s) for s in set(states)} == {
+            "OPEN": 15,
+            "MERGED": 10,
+            "DECLINED": 4,
+            "SUPERSEDED": 2,
+        }
+        assert [(n, pr.id) for n, pr in prs if pr.draft] == [("acme/api-server", 9)]
+        api = names["acme/api-server"]
+        assert world.conflicts(api, api.pullrequests[3]) == ["src/api_server/settings.py"]
+        assert [world.users[u].username for u in api.default_reviewers] == ["alice", "carol"]
+
+        bob = world.user("bob")
+        permission = {n: world.user_repo_permission(bob, r) for n, r in names.items() if n.startswith("acme/")}
+        assert permission == {
+            "acme/api-server": "write",
+            "acme/web-frontend": "write",
+            "acme/docs": "read",
+            "acme/infra": None,
+            "acme/mobile-app": "write",
+        }
+    tokens = {t["name"]: (t["scope_kind"], t["scope"]) for t in emulator.access_tokens}
+    assert tokens == {
+        "acme-sync": ("workspace", "acme"),
+        "web-ci": ("project", "acme/WEB"),
+        "docs-readonly": ("repository", "acme/docs"),
+    }
+
+
+def test_scale_seed_builds_the_same_world_for_the_same_parameters(emulator_factory):
+    emu = emulator_factory(seed="scale", repos=2, pull_requests=8, members=5, branches=2)
+    with emu.world.lock:
+        repo = emu.world.repository("acme", "repo-0002")
+        states = [pr.state for pr in repo.pullrequests.values()]
+        assert (len(emu.world.users), len(emu.world.repositories)) == (5, 2)
+        assert {s: states.count(s) for s in set(states)} == {"OPEN": 4, "MERGED": 2, "DECLINED": 2}
+        assert repo.branches["main"] == "f2d76b67e588489987129db07b01e128adc5124f"
+        assert repo.branches["feature/change-00008"] == "d952790a8f31352c6caef75e14f01c8218909e84"

@@ -15,7 +15,8 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 
-from .state import PERMISSION_RANK, AccessToken, Repository, User, Workspace, World, WorldError
+from ..world.objects import PERMISSION_RANK, AccessToken, Repository, User, Workspace, WorldError
+from ..world.state import World
 
 LEGACY_IMPLIES = {
     "repository:write": {"repository"},

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from .state import WorldError
+from ..world.objects import WorldError
 
 _MISSING = object()
 

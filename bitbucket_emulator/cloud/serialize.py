@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import html
 import json
+import mimetypes
 from typing import Any
 from urllib.parse import quote
 
-from .ids import fmt_time
-from .state import (
+from ..world.ids import fmt_time
+from ..world.objects import (
     MERGE_STRATEGIES,
     AccessToken,
     Comment,
@@ -24,8 +25,9 @@ from .state import (
     Repository,
     User,
     Workspace,
-    World,
 )
+from ..world.state import World
+from .query import apply_fields
 
 
 def q(value: str) -> str:
@@ -385,8 +387,6 @@ def tag(world: World, r: Repository, name: str) -> dict:
 
 
 def _mimetype(path: str) -> str | None:
-    import mimetypes
-
     kind, _ = mimetypes.guess_type(path)
     return kind
 
@@ -482,8 +482,6 @@ def pullrequest_list_item_json(
     world: World, r: Repository, pr: PullRequest, item_fields: str = "", hidden: tuple[str, ...] = ()
 ) -> bytes:
     """A list item encoded, after the item's part of `fields=` (cached per PR version and fields string)."""
-    from .query import apply_fields
-
     key = ("pullrequest-item-json", r.uuid, pr.id, item_fields, hidden)
     version = (pr.rev, r.rev, r.slug, world.base_url)
     cached = world.cache.get(key)

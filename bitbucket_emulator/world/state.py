@@ -3,7 +3,7 @@
 Everything lives in one `World` guarded by one re-entrant lock (`world.lock`); the HTTP handlers and the test-facing
 mutation methods below take it. Git-like objects (objects.py): a commit has parents and a full tree
 (`dict[path, bytes]`, shared between commits where unchanged); a branch is a name pointing at a commit hash; merges
-are three-way (merge.py). The state file is persistence.py.
+are three-way (merge.py). The state file (persistence.py) reads and writes worlds; this module does not know it.
 """
 
 from __future__ import annotations
@@ -16,46 +16,18 @@ from datetime import datetime, timedelta
 from . import ids
 from .merge import MergeConflict, Tree, merge_trees, tree_digest
 from .objects import (
-    ALL_API_SCOPES,
-    ALL_LEGACY_SCOPES,
     MERGE_STRATEGIES,
-    PERMISSION_RANK,
-    PR_STATES,
     AccessToken,
     Comment,
     Commit,
-    Hook,
     MergeTask,
     Participant,
-    Project,
     PullRequest,
     Repository,
     User,
     Workspace,
     WorldError,
 )
-
-__all__ = [
-    "ALL_API_SCOPES",
-    "ALL_LEGACY_SCOPES",
-    "MERGE_STRATEGIES",
-    "PERMISSION_RANK",
-    "PR_STATES",
-    "AccessToken",
-    "Clock",
-    "Comment",
-    "Commit",
-    "Hook",
-    "MergeTask",
-    "Participant",
-    "Project",
-    "PullRequest",
-    "Repository",
-    "User",
-    "Workspace",
-    "World",
-    "WorldError",
-]
 
 
 class Clock:
@@ -731,26 +703,3 @@ class World:
     def emit(self, event: str, repo: Repository, actor_uuid: str | None, **objects) -> None:
         for listener in self.listeners:
             listener(event, repo, actor_uuid, **objects)
-
-    # ---- persistence (persistence.py) ------------------------------------------------------------------------
-    def to_dict(self) -> dict:
-        from .persistence import to_dict
-
-        return to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> World:
-        from .persistence import from_dict
-
-        return from_dict(data)
-
-    def save(self, path: str) -> None:
-        from .persistence import save
-
-        save(self, path)
-
-    @classmethod
-    def load(cls, path: str) -> World:
-        from .persistence import load
-
-        return load(path)

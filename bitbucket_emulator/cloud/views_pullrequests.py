@@ -6,13 +6,14 @@ import threading
 
 from werkzeug.wrappers import Response
 
+from ..world.ids import random_uuid
+from ..world.merge import MergeConflict
+from ..world.objects import PR_STATES, MergeTask, PullRequest, Repository, WorldError
+from ..world.state import World
 from . import query
 from . import serialize as s
 from .auth import repo_for
 from .context import Ctx, Encoded, Result, as_bool, empty
-from .ids import random_uuid
-from .merge import MergeConflict
-from .state import PR_STATES, MergeTask, PullRequest, Repository, World, WorldError
 
 LIST_HIDDEN = ("values.reviewers", "values.participants")
 PR_PAGELEN_MAX = 50
@@ -294,7 +295,7 @@ def merge(ctx: Ctx, workspace: str, repo_slug: str, pull_request_id: int):
         raise WorldError(400, "Bad request", fields={"message": ["The message is limited to 128 KiB."]})
     close = as_bool(body["close_source_branch"]) if "close_source_branch" in body else None
     actor = ctx.identity.actor_uuid
-    if as_bool(ctx.args.get("async")) or ctx.app.controls.slow_merges:
+    if as_bool(ctx.args.get("async")) or ctx.controls.slow_merges:
         if pr.state != "OPEN":
             raise WorldError(400, f"You can't merge a pull request that is {pr.state.lower()}.")
         task = MergeTask(random_uuid().strip("{}"), repo.uuid, pr.id)
@@ -311,7 +312,7 @@ def merge(ctx: Ctx, workspace: str, repo_slug: str, pull_request_id: int):
                     task.status = "FAILED"
                     task.error = WorldError(400, "Conflicts during merge.", detail=", ".join(exc.paths))
 
-        timer = threading.Timer(ctx.app.merge_task_delay, run)
+        timer = threading.Timer(ctx.merge_task_delay, run)
         timer.daemon = True
         timer.start()
         location = s.api(

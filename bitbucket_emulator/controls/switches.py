@@ -8,6 +8,7 @@ change it at run time. Counters are kept per credential (`api_token:alice`, `app
 
 from __future__ import annotations
 
+import copy
 import random
 import threading
 import time
@@ -15,7 +16,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .views_accounts import HOOK_EVENTS
+from ..world.objects import HOOK_EVENTS
 
 RATE_LIMIT_BODY = "Rate limit for this resource has been exceeded"
 
@@ -87,8 +88,6 @@ class Controls:
             fam["status"][key] = fam["status"].get(key, 0) + 1
 
     def counts(self) -> dict:
-        import copy
-
         with self.lock:
             return {
                 "total": self.total,

@@ -1,4 +1,7 @@
-"""File trees for the `demo` seed: small but real-looking Python, JavaScript, Markdown and infrastructure projects."""
+"""File trees for the `demo` seed: small but real-looking Python, JavaScript, Markdown and infrastructure projects.
+
+Kept as Python text rather than in demo.json, where each file would be one long escaped string.
+"""
 
 from __future__ import annotations
 
@@ -260,4 +263,14 @@ export async function get<T>(path: string): Promise<T> {
 EXPERIMENTS = {
     "README.md": "# Experiments\n\nAlice's scratch space for prototypes.\n",
     "notebooks/latency.py": "import statistics\n\nsamples = [12, 15, 11, 30, 14]\nprint(statistics.median(samples))\n",
+}
+
+# The first commit of each demo repository, by `workspace/slug` as demo.json names them.
+TREES = {
+    "acme/api-server": API_SERVER,
+    "acme/web-frontend": WEB_FRONTEND,
+    "acme/docs": DOCS,
+    "acme/infra": INFRA,
+    "acme/mobile-app": MOBILE_APP,
+    "alice-labs/experiments": EXPERIMENTS,
 }

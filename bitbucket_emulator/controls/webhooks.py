@@ -1,4 +1,5 @@
-"""Webhook deliveries: payloads built when the event happens, POSTed later by a background thread.
+"""Webhook deliveries: payloads built when the event happens (by the emulated API's builder, such as
+`cloud.webhook_payloads.payload`), POSTed later by a background thread.
 
 Headers as Bitbucket sends them: `X-Event-Key`, `X-Hook-UUID`, `X-Request-UUID`, `X-Attempt-Number` and, when the
 subscription has a secret, `X-Hub-Signature: sha256=<hex HMAC-SHA256 of the body>`. A delivery that fails (connection
@@ -16,16 +17,17 @@ import queue
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from . import serialize as s
-from .ids import fmt_time, random_uuid
-from .state import Hook, Repository, World
+from ..world.ids import random_uuid
+from ..world.objects import Hook, Repository
+from ..world.state import World
+from .switches import Controls
 
-if TYPE_CHECKING:
-    from .controls import Controls
+# (world, event key, repository, actor uuid, **objects) -> the JSON body; the API being emulated decides its shape.
+PayloadBuilder = Callable[..., dict]
 
 MAX_ATTEMPTS = 3
 TIMEOUT = 10.0
@@ -46,8 +48,15 @@ class Delivery:
 
 
 class WebhookDispatcher:
-    def __init__(self, world: World, retry_delays: tuple[float, ...] = (0.2, 1.0), controls: Controls | None = None):
+    def __init__(
+        self,
+        world: World,
+        payload: PayloadBuilder,
+        retry_delays: tuple[float, ...] = (0.2, 1.0),
+        controls: Controls | None = None,
+    ):
         self.world = world
+        self.payload = payload
         self.controls = controls
         self.retry_delays = retry_delays
         self.queue: queue.Queue[Delivery | None] = queue.Queue()
@@ -62,7 +71,7 @@ class WebhookDispatcher:
         hooks = self._subscribed(repo, event)
         if not hooks:
             return
-        body = json.dumps(self.payload(event, repo, actor_uuid, **objects)).encode()
+        body = json.dumps(self.payload(self.world, event, repo, actor_uuid, **objects)).encode()
         for hook in hooks:
             delivery = Delivery(hook.uuid, hook.url, event, body, hook.secret)
             if self.controls is not None and self.controls.take_webhook_drop(event):
@@ -76,56 +85,6 @@ class WebhookDispatcher:
         ws = self.world.workspaces.get(repo.workspace_uuid)
         hooks = list(repo.hooks) + (list(ws.hooks) if ws else [])
         return [h for h in hooks if h.active and event in h.events]
-
-    def payload(self, event: str, repo: Repository, actor_uuid: str | None, **objects) -> dict:
-        world = self.world
-        body: dict = {"actor": s.account(world, actor_uuid), "repository": s.repository(world, repo)}
-        pr = objects.get("pullrequest")
-        if pr is not None:
-            body["pullrequest"] = s.pullrequest(world, repo, pr)
-        if "review" in objects:
-            review = objects["review"]
-            key = "approval" if event in ("pullrequest:approved", "pullrequest:unapproved") else "changes_request"
-            body[key] = {"date": fmt_time(review["date"]), "user": s.account(world, review["user"])}
-        if "comment" in objects:
-            assert pr is not None, "a comment event is always sent with its pull request"
-            body["comment"] = s.comment(world, repo, pr, objects["comment"])
-        if "push" in objects:
-            body["push"] = {"changes": [self._push_change(repo, **objects["push"])]}
-        return body
-
-    def _push_change(self, repo: Repository, branch: str, old: str | None, new: str | None) -> dict:
-        world = self.world
-        full_name = world.full_name(repo)
-
-        def ref(h: str | None) -> dict | None:
-            if h is None:
-                return None
-            return {
-                "type": "branch",
-                "name": branch,
-                "target": s.commit(world, repo, repo.commits[h]),
-                "links": {
-                    "self": s.link(s.api(world, f"/repositories/{full_name}/refs/branches/{s.qpath(branch)}")),
-                    "commits": s.link(s.api(world, f"/repositories/{full_name}/commits/{s.qpath(branch)}")),
-                    "html": s.link(s.web(world, f"/{full_name}/branch/{s.qpath(branch)}")),
-                },
-            }
-
-        commits = world.log(repo, [new], [old] if old else []) if new else []
-        return {
-            "old": ref(old),
-            "new": ref(new),
-            "created": old is None,
-            "closed": new is None,
-            "forced": bool(old and new and not world.is_ancestor(repo, old, new)),
-            "truncated": len(commits) > 5,
-            "commits": [s.commit(world, repo, c) for c in commits[:5]],
-            "links": {
-                "html": s.link(s.web(world, f"/{full_name}/branches/compare/{new or ''}..{old or ''}")),
-                "commits": s.link(s.api(world, f"/repositories/{full_name}/commits?include={new or ''}")),
-            },
-        }
 
     # ---- the sender ------------------------------------------------------------------------------------------
     def _run(self) -> None:

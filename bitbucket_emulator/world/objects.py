@@ -50,6 +50,36 @@ ALL_LEGACY_SCOPES = [
     "webhook",
 ]
 
+# The event keys a webhook subscription may name: the world emits some of them (World.emit); the others are
+# accepted in a subscription and never sent.
+HOOK_EVENTS = {
+    "repo:push",
+    "repo:fork",
+    "repo:updated",
+    "repo:created",
+    "repo:deleted",
+    "repo:imported",
+    "repo:transfer",
+    "repo:commit_comment_created",
+    "repo:commit_status_created",
+    "repo:commit_status_updated",
+    "pullrequest:created",
+    "pullrequest:updated",
+    "pullrequest:push",
+    "pullrequest:approved",
+    "pullrequest:unapproved",
+    "pullrequest:changes_request_created",
+    "pullrequest:changes_request_removed",
+    "pullrequest:fulfilled",
+    "pullrequest:rejected",
+    "pullrequest:comment_created",
+    "pullrequest:comment_updated",
+    "pullrequest:comment_deleted",
+    "pullrequest:comment_resolved",
+    "pullrequest:comment_reopened",
+    "project:updated",
+}
+
 
 class WorldError(Exception):
     """A rule of the world was broken; the HTTP layer turns it into Bitbucket's error answer."""

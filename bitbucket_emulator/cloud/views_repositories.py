@@ -7,13 +7,13 @@ import re
 
 from werkzeug.wrappers import Response
 
+from ..world.merge import diffstat as tree_diffstat
+from ..world.merge import unified_diff
+from ..world.objects import Commit, Repository, WorldError
 from . import query
 from . import serialize as s
 from .auth import repo_for
 from .context import Ctx, Result, as_bool, empty
-from .merge import diffstat as tree_diffstat
-from .merge import unified_diff
-from .state import Commit, Repository, WorldError
 
 META_FIELDS = {"message", "author", "parents", "branch", "files"}
 AUTHOR_RE = re.compile(r"^\s*(?P<name>[^<>]+?)\s*<(?P<email>[^<>@\s]+@[^<>\s]+)>\s*$")

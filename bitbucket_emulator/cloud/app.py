@@ -1,154 +1,27 @@
-"""The WSGI application: routing, authentication, scopes, accounting, controls, `fields=`, ETags, errors."""
+"""The WSGI application: authentication, scopes, accounting, controls, `fields=`, ETags, errors (routes.py routes)."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import socket
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
-from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import controls_api, query
-from . import views_accounts as acc
-from . import views_pullrequests as prs
-from . import views_repositories as repos
-from . import views_reviewers as reviewers
-from .auth import AuthError, Identity, Scope, ScopeError, authenticate, require_scope
+from ..controls import api as controls_api
+from ..controls.switches import RATE_LIMIT_BODY, Controls
+from ..world.objects import WorldError
+from ..world.state import World
+from . import query
+from .auth import AuthError, Identity, ScopeError, authenticate, require_scope
 from .avatars import avatar_svg
 from .context import Ctx, Encoded, Result
-from .controls import RATE_LIMIT_BODY, Controls
-from .state import World, WorldError
-
-R = "/2.0/repositories/<workspace>/<repo_slug>"
-PR = R + "/pullrequests/<int:pull_request_id>"
-
-READ_USER = Scope("account", ("read:user:bitbucket",))
-READ_WS = Scope("account", ("read:workspace:bitbucket",))
-READ_PROJECT = Scope("project", ("read:project:bitbucket",))
-READ_REPO = Scope("repository", ("read:repository:bitbucket",))
-WRITE_REPO = Scope("repository:write", ("write:repository:bitbucket",))
-READ_PR = Scope("pullrequest", ("read:pullrequest:bitbucket",))
-WRITE_PR = Scope("pullrequest:write", ("read:pullrequest:bitbucket", "write:pullrequest:bitbucket"))
-READ_HOOK = Scope("webhook", ("read:webhook:bitbucket",))
-WRITE_HOOK = Scope("webhook", ("read:webhook:bitbucket", "write:webhook:bitbucket"))
-DELETE_HOOK = Scope("webhook", ("delete:webhook:bitbucket",))
-NO_SCOPE = Scope(None)
-
-
-@dataclass
-class Route:
-    path: str
-    methods: tuple[str, ...]
-    handler: Callable[..., Any]
-    scope: Scope
-    family: str = ""
-
-
-def _routes() -> list[Route]:
-    table: list[tuple[str, tuple[str, ...], Callable[..., Any], Scope]] = [
-        ("/2.0/user", ("GET",), acc.me, READ_USER),
-        ("/2.0/user/emails", ("GET",), acc.my_emails, Scope("email", ("read:user:bitbucket",))),
-        ("/2.0/user/workspaces", ("GET",), acc.my_workspaces, READ_WS),
-        ("/2.0/user/workspaces/<workspace>/permission", ("GET",), acc.my_workspace_permission, READ_WS),
-        (
-            "/2.0/user/workspaces/<workspace>/permissions/repositories",
-            ("GET",),
-            acc.my_repository_permissions,
-            READ_REPO,
-        ),
-        ("/2.0/users/<selected_user>", ("GET",), acc.user_by_id, NO_SCOPE),
-        ("/2.0/workspaces/<workspace>", ("GET",), acc.workspace_detail, Scope(None, ("read:workspace:bitbucket",))),
-        ("/2.0/workspaces/<workspace>/members", ("GET",), acc.members, READ_WS),
-        ("/2.0/workspaces/<workspace>/members/<member>", ("GET",), acc.member_detail, READ_WS),
-        ("/2.0/workspaces/<workspace>/permissions", ("GET",), acc.permissions, READ_WS),
-        ("/2.0/workspaces/<workspace>/projects", ("GET",), acc.projects, READ_PROJECT),
-        ("/2.0/workspaces/<workspace>/projects/<project_key>", ("GET",), acc.project_detail, READ_PROJECT),
-        ("/2.0/workspaces/<workspace>/hooks", ("GET",), acc.hook_list, READ_HOOK),
-        ("/2.0/workspaces/<workspace>/hooks", ("POST",), acc.hook_create, WRITE_HOOK),
-        ("/2.0/workspaces/<workspace>/hooks/<uid>", ("GET",), acc.hook_detail, READ_HOOK),
-        ("/2.0/workspaces/<workspace>/hooks/<uid>", ("PUT",), acc.hook_update, WRITE_HOOK),
-        ("/2.0/workspaces/<workspace>/hooks/<uid>", ("DELETE",), acc.hook_delete, DELETE_HOOK),
-        ("/2.0/workspaces", ("GET",), acc.gone, NO_SCOPE),
-        ("/2.0/user/permissions/workspaces", ("GET",), acc.gone, NO_SCOPE),
-        ("/2.0/user/permissions/repositories", ("GET",), acc.gone, NO_SCOPE),
-        ("/2.0/repositories", ("GET",), acc.gone, NO_SCOPE),
-        ("/2.0/repositories/<workspace>", ("GET",), acc.repositories, READ_REPO),
-        (R, ("GET",), repos.repository_detail, READ_REPO),
-        (R + "/watchers", ("GET",), repos.watchers, READ_REPO),
-        (R + "/default-reviewers", ("GET",), reviewers.default_reviewers, READ_PR),
-        (R + "/effective-default-reviewers", ("GET",), reviewers.effective_default_reviewers, READ_PR),
-        (R + "/hooks", ("GET",), acc.hook_list, READ_HOOK),
-        (R + "/hooks", ("POST",), acc.hook_create, WRITE_HOOK),
-        (R + "/hooks/<uid>", ("GET",), acc.hook_detail, READ_HOOK),
-        (R + "/hooks/<uid>", ("PUT",), acc.hook_update, WRITE_HOOK),
-        (R + "/hooks/<uid>", ("DELETE",), acc.hook_delete, DELETE_HOOK),
-        (R + "/refs/branches", ("GET",), repos.branches, READ_REPO),
-        (
-            R + "/refs/branches",
-            ("POST",),
-            repos.branch_create,
-            Scope("repository:write", ("read:repository:bitbucket", "write:repository:bitbucket")),
-        ),
-        (R + "/refs/branches/<path:name>", ("GET",), repos.branch_detail, READ_REPO),
-        (R + "/refs/branches/<path:name>", ("DELETE",), repos.branch_delete, WRITE_REPO),
-        (R + "/refs/tags", ("GET",), repos.tags, READ_REPO),
-        (R + "/commits", ("GET",), repos.commits, READ_REPO),
-        (R + "/commits/<path:revision>", ("GET",), repos.commits, READ_REPO),
-        (R + "/commit/<commit>", ("GET",), repos.commit_detail, READ_REPO),
-        (R + "/src", ("GET",), repos.src_root, READ_REPO),
-        (R + "/src", ("POST",), repos.src_create, WRITE_REPO),
-        (R + "/src/<path:rest>", ("GET",), repos.src, READ_REPO),
-        (R + "/diff/<path:spec>", ("GET",), repos.diff, READ_REPO),
-        (R + "/diffstat/<path:spec>", ("GET",), repos.diffstat, READ_REPO),
-        (R + "/pullrequests", ("GET",), prs.pr_list, READ_PR),
-        (R + "/pullrequests", ("POST",), prs.pr_create, WRITE_PR),
-        (PR, ("GET",), prs.pr_detail, READ_PR),
-        (PR, ("PUT",), prs.pr_update, WRITE_PR),
-        (PR + "/diff", ("GET",), prs.pr_diff, READ_PR),
-        (PR + "/diffstat", ("GET",), prs.pr_diffstat, READ_PR),
-        (PR + "/commits", ("GET",), prs.pr_commits, READ_PR),
-        (PR + "/activity", ("GET",), prs.pr_activity, READ_PR),
-        (PR + "/comments", ("GET",), prs.comments, READ_PR),
-        (PR + "/comments", ("POST",), prs.comment_create, WRITE_PR),
-        (PR + "/comments/<int:comment_id>", ("GET",), prs.comment_detail, READ_PR),
-        (PR + "/approve", ("POST",), prs.approve, WRITE_PR),
-        (PR + "/approve", ("DELETE",), prs.unapprove, Scope("pullrequest:write", ("write:pullrequest:bitbucket",))),
-        (PR + "/request-changes", ("POST",), prs.request_changes, WRITE_PR),
-        (
-            PR + "/request-changes",
-            ("DELETE",),
-            prs.unrequest_changes,
-            Scope("pullrequest:write", ("write:pullrequest:bitbucket",)),
-        ),
-        (PR + "/decline", ("POST",), prs.decline, WRITE_PR),
-        (PR + "/merge", ("POST",), prs.merge, WRITE_PR),
-        (PR + "/merge/task-status/<task_id>", ("GET",), prs.merge_task_status, READ_PR),
-    ]
-    out = []
-    for path, methods, handler, scope in table:
-        family = path.replace("<int:", "<").replace("<path:", "<").replace("<", "{").replace(">", "}")
-        out.append(Route(path, methods, handler, scope, f"{methods[0]} {family}"))
-    return out
-
-
-@functools.cache
-def _routing() -> tuple[list[Route], Map]:
-    """The routes and their compiled map: built once per process (compiling the rules takes a tenth of a second)."""
-    routes = _routes()
-    url_map = Map(
-        [Rule(r.path, endpoint=i, methods=list(r.methods)) for i, r in enumerate(routes)],
-        strict_slashes=False,
-        merge_slashes=False,
-    )
-    return routes, url_map
+from .routes import Route, routing
 
 
 def error_body(exc: WorldError) -> dict:
@@ -182,13 +55,19 @@ def json_response(data: Any, status: int = 200, headers: dict | None = None) -> 
 
 
 class EmulatorApp:
-    def __init__(self, world: World, controls: Controls | None = None, controls_enabled: bool = False, emulator=None):
+    def __init__(
+        self,
+        world: World,
+        controls: Controls | None = None,
+        controls_enabled: bool = False,
+        emulator: controls_api.EmulatorHandle | None = None,
+    ):
         self.world = world
         self.controls = controls or Controls()
         self.controls_enabled = controls_enabled
         self.emulator = emulator  # the Emulator owning this app (for /_emulator/ controls that need it)
         self.merge_task_delay = 0.3
-        self.routes, self.url_map = _routing()
+        self.routes, self.url_map = routing()
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -210,7 +89,7 @@ class EmulatorApp:
         if path.startswith("/_emulator"):
             if not self.controls_enabled:
                 return self._not_found()
-            return controls_api.handle(self, request)
+            return controls_api.handle(request, self.world, self.controls, self.emulator)
         if not path.startswith("/2.0/") and path != "/2.0":
             svg = avatar_svg(self.world, path) if request.method in ("GET", "HEAD") and "/avatar/" in path else None
             if svg is None:
@@ -300,7 +179,7 @@ class EmulatorApp:
             ):
                 return self._error(WorldError(411, "Length Required"))
             with world.lock:
-                ctx = Ctx(request, world, identity, self)
+                ctx = Ctx(request, world, identity, self.controls, self.merge_task_delay)
                 result = route.handler(ctx, **args)
                 if isinstance(result, Result):
                     data = result.data

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from werkzeug.wrappers import Request, Response
 
-from .ids import fmt_time
-from .state import WorldError
+from ..world.ids import fmt_time
+from ..world.objects import WorldError
+from ..world.state import World
+from .switches import Controls
+from .webhooks import WebhookDispatcher
 
-if TYPE_CHECKING:
-    from .app import EmulatorApp
+
+class EmulatorHandle(Protocol):
+    """What the control API asks of the running emulator (server.Emulator)."""
+
+    webhooks: WebhookDispatcher
+
+    @property
+    def accounts(self) -> list[dict]: ...
+
+    @property
+    def access_tokens(self) -> list[dict]: ...
+
+    def reset(self) -> None: ...
+
 
 # name in the URL -> (World method, allowed keyword arguments)
 WORLD_ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -46,11 +61,9 @@ def _body(request: Request) -> dict:
     return data
 
 
-def handle(app: EmulatorApp, request: Request) -> Response:
+def handle(request: Request, world: World, c: Controls, emulator: EmulatorHandle | None) -> Response:
     path = request.path.rstrip("/")
     method = request.method
-    c = app.controls
-    world = app.world
     try:
         body = _body(request) if method in ("POST", "PUT") else {}
         if path == "/_emulator" and method == "GET":
@@ -100,9 +113,9 @@ def handle(app: EmulatorApp, request: Request) -> Response:
             c.slow_merges = bool(body.get("enabled", True))
             return _json({"enabled": c.slow_merges})
         if path == "/_emulator/reset" and method == "POST":
-            if app.emulator is None:
+            if emulator is None:
                 return _json({"error": "no emulator to reset"}, 404)
-            app.emulator.reset()
+            emulator.reset()
             return _json({"reset": True, "now": fmt_time(world.now())})
         if path == "/_emulator/app-passwords" and method == "POST":
             world.app_passwords_enabled = bool(body.get("enabled", True))
@@ -116,11 +129,10 @@ def handle(app: EmulatorApp, request: Request) -> Response:
                 return _json({"error": f"no control {method} {path}"}, 405)
             return _json(c.describe()["webhook_drops"])
         if path == "/_emulator/webhooks/deliveries" and method == "GET":
-            dispatcher = getattr(app.emulator, "webhooks", None)
-            return _json(dispatcher.deliveries() if dispatcher else [])
+            return _json(emulator.webhooks.deliveries() if emulator is not None else [])
         if path == "/_emulator/accounts" and method == "GET":
-            emu = app.emulator
-            return _json({"accounts": emu.accounts, "access_tokens": emu.access_tokens} if emu else {})
+            accounts = {"accounts": emulator.accounts, "access_tokens": emulator.access_tokens} if emulator else {}
+            return _json(accounts)
         if path.startswith("/_emulator/world/") and method == "POST":
             action = path.removeprefix("/_emulator/world/")
             if action not in WORLD_ACTIONS:

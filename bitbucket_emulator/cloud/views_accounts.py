@@ -5,40 +5,12 @@ from __future__ import annotations
 import re
 from urllib.parse import urlparse
 
+from ..world.ids import random_uuid
+from ..world.objects import HOOK_EVENTS, PERMISSION_RANK, Hook, Workspace, WorldError
 from . import query
 from . import serialize as s
-from .auth import can_see_workspace, repo_permission, require_user, workspace_role
+from .auth import can_see_workspace, repo_for, repo_permission, require_user, workspace_role
 from .context import Ctx, Result, as_bool, empty
-from .ids import random_uuid
-from .state import PERMISSION_RANK, Hook, Workspace, WorldError
-
-HOOK_EVENTS = {
-    "repo:push",
-    "repo:fork",
-    "repo:updated",
-    "repo:created",
-    "repo:deleted",
-    "repo:imported",
-    "repo:transfer",
-    "repo:commit_comment_created",
-    "repo:commit_status_created",
-    "repo:commit_status_updated",
-    "pullrequest:created",
-    "pullrequest:updated",
-    "pullrequest:push",
-    "pullrequest:approved",
-    "pullrequest:unapproved",
-    "pullrequest:changes_request_created",
-    "pullrequest:changes_request_removed",
-    "pullrequest:fulfilled",
-    "pullrequest:rejected",
-    "pullrequest:comment_created",
-    "pullrequest:comment_updated",
-    "pullrequest:comment_deleted",
-    "pullrequest:comment_resolved",
-    "pullrequest:comment_reopened",
-    "project:updated",
-}
 
 CHANGE_2770 = WorldError(
     410,
@@ -239,8 +211,6 @@ def _hooks_of(ctx: Ctx, workspace: str, repo_slug: str | None) -> tuple[list[Hoo
     if repo_slug is None:
         ws = _hook_owner_ws(ctx, workspace)
         return ws.hooks, "workspace", ws.uuid
-    from .auth import repo_for
-
     repo = repo_for(ctx.world, ctx.identity, workspace, repo_slug, need="admin")
     return repo.hooks, "repository", repo.uuid
 

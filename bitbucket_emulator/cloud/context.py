@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from ..controls.switches import Controls
+from ..world.objects import WorldError
+from ..world.state import World
 from .auth import Identity
-from .state import World, WorldError
-
-if TYPE_CHECKING:
-    from .app import EmulatorApp
 
 
 @dataclass
@@ -41,7 +40,8 @@ class Ctx:
     request: Request
     world: World
     identity: Identity
-    app: EmulatorApp
+    controls: Controls  # the switches a handler obeys (slow merges)
+    merge_task_delay: float  # seconds before an asynchronous merge runs
 
     @property
     def args(self):
