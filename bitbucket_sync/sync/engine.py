@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import islice
+from itertools import batched
 
 from django.conf import settings
 from django.db import transaction
@@ -72,12 +72,6 @@ def paused_for(exc: RateLimited, *, attempt: int) -> SyncPaused:
         return SyncPaused(exc.retry_after, f"Bitbucket rate limit (429): it asked to wait {exc.retry_after:.0f} s")
     wait = rate_limit_backoff(attempt)
     return SyncPaused(wait, f"Bitbucket rate limit (429, no Retry-After): backing off {wait:.0f} s")
-
-
-def batched[T](items: Iterable[T], size: int) -> Iterator[list[T]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 # -- clients and budget ------------------------------------------------------------------------------------------
