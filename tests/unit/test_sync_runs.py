@@ -9,9 +9,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from bitbucket_sync.client import RateLimited, records
+from bitbucket_sync.client import records
 from bitbucket_sync.models import Credential, RequestLedgerEntry, SyncRun, Workspace
-from bitbucket_sync.sync import Counts, Stats, engine, locks, upserts
+from bitbucket_sync.sync import Counts, Stats, engine, locks, policy, upserts
 
 pytestmark = pytest.mark.django_db
 
@@ -86,17 +86,10 @@ def test_budget_wait_under_share_is_none(credential):
     assert engine.budget_wait(credential) is None
 
 
-def test_paused_for_429_uses_retry_after_else_backoff(settings):
-    settings.BBDASH_RATE_LIMIT_BACKOFF_SECONDS = 60
-    assert engine.paused_for(RateLimited("slow down", retry_after=12), attempt=0).seconds == 12
-    assert engine.paused_for(RateLimited("slow down"), attempt=0).seconds == 60
-    assert engine.paused_for(RateLimited("slow down"), attempt=2).seconds == 240
-
-
 def test_mark_paused_says_until_when_and_keeps_the_lock(workspace):
     run = run_for(workspace)
     engine.begin_run(run=run)
-    until = engine.mark_paused(run=run, paused=engine.SyncPaused(90, "Bitbucket rate limit (429)"))
+    until = engine.mark_paused(run=run, paused=policy.Pause(90, "Bitbucket rate limit (429)"))
     run.refresh_from_db()
     assert run.status == SyncRun.Status.PAUSED and run.paused_until == until
     assert "resumes at" in run.message

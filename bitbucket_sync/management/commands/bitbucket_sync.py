@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from bitbucket_sync.client import BitbucketError
 from bitbucket_sync.models import SyncRun, Workspace
-from bitbucket_sync.sync import access, engine
+from bitbucket_sync.sync import access, engine, policy
 
 
 class Command(BaseCommand):
@@ -79,7 +79,7 @@ class Command(BaseCommand):
         if failed:
             raise CommandError("Some syncs did not succeed; see above.")
 
-    def _paused(self, run: SyncRun, paused: engine.SyncPaused) -> None:
+    def _paused(self, run: SyncRun, paused: policy.Pause) -> None:
         assert run.workspace is not None  # a workspace sync's run
         self.stderr.write(f"{run.workspace.slug}: paused {paused.seconds:.0f} s: {paused.reason}")
 
