@@ -1,4 +1,5 @@
-"""Thin Celery tasks around the sync services: ids in, the lock, retries and pauses, fan-out per repository.
+"""Thin Celery tasks around the sync services: ids in, the lock, retries and pauses, fan-out per repository; and
+the two ways a run is queued, ``request_sync`` (scheduler, command) and ``request_manual_sync`` ("Sync now").
 
 Every task is idempotent and ``acks_late`` (a worker killed mid-task leaves it for another worker: the upserts make
 a second run harmless, and a repository is counted done once). A run whose worker died altogether (its messages
@@ -17,11 +18,12 @@ import random
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.contrib.auth import get_user_model
+from django.db import transaction
 
 from bitbucket_sync import retention, webhook_tasks, webhooks  # noqa: F401  (webhook_tasks: Celery registers its tasks from here)
 from bitbucket_sync.client import BitbucketError
 from bitbucket_sync.models import Credential, Repository, SyncRun, Workspace, WorkspaceAccess
-from bitbucket_sync.sync import access, engine, locks, policy
+from bitbucket_sync.sync import access, engine, locks, pacing, policy
 from bitbucket_sync.sync.engine import NoSyncCredential
 from bitbucket_sync.sync.policy import PAUSE_RETRIES, UNAVAILABLE_RETRIES, SyncPaused
 
@@ -50,6 +52,49 @@ def _later(task, run: SyncRun, decision: policy.Retry | policy.Pause, *, pauses:
     return task.retry(
         countdown=_jitter(decision.seconds), kwargs={PAUSES: pauses, FAILURES: failures}, max_retries=MAX_RETRIES
     )
+
+
+def request_sync(
+    *,
+    workspace: Workspace,
+    kind: str = SyncRun.Kind.INCREMENTAL,
+    trigger: str = SyncRun.Trigger.MANUAL,
+    user=None,
+    credential: Credential | None = None,
+) -> SyncRun:
+    """Queue a sync of the workspace, or return the one already queued or running (never two at once).
+
+    It reads with the workspace's sync credential, or with ``credential`` (``bitbucket_sync --as``)."""
+    with transaction.atomic():
+        existing = SyncRun.objects.filter(workspace=workspace, status__in=engine.ACTIVE).order_by("created_at").first()
+        if existing is not None:
+            return existing
+        run = SyncRun.objects.create(
+            workspace=workspace,
+            kind=kind,
+            trigger=trigger,
+            triggered_by=user if user is not None and user.is_authenticated else None,
+            credential_id=credential.pk if credential is not None else workspace.sync_credential_id,
+        )
+        transaction.on_commit(lambda: sync_workspace_task.delay(run.pk))
+    return run
+
+
+def request_manual_sync(*, workspace: Workspace, user, override: bool = False) -> SyncRun:
+    """ "Sync now": the active run if there is one, else a new manual run when the pacing allows it (or staff
+    override); raises ``pacing.ManualSyncRefused`` otherwise."""
+    with transaction.atomic():
+        # Two clicks at once must not both pass the check: the workspace row serialises them.
+        Workspace.objects.select_for_update().filter(pk=workspace.pk).values_list("pk", flat=True).first()
+        active = SyncRun.objects.filter(workspace=workspace, status__in=engine.ACTIVE).order_by("created_at").first()
+        if active is not None:
+            return active
+        decision = pacing.manual_sync(user=user, last_manual_at=pacing.last_manual_at(workspace))
+        if not decision.allowed and not (override and decision.may_override):
+            raise pacing.ManualSyncRefused(decision)
+        return request_sync(
+            workspace=workspace, kind=SyncRun.Kind.INCREMENTAL, trigger=SyncRun.Trigger.MANUAL, user=user
+        )
 
 
 # The listing is a few pages of repositories and members: minutes would mean Bitbucket is hanging.
@@ -174,7 +219,7 @@ def sync_all_workspaces(kind: str = SyncRun.Kind.INCREMENTAL) -> int:
     for workspace in Workspace.objects.filter(removed_at__isnull=True, sync_credential__isnull=False):
         if kind == SyncRun.Kind.INCREMENTAL and not webhooks.poll_due(workspace=workspace):
             continue  # webhooks keep it fresh; polled at BBDASH_WEBHOOK_POLL_MINUTES as the safety net
-        engine.request_sync(workspace=workspace, kind=kind, trigger=SyncRun.Trigger.SCHEDULE)
+        request_sync(workspace=workspace, kind=kind, trigger=SyncRun.Trigger.SCHEDULE)
         count += 1
     # Users with a credential but no access rows yet (a new credential, or a first workspace) are refreshed too;
     # the others are refreshed when a sync of one of their workspaces ends.

@@ -16,7 +16,7 @@ A step that cannot go on now raises: ``SyncPaused`` (the credential's budget is 
 ``RateLimited`` (429) and ``Unavailable`` (5xx, timeouts). The caller asks ``policy.decide`` how long to wait and calls
 the same step again, which resumes where the run stopped: repositories already done are not listed again, and a pull
 request listing cut short goes on from the page it had reached. ``run_inline`` is that caller in one process (the
-``bitbucket_sync`` command); ``bitbucket_sync.tasks`` are the Celery one.
+``bitbucket_sync`` command); ``bitbucket_sync.tasks`` are the Celery one, and queue runs (``request_sync``).
 """
 
 from __future__ import annotations
@@ -153,34 +153,6 @@ def check_budget(run: SyncRun) -> None:
 
 
 # -- runs --------------------------------------------------------------------------------------------------------
-
-
-def request_sync(
-    *,
-    workspace: Workspace,
-    kind: str = SyncRun.Kind.INCREMENTAL,
-    trigger: str = SyncRun.Trigger.MANUAL,
-    user=None,
-    credential: Credential | None = None,
-) -> SyncRun:
-    """Queue a sync of the workspace, or return the one already queued or running (never two at once).
-
-    It reads with the workspace's sync credential, or with ``credential`` (``bitbucket_sync --as``)."""
-    from bitbucket_sync import tasks  # tasks import this module
-
-    with transaction.atomic():
-        existing = SyncRun.objects.filter(workspace=workspace, status__in=ACTIVE).order_by("created_at").first()
-        if existing is not None:
-            return existing
-        run = SyncRun.objects.create(
-            workspace=workspace,
-            kind=kind,
-            trigger=trigger,
-            triggered_by=user if user is not None and user.is_authenticated else None,
-            credential_id=credential.pk if credential is not None else workspace.sync_credential_id,
-        )
-        transaction.on_commit(lambda: tasks.sync_workspace_task.delay(run.pk))
-    return run
 
 
 def begin_run(*, run: SyncRun) -> bool:

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from bitbucket_sync import tasks
 from bitbucket_sync.client import records
 from bitbucket_sync.models import Credential, RequestLedgerEntry, SyncRun, Workspace
 from bitbucket_sync.sync import Counts, Stats, engine, locks, policy, upserts
@@ -59,8 +60,8 @@ def test_begin_run_locked_workspace_skips_and_says_why(workspace):
 
 def test_request_sync_returns_the_active_run(workspace, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
-        first = engine.request_sync(workspace=workspace)
-        again = engine.request_sync(workspace=workspace, kind="full")
+        first = tasks.request_sync(workspace=workspace)
+        again = tasks.request_sync(workspace=workspace, kind="full")
     assert first.pk == again.pk
     assert first.status == SyncRun.Status.QUEUED
     assert len(callbacks) == 1  # one task enqueued, on commit
