@@ -20,12 +20,13 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from bitbucket_sync import retention, webhook_tasks, webhooks  # noqa: F401  (webhook_tasks: Celery registers its tasks from here)
+from bitbucket_sync import retention, webhooks
 from bitbucket_sync.client import BitbucketError
 from bitbucket_sync.models import Credential, Repository, SyncRun, Workspace, WorkspaceAccess
 from bitbucket_sync.sync import access, engine, locks, pacing, policy
 from bitbucket_sync.sync.engine import NoSyncCredential
 from bitbucket_sync.sync.policy import PAUSE_RETRIES, UNAVAILABLE_RETRIES, SyncPaused
+from bitbucket_sync.webhooks import tasks as webhook_tasks  # noqa: F401  (Celery registers its tasks from here)
 
 log = logging.getLogger("bitbucket_sync.tasks")
 
