@@ -85,6 +85,7 @@ def access_requests(emu) -> int:
 
 def worker_full_sync(workspace):
     """A full sync through a real Celery worker started with the default settings, timed from enqueue to the end."""
+    from bitbucket_sync import tasks
     from bitbucket_sync.sync import engine
 
     log_path = Path(os.environ["BBDASH_VAR_DIR"]) / "worker.log"
@@ -99,7 +100,7 @@ def worker_full_sync(workspace):
                 raise RuntimeError(f"the worker did not start:\n{log_path.read_text()}")
             time.sleep(0.2)
         started = time.monotonic()
-        run = engine.request_sync(workspace=workspace, kind="full", trigger="command")
+        run = tasks.request_sync(workspace=workspace, kind="full", trigger="command")
         while True:
             run.refresh_from_db()
             if run.status not in engine.ACTIVE:

@@ -1,4 +1,5 @@
-"""Thin Celery tasks around the sync services: ids in, the lock, retries and pauses, fan-out per repository.
+"""Thin Celery tasks around the sync services: ids in, the lock, retries and pauses, fan-out per repository; and
+the two ways a run is queued, ``request_sync`` (scheduler, command) and ``request_manual_sync`` ("Sync now").
 
 Every task is idempotent and ``acks_late`` (a worker killed mid-task leaves it for another worker: the upserts make
 a second run harmless, and a repository is counted done once). A run whose worker died altogether (its messages
@@ -6,7 +7,7 @@ lost with it, as the filesystem broker does) is picked up by ``resume_stalled_sy
 the run re-claims its own lock once it has expired and goes on with the repositories it has not done.
 
 Waiting is never done by sleeping in a worker: a 429 or a spent budget marks the run paused, says until when, and
-re-schedules the same task with a countdown.
+re-schedules the same task with a countdown; how long, and when to give up, is ``policy.decide``'s answer.
 """
 
 from __future__ import annotations
@@ -17,19 +18,18 @@ import random
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.contrib.auth import get_user_model
+from django.db import transaction
 
-from bitbucket_sync import retention, webhook_tasks, webhooks  # noqa: F401  (webhook_tasks: Celery registers its tasks from here)
-from bitbucket_sync.client import BitbucketError, RateLimited, Unavailable
-from bitbucket_sync.models import Repository, SyncRun, Workspace
-from bitbucket_sync.sync import access, engine, locks
-from bitbucket_sync.sync.engine import NoSyncCredential, SyncPaused
+from bitbucket_sync import retention, webhooks
+from bitbucket_sync.client import BitbucketError
+from bitbucket_sync.models import Credential, Repository, SyncRun, Workspace, WorkspaceAccess
+from bitbucket_sync.sync import access, engine, locks, pacing, policy
+from bitbucket_sync.sync.engine import NoSyncCredential
+from bitbucket_sync.sync.policy import PAUSE_RETRIES, UNAVAILABLE_RETRIES, SyncPaused
+from bitbucket_sync.webhooks import tasks as webhook_tasks  # noqa: F401  (Celery registers its tasks from here)
 
 log = logging.getLogger("bitbucket_sync.tasks")
 
-# Unavailable (5xx, 555, timeouts) is retried with backoff this many times before the step is recorded as failed.
-UNAVAILABLE_RETRIES = 6
-# 429s and budget pauses are waited out; this bounds a run that Bitbucket keeps refusing (16 pauses is hours).
-PAUSE_RETRIES = 16
 MAX_RETRIES = UNAVAILABLE_RETRIES + PAUSE_RETRIES
 
 # Celery counts every retry of a task in one number; the sync tasks carry their pauses and their failure retries
@@ -42,30 +42,64 @@ def _jitter(seconds: float) -> float:
     return seconds + random.uniform(0, min(5.0, seconds / 10))
 
 
-def _pause(task, run: SyncRun, paused: SyncPaused, *, pauses: int, failures: int):
-    engine.mark_paused(run=run, paused=paused)
+def _later(task, run: SyncRun, decision: policy.Retry | policy.Pause, *, pauses: int, failures: int):
+    """The same task again after the decision's wait; a pause is written on the run, a failure retry counted."""
+    if isinstance(decision, policy.Pause):
+        engine.mark_paused(run=run, paused=decision)
+        pauses += 1
+    else:
+        engine.note_retry(run_id=run.pk)
+        failures += 1
     return task.retry(
-        countdown=_jitter(paused.seconds), kwargs={PAUSES: pauses + 1, FAILURES: failures}, max_retries=MAX_RETRIES
+        countdown=_jitter(decision.seconds), kwargs={PAUSES: pauses, FAILURES: failures}, max_retries=MAX_RETRIES
     )
 
 
-def _retry_failure(task, run: SyncRun, *, pauses: int, failures: int):
-    engine.note_retry(run_id=run.pk)
-    return task.retry(
-        countdown=_jitter(engine.retry_backoff(failures + 1)),
-        kwargs={PAUSES: pauses, FAILURES: failures + 1},
-        max_retries=MAX_RETRIES,
-    )
+def request_sync(
+    *,
+    workspace: Workspace,
+    kind: str = SyncRun.Kind.INCREMENTAL,
+    trigger: str = SyncRun.Trigger.MANUAL,
+    user=None,
+    credential: Credential | None = None,
+) -> SyncRun:
+    """Queue a sync of the workspace, or return the one already queued or running (never two at once).
+
+    It reads with the workspace's sync credential, or with ``credential`` (``bitbucket_sync --as``)."""
+    with transaction.atomic():
+        existing = SyncRun.objects.filter(workspace=workspace, status__in=engine.ACTIVE).order_by("created_at").first()
+        if existing is not None:
+            return existing
+        run = SyncRun.objects.create(
+            workspace=workspace,
+            kind=kind,
+            trigger=trigger,
+            triggered_by=user if user is not None and user.is_authenticated else None,
+            credential_id=credential.pk if credential is not None else workspace.sync_credential_id,
+        )
+        transaction.on_commit(lambda: sync_workspace_task.delay(run.pk))
+    return run
 
 
-def _too_many_pauses(pauses: int) -> str:
-    return f"Bitbucket kept refusing requests (rate limit or budget): gave up after {pauses} pauses"
+def request_manual_sync(*, workspace: Workspace, user, override: bool = False) -> SyncRun:
+    """ "Sync now": the active run if there is one, else a new manual run when the pacing allows it (or staff
+    override); raises ``pacing.ManualSyncRefused`` otherwise."""
+    with transaction.atomic():
+        # Two clicks at once must not both pass the check: the workspace row serialises them.
+        Workspace.objects.select_for_update().filter(pk=workspace.pk).values_list("pk", flat=True).first()
+        active = SyncRun.objects.filter(workspace=workspace, status__in=engine.ACTIVE).order_by("created_at").first()
+        if active is not None:
+            return active
+        decision = pacing.manual_sync(user=user, last_manual_at=pacing.last_manual_at(workspace))
+        if not decision.allowed and not (override and decision.may_override):
+            raise pacing.ManualSyncRefused(decision)
+        return request_sync(
+            workspace=workspace, kind=SyncRun.Kind.INCREMENTAL, trigger=SyncRun.Trigger.MANUAL, user=user
+        )
 
 
 # The listing is a few pages of repositories and members: minutes would mean Bitbucket is hanging.
-@shared_task(
-    bind=True, acks_late=True, max_retries=UNAVAILABLE_RETRIES + PAUSE_RETRIES, soft_time_limit=300, time_limit=360
-)
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=300, time_limit=360)
 def sync_workspace_task(self, run_id: int, pauses: int = 0, failures: int = 0) -> None:
     """Begin a sync run (or resume it): claim the lock, list repositories and members, fan out per repository."""
     run = SyncRun.objects.select_related("workspace", "credential").filter(pk=run_id).first()
@@ -89,20 +123,12 @@ def sync_workspace_task(self, run_id: int, pauses: int = 0, failures: int = 0) -
             )
         else:
             pending = engine.sync_workspace_listing(run=run, client=client)
-    except (SyncPaused, RateLimited) as exc:
-        if pauses >= PAUSE_RETRIES:
-            engine.finish_run(run_id=run_id, failure=f"{_too_many_pauses(pauses)} while listing {run.workspace.slug}.")
+    except (SyncPaused, BitbucketError) as exc:
+        decision = policy.decide(exc, pauses=pauses, failures=failures)
+        if isinstance(decision, policy.Fail):
+            engine.fail_listing(run=run, error=decision.error)
             return
-        paused = exc if isinstance(exc, SyncPaused) else engine.paused_for(exc, attempt=pauses)
-        raise _pause(self, run, paused, pauses=pauses, failures=failures) from None
-    except Unavailable as exc:
-        if failures >= UNAVAILABLE_RETRIES:
-            engine.finish_run(run_id=run_id, failure=f"Bitbucket unavailable while listing {run.workspace.slug}: {exc}")
-            return
-        raise _retry_failure(self, run, pauses=pauses, failures=failures) from None
-    except BitbucketError as exc:
-        engine.finish_run(run_id=run_id, failure=f"Listing {run.workspace.slug} failed: {exc}")
-        return
+        raise _later(self, run, decision, pauses=pauses, failures=failures) from None
     finally:
         client.close()
     engine.mark_resumed(run=run)
@@ -115,9 +141,7 @@ def sync_workspace_task(self, run_id: int, pauses: int = 0, failures: int = 0) -
 
 # One repository: a few pages of pull requests, branches and watchers; a 100,000-PR repository is 2,000 pages, which
 # the soft limit allows at Bitbucket's usual pace. The hard limit follows 60 s later.
-@shared_task(
-    bind=True, acks_late=True, max_retries=UNAVAILABLE_RETRIES + PAUSE_RETRIES, soft_time_limit=1800, time_limit=1860
-)
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=1800, time_limit=1860)
 def sync_repository_task(self, repository_id: int, run_id: int, pauses: int = 0, failures: int = 0) -> None:
     """Sync one repository within a run, then end the run if it was the last."""
     run = SyncRun.objects.select_related("workspace", "credential").filter(pk=run_id).first()
@@ -139,24 +163,6 @@ def sync_repository_task(self, repository_id: int, run_id: int, pauses: int = 0,
         return
     try:
         engine.sync_repository(run=run, repository=repository, client=client)
-    except (SyncPaused, RateLimited) as exc:
-        if pauses >= PAUSE_RETRIES:
-            gave_up = TimeoutError(f"{_too_many_pauses(pauses)}; the next sync tries again")
-            if engine.record_repository_failure(run_id=run_id, repository=repository, exc=gave_up):
-                _finish(run_id)
-            return
-        paused = exc if isinstance(exc, SyncPaused) else engine.paused_for(exc, attempt=pauses)
-        raise _pause(self, run, paused, pauses=pauses, failures=failures) from None
-    except Unavailable as exc:
-        if failures >= UNAVAILABLE_RETRIES:
-            if engine.record_repository_failure(run_id=run_id, repository=repository, exc=exc):
-                _finish(run_id)
-            return
-        raise _retry_failure(self, run, pauses=pauses, failures=failures) from None
-    except BitbucketError as exc:
-        if engine.record_repository_failure(run_id=run_id, repository=repository, exc=exc):
-            _finish(run_id)
-        return
     except SoftTimeLimitExceeded:
         # Its marks did not move, so the next run lists it again from where the last complete listing ended.
         timeout = TimeoutError("took longer than the task's time limit; the next sync tries again")
@@ -164,9 +170,13 @@ def sync_repository_task(self, repository_id: int, run_id: int, pauses: int = 0,
             _finish(run_id)
         return
     except Exception as exc:
-        # A bug must not leave the run waiting for this repository forever: it is written on the run and counted.
-        log.exception("sync of %s in run %s failed", repository.full_name, run_id)
-        if engine.record_repository_failure(run_id=run_id, repository=repository, exc=exc):
+        decision = policy.decide(exc, pauses=pauses, failures=failures)
+        if not isinstance(decision, policy.Fail):
+            raise _later(self, run, decision, pauses=pauses, failures=failures) from None
+        if not isinstance(exc, BitbucketError | SyncPaused):
+            # A bug must not leave the run waiting for this repository forever: it is written on the run and counted.
+            log.exception("sync of %s in run %s failed", repository.full_name, run_id)
+        if engine.record_repository_failure(run_id=run_id, repository=repository, exc=decision.error):
             _finish(run_id)
         return
     finally:
@@ -193,12 +203,12 @@ def sync_user_access_task(self, user_id: int) -> None:
         return
     try:
         access.sync_user_access(user=user)
-    except RateLimited as exc:
-        wait = exc.retry_after if exc.retry_after is not None else engine.rate_limit_backoff(self.request.retries)
-        raise self.retry(countdown=_jitter(wait)) from None
-    except Unavailable:
-        raise self.retry(countdown=_jitter(engine.retry_backoff(self.request.retries + 1))) from None
     except BitbucketError as exc:
+        # No run to write pauses on: Celery's one count of retries stands for both, bounded by `max_retries`.
+        retries = self.request.retries
+        decision = policy.decide(exc, pauses=retries, failures=retries)
+        if not isinstance(decision, policy.Fail):
+            raise self.retry(countdown=_jitter(decision.seconds)) from None
         # A revoked or expired credential: the credentials page shows the credential's own status; keep the rows.
         log.warning("access sync for user %s failed: %s", user_id, exc)
 
@@ -210,12 +220,10 @@ def sync_all_workspaces(kind: str = SyncRun.Kind.INCREMENTAL) -> int:
     for workspace in Workspace.objects.filter(removed_at__isnull=True, sync_credential__isnull=False):
         if kind == SyncRun.Kind.INCREMENTAL and not webhooks.poll_due(workspace=workspace):
             continue  # webhooks keep it fresh; polled at BBDASH_WEBHOOK_POLL_MINUTES as the safety net
-        engine.request_sync(workspace=workspace, kind=kind, trigger=SyncRun.Trigger.SCHEDULE)
+        request_sync(workspace=workspace, kind=kind, trigger=SyncRun.Trigger.SCHEDULE)
         count += 1
     # Users with a credential but no access rows yet (a new credential, or a first workspace) are refreshed too;
     # the others are refreshed when a sync of one of their workspaces ends.
-    from bitbucket_sync.models import Credential, WorkspaceAccess
-
     with_rows = WorkspaceAccess.objects.values_list("user_id", flat=True)
     for owner_id in (
         Credential.objects.filter(is_active=True).exclude(owner_id__in=with_rows).values_list("owner_id", flat=True)

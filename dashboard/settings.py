@@ -345,7 +345,7 @@ CELERY_BEAT_SCHEDULE = {
     # A run whose worker died is continued by another once its lock has expired.
     "resume-stalled-syncs": {"task": "bitbucket_sync.tasks.resume_stalled_syncs", "schedule": 60.0},
     # Live updates: is each workspace's webhook still on Bitbucket (re-created if lost); stuck deliveries re-sent.
-    "check-webhooks": {"task": "bitbucket_sync.webhook_tasks.check_webhook_subscriptions", "schedule": 15 * 60.0},
+    "check-webhooks": {"task": "bitbucket_sync.webhooks.tasks.check_webhook_subscriptions", "schedule": 15 * 60.0},
     # The ledger, finished sync runs, action receipts and webhook deliveries would otherwise grow forever.
     "prune-history": {"task": "bitbucket_sync.tasks.prune_history", "schedule": 3600.0},
 }

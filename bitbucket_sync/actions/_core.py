@@ -28,6 +28,9 @@ from bitbucket_sync.client import (
 from bitbucket_sync.ledger import recorder
 from bitbucket_sync.models import AuditEvent, Credential, Repository, RepositoryAccess
 
+# A diff longer than this is cut in the page (the full one is on Bitbucket); the rest is not even downloaded.
+DIFF_MAX_BYTES = 200_000
+
 
 class ActionRefused(Exception):
     """The dashboard refused the action before sending anything to Bitbucket (no access, no credential)."""

@@ -10,13 +10,12 @@ from bitbucket_sync import sync
 from bitbucket_sync.client import BitbucketError, Conflict, NotFound
 from bitbucket_sync.models import PullRequest, Repository
 
-from ._core import Action, ActionFailed, BranchMoved, client_for_reading, plain_error
+from ._core import DIFF_MAX_BYTES, Action, ActionFailed, BranchMoved, client_for_reading, plain_error
 from .branches import branch_name_problem
+from .pull_requests import open_pull_request
 
 # Bigger files are not edited in a browser textarea: the page would be slow and a stray keystroke easy to miss.
 EDIT_MAX_BYTES = 512 * 1024
-# A diff longer than this is cut in the page (the full one is on Bitbucket); the rest is not even downloaded.
-DIFF_MAX_BYTES = 200_000
 
 
 @dataclass(frozen=True)
@@ -201,8 +200,6 @@ def commit_to_new_branch_and_open_pr(
     Two audited actions (the commit, the pull request): if the pull request fails, the branch and commit stay and
     the error says so, so nothing typed is lost.
     """
-    from .pull_requests import open_pull_request
-
     new_branch = new_branch.strip()
     delete, paths, message = _prepare_change(files, delete, message)
     with Action(

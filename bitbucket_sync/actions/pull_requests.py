@@ -12,8 +12,16 @@ from bitbucket_sync.client import MERGE_STRATEGIES, Account, BadRequest, Bitbuck
 from bitbucket_sync.client import PullRequest as PullRequestRecord
 from bitbucket_sync.models import AuditEvent, PullRequest, Repository
 
-from ._core import Action, ActionFailed, ActionRefused, MergeConflicts, SourceMoved, client_for_reading, plain_error
-from .files import DIFF_MAX_BYTES
+from ._core import (
+    DIFF_MAX_BYTES,
+    Action,
+    ActionFailed,
+    ActionRefused,
+    MergeConflicts,
+    SourceMoved,
+    client_for_reading,
+    plain_error,
+)
 
 STRATEGY_LABELS = {
     "merge_commit": "Merge commit",

@@ -3,7 +3,9 @@
 * ``upserts``: records -> rows, keyed by Bitbucket identity (what actions and webhooks call after a write or a
   delivery: ``upsert_pull_request``, ``upsert_branch``, ``mark_branch_removed``, ``upsert_repository``...).
 * ``engine``: the services of a sync run (listings, per-repository sync, pruning after complete listings, progress,
-  pauses for 429s and the hourly budget) and ``request_sync`` for the pages.
+  pauses for 429s and the hourly budget), and ``run_inline`` to do a whole run in one process.
+* ``policy``: what a step does after a failure (retry after N seconds, pause until a time, or fail), for the Celery
+  tasks (``bitbucket_sync.tasks``, which also queue runs) and ``run_inline`` alike.
 * ``pacing``: "Sync now", at most one manual run of a workspace every ``BBDASH_MANUAL_SYNC_MINUTES``.
 * ``access``: each user's workspace and repository access, read with their own credential.
 * ``locks``: the per-workspace lock (a conditional UPDATE with an expiry).
@@ -12,12 +14,10 @@
 from bitbucket_sync.sync.access import discover_workspaces, sync_user_access
 from bitbucket_sync.sync.engine import (
     NoSyncCredential,
-    SyncPaused,
     begin_run,
     budget_wait,
     finish_repository,
     finish_run,
-    request_sync,
     run_inline,
     sync_branches,
     sync_pull_requests,
@@ -25,6 +25,7 @@ from bitbucket_sync.sync.engine import (
     sync_watchers,
     sync_workspace_listing,
 )
+from bitbucket_sync.sync.policy import SyncPaused
 from bitbucket_sync.sync.upserts import (
     Counts,
     Stats,
@@ -47,7 +48,6 @@ __all__ = [
     "finish_repository",
     "finish_run",
     "mark_branch_removed",
-    "request_sync",
     "run_inline",
     "sync_branches",
     "sync_pull_requests",

@@ -12,20 +12,21 @@ tests all call them):
    done exactly once, however often a crash or a retry made it run.
 4. ``finish_run`` when the last repository is done: status, lock released.
 
-Bitbucket's answers that mean "later" are raised as ``SyncPaused`` (429, or the credential's budget spent) and
-``Unavailable`` (5xx, timeouts); the caller waits and calls the same step again, which resumes where the run
-stopped: repositories already done are not listed again, and a pull request listing cut short goes on from the page
-it had reached.
+A step that cannot go on now raises: ``SyncPaused`` (the credential's budget is spent), or the client's
+``RateLimited`` (429) and ``Unavailable`` (5xx, timeouts). The caller asks ``policy.decide`` how long to wait and calls
+the same step again, which resumes where the run stopped: repositories already done are not listed again, and a pull
+request listing cut short goes on from the page it had reached. ``run_inline`` is that caller in one process (the
+``bitbucket_sync`` command); ``bitbucket_sync.tasks`` are the Celery one, and queue runs (``request_sync``).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import islice
+from itertools import batched
 
 from django.conf import settings
 from django.db import transaction
@@ -33,9 +34,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from bitbucket_sync import ledger, sites
-from bitbucket_sync.client import BitbucketClient, BitbucketError, BitbucketSchemaError, NotFound, RateLimited
+from bitbucket_sync.client import BitbucketClient, BitbucketError, BitbucketSchemaError, NotFound, Unavailable
 from bitbucket_sync.models import Credential, Repository, SyncRun, Workspace, WorkspaceAccess, WorkspaceMembership
-from bitbucket_sync.sync import locks, upserts
+from bitbucket_sync.sync import locks, policy, upserts
+from bitbucket_sync.sync.policy import SyncPaused
 from bitbucket_sync.sync.upserts import Stats
 
 log = logging.getLogger("bitbucket_sync.sync")
@@ -44,40 +46,12 @@ BATCH = 100  # one page of the other listings
 ACTIVE = (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING, SyncRun.Status.PAUSED)
 
 
-class SyncPaused(Exception):
-    """The run must wait ``seconds`` before its next request: Bitbucket said 429, or the budget is spent."""
-
-    def __init__(self, seconds: float, reason: str) -> None:
-        super().__init__(reason)
-        self.seconds = max(1.0, seconds)
-        self.reason = reason
-
-
 class NoSyncCredential(Exception):
     """The workspace has no sync credential (an admin picks one; `bitbucket_sync --as USER` sets a first one)."""
 
 
 def _setting(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
-
-
-def rate_limit_backoff(attempt: int) -> float:
-    """Seconds to wait after a 429 without ``Retry-After``: the configured start, doubling, at most 16 times it."""
-    base = _setting("BBDASH_RATE_LIMIT_BACKOFF_SECONDS", 60)
-    return float(base * 2 ** min(max(attempt, 0), 4))
-
-
-def paused_for(exc: RateLimited, *, attempt: int) -> SyncPaused:
-    if exc.retry_after is not None:
-        return SyncPaused(exc.retry_after, f"Bitbucket rate limit (429): it asked to wait {exc.retry_after:.0f} s")
-    wait = rate_limit_backoff(attempt)
-    return SyncPaused(wait, f"Bitbucket rate limit (429, no Retry-After): backing off {wait:.0f} s")
-
-
-def batched[T](items: Iterable[T], size: int) -> Iterator[list[T]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 # -- clients and budget ------------------------------------------------------------------------------------------
@@ -181,34 +155,6 @@ def check_budget(run: SyncRun) -> None:
 # -- runs --------------------------------------------------------------------------------------------------------
 
 
-def request_sync(
-    *,
-    workspace: Workspace,
-    kind: str = SyncRun.Kind.INCREMENTAL,
-    trigger: str = SyncRun.Trigger.MANUAL,
-    user=None,
-    credential: Credential | None = None,
-) -> SyncRun:
-    """Queue a sync of the workspace, or return the one already queued or running (never two at once).
-
-    It reads with the workspace's sync credential, or with ``credential`` (``bitbucket_sync --as``)."""
-    from bitbucket_sync import tasks  # tasks import this module
-
-    with transaction.atomic():
-        existing = SyncRun.objects.filter(workspace=workspace, status__in=ACTIVE).order_by("created_at").first()
-        if existing is not None:
-            return existing
-        run = SyncRun.objects.create(
-            workspace=workspace,
-            kind=kind,
-            trigger=trigger,
-            triggered_by=user if user is not None and user.is_authenticated else None,
-            credential_id=credential.pk if credential is not None else workspace.sync_credential_id,
-        )
-        transaction.on_commit(lambda: tasks.sync_workspace_task.delay(run.pk))
-    return run
-
-
 def begin_run(*, run: SyncRun) -> bool:
     """Claim the workspace for this run and mark it running; False (and the run marked skipped) when another run of
     the same workspace holds the lock."""
@@ -233,7 +179,7 @@ def begin_run(*, run: SyncRun) -> bool:
     return True
 
 
-def mark_paused(*, run: SyncRun, paused: SyncPaused) -> datetime:
+def mark_paused(*, run: SyncRun, paused: policy.Pause) -> datetime:
     """The run says it is waiting, why and until when; its lock is held through the pause."""
     until = timezone.now() + timedelta(seconds=paused.seconds)
     SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE).update(
@@ -516,12 +462,26 @@ def record_repository_failure(*, run_id: int, repository: Repository, exc: Excep
     where they were (the next run lists it again), and it counts as done so the run can end."""
     if isinstance(exc, NotFound):
         message = "not found (deleted or access lost); the next repository listing will tell which"
+    elif isinstance(exc, policy.GaveUp):
+        message = f"{exc}; the next sync tries again"
     elif isinstance(exc, BitbucketError):
         message = str(exc)
     else:
         message = f"{type(exc).__name__}: {exc}"
     add_error(run_id=run_id, where=repository.full_name, message=message, repository_id=repository.pk)
     return finish_repository(run_id=run_id, repository_id=repository.pk)
+
+
+def fail_listing(*, run: SyncRun, error: Exception) -> SyncRun | None:
+    """End the run because its workspace listing failed: nothing was pruned and no repository is synced."""
+    slug = _workspace(run).slug
+    if isinstance(error, policy.GaveUp):
+        failure = f"{error} while listing {slug}."
+    elif isinstance(error, Unavailable):
+        failure = f"Bitbucket unavailable while listing {slug}: {error}"
+    else:
+        failure = f"Listing {slug} failed: {error}"
+    return finish_run(run_id=run.pk, failure=failure)
 
 
 # -- step 4: the end -----------------------------------------------------------------------------------------------
@@ -595,12 +555,10 @@ def run_inline(
     *,
     run: SyncRun,
     sleep: Callable[[float], None],
-    on_pause: Callable[[SyncRun, SyncPaused], None] | None = None,
-    max_unavailable: int = 6,
+    on_pause: Callable[[SyncRun, policy.Pause], None] | None = None,
+    max_unavailable: int = policy.UNAVAILABLE_RETRIES,
 ) -> SyncRun:
-    """Do the whole run in this process, waiting out pauses and retrying ``Unavailable`` with backoff."""
-    from bitbucket_sync.client import Unavailable
-
+    """Do the whole run in this process, waiting out every pause and retrying failures as ``policy.decide`` says."""
     if not begin_run(run=run):
         return run
     try:
@@ -609,39 +567,32 @@ def run_inline(
         return finish_run(run_id=run.pk, failure=str(exc)) or run
 
     def attempt[R](step: Callable[[], R]) -> R:
-        unavailable = rate_limited = 0
+        pauses = failures = 0
         while True:
             try:
-                result = step()
-            except SyncPaused as paused:
-                until = mark_paused(run=run, paused=paused)
-                if on_pause:
-                    on_pause(run, paused)
-                sleep(max(0.0, (until - timezone.now()).total_seconds()))
-                mark_resumed(run=run)
-                continue
-            except RateLimited as exc:
-                pause = paused_for(exc, attempt=rate_limited)
-                rate_limited += 1
-                until = mark_paused(run=run, paused=pause)
-                if on_pause:
-                    on_pause(run, pause)
-                sleep(max(0.0, (until - timezone.now()).total_seconds()))
-                mark_resumed(run=run)
-                continue
-            except Unavailable:
-                unavailable += 1
-                if unavailable > max_unavailable:
-                    raise
-                note_retry(run_id=run.pk)
-                sleep(retry_backoff(unavailable))
-                continue
-            return result
+                return step()
+            except (SyncPaused, BitbucketError) as exc:
+                decision = policy.decide(
+                    exc, pauses=pauses, failures=failures, max_pauses=None, max_failures=max_unavailable
+                )
+                if isinstance(decision, policy.Fail):
+                    raise decision.error from None
+                if isinstance(decision, policy.Pause):
+                    pauses += 1
+                    until = mark_paused(run=run, paused=decision)
+                    if on_pause:
+                        on_pause(run, decision)
+                    sleep(max(0.0, (until - timezone.now()).total_seconds()))
+                    mark_resumed(run=run)
+                else:
+                    failures += 1
+                    note_retry(run_id=run.pk)
+                    sleep(decision.seconds)
 
     try:
         pending = attempt(lambda: sync_workspace_listing(run=run, client=client))
     except BitbucketError as exc:
-        return finish_run(run_id=run.pk, failure=f"Listing {_workspace(run).slug} failed: {exc}") or run
+        return fail_listing(run=run, error=exc) or run
     for repository in Repository.objects.filter(pk__in=pending).select_related("workspace"):
         try:
             attempt(functools.partial(sync_repository, run=run, repository=repository, client=client))
@@ -650,9 +601,3 @@ def run_inline(
             continue
         finish_repository(run_id=run.pk, repository_id=repository.pk)
     return finish_run(run_id=run.pk) or SyncRun.objects.get(pk=run.pk)
-
-
-def retry_backoff(attempt: int) -> float:
-    """Seconds before retrying after Bitbucket was unavailable (5xx, 555, timeout): the start, doubling."""
-    base = float(getattr(settings, "BBDASH_SYNC_RETRY_BACKOFF_SECONDS", 10))
-    return base * 2 ** min(max(attempt - 1, 0), 5)

@@ -2,7 +2,8 @@
 
 Every run spends the sync credential's hourly allowance, which the whole workspace shares, so a person's click must
 not be able to start run after run. ``manual_sync`` is the one decision (the page shows it, the view enforces it
-through ``request_manual_sync``); the run itself keeps the budget reserve like a scheduled one (``check_budget``).
+through ``bitbucket_sync.tasks.request_manual_sync``, which queues the run); the run itself keeps the budget reserve
+like a scheduled one (``check_budget``).
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from bitbucket_sync.models import SyncRun, Workspace
-from bitbucket_sync.sync.engine import ACTIVE, request_sync
 
 
 @dataclass(frozen=True)
@@ -63,20 +62,3 @@ class ManualSyncRefused(Exception):
     def __init__(self, decision: ManualSync) -> None:
         super().__init__(decision.refusal)
         self.decision = decision
-
-
-def request_manual_sync(*, workspace: Workspace, user, override: bool = False) -> SyncRun:
-    """ "Sync now": the active run if there is one, else a new manual run when the pacing allows it (or staff
-    override); raises ``ManualSyncRefused`` otherwise."""
-    with transaction.atomic():
-        # Two clicks at once must not both pass the check: the workspace row serialises them.
-        Workspace.objects.select_for_update().filter(pk=workspace.pk).values_list("pk", flat=True).first()
-        active = SyncRun.objects.filter(workspace=workspace, status__in=ACTIVE).order_by("created_at").first()
-        if active is not None:
-            return active
-        decision = manual_sync(user=user, last_manual_at=last_manual_at(workspace))
-        if not decision.allowed and not (override and decision.may_override):
-            raise ManualSyncRefused(decision)
-        return request_sync(
-            workspace=workspace, kind=SyncRun.Kind.INCREMENTAL, trigger=SyncRun.Trigger.MANUAL, user=user
-        )

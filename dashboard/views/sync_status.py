@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
+from bitbucket_sync import tasks
 from bitbucket_sync.sync import pacing
 from dashboard import selectors
 from dashboard.views.workspaces import wants_fragment
@@ -44,7 +45,7 @@ def sync_request(request, workspace_slug: str):
     workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
     refused = ""
     try:
-        run = pacing.request_manual_sync(
+        run = tasks.request_manual_sync(
             workspace=workspace, user=request.user, override=request.POST.get("override") == "1"
         )
     except pacing.ManualSyncRefused as exc:

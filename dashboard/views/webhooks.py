@@ -24,6 +24,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from bitbucket_sync import webhooks
 from bitbucket_sync.models import WebhookSubscription, Workspace
+from bitbucket_sync.webhooks.tasks import apply_webhook_delivery
 from dashboard import selectors
 from dashboard.views.access import staff_only
 
@@ -44,8 +45,6 @@ def _receiver_url(workspace: Workspace) -> str:
 
 
 def _enqueue(delivery_id: int) -> None:
-    from bitbucket_sync.webhook_tasks import apply_webhook_delivery
-
     try:
         apply_webhook_delivery.delay(delivery_id)
     except Exception:  # the broker is down: the delivery stays queued and the periodic check enqueues it again

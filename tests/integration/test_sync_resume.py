@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from cryptography.fernet import Fernet
 
+from bitbucket_sync.client import RateLimited
 from bitbucket_sync.models import PullRequest, Repository, SyncRun
 from bitbucket_sync.sync import engine
 from tests.integration.test_sync_engine import emulator_export, mirror_export, setup_workspace
@@ -105,7 +106,7 @@ def interrupt_after_first_page(emu, workspace) -> tuple[SyncRun, int]:
     engine.begin_run(run=run)
     client = engine.sync_client(run)
     [repository_id] = engine.sync_workspace_listing(run=run, client=client)
-    with pytest.raises(engine.RateLimited):
+    with pytest.raises(RateLimited):
         engine.sync_repository(run=run, repository=Repository.objects.get(pk=repository_id), client=client)
     engine.finish_run(run_id=run.pk, failure="Stopped for the test (its worker died).")
     emu.controls.set_rate_limit(None)

@@ -47,7 +47,9 @@ def _refusals(client, subscription) -> dict[str, tuple]:
     known = subscription.workspace.bitbucket_uuid.strip("{}")
 
     def post(workspace_uuid: str, signature: str):
-        compare = mock.patch.object(webhooks.hmac, "compare_digest", wraps=webhooks.hmac.compare_digest)
+        compare = mock.patch.object(
+            webhooks.receiving.hmac, "compare_digest", wraps=webhooks.receiving.hmac.compare_digest
+        )
         with CaptureQueriesContext(connection) as queries, compare as checked:
             response = client.post(
                 f"/hooks/bitbucket/{workspace_uuid}/",

@@ -9,9 +9,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from bitbucket_sync.client import RateLimited, records
+from bitbucket_sync import tasks
+from bitbucket_sync.client import records
 from bitbucket_sync.models import Credential, RequestLedgerEntry, SyncRun, Workspace
-from bitbucket_sync.sync import Counts, Stats, engine, locks, upserts
+from bitbucket_sync.sync import Counts, Stats, engine, locks, policy, upserts
 
 pytestmark = pytest.mark.django_db
 
@@ -59,8 +60,8 @@ def test_begin_run_locked_workspace_skips_and_says_why(workspace):
 
 def test_request_sync_returns_the_active_run(workspace, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
-        first = engine.request_sync(workspace=workspace)
-        again = engine.request_sync(workspace=workspace, kind="full")
+        first = tasks.request_sync(workspace=workspace)
+        again = tasks.request_sync(workspace=workspace, kind="full")
     assert first.pk == again.pk
     assert first.status == SyncRun.Status.QUEUED
     assert len(callbacks) == 1  # one task enqueued, on commit
@@ -86,17 +87,10 @@ def test_budget_wait_under_share_is_none(credential):
     assert engine.budget_wait(credential) is None
 
 
-def test_paused_for_429_uses_retry_after_else_backoff(settings):
-    settings.BBDASH_RATE_LIMIT_BACKOFF_SECONDS = 60
-    assert engine.paused_for(RateLimited("slow down", retry_after=12), attempt=0).seconds == 12
-    assert engine.paused_for(RateLimited("slow down"), attempt=0).seconds == 60
-    assert engine.paused_for(RateLimited("slow down"), attempt=2).seconds == 240
-
-
 def test_mark_paused_says_until_when_and_keeps_the_lock(workspace):
     run = run_for(workspace)
     engine.begin_run(run=run)
-    until = engine.mark_paused(run=run, paused=engine.SyncPaused(90, "Bitbucket rate limit (429)"))
+    until = engine.mark_paused(run=run, paused=policy.Pause(90, "Bitbucket rate limit (429)"))
     run.refresh_from_db()
     assert run.status == SyncRun.Status.PAUSED and run.paused_until == until
     assert "resumes at" in run.message

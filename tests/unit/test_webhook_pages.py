@@ -150,7 +150,7 @@ def test_live_status_silent_when_bitbucket_moved_without_deliveries(world, setti
 
 def test_live_status_gap_until_a_later_sync_succeeded(world):
     sub = _subscription(world["ws"], last_delivery_at=timezone.now())
-    webhooks._note_gap(sub, "a push from a tip the mirror lacks")
+    webhooks.note_gap(sub, "a push from a tip the mirror lacks")
     assert webhooks.live_status(workspace=world["ws"]).state == "gap"
     f.sync_run(world["ws"], started_at=timezone.now(), status=SyncRun.Status.SUCCEEDED)
     assert webhooks.live_status(workspace=world["ws"]).state == "healthy"

@@ -5,9 +5,10 @@ import time
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from bitbucket_sync import tasks
 from bitbucket_sync.client import BitbucketError
 from bitbucket_sync.models import SyncRun, Workspace
-from bitbucket_sync.sync import access, engine
+from bitbucket_sync.sync import access, engine, policy
 
 
 class Command(BaseCommand):
@@ -57,7 +58,7 @@ class Command(BaseCommand):
                 failed = True
                 continue
             if enqueue:
-                run = engine.request_sync(
+                run = tasks.request_sync(
                     workspace=ws, kind=kind, trigger=SyncRun.Trigger.COMMAND, credential=credential
                 )
                 self.stdout.write(f"{ws.slug}: sync run #{run.pk} {run.get_status_display().lower()}")
@@ -79,7 +80,7 @@ class Command(BaseCommand):
         if failed:
             raise CommandError("Some syncs did not succeed; see above.")
 
-    def _paused(self, run: SyncRun, paused: engine.SyncPaused) -> None:
+    def _paused(self, run: SyncRun, paused: policy.Pause) -> None:
         assert run.workspace is not None  # a workspace sync's run
         self.stderr.write(f"{run.workspace.slug}: paused {paused.seconds:.0f} s: {paused.reason}")
 
