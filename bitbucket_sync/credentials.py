@@ -449,7 +449,7 @@ def save_credential(
         raise ValueError("an API token needs the Atlassian account email; an app password the Bitbucket username")
     if not secret:
         raise ValueError("the secret is empty")
-    previous = Credential.objects.filter(owner=owner, is_active=True).first()
+    previous = Credential.objects.active_for(owner).first()
     action = "credential.replace" if previous else "credential.add"
 
     result = checked or check_credential(
@@ -473,7 +473,7 @@ def save_credential(
         dropped_workspaces: list[str] = []
         # Lock the owner: two saves at once for one person must not both find "no active credential".
         get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
-        previous = Credential.objects.select_for_update().filter(owner=owner, is_active=True).first()
+        previous = Credential.objects.select_for_update().active_for(owner).first()
         if previous is not None:
             previous.is_active = False
             previous.secret_encrypted = ""

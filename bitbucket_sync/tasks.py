@@ -217,9 +217,7 @@ def sync_all_workspaces(kind: str = SyncRun.Kind.INCREMENTAL) -> int:
     from bitbucket_sync.models import Credential, WorkspaceAccess
 
     with_rows = WorkspaceAccess.objects.values_list("user_id", flat=True)
-    for owner_id in (
-        Credential.objects.filter(is_active=True).exclude(owner_id__in=with_rows).values_list("owner_id", flat=True)
-    ):
+    for owner_id in Credential.objects.active().exclude(owner_id__in=with_rows).values_list("owner_id", flat=True):
         sync_user_access_task.delay(owner_id)
     return count
 

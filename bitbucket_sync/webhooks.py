@@ -111,7 +111,7 @@ def verify_signature(*, secret: str, body: bytes, header: str | None) -> bool:
 def _active_credential(user) -> Credential | None:
     if user is None:
         return None
-    return Credential.objects.filter(owner=user, is_active=True).first()
+    return Credential.objects.active_for(user).first()
 
 
 def _audit(*, actor, action: str, result: str, subscription: WebhookSubscription, message: str, **extra: Any) -> None:

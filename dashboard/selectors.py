@@ -161,7 +161,7 @@ def _count(queryset: QuerySet, group: str) -> Coalesce:
 
 
 def active_credential(user) -> Credential | None:
-    return Credential.objects.filter(owner=user, is_active=True).select_related("account").first()
+    return Credential.objects.active_for(user).select_related("account").first()
 
 
 def account_for_user(user) -> Account | None:

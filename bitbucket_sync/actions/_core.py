@@ -207,7 +207,7 @@ class Action:
             )
             self._record(AuditEvent.Result.FAILURE, refusal.message, credential_kind="")
             raise refusal
-        credential = Credential.objects.filter(owner=self.user, is_active=True).first()
+        credential = Credential.objects.active_for(self.user).first()
         if credential is None:
             refusal = ActionRefused(
                 "You have no Bitbucket credential yet. Add an API token on your credential page to act on Bitbucket."
@@ -283,7 +283,7 @@ def client_for_reading(*, user, repository: Repository) -> tuple[BitbucketClient
     access = RepositoryAccess.objects.filter(user=user, repository=repository).first()
     if access is None or repository.removed_at is not None:
         raise ActionRefused("This repository does not exist or is not visible to you.", not_visible=True)
-    credential = Credential.objects.filter(owner=user, is_active=True).first()
+    credential = Credential.objects.active_for(user).first()
     if credential is None:
         raise ActionRefused("You have no Bitbucket credential yet: add an API token on your credential page.")
     return credential.client(purpose="action"), credential

@@ -4,6 +4,8 @@ One active credential per user (replaced ones are kept, inactive, for the histor
 credential it is synced with (`Workspace.sync_credential`).
 """
 
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -12,6 +14,16 @@ from bitbucket_sync import encryption
 from bitbucket_sync.client import AccessToken, ApiToken, AppPassword, BitbucketClient
 
 DEFAULT_API_URL = "https://api.bitbucket.org/2.0"
+
+
+class CredentialQuerySet(models.QuerySet["Credential"]):
+    def active(self) -> CredentialQuerySet:
+        """Credentials in use: each user's current one (replaced and revoked ones stay, inactive, as history)."""
+        return self.filter(is_active=True)
+
+    def active_for(self, user) -> CredentialQuerySet:
+        """The user's active credential (at most one: `one_active_credential`), as a query to chain or `.first()`."""
+        return self.active().filter(owner=user)
 
 
 class Credential(models.Model):
@@ -62,6 +74,8 @@ class Credential(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CredentialQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -23,7 +23,7 @@ from bitbucket_sync.sync import engine, upserts
 
 
 def active_credential(user) -> Credential | None:
-    return Credential.objects.filter(owner=user, is_active=True).first()
+    return Credential.objects.active_for(user).first()
 
 
 def discover_workspaces(
@@ -56,7 +56,7 @@ def _offer_sync_credential(workspace: Workspace, credential: Credential, *, admi
             return
         if current.sync_credential is not None and engine.sync_rank(current.sync_credential, current) <= offered:
             return
-        still_active = Exists(Credential.objects.filter(pk=credential.pk, is_active=True))
+        still_active = Exists(Credential.objects.active().filter(pk=credential.pk))
         Workspace.objects.filter(still_active, pk=workspace.pk, sync_credential=current.sync_credential_id).update(
             sync_credential=credential
         )
@@ -130,7 +130,7 @@ def _replace_access(
     """Write the rows the listings found; False (and nothing left) when the credential that read them was revoked
     or replaced while they were being read."""
     with transaction.atomic():
-        if not Credential.objects.select_for_update().filter(pk=credential.pk, is_active=True).exists():
+        if not Credential.objects.select_for_update().active().filter(pk=credential.pk).exists():
             WorkspaceAccess.objects.filter(user=user).delete()
             RepositoryAccess.objects.filter(user=user).delete()
             return False

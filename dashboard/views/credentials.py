@@ -52,7 +52,7 @@ class CredentialRow:
 
 def _credential_rows() -> list[CredentialRow]:
     """Every active user with their active credential, its requests in the last hour and the workspaces they see."""
-    active = Credential.objects.filter(is_active=True).annotate(recent=ledger.requests_in_window_of_each())
+    active = Credential.objects.active().annotate(recent=ledger.requests_in_window_of_each())
     users = (
         get_user_model()
         .objects.filter(is_active=True)
@@ -84,7 +84,7 @@ def _requests_last_hour(credential: Credential | None) -> int:
 
 
 def _user_context(owner) -> dict:
-    credential = Credential.objects.filter(owner=owner, is_active=True).select_related("account", "created_by").first()
+    credential = Credential.objects.active_for(owner).select_related("account", "created_by").first()
     return {
         "owner": owner,
         "credential": credential,
@@ -188,7 +188,7 @@ def me_detail(request):
 @require_POST
 @vary_on_headers("HX-Request")
 def me_check(request):
-    credential = Credential.objects.filter(owner=request.user, is_active=True).first()
+    credential = Credential.objects.active_for(request.user).first()
     if credential is None:
         raise Http404
     return _check(request, credential, owner=request.user, back=("me_detail",))

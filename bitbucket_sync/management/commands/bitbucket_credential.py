@@ -82,7 +82,7 @@ class Command(BaseCommand):
 
     def _check(self, username: str) -> None:
         user = self._user(username)
-        credential = Credential.objects.filter(owner=user, is_active=True).first()
+        credential = Credential.objects.active_for(user).first()
         if credential is None:
             raise CommandError(f"{username} has no active credential")
         result = recheck_credential(actor=None, credential=credential)
