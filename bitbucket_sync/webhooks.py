@@ -29,8 +29,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from bitbucket_sync import audit, encryption
+from bitbucket_sync import audit
 from bitbucket_sync.client import BitbucketError, BitbucketSchemaError, NotFound, RateLimited, Unavailable, records
+from bitbucket_sync.credentials import encryption
 from bitbucket_sync.models import (
     AuditEvent,
     Branch,

@@ -52,7 +52,7 @@ from bitbucket_sync.client import (
     UnsafePath,
     path_problem,
 )
-from bitbucket_sync.encryption import SecretUnreadable
+from bitbucket_sync.credentials.encryption import SecretUnreadable
 from bitbucket_sync.ledger import HOURLY_BUDGET, requests_in_window
 from bitbucket_sync.models import (
     Account,

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from bitbucket_sync import encryption
 from bitbucket_sync.client import AccessToken, ApiToken, AppPassword, BitbucketClient
+from bitbucket_sync.credentials import encryption
 
 DEFAULT_API_URL = "https://api.bitbucket.org/2.0"
 

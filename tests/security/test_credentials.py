@@ -19,8 +19,8 @@ from django.views.debug import ExceptionReporter
 
 from bitbucket_sync import sites
 from bitbucket_sync.client import AccessToken, ApiToken, BitbucketClient, BitbucketError, records
-from bitbucket_sync.credentials import (
-    check_credential,
+from bitbucket_sync.credentials.checks import check_credential
+from bitbucket_sync.credentials.lifecycle import (
     recheck_credential,
     revoke_credential,
     save_credential,

@@ -12,7 +12,8 @@ import sys
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from bitbucket_sync.credentials import CheckResult, CredentialRejected, recheck_credential, save_credential
+from bitbucket_sync.credentials.checks import CheckResult, CredentialRejected
+from bitbucket_sync.credentials.lifecycle import recheck_credential, save_credential
 from bitbucket_sync.models import Credential
 
 
