@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from bitbucket_sync import audit
 from bitbucket_sync.client import BitbucketError, BitbucketSchemaError, NotFound, RateLimited, Unavailable, records
-from bitbucket_sync.credentials import encryption
+from bitbucket_sync.credentials import clients, encryption
 from bitbucket_sync.models import (
     AuditEvent,
     Branch,
@@ -136,7 +136,7 @@ def _create_hook(subscription: WebhookSubscription, credential: Credential, *, a
     subscription.save(update_fields=["secret_encrypted", "updated_at"])
     workspace = subscription.workspace
     try:
-        with credential.client(purpose="webhook") as client:
+        with clients.client_for(credential, purpose="webhook") as client:
             hook = client.create_webhook(
                 workspace.slug, url=subscription.url, events=EVENTS, secret=secret, description=DESCRIPTION
             )
@@ -202,7 +202,7 @@ def enable_live_updates(*, workspace: Workspace, url: str, actor) -> WebhookSubs
 
 def _delete_hook(subscription: WebhookSubscription, credential: Credential, *, hook_uuid: str, actor) -> None:
     try:
-        with credential.client(purpose="webhook") as client:
+        with clients.client_for(credential, purpose="webhook") as client:
             client.delete_webhook(subscription.workspace.slug, hook_uuid)
     except NotFound:
         pass  # already gone on Bitbucket: the outcome asked for
@@ -269,7 +269,7 @@ def check_subscription(*, subscription_id: int) -> WebhookSubscription | None:
         subscription.save(update_fields=["status", "last_error", "updated_at"])
         return subscription
     try:
-        with credential.client(purpose="webhook") as client:
+        with clients.client_for(credential, purpose="webhook") as client:
             hooks = {hook.uuid: hook for hook in client.iter_webhooks(subscription.workspace.slug)}
     except (RateLimited, Unavailable):
         raise
@@ -522,7 +522,7 @@ def _apply_pull_request(
         # A condensed pull request (no reviewers/participants): read that one pull request in full.
         credential = repository.workspace.sync_credential
         if credential is not None:
-            with credential.client(purpose="webhook") as client:
+            with clients.client_for(credential, purpose="webhook") as client:
                 record = client.get_pull_request(repository.workspace.slug, repository.slug, record.id)
             note = " (read in full from Bitbucket)"
         else:
@@ -591,7 +591,7 @@ def _read_branches(repository: Repository, names: list[str]) -> dict[str, record
     if credential is None:
         return None
     found: dict[str, records.Branch | None] = {}
-    with credential.client(purpose="webhook") as client:
+    with clients.client_for(credential, purpose="webhook") as client:
         for name in names:
             try:
                 found[name] = client.get_branch(repository.workspace.slug, repository.slug, name)

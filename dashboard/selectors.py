@@ -52,6 +52,7 @@ from bitbucket_sync.client import (
     UnsafePath,
     path_problem,
 )
+from bitbucket_sync.credentials import clients
 from bitbucket_sync.credentials.encryption import SecretUnreadable
 from bitbucket_sync.ledger import HOURLY_BUDGET, requests_in_window
 from bitbucket_sync.models import (
@@ -813,7 +814,7 @@ def browse_client(user) -> Iterator[LiveReader]:
     if credential is None:
         raise LiveReadError("You have no active Bitbucket credential: add one to browse files and diffs.")
     try:
-        client = credential.client(purpose="browse")
+        client = clients.client_for(credential, purpose="browse")
     except SecretUnreadable as exc:
         raise LiveReadError(explain(exc)) from None
     try:

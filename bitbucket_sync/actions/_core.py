@@ -25,7 +25,7 @@ from bitbucket_sync.client import (
     RequestRecord,
     Unavailable,
 )
-from bitbucket_sync.ledger import recorder
+from bitbucket_sync.credentials import clients
 from bitbucket_sync.models import AuditEvent, Credential, Repository, RepositoryAccess
 
 
@@ -221,17 +221,12 @@ class Action:
         """The acting user's own client: every request goes to the ledger, and its request id is kept."""
         if self._client is None:
             assert self.credential is not None
-            ledger = recorder(self.credential, purpose="action")
-
-            def on_request(request: RequestRecord) -> None:
-                ledger(request)
-                if request.request_id:
-                    self.last_request_id = request.request_id
-
-            self._client = BitbucketClient(
-                self.credential.client_auth(), base_url=self.credential.api_url, on_request=on_request
-            )
+            self._client = clients.client_for(self.credential, purpose="action", on_request=self._keep_request_id)
         return self._client
+
+    def _keep_request_id(self, request: RequestRecord) -> None:
+        if request.request_id:
+            self.last_request_id = request.request_id
 
     def defer(self) -> None:
         """No event now: the outcome is not known yet (a merge Bitbucket is still running); a later call records it."""
@@ -286,7 +281,7 @@ def client_for_reading(*, user, repository: Repository) -> tuple[BitbucketClient
     credential = Credential.objects.active_for(user).first()
     if credential is None:
         raise ActionRefused("You have no Bitbucket credential yet: add an API token on your credential page.")
-    return credential.client(purpose="action"), credential
+    return clients.client_for(credential, purpose="action"), credential
 
 
 def can_write(*, user, repository: Repository) -> bool:

@@ -17,9 +17,6 @@ from django.views.decorators.debug import sensitive_variables
 from bitbucket_sync import sites
 from bitbucket_sync.client import (
     ALL_STATES,
-    AccessToken,
-    ApiToken,
-    AppPassword,
     AppPasswordRemoved,
     AuthError,
     BitbucketClient,
@@ -28,6 +25,7 @@ from bitbucket_sync.client import (
     RequestRecord,
 )
 from bitbucket_sync.client import Account as AccountRecord
+from bitbucket_sync.credentials import clients
 from bitbucket_sync.models import Credential
 
 Kind = Credential.Kind
@@ -136,17 +134,6 @@ class CheckResult:
         }
 
 
-@sensitive_variables()
-def client_auth(*, kind: str, login: str, secret: str) -> ApiToken | AppPassword | AccessToken:
-    if kind == Kind.API_TOKEN:
-        return ApiToken(login, secret)
-    if kind == Kind.APP_PASSWORD:
-        return AppPassword(login, secret)
-    if kind == Kind.ACCESS_TOKEN:
-        return AccessToken(secret)
-    raise ValueError(f"unknown credential kind {kind!r}")
-
-
 # -- checking ---------------------------------------------------------------------------------------------------
 
 
@@ -175,8 +162,9 @@ def check_credential(
         if on_request is not None:
             on_request(request)
 
-    auth = client_auth(kind=kind, login=login, secret=secret)
-    with BitbucketClient(auth, base_url=base_url, session=session, on_request=record) as client:
+    with clients.client_for_secret(
+        kind=kind, login=login, secret=secret, api_url=base_url, session=session, on_request=record
+    ) as client:
         result = check_with_client(client, kind=kind, workspace_hint=workspace.strip().strip("/"))
     return _with_requests(result, tuple(seen))
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from bitbucket_sync import audit, ledger, sites
-from bitbucket_sync.credentials import encryption
+from bitbucket_sync.credentials import clients, encryption
 from bitbucket_sync.credentials.checks import CheckResult, CredentialRejected, check_credential, check_with_client
 from bitbucket_sync.models import AuditEvent, Credential, Workspace
 from bitbucket_sync.sync import upsert_account
@@ -163,8 +163,7 @@ def recheck_credential(*, actor, credential: Credential, session=None) -> CheckR
         result = CheckResult(accepted=False, status=Status.INVALID, message=url_problem)
     else:
         try:
-            client_kwargs = {"session": session} if session is not None else {}
-            with credential.client(purpose="check", **client_kwargs) as client:
+            with clients.client_for(credential, purpose="check", session=session) as client:
                 result = check_with_client(
                     client,
                     kind=credential.kind,

@@ -1,7 +1,8 @@
 """Bitbucket credentials: the secret encrypted at rest, write-only, checked against Bitbucket when saved.
 
 One active credential per user (replaced ones are kept, inactive, for the history); an admin picks per workspace the
-credential it is synced with (`Workspace.sync_credential`).
+credential it is synced with (`Workspace.sync_credential`). A client speaking as one comes from
+`bitbucket_sync.credentials.clients`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from bitbucket_sync.client import AccessToken, ApiToken, AppPassword, BitbucketClient
 from bitbucket_sync.credentials import encryption
 
 DEFAULT_API_URL = "https://api.bitbucket.org/2.0"
@@ -95,21 +95,5 @@ class Credential(models.Model):
         self.secret_last4 = secret[-4:] if len(secret) >= 8 else ""
 
     def get_secret(self) -> str:
+        """The secret in the clear, for the client (`credentials.clients.client_for`) and nothing else."""
         return encryption.decrypt(self.secret_encrypted)
-
-    def client_auth(self) -> ApiToken | AppPassword | AccessToken:
-        secret = self.get_secret()
-        if self.kind == self.Kind.API_TOKEN:
-            return ApiToken(self.login, secret)
-        if self.kind == self.Kind.APP_PASSWORD:
-            return AppPassword(self.login, secret)
-        return AccessToken(secret)
-
-    def client(self, *, purpose: str = "sync", **kwargs) -> BitbucketClient:
-        """A client speaking as this credential; every request it makes is written to the ledger under `purpose`
-        (sync, action, check, webhook)."""
-        from bitbucket_sync.ledger import recorder  # the ledger imports the models
-
-        return BitbucketClient(
-            self.client_auth(), base_url=self.api_url, on_request=recorder(self, purpose=purpose), **kwargs
-        )

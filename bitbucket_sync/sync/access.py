@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Exists
 
 from bitbucket_sync.client import AuthError, BitbucketClient
+from bitbucket_sync.credentials import clients
 from bitbucket_sync.models import Credential, Repository, RepositoryAccess, Workspace, WorkspaceAccess
 from bitbucket_sync.sync import engine, upserts
 
@@ -34,7 +35,7 @@ def discover_workspaces(
     Until an admin picks one, each workspace found takes the best credential that found it as its sync credential
     (`_offer_sync_credential`).
     """
-    client = client or engine.client_for(credential)
+    client = client or clients.client_for(credential, purpose="sync")
     found = []
     for access in client.iter_user_workspaces():
         workspace, _ = upserts.upsert_workspace(access.workspace, api_url=client.base_url)
@@ -80,7 +81,7 @@ def sync_user_access(*, user, client: BitbucketClient | None = None) -> dict[str
     if credential is None:
         clear_user_access(user)
         return {"workspaces": 0, "repositories": 0}
-    client = client or engine.client_for(credential)
+    client = client or clients.client_for(credential, purpose="sync")
     permissions: dict[int, str] = {}  # repository pk -> permission
     if credential.kind == Credential.Kind.ACCESS_TOKEN:
         workspace = _token_workspace(credential, client)

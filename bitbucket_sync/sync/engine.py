@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from bitbucket_sync import ledger, sites
 from bitbucket_sync.client import BitbucketClient, BitbucketError, BitbucketSchemaError, NotFound, RateLimited
+from bitbucket_sync.credentials import clients
 from bitbucket_sync.models import Credential, Repository, SyncRun, Workspace, WorkspaceAccess, WorkspaceMembership
 from bitbucket_sync.sync import locks, upserts
 from bitbucket_sync.sync.upserts import Stats
@@ -83,10 +84,6 @@ def batched[T](items: Iterable[T], size: int) -> Iterator[list[T]]:
 # -- clients and budget ------------------------------------------------------------------------------------------
 
 
-def client_for(credential: Credential) -> BitbucketClient:
-    return credential.client(purpose="sync")
-
-
 def _workspace(run: SyncRun) -> Workspace:
     """``run.workspace`` for the type checker: the column is nullable, but every sync run is created for a workspace."""
     assert run.workspace is not None
@@ -98,7 +95,7 @@ def sync_client(run: SyncRun) -> BitbucketClient:
     credential = run.credential or _workspace(run).sync_credential
     if credential is None:
         raise NoSyncCredential(f"Workspace {_workspace(run).slug} has no sync credential; an admin must pick one.")
-    return client_for(credential)
+    return clients.client_for(credential, purpose="sync")
 
 
 # How well a credential can sync a workspace, best first (the automatic pick prefers the lower).
