@@ -152,13 +152,12 @@ def budget_wait(credential: Credential) -> float | None:
     used = ledger.requests_in_window(credential)
     if used < allowed:
         return None
-    window_start = timezone.now() - timedelta(hours=1)
-    entries = credential.ledger_entries.filter(family="repositories", at__gte=window_start).order_by("at")
+    entries = ledger.charged().filter(credential=credential).order_by("at")
     # The window must shed (used - allowed + 1) requests before one more fits.
     frees_at = entries.values_list("at", flat=True)[used - allowed : used - allowed + 1].first()
     if frees_at is None:
         return 60.0
-    return max(1.0, (frees_at + timedelta(hours=1) - timezone.now()).total_seconds())
+    return max(1.0, (frees_at + ledger.BUDGET_WINDOW - timezone.now()).total_seconds())
 
 
 def check_budget(run: SyncRun) -> None:
