@@ -23,8 +23,8 @@ from bitbucket_sync.client import (
     BitbucketError,
     NotFound,
     RequestRecord,
+    records,
 )
-from bitbucket_sync.client import Account as AccountRecord
 from bitbucket_sync.credentials import clients
 from bitbucket_sync.models import Credential
 
@@ -92,7 +92,7 @@ class CheckResult:
     accepted: bool
     status: str
     message: str = ""
-    account: AccountRecord | None = None
+    account: records.Account | None = None
     workspaces: tuple[CheckedWorkspace, ...] = ()
     scopes: tuple[str, ...] = ()
     scopes_complete: bool = False
@@ -232,7 +232,7 @@ def check_with_client(client: BitbucketClient, *, kind: str, workspace_hint: str
     if kind == Kind.APP_PASSWORD:
         notes.append("App passwords are legacy: " + APP_PASSWORDS_REMOVED)
 
-    account: AccountRecord | None = None
+    account: records.Account | None = None
     try:
         account = client.get_current_user()
         probe.prove("user")
