@@ -3,12 +3,13 @@ write-only field, checked with Bitbucket before it is saved, never shown, and ne
 The audit log and sync runs are read-only; mirror rows are read-only too (the sync owns them)."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
-from bitbucket_sync import credentials as services
 from bitbucket_sync import sites
+from bitbucket_sync.credentials import checks, lifecycle
 from bitbucket_sync.models import (
     Account,
     AuditEvent,
@@ -51,9 +52,9 @@ class CredentialAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.check_result: services.CheckResult | None = None
+        self.check_result: checks.CheckResult | None = None
         if "api_url" in self.fields and not self.instance.pk:
-            self.fields["api_url"].initial = services.default_api_url()
+            self.fields["api_url"].initial = settings.BITBUCKET_API_URL
 
     def clean_api_url(self) -> str:
         # Before the check in clean(): the secret is sent to this URL, so only a configured endpoint is asked.
@@ -76,7 +77,7 @@ class CredentialAdminForm(forms.ModelForm):
         if kind in (Credential.Kind.API_TOKEN, Credential.Kind.APP_PASSWORD) and not login:
             raise forms.ValidationError("API tokens need the Atlassian email; app passwords the Bitbucket username.")
         try:
-            result = services.check_credential(
+            result = checks.check_credential(
                 kind=kind,
                 login=login,
                 secret=secret,
@@ -143,7 +144,7 @@ class CredentialAdmin(admin.ModelAdmin):
         if form.check_result is None:
             return  # a change without a new secret changes nothing (every other field is read-only)
         owner = obj.owner if change else form.cleaned_data["owner"]
-        saved, result = services.save_credential(
+        saved, result = lifecycle.save_credential(
             actor=request.user,
             owner=owner,
             kind=obj.kind,
@@ -167,14 +168,14 @@ class CredentialAdmin(admin.ModelAdmin):
     @admin.action(description="Check now with Bitbucket")
     def check_now(self, request, queryset):
         for credential in queryset.select_related("owner"):
-            result = services.recheck_credential(actor=request.user, credential=credential)
+            result = lifecycle.recheck_credential(actor=request.user, credential=credential)
             level = messages.SUCCESS if result.valid else messages.WARNING
             self.message_user(request, f"{credential}: {result.summary()}", level)
 
     @admin.action(description="Revoke (bbdash stops using it)")
     def revoke(self, request, queryset):
         for credential in queryset:
-            services.revoke_credential(actor=request.user, credential=credential)
+            lifecycle.revoke_credential(actor=request.user, credential=credential)
         self.message_user(request, f"Revoked {queryset.count()} credential(s).")
 
 

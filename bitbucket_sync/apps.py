@@ -7,6 +7,6 @@ class BitbucketSyncConfig(AppConfig):
     verbose_name = "Bitbucket mirror"
 
     def ready(self) -> None:
-        from bitbucket_sync.encryption import check_keys
+        from bitbucket_sync.credentials.encryption import check_keys
 
         checks.register(check_keys, checks.Tags.security)

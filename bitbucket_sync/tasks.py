@@ -225,9 +225,7 @@ def sync_all_workspaces(kind: str = SyncRun.Kind.INCREMENTAL) -> int:
     # Users with a credential but no access rows yet (a new credential, or a first workspace) are refreshed too;
     # the others are refreshed when a sync of one of their workspaces ends.
     with_rows = WorkspaceAccess.objects.values_list("user_id", flat=True)
-    for owner_id in (
-        Credential.objects.filter(is_active=True).exclude(owner_id__in=with_rows).values_list("owner_id", flat=True)
-    ):
+    for owner_id in Credential.objects.active().exclude(owner_id__in=with_rows).values_list("owner_id", flat=True):
         sync_user_access_task.delay(owner_id)
     return count
 

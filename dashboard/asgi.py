@@ -4,7 +4,7 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-from bitbucket_sync.encryption import require_keys
+from bitbucket_sync.credentials.encryption import require_keys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 

@@ -14,7 +14,7 @@ app.autodiscover_tasks()
 @signals.worker_init.connect
 def refuse_without_encryption_keys(**kwargs) -> None:
     """A worker without credential keys could not read any credential: stop it at start with the reason."""
-    from bitbucket_sync.encryption import key_problem
+    from bitbucket_sync.credentials.encryption import key_problem
 
     problem = key_problem()
     if problem:

@@ -17,7 +17,6 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.core.cache import cache
@@ -37,7 +36,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.utils import timezone
 
 from bitbucket_sync import webhooks
 from bitbucket_sync.client import (
@@ -52,8 +50,9 @@ from bitbucket_sync.client import (
     UnsafePath,
     path_problem,
 )
-from bitbucket_sync.encryption import SecretUnreadable
-from bitbucket_sync.ledger import HOURLY_BUDGET, requests_in_window
+from bitbucket_sync.credentials import clients
+from bitbucket_sync.credentials.encryption import SecretUnreadable
+from bitbucket_sync.ledger import HOURLY_BUDGET, requests_in_window, requests_in_window_by_credential
 from bitbucket_sync.models import (
     Account,
     Branch,
@@ -64,7 +63,6 @@ from bitbucket_sync.models import (
     Repository,
     RepositoryAccess,
     RepositoryWatcher,
-    RequestLedgerEntry,
     SyncRun,
     WebhookDelivery,
     WebhookSubscription,
@@ -161,7 +159,7 @@ def _count(queryset: QuerySet, group: str) -> Coalesce:
 
 
 def active_credential(user) -> Credential | None:
-    return Credential.objects.filter(owner=user, is_active=True).select_related("account").first()
+    return Credential.objects.active_for(user).select_related("account").first()
 
 
 def account_for_user(user) -> Account | None:
@@ -621,24 +619,6 @@ class WorkspaceSync:
         return self.active
 
 
-def _budgets(credential_ids: set[int]) -> dict[int, int]:
-    """Requests charged to the hourly repositories budget, per credential, in one query.
-
-    Same window and family as `ledger.requests_in_window`, grouped so the page's query count does not grow with the
-    number of workspaces.
-    """
-    if not credential_ids:
-        return {}
-    since = timezone.now() - timedelta(hours=1)
-    rows = (
-        RequestLedgerEntry.objects.filter(credential_id__in=credential_ids, at__gte=since, family="repositories")
-        .values("credential_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    return {row["credential_id"]: row["n"] for row in rows}
-
-
 def workspace_syncs(user, *, workspace: Workspace | None = None, runs: int = 5) -> list[WorkspaceSync]:
     """Each visible workspace with its last runs and its sync credential's use of the hourly budget (3 queries)."""
     workspaces = visible_workspaces(user).order_by("slug")
@@ -656,7 +636,7 @@ def workspace_syncs(user, *, workspace: Workspace | None = None, runs: int = 5) 
             )
         )
     )
-    used = _budgets({w.sync_credential_id for w in rows if w.sync_credential_id})
+    used = requests_in_window_by_credential({w.sync_credential_id for w in rows if w.sync_credential_id})
     _errors_visible_to(user, [run for w in rows for run in w.recent_runs])
     return [
         WorkspaceSync(
@@ -813,7 +793,7 @@ def browse_client(user) -> Iterator[LiveReader]:
     if credential is None:
         raise LiveReadError("You have no active Bitbucket credential: add one to browse files and diffs.")
     try:
-        client = credential.client(purpose="browse")
+        client = clients.client_for(credential, purpose="browse")
     except SecretUnreadable as exc:
         raise LiveReadError(explain(exc)) from None
     try:

@@ -25,7 +25,7 @@ from bitbucket_sync.client import (
     RequestRecord,
     Unavailable,
 )
-from bitbucket_sync.ledger import recorder
+from bitbucket_sync.credentials import clients
 from bitbucket_sync.models import AuditEvent, Credential, Repository, RepositoryAccess
 
 # A diff longer than this is cut in the page (the full one is on Bitbucket); the rest is not even downloaded.
@@ -210,7 +210,7 @@ class Action:
             )
             self._record(AuditEvent.Result.FAILURE, refusal.message, credential_kind="")
             raise refusal
-        credential = Credential.objects.filter(owner=self.user, is_active=True).first()
+        credential = Credential.objects.active_for(self.user).first()
         if credential is None:
             refusal = ActionRefused(
                 "You have no Bitbucket credential yet. Add an API token on your credential page to act on Bitbucket."
@@ -224,17 +224,12 @@ class Action:
         """The acting user's own client: every request goes to the ledger, and its request id is kept."""
         if self._client is None:
             assert self.credential is not None
-            ledger = recorder(self.credential, purpose="action")
-
-            def on_request(request: RequestRecord) -> None:
-                ledger(request)
-                if request.request_id:
-                    self.last_request_id = request.request_id
-
-            self._client = BitbucketClient(
-                self.credential.client_auth(), base_url=self.credential.api_url, on_request=on_request
-            )
+            self._client = clients.client_for(self.credential, purpose="action", on_request=self._keep_request_id)
         return self._client
+
+    def _keep_request_id(self, request: RequestRecord) -> None:
+        if request.request_id:
+            self.last_request_id = request.request_id
 
     def defer(self) -> None:
         """No event now: the outcome is not known yet (a merge Bitbucket is still running); a later call records it."""
@@ -286,10 +281,10 @@ def client_for_reading(*, user, repository: Repository) -> tuple[BitbucketClient
     access = RepositoryAccess.objects.filter(user=user, repository=repository).first()
     if access is None or repository.removed_at is not None:
         raise ActionRefused("This repository does not exist or is not visible to you.", not_visible=True)
-    credential = Credential.objects.filter(owner=user, is_active=True).first()
+    credential = Credential.objects.active_for(user).first()
     if credential is None:
         raise ActionRefused("You have no Bitbucket credential yet: add an API token on your credential page.")
-    return credential.client(purpose="action"), credential
+    return clients.client_for(credential, purpose="action"), credential
 
 
 def can_write(*, user, repository: Repository) -> bool:

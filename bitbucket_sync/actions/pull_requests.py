@@ -8,8 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bitbucket_sync import sync
-from bitbucket_sync.client import MERGE_STRATEGIES, Account, BadRequest, BitbucketError, MergePending, NotFound
-from bitbucket_sync.client import PullRequest as PullRequestRecord
+from bitbucket_sync.client import MERGE_STRATEGIES, BadRequest, BitbucketError, MergePending, NotFound, records
 from bitbucket_sync.models import AuditEvent, PullRequest, Repository
 
 from ._core import (
@@ -40,7 +39,7 @@ def _names(pull_request: PullRequest) -> tuple[str, str, int]:
     return repository.workspace.slug, repository.slug, pull_request.number
 
 
-def _store(repository: Repository, record: PullRequestRecord) -> PullRequest:
+def _store(repository: Repository, record: records.PullRequest) -> PullRequest:
     return sync.upsert_pull_request(repository=repository, record=record)
 
 
@@ -300,7 +299,7 @@ class MergeOutcome:
         return bool(self.task_url)
 
 
-def _after_merge(act: Action, pull_request: PullRequest, record: PullRequestRecord) -> PullRequest:
+def _after_merge(act: Action, pull_request: PullRequest, record: records.PullRequest) -> PullRequest:
     """The merged pull request, its destination's new tip and its source (deleted or not) into the mirror."""
     repository = pull_request.repository
     workspace, slug = repository.workspace.slug, repository.slug
@@ -470,7 +469,7 @@ def _task_id(task_url: str) -> str:
     return task_url.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _merged_words(record: PullRequestRecord, strategy: str) -> str:
+def _merged_words(record: records.PullRequest, strategy: str) -> str:
     label = STRATEGY_LABELS.get(strategy, strategy) if strategy else "merge"
     commit = f" as {record.merge_commit[:12]}" if record.merge_commit else ""
     return f"Merged pull request #{record.id} ({label.lower()}){commit} into {record.destination.branch}."
@@ -487,7 +486,7 @@ class DefaultReviewers:
     is a sentence for the form when Bitbucket could not be asked (the form then preselects nobody).
     """
 
-    accounts: tuple[Account, ...] = ()
+    accounts: tuple[records.Account, ...] = ()
     problem: str = ""
 
 
@@ -503,7 +502,7 @@ def default_reviewers(*, user, repository: Repository) -> DefaultReviewers:
         return DefaultReviewers(problem=refused.message)
     author = credential.account.bitbucket_uuid if credential.account is not None else None
     workspace, slug = repository.workspace.slug, repository.slug
-    accounts: dict[str, Account] = {}
+    accounts: dict[str, records.Account] = {}
     with client:
         try:
             for reviewer in client.iter_default_reviewers(workspace, slug):

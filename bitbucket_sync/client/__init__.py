@@ -6,9 +6,13 @@
     for pr in client.iter_pull_requests("acme", "web", updated_after=watermark):
         ...
 
-Modules: ``auth`` (credentials), ``errors`` (the exception family), ``records`` (frozen dataclasses built from JSON),
-``http`` (session, accounting, error mapping, pagination), ``paths`` (what may go into a URL), ``client``
-(``BitbucketClient``).
+Modules: ``auth`` (what a client speaks with: ``Auth``), ``errors`` (the exception family), ``records`` (frozen
+dataclasses built from JSON), ``http`` (session, accounting, error mapping, pagination), ``paths`` (what may go into a
+URL), ``client`` (``BitbucketClient``).
+
+Records share their names with the models they are stored in (``PullRequest``, ``Repository``, ``Account``...), so
+they are used qualified everywhere outside the client: ``from bitbucket_sync.client import records``, then
+``records.PullRequest``; nothing exports them under their bare names.
 
 Rules the rest of the product can rely on:
 
@@ -40,7 +44,8 @@ writes
     (+ wait_for_merge), create_webhook, delete_webhook
 """
 
-from .auth import AccessToken, ApiToken, AppPassword, Credential
+from . import records
+from .auth import AccessToken, ApiToken, AppPassword, Auth
 from .client import ALL_STATES, DEFAULT_BASE_URL, MERGE_STRATEGIES, BitbucketClient
 from .errors import (
     AppPasswordRemoved,
@@ -57,80 +62,32 @@ from .errors import (
 )
 from .http import RequestRecord, endpoint_family
 from .paths import UnsafePath, name_problem, path_problem, ref_problem
-from .records import (
-    Account,
-    Activity,
-    Branch,
-    Comment,
-    Commit,
-    CommitAuthor,
-    DefaultReviewer,
-    DiffStat,
-    DiffText,
-    FileContent,
-    Participant,
-    Project,
-    PullRequest,
-    PullRequestEnd,
-    Repository,
-    RepositoryPermission,
-    RepositoryRef,
-    SourceEntry,
-    WebhookSubscription,
-    Workspace,
-    WorkspaceAccess,
-    WorkspaceMember,
-)
-
-Watcher = Account  # a repository watcher is an account; the name is here for readers of the sync code
 
 __all__ = [
     "ALL_STATES",
     "DEFAULT_BASE_URL",
     "MERGE_STRATEGIES",
     "AccessToken",
-    "Account",
-    "Activity",
     "ApiToken",
     "AppPassword",
     "AppPasswordRemoved",
+    "Auth",
     "AuthError",
     "BadRequest",
     "BitbucketClient",
     "BitbucketError",
     "BitbucketSchemaError",
-    "Branch",
-    "Comment",
-    "Commit",
-    "CommitAuthor",
     "Conflict",
-    "Credential",
-    "DefaultReviewer",
-    "DiffStat",
-    "DiffText",
-    "FileContent",
     "Gone",
     "MergePending",
     "NotFound",
-    "Participant",
-    "Project",
-    "PullRequest",
-    "PullRequestEnd",
     "RateLimited",
-    "Repository",
-    "RepositoryPermission",
-    "RepositoryRef",
     "RequestRecord",
-    "SourceEntry",
     "Unavailable",
     "UnsafePath",
-    "Watcher",
-    "WebhookSubscription",
-    "Workspace",
-    "WorkspaceAccess",
-    "WorkspaceMember",
     "endpoint_family",
     "name_problem",
     "path_problem",
+    "records",
     "ref_problem",
 ]

@@ -98,4 +98,5 @@ class AccessToken:
         return f"AccessToken(token={_MASK!r})"
 
 
-Credential = ApiToken | AppPassword | AccessToken
+# What a client speaks with ("auth", so it is never mistaken for the stored `models.Credential`).
+Auth = ApiToken | AppPassword | AccessToken

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from .auth import AccessToken, ApiToken, AppPassword, Credential
+from .auth import AccessToken, ApiToken, AppPassword, Auth
 from .errors import BitbucketError, BitbucketSchemaError, MergePending, Unavailable
 from .http import RequestRecord, Transport
 from .paths import UnsafePath, check_name, check_path, check_ref, stays_under
@@ -105,7 +105,7 @@ class BitbucketClient:
 
     def __init__(
         self,
-        auth: Credential,
+        auth: Auth,
         *,
         base_url: str = DEFAULT_BASE_URL,
         timeout: float | tuple[float, float] = (5, 30),

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import requests
 from django.views.decorators.debug import sensitive_variables
 
-from .auth import AppPassword, Credential
+from .auth import AppPassword, Auth
 from .errors import (
     AppPasswordRemoved,
     AuthError,
@@ -106,7 +106,7 @@ class Transport:
 
     def __init__(
         self,
-        auth: Credential,
+        auth: Auth,
         *,
         base_url: str,
         timeout: float | tuple[float, float],

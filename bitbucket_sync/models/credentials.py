@@ -1,17 +1,29 @@
 """Bitbucket credentials: the secret encrypted at rest, write-only, checked against Bitbucket when saved.
 
 One active credential per user (replaced ones are kept, inactive, for the history); an admin picks per workspace the
-credential it is synced with (`Workspace.sync_credential`).
+credential it is synced with (`Workspace.sync_credential`). A client speaking as one comes from
+`bitbucket_sync.credentials.clients`.
 """
+
+from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from bitbucket_sync import encryption
-from bitbucket_sync.client import AccessToken, ApiToken, AppPassword, BitbucketClient
+from bitbucket_sync.credentials import encryption
 
 DEFAULT_API_URL = "https://api.bitbucket.org/2.0"
+
+
+class CredentialQuerySet(models.QuerySet["Credential"]):
+    def active(self) -> CredentialQuerySet:
+        """Credentials in use: each user's current one (replaced and revoked ones stay, inactive, as history)."""
+        return self.filter(is_active=True)
+
+    def active_for(self, user) -> CredentialQuerySet:
+        """The user's active credential (at most one: `one_active_credential`), as a query to chain or `.first()`."""
+        return self.active().filter(owner=user)
 
 
 class Credential(models.Model):
@@ -63,6 +75,8 @@ class Credential(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    objects = CredentialQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         constraints = [
@@ -81,21 +95,5 @@ class Credential(models.Model):
         self.secret_last4 = secret[-4:] if len(secret) >= 8 else ""
 
     def get_secret(self) -> str:
+        """The secret in the clear, for the client (`credentials.clients.client_for`) and nothing else."""
         return encryption.decrypt(self.secret_encrypted)
-
-    def client_auth(self) -> ApiToken | AppPassword | AccessToken:
-        secret = self.get_secret()
-        if self.kind == self.Kind.API_TOKEN:
-            return ApiToken(self.login, secret)
-        if self.kind == self.Kind.APP_PASSWORD:
-            return AppPassword(self.login, secret)
-        return AccessToken(secret)
-
-    def client(self, *, purpose: str = "sync", **kwargs) -> BitbucketClient:
-        """A client speaking as this credential; every request it makes is written to the ledger under `purpose`
-        (sync, action, check, webhook)."""
-        from bitbucket_sync.ledger import recorder  # the ledger imports the models
-
-        return BitbucketClient(
-            self.client_auth(), base_url=self.api_url, on_request=recorder(self, purpose=purpose), **kwargs
-        )

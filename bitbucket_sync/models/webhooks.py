@@ -8,7 +8,7 @@ shown. Deliveries are kept per workspace up to `BBDASH_WEBHOOK_LOG_SIZE` (the de
 from django.conf import settings
 from django.db import models
 
-from bitbucket_sync import encryption
+from bitbucket_sync.credentials import encryption
 
 
 class WebhookSubscription(models.Model):

@@ -18,12 +18,13 @@ from django.db import transaction
 from django.db.models import Exists
 
 from bitbucket_sync.client import AuthError, BitbucketClient
+from bitbucket_sync.credentials import clients
 from bitbucket_sync.models import Credential, Repository, RepositoryAccess, Workspace, WorkspaceAccess
 from bitbucket_sync.sync import engine, upserts
 
 
 def active_credential(user) -> Credential | None:
-    return Credential.objects.filter(owner=user, is_active=True).first()
+    return Credential.objects.active_for(user).first()
 
 
 def discover_workspaces(
@@ -34,7 +35,7 @@ def discover_workspaces(
     Until an admin picks one, each workspace found takes the best credential that found it as its sync credential
     (`_offer_sync_credential`).
     """
-    client = client or engine.client_for(credential)
+    client = client or clients.client_for(credential, purpose="sync")
     found = []
     for access in client.iter_user_workspaces():
         workspace, _ = upserts.upsert_workspace(access.workspace, api_url=client.base_url)
@@ -56,7 +57,7 @@ def _offer_sync_credential(workspace: Workspace, credential: Credential, *, admi
             return
         if current.sync_credential is not None and engine.sync_rank(current.sync_credential, current) <= offered:
             return
-        still_active = Exists(Credential.objects.filter(pk=credential.pk, is_active=True))
+        still_active = Exists(Credential.objects.active().filter(pk=credential.pk))
         Workspace.objects.filter(still_active, pk=workspace.pk, sync_credential=current.sync_credential_id).update(
             sync_credential=credential
         )
@@ -80,7 +81,7 @@ def sync_user_access(*, user, client: BitbucketClient | None = None) -> dict[str
     if credential is None:
         clear_user_access(user)
         return {"workspaces": 0, "repositories": 0}
-    client = client or engine.client_for(credential)
+    client = client or clients.client_for(credential, purpose="sync")
     permissions: dict[int, str] = {}  # repository pk -> permission
     if credential.kind == Credential.Kind.ACCESS_TOKEN:
         workspace = _token_workspace(credential, client)
@@ -130,7 +131,7 @@ def _replace_access(
     """Write the rows the listings found; False (and nothing left) when the credential that read them was revoked
     or replaced while they were being read."""
     with transaction.atomic():
-        if not Credential.objects.select_for_update().filter(pk=credential.pk, is_active=True).exists():
+        if not Credential.objects.select_for_update().active().filter(pk=credential.pk).exists():
             WorkspaceAccess.objects.filter(user=user).delete()
             RepositoryAccess.objects.filter(user=user).delete()
             return False

@@ -34,7 +34,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from bitbucket_sync import ledger, sites
-from bitbucket_sync.client import BitbucketClient, BitbucketError, BitbucketSchemaError, NotFound, Unavailable
+from bitbucket_sync.client import (
+    BitbucketClient,
+    BitbucketError,
+    BitbucketSchemaError,
+    NotFound,
+    Unavailable,
+)
+from bitbucket_sync.credentials import clients
 from bitbucket_sync.models import Credential, Repository, SyncRun, Workspace, WorkspaceAccess, WorkspaceMembership
 from bitbucket_sync.sync import locks, policy, upserts
 from bitbucket_sync.sync.policy import SyncPaused
@@ -57,10 +64,6 @@ def _setting(name: str, default: int) -> int:
 # -- clients and budget ------------------------------------------------------------------------------------------
 
 
-def client_for(credential: Credential) -> BitbucketClient:
-    return credential.client(purpose="sync")
-
-
 def _workspace(run: SyncRun) -> Workspace:
     """``run.workspace`` for the type checker: the column is nullable, but every sync run is created for a workspace."""
     assert run.workspace is not None
@@ -72,7 +75,7 @@ def sync_client(run: SyncRun) -> BitbucketClient:
     credential = run.credential or _workspace(run).sync_credential
     if credential is None:
         raise NoSyncCredential(f"Workspace {_workspace(run).slug} has no sync credential; an admin must pick one.")
-    return client_for(credential)
+    return clients.client_for(credential, purpose="sync")
 
 
 # How well a credential can sync a workspace, best first (the automatic pick prefers the lower).
@@ -129,13 +132,12 @@ def budget_wait(credential: Credential) -> float | None:
     used = ledger.requests_in_window(credential)
     if used < allowed:
         return None
-    window_start = timezone.now() - timedelta(hours=1)
-    entries = credential.ledger_entries.filter(family="repositories", at__gte=window_start).order_by("at")
+    entries = ledger.charged().filter(credential=credential).order_by("at")
     # The window must shed (used - allowed + 1) requests before one more fits.
     frees_at = entries.values_list("at", flat=True)[used - allowed : used - allowed + 1].first()
     if frees_at is None:
         return 60.0
-    return max(1.0, (frees_at + timedelta(hours=1) - timezone.now()).total_seconds())
+    return max(1.0, (frees_at + ledger.BUDGET_WINDOW - timezone.now()).total_seconds())
 
 
 def check_budget(run: SyncRun) -> None:

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bitbucket_sync.client import BitbucketError, BitbucketSchemaError, NotFound, RateLimited, Unavailable, records
+from bitbucket_sync.credentials import clients
 from bitbucket_sync.models import Branch, PullRequest, Repository, WebhookDelivery, WebhookSubscription
 from bitbucket_sync.sync import upserts
 from bitbucket_sync.webhooks.health import note_gap
@@ -126,7 +127,7 @@ def _apply_pull_request(
         # A condensed pull request (no reviewers/participants): read that one pull request in full.
         credential = repository.workspace.sync_credential
         if credential is not None:
-            with credential.client(purpose="webhook") as client:
+            with clients.client_for(credential, purpose="webhook") as client:
                 record = client.get_pull_request(repository.workspace.slug, repository.slug, record.id)
             note = " (read in full from Bitbucket)"
         else:
@@ -195,7 +196,7 @@ def _read_branches(repository: Repository, names: list[str]) -> dict[str, record
     if credential is None:
         return None
     found: dict[str, records.Branch | None] = {}
-    with credential.client(purpose="webhook") as client:
+    with clients.client_for(credential, purpose="webhook") as client:
         for name in names:
             try:
                 found[name] = client.get_branch(repository.workspace.slug, repository.slug, name)

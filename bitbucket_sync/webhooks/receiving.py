@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from bitbucket_sync import encryption
+from bitbucket_sync.credentials import encryption
 from bitbucket_sync.models import WebhookDelivery, WebhookSubscription
 from bitbucket_sync.webhooks.health import note_gap
 

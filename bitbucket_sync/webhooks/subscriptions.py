@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from bitbucket_sync import audit
 from bitbucket_sync.client import BitbucketError, NotFound, RateLimited, Unavailable
+from bitbucket_sync.credentials import clients
 from bitbucket_sync.models import AuditEvent, Credential, WebhookSubscription, Workspace
 from bitbucket_sync.webhooks.health import note_gap
 
@@ -41,7 +42,7 @@ class WebhookError(Exception):
 def _active_credential(user) -> Credential | None:
     if user is None:
         return None
-    return Credential.objects.filter(owner=user, is_active=True).first()
+    return Credential.objects.active_for(user).first()
 
 
 def _audit(*, actor, action: str, result: str, subscription: WebhookSubscription, message: str, **extra: Any) -> None:
@@ -65,7 +66,7 @@ def _create_hook(subscription: WebhookSubscription, credential: Credential, *, a
     subscription.save(update_fields=["secret_encrypted", "updated_at"])
     workspace = subscription.workspace
     try:
-        with credential.client(purpose="webhook") as client:
+        with clients.client_for(credential, purpose="webhook") as client:
             hook = client.create_webhook(
                 workspace.slug, url=subscription.url, events=EVENTS, secret=secret, description=DESCRIPTION
             )
@@ -131,7 +132,7 @@ def enable_live_updates(*, workspace: Workspace, url: str, actor) -> WebhookSubs
 
 def _delete_hook(subscription: WebhookSubscription, credential: Credential, *, hook_uuid: str, actor) -> None:
     try:
-        with credential.client(purpose="webhook") as client:
+        with clients.client_for(credential, purpose="webhook") as client:
             client.delete_webhook(subscription.workspace.slug, hook_uuid)
     except NotFound:
         pass  # already gone on Bitbucket: the outcome asked for
@@ -198,7 +199,7 @@ def check_subscription(*, subscription_id: int) -> WebhookSubscription | None:
         subscription.save(update_fields=["status", "last_error", "updated_at"])
         return subscription
     try:
-        with credential.client(purpose="webhook") as client:
+        with clients.client_for(credential, purpose="webhook") as client:
             hooks = {hook.uuid: hook for hook in client.iter_webhooks(subscription.workspace.slug)}
     except (RateLimited, Unavailable):
         raise

@@ -104,7 +104,8 @@ class SyncCredentialForm(forms.Form):
         self.workspace = workspace
         # Access tokens sort first ("access_token" < "api_token" < "app_password").
         self.fields["credential"].queryset = (
-            Credential.objects.filter(is_active=True, status=Credential.Status.VALID)
+            Credential.objects.active()
+            .filter(status=Credential.Status.VALID)
             .select_related("owner")
             .order_by("kind", "owner__username")
         )

@@ -18,8 +18,8 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from bitbucket_sync import credentials as services
 from bitbucket_sync import ledger
+from bitbucket_sync.credentials import checks, lifecycle
 from bitbucket_sync.ledger import HOURLY_BUDGET
 from bitbucket_sync.models import Credential, Workspace, WorkspaceAccess
 from dashboard.forms.credentials import CredentialForm, SyncCredentialForm
@@ -52,7 +52,7 @@ class CredentialRow:
 
 def _credential_rows() -> list[CredentialRow]:
     """Every active user with their active credential, its requests in the last hour and the workspaces they see."""
-    active = Credential.objects.filter(is_active=True).annotate(recent=ledger.requests_in_window_of_each())
+    active = Credential.objects.active().annotate(recent=ledger.requests_in_window_of_each())
     users = (
         get_user_model()
         .objects.filter(is_active=True)
@@ -84,7 +84,7 @@ def _requests_last_hour(credential: Credential | None) -> int:
 
 
 def _user_context(owner) -> dict:
-    credential = Credential.objects.filter(owner=owner, is_active=True).select_related("account", "created_by").first()
+    credential = Credential.objects.active_for(owner).select_related("account", "created_by").first()
     return {
         "owner": owner,
         "credential": credential,
@@ -147,7 +147,7 @@ def credential_check(request, credential_id: int):
 @require_POST
 def credential_revoke(request, credential_id: int):
     credential = _staff_credential(credential_id)
-    services.revoke_credential(actor=request.user, credential=credential)
+    lifecycle.revoke_credential(actor=request.user, credential=credential)
     messages.success(request, f"Revoked {credential}. bbdash no longer uses it; delete the token at Bitbucket too.")
     return redirect("credential_user", user_id=credential.owner_id)
 
@@ -159,7 +159,7 @@ def workspace_sync_credential(request, workspace_id: int):
     form = SyncCredentialForm(request.POST, workspace=workspace, prefix=f"ws{workspace.pk}")
     if form.is_valid():
         chosen = form.cleaned_data["credential"]
-        services.set_sync_credential(actor=request.user, workspace=workspace, credential=chosen)
+        lifecycle.set_sync_credential(actor=request.user, workspace=workspace, credential=chosen)
         messages.success(request, f"{workspace.slug} syncs with {chosen}." if chosen else f"{workspace.slug}: no sync.")
     else:
         messages.error(request, f"{workspace.slug}: pick one of the valid credentials listed.")
@@ -188,7 +188,7 @@ def me_detail(request):
 @require_POST
 @vary_on_headers("HX-Request")
 def me_check(request):
-    credential = Credential.objects.filter(owner=request.user, is_active=True).first()
+    credential = Credential.objects.active_for(request.user).first()
     if credential is None:
         raise Http404
     return _check(request, credential, owner=request.user, back=("me_detail",))
@@ -198,11 +198,11 @@ def me_check(request):
 
 
 @sensitive_variables()
-def _save(request, form: CredentialForm, *, owner) -> services.CheckResult | None:
+def _save(request, form: CredentialForm, *, owner) -> checks.CheckResult | None:
     """Check and save; on refusal the form gets Bitbucket's message and comes back with its secret field empty."""
     data = form.cleaned_data
     try:
-        _, result = services.save_credential(
+        _, result = lifecycle.save_credential(
             actor=request.user,
             owner=owner,
             kind=data["kind"],
@@ -211,7 +211,7 @@ def _save(request, form: CredentialForm, *, owner) -> services.CheckResult | Non
             api_url=data.get("api_url") or "",
             workspace=data.get("workspace") or "",
         )
-    except services.CredentialRejected as rejected:
+    except checks.CredentialRejected as rejected:
         form.add_error(None, rejected.result.message)
         return rejected.result
     except ValueError as error:
@@ -224,7 +224,7 @@ def _save(request, form: CredentialForm, *, owner) -> services.CheckResult | Non
 
 
 def _check(request, credential: Credential, *, owner, back: tuple) -> HttpResponse:
-    result = services.recheck_credential(actor=request.user, credential=credential)
+    result = lifecycle.recheck_credential(actor=request.user, credential=credential)
     if request.htmx:
         credential.refresh_from_db()
         return render(

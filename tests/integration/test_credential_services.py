@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from bitbucket_sync.credentials import (
-    CredentialRejected,
-    check_credential,
+from bitbucket_sync.credentials.checks import CredentialRejected, check_credential
+from bitbucket_sync.credentials.lifecycle import (
     recheck_credential,
     revoke_credential,
     save_credential,

@@ -9,7 +9,7 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
-from bitbucket_sync.credentials import save_credential
+from bitbucket_sync.credentials.lifecycle import save_credential
 from bitbucket_sync.models import AuditEvent, Credential, Workspace
 from bitbucket_sync.sync.access import sync_user_access
 

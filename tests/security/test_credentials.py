@@ -19,8 +19,9 @@ from django.views.debug import ExceptionReporter
 
 from bitbucket_sync import sites
 from bitbucket_sync.client import AccessToken, ApiToken, BitbucketClient, BitbucketError, records
-from bitbucket_sync.credentials import (
-    check_credential,
+from bitbucket_sync.credentials import clients
+from bitbucket_sync.credentials.checks import check_credential
+from bitbucket_sync.credentials.lifecycle import (
     recheck_credential,
     revoke_credential,
     save_credential,
@@ -313,7 +314,7 @@ def test_sync_user_access_revoked_while_reading_leaves_nothing(emulator, django_
     credential = factories.credential(
         bob, api_url=emulator.api_url, login=account["email"], secret=account["api_token"]
     )
-    client = credential.client()
+    client = clients.client_for(credential, purpose="sync")
     listing = client.iter_user_workspaces
 
     def revoked_meanwhile():

@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bitbucket_sync.client import (
+from bitbucket_sync.client import BitbucketSchemaError
+from bitbucket_sync.client.records import (
     Account,
     Activity,
-    BitbucketSchemaError,
     Branch,
     Comment,
     DiffStat,
@@ -19,8 +19,8 @@ from bitbucket_sync.client import (
     WebhookSubscription,
     Workspace,
     WorkspaceMember,
+    fields_param,
 )
-from bitbucket_sync.client.records import fields_param
 
 EP = "GET /test"
 

@@ -10,8 +10,8 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test import override_settings
 
-from bitbucket_sync import encryption
-from bitbucket_sync.credentials import rotate_keys
+from bitbucket_sync.credentials import encryption
+from bitbucket_sync.credentials.rotation import rotate_keys
 from bitbucket_sync.models import AuditEvent, Credential
 
 SECRET = "ATATT3xFfGF0-unit-secret-Zq9w"
@@ -153,7 +153,7 @@ def test_write_key_file_creates_a_private_usable_key_once(tmp_path):
 
 @pytest.mark.django_db
 def test_recheck_credential_with_removed_key_marks_it_invalid(django_user_model):
-    from bitbucket_sync.credentials import recheck_credential
+    from bitbucket_sync.credentials.lifecycle import recheck_credential
 
     owner = django_user_model.objects.create_user("ada")
     with override_settings(BBDASH_ENCRYPTION_KEYS=[OLD_KEY]):

@@ -53,3 +53,20 @@ def test_requests_in_window_counts_only_the_repositories_budget_of_the_last_hour
     record(_request(now - timedelta(minutes=61)))
     assert ledger.requests_in_window(cred) == 1
     assert ledger.requests_in_window(cred, family=None) == 2
+
+
+@pytest.mark.django_db
+def test_budget_counts_of_one_credential_several_and_each_agree(browse_encryption_key):
+    from django.utils import timezone
+
+    users = get_user_model().objects
+    busy, idle = credential(users.create_user("gina")), credential(users.create_user("hugo"))
+    record = ledger.recorder(busy, purpose="sync")
+    now = timezone.now()
+    for minutes, family in ((1, "repositories"), (30, "repositories"), (2, "workspaces"), (61, "repositories")):
+        record(_request(now - timedelta(minutes=minutes), family=family))
+
+    each = dict(Credential.objects.annotate(n=ledger.requests_in_window_of_each()).values_list("pk", "n"))
+    assert ledger.requests_in_window(busy) == 2
+    assert ledger.requests_in_window_by_credential({busy.pk, idle.pk}) == {busy.pk: 2}
+    assert each == {busy.pk: 2, idle.pk: 0}

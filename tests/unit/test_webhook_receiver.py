@@ -178,7 +178,7 @@ def test_stale_deliveries_are_those_left_queued(subscription):
 
 
 def test_rotate_keys_reencrypts_webhook_secrets(subscription, settings):
-    from bitbucket_sync.credentials import rotate_keys
+    from bitbucket_sync.credentials.rotation import rotate_keys
 
     old_key, new_key = settings.BBDASH_ENCRYPTION_KEYS[0], Fernet.generate_key().decode()
     before = subscription.secret_encrypted

@@ -12,7 +12,8 @@ import sys
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from bitbucket_sync.credentials import CheckResult, CredentialRejected, recheck_credential, save_credential
+from bitbucket_sync.credentials.checks import CheckResult, CredentialRejected
+from bitbucket_sync.credentials.lifecycle import recheck_credential, save_credential
 from bitbucket_sync.models import Credential
 
 
@@ -82,7 +83,7 @@ class Command(BaseCommand):
 
     def _check(self, username: str) -> None:
         user = self._user(username)
-        credential = Credential.objects.filter(owner=user, is_active=True).first()
+        credential = Credential.objects.active_for(user).first()
         if credential is None:
             raise CommandError(f"{username} has no active credential")
         result = recheck_credential(actor=None, credential=credential)

@@ -8,8 +8,8 @@ which credential it was.
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from bitbucket_sync.credentials import rotate_keys
-from bitbucket_sync.encryption import SecretUnreadable
+from bitbucket_sync.credentials.encryption import SecretUnreadable
+from bitbucket_sync.credentials.rotation import rotate_keys
 
 
 class Command(BaseCommand):

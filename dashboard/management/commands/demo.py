@@ -87,7 +87,7 @@ class Command(BaseCommand):
 
     def _ensure_encryption_key(self) -> None:
         """Credentials are encrypted at rest: make the demo's key once into var/ (never overwritten)."""
-        from bitbucket_sync.encryption import write_key_file
+        from bitbucket_sync.credentials.encryption import write_key_file
 
         if settings.BBDASH_ENCRYPTION_KEYS:
             return

@@ -1,0 +1,118 @@
+"""The one place a Bitbucket client is built: for a credential and a purpose, speaking to the credential's site.
+
+    with clients.client_for(credential, purpose="sync") as client:
+        ...
+
+Every request such a client makes is written to the credential's ledger under its purpose (sync, browse, action,
+check, webhook): the hourly budget is counted from there. A credential not saved yet (checked before it is) gets its
+client from ``client_for_secret`` and no ledger, since there is no row to charge.
+
+The provider behind a client is chosen by the credential's site, its API URL: a provider turns a stored credential
+into the client's auth and builds the client. Sync, actions, webhooks and pages ask this module for a client and
+never name a backend, so a second one (Bitbucket Data Center) plugs in by registering its provider in ``PROVIDERS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import requests
+from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
+
+from bitbucket_sync import ledger, sites
+from bitbucket_sync.client import AccessToken, ApiToken, AppPassword, BitbucketClient, RequestRecord
+from bitbucket_sync.models import Credential
+
+Purpose = Literal["sync", "browse", "action", "check", "webhook"]
+OnRequest = Callable[[RequestRecord], None]
+Auth = ApiToken | AppPassword | AccessToken
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One kind of Bitbucket: how a credential's kind, login and secret become the auth its client sends, and that
+    client (``BitbucketClient``'s keyword arguments: ``base_url``, ``session``, ``on_request``)."""
+
+    name: str
+    auth: Callable[[str, str, str], Auth]
+    client: Callable[..., BitbucketClient]
+
+
+@sensitive_variables()
+def _cloud_auth(kind: str, login: str, secret: str) -> Auth:
+    # API tokens and app passwords are HTTP Basic (email or username + secret); access tokens are Bearer.
+    if kind == Credential.Kind.API_TOKEN:
+        return ApiToken(login, secret)
+    if kind == Credential.Kind.APP_PASSWORD:
+        return AppPassword(login, secret)
+    if kind == Credential.Kind.ACCESS_TOKEN:
+        return AccessToken(secret)
+    raise ValueError(f"unknown credential kind {kind!r}")
+
+
+CLOUD = Provider(name="cloud", auth=_cloud_auth, client=BitbucketClient)
+
+# A provider per kind of site. The sites of BBDASH_DATACENTER_URLS are reserved for the Data Center backend: until it
+# registers its provider here they are spoken to like Bitbucket Cloud (as the tests do with a second emulator).
+PROVIDERS: dict[str, Provider] = {"cloud": CLOUD}
+
+
+def site_kind(api_url: str) -> Literal["cloud", "datacenter"]:
+    """``"datacenter"`` for a site listed in ``BBDASH_DATACENTER_URLS`` (and not the Cloud API), else ``"cloud"``."""
+    if sites.same_site(api_url, settings.BITBUCKET_API_URL):
+        return "cloud"
+    listed = getattr(settings, "BBDASH_DATACENTER_URLS", ())
+    return "datacenter" if any(sites.same_site(api_url, url) for url in listed) else "cloud"
+
+
+def provider_for(api_url: str) -> Provider:
+    """The provider that speaks to the site at ``api_url``."""
+    return PROVIDERS.get(site_kind(api_url), CLOUD)
+
+
+def client_for(
+    credential: Credential,
+    *,
+    purpose: Purpose,
+    on_request: OnRequest | None = None,
+    session: requests.Session | None = None,
+) -> BitbucketClient:
+    """A client speaking as ``credential`` to its site; each request goes to its ledger under ``purpose``, then to
+    ``on_request``. Raises ``encryption.SecretUnreadable`` when the stored secret cannot be decrypted."""
+    charge = ledger.recorder(credential, purpose=purpose)
+    if on_request is None:
+        record = charge
+    else:
+        then = on_request
+
+        def record(request: RequestRecord) -> None:
+            charge(request)
+            then(request)
+
+    return client_for_secret(
+        kind=credential.kind,
+        login=credential.login,
+        secret=credential.get_secret(),
+        api_url=credential.api_url,
+        on_request=record,
+        session=session,
+    )
+
+
+@sensitive_variables()
+def client_for_secret(
+    *,
+    kind: str,
+    login: str,
+    secret: str,
+    api_url: str,
+    on_request: OnRequest | None = None,
+    session: requests.Session | None = None,
+) -> BitbucketClient:
+    """A client for a credential's values (one not saved yet: nothing is written to a ledger). ``api_url`` must be
+    one the caller has checked (``sites.checked_api_url``): the secret is sent there."""
+    provider = provider_for(api_url)
+    return provider.client(provider.auth(kind, login, secret), base_url=api_url, session=session, on_request=on_request)
