@@ -579,7 +579,7 @@ def _starts_at(change: _BranchChange, tip: str | None) -> bool:
 
 
 def _live_tips(repository: Repository, names: list[str]) -> dict[str, str]:
-    rows = Branch.objects.select_for_update().filter(repository=repository, name__in=names, removed_at__isnull=True)
+    rows = Branch.objects.select_for_update().live().filter(repository=repository, name__in=names)
     return dict(rows.values_list("name", "target_hash"))
 
 
@@ -753,7 +753,7 @@ def live_status(*, workspace: Workspace, subscription: WebhookSubscription | Non
         after = reference + CLOCK_TOLERANCE
         active = (
             PullRequest.objects.filter(workspace=workspace, updated_on__gt=after).exists()
-            or Repository.objects.filter(workspace=workspace, removed_at__isnull=True, updated_on__gt=after).exists()
+            or Repository.objects.live().filter(workspace=workspace, updated_on__gt=after).exists()
         )
         if active:
             return LiveStatus(

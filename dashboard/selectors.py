@@ -174,16 +174,11 @@ def account_for_user(user) -> Account | None:
 
 
 def visible_workspaces(user) -> QuerySet[Workspace]:
-    return Workspace.objects.filter(user_access__user=user, removed_at__isnull=True)
+    return Workspace.objects.live().visible_to(user)
 
 
 def visible_repositories(user, *, workspace: Workspace | None = None) -> QuerySet[Repository]:
-    repositories = Repository.objects.filter(
-        user_access__user=user,
-        removed_at__isnull=True,
-        workspace__removed_at__isnull=True,
-        workspace__user_access__user=user,
-    )
+    repositories = Repository.objects.live().visible_to(user)
     if workspace is not None:
         repositories = repositories.filter(workspace=workspace)
     return repositories
@@ -194,10 +189,12 @@ def _visible_repository_ids(user, *, workspace: Workspace | None = None) -> Quer
 
 
 def visible_pull_requests(user, *, workspace: Workspace | None = None) -> QuerySet[PullRequest]:
-    pull_requests = PullRequest.objects.filter(repository__in=_visible_repository_ids(user, workspace=workspace))
-    if workspace is not None:
-        pull_requests = pull_requests.filter(workspace=workspace)
-    return pull_requests
+    if workspace is None:
+        return PullRequest.objects.visible_to(user)
+    # The subquery names the workspace too, so the database reads only its repositories' access rows.
+    return PullRequest.objects.filter(
+        repository__in=_visible_repository_ids(user, workspace=workspace), workspace=workspace
+    )
 
 
 def workspace_for_user(user, *, slug: str) -> Workspace:
@@ -247,8 +244,8 @@ def person_for_user(user, *, account_id: str) -> Account:
         Account.objects.filter(account_id=account_id)
         .filter(
             Exists(
-                WorkspaceMembership.objects.filter(
-                    account=OuterRef("pk"), removed_at__isnull=True, workspace__in=visible_workspaces(user)
+                WorkspaceMembership.objects.live().filter(
+                    account=OuterRef("pk"), workspace__in=visible_workspaces(user)
                 )
             )
         )
@@ -340,10 +337,7 @@ def repository_filter_choices(user, *, workspace: Workspace) -> dict:
         {lang for lang in visible.exclude(language="").values_list("language", flat=True).distinct() if lang}
     )
     projects = list(
-        Project.objects.filter(repositories__in=visible, removed_at__isnull=True)
-        .distinct()
-        .order_by("key")
-        .values_list("key", "name")
+        Project.objects.live().filter(repositories__in=visible).distinct().order_by("key").values_list("key", "name")
     )
     return {"languages": languages, "projects": projects}
 
@@ -359,7 +353,7 @@ def repository_summary(repository: Repository) -> dict:
 
 def branch_page(repository: Repository, *, number: Any = 1, text: str = "") -> Window:
     """Branches, main first, each with the newest pull request whose source it is."""
-    branches = Branch.objects.filter(repository=repository, removed_at__isnull=True).select_related("target_author")
+    branches = Branch.objects.live().filter(repository=repository).select_related("target_author")
     if text:
         branches = branches.filter(name__icontains=text)
     # An open pull request of the branch wins over closed ones, then the newest.
@@ -368,18 +362,19 @@ def branch_page(repository: Repository, *, number: Any = 1, text: str = "") -> W
         .annotate(is_open=Case(When(state=OPEN, then=Value(1)), default=Value(0), output_field=IntegerField()))
         .order_by("-is_open", "-updated_on")
     )
-    branches = branches.annotate(
+    rows = branches.annotate(
         pr_number=Subquery(open_first.values("number")[:1]),
         pr_state=Subquery(open_first.values("state")[:1]),
         pr_title=Subquery(open_first.values("title")[:1]),
         is_main=Case(When(name=repository.main_branch, then=Value(1)), default=Value(0), output_field=IntegerField()),
     ).order_by("-is_main", F("target_date").desc(nulls_last=True), "name")
-    return window(branches, number=number)
+    return window(rows, number=number)
 
 
 def watcher_page(repository: Repository, *, number: Any = 1) -> Window:
     watchers = (
-        RepositoryWatcher.objects.filter(repository=repository, removed_at__isnull=True)
+        RepositoryWatcher.objects.live()
+        .filter(repository=repository)
         .select_related("account")
         .order_by("account__display_name", "account__pk")
     )
@@ -524,7 +519,8 @@ def member_page(user, *, workspace: Workspace, number: Any = 1, text: str = "") 
     """Members with their open PRs and the reviews waiting on them, counted over what the user can see."""
     visible_ids = _visible_repository_ids(user, workspace=workspace)
     members = (
-        WorkspaceMembership.objects.filter(workspace=workspace, removed_at__isnull=True)
+        WorkspaceMembership.objects.live()
+        .filter(workspace=workspace)
         .select_related("account")
         .annotate(
             open_pr_count=_count(
@@ -561,7 +557,8 @@ def person_profile(user, *, person: Account) -> dict:
     )
     visible_ids = _visible_repository_ids(user)
     pr_rows = (
-        PullRequest.objects.filter(repository__in=visible_ids, state=OPEN)
+        PullRequest.objects.visible_to(user)
+        .filter(state=OPEN)
         .select_related("repository", "author")
         .prefetch_related(_participants_prefetch(to_attr="reviewer_list", reviewers_only=True))
         .order_by("-updated_on", "-pk")
@@ -848,11 +845,7 @@ def split_ref_and_path(repository: Repository, rest: str) -> SourceLocation:
         raise Http404("No such path.")
     segments = rest.split("/")
     prefixes = ["/".join(segments[:i]) for i in range(1, len(segments) + 1)]
-    names = set(
-        Branch.objects.filter(repository=repository, removed_at__isnull=True, name__in=prefixes).values_list(
-            "name", flat=True
-        )
-    )
+    names = set(Branch.objects.live().filter(repository=repository, name__in=prefixes).values_list("name", flat=True))
     for i in range(len(prefixes), 0, -1):
         if prefixes[i - 1] in names:
             return SourceLocation(ref=prefixes[i - 1], path="/".join(segments[i:]), is_branch=True)

@@ -59,11 +59,7 @@ def path_from_url(request, name: str = "path") -> str:
 
 def live_branches(repository) -> list[str]:
     """The repository's branch names from the mirror, the main branch first."""
-    names = list(
-        Branch.objects.filter(repository=repository, removed_at__isnull=True)
-        .order_by("name")
-        .values_list("name", flat=True)
-    )
+    names = list(Branch.objects.live().filter(repository=repository).order_by("name").values_list("name", flat=True))
     if repository.main_branch in names:
         names.remove(repository.main_branch)
         names.insert(0, repository.main_branch)

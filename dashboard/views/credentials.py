@@ -104,7 +104,7 @@ def _user_context(owner) -> dict:
 @staff_only
 @require_GET
 def credential_list(request):
-    workspaces = Workspace.objects.filter(removed_at__isnull=True).select_related("sync_credential__owner")
+    workspaces = Workspace.objects.live().select_related("sync_credential__owner")
     return render(
         request,
         "credentials/list.html",
