@@ -11,7 +11,6 @@ counts are correlated subqueries.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Iterator
@@ -20,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
-from django.core.cache import cache
 from django.db.models import (
     Case,
     Count,
@@ -39,20 +37,12 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from bitbucket_sync import webhooks
+from bitbucket_sync import browse, webhooks
+from bitbucket_sync.browse import LiveReader, LiveReadError  # noqa: F401  (the views catch selectors.LiveReadError)
 from bitbucket_sync.client import (
-    AuthError,
-    BitbucketClient,
-    BitbucketError,
-    BitbucketSchemaError,
-    Gone,
-    NotFound,
-    RateLimited,
-    Unavailable,
     UnsafePath,
     path_problem,
 )
-from bitbucket_sync.encryption import SecretUnreadable
 from bitbucket_sync.ledger import HOURLY_BUDGET, requests_in_window
 from bitbucket_sync.models import (
     Account,
@@ -723,82 +713,9 @@ def own_budget(user) -> tuple[Credential | None, Budget | None]:
 
 
 # --- live reads through the user's own credential -----------------------------------------------------------------
-# The source browser and a pull request's diff, commits and comments are read from Bitbucket when asked for, with the
-# signed-in user's credential (so Bitbucket's own permissions apply), and cached by commit hash: the content of a
-# commit never changes, so a second look costs no request against the hourly budget. Every cache entry is keyed by the
-# credential that read it: another user's credential may not see that repository any more (the mirror's access rows
-# lag behind Bitbucket), so a cache shared between users would hand them what only the first could read.
-
-# A branch's tip moves; resolving a branch name is cached briefly so a page and its fragments agree without each
-# spending a request, and a fresh push shows within half a minute.
-BRANCH_TIP_SECONDS = 30
-# Content named by a commit hash is immutable: kept until the cache culls it.
-CONTENT_SECONDS = 7 * 24 * 3600
-# Comments and activity change without any commit moving; a short cache spares repeated fragment loads.
-DISCUSSION_SECONDS = 60
+# Read and cached by `bitbucket_sync.browse` (each entry keyed by the credential that read it); here they become pages.
 
 _HEX = re.compile(r"[0-9a-f]{7,40}")
-
-
-class LiveReadError(Exception):
-    """A live read failed; `str()` is the reason in plain words, safe to show (never a secret)."""
-
-
-def explain(exc: Exception) -> str:
-    """A Bitbucket client error (or a credential problem) in words for the page."""
-    if isinstance(exc, SecretUnreadable):
-        return "Your stored Bitbucket credential cannot be decrypted any more: add it again on your credentials page."
-    if isinstance(exc, AuthError):
-        if exc.status == 403:
-            needed = f" It needs the scope {', '.join(exc.required_scopes)}." if exc.required_scopes else ""
-            return f"Bitbucket says your credential may not read this (403).{needed}"
-        return (
-            "Bitbucket refused your credential (401): it may have expired or been revoked. "
-            "Check it on your credentials page."
-        )
-    if isinstance(exc, NotFound):
-        return "Bitbucket found nothing here (404): it may have been renamed, deleted, or hidden from your credential."
-    if isinstance(exc, RateLimited):
-        if exc.retry_after:
-            return (
-                f"Bitbucket's rate limit for your credential is spent (429): try again in {round(exc.retry_after)} s."
-            )
-        return "Bitbucket's rate limit for your credential is spent (429): try again in a few minutes."
-    if isinstance(exc, Gone):
-        return "Bitbucket no longer offers this (410)."
-    if isinstance(exc, Unavailable):
-        if exc.status == 555:
-            return "Bitbucket timed out preparing this (555), which happens with very large diffs: try again later."
-        return "Bitbucket is slow or unavailable right now: try again in a minute."
-    if isinstance(exc, BitbucketSchemaError):
-        return "Bitbucket answered something bbdash could not read; the problem has been logged."
-    if isinstance(exc, BitbucketError):
-        return f"Bitbucket refused the request: {exc.message}"
-    raise exc
-
-
-def _cache_key(*parts: Any) -> str:
-    # Hashed: paths and branch names hold characters (spaces, unicode) that cache backends warn about.
-    return "bbdash:live:" + hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
-
-
-@dataclass
-class LiveReader:
-    """The user's own client for live reads, and the cache keys of what it reads (its credential's own)."""
-
-    client: BitbucketClient
-    credential_id: int
-
-    def key(self, kind: str, *parts: Any) -> str:
-        return _cache_key(kind, self.credential_id, self.client.base_url, *parts)
-
-
-def _cached(key: str, timeout: int, produce):
-    value = cache.get(key)
-    if value is None:
-        value = produce()
-        cache.set(key, value, timeout)
-    return value
 
 
 @contextmanager
@@ -806,23 +723,12 @@ def browse_client(user) -> Iterator[LiveReader]:
     """The user's own client for live reads, closed after use; LiveReadError with the reason when there is none.
 
     A path, ref or slug the client refuses (it could step out of the repository) is a 404, as it is in the URL."""
-    credential = active_credential(user)
-    if credential is None:
-        raise LiveReadError("You have no active Bitbucket credential: add one to browse files and diffs.")
     try:
-        client = credential.client(purpose="browse")
-    except SecretUnreadable as exc:
-        raise LiveReadError(explain(exc)) from None
-    try:
-        yield LiveReader(client=client, credential_id=credential.pk)
+        with browse.live_reader(active_credential(user)) as reader:
+            yield reader
     except UnsafePath as exc:
         logger.warning("live read for user %s refused before sending: %s", user.pk, exc)
         raise Http404("No such path.") from None
-    except (BitbucketError, SecretUnreadable) as exc:
-        logger.info("live read for user %s failed: %r", user.pk, exc)
-        raise LiveReadError(explain(exc)) from None
-    finally:
-        client.close()
 
 
 @dataclass
@@ -864,80 +770,33 @@ class Source:
 
 def source_at(user, *, repository: Repository, location: SourceLocation) -> Source:
     """A directory listing or a file at a branch or commit, read live and cached by commit hash."""
-    ws, slug, api = repository.workspace.slug, repository.slug, repository.bitbucket_uuid
     with browse_client(user) as reader:
-        client = reader.client
-        if location.is_branch:
-            location.commit = _cached(
-                reader.key("tip", api, location.ref),
-                BRANCH_TIP_SECONDS,
-                lambda: client.get_branch(ws, slug, location.ref).target.hash,
-            )
-        else:
-            location.commit = location.ref
-        commit = location.commit
-        if location.path:
-            meta = _cached(
-                reader.key("meta", api, commit, location.path),
-                CONTENT_SECONDS,
-                lambda: client.get_file_meta(ws, slug, commit, location.path),
-            )
-            is_dir = meta.is_dir
-        else:
-            meta, is_dir = None, True
-        if is_dir:
-            entries = _cached(
-                reader.key("dir", api, commit, location.path),
-                CONTENT_SECONDS,
-                lambda: list(client.iter_directory(ws, slug, commit, location.path)),
-            )
-            entries = sorted(entries, key=lambda e: (not e.is_dir, e.name.lower()))
-            return Source(location=location, is_dir=True, entries=entries)
-        size = meta.size if meta else None
-        if size is not None and size > rendering.MAX_FILE_BYTES:
-            return Source(location=location, is_dir=False, file=rendering.file_view(b"", path=location.path, size=size))
-        content = _cached(
-            reader.key("file", api, commit, location.path),
-            CONTENT_SECONDS,
-            lambda: client.get_file(ws, slug, commit, location.path).content,
+        read = browse.read_source(
+            reader,
+            repository=repository,
+            ref=location.ref,
+            path=location.path,
+            is_branch=location.is_branch,
+            max_file_bytes=rendering.MAX_FILE_BYTES,
         )
-        return Source(
-            location=location, is_dir=False, file=rendering.file_view(content, path=location.path), size=len(content)
-        )
-
-
-def _pr_key(kind: str, reader: LiveReader, pull_request: PullRequest) -> str | None:
-    if not (pull_request.source_commit and pull_request.destination_commit):
-        return None  # nothing to name the content by: read it every time
-    return reader.key(
-        kind,
-        pull_request.repository.bitbucket_uuid,
-        pull_request.number,
-        pull_request.source_commit,
-        pull_request.destination_commit,
+    location.commit = read.commit
+    if read.is_dir:
+        return Source(location=location, is_dir=True, entries=read.entries)
+    if read.content is None:
+        too_big = rendering.file_view(b"", path=location.path, size=read.size)
+        return Source(location=location, is_dir=False, file=too_big)
+    return Source(
+        location=location, is_dir=False, file=rendering.file_view(read.content, path=location.path), size=read.size
     )
-
-
-def _pr_read(key: str | None, timeout: int, produce):
-    return produce() if key is None else _cached(key, timeout, produce)
 
 
 def pull_request_diff(user, *, pull_request: PullRequest) -> dict:
     """The PR's diffstat and diff split per file, highlighted; cached by its source and destination commits.
 
     The diff is read only up to `rendering.MAX_DIFF_BYTES` (the page shows no more), and only that much is cached."""
-    ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
     with browse_client(user) as reader:
-        client = reader.client
-        diffstat = _pr_read(
-            _pr_key("diffstat", reader, pull_request),
-            CONTENT_SECONDS,
-            lambda: list(client.iter_pull_request_diffstat(ws, slug, number)),
-        )
-        raw = _pr_read(
-            _pr_key("diff", reader, pull_request),
-            CONTENT_SECONDS,
-            lambda: client.get_pull_request_diff(ws, slug, number, max_bytes=rendering.MAX_DIFF_BYTES),
+        diffstat, raw = browse.read_pull_request_diff(
+            reader, pull_request=pull_request, max_bytes=rendering.MAX_DIFF_BYTES
         )
     files, truncated = rendering.parse_diff(raw, truncated=raw.truncated)
     return {
@@ -948,30 +807,14 @@ def pull_request_diff(user, *, pull_request: PullRequest) -> dict:
 
 
 def pull_request_commits(user, *, pull_request: PullRequest) -> list:
-    ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
     with browse_client(user) as reader:
-        return _pr_read(
-            _pr_key("commits", reader, pull_request),
-            CONTENT_SECONDS,
-            lambda: list(reader.client.iter_pull_request_commits(ws, slug, number)),
-        )
+        return browse.read_pull_request_commits(reader, pull_request=pull_request)
 
 
 def pull_request_discussion(user, *, pull_request: PullRequest) -> dict:
     """Comments (threaded by parent) and the activity feed, newest activity first."""
-    ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
     with browse_client(user) as reader:
-        client = reader.client
-        # Keyed by the mirror's updated_on too: a new comment moves it, so a synced change is never hidden.
-        key = reader.key("discussion", pull_request.repository.bitbucket_uuid, number, pull_request.updated_on)
-        comments, activity = _cached(
-            key,
-            DISCUSSION_SECONDS,
-            lambda: (
-                list(client.iter_pull_request_comments(ws, slug, number)),
-                list(client.iter_pull_request_activity(ws, slug, number)),
-            ),
-        )
+        comments, activity = browse.read_pull_request_discussion(reader, pull_request=pull_request)
     return {
         "comments": [(c, rendering.markdown(c.content)) for c in comments if not c.deleted],
         "activity": [a for a in activity if a.kind != "comment"],
