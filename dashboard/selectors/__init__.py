@@ -6,8 +6,9 @@
 Modules: ``visibility`` (the user's credential and account, the ``*_for_user`` look-ups that raise Http404 for what
 their credential cannot see), ``pagination`` (``window``: a page without a COUNT), ``workspaces`` (freshness, the home
 page), ``repositories``, ``pull_requests`` (the inbox), ``people``, ``sync_status`` (runs, budgets, live updates,
-deliveries), ``source`` (live Bitbucket reads, read through ``bitbucket_sync.browse``, made into pages) and ``shared``
-(query pieces several areas use).
+deliveries), ``changes`` (the token the "changed since" poll compares), ``credentials`` (the credential pages and the
+audit log), ``receipts`` (what a repeated action form answers), ``source`` (live Bitbucket reads, made through
+``bitbucket_sync.browse``, turned into pages) and ``shared`` (query pieces several areas use).
 
 A page and each of its fragments answer the same, because visibility is decided here, never in a template. List
 selectors run a fixed number of queries whatever the number of rows: related rows are joined or prefetched, counts
@@ -15,8 +16,20 @@ are correlated subqueries.
 """
 
 from bitbucket_sync.browse import LiveReadError
+from dashboard.selectors.changes import mirror_version
+from dashboard.selectors.credentials import (
+    CredentialRow,
+    audit_actions,
+    audit_events,
+    credential_by_id,
+    credential_rows,
+    credential_summary,
+    live_workspace_by_id,
+    user_by_id,
+    workspaces_with_sync_credential,
+)
 from dashboard.selectors.pagination import MAX_PAGE, PAGE_SIZE, Window, page_number, window
-from dashboard.selectors.people import member_page, person_profile
+from dashboard.selectors.people import member_page, person_profile, reviewer_candidates
 from dashboard.selectors.pull_requests import (
     PULL_REQUEST_SORTS,
     TABS,
@@ -24,8 +37,10 @@ from dashboard.selectors.pull_requests import (
     pull_request_page,
     pull_requests_filtered,
 )
+from dashboard.selectors.receipts import completed_receipt, merge_receipt
 from dashboard.selectors.repositories import (
     REPOSITORY_SORTS,
+    branch_names,
     branch_page,
     repository_filter_choices,
     repository_page,
@@ -49,6 +64,7 @@ from dashboard.selectors.sync_status import (
     live_status,
     own_budget,
     webhook_deliveries,
+    webhook_subscription,
     workspace_syncs,
 )
 from dashboard.selectors.visibility import (
@@ -61,6 +77,7 @@ from dashboard.selectors.visibility import (
     visible_repositories,
     visible_repository_ids,
     visible_workspaces,
+    visible_workspaces_by_slug,
     workspace_for_user,
 )
 from dashboard.selectors.workspaces import Freshness, freshness, workspaces_with_counts
@@ -73,6 +90,7 @@ __all__ = [
     "REPOSITORY_SORTS",
     "TABS",
     "Budget",
+    "CredentialRow",
     "Freshness",
     "LiveReadError",
     "Source",
@@ -81,11 +99,21 @@ __all__ = [
     "WorkspaceSync",
     "account_for_user",
     "active_credential",
+    "audit_actions",
+    "audit_events",
+    "branch_names",
     "branch_page",
     "browse_client",
+    "completed_receipt",
+    "credential_by_id",
+    "credential_rows",
+    "credential_summary",
     "freshness",
     "live_status",
+    "live_workspace_by_id",
     "member_page",
+    "merge_receipt",
+    "mirror_version",
     "own_budget",
     "page_number",
     "person_for_user",
@@ -101,16 +129,21 @@ __all__ = [
     "repository_for_user",
     "repository_page",
     "repository_summary",
+    "reviewer_candidates",
     "source_at",
     "split_ref_and_path",
+    "user_by_id",
     "visible_pull_requests",
     "visible_repositories",
     "visible_repository_ids",
     "visible_workspaces",
+    "visible_workspaces_by_slug",
     "watcher_page",
     "webhook_deliveries",
+    "webhook_subscription",
     "window",
     "workspace_for_user",
     "workspace_syncs",
     "workspaces_with_counts",
+    "workspaces_with_sync_credential",
 ]

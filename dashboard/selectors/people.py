@@ -74,3 +74,11 @@ def person_profile(user, *, person: Account) -> dict:
             .order_by("full_name")[:200]
         ),
     }
+
+
+def reviewer_candidates(workspace: Workspace, *, me: Account | None) -> list[Account]:
+    """Workspace members a pull request can name as reviewers (Bitbucket refuses the author, `me`, as one)."""
+    people = Account.objects.filter(memberships__workspace=workspace, memberships__removed_at__isnull=True)
+    if me is not None:
+        people = people.exclude(pk=me.pk)
+    return list(people.order_by("display_name"))

@@ -82,3 +82,12 @@ def watcher_page(repository: Repository, *, number: Any = 1) -> Window:
         .order_by("account__display_name", "account__pk")
     )
     return window(watchers, number=number, per_page=100)
+
+
+def branch_names(repository: Repository) -> list[str]:
+    """The repository's live branch names from the mirror, the main branch first (one query)."""
+    names = list(Branch.objects.live().filter(repository=repository).order_by("name").values_list("name", flat=True))
+    if repository.main_branch in names:
+        names.remove(repository.main_branch)
+        names.insert(0, repository.main_branch)
+    return names

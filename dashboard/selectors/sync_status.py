@@ -137,6 +137,10 @@ def _errors_visible_to(user, runs: list[SyncRun]) -> None:
         run.hidden_errors = len(run.errors) - len(shown)  # type: ignore[attr-defined]
 
 
+def webhook_subscription(workspace: Workspace) -> WebhookSubscription | None:
+    return WebhookSubscription.objects.filter(workspace=workspace).first()
+
+
 def live_status(user, *, workspace: Workspace, subscription: WebhookSubscription | None = None) -> LiveStatus:
     """The live-updates state of `workspace` as `user` may read it: a note naming a repository (or its branch) that
     their credential cannot see comes without the name."""

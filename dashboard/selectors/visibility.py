@@ -41,6 +41,12 @@ def visible_workspaces(user) -> QuerySet[Workspace]:
     return Workspace.objects.live().visible_to(user)
 
 
+def visible_workspaces_by_slug(user, *, slug: str = "") -> QuerySet[Workspace]:
+    """The user's workspaces in slug order; only the one named `slug` when it is given (none if they cannot see it)."""
+    workspaces = visible_workspaces(user).order_by("slug")
+    return workspaces.filter(slug=slug) if slug else workspaces
+
+
 def visible_repositories(user, *, workspace: Workspace | None = None) -> QuerySet[Repository]:
     repositories = Repository.objects.live().visible_to(user)
     if workspace is not None:
