@@ -18,6 +18,7 @@ from bitbucket_sync.models import (
     Participant,
     PullRequest,
     Repository,
+    RepositoryAccess,
     Workspace,
     WorkspaceMembership,
 )
@@ -76,6 +77,7 @@ def workspace_for_user(user, *, slug: str) -> Workspace:
 
 class _UserPermission(TypedDict):
     permission: str  # the user's read/write/admin, from their RepositoryAccess row
+    can_write: bool  # decided here once; the view's write check and every action button read it
 
 
 def repository_for_user(user, *, workspace: Workspace, slug: str) -> WithAnnotations[Repository, _UserPermission]:
@@ -88,7 +90,9 @@ def repository_for_user(user, *, workspace: Workspace, slug: str) -> WithAnnotat
     )
     if repository is None:
         raise Http404("No such repository, or your Bitbucket credential cannot see it.")
-    return repository
+    page_repository = cast(Any, repository)  # can_write is set here, not annotated: see _UserPermission
+    page_repository.can_write = RepositoryAccess.permits_writing(repository.permission)
+    return page_repository
 
 
 def pull_request_for_user(user, *, repository: Repository, number: int) -> PullRequest:

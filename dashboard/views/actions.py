@@ -29,7 +29,7 @@ def writable_repository(request, workspace_slug: str, repo_slug: str):
     """The workspace and repository if the user may write to it: 404 when they cannot see it, 403 when read only."""
     workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
     repository = selectors.repository_for_user(request.user, workspace=workspace, slug=repo_slug)
-    if repository.permission not in ("write", "admin"):
+    if not repository.can_write:
         raise PermissionDenied(f"You have read-only access to {repository.full_name}.")
     return workspace, repository
 

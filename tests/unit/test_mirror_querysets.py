@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from bitbucket_sync.models import Branch, PullRequest, Repository, RepositoryWatcher, Workspace, WorkspaceMembership
+from dashboard import selectors
 from tests import factories as f
 
 
@@ -65,3 +66,21 @@ def test_get_absolute_url_names_each_page(world):
     assert branch.get_absolute_url() == "/acme/api/src/feature/login/"
     assert pr.author.get_absolute_url() == "/-/people/557058:alice/"
     assert f.account("Team", account_id="").get_absolute_url() == ""
+
+
+@pytest.mark.parametrize(("permission", "can_write"), [("read", False), ("write", True), ("admin", True)])
+def test_repository_for_user_decides_can_write(world, permission, can_write):
+    carol = f.user("carol")
+    f.grant(carol, world["api"], permission=permission)
+    repository = selectors.repository_for_user(carol, workspace=world["acme"], slug="api")
+    assert repository.permission == permission and repository.can_write is can_write
+
+
+def test_branch_page_offers_branch_actions_to_writers_only(client, world):
+    f.branch(world["api"], "main")
+    carol = f.user("carol")
+    f.grant(carol, world["api"], permission="read")
+    client.force_login(carol)
+    assert "New branch" not in client.get("/acme/api/branches/").content.decode()
+    client.force_login(world["bob"])
+    assert "New branch" in client.get("/acme/api/branches/").content.decode()
