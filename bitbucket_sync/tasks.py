@@ -117,7 +117,8 @@ def sync_workspace_task(self, run_id: int, pauses: int = 0, failures: int = 0) -
         if run.repositories_total:
             # Resumed after a crash: the listing was done; go on with what is left.
             pending = list(
-                Repository.objects.filter(workspace=run.workspace, removed_at__isnull=True)
+                Repository.objects.live()
+                .filter(workspace=run.workspace)
                 .exclude(synced_in_run=run_id)
                 .values_list("pk", flat=True)
             )
@@ -217,7 +218,7 @@ def sync_user_access_task(self, user_id: int) -> None:
 def sync_all_workspaces(kind: str = SyncRun.Kind.INCREMENTAL) -> int:
     """Beat: queue a sync of every workspace that has a sync credential; returns how many were queued or running."""
     count = 0
-    for workspace in Workspace.objects.filter(removed_at__isnull=True, sync_credential__isnull=False):
+    for workspace in Workspace.objects.live().filter(sync_credential__isnull=False):
         if kind == SyncRun.Kind.INCREMENTAL and not webhooks.poll_due(workspace=workspace):
             continue  # webhooks keep it fresh; polled at BBDASH_WEBHOOK_POLL_MINUTES as the safety net
         request_sync(workspace=workspace, kind=kind, trigger=SyncRun.Trigger.SCHEDULE)

@@ -42,4 +42,9 @@ class RepositoryAccess(models.Model):
 
     @property
     def can_write(self) -> bool:
-        return self.permission in (self.Permission.WRITE, self.Permission.ADMIN)
+        return self.permits_writing(self.permission)
+
+    @classmethod
+    def permits_writing(cls, permission: str) -> bool:
+        """Whether a read/write/admin permission lets its holder push, open and merge (the rule, in one place)."""
+        return permission in (cls.Permission.WRITE, cls.Permission.ADMIN)

@@ -4,8 +4,43 @@ Slugs and names are display fields that can change (a renamed repository keeps i
 Bitbucket get `removed_at`, and only after a listing that completed; nothing here is deleted by a sync.
 """
 
+from __future__ import annotations
+
+from typing import Any, Self
+
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
+
+
+class LiveQuerySet[M: models.Model](models.QuerySet[M]):
+    """Rows of a model that keeps `removed_at`: `live()` are those still on Bitbucket at the last complete listing."""
+
+    def live(self) -> Self:
+        return self.filter(removed_at__isnull=True)
+
+
+class WorkspaceQuerySet(LiveQuerySet["Workspace"]):
+    def visible_to(self, user: Any) -> Self:
+        """Workspaces the user's own credential reaches (their `WorkspaceAccess` rows)."""
+        return self.filter(user_access__user=user)
+
+
+class RepositoryQuerySet(LiveQuerySet["Repository"]):
+    def visible_to(self, user: Any) -> Self:
+        """Repositories the user's own credential reaches, in a live workspace the user sees too: access rows lag
+        behind Bitbucket, and a repository row outlives the workspace it was listed in."""
+        return self.filter(
+            user_access__user=user,
+            workspace__removed_at__isnull=True,
+            workspace__user_access__user=user,
+        )
+
+
+class PullRequestQuerySet(models.QuerySet["PullRequest"]):
+    def visible_to(self, user: Any) -> Self:
+        """Pull requests of the live repositories the user sees (a subquery of their ids, not a join)."""
+        return self.filter(repository__in=Repository.objects.live().visible_to(user).values("pk"))
 
 
 class Account(models.Model):
@@ -30,6 +65,10 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return self.display_name or self.nickname or self.bitbucket_uuid
+
+    def get_absolute_url(self) -> str:
+        """The person's page; "" for an account without an account_id (a team, an unlinked app user): no page."""
+        return reverse("person_detail", args=[self.account_id]) if self.account_id else ""
 
 
 class Workspace(models.Model):
@@ -58,11 +97,16 @@ class Workspace(models.Model):
     sync_lock_expires_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
 
+    objects = WorkspaceQuerySet.as_manager()
+
     class Meta:
         ordering = ["slug"]
 
     def __str__(self) -> str:
         return self.name or self.slug
+
+    def get_absolute_url(self) -> str:
+        return reverse("workspace_detail", args=[self.slug])
 
 
 class Project(models.Model):
@@ -74,6 +118,8 @@ class Project(models.Model):
     is_private = models.BooleanField(default=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LiveQuerySet.as_manager()
 
     class Meta:
         ordering = ["key"]
@@ -115,6 +161,8 @@ class Repository(models.Model):
     synced_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
 
+    objects = RepositoryQuerySet.as_manager()
+
     class Meta:
         ordering = ["slug"]
         constraints = [
@@ -131,6 +179,10 @@ class Repository(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
+    def get_absolute_url(self) -> str:
+        """Reads `workspace`: select_related it on a list."""
+        return reverse("repository_detail", args=[self.workspace.slug, self.slug])
+
 
 class Branch(models.Model):
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="branches")
@@ -146,12 +198,18 @@ class Branch(models.Model):
     synced_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
 
+    objects = LiveQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["repository", "name"], name="branch_repository_name")]
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        """The branch in the source browser. Reads `repository` and its `workspace`: select_related them on a list."""
+        return reverse("source_detail", args=[self.repository.workspace.slug, self.repository.slug, self.name + "/"])
 
 
 class PullRequest(models.Model):
@@ -188,6 +246,8 @@ class PullRequest(models.Model):
     updated_on = models.DateTimeField()
     synced_at = models.DateTimeField(null=True, blank=True)
 
+    objects = PullRequestQuerySet.as_manager()
+
     class Meta:
         ordering = ["-updated_on"]
         constraints = [models.UniqueConstraint(fields=["repository", "number"], name="pull_request_number")]
@@ -203,6 +263,10 @@ class PullRequest(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.number} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        """Reads `workspace` and `repository`: select_related them on a list."""
+        return reverse("pull_request_detail", args=[self.workspace.slug, self.repository.slug, self.number])
 
 
 class Participant(models.Model):
@@ -238,6 +302,8 @@ class WorkspaceMembership(models.Model):
     synced_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
 
+    objects = LiveQuerySet.as_manager()
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "account"], name="membership_once")]
 
@@ -252,6 +318,8 @@ class RepositoryWatcher(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="watching")
     synced_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LiveQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["repository", "account"], name="watcher_once")]

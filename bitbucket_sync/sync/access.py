@@ -105,7 +105,7 @@ def sync_user_access(*, user, client: BitbucketClient | None = None) -> dict[str
             for uuid, pk in by_uuid.items():
                 if explicit[uuid] in RepositoryAccess.Permission.values:
                     permissions[pk] = explicit[uuid]
-            public = Repository.objects.filter(workspace=workspace, removed_at__isnull=True, is_private=False)
+            public = Repository.objects.live().filter(workspace=workspace, is_private=False)
             for pk in public.values_list("pk", flat=True):
                 permissions.setdefault(pk, RepositoryAccess.Permission.READ)
     if not _replace_access(user, credential, workspaces, permissions):
@@ -121,7 +121,7 @@ def clear_user_access(user) -> None:
 
 
 def _live_repositories(workspace: Workspace, uuids: list[str]) -> dict[str, int]:
-    rows = Repository.objects.filter(workspace=workspace, removed_at__isnull=True, bitbucket_uuid__in=uuids)
+    rows = Repository.objects.live().filter(workspace=workspace, bitbucket_uuid__in=uuids)
     return dict(rows.values_list("bitbucket_uuid", "pk"))
 
 

@@ -108,9 +108,9 @@ def _owned_by(credential: Credential, workspace: Workspace) -> bool:
     if WorkspaceAccess.objects.filter(user_id=credential.owner_id, workspace=workspace, administrator=True).exists():
         return True
     return credential.account_id is not None and (
-        WorkspaceMembership.objects.filter(
-            workspace=workspace, account_id=credential.account_id, permission="owner", removed_at__isnull=True
-        ).exists()
+        WorkspaceMembership.objects.live()
+        .filter(workspace=workspace, account_id=credential.account_id, permission="owner")
+        .exists()
     )
 
 
@@ -288,7 +288,7 @@ def sync_workspace_listing(*, run: SyncRun, client: BitbucketClient) -> list[int
             stats["repositories"].removed += upserts.mark_repositories_removed(workspace=workspace, seen_uuids=seen)
     finally:
         add_progress(run_id=run.pk, stats=stats, requests=counter.made)
-    live = Repository.objects.filter(workspace=workspace, removed_at__isnull=True)
+    live = Repository.objects.live().filter(workspace=workspace)
     if not whole:
         # The repositories a partial listing did not name stay as they were, and this run does not ask for them.
         live = live.filter(bitbucket_uuid__in=seen)

@@ -32,10 +32,11 @@ from bitbucket_sync.models import (
     Workspace,
     WorkspaceMembership,
 )
+from bitbucket_sync.models.mirror import LiveQuerySet
 
 
-def _live(queryset, include_removed: bool):
-    return queryset if include_removed else queryset.filter(removed_at__isnull=True)
+def _live[Q: LiveQuerySet](queryset: Q, include_removed: bool) -> Q:
+    return queryset if include_removed else queryset.live()
 
 
 def _removed(row, include_removed: bool) -> dict:

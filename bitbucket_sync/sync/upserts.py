@@ -270,7 +270,7 @@ def upsert_repository_counted(*, workspace: Workspace, record: records.Repositor
         # The slug is unique among live repositories. Another live row still holding it (deleted on Bitbucket and a
         # new one made under the same name, or two repositories that swapped names) is marked removed here; if it
         # still exists under another name the same listing brings it back.
-        Repository.objects.filter(workspace=workspace, slug=values["slug"], removed_at__isnull=True).exclude(
+        Repository.objects.live().filter(workspace=workspace, slug=values["slug"]).exclude(
             bitbucket_uuid=record.uuid
         ).update(removed_at=timezone.now())
         row = Repository.objects.select_for_update().filter(bitbucket_uuid=record.uuid).first()
@@ -297,7 +297,8 @@ def upsert_repository_counted(*, workspace: Workspace, record: records.Repositor
 def mark_repositories_removed(*, workspace: Workspace, seen_uuids: set[str]) -> int:
     """After a complete repository listing: every live repository of the workspace it did not name is removed."""
     return (
-        Repository.objects.filter(workspace=workspace, removed_at__isnull=True)
+        Repository.objects.live()
+        .filter(workspace=workspace)
         .exclude(bitbucket_uuid__in=seen_uuids)
         .update(removed_at=timezone.now())
     )
@@ -359,13 +360,14 @@ def upsert_branches_page(
 
 def mark_branch_removed(*, repository: Repository, name: str) -> None:
     """A branch deleted on Bitbucket (by an action or a push): its row stays, marked removed."""
-    Branch.objects.filter(repository=repository, name=name, removed_at__isnull=True).update(removed_at=timezone.now())
+    Branch.objects.live().filter(repository=repository, name=name).update(removed_at=timezone.now())
 
 
 def mark_branches_removed(*, repository: Repository, seen_names: set[str]) -> int:
     """After a complete branch listing: every live branch it did not name is removed."""
     return (
-        Branch.objects.filter(repository=repository, removed_at__isnull=True)
+        Branch.objects.live()
+        .filter(repository=repository)
         .exclude(name__in=seen_names)
         .update(removed_at=timezone.now())
     )
@@ -557,7 +559,8 @@ def upsert_memberships_page(
 def mark_memberships_removed(*, workspace: Workspace, seen_account_pks: set[int]) -> int:
     """After a complete member listing: every live membership it did not name is removed."""
     return (
-        WorkspaceMembership.objects.filter(workspace=workspace, removed_at__isnull=True)
+        WorkspaceMembership.objects.live()
+        .filter(workspace=workspace)
         .exclude(account_id__in=seen_account_pks)
         .update(removed_at=timezone.now())
     )
@@ -588,7 +591,8 @@ def upsert_watchers_page(
 def mark_watchers_removed(*, repository: Repository, seen_account_pks: set[int]) -> int:
     """After a complete watcher listing: every live watcher it did not name is removed."""
     return (
-        RepositoryWatcher.objects.filter(repository=repository, removed_at__isnull=True)
+        RepositoryWatcher.objects.live()
+        .filter(repository=repository)
         .exclude(account_id__in=seen_account_pks)
         .update(removed_at=timezone.now())
     )

@@ -185,7 +185,7 @@ def _starts_at(change: _BranchChange, tip: str | None) -> bool:
 
 
 def _live_tips(repository: Repository, names: list[str]) -> dict[str, str]:
-    rows = Branch.objects.select_for_update().filter(repository=repository, name__in=names, removed_at__isnull=True)
+    rows = Branch.objects.select_for_update().live().filter(repository=repository, name__in=names)
     return dict(rows.values_list("name", "target_hash"))
 
 

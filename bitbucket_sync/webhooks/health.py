@@ -102,7 +102,7 @@ def live_status(*, workspace: Workspace, subscription: WebhookSubscription | Non
         after = reference + CLOCK_TOLERANCE
         active = (
             PullRequest.objects.filter(workspace=workspace, updated_on__gt=after).exists()
-            or Repository.objects.filter(workspace=workspace, removed_at__isnull=True, updated_on__gt=after).exists()
+            or Repository.objects.live().filter(workspace=workspace, updated_on__gt=after).exists()
         )
         if active:
             return LiveStatus(

@@ -19,7 +19,6 @@ from django_htmx.http import HttpResponseClientRedirect
 from bitbucket_sync import actions
 from bitbucket_sync.actions import receipts
 from bitbucket_sync.client import path_problem
-from bitbucket_sync.models import ActionReceipt, Branch
 from dashboard import selectors
 from dashboard.forms.actions import ActionForm, BranchCreateForm
 
@@ -30,7 +29,7 @@ def writable_repository(request, workspace_slug: str, repo_slug: str):
     """The workspace and repository if the user may write to it: 404 when they cannot see it, 403 when read only."""
     workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
     repository = selectors.repository_for_user(request.user, workspace=workspace, slug=repo_slug)
-    if repository.permission not in ("write", "admin"):
+    if not repository.can_write:
         raise PermissionDenied(f"You have read-only access to {repository.full_name}.")
     return workspace, repository
 
@@ -59,15 +58,7 @@ def path_from_url(request, name: str = "path") -> str:
 
 def live_branches(repository) -> list[str]:
     """The repository's branch names from the mirror, the main branch first."""
-    names = list(
-        Branch.objects.filter(repository=repository, removed_at__isnull=True)
-        .order_by("name")
-        .values_list("name", flat=True)
-    )
-    if repository.main_branch in names:
-        names.remove(repository.main_branch)
-        names.insert(0, repository.main_branch)
-    return names
+    return selectors.branch_names(repository)
 
 
 def fragment(request, template: str, region: str) -> str:
@@ -90,7 +81,7 @@ def replay(request, action: str) -> HttpResponse | None:
     """The first result when this POST repeats a form that already acted (checked before "is it still open?",
     which the first submit has just made untrue), else None."""
     key = request.POST.get("idempotency_key", "")
-    earlier = ActionReceipt.objects.filter(key=key, user=request.user, action=action).exclude(result_url="").first()
+    earlier = selectors.completed_receipt(request.user, key=key, action=action)
     if earlier is None:
         return None
     return done(request, earlier.result_url, "That was already done (the form was sent twice).")

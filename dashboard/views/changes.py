@@ -10,42 +10,18 @@ poll (two for a pull request: its row and its participants).
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Max, Q
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from bitbucket_sync.models import Branch, PullRequest
+from bitbucket_sync.models import PullRequest
 from dashboard import selectors
 
 EVENT = "mirror-changed"
 # A row's synced_at is set just before its transaction commits: a page rendered in between must still see it.
 COMMIT_MARGIN = timedelta(seconds=2)
 MAX_ID = 2**31 - 1  # a pull request id beyond the database's integer column is none of ours (and no query error)
-
-
-def _version(user, *, workspace, repository=None) -> tuple[str, datetime | None]:
-    """An opaque token for the scope's current state, and the newest time a row in it was written.
-
-    The sync and the webhooks set a pull request's `synced_at` whenever they change the row, so the newest one the
-    user can see stands for the whole scope: read from the (workspace, -synced_at) index, it costs the same for a
-    hundred pull requests as for a hundred thousand.
-    """
-    pull_requests = selectors.visible_pull_requests(user, workspace=workspace).filter(synced_at__isnull=False)
-    if repository is not None:
-        pull_requests = pull_requests.filter(repository=repository)
-    newest = pull_requests.order_by("-synced_at").values_list("synced_at", flat=True).first()
-    parts: list = [newest]
-    if repository is not None:
-        # A branch deleted by a push only gets removed_at; one repository's branches are few enough to aggregate.
-        branches = Branch.objects.filter(repository=repository).aggregate(
-            synced=Max("synced_at"), removed=Max("removed_at"), live=Count("id", filter=Q(removed_at__isnull=True))
-        )
-        parts += [branches["synced"], branches["removed"], branches["live"]]
-        newest = max((t for t in (newest, branches["synced"], branches["removed"]) if t is not None), default=None)
-    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
-    return f"v{digest}", newest
 
 
 def pull_request_version(pull_request: PullRequest) -> str:
@@ -88,7 +64,7 @@ def change_poll(request):
     if pull_request is not None:
         token, newest = pull_request_version(pull_request), pull_request.synced_at
     else:
-        token, newest = _version(request.user, workspace=workspace, repository=repository)
+        token, newest = selectors.mirror_version(request.user, workspace=workspace, repository=repository)
     if since.startswith("t"):
         changed = _changed_after_render(since, newest)
     else:

@@ -6,22 +6,18 @@ kind, the last four characters, the status and the use. Views that take a secret
 reports (`sensitive_post_parameters`).
 """
 
-from dataclasses import dataclass
-
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
-from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from bitbucket_sync import ledger
 from bitbucket_sync.credentials import checks, lifecycle
 from bitbucket_sync.ledger import HOURLY_BUDGET
-from bitbucket_sync.models import Credential, Workspace, WorkspaceAccess
+from bitbucket_sync.models import Credential
+from dashboard import selectors
 from dashboard.forms.credentials import CredentialForm, SyncCredentialForm
 from dashboard.views.access import staff_only
 
@@ -32,70 +28,11 @@ from dashboard.views.access import staff_only
 
 
 def _staff_user(user_id: int):
-    return get_object_or_404(get_user_model(), pk=user_id)
+    return selectors.user_by_id(user_id)
 
 
 def _staff_credential(credential_id: int) -> Credential:
-    return get_object_or_404(Credential.objects.select_related("owner", "account"), pk=credential_id)
-
-
-# -- reads ------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class CredentialRow:
-    user: object
-    credential: Credential | None
-    requests_last_hour: int
-    workspaces: list[str]
-
-
-def _credential_rows() -> list[CredentialRow]:
-    """Every active user with their active credential, its requests in the last hour and the workspaces they see."""
-    active = Credential.objects.active().annotate(recent=ledger.requests_in_window_of_each())
-    users = (
-        get_user_model()
-        .objects.filter(is_active=True)
-        .order_by("username")
-        .prefetch_related(
-            Prefetch("bitbucket_credentials", queryset=active, to_attr="active_credentials"),
-            Prefetch(
-                "workspace_access",
-                queryset=WorkspaceAccess.objects.select_related("workspace").order_by("workspace__slug"),
-            ),
-        )
-    )
-    rows = []
-    for user in users:
-        credential = user.active_credentials[0] if user.active_credentials else None
-        rows.append(
-            CredentialRow(
-                user=user,
-                credential=credential,
-                requests_last_hour=credential.recent if credential else 0,
-                workspaces=[access.workspace.slug for access in user.workspace_access.all()],
-            )
-        )
-    return rows
-
-
-def _requests_last_hour(credential: Credential | None) -> int:
-    return ledger.requests_in_window(credential) if credential is not None else 0
-
-
-def _user_context(owner) -> dict:
-    credential = Credential.objects.active_for(owner).select_related("account", "created_by").first()
-    return {
-        "owner": owner,
-        "credential": credential,
-        "requests_last_hour": _requests_last_hour(credential),
-        "hourly_budget": HOURLY_BUDGET,
-        "history": Credential.objects.filter(owner=owner, is_active=False).select_related("created_by")[:20],
-        "workspaces": WorkspaceAccess.objects.filter(user=owner)
-        .select_related("workspace")
-        .order_by("workspace__slug"),
-        "synced_with": Workspace.objects.filter(sync_credential=credential).order_by("slug") if credential else [],
-    }
+    return selectors.credential_by_id(credential_id)
 
 
 # -- staff pages ------------------------------------------------------------------------------------------------
@@ -104,12 +41,12 @@ def _user_context(owner) -> dict:
 @staff_only
 @require_GET
 def credential_list(request):
-    workspaces = Workspace.objects.filter(removed_at__isnull=True).select_related("sync_credential__owner")
+    workspaces = selectors.workspaces_with_sync_credential()
     return render(
         request,
         "credentials/list.html",
         {
-            "rows": _credential_rows(),
+            "rows": selectors.credential_rows(),
             "hourly_budget": HOURLY_BUDGET,
             "sync_forms": [
                 (workspace, SyncCredentialForm(workspace=workspace, prefix=f"ws{workspace.pk}"))
@@ -132,7 +69,8 @@ def credential_user(request, user_id: int):
         result = _save(request, form, owner=owner)
         if result is not None and result.accepted:
             return redirect("credential_user", user_id=owner.pk)
-    return render(request, "credentials/user.html", {**_user_context(owner), "form": form, "result": result})
+    context = {**selectors.credential_summary(owner), "form": form, "result": result}
+    return render(request, "credentials/user.html", context)
 
 
 @staff_only
@@ -155,7 +93,7 @@ def credential_revoke(request, credential_id: int):
 @staff_only
 @require_POST
 def workspace_sync_credential(request, workspace_id: int):
-    workspace = get_object_or_404(Workspace, pk=workspace_id, removed_at__isnull=True)
+    workspace = selectors.live_workspace_by_id(workspace_id)
     form = SyncCredentialForm(request.POST, workspace=workspace, prefix=f"ws{workspace.pk}")
     if form.is_valid():
         chosen = form.cleaned_data["credential"]
@@ -182,13 +120,13 @@ def me_detail(request):
             result = _save(request, form, owner=request.user)
             if result is not None and result.accepted:
                 return redirect("me_detail")
-    return render(request, "credentials/me.html", {**_user_context(request.user), "form": form})
+    return render(request, "credentials/me.html", {**selectors.credential_summary(request.user), "form": form})
 
 
 @require_POST
 @vary_on_headers("HX-Request")
 def me_check(request):
-    credential = Credential.objects.active_for(request.user).first()
+    credential = selectors.active_credential(request.user)
     if credential is None:
         raise Http404
     return _check(request, credential, owner=request.user, back=("me_detail",))
@@ -230,7 +168,12 @@ def _check(request, credential: Credential, *, owner, back: tuple) -> HttpRespon
         return render(
             request,
             "credentials/_status.html#credential-status",
-            {**_user_context(owner), "credential": credential, "result": result, "check_url": request.path},
+            {
+                **selectors.credential_summary(owner),
+                "credential": credential,
+                "result": result,
+                "check_url": request.path,
+            },
         )
     if result.valid:
         messages.success(request, f"Checked: {result.summary()}.")

@@ -15,7 +15,6 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from bitbucket_sync import actions
 from bitbucket_sync.actions import receipts
-from bitbucket_sync.models import Account, ActionReceipt
 from dashboard import selectors
 from dashboard.forms.actions import (
     REVIEW_VERDICTS,
@@ -57,11 +56,7 @@ def _pull_request(request, workspace_slug, repo_slug, number, *, write: bool):
 
 def reviewer_candidates(request, workspace):
     """Workspace members a pull request can name as reviewers (Bitbucket refuses the author as one)."""
-    me = selectors.account_for_user(request.user)
-    people = Account.objects.filter(memberships__workspace=workspace, memberships__removed_at__isnull=True)
-    if me is not None:
-        people = people.exclude(pk=me.pk)
-    return list(people.order_by("display_name"))
+    return selectors.reviewer_candidates(workspace, me=selectors.account_for_user(request.user))
 
 
 @dataclass(frozen=True)
@@ -380,9 +375,7 @@ def pull_request_merge_status(request, workspace_slug: str, repo_slug: str, numb
     """One look at a running merge (the page polls this): still running, merged, or failed with the reason."""
     workspace, repository, pull_request = _pull_request(request, workspace_slug, repo_slug, number, write=True)
     # Only a merge started for this very pull request: another's key would poll that merge and write its outcome here.
-    receipt = ActionReceipt.objects.filter(
-        key=key, user=request.user, action="pull_request.merge", pull_request=pull_request
-    ).first()
+    receipt = selectors.merge_receipt(request.user, key=key, pull_request=pull_request)
     if receipt is None or not (receipt.task_url or receipt.result_url):
         raise Http404("No such merge.")
     url = _pr_url(workspace, repository, pull_request)

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from bitbucket_sync import webhooks
-from bitbucket_sync.models import WebhookSubscription, Workspace
+from bitbucket_sync.models import Workspace
 from bitbucket_sync.webhooks.tasks import apply_webhook_delivery
 from dashboard import selectors
 from dashboard.views.access import staff_only
@@ -102,7 +102,7 @@ def webhook_receive(request, workspace_uuid: uuid.UUID):
 
 
 def _subscription_context(request, workspace: Workspace) -> dict:
-    subscription = WebhookSubscription.objects.filter(workspace=workspace).first()
+    subscription = selectors.webhook_subscription(workspace)
     return {
         "workspace": workspace,
         "subscription": subscription,
@@ -116,9 +116,7 @@ def _subscription_context(request, workspace: Workspace) -> dict:
 @require_GET
 def webhook_delivery_list(request):
     """Staff: each visible workspace's live-updates state and its latest deliveries (`?workspace=<slug>` for one)."""
-    workspaces = selectors.visible_workspaces(request.user).order_by("slug")
-    if request.GET.get("workspace"):
-        workspaces = workspaces.filter(slug=request.GET["workspace"])
+    workspaces = selectors.visible_workspaces_by_slug(request.user, slug=request.GET.get("workspace", ""))
     sections = []
     for workspace in workspaces:
         context = _subscription_context(request, workspace)

@@ -9,10 +9,12 @@ import io
 
 import pytest
 import requests
+from django.core.cache import cache
 
+from bitbucket_sync import browse
 from bitbucket_sync.client import ApiToken, BitbucketClient
 from bitbucket_sync.models import PullRequest
-from dashboard import rendering, selectors
+from dashboard import rendering
 
 HX = {"HTTP_HX_REQUEST": "true"}
 
@@ -130,14 +132,15 @@ def test_only_the_capped_diff_is_cached(client, demo_mirror, monkeypatch):
     monkeypatch.setattr(rendering, "MAX_DIFF_BYTES", 300)
     pr = PullRequest.objects.get(repository__slug="api-server", title="Raise the default page size")
     stored = {}
-    real_cached = selectors._cached
+    real_get_or_set = cache.get_or_set
 
-    def spy(key, timeout, produce):
-        value = real_cached(key, timeout, produce)
-        stored[key] = value
-        return value
+    class Spy:
+        def get_or_set(self, key, produce, timeout):
+            value = real_get_or_set(key, produce, timeout)
+            stored[key] = value
+            return value
 
-    monkeypatch.setattr(selectors, "_cached", spy)
+    monkeypatch.setattr(browse, "cache", Spy())
     client.force_login(demo_mirror.users["alice"])
     response = client.get(f"/acme/api-server/pull-requests/{pr.number}/diff", **HX)
     assert response.context["diff"]["truncated"] is True

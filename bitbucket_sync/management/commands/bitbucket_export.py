@@ -23,7 +23,7 @@ class Command(BaseCommand):
     def handle(self, *args, workspace, include_removed, indent, **options):
         row = Workspace.objects.filter(slug=workspace).first()
         if row is None:
-            known = ", ".join(Workspace.objects.filter(removed_at__isnull=True).values_list("slug", flat=True))
+            known = ", ".join(Workspace.objects.live().values_list("slug", flat=True))
             raise CommandError(f"No workspace {workspace!r} in the mirror (known: {known or 'none; sync first'}).")
         data = export_workspace(workspace=row, include_removed=include_removed)
         self.stdout.write(json.dumps(data, indent=indent or None, ensure_ascii=False, sort_keys=False))

@@ -41,7 +41,7 @@ class Command(BaseCommand):
             except BitbucketError as exc:
                 raise CommandError(f"Listing {as_user}'s workspaces failed: {exc}") from None
             self.stdout.write(f"{as_user} belongs to: {', '.join(ws.slug for ws, _ in found) or 'no workspace'}")
-        workspaces = Workspace.objects.filter(removed_at__isnull=True)
+        workspaces = Workspace.objects.live()
         if workspace:
             workspaces = workspaces.filter(slug=workspace)
             if not workspaces.exists():

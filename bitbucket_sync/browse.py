@@ -1,0 +1,238 @@
+"""Live reads: what a page reads from Bitbucket when asked for, through the signed-in user's own credential.
+
+The source browser and a pull request's diff, commits and comments are read with the viewer's credential (so
+Bitbucket's own permissions apply), and cached by commit hash: the content of a commit never changes, so a second look
+costs no request against the hourly budget. Every cache entry is keyed by the credential that read it: another user's
+credential may not see that repository any more (the mirror's access rows lag behind Bitbucket), so a cache shared
+between users would hand them what only the first could read.
+
+    with live_reader(credential) as reader:      # LiveReadError (safe to show) when it cannot read
+        read = read_source(reader, repository=repository, ref="main", path="docs", is_branch=True, max_file_bytes=n)
+
+The records come back as the client built them; turning them into a page (highlighting, Markdown) is the
+dashboard's job. A path, ref or slug the client refuses (`UnsafePath`, raised before anything is sent) passes
+through: the caller answers it as it answers a bad URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from django.core.cache import cache
+
+from bitbucket_sync.client import (
+    AuthError,
+    BitbucketClient,
+    BitbucketError,
+    BitbucketSchemaError,
+    Gone,
+    NotFound,
+    RateLimited,
+    Unavailable,
+)
+from bitbucket_sync.client.records import Activity, Comment, Commit, DiffStat, DiffText, SourceEntry
+from bitbucket_sync.credentials import clients
+from bitbucket_sync.credentials.encryption import SecretUnreadable
+from bitbucket_sync.models import Credential, PullRequest, Repository
+
+logger = logging.getLogger(__name__)
+
+# A branch's tip moves; resolving a branch name is cached briefly so a page and its fragments agree without each
+# spending a request, and a fresh push shows within half a minute.
+BRANCH_TIP_SECONDS = 30
+# Content named by a commit hash is immutable: kept until the cache culls it.
+CONTENT_SECONDS = 7 * 24 * 3600
+# Comments and activity change without any commit moving; a short cache spares repeated fragment loads.
+DISCUSSION_SECONDS = 60
+
+
+class LiveReadError(Exception):
+    """A live read failed; `str()` is the reason in plain words, safe to show (never a secret)."""
+
+
+def explain(exc: Exception) -> str:
+    """A Bitbucket client error (or a credential problem) in words for the page."""
+    if isinstance(exc, SecretUnreadable):
+        return "Your stored Bitbucket credential cannot be decrypted any more: add it again on your credentials page."
+    if isinstance(exc, AuthError):
+        if exc.status == 403:
+            needed = f" It needs the scope {', '.join(exc.required_scopes)}." if exc.required_scopes else ""
+            return f"Bitbucket says your credential may not read this (403).{needed}"
+        return (
+            "Bitbucket refused your credential (401): it may have expired or been revoked. "
+            "Check it on your credentials page."
+        )
+    if isinstance(exc, NotFound):
+        return "Bitbucket found nothing here (404): it may have been renamed, deleted, or hidden from your credential."
+    if isinstance(exc, RateLimited):
+        if exc.retry_after:
+            return (
+                f"Bitbucket's rate limit for your credential is spent (429): try again in {round(exc.retry_after)} s."
+            )
+        return "Bitbucket's rate limit for your credential is spent (429): try again in a few minutes."
+    if isinstance(exc, Gone):
+        return "Bitbucket no longer offers this (410)."
+    if isinstance(exc, Unavailable):
+        if exc.status == 555:
+            return "Bitbucket timed out preparing this (555), which happens with very large diffs: try again later."
+        return "Bitbucket is slow or unavailable right now: try again in a minute."
+    if isinstance(exc, BitbucketSchemaError):
+        return "Bitbucket answered something bbdash could not read; the problem has been logged."
+    if isinstance(exc, BitbucketError):
+        return f"Bitbucket refused the request: {exc.message}"
+    raise exc
+
+
+def _cache_key(*parts: Any) -> str:
+    # Hashed: paths and branch names hold characters (spaces, unicode) that cache backends warn about.
+    return "bbdash:live:" + hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
+
+
+@dataclass
+class LiveReader:
+    """A credential's client for live reads, and the cache keys of what it reads (its credential's own)."""
+
+    client: BitbucketClient
+    credential_id: int
+
+    def key(self, kind: str, *parts: Any) -> str:
+        return _cache_key(kind, self.credential_id, self.client.base_url, *parts)
+
+    def cached[T](self, key: str | None, timeout: int, produce: Callable[[], T]) -> T:
+        """`produce()` once per `key` and `timeout`; with no key (nothing names the content), every time."""
+        return produce() if key is None else cast(T, cache.get_or_set(key, produce, timeout))
+
+
+@contextmanager
+def live_reader(credential: Credential | None) -> Iterator[LiveReader]:
+    """`credential`'s client for live reads, closed after use; LiveReadError with the reason when it cannot read."""
+    if credential is None:
+        raise LiveReadError("You have no active Bitbucket credential: add one to browse files and diffs.")
+    try:
+        client = clients.client_for(credential, purpose="browse")
+    except SecretUnreadable as exc:
+        raise LiveReadError(explain(exc)) from None
+    try:
+        yield LiveReader(client=client, credential_id=credential.pk)
+    except (BitbucketError, SecretUnreadable) as exc:
+        logger.info("live read for user %s failed: %r", credential.owner_id, exc)
+        raise LiveReadError(explain(exc)) from None
+    finally:
+        client.close()
+
+
+# --- the source browser -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SourceRead:
+    """What is at a path of a commit: a directory's entries (directories first), or a file's content (None when
+    its size is over the cap the caller gave: it was not read)."""
+
+    commit: str
+    is_dir: bool
+    entries: list[SourceEntry] = field(default_factory=list)
+    content: bytes | None = None
+    size: int | None = None
+
+
+def read_source(
+    reader: LiveReader, *, repository: Repository, ref: str, path: str, is_branch: bool, max_file_bytes: int
+) -> SourceRead:
+    """A directory listing or a file at a branch or commit, cached by commit hash."""
+    ws, slug, api = repository.workspace.slug, repository.slug, repository.bitbucket_uuid
+    client = reader.client
+    if is_branch:
+        commit = reader.cached(
+            reader.key("tip", api, ref), BRANCH_TIP_SECONDS, lambda: client.get_branch(ws, slug, ref).target.hash
+        )
+    else:
+        commit = ref
+    if path:
+        meta = reader.cached(
+            reader.key("meta", api, commit, path), CONTENT_SECONDS, lambda: client.get_file_meta(ws, slug, commit, path)
+        )
+        is_dir, size = meta.is_dir, meta.size
+    else:
+        is_dir, size = True, None
+    if is_dir:
+        entries = reader.cached(
+            reader.key("dir", api, commit, path),
+            CONTENT_SECONDS,
+            lambda: list(client.iter_directory(ws, slug, commit, path)),
+        )
+        entries = sorted(entries, key=lambda e: (not e.is_dir, e.name.lower()))
+        return SourceRead(commit=commit, is_dir=True, entries=entries)
+    if size is not None and size > max_file_bytes:
+        return SourceRead(commit=commit, is_dir=False, size=size)
+    content = reader.cached(
+        reader.key("file", api, commit, path), CONTENT_SECONDS, lambda: client.get_file(ws, slug, commit, path).content
+    )
+    return SourceRead(commit=commit, is_dir=False, content=content, size=len(content))
+
+
+# --- a pull request -----------------------------------------------------------------------------------------------
+
+
+def _pr_key(kind: str, reader: LiveReader, pull_request: PullRequest) -> str | None:
+    if not (pull_request.source_commit and pull_request.destination_commit):
+        return None  # nothing to name the content by: read it every time
+    return reader.key(
+        kind,
+        pull_request.repository.bitbucket_uuid,
+        pull_request.number,
+        pull_request.source_commit,
+        pull_request.destination_commit,
+    )
+
+
+def read_pull_request_diff(
+    reader: LiveReader, *, pull_request: PullRequest, max_bytes: int
+) -> tuple[list[DiffStat], DiffText]:
+    """The diffstat and the diff, cached by the source and destination commits. The diff is read only up to
+    `max_bytes` (a page shows no more), and only that much is cached."""
+    ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
+    client = reader.client
+    diffstat = reader.cached(
+        _pr_key("diffstat", reader, pull_request),
+        CONTENT_SECONDS,
+        lambda: list(client.iter_pull_request_diffstat(ws, slug, number)),
+    )
+    raw = reader.cached(
+        _pr_key("diff", reader, pull_request),
+        CONTENT_SECONDS,
+        lambda: client.get_pull_request_diff(ws, slug, number, max_bytes=max_bytes),
+    )
+    return diffstat, raw
+
+
+def read_pull_request_commits(reader: LiveReader, *, pull_request: PullRequest) -> list[Commit]:
+    ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
+    return reader.cached(
+        _pr_key("commits", reader, pull_request),
+        CONTENT_SECONDS,
+        lambda: list(reader.client.iter_pull_request_commits(ws, slug, number)),
+    )
+
+
+def read_pull_request_discussion(
+    reader: LiveReader, *, pull_request: PullRequest
+) -> tuple[list[Comment], list[Activity]]:
+    """Comments and the activity feed, as Bitbucket lists them."""
+    ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
+    client = reader.client
+    # Keyed by the mirror's updated_on too: a new comment moves it, so a synced change is never hidden.
+    key = reader.key("discussion", pull_request.repository.bitbucket_uuid, number, pull_request.updated_on)
+    return reader.cached(
+        key,
+        DISCUSSION_SECONDS,
+        lambda: (
+            list(client.iter_pull_request_comments(ws, slug, number)),
+            list(client.iter_pull_request_activity(ws, slug, number)),
+        ),
+    )

@@ -1,0 +1,30 @@
+"""Query pieces more than one area's selectors use: correlated counts, the review queue, the participants."""
+
+from __future__ import annotations
+
+from django.db.models import Count, IntegerField, Prefetch, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from bitbucket_sync.models import Account, Participant, PullRequest
+
+OPEN = PullRequest.State.OPEN
+CLOSED_STATES = (PullRequest.State.MERGED, PullRequest.State.DECLINED)
+
+
+def count_of(queryset: QuerySet, group: str) -> Coalesce:
+    """A correlated COUNT of `queryset` grouped by `group` (which the caller ties to OuterRef), 0 when none."""
+    counted = queryset.order_by().values(group).annotate(n=Count("pk")).values("n")[:1]
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def waiting_ids(me: Account) -> QuerySet:
+    return Participant.objects.filter(account=me, role=Participant.Role.REVIEWER, approved=False).values(
+        "pull_request_id"
+    )
+
+
+def participants_prefetch(*, to_attr: str, reviewers_only: bool = False) -> Prefetch:
+    participants = Participant.objects.select_related("account").order_by("role", "account__display_name", "pk")
+    if reviewers_only:
+        participants = participants.filter(role=Participant.Role.REVIEWER)
+    return Prefetch("participants", queryset=participants, to_attr=to_attr)
