@@ -6,7 +6,7 @@ bob in turn, walking inbox -> pull request -> source -> branches again and again
 walk made, the CPU the server used and the machine's load. Goals: no error at 32 clients, and requests/s at 8
 clients at least 1.6x that at 1 client on 2 cores (no global lock, no request waiting on another).
 
-    .venv/bin/python bench/load.py [--levels 1,8,32] [--seconds 20] [--max-requests 0] [--warmup-walks 1]
+    .venv/bin/python bench/load.py [--levels 1,8,32] [--seconds 15] [--rounds 3] [--max-requests 0] [--warmup-walks 1]
         [--postgres-url postgres://postgres@127.0.0.1:5432/bbdash_load]
 
 It sets up what the demo does, on its own: a PostgreSQL database (created and dropped here), a temporary var/
@@ -20,9 +20,11 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import os
 import re
 import secrets
+import shlex
 import socket
 import statistics
 import sys
@@ -31,15 +33,14 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-from bench.pages import _drop_postgres, _recreate_postgres  # noqa: E402
 
 GOAL_SPEEDUP = 1.6
 PASSWORD = secrets.token_urlsafe(18)  # this run's demo users only
@@ -49,10 +50,14 @@ REFUSED_DATABASES = {"postgres", "template0", "template1", "test"}  # never crea
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="1,8,32", help="comma-separated numbers of concurrent clients")
-    parser.add_argument("--seconds", type=float, default=20.0, help="measured time per level")
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured time per level")
+    parser.add_argument("--rounds", type=int, default=3, help="the levels take turns this many times")
     parser.add_argument("--max-requests", type=int, default=0, help="stop a level after this many requests (0: none)")
     parser.add_argument("--warmup-walks", type=int, default=1, help="unmeasured walks per client before the levels")
     parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/bbdash_load")
+    parser.add_argument(
+        "--web-args", default="", help="gunicorn options added after the demo's, to compare (e.g. '--workers 4')"
+    )
     args = parser.parse_args()
     levels = [int(n) for n in args.levels.split(",") if n.strip()]
     if not levels or min(levels) < 1:
@@ -62,12 +67,13 @@ def main() -> int:
         parser.error(f"--postgres-url must name a database of the benchmark's own, not {database!r}")
 
     started = time.monotonic()
-    _recreate_postgres(args.postgres_url)
+    _postgres(args.postgres_url, "DROP DATABASE IF EXISTS {name} WITH (FORCE)", "CREATE DATABASE {name}")
     try:
         with tempfile.TemporaryDirectory(prefix="bbdash-bench-load-") as var_dir:
             result = run(args, levels=levels, var_dir=Path(var_dir))
     finally:
-        _drop_postgres(args.postgres_url)
+        # FORCE: a connection the stopped web server left behind must not keep the database alive.
+        _postgres(args.postgres_url, "DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     result["total_seconds"] = round(time.monotonic() - started, 1)
     print(json.dumps(result, indent=2))
     return 0
@@ -100,7 +106,8 @@ def run(args, *, levels: list[int], var_dir: Path) -> dict:
     logs = var_dir / "logs"
     logs.mkdir()
     bin_dir = Path(sys.executable).parent
-    web = service_commands(bind=f"127.0.0.1:{_free_port()}")["web"]
+    # gunicorn takes the last of a repeated option, so --web-args overrides the demo's own.
+    web = [*service_commands(bind=f"127.0.0.1:{_free_port()}")["web"], *shlex.split(args.web_args)]
     base_url = "http://" + web[web.index("--bind") + 1]
     with ChildProcesses(cwd=ROOT, logs=logs) as processes:
         setup_started = time.monotonic()
@@ -120,21 +127,35 @@ def run(args, *, levels: list[int], var_dir: Path) -> dict:
 
         _reset_counts(emulator)
         for _ in range(args.warmup_walks):
-            _run_level(base_url, sessions, walks, clients=len(sessions), seconds=0, max_requests=0, walks_each=1)
-        warmup_requests = _counts(emulator)
+            _walk_at_once(base_url, sessions, walks, into=_Level(len(sessions)), walks_each=1)
+        endpoints: Counter[str] = Counter()
+        warmup_requests = _counts(emulator, endpoints)
 
-        results = {}
-        for clients in levels:
-            _reset_counts(emulator)
-            cpu_before = _tree_cpu_seconds(server.pid)
-            level = _run_level(
-                base_url, sessions, walks, clients=clients, seconds=args.seconds, max_requests=args.max_requests
-            )
-            level["server_cpu_cores"] = round((_tree_cpu_seconds(server.pid) - cpu_before) / level.pop("seconds"), 2)
-            level["bitbucket_requests"] = _counts(emulator)
-            level["load_average_1min"] = round(os.getloadavg()[0], 2)
-            results[str(clients)] = level
-            _progress(setup_started, f"{clients} clients: {level['requests_per_second']} requests/s")
+        # The levels take turns, `--rounds` times: the machine's load drifts, and taking turns exposes every level
+        # to the same load (the machine is shared; a level measured alone in a busy minute would look slow).
+        measured = {clients: _Level(clients) for clients in levels}
+        for _ in range(args.rounds):
+            for level in measured.values():
+                _reset_counts(emulator)
+                cpu_before, client_cpu_before = _workers_cpu_seconds(server.pid), time.process_time()
+                database_before = _cpu_seconds(_backends(args.postgres_url))
+                level.seconds += _walk_at_once(
+                    base_url,
+                    sessions,
+                    walks,
+                    into=level,
+                    seconds=args.seconds / args.rounds,
+                    max_requests=math.ceil(args.max_requests / args.rounds),
+                )
+                for pid, cpu in _workers_cpu_seconds(server.pid).items():
+                    level.server_cpu[pid] = level.server_cpu.get(pid, 0.0) + cpu - cpu_before.get(pid, 0.0)
+                level.client_cpu += time.process_time() - client_cpu_before
+                database_after = _cpu_seconds(_backends(args.postgres_url))
+                level.database_cpu += sum(cpu - database_before.get(pid, 0.0) for pid, cpu in database_after.items())
+                level.bitbucket_requests += _counts(emulator, endpoints)
+                level.load.append(os.getloadavg()[0])
+            _progress(setup_started, "round done: " + ", ".join(f"{n}: {len(v.timings)}" for n, v in measured.items()))
+        results = {str(clients): level.summary() for clients, level in measured.items()}
 
     per_walk = sum(level["bitbucket_requests"] for level in results.values()) / max(
         1, sum(level["requests"] for level in results.values()) / 4
@@ -144,8 +165,8 @@ def run(args, *, levels: list[int], var_dir: Path) -> dict:
     return {
         "server": {
             "command": web,
-            "workers": int(web[web.index("--workers") + 1]),
-            "threads": int(web[web.index("--threads") + 1]),
+            "workers": int(_last_option(web, "--workers") or 1),
+            "threads": int(_last_option(web, "--threads") or 1),
             "database": "postgresql",
             "cores": os.cpu_count(),
         },
@@ -156,6 +177,7 @@ def run(args, *, levels: list[int], var_dir: Path) -> dict:
         "bitbucket_requests": {
             "warmup": warmup_requests,
             "per_walk_after_warmup": round(per_walk, 3),
+            "by_endpoint": dict(endpoints),
             "how": "counted by the emulator; the source page is the walk's only live read, cached by commit",
         },
         "goals": {
@@ -167,11 +189,27 @@ def run(args, *, levels: list[int], var_dir: Path) -> dict:
     }
 
 
+def _last_option(command: list[str], option: str) -> str | None:
+    values = [command[i + 1] for i, word in enumerate(command[:-1]) if word == option]
+    return values[-1] if values else None
+
+
 def _progress(since: float, what: str) -> None:
     print(f"[{time.monotonic() - since:6.1f} s] {what}", file=sys.stderr, flush=True)
 
 
 # --- set-up: the demo's world, mirrored ---------------------------------------------------------------------------
+
+
+def _postgres(url: str, *statements: str) -> None:
+    """Run statements about the URL's database from the server's maintenance database."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(sql.SQL(statement).format(name=sql.Identifier(parts.path.strip("/"))))
 
 
 def _free_port() -> int:
@@ -304,30 +342,73 @@ def _sign_in(base_url: str, count: int, *, users: list[str]) -> list[tuple[str, 
 # --- the measured walk --------------------------------------------------------------------------------------------
 
 
-def _run_level(
+@dataclass
+class _Level:
+    """What one number of concurrent clients measured, added up over the rounds."""
+
+    clients: int
+    timings: list[float] = field(default_factory=list)
+    by_page: dict[str, list[float]] = field(default_factory=dict)
+    errors: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    server_cpu: dict[int, float] = field(default_factory=dict)  # CPU seconds by gunicorn worker
+    client_cpu: float = 0.0
+    database_cpu: float = 0.0  # the PostgreSQL backends serving the web server
+    bitbucket_requests: int = 0
+    load: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        ordered = sorted(self.timings)
+        return {
+            "clients": self.clients,
+            "requests": len(ordered),
+            "requests_per_second": round(len(ordered) / self.seconds, 1),
+            "p50_ms": round(statistics.median(ordered) * 1000, 1),
+            "p95_ms": round(ordered[max(0, math.ceil(len(ordered) * 0.95) - 1)] * 1000, 1),
+            "max_ms": round(ordered[-1] * 1000, 1),
+            "p50_ms_by_page": {page: round(statistics.median(t) * 1000, 1) for page, t in self.by_page.items()},
+            "errors": dict(self.errors),
+            # Each worker's share shows whether both cores served (a worker holding every connection would not).
+            "server_cpu_cores_by_worker": sorted(
+                (round(cpu / self.seconds, 2) for cpu in self.server_cpu.values()), reverse=True
+            ),
+            "client_cpu_cores": round(self.client_cpu / self.seconds, 2),
+            "postgres_cpu_cores": round(self.database_cpu / self.seconds, 2),
+            # What a request costs, whatever the machine's load: flat across levels means no lock spinning.
+            "cpu_ms_per_request": {
+                "web": round(sum(self.server_cpu.values()) / len(ordered) * 1000, 1),
+                "postgres": round(self.database_cpu / len(ordered) * 1000, 1),
+            },
+            "bitbucket_requests": self.bitbucket_requests,
+            "load_average_1min": round(statistics.mean(self.load), 2),
+        }
+
+
+def _walk_at_once(
     base_url: str,
     sessions: list[tuple[str, requests.Session]],
     walks: dict[str, dict[str, str]],
     *,
-    clients: int,
-    seconds: float,
-    max_requests: int,
+    into: _Level,
+    seconds: float = 0,
+    max_requests: int = 0,
     walks_each: int = 0,
-) -> dict:
-    """`clients` sessions walk at once until `seconds` pass, `max_requests` are made or each made `walks_each`."""
+) -> float:
+    """`into.clients` sessions walk at once until `seconds` pass, `max_requests` are made or each made `walks_each`
+    walks; their timings and errors go `into` the level. Returns the seconds it took."""
     stop = threading.Event()
     lock = threading.Lock()
-    timings: list[float] = []
-    errors: Counter[str] = Counter()
-    ready = threading.Barrier(clients + 1)
+    made = 0
+    ready = threading.Barrier(into.clients + 1)
 
     def client(i: int) -> None:
+        nonlocal made
         username, session = sessions[i]
-        paths = list(walks[username].values())
+        pages = list(walks[username].items())
         ready.wait()
         step = 0
-        while not stop.is_set() and (not walks_each or step < walks_each * len(paths)):
-            path = paths[(i + step) % len(paths)]  # clients start on different pages
+        while not stop.is_set() and (not walks_each or step < walks_each * len(pages)):
+            page, path = pages[(i + step) % len(pages)]  # clients start on different pages
             step += 1
             began = time.perf_counter()
             try:
@@ -337,13 +418,15 @@ def _run_level(
                 outcome = type(exc).__name__
             took = time.perf_counter() - began
             with lock:
-                timings.append(took)
+                into.timings.append(took)
+                into.by_page.setdefault(page, []).append(took)
                 if outcome:
-                    errors[outcome] += 1
-                if max_requests and len(timings) >= max_requests:
+                    into.errors[outcome] += 1
+                made += 1
+                if max_requests and made >= max_requests:
                     stop.set()
 
-    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(into.clients)]
     for thread in threads:
         thread.start()
     ready.wait()
@@ -357,39 +440,52 @@ def _run_level(
         stop.set()
         for thread in threads:
             thread.join()
-    elapsed = time.monotonic() - began
-    ordered = sorted(timings)
-    return {
-        "clients": clients,
-        "requests": len(ordered),
-        "requests_per_second": round(len(ordered) / elapsed, 1),
-        "p50_ms": round(statistics.median(ordered) * 1000, 1),
-        "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)] * 1000, 1),
-        "max_ms": round(ordered[-1] * 1000, 1),
-        "errors": dict(errors),
-        "seconds": elapsed,
-    }
+    return time.monotonic() - began
 
 
 def _reset_counts(emulator: str) -> None:
     requests.post(f"{emulator}/_emulator/requests/reset", timeout=10).raise_for_status()
 
 
-def _counts(emulator: str) -> int:
-    return requests.get(f"{emulator}/_emulator/requests", timeout=10).json()["total"]
+def _counts(emulator: str, endpoints: Counter[str]) -> int:
+    """Requests the emulator answered since the last reset; added by endpoint into `endpoints`."""
+    counts = requests.get(f"{emulator}/_emulator/requests", timeout=10).json()
+    endpoints.update({endpoint: c["total"] for endpoint, c in counts["by_endpoint"].items()})
+    return counts["total"]
 
 
-def _tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its children (gunicorn's master and workers), from /proc (Linux)."""
-    total = 0.0
+def _workers_cpu_seconds(master: int) -> dict[int, float]:
+    """CPU seconds of each child of gunicorn's master (its workers)."""
+    children = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == master:
+                children.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return _cpu_seconds(children)
+
+
+def _backends(url: str) -> list[int]:
+    """Process ids of the PostgreSQL backends connected to the benchmark's database (the server is on this host)."""
+    import psycopg
+
+    parts = urlsplit(url)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [parts.path.strip("/")])
+        return [pid for (pid,) in rows]
+
+
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds of each process, from /proc (Linux); a process gone meanwhile is left out."""
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(stat.parent.name) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
 
 
 if __name__ == "__main__":
