@@ -66,11 +66,16 @@ def main() -> int:
     if not database or database in REFUSED_DATABASES:
         parser.error(f"--postgres-url must name a database of the benchmark's own, not {database!r}")
 
+    from dashboard.management.processes import StopSignal
+
     started = time.monotonic()
     _postgres(args.postgres_url, "DROP DATABASE IF EXISTS {name} WITH (FORCE)", "CREATE DATABASE {name}")
     try:
         with tempfile.TemporaryDirectory(prefix="bbdash-bench-load-") as var_dir:
             result = run(args, levels=levels, var_dir=Path(var_dir))
+    except (KeyboardInterrupt, StopSignal):
+        print("stopped: everything the benchmark started is stopped, its database dropped", file=sys.stderr)
+        return 130
     finally:
         # FORCE: a connection the stopped web server left behind must not keep the database alive.
         _postgres(args.postgres_url, "DROP DATABASE IF EXISTS {name} WITH (FORCE)")
