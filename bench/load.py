@@ -144,6 +144,7 @@ def run(args, *, levels: list[int], var_dir: Path) -> dict:
                 _reset_counts(emulator)
                 cpu_before, client_cpu_before = _workers_cpu_seconds(server.pid), time.process_time()
                 database_before = _cpu_seconds(_backends(args.postgres_url))
+                machine_before = _machine_cpu()
                 level.seconds += _walk_at_once(
                     base_url,
                     sessions,
@@ -159,6 +160,9 @@ def run(args, *, levels: list[int], var_dir: Path) -> dict:
                 level.database_cpu += sum(cpu - database_before.get(pid, 0.0) for pid, cpu in database_after.items())
                 level.bitbucket_requests += _counts(emulator, endpoints)
                 level.load.append(os.getloadavg()[0])
+                machine_after = _machine_cpu()
+                level.machine_idle += machine_after[0] - machine_before[0]
+                level.machine_total += machine_after[1] - machine_before[1]
             _progress(setup_started, "round done: " + ", ".join(f"{n}: {len(v.timings)}" for n, v in measured.items()))
         results = {str(clients): level.summary() for clients, level in measured.items()}
 
@@ -361,6 +365,8 @@ class _Level:
     database_cpu: float = 0.0  # the PostgreSQL backends serving the web server
     bitbucket_requests: int = 0
     load: list[float] = field(default_factory=list)
+    machine_idle: float = 0.0  # the whole machine's idle and total CPU time (/proc/stat), every tenant included
+    machine_total: float = 0.0
 
     def summary(self) -> dict:
         ordered = sorted(self.timings)
@@ -386,6 +392,9 @@ class _Level:
             },
             "bitbucket_requests": self.bitbucket_requests,
             "load_average_1min": round(statistics.mean(self.load), 2),
+            # Near 0 while a level runs: the machine's cores were all busy (with other tenants' work too), so the
+            # level's requests/s is bounded by the machine, not by a lock or a queue of the server's own.
+            "machine_cpu_idle_percent": round(100 * self.machine_idle / max(self.machine_total, 1e-9), 1),
         }
 
 
@@ -479,6 +488,12 @@ def _backends(url: str) -> list[int]:
     with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
         rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [parts.path.strip("/")])
         return [pid for (pid,) in rows]
+
+
+def _machine_cpu() -> tuple[float, float]:
+    """The machine's idle (idle + iowait) and total CPU time since boot, in clock ticks, from /proc/stat."""
+    ticks = [int(n) for n in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return ticks[3] + ticks[4], sum(ticks[:8])
 
 
 def _cpu_seconds(pids: list[int]) -> dict[int, float]:
