@@ -2,9 +2,11 @@
 
 Each client is a keep-alive `requests.Session` signed in through the login form (CSRF token and all), as alice or
 bob in turn, walking inbox -> pull request -> source -> branches again and again; each level runs for `--seconds`
-(or `--max-requests`). Per level: requests/s, p50/p95/max ms, errors by status, the Bitbucket (emulator) requests the
-walk made, the CPU the server used and the machine's load. Goals: no error at 32 clients, and requests/s at 8
-clients at least 1.6x that at 1 client on 2 cores (no global lock, no request waiting on another).
+(or `--max-requests`), the levels taking turns. Per level: requests/s, p50/p95/max ms, errors by status, the
+Bitbucket (emulator) requests the walk made, the CPU each gunicorn worker and PostgreSQL used, and how idle the
+machine's cores were. Goals: no error at 32 clients, and requests/s at 8 clients at least 1.6x that at 1 client on
+2 cores (no global lock, no request waiting on another). On a shared machine, read the ratio with the idle figure:
+with no idle CPU left at 8 clients, the machine was the bound, not the server.
 
     .venv/bin/python bench/load.py [--levels 1,8,32] [--seconds 15] [--rounds 3] [--max-requests 0] [--warmup-walks 1]
         [--postgres-url postgres://postgres@127.0.0.1:5432/bbdash_load]
