@@ -9,7 +9,7 @@ machine's cores were. Goals: no error at 32 clients, and requests/s at 8 clients
 with no idle CPU left at 8 clients, the machine was the bound, not the server.
 
     .venv/bin/python bench/load.py [--levels 1,8,32] [--seconds 15] [--rounds 3] [--max-requests 0] [--warmup-walks 1]
-        [--postgres-url postgres://postgres@127.0.0.1:5432/bbdash_load]
+        [--postgres-url postgres://postgres@127.0.0.1:5432/bbdash_load] [--web-args '--workers 4']
 
 It sets up what the demo does, on its own: a PostgreSQL database (created and dropped here), a temporary var/
 folder, the emulator with the demo seed (controls on, to count requests), migrate, the demo users with their emulator
