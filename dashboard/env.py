@@ -6,7 +6,9 @@ as odd behaviour.
 
 import os
 from collections.abc import Mapping
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
+
+import dj_database_url
 
 
 class ImproperlyConfiguredEnv(Exception):
@@ -19,6 +21,7 @@ class ImproperlyConfiguredEnv(Exception):
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+_POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql"}
 
 
 def env_str(name: str, default: str = "", *, environ: Mapping[str, str] = os.environ) -> str:
@@ -46,21 +49,6 @@ def env_int(name: str, default: int, *, minimum: int | None = None, environ: Map
         value = int(raw.strip())
     except ValueError:
         raise ImproperlyConfiguredEnv(name, f"expected a whole number; got {raw!r}") from None
-    if minimum is not None and value < minimum:
-        raise ImproperlyConfiguredEnv(name, f"must be at least {minimum}; got {value}")
-    return value
-
-
-def env_float(
-    name: str, default: float, *, minimum: float | None = None, environ: Mapping[str, str] = os.environ
-) -> float:
-    raw = environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        raise ImproperlyConfiguredEnv(name, f"expected a number; got {raw!r}") from None
     if minimum is not None and value < minimum:
         raise ImproperlyConfiguredEnv(name, f"must be at least {minimum}; got {value}")
     return value
@@ -97,40 +85,31 @@ def env_url_list(name: str, *, environ: Mapping[str, str] = os.environ) -> list[
 
 
 def env_database(name: str, default: dict, *, environ: Mapping[str, str] = os.environ) -> dict:
-    """A Django DATABASES entry from a URL: postgres://user:pass@host:port/name or sqlite:///path."""
+    """A Django DATABASES entry from a URL (dj-database-url): postgres://user:pass@host:port/name or sqlite:///path.
+
+    Query parameters become the driver's connection options (`?sslmode=require`, `?connect_timeout=5`); a host
+    written `%2Frun%2Fpostgresql` is a Unix socket folder. A SQLite URL keeps the default's options (WAL, timeouts).
+    """
     raw = environ.get(name, "").strip()
     if not raw:
         return default
-    url = urlsplit(raw)
-    if url.scheme in {"postgres", "postgresql", "pgsql"}:
-        if not url.path.strip("/"):
-            raise ImproperlyConfiguredEnv(name, "a PostgreSQL URL needs a database name, e.g. postgres://host/bbdash")
-        options = {key: values[-1] for key, values in parse_qs(url.query).items()}
-        try:
-            port = url.port
-        except ValueError:
-            raise ImproperlyConfiguredEnv(name, "the port is not a number") from None
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(url.path.lstrip("/")),
-            "USER": unquote(url.username or ""),
-            "PASSWORD": unquote(url.password or ""),
-            "HOST": url.hostname or "",
-            "PORT": str(port or ""),
-            "OPTIONS": options,
-            "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
-        }
-    if url.scheme == "sqlite":
-        path = unquote(url.path)
-        if raw.startswith("sqlite:////"):
-            path = "/" + path.lstrip("/")
-        elif path.startswith("/"):
-            path = path[1:]
-        if not path:
+    scheme = urlsplit(raw).scheme
+    if scheme not in _POSTGRES_SCHEMES | {"sqlite"}:
+        raise ImproperlyConfiguredEnv(name, f"unsupported scheme {scheme!r}; use postgres:// or sqlite://")
+    try:
+        # Connections are kept a minute and checked before reuse: one per gunicorn thread and Celery process.
+        parsed = dict(dj_database_url.parse(raw, conn_max_age=60, conn_health_checks=True))
+    except ValueError as exc:
+        raise ImproperlyConfiguredEnv(name, str(exc)) from None
+    if scheme == "sqlite":
+        # Without a path dj-database-url means an in-memory database, which a Celery worker (another process) and
+        # every other gunicorn worker would not see.
+        if parsed["NAME"] in {"", ":memory:"}:
             raise ImproperlyConfiguredEnv(name, "a SQLite URL needs a file path, e.g. sqlite:///var/db.sqlite3")
-        return {**default, "ENGINE": "django.db.backends.sqlite3", "NAME": path}
-    raise ImproperlyConfiguredEnv(name, f"unsupported scheme {url.scheme!r}; use postgres:// or sqlite://")
+        return {**default, "ENGINE": parsed["ENGINE"], "NAME": parsed["NAME"]}
+    if not parsed["NAME"]:
+        raise ImproperlyConfiguredEnv(name, "a PostgreSQL URL needs a database name, e.g. postgres://host/bbdash")
+    return {**parsed, "PORT": str(parsed["PORT"])}
 
 
 def env_broker_url(name: str, default: str, *, environ: Mapping[str, str] = os.environ) -> str:

@@ -48,6 +48,24 @@ def test_env_database_rejects_unknown_scheme_and_missing_name():
         env_database("DATABASE_URL", {}, environ={"DATABASE_URL": "postgres://localhost"})
 
 
+def test_env_database_sqlite_url_keeps_default_options():
+    default = {"ENGINE": "django.db.backends.sqlite3", "NAME": "var/bbdash.sqlite3", "OPTIONS": {"timeout": 30}}
+
+    db = env_database("DATABASE_URL", default, environ={"DATABASE_URL": "sqlite:////srv/bbdash/db.sqlite3"})
+
+    assert db == {**default, "NAME": "/srv/bbdash/db.sqlite3"}
+    assert env_database("DATABASE_URL", default, environ={"DATABASE_URL": "sqlite:///var/x.sqlite3"})["NAME"] == (
+        "var/x.sqlite3"
+    )
+
+
+def test_env_database_rejects_in_memory_sqlite_and_bad_port():
+    with pytest.raises(ImproperlyConfiguredEnv, match="DATABASE_URL: a SQLite URL needs a file path"):
+        env_database("DATABASE_URL", {}, environ={"DATABASE_URL": "sqlite://:memory:"})
+    with pytest.raises(ImproperlyConfiguredEnv, match="DATABASE_URL: "):
+        env_database("DATABASE_URL", {}, environ={"DATABASE_URL": "postgres://db:port/bbdash"})
+
+
 def test_env_broker_url_rejects_unknown_scheme():
     with pytest.raises(ImproperlyConfiguredEnv, match="CELERY_BROKER_URL"):
         env_broker_url("CELERY_BROKER_URL", "filesystem://", environ={"CELERY_BROKER_URL": "kafka://x"})
