@@ -52,7 +52,10 @@ def _offer_sync_credential(workspace: Workspace, credential: Credential, *, admi
     so a revocation cannot slip in between the check and the write)."""
     offered = engine.sync_rank(credential, workspace, administrator=administrator)
     with transaction.atomic():
-        current = Workspace.objects.select_for_update().select_related("sync_credential").get(pk=workspace.pk)
+        # Only the workspace row is locked: PostgreSQL refuses FOR UPDATE on the nullable side of the outer join.
+        current = (
+            Workspace.objects.select_for_update(of=("self",)).select_related("sync_credential").get(pk=workspace.pk)
+        )
         if current.sync_credential_pinned or current.sync_credential_id == credential.pk:
             return
         if current.sync_credential is not None and engine.sync_rank(current.sync_credential, current) <= offered:
