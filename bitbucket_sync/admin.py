@@ -2,6 +2,8 @@
 write-only field, checked with Bitbucket before it is saved, never shown, and never part of the admin's history.
 The audit log and sync runs are read-only; mirror rows are read-only too (the sync owns them)."""
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -63,26 +65,31 @@ class CredentialAdminForm(forms.ModelForm):
         except sites.ApiUrlNotAllowed as error:
             raise forms.ValidationError(str(error), code="api_url_not_allowed") from None
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         secret = data.get("secret") or ""
         adding = self.instance.pk is None
         if adding and not secret:
             self.add_error("secret", "A new credential needs its secret.")
         if not secret or self.errors:
             return data
-        source = data if adding else self.instance
-        kind = source.get("kind") if adding else source.kind
-        login = (source.get("login") if adding else source.login) or ""
+        if adding:
+            # A required field: with no error above, it is there.
+            kind: str = data["kind"]
+            login, api_url, workspace = (data.get(name) or "" for name in ("login", "api_url", "scope_name"))
+        else:
+            kind, login, api_url, workspace = (
+                self.instance.kind,
+                self.instance.login,
+                self.instance.api_url,
+                self.instance.scope_name,
+            )
         if kind in (Credential.Kind.API_TOKEN, Credential.Kind.APP_PASSWORD) and not login:
             raise forms.ValidationError("API tokens need the Atlassian email; app passwords the Bitbucket username.")
         try:
             result = checks.check_credential(
-                kind=kind,
-                login=login,
-                secret=secret,
-                api_url=(source.get("api_url") if adding else source.api_url) or "",
-                workspace=(source.get("scope_name") if adding else source.scope_name) or "",
+                kind=kind, login=login, secret=secret, api_url=api_url or "", workspace=workspace or ""
             )
         except sites.ApiUrlNotAllowed as error:
             # A stored credential whose URL is no longer a configured endpoint: its secret is not sent there.

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 import random
+from typing import Any
 
-from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery import Task, shared_task
+from celery.exceptions import Retry, SoftTimeLimitExceeded
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
@@ -42,7 +43,9 @@ def _jitter(seconds: float) -> float:
     return seconds + random.uniform(0, min(5.0, seconds / 10))
 
 
-def _later(task, run: SyncRun, decision: policy.Retry | policy.Pause, *, pauses: int, failures: int):
+def _later(
+    task: Task[..., Any], run: SyncRun, decision: policy.Retry | policy.Pause, *, pauses: int, failures: int
+) -> Retry:
     """The same task again after the decision's wait; a pause is written on the run, a failure retry counted."""
     if isinstance(decision, policy.Pause):
         engine.mark_paused(run=run, paused=decision)

@@ -91,8 +91,9 @@ class _Parser:
 
     def parse(self):
         node = self.parse_or()
-        if self.peek() is not None:
-            raise _bad_query(f"unexpected {self.peek()[1]!r}")
+        tok = self.peek()
+        if tok is not None:
+            raise _bad_query(f"unexpected {tok[1]!r}")
         return node
 
     def parse_or(self):

@@ -36,7 +36,9 @@ def me(ctx: Ctx) -> Result:
     require_user(ctx.identity)
     if ctx.identity.user:
         return Result(s.user(ctx.world, ctx.identity.user, full=True, me=True))
-    return Result(s.app_user(ctx.world, ctx.identity.token))  # type: ignore[arg-type]
+    token = ctx.identity.token
+    assert token is not None  # signed in, and not as a user: an access token
+    return Result(s.app_user(ctx.world, token))
 
 
 def my_emails(ctx: Ctx) -> Result:

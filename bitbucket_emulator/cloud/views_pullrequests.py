@@ -266,12 +266,12 @@ def _withdraw(ctx: Ctx, current: str, workspace: str, repo_slug: str, pull_reque
     part = pr.participants.get(actor or "")
     if pr.state != "OPEN":
         raise WorldError(400, f"You can't change the review of a pull request that is {pr.state.lower()}.")
-    if part is None or part.state != current:
+    if actor is None or part is None or part.state != current:
         raise WorldError(
             404,
             "You have not " + ("approved" if current == "approved" else "requested changes on") + " this pull request.",
         )
-    ctx.world.set_review(repo, pr, actor, None)  # type: ignore[arg-type]
+    ctx.world.set_review(repo, pr, actor, None)
     return empty(204)
 
 

@@ -246,10 +246,10 @@ def _spec_trees(ctx: Ctx, repo: Repository, spec: str) -> tuple[dict, dict, str,
     if ".." in spec:
         a_text, b_text = spec.split("..", 1)
         a, b = world.resolve(repo, a_text), world.resolve(repo, b_text)
-        old = b
+        old: Commit | None = b
         if as_bool(ctx.args.get("topic"), True):
             base = world.merge_base(repo, a.hash, b.hash)
-            old = repo.commits[base] if base else None  # type: ignore[assignment]
+            old = repo.commits[base] if base else None
         return (old.tree if old else {}), a.tree, (old.hash if old else ""), a.hash
     c = world.resolve(repo, spec)
     parent = repo.commits[c.parents[0]] if c.parents else None

@@ -47,7 +47,7 @@ def build_world(spec: dict[str, Any], epoch: datetime = EPOCH) -> World:
     world = World()
     real_clock = world.clock
     clock = SteppingClock(epoch)
-    world.clock = clock  # type: ignore[assignment]
+    world.clock = clock
 
     for u in spec.get("users", []):
         username = u["username"]

@@ -42,7 +42,7 @@ def scale_world(repos: int = 20, pull_requests: int = 50, members: int = 50, bra
     world = build_world(spec)
     clock = SteppingClock(EPOCH)
     real_clock = world.clock
-    world.clock = clock  # type: ignore[assignment]
+    world.clock = clock
     alice, bob = world.user("alice"), world.user("bob")
     people = list(world.users.values())
     for r in range(1, repos + 1):

@@ -12,6 +12,7 @@ import re
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from . import ids
 from .merge import MergeConflict, Tree, merge_trees, tree_digest
@@ -28,6 +29,16 @@ from .objects import (
     Workspace,
     WorldError,
 )
+
+
+class TimeSource(Protocol):
+    """What the world asks of its clock: the real one below, or a seed's that steps (seeds/build.py)."""
+
+    offset: timedelta  # the state file keeps it
+
+    def now(self) -> datetime: ...
+
+    def shift(self, seconds: float) -> None: ...
 
 
 class Clock:
@@ -51,7 +62,7 @@ def slugify(name: str) -> str:
 class World:
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        self.clock = Clock()
+        self.clock: TimeSource = Clock()
         self.base_url = "http://127.0.0.1:7990"
         self.app_passwords_enabled = True
         self.users: dict[str, User] = {}

@@ -75,7 +75,7 @@ class Command(BaseCommand):
             if run.status == SyncRun.Status.SUCCEEDED and not enqueue:
                 for user_id in engine.users_to_refresh(workspace=ws):
                     self._sync_access(user_id)
-        if as_user and not enqueue:
+        if credential is not None and not enqueue:  # --as was given
             self._sync_access(credential.owner_id)
         if failed:
             raise CommandError("Some syncs did not succeed; see above.")
