@@ -1,4 +1,4 @@
-"""Settings under load: DATABASE_URL reaches PostgreSQL however a deployment writes it; env.py keeps no dead helper."""
+"""DATABASE_URL reaches PostgreSQL however a deployment writes it (dj-database-url); env.py keeps no dead helper."""
 
 from __future__ import annotations
 
