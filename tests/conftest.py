@@ -4,5 +4,6 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.celery_worker",
     "tests.fixtures.emulator",
+    "tests.fixtures.personas",
     "tests.fixtures.world",
 ]
