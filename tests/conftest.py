@@ -32,7 +32,8 @@ def pytest_xdist_setupnodes(config, specs) -> None:
     from django.conf import settings
 
     for index, spec in enumerate(specs):
-        specs[index] = execnet.XSpec(f"{spec}//env:BBDASH_VAR_DIR={settings.VAR_DIR / f'worker{index}'}")
+        # The same id (gw0, gw1 ...) the worker would have had: it names the worker's var dir and test database.
+        specs[index] = execnet.XSpec(f"{spec}//id={spec.id}//env:BBDASH_VAR_DIR={settings.VAR_DIR / spec.id}")
 
 
 def pytest_configure(config) -> None:
