@@ -104,7 +104,6 @@ def test_reset_emulator_undoes_what_a_test_changed(emulator):
     emulator.world.app_passwords_enabled = False
     emulator.world.time_travel(3600)
     emulator.world.delete_repository("acme", "api-server")
-    emulator.account("alice")
     reset_emulator(emulator)
     described = emulator.controls.describe()
     assert described == {
