@@ -17,7 +17,7 @@ from django.conf import settings
 from bitbucket_sync.client import ApiToken, BitbucketClient
 from bitbucket_sync.models import SyncRun
 from tests import factories as f
-from tests.fixtures.browse import mirror_demo
+from tests.fixtures.world import mirror_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -51,8 +51,8 @@ def _sign_in_as(mirror, username: str, login) -> None:
     login(username)
 
 
-def test_browse_inbox_pull_request_diff_and_file(page, live_server, login, keep, emulator, browse_encryption_key):
-    mirror = mirror_demo(emulator)
+def test_browse_inbox_pull_request_diff_and_file(page, live_server, login, keep, demo_mirror):
+    mirror = demo_mirror
     _sign_in_as(mirror, "alice", login)
     page.get_by_role("link", name="Acme").click()
     page.get_by_role("link", name="Pull requests", exact=True).click()
@@ -105,16 +105,14 @@ def test_browse_inbox_pull_request_diff_and_file(page, live_server, login, keep,
     assert page.dialogs == []
 
 
-def test_sync_now_shows_progress_until_it_ends(
-    page, live_server, login, keep, emulator, browse_encryption_key, celery_worker_factory
-):
-    mirror = mirror_demo(emulator)
+def test_sync_now_shows_progress_until_it_ends(page, live_server, login, keep, demo_mirror, celery_worker_factory):
+    mirror, emulator = demo_mirror, demo_mirror.emulator
     workspace = mirror.workspace
     workspace.sync_credential = mirror.credentials["alice"]
     workspace.save()
     # A little latency so the run is seen running before it ends.
     emulator.controls.set_latency(ms=40)
-    celery_worker_factory(concurrency=1, BBDASH_ENCRYPTION_KEYS=browse_encryption_key[0])
+    celery_worker_factory(concurrency=1, BBDASH_ENCRYPTION_KEYS=mirror.key)
     _sign_in_as(mirror, "alice", login)
     page.goto(f"{live_server.url}/-/sync/")
     section = page.locator("#sync-acme")

@@ -271,16 +271,11 @@ def test_webhook_switch_on_sync_page_turns_live_updates_on_and_off(live_mirror, 
     assert WebhookSubscription.objects.get().status == "off"
 
 
-def test_webhook_switch_shows_bitbucket_refusal(live_mirror, client, settings, django_user_model):
-    from bitbucket_sync.models import Credential, WorkspaceAccess
-
+def test_webhook_switch_shows_bitbucket_refusal(live_mirror, client, settings):
     settings.BBDASH_PUBLIC_URL = "https://dash.example.com"
-    person = live_mirror.emulator.account("bob")
-    bob = django_user_model.objects.create_user("bob", is_staff=True)  # staff here, a plain member on Bitbucket
-    credential = Credential(owner=bob, kind="api_token", login=person["email"], api_url=live_mirror.emulator.api_url)
-    credential.set_secret(person["api_token"])
-    credential.save()
-    WorkspaceAccess.objects.create(user=bob, workspace=live_mirror.workspace)
+    bob = live_mirror.users["bob"]
+    bob.is_staff = True  # staff here, a plain member on Bitbucket (with his own credential)
+    bob.save()
     client.force_login(bob)
     answer = client.post("/-/sync/webhooks/acme/toggle", {"enabled": "1"}, HTTP_HX_REQUEST="true")
     html = answer.content.decode()

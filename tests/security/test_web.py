@@ -19,6 +19,7 @@ from dashboard import login_throttle
 from dashboard.templatetags.links import safe_url
 from dashboard.views import health
 from tests import factories as f
+from tests.fixtures.browser import BROWSER_ONLY_ENV
 
 # Values a hostile or broken payload could put where a URL belongs; none may reach an href or a src.
 HOSTILE_URLS = [
@@ -254,8 +255,8 @@ def test_health_unavailable_reveals_no_detail_to_anonymous(client, monkeypatch):
 
 def _run_site(args: list[str], **env: str) -> subprocess.CompletedProcess:
     """Run manage.py or Python with a fresh import of the settings under `env` (settings are read once, at import)."""
-    # DJANGO_ALLOW_ASYNC_UNSAFE is the browser fixture's (Playwright runs in the test process), never a deployment's.
-    switches = {"BBDASH_HTTPS", "BBDASH_SECURE_COOKIES", "DJANGO_DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    # DJANGO_ALLOW_ASYNC_UNSAFE is the browser tests' switch (tests/fixtures/browser.py), not the site's.
+    switches = {"BBDASH_HTTPS", "BBDASH_SECURE_COOKIES", "DJANGO_DEBUG", BROWSER_ONLY_ENV}
     environ = {k: v for k, v in os.environ.items() if k not in switches}
     return subprocess.run(
         [sys.executable, *args],

@@ -14,23 +14,24 @@ def world(db, browse_encryption_key):
     acme = f.workspace("acme")
     api = f.repository(acme, "api")
     infra = f.repository(acme, "infra", description="secret plans")
-    alice, carol = f.account("Alice Admin"), f.account("Bob Member")
+    # bob (a dashboard user who sees only acme/api) and the Bitbucket accounts behind the people in the world.
+    alice, bob_account = f.account("Alice Adams"), f.account("Bob Brown")
     f.member(acme, alice)
-    f.member(acme, carol)
+    f.member(acme, bob_account)
     f.branch(api, "main")
     f.branch(infra, "main")
     f.watcher(infra, alice)
     visible_pr = f.pull_request(api, author=alice, title="Visible change")
-    f.reviewer(visible_pr, carol)
+    f.reviewer(visible_pr, bob_account)
     hidden_pr = f.pull_request(infra, author=alice, title="Hidden infra change")
-    f.reviewer(hidden_pr, carol)
+    f.reviewer(hidden_pr, bob_account)
     labs = f.workspace("labs")
     experiments = f.repository(labs, "experiments")
     stranger = f.account("Stranger Danger")
     f.member(labs, stranger)
     f.pull_request(experiments, author=stranger, title="Labs only")
     f.grant(bob, api)
-    f.credential(bob, acct=carol)
+    f.credential(bob, acct=bob_account)
     return {"bob": bob, "acme": acme, "api": api, "infra": infra, "alice": alice, "stranger": stranger}
 
 
@@ -89,8 +90,8 @@ def test_hidden_pull_requests_absent_from_inbox_and_counts(client, world):
     (acme,) = home.context["workspaces"]
     assert (acme.repository_count, acme.open_pr_count, acme.waiting_count) == (1, 1, 1)
     members = {m.account.display_name: m for m in client.get("/acme/members/").context["page"]}
-    assert members["Alice Admin"].open_pr_count == 1
-    assert members["Bob Member"].waiting_count == 1
+    assert members["Alice Adams"].open_pr_count == 1
+    assert members["Bob Brown"].waiting_count == 1
     repos = client.get("/acme/").content.decode()
     assert "infra" not in repos and "secret plans" not in repos
 
