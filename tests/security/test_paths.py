@@ -25,18 +25,25 @@ SPELLINGS = {
 }
 
 
-def _other_workspace_requests() -> list[str]:
-    return list(RequestLedgerEntry.objects.filter(path__contains="alice-labs").values_list("path", flat=True))
+def _last_request_id() -> int:
+    return RequestLedgerEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def _other_workspace_requests(*, after: int) -> list[str]:
+    """Requests naming the other workspace since `after` (building the demo world reads alice's access to it)."""
+    rows = RequestLedgerEntry.objects.filter(pk__gt=after, path__contains="alice-labs")
+    return list(rows.values_list("path", flat=True))
 
 
 @pytest.mark.parametrize("username", ["bob", "alice"])
 def test_source_browser_attack_url_is_404_without_a_request(client, demo_mirror, username):
     """bob sees api-server but not alice-labs; alice sees both, and must not be made to read one through the other."""
     client.force_login(demo_mirror.users[username])
+    before = _last_request_id()
     response = client.get(ATTACK)
     assert response.status_code == 404
     assert "Alice's scratch space" not in response.content.decode()
-    assert _other_workspace_requests() == []
+    assert _other_workspace_requests(after=before) == []
 
 
 @pytest.mark.parametrize("url", list(SPELLINGS.values()), ids=list(SPELLINGS))
