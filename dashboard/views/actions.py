@@ -21,22 +21,8 @@ from bitbucket_sync.actions import receipts
 from bitbucket_sync.client import path_problem
 from dashboard import selectors
 from dashboard.forms.actions import ActionForm, BranchCreateForm
-
-# --- access --------------------------------------------------------------------------------------------------------
-
-
-def writable_repository(request, workspace_slug: str, repo_slug: str):
-    """The workspace and repository if the user may write to it: 404 when they cannot see it, 403 when read only."""
-    workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
-    repository = selectors.repository_for_user(request.user, workspace=workspace, slug=repo_slug)
-    if not repository.can_write:
-        raise PermissionDenied(f"You have read-only access to {repository.full_name}.")
-    return workspace, repository
-
-
-def visible_repository(request, workspace_slug: str, repo_slug: str):
-    workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
-    return workspace, selectors.repository_for_user(request.user, workspace=workspace, slug=repo_slug)
+from dashboard.views import access
+from dashboard.views.htmx import fragment
 
 
 def branch_from_url(request, name: str, default: str) -> str:
@@ -59,11 +45,6 @@ def path_from_url(request, name: str = "path") -> str:
 def live_branches(repository) -> list[str]:
     """The repository's branch names from the mirror, the main branch first."""
     return selectors.branch_names(repository)
-
-
-def fragment(request, template: str, region: str) -> str:
-    """The region alone for an htmx request, else the whole page."""
-    return f"{template}#{region}" if request.htmx and not request.htmx.history_restore_request else template
 
 
 # --- running an action ---------------------------------------------------------------------------------------------
@@ -134,7 +115,7 @@ def perform(
 @vary_on_headers("HX-Request")
 def branch_create(request, workspace_slug: str, repo_slug: str):
     """New branch from a branch, tag or commit (``?from=`` preselects it, e.g. from a branch row)."""
-    workspace, repository = writable_repository(request, workspace_slug, repo_slug)
+    workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
     branches = live_branches(repository)
     context = {"workspace": workspace, "repository": repository, "branches": branches, "nav": "workspace"}
 

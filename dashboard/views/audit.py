@@ -10,7 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from dashboard import selectors
 from dashboard.forms.actions import AuditFilterForm
-from dashboard.views.actions import fragment
+from dashboard.views.htmx import fragment
 
 PAGE_SIZE = 50
 

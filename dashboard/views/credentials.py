@@ -21,18 +21,7 @@ from dashboard import selectors
 from dashboard.forms.credentials import CredentialForm, SyncCredentialForm
 from dashboard.views.access import staff_only
 
-# -- access helpers ---------------------------------------------------------------------------------------------
-
-
 # Credential administration is for staff: every view of it carries `staff_only` (404 for anyone else).
-
-
-def _staff_user(user_id: int):
-    return selectors.user_by_id(user_id)
-
-
-def _staff_credential(credential_id: int) -> Credential:
-    return selectors.credential_by_id(credential_id)
 
 
 # -- staff pages ------------------------------------------------------------------------------------------------
@@ -62,7 +51,7 @@ def credential_list(request):
 @require_http_methods(["GET", "POST"])
 def credential_user(request, user_id: int):
     """One user's credential: status, history, and the form that adds or replaces it."""
-    owner = _staff_user(user_id)
+    owner = selectors.user_by_id(user_id)
     form = CredentialForm(request.POST or None)
     result = None
     if request.method == "POST" and form.is_valid():
@@ -77,14 +66,14 @@ def credential_user(request, user_id: int):
 @require_POST
 @vary_on_headers("HX-Request")
 def credential_check(request, credential_id: int):
-    credential = _staff_credential(credential_id)
+    credential = selectors.credential_by_id(credential_id)
     return _check(request, credential, owner=credential.owner, back=("credential_user", credential.owner_id))
 
 
 @staff_only
 @require_POST
 def credential_revoke(request, credential_id: int):
-    credential = _staff_credential(credential_id)
+    credential = selectors.credential_by_id(credential_id)
     lifecycle.revoke_credential(actor=request.user, credential=credential)
     messages.success(request, f"Revoked {credential}. bbdash no longer uses it; delete the token at Bitbucket too.")
     return redirect("credential_user", user_id=credential.owner_id)

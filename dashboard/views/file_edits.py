@@ -14,7 +14,9 @@ from django.views.decorators.vary import vary_on_headers
 
 from bitbucket_sync import actions
 from dashboard.forms.actions import FileDeleteForm, FileEditForm, digest
-from dashboard.views.actions import branch_from_url, fragment, path_from_url, perform, writable_repository
+from dashboard.views import access
+from dashboard.views.actions import branch_from_url, path_from_url, perform
+from dashboard.views.htmx import fragment
 from dashboard.views.pull_request_actions import reviewer_candidates, reviewer_defaults
 
 
@@ -79,7 +81,7 @@ def _commit(request, form, *, workspace, repository, files, delete, verb: str):
 @vary_on_headers("HX-Request")
 def file_edit(request, workspace_slug: str, repo_slug: str):
     """Edit ``?branch=&path=`` (or a new file when the path does not exist yet or ``?new=1``)."""
-    workspace, repository = writable_repository(request, workspace_slug, repo_slug)
+    workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
     people = reviewer_candidates(request, workspace)
     context = {"workspace": workspace, "repository": repository, "nav": "workspace"}
 
@@ -146,7 +148,7 @@ def file_edit(request, workspace_slug: str, repo_slug: str):
 @vary_on_headers("HX-Request")
 def file_delete(request, workspace_slug: str, repo_slug: str):
     """Delete ``?branch=&path=`` in one commit (to the branch, or to a new branch with a pull request)."""
-    workspace, repository = writable_repository(request, workspace_slug, repo_slug)
+    workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
     people = reviewer_candidates(request, workspace)
     context = {"workspace": workspace, "repository": repository, "nav": "workspace"}
 

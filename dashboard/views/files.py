@@ -5,20 +5,20 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from dashboard import selectors
-from dashboard.views.repositories import _repository
+from dashboard.views import access
 
 
 @require_GET
 def source_root(request, workspace_slug: str, repo_slug: str):
     """`/src/` without a ref: Bitbucket opens the main branch, so do we."""
-    _, repository = _repository(request, workspace_slug, repo_slug)
+    _, repository = access.repository_for_user(request, workspace_slug, repo_slug)
     rest = f"{repository.main_branch or 'HEAD'}/"
     return redirect(reverse("source_detail", args=[workspace_slug, repo_slug, rest]))
 
 
 @require_GET
 def source_detail(request, workspace_slug: str, repo_slug: str, rest: str):
-    workspace, repository = _repository(request, workspace_slug, repo_slug)
+    workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug)
     location = selectors.split_ref_and_path(repository, rest)
     context = {
         "workspace": workspace,

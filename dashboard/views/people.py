@@ -6,7 +6,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from dashboard import selectors
 from dashboard.filters import SearchForm
-from dashboard.views.workspaces import page_or_fragment
+from dashboard.views.htmx import fragment
 
 
 @require_GET
@@ -24,7 +24,7 @@ def member_list(request, workspace_slug: str):
         "freshness": selectors.freshness(workspace),
         "nav": "members",
     }
-    return render(request, page_or_fragment(request, "people/members.html", "member-table"), context)
+    return render(request, fragment(request, "people/members.html", "member-table"), context)
 
 
 @require_GET

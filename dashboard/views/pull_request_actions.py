@@ -25,16 +25,9 @@ from dashboard.forms.actions import (
     PullRequestUpdateForm,
     ReviewForm,
 )
-from dashboard.views.actions import (
-    branch_from_url,
-    done,
-    fragment,
-    live_branches,
-    perform,
-    replay,
-    visible_repository,
-    writable_repository,
-)
+from dashboard.views import access
+from dashboard.views.actions import branch_from_url, done, live_branches, perform, replay
+from dashboard.views.htmx import fragment
 
 # The page polls Bitbucket's merge task this often; each poll is one request against the user's hourly budget.
 MERGE_POLL_SECONDS = 1
@@ -44,14 +37,6 @@ MERGE_WAIT_SECONDS = 2.0
 
 def _pr_url(workspace, repository, pull_request) -> str:
     return reverse("pull_request_detail", args=[workspace.slug, repository.slug, pull_request.number])
-
-
-def _pull_request(request, workspace_slug, repo_slug, number, *, write: bool):
-    if write:
-        workspace, repository = writable_repository(request, workspace_slug, repo_slug)
-    else:
-        workspace, repository = visible_repository(request, workspace_slug, repo_slug)
-    return workspace, repository, selectors.pull_request_for_user(request.user, repository=repository, number=number)
 
 
 def reviewer_candidates(request, workspace):
@@ -99,7 +84,7 @@ def _require_open(pull_request):
 @vary_on_headers("HX-Request")
 def pull_request_create(request, workspace_slug: str, repo_slug: str):
     """New pull request; ``?source=&destination=`` choose the branches and prefill title and description."""
-    workspace, repository = writable_repository(request, workspace_slug, repo_slug)
+    workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
     branches = live_branches(repository)
     people = reviewer_candidates(request, workspace)
     context = {"workspace": workspace, "repository": repository, "nav": "workspace"}
@@ -153,7 +138,9 @@ def pull_request_create(request, workspace_slug: str, repo_slug: str):
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def pull_request_update(request, workspace_slug: str, repo_slug: str, number: int):
-    workspace, repository, pull_request = _pull_request(request, workspace_slug, repo_slug, number, write=True)
+    workspace, repository, pull_request = access.pull_request_for_user(
+        request, workspace_slug, repo_slug, number, need="write"
+    )
     if request.method == "POST" and (earlier := replay(request, "pull_request.update")):
         return earlier
     _require_open(pull_request)
@@ -166,11 +153,12 @@ def pull_request_update(request, workspace_slug: str, repo_slug: str, number: in
         return render(request, fragment(request, "actions/pull_request_update.html", "pr-edit-form"), context)
 
     if request.method == "GET":
+        reviewers = pull_request.reviewers  # type: ignore[attr-defined]  # set by selectors.pull_request_for_user
         initial = {
             "title": pull_request.title,
             "description": pull_request.description,
             "destination": pull_request.destination_branch,
-            "reviewers": [p.account.bitbucket_uuid for p in pull_request.reviewers],
+            "reviewers": [p.account.bitbucket_uuid for p in reviewers],
         }
         return page(PullRequestUpdateForm(initial=initial, branches=branches, people=people))
 
@@ -213,7 +201,7 @@ def _action_panel(request, workspace, repository, pull_request, *, failure=None,
 @require_POST
 def pull_request_review(request, workspace_slug: str, repo_slug: str, number: int):
     """Approve, request changes, or withdraw either: read access is enough, as on Bitbucket."""
-    workspace, repository, pull_request = _pull_request(request, workspace_slug, repo_slug, number, write=False)
+    workspace, repository, pull_request = access.pull_request_for_user(request, workspace_slug, repo_slug, number)
     form = ReviewForm(request.POST)
     if not form.is_valid():
         raise Http404("Unknown review.")
@@ -235,7 +223,7 @@ def pull_request_review(request, workspace_slug: str, repo_slug: str, number: in
 
 @require_POST
 def pull_request_comment(request, workspace_slug: str, repo_slug: str, number: int):
-    workspace, repository, pull_request = _pull_request(request, workspace_slug, repo_slug, number, write=False)
+    workspace, repository, pull_request = access.pull_request_for_user(request, workspace_slug, repo_slug, number)
     form = CommentForm(request.POST)
     if not form.is_valid():
         return _action_panel(
@@ -268,7 +256,9 @@ def pull_request_comment(request, workspace_slug: str, repo_slug: str, number: i
 def pull_request_merge(request, workspace_slug: str, repo_slug: str, number: int):
     """The merge form: the strategies the destination allows (its default first), a message per strategy, and the
     source commit the page was loaded at, which the service checks again before merging."""
-    workspace, repository, pull_request = _pull_request(request, workspace_slug, repo_slug, number, write=True)
+    workspace, repository, pull_request = access.pull_request_for_user(
+        request, workspace_slug, repo_slug, number, need="write"
+    )
     if request.method == "POST" and (earlier := replay(request, "pull_request.merge")):
         return earlier
     _require_open(pull_request)
@@ -373,7 +363,9 @@ def _merge_progress(request, context, receipt, *, strategy="", failure=None, sta
 @vary_on_headers("HX-Request")
 def pull_request_merge_status(request, workspace_slug: str, repo_slug: str, number: int, key: str):
     """One look at a running merge (the page polls this): still running, merged, or failed with the reason."""
-    workspace, repository, pull_request = _pull_request(request, workspace_slug, repo_slug, number, write=True)
+    workspace, repository, pull_request = access.pull_request_for_user(
+        request, workspace_slug, repo_slug, number, need="write"
+    )
     # Only a merge started for this very pull request: another's key would poll that merge and write its outcome here.
     receipt = selectors.merge_receipt(request.user, key=key, pull_request=pull_request)
     if receipt is None or not (receipt.task_url or receipt.result_url):
@@ -417,7 +409,9 @@ def pull_request_merge_status(request, workspace_slug: str, repo_slug: str, numb
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def pull_request_decline(request, workspace_slug: str, repo_slug: str, number: int):
-    workspace, repository, pull_request = _pull_request(request, workspace_slug, repo_slug, number, write=True)
+    workspace, repository, pull_request = access.pull_request_for_user(
+        request, workspace_slug, repo_slug, number, need="write"
+    )
     if request.method == "POST" and (earlier := replay(request, "pull_request.decline")):
         return earlier
     _require_open(pull_request)

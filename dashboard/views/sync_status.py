@@ -12,7 +12,7 @@ from django_htmx.http import HttpResponseStopPolling
 from bitbucket_sync import tasks
 from bitbucket_sync.sync import pacing
 from dashboard import selectors
-from dashboard.views.workspaces import wants_fragment
+from dashboard.views.htmx import wants_fragment
 
 
 @require_GET

@@ -6,15 +6,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from dashboard import selectors
 from dashboard.filters import RepositoryFilterForm
-
-
-def wants_fragment(request) -> bool:
-    """An htmx request for a region; a history restore (back button with htmx's cache missed) needs the whole page."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-def page_or_fragment(request, template: str, fragment: str) -> str:
-    return f"{template}#{fragment}" if wants_fragment(request) else template
+from dashboard.views.htmx import fragment
 
 
 @require_GET
@@ -33,4 +25,4 @@ def workspace_detail(request, workspace_slug: str):
         "freshness": selectors.freshness(workspace),
         "nav": "workspace",
     }
-    return render(request, page_or_fragment(request, "workspaces/detail.html", "repo-table"), context)
+    return render(request, fragment(request, "workspaces/detail.html", "repo-table"), context)
