@@ -97,3 +97,21 @@ class SearchForm(FilterForm):
     q = forms.CharField(
         label="Search", required=False, max_length=200, widget=forms.TextInput(attrs={"type": "search"})
     )
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(required=False)
+    result = forms.ChoiceField(
+        required=False, choices=[("", "any result"), ("success", "success"), ("failure", "failure")]
+    )
+    repository = forms.CharField(required=False, max_length=511, label="Repository")
+    actor = forms.CharField(required=False, max_length=150, label="User")
+
+    def __init__(self, *args, actions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", "any action"), *((a, a) for a in actions)]
+
+    def cleaned_or_default(self) -> dict:
+        if self.is_valid():
+            return self.cleaned_data
+        return {"action": "", "result": "", "repository": "", "actor": ""}

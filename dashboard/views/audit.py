@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from dashboard import selectors
-from dashboard.forms.actions import AuditFilterForm
+from dashboard.filters import AuditFilterForm
 from dashboard.views.htmx import fragment
 
 PAGE_SIZE = 50

@@ -13,11 +13,11 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from bitbucket_sync import actions
-from dashboard.forms.actions import FileDeleteForm, FileEditForm, digest
+from dashboard.forms.writes import FileDeleteForm, FileEditForm, digest
 from dashboard.views import access
-from dashboard.views.actions import branch_from_url, path_from_url, perform
 from dashboard.views.htmx import fragment
 from dashboard.views.pull_request_actions import reviewer_candidates, reviewer_defaults
+from dashboard.views.writes import branch_from_url, path_from_url, perform
 
 
 def _suggested_branch(user, path: str, verb: str) -> str:
@@ -88,7 +88,7 @@ def file_edit(request, workspace_slug: str, repo_slug: str):
     def page(form, failure=None):
         form.user = request.user
         context.update(form=form, **(_failure_context(form, failure) if failure else {"failure": None}))
-        return render(request, fragment(request, "actions/file_edit.html", "edit-form"), context)
+        return render(request, fragment(request, "files/edit.html", "edit-form"), context)
 
     if request.method == "GET":
         branch = branch_from_url(request, "branch", repository.main_branch)
@@ -102,11 +102,11 @@ def file_edit(request, workspace_slug: str, repo_slug: str):
             raise PermissionDenied(refused.message) from None
         except actions.ActionFailed as failure:
             context.update(form=None, failure=failure, loaded=None)
-            return render(request, "actions/file_edit.html", context)
+            return render(request, "files/edit.html", context)
         context["loaded"] = loaded
         if not loaded.editable:
             context.update(form=None, failure=None)
-            return render(request, "actions/file_edit.html", context)
+            return render(request, "files/edit.html", context)
         new_path = f"{path}/" if is_new and path else ("" if is_new else path)
         defaults = reviewer_defaults(request, repository, people)
         context["reviewer_note"] = defaults.note
@@ -155,7 +155,7 @@ def file_delete(request, workspace_slug: str, repo_slug: str):
     def page(form, failure=None):
         form.user = request.user
         context.update(form=form, **(_failure_context(form, failure) if failure else {"failure": None}))
-        return render(request, fragment(request, "actions/file_delete.html", "delete-form"), context)
+        return render(request, fragment(request, "files/delete.html", "delete-form"), context)
 
     if request.method == "GET":
         branch = branch_from_url(request, "branch", repository.main_branch)
@@ -166,13 +166,13 @@ def file_delete(request, workspace_slug: str, repo_slug: str):
             raise PermissionDenied(refused.message) from None
         except actions.ActionFailed as failure:
             context.update(form=None, failure=failure)
-            return render(request, "actions/file_delete.html", context)
+            return render(request, "files/delete.html", context)
         if not loaded.exists or not path:
             context.update(
                 form=None,
                 failure=actions.ActionFailed(f"There is no file '{path}' on {branch} to delete.", kind="not_found"),
             )
-            return render(request, "actions/file_delete.html", context)
+            return render(request, "files/delete.html", context)
         defaults = reviewer_defaults(request, repository, people)
         context["reviewer_note"] = defaults.note
         return page(

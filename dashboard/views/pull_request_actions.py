@@ -16,7 +16,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from bitbucket_sync import actions
 from bitbucket_sync.actions import receipts
 from dashboard import selectors
-from dashboard.forms.actions import (
+from dashboard.forms.writes import (
     REVIEW_VERDICTS,
     CommentForm,
     DeclineForm,
@@ -26,8 +26,8 @@ from dashboard.forms.actions import (
     ReviewForm,
 )
 from dashboard.views import access
-from dashboard.views.actions import branch_from_url, done, live_branches, perform, replay
 from dashboard.views.htmx import fragment
+from dashboard.views.writes import branch_from_url, done, live_branches, perform, replay
 
 # The page polls Bitbucket's merge task this often; each poll is one request against the user's hourly budget.
 MERGE_POLL_SECONDS = 1
@@ -91,7 +91,7 @@ def pull_request_create(request, workspace_slug: str, repo_slug: str):
 
     def page(form, failure=None):
         context.update(form=form, failure=failure)
-        return render(request, fragment(request, "actions/pull_request_create.html", "pr-form"), context)
+        return render(request, fragment(request, "pull_requests/create.html", "pr-form"), context)
 
     if request.method == "GET":
         source = branch_from_url(request, "source", next((b for b in branches if b != repository.main_branch), ""))
@@ -150,7 +150,7 @@ def pull_request_update(request, workspace_slug: str, repo_slug: str, number: in
 
     def page(form, failure=None):
         context.update(form=form, failure=failure)
-        return render(request, fragment(request, "actions/pull_request_update.html", "pr-edit-form"), context)
+        return render(request, fragment(request, "pull_requests/update.html", "pr-edit-form"), context)
 
     if request.method == "GET":
         reviewers = pull_request.reviewers  # type: ignore[attr-defined]  # set by selectors.pull_request_for_user
@@ -195,7 +195,7 @@ def _action_panel(request, workspace, repository, pull_request, *, failure=None,
     }
     if request.htmx:
         return render(request, "pull_requests/_actions.html", context)
-    return render(request, "actions/pull_request_failed.html", context)
+    return render(request, "pull_requests/failed.html", context)
 
 
 @require_POST
@@ -276,14 +276,14 @@ def pull_request_merge(request, workspace_slug: str, repo_slug: str, number: int
 
     def page(form, failure=None, region="merge-form"):
         context.update(form=form, failure=failure)
-        return render(request, fragment(request, "actions/pull_request_merge.html", region), context)
+        return render(request, fragment(request, "pull_requests/merge.html", region), context)
 
     if request.method == "GET":
         strategy = request.GET.get("strategy")
         if strategy in options.strategies and request.htmx:
             # The strategy select asks for its message: only the message region comes back.
             context["message"] = options.messages[strategy]
-            return render(request, "actions/pull_request_merge.html#merge-message", context)
+            return render(request, "pull_requests/merge.html#merge-message", context)
         form = MergeForm(
             initial={
                 "strategy": options.default,
@@ -355,8 +355,8 @@ def _merge_progress(request, context, receipt, *, strategy="", failure=None, sta
         failure=failure,
     )
     if request.htmx:
-        return render(request, "actions/pull_request_merge.html#merge-form", context, status=status)
-    return render(request, "actions/pull_request_merge.html", context, status=status)
+        return render(request, "pull_requests/merge.html#merge-form", context, status=status)
+    return render(request, "pull_requests/merge.html", context, status=status)
 
 
 @require_GET
@@ -395,7 +395,7 @@ def pull_request_merge_status(request, workspace_slug: str, repo_slug: str, numb
             strategies=options.strategies,
         )
         context.update(form=form, failure=failure, message=options.messages[options.default])
-        return render(request, fragment(request, "actions/pull_request_merge.html", "merge-form"), context)
+        return render(request, fragment(request, "pull_requests/merge.html", "merge-form"), context)
     if outcome.pending:
         return _merge_progress(request, context, receipt, strategy=strategy)
     receipts.complete(receipt, result_url=url)
@@ -419,7 +419,7 @@ def pull_request_decline(request, workspace_slug: str, repo_slug: str, number: i
 
     def page(form, failure=None):
         context.update(form=form, failure=failure)
-        return render(request, fragment(request, "actions/pull_request_decline.html", "decline-form"), context)
+        return render(request, fragment(request, "pull_requests/decline.html", "decline-form"), context)
 
     if request.method == "GET":
         return page(DeclineForm())

@@ -260,21 +260,3 @@ class DeclineForm(ActionForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Optional. Bitbucket's decline takes no reason, so it is posted as a comment.",
     )
-
-
-class AuditFilterForm(forms.Form):
-    action = forms.ChoiceField(required=False)
-    result = forms.ChoiceField(
-        required=False, choices=[("", "any result"), ("success", "success"), ("failure", "failure")]
-    )
-    repository = forms.CharField(required=False, max_length=511, label="Repository")
-    actor = forms.CharField(required=False, max_length=150, label="User")
-
-    def __init__(self, *args, actions=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "any action"), *((a, a) for a in actions)]
-
-    def cleaned_or_default(self) -> dict:
-        if self.is_valid():
-            return self.cleaned_data
-        return {"action": "", "result": "", "repository": "", "actor": ""}

@@ -1,4 +1,4 @@
-"""Acting on Bitbucket from the browser: the helpers every action page shares, and the branch page.
+"""Acting on Bitbucket from the browser: what every write page (branch, file edit, pull request) shares.
 
 A POST claims its form's idempotency key, calls one service of ``bitbucket_sync.actions`` and redirects to the result
 (``HX-Redirect`` for htmx); a failure re-renders the same form, with the user's input and Bitbucket's refusal in plain
@@ -10,19 +10,14 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.views.decorators.http import require_http_methods
-from django.views.decorators.vary import vary_on_headers
+from django.shortcuts import redirect
 from django_htmx.http import HttpResponseClientRedirect
 
 from bitbucket_sync import actions
 from bitbucket_sync.actions import receipts
 from bitbucket_sync.client import path_problem
 from dashboard import selectors
-from dashboard.forms.actions import ActionForm, BranchCreateForm
-from dashboard.views import access
-from dashboard.views.htmx import fragment
+from dashboard.forms.writes import ActionForm
 
 
 def branch_from_url(request, name: str, default: str) -> str:
@@ -106,35 +101,3 @@ def perform(
         raise
     receipts.complete(receipt, result_url=url)
     return done(request, url, message)
-
-
-# --- branches ------------------------------------------------------------------------------------------------------
-
-
-@require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
-def branch_create(request, workspace_slug: str, repo_slug: str):
-    """New branch from a branch, tag or commit (``?from=`` preselects it, e.g. from a branch row)."""
-    workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
-    branches = live_branches(repository)
-    context = {"workspace": workspace, "repository": repository, "branches": branches, "nav": "workspace"}
-
-    def page(form, failure=None, status=200):
-        context.update(form=form, failure=failure)
-        return render(request, fragment(request, "actions/branch_create.html", "branch-form"), context, status=status)
-
-    if request.method == "GET":
-        target = request.GET.get("from") or repository.main_branch
-        return page(BranchCreateForm(initial={"target": target, "prefix": "feature/"}))
-
-    form = BranchCreateForm(request.POST)
-    if not form.is_valid():
-        return page(form)
-    name = form.cleaned_data["full_name"]
-
-    def run():
-        actions.create_branch(user=request.user, repository=repository, name=name, target=form.cleaned_data["target"])
-        url = reverse("branch_list", args=[workspace.slug, repository.slug])
-        return url, f"Created branch {name} from {form.cleaned_data['target']}."
-
-    return perform(request, form=form, action="branch.create", run=run, failed=lambda f: page(form, f))
