@@ -1,5 +1,6 @@
 """The new branch page (`/<ws>/<repo>/branches/new`); the branch list is a repository page."""
 
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -8,13 +9,13 @@ from django.views.decorators.vary import vary_on_headers
 from bitbucket_sync import actions
 from dashboard.forms.writes import BranchCreateForm
 from dashboard.views import access
-from dashboard.views.htmx import fragment
+from dashboard.views.htmx import HtmxHttpRequest, fragment
 from dashboard.views.writes import live_branches, perform
 
 
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def branch_create(request, workspace_slug: str, repo_slug: str):
+def branch_create(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
     """New branch from a branch, tag or commit (``?from=`` preselects it, e.g. from a branch row)."""
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
     branches = live_branches(repository)

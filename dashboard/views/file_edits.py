@@ -5,7 +5,10 @@ comes back with the user's text, the diff of what landed, and "commit to a new b
 chosen, so nothing typed is lost.
 """
 
+from collections.abc import Callable
+
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.text import slugify
@@ -15,7 +18,7 @@ from django.views.decorators.vary import vary_on_headers
 from bitbucket_sync import actions
 from dashboard.forms.writes import FileDeleteForm, FileEditForm, digest
 from dashboard.views import access
-from dashboard.views.htmx import fragment
+from dashboard.views.htmx import HtmxHttpRequest, fragment
 from dashboard.views.pull_request_actions import reviewer_candidates, reviewer_defaults
 from dashboard.views.writes import branch_from_url, path_from_url, perform
 
@@ -38,7 +41,9 @@ def _failure_context(form, failure) -> dict:
     return {"failure": failure}
 
 
-def _commit(request, form, *, workspace, repository, files, delete, verb: str):
+def _commit(
+    request: HtmxHttpRequest, form, *, workspace, repository, files, delete, verb: str
+) -> Callable[[], tuple[str, str]]:
     data = form.cleaned_data
     branch, path = data["branch"], data["path"]
     message = data["message"].strip() or f"{verb} {path}"
@@ -79,7 +84,7 @@ def _commit(request, form, *, workspace, repository, files, delete, verb: str):
 
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def file_edit(request, workspace_slug: str, repo_slug: str):
+def file_edit(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
     """Edit ``?branch=&path=`` (or a new file when the path does not exist yet or ``?new=1``)."""
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
     people = reviewer_candidates(request, workspace)
@@ -146,7 +151,7 @@ def file_edit(request, workspace_slug: str, repo_slug: str):
 
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def file_delete(request, workspace_slug: str, repo_slug: str):
+def file_delete(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
     """Delete ``?branch=&path=`` in one commit (to the branch, or to a new branch with a pull request)."""
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
     people = reviewer_candidates(request, workspace)

@@ -1,15 +1,17 @@
 """The source browser: `/<ws>/<repo>/src/<ref>/<path>`, a directory listing or a highlighted file, read live."""
 
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from dashboard import selectors
 from dashboard.views import access
+from dashboard.views.htmx import HtmxHttpRequest
 
 
 @require_GET
-def source_root(request, workspace_slug: str, repo_slug: str):
+def source_root(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
     """`/src/` without a ref: Bitbucket opens the main branch, so do we."""
     _, repository = access.repository_for_user(request, workspace_slug, repo_slug)
     rest = f"{repository.main_branch or 'HEAD'}/"
@@ -17,7 +19,7 @@ def source_root(request, workspace_slug: str, repo_slug: str):
 
 
 @require_GET
-def source_detail(request, workspace_slug: str, repo_slug: str, rest: str):
+def source_detail(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, rest: str) -> HttpResponse:
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug)
     location = selectors.split_ref_and_path(repository, rest)
     context = {

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,6 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from bitbucket_sync import actions
 from bitbucket_sync.actions import receipts
+from bitbucket_sync.models import Account, Workspace
 from dashboard import selectors
 from dashboard.forms.writes import (
     REVIEW_VERDICTS,
@@ -26,7 +27,7 @@ from dashboard.forms.writes import (
     ReviewForm,
 )
 from dashboard.views import access
-from dashboard.views.htmx import fragment
+from dashboard.views.htmx import HtmxHttpRequest, fragment
 from dashboard.views.writes import branch_from_url, done, live_branches, perform, replay
 
 # The page polls Bitbucket's merge task this often; each poll is one request against the user's hourly budget.
@@ -39,7 +40,7 @@ def _pr_url(workspace, repository, pull_request) -> str:
     return reverse("pull_request_detail", args=[workspace.slug, repository.slug, pull_request.number])
 
 
-def reviewer_candidates(request, workspace):
+def reviewer_candidates(request: HtmxHttpRequest, workspace: Workspace) -> list[Account]:
     """Workspace members a pull request can name as reviewers (Bitbucket refuses the author as one)."""
     return selectors.reviewer_candidates(workspace, me=selectors.account_for_user(request.user))
 
@@ -52,7 +53,7 @@ class ReviewerDefaults:
     note: str = ""
 
 
-def reviewer_defaults(request, repository, people) -> ReviewerDefaults:
+def reviewer_defaults(request: HtmxHttpRequest, repository, people) -> ReviewerDefaults:
     """The repository's effective default reviewers among ``people`` (the form's choices), read from Bitbucket.
 
     Reading them costs one request per form; when it fails the form still works, with nobody preselected.
@@ -82,7 +83,7 @@ def _require_open(pull_request):
 
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def pull_request_create(request, workspace_slug: str, repo_slug: str):
+def pull_request_create(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
     """New pull request; ``?source=&destination=`` choose the branches and prefill title and description."""
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
     branches = live_branches(repository)
@@ -137,7 +138,7 @@ def pull_request_create(request, workspace_slug: str, repo_slug: str):
 
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def pull_request_update(request, workspace_slug: str, repo_slug: str, number: int):
+def pull_request_update(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int) -> HttpResponse:
     workspace, repository, pull_request = access.pull_request_for_user(
         request, workspace_slug, repo_slug, number, need="write"
     )
@@ -184,7 +185,9 @@ def pull_request_update(request, workspace_slug: str, repo_slug: str, number: in
 # --- review and comment ----------------------------------------------------------------------------------------------
 
 
-def _action_panel(request, workspace, repository, pull_request, *, failure=None, comment_form=None):
+def _action_panel(
+    request: HtmxHttpRequest, workspace, repository, pull_request, *, failure=None, comment_form=None
+) -> HttpResponse:
     """The pull request page's action region (#pr-actions) alone, e.g. to show a failed review in place."""
     context = {
         "workspace": workspace,
@@ -199,7 +202,7 @@ def _action_panel(request, workspace, repository, pull_request, *, failure=None,
 
 
 @require_POST
-def pull_request_review(request, workspace_slug: str, repo_slug: str, number: int):
+def pull_request_review(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int) -> HttpResponse:
     """Approve, request changes, or withdraw either: read access is enough, as on Bitbucket."""
     workspace, repository, pull_request = access.pull_request_for_user(request, workspace_slug, repo_slug, number)
     form = ReviewForm(request.POST)
@@ -222,7 +225,7 @@ def pull_request_review(request, workspace_slug: str, repo_slug: str, number: in
 
 
 @require_POST
-def pull_request_comment(request, workspace_slug: str, repo_slug: str, number: int):
+def pull_request_comment(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int) -> HttpResponse:
     workspace, repository, pull_request = access.pull_request_for_user(request, workspace_slug, repo_slug, number)
     form = CommentForm(request.POST)
     if not form.is_valid():
@@ -253,7 +256,7 @@ def pull_request_comment(request, workspace_slug: str, repo_slug: str, number: i
 
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def pull_request_merge(request, workspace_slug: str, repo_slug: str, number: int):
+def pull_request_merge(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int) -> HttpResponse:
     """The merge form: the strategies the destination allows (its default first), a message per strategy, and the
     source commit the page was loaded at, which the service checks again before merging."""
     workspace, repository, pull_request = access.pull_request_for_user(
@@ -343,7 +346,9 @@ def pull_request_merge(request, workspace_slug: str, repo_slug: str, number: int
     return done(request, url, f"Merged pull request #{number}.")
 
 
-def _merge_progress(request, context, receipt, *, strategy="", failure=None, status=200):
+def _merge_progress(
+    request: HtmxHttpRequest, context, receipt, *, strategy="", failure=None, status=200
+) -> HttpResponse:
     status_url = reverse(
         "pull_request_merge_status",
         args=[context["workspace"].slug, context["repository"].slug, context["pull_request"].number, receipt.key],
@@ -361,7 +366,9 @@ def _merge_progress(request, context, receipt, *, strategy="", failure=None, sta
 
 @require_GET
 @vary_on_headers("HX-Request")
-def pull_request_merge_status(request, workspace_slug: str, repo_slug: str, number: int, key: str):
+def pull_request_merge_status(
+    request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int, key: str
+) -> HttpResponse:
     """One look at a running merge (the page polls this): still running, merged, or failed with the reason."""
     workspace, repository, pull_request = access.pull_request_for_user(
         request, workspace_slug, repo_slug, number, need="write"
@@ -408,7 +415,7 @@ def pull_request_merge_status(request, workspace_slug: str, repo_slug: str, numb
 
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def pull_request_decline(request, workspace_slug: str, repo_slug: str, number: int):
+def pull_request_decline(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int) -> HttpResponse:
     workspace, repository, pull_request = access.pull_request_for_user(
         request, workspace_slug, repo_slug, number, need="write"
     )

@@ -1,5 +1,6 @@
 """Repository pages: overview (`/<ws>/<repo>/`), branches and watchers ("followers")."""
 
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -7,11 +8,11 @@ from django.views.decorators.vary import vary_on_headers
 from dashboard import selectors
 from dashboard.filters import SearchForm
 from dashboard.views import access
-from dashboard.views.htmx import fragment
+from dashboard.views.htmx import HtmxHttpRequest, fragment
 
 
 @require_GET
-def repository_detail(request, workspace_slug: str, repo_slug: str):
+def repository_detail(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug)
     me = selectors.account_for_user(request.user)
     recent = selectors.pull_request_page(
@@ -30,7 +31,7 @@ def repository_detail(request, workspace_slug: str, repo_slug: str):
 
 @require_GET
 @vary_on_headers("HX-Request")
-def branch_list(request, workspace_slug: str, repo_slug: str):
+def branch_list(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug)
     form = SearchForm(request.GET)
     page = selectors.branch_page(repository, number=request.GET.get("page"), text=form.cleaned_or_default()["q"])
@@ -47,7 +48,7 @@ def branch_list(request, workspace_slug: str, repo_slug: str):
 
 @require_GET
 @vary_on_headers("HX-Request")
-def watcher_list(request, workspace_slug: str, repo_slug: str):
+def watcher_list(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug)
     page = selectors.watcher_page(repository, number=request.GET.get("page"))
     context = {

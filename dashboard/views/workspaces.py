@@ -1,17 +1,18 @@
 """Workspace pages: the repository list of a workspace (`/<workspace>/`)."""
 
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from dashboard import selectors
 from dashboard.filters import RepositoryFilterForm
-from dashboard.views.htmx import fragment
+from dashboard.views.htmx import HtmxHttpRequest, fragment
 
 
 @require_GET
 @vary_on_headers("HX-Request")
-def workspace_detail(request, workspace_slug: str):
+def workspace_detail(request: HtmxHttpRequest, workspace_slug: str) -> HttpResponse:
     workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
     choices = selectors.repository_filter_choices(request.user, workspace=workspace)
     form = RepositoryFilterForm(request.GET, **choices)

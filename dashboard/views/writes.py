@@ -18,9 +18,10 @@ from bitbucket_sync.actions import receipts
 from bitbucket_sync.client import path_problem
 from dashboard import selectors
 from dashboard.forms.writes import ActionForm
+from dashboard.views.htmx import HtmxHttpRequest
 
 
-def branch_from_url(request, name: str, default: str) -> str:
+def branch_from_url(request: HtmxHttpRequest, name: str, default: str) -> str:
     """A branch named in the query string (``?branch=``), else ``default``; a name git or a URL could not hold (a
     ``..`` segment, a backslash...) is a 404 before anything is sent."""
     branch = request.GET.get(name) or default
@@ -29,7 +30,7 @@ def branch_from_url(request, name: str, default: str) -> str:
     return branch
 
 
-def path_from_url(request, name: str = "path") -> str:
+def path_from_url(request: HtmxHttpRequest, name: str = "path") -> str:
     """A file path named in the query string, without its outer slashes; an empty, ``.`` or ``..`` part is a 404."""
     path = (request.GET.get(name) or "").strip("/")
     if path and path_problem(path):
@@ -45,7 +46,7 @@ def live_branches(repository) -> list[str]:
 # --- running an action ---------------------------------------------------------------------------------------------
 
 
-def done(request, url: str, message: str = "") -> HttpResponse:
+def done(request: HtmxHttpRequest, url: str, message: str = "") -> HttpResponse:
     if message:
         messages.success(request, message)
     if request.htmx:
@@ -53,7 +54,7 @@ def done(request, url: str, message: str = "") -> HttpResponse:
     return redirect(url)
 
 
-def replay(request, action: str) -> HttpResponse | None:
+def replay(request: HtmxHttpRequest, action: str) -> HttpResponse | None:
     """The first result when this POST repeats a form that already acted (checked before "is it still open?",
     which the first submit has just made untrue), else None."""
     key = request.POST.get("idempotency_key", "")
@@ -64,7 +65,7 @@ def replay(request, action: str) -> HttpResponse | None:
 
 
 def perform(
-    request,
+    request: HtmxHttpRequest,
     *,
     form: ActionForm,
     action: str,
