@@ -7,6 +7,7 @@ left out; the other filters still apply, so nothing the user typed is lost.
 from __future__ import annotations
 
 from html import escape
+from typing import cast
 
 from django import forms
 from django.forms.utils import flatatt
@@ -70,9 +71,9 @@ class PullRequestFilterForm(FilterForm):
 
     def __init__(self, data=None, *, repositories=(), people=(), with_repository=True, **kwargs):
         super().__init__(data, **kwargs)
-        self.fields["repository"].choices = ANY + list(repositories)
-        self.fields["author"].choices = ANY + list(people)
-        self.fields["reviewer"].choices = ANY + list(people)
+        cast(forms.ChoiceField, self.fields["repository"]).choices = ANY + list(repositories)
+        cast(forms.ChoiceField, self.fields["author"]).choices = ANY + list(people)
+        cast(forms.ChoiceField, self.fields["reviewer"]).choices = ANY + list(people)
         if not with_repository:
             del self.fields["repository"]
 
@@ -89,8 +90,10 @@ class RepositoryFilterForm(FilterForm):
 
     def __init__(self, data=None, *, languages=(), projects=(), **kwargs):
         super().__init__(data, **kwargs)
-        self.fields["language"].choices = ANY + [(lang, lang) for lang in languages]
-        self.fields["project"].choices = ANY + [(key, f"{key}: {name}") for key, name in projects]
+        cast(forms.ChoiceField, self.fields["language"]).choices = ANY + [(lang, lang) for lang in languages]
+        cast(forms.ChoiceField, self.fields["project"]).choices = ANY + [
+            (key, f"{key}: {name}") for key, name in projects
+        ]
 
 
 class SearchForm(FilterForm):
@@ -109,7 +112,7 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args, actions=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "any action"), *((a, a) for a in actions)]
+        cast(forms.ChoiceField, self.fields["action"]).choices = [("", "any action"), *((a, a) for a in actions)]
 
     def cleaned_or_default(self) -> dict:
         if self.is_valid():
