@@ -27,12 +27,18 @@ def source_detail(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str,
         "repository": repository,
         "location": location,
         "crumbs": _crumbs(location.path),
+        # Reversed once (as is the permalink below): rows and lines append to them (see the url_path filter).
+        "ref_url": reverse("source_detail", args=[workspace.slug, repository.slug, f"{location.ref}/"]),
         "nav": "workspace",
     }
     try:
         context["source"] = selectors.source_at(request.user, repository=repository, location=location)
     except selectors.LiveReadError as exc:
         context["error"] = str(exc)
+    # After the read, which resolves a branch to the commit it is at.
+    context["permalink"] = reverse(
+        "source_detail", args=[workspace.slug, repository.slug, f"{location.commit}/{location.path}"]
+    )
     return render(request, "files/source.html", context)
 
 
