@@ -7,6 +7,7 @@ left out; the other filters still apply, so nothing the user typed is lost.
 from __future__ import annotations
 
 from html import escape
+from typing import cast
 
 from django import forms
 from django.forms.utils import flatatt
@@ -70,9 +71,9 @@ class PullRequestFilterForm(FilterForm):
 
     def __init__(self, data=None, *, repositories=(), people=(), with_repository=True, **kwargs):
         super().__init__(data, **kwargs)
-        self.fields["repository"].choices = ANY + list(repositories)
-        self.fields["author"].choices = ANY + list(people)
-        self.fields["reviewer"].choices = ANY + list(people)
+        cast(forms.ChoiceField, self.fields["repository"]).choices = ANY + list(repositories)
+        cast(forms.ChoiceField, self.fields["author"]).choices = ANY + list(people)
+        cast(forms.ChoiceField, self.fields["reviewer"]).choices = ANY + list(people)
         if not with_repository:
             del self.fields["repository"]
 
@@ -89,11 +90,31 @@ class RepositoryFilterForm(FilterForm):
 
     def __init__(self, data=None, *, languages=(), projects=(), **kwargs):
         super().__init__(data, **kwargs)
-        self.fields["language"].choices = ANY + [(lang, lang) for lang in languages]
-        self.fields["project"].choices = ANY + [(key, f"{key}: {name}") for key, name in projects]
+        cast(forms.ChoiceField, self.fields["language"]).choices = ANY + [(lang, lang) for lang in languages]
+        cast(forms.ChoiceField, self.fields["project"]).choices = ANY + [
+            (key, f"{key}: {name}") for key, name in projects
+        ]
 
 
 class SearchForm(FilterForm):
     q = forms.CharField(
         label="Search", required=False, max_length=200, widget=forms.TextInput(attrs={"type": "search"})
     )
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(required=False)
+    result = forms.ChoiceField(
+        required=False, choices=[("", "any result"), ("success", "success"), ("failure", "failure")]
+    )
+    repository = forms.CharField(required=False, max_length=511, label="Repository")
+    actor = forms.CharField(required=False, max_length=150, label="User")
+
+    def __init__(self, *args, actions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["action"]).choices = [("", "any action"), *((a, a) for a in actions)]
+
+    def cleaned_or_default(self) -> dict:
+        if self.is_valid():
+            return self.cleaned_data
+        return {"action": "", "result": "", "repository": "", "actor": ""}

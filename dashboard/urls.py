@@ -12,8 +12,8 @@ from django.views.generic import RedirectView
 
 from dashboard.forms.accounts import LoginForm
 from dashboard.views import (
-    actions,
     audit,
+    branches,
     changes,
     credentials,
     file_edits,
@@ -79,7 +79,7 @@ urlpatterns = [
     path("-/changes/", changes.change_poll, name="change_poll"),
     # --- Bitbucket-shaped paths: /<workspace>/... (keep last) ---
     # Actions (POST routes under /<ws>/<repo>/...) go before the src catch-all, which takes any path after src/.
-    path("<str:workspace_slug>/<str:repo_slug>/branches/new", actions.branch_create, name="branch_create"),
+    path("<str:workspace_slug>/<str:repo_slug>/branches/new", branches.branch_create, name="branch_create"),
     path("<str:workspace_slug>/<str:repo_slug>/edit", file_edits.file_edit, name="file_edit"),
     path("<str:workspace_slug>/<str:repo_slug>/delete", file_edits.file_delete, name="file_delete"),
     path(

@@ -1,5 +1,7 @@
 """Credential forms. The secret is write-only: a password input that never renders a value back."""
 
+from typing import cast
+
 from django import forms
 from django.conf import settings
 from django.core.validators import validate_email
@@ -57,7 +59,8 @@ class CredentialForm(forms.Form):
         return clean_api_url(self.cleaned_data.get("api_url") or "")
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         kind = data.get("kind")
         login = (data.get("login") or "").strip()
         if kind == Credential.Kind.API_TOKEN:
@@ -103,13 +106,15 @@ class SyncCredentialForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.workspace = workspace
         # Access tokens sort first ("access_token" < "api_token" < "app_password").
-        self.fields["credential"].queryset = (
+        credential = cast(forms.ModelChoiceField, self.fields["credential"])
+        credential.queryset = (
             Credential.objects.active()
             .filter(status=Credential.Status.VALID)
             .select_related("owner")
             .order_by("kind", "owner__username")
         )
-        self.fields["credential"].label_from_instance = _credential_label
+        # Django documents overriding label_from_instance; per instance is enough here.
+        credential.label_from_instance = _credential_label  # type: ignore[method-assign, assignment]
         if workspace is not None:
             self.initial.setdefault("credential", workspace.sync_credential_id)
 

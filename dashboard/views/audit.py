@@ -4,20 +4,21 @@ Staff see every event; everyone else sees their own.
 """
 
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from dashboard import selectors
-from dashboard.forms.actions import AuditFilterForm
-from dashboard.views.actions import fragment
+from dashboard.filters import AuditFilterForm
+from dashboard.views.htmx import HtmxHttpRequest, fragment
 
 PAGE_SIZE = 50
 
 
 @require_GET
 @vary_on_headers("HX-Request")
-def audit_list(request):
+def audit_list(request: HtmxHttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET, actions=selectors.audit_actions(request.user))
     events = selectors.audit_events(request.user, filters=form.cleaned_or_default())
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))

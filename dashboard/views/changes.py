@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from bitbucket_sync.models import PullRequest
 from dashboard import selectors
+from dashboard.views.htmx import HtmxHttpRequest
 
 EVENT = "mirror-changed"
 # A row's synced_at is set just before its transaction commits: a page rendered in between must still see it.
@@ -48,7 +49,7 @@ def _changed_after_render(since: str, newest: datetime | None) -> bool:
 
 @require_GET
 @never_cache
-def change_poll(request):
+def change_poll(request: HtmxHttpRequest) -> HttpResponse:
     """`?workspace=<slug>[&repository=<slug>[&pull_request=<id>]]&since=<token>`: 204 when nothing changed, else a
     new poller + trigger."""
     workspace = selectors.workspace_for_user(request.user, slug=request.GET.get("workspace", ""))

@@ -20,19 +20,9 @@ from bitbucket_sync.models import Credential
 from dashboard import selectors
 from dashboard.forms.credentials import CredentialForm, SyncCredentialForm
 from dashboard.views.access import staff_only
-
-# -- access helpers ---------------------------------------------------------------------------------------------
-
+from dashboard.views.htmx import HtmxHttpRequest
 
 # Credential administration is for staff: every view of it carries `staff_only` (404 for anyone else).
-
-
-def _staff_user(user_id: int):
-    return selectors.user_by_id(user_id)
-
-
-def _staff_credential(credential_id: int) -> Credential:
-    return selectors.credential_by_id(credential_id)
 
 
 # -- staff pages ------------------------------------------------------------------------------------------------
@@ -40,7 +30,7 @@ def _staff_credential(credential_id: int) -> Credential:
 
 @staff_only
 @require_GET
-def credential_list(request):
+def credential_list(request: HtmxHttpRequest) -> HttpResponse:
     workspaces = selectors.workspaces_with_sync_credential()
     return render(
         request,
@@ -60,9 +50,9 @@ def credential_list(request):
 @sensitive_post_parameters("secret")
 @sensitive_variables()
 @require_http_methods(["GET", "POST"])
-def credential_user(request, user_id: int):
+def credential_user(request: HtmxHttpRequest, user_id: int) -> HttpResponse:
     """One user's credential: status, history, and the form that adds or replaces it."""
-    owner = _staff_user(user_id)
+    owner = selectors.user_by_id(user_id)
     form = CredentialForm(request.POST or None)
     result = None
     if request.method == "POST" and form.is_valid():
@@ -76,15 +66,15 @@ def credential_user(request, user_id: int):
 @staff_only
 @require_POST
 @vary_on_headers("HX-Request")
-def credential_check(request, credential_id: int):
-    credential = _staff_credential(credential_id)
+def credential_check(request: HtmxHttpRequest, credential_id: int) -> HttpResponse:
+    credential = selectors.credential_by_id(credential_id)
     return _check(request, credential, owner=credential.owner, back=("credential_user", credential.owner_id))
 
 
 @staff_only
 @require_POST
-def credential_revoke(request, credential_id: int):
-    credential = _staff_credential(credential_id)
+def credential_revoke(request: HtmxHttpRequest, credential_id: int) -> HttpResponse:
+    credential = selectors.credential_by_id(credential_id)
     lifecycle.revoke_credential(actor=request.user, credential=credential)
     messages.success(request, f"Revoked {credential}. bbdash no longer uses it; delete the token at Bitbucket too.")
     return redirect("credential_user", user_id=credential.owner_id)
@@ -92,7 +82,7 @@ def credential_revoke(request, credential_id: int):
 
 @staff_only
 @require_POST
-def workspace_sync_credential(request, workspace_id: int):
+def workspace_sync_credential(request: HtmxHttpRequest, workspace_id: int) -> HttpResponse:
     workspace = selectors.live_workspace_by_id(workspace_id)
     form = SyncCredentialForm(request.POST, workspace=workspace, prefix=f"ws{workspace.pk}")
     if form.is_valid():
@@ -110,7 +100,7 @@ def workspace_sync_credential(request, workspace_id: int):
 @sensitive_post_parameters("secret")
 @sensitive_variables()
 @require_http_methods(["GET", "POST"])
-def me_detail(request):
+def me_detail(request: HtmxHttpRequest) -> HttpResponse:
     self_service = settings.BBDASH_CREDENTIAL_SELF_SERVICE or request.user.is_staff
     form = CredentialForm(request.POST or None, allow_api_url=False) if self_service else None
     if request.method == "POST":
@@ -125,7 +115,7 @@ def me_detail(request):
 
 @require_POST
 @vary_on_headers("HX-Request")
-def me_check(request):
+def me_check(request: HtmxHttpRequest) -> HttpResponse:
     credential = selectors.active_credential(request.user)
     if credential is None:
         raise Http404
@@ -136,7 +126,7 @@ def me_check(request):
 
 
 @sensitive_variables()
-def _save(request, form: CredentialForm, *, owner) -> checks.CheckResult | None:
+def _save(request: HtmxHttpRequest, form: CredentialForm, *, owner) -> checks.CheckResult | None:
     """Check and save; on refusal the form gets Bitbucket's message and comes back with its secret field empty."""
     data = form.cleaned_data
     try:
@@ -161,7 +151,7 @@ def _save(request, form: CredentialForm, *, owner) -> checks.CheckResult | None:
     return result
 
 
-def _check(request, credential: Credential, *, owner, back: tuple) -> HttpResponse:
+def _check(request: HtmxHttpRequest, credential: Credential, *, owner, back: tuple) -> HttpResponse:
     result = lifecycle.recheck_credential(actor=request.user, credential=credential)
     if request.htmx:
         credential.refresh_from_db()

@@ -5,7 +5,10 @@ comes back with the user's text, the diff of what landed, and "commit to a new b
 chosen, so nothing typed is lost.
 """
 
+from collections.abc import Callable
+
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.text import slugify
@@ -13,9 +16,11 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from bitbucket_sync import actions
-from dashboard.forms.actions import FileDeleteForm, FileEditForm, digest
-from dashboard.views.actions import branch_from_url, fragment, path_from_url, perform, writable_repository
+from dashboard.forms.writes import FileDeleteForm, FileEditForm, digest
+from dashboard.views import access
+from dashboard.views.htmx import HtmxHttpRequest, fragment
 from dashboard.views.pull_request_actions import reviewer_candidates, reviewer_defaults
+from dashboard.views.writes import branch_from_url, path_from_url, perform
 
 
 def _suggested_branch(user, path: str, verb: str) -> str:
@@ -36,7 +41,9 @@ def _failure_context(form, failure) -> dict:
     return {"failure": failure}
 
 
-def _commit(request, form, *, workspace, repository, files, delete, verb: str):
+def _commit(
+    request: HtmxHttpRequest, form, *, workspace, repository, files, delete, verb: str
+) -> Callable[[], tuple[str, str]]:
     data = form.cleaned_data
     branch, path = data["branch"], data["path"]
     message = data["message"].strip() or f"{verb} {path}"
@@ -77,16 +84,16 @@ def _commit(request, form, *, workspace, repository, files, delete, verb: str):
 
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def file_edit(request, workspace_slug: str, repo_slug: str):
+def file_edit(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
     """Edit ``?branch=&path=`` (or a new file when the path does not exist yet or ``?new=1``)."""
-    workspace, repository = writable_repository(request, workspace_slug, repo_slug)
+    workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
     people = reviewer_candidates(request, workspace)
     context = {"workspace": workspace, "repository": repository, "nav": "workspace"}
 
     def page(form, failure=None):
         form.user = request.user
         context.update(form=form, **(_failure_context(form, failure) if failure else {"failure": None}))
-        return render(request, fragment(request, "actions/file_edit.html", "edit-form"), context)
+        return render(request, fragment(request, "files/edit.html", "edit-form"), context)
 
     if request.method == "GET":
         branch = branch_from_url(request, "branch", repository.main_branch)
@@ -100,11 +107,11 @@ def file_edit(request, workspace_slug: str, repo_slug: str):
             raise PermissionDenied(refused.message) from None
         except actions.ActionFailed as failure:
             context.update(form=None, failure=failure, loaded=None)
-            return render(request, "actions/file_edit.html", context)
+            return render(request, "files/edit.html", context)
         context["loaded"] = loaded
         if not loaded.editable:
             context.update(form=None, failure=None)
-            return render(request, "actions/file_edit.html", context)
+            return render(request, "files/edit.html", context)
         new_path = f"{path}/" if is_new and path else ("" if is_new else path)
         defaults = reviewer_defaults(request, repository, people)
         context["reviewer_note"] = defaults.note
@@ -144,16 +151,16 @@ def file_edit(request, workspace_slug: str, repo_slug: str):
 
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def file_delete(request, workspace_slug: str, repo_slug: str):
+def file_delete(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
     """Delete ``?branch=&path=`` in one commit (to the branch, or to a new branch with a pull request)."""
-    workspace, repository = writable_repository(request, workspace_slug, repo_slug)
+    workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
     people = reviewer_candidates(request, workspace)
     context = {"workspace": workspace, "repository": repository, "nav": "workspace"}
 
     def page(form, failure=None):
         form.user = request.user
         context.update(form=form, **(_failure_context(form, failure) if failure else {"failure": None}))
-        return render(request, fragment(request, "actions/file_delete.html", "delete-form"), context)
+        return render(request, fragment(request, "files/delete.html", "delete-form"), context)
 
     if request.method == "GET":
         branch = branch_from_url(request, "branch", repository.main_branch)
@@ -164,13 +171,13 @@ def file_delete(request, workspace_slug: str, repo_slug: str):
             raise PermissionDenied(refused.message) from None
         except actions.ActionFailed as failure:
             context.update(form=None, failure=failure)
-            return render(request, "actions/file_delete.html", context)
+            return render(request, "files/delete.html", context)
         if not loaded.exists or not path:
             context.update(
                 form=None,
                 failure=actions.ActionFailed(f"There is no file '{path}' on {branch} to delete.", kind="not_found"),
             )
-            return render(request, "actions/file_delete.html", context)
+            return render(request, "files/delete.html", context)
         defaults = reviewer_defaults(request, repository, people)
         context["reviewer_note"] = defaults.note
         return page(

@@ -8,12 +8,13 @@ import time
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from dashboard.celery import app as celery_app
 from dashboard.views.access import is_staff
+from dashboard.views.htmx import HtmxHttpRequest
 
 
 def _check_database() -> dict:
@@ -42,7 +43,7 @@ def _check_broker() -> dict:
 @login_not_required
 @never_cache
 @require_GET
-def health(request):
+def health(request: HtmxHttpRequest) -> HttpResponse:
     checks = {"database": _check_database(), "broker": _check_broker()}
     healthy = all(check["ok"] for check in checks.values())
     body: dict[str, object] = {"status": "ok" if healthy else "unavailable"}

@@ -1,13 +1,15 @@
 """The home page: the user's workspaces with their counts and how fresh each one is."""
 
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from dashboard import selectors
+from dashboard.views.htmx import HtmxHttpRequest
 
 
 @require_GET
-def home(request):
+def home(request: HtmxHttpRequest) -> HttpResponse:
     credential = selectors.active_credential(request.user)
     me = credential.account if credential else None
     context = {

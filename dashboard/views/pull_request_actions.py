@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,8 +15,9 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from bitbucket_sync import actions
 from bitbucket_sync.actions import receipts
+from bitbucket_sync.models import Account, Workspace
 from dashboard import selectors
-from dashboard.forms.actions import (
+from dashboard.forms.writes import (
     REVIEW_VERDICTS,
     CommentForm,
     DeclineForm,
@@ -25,16 +26,9 @@ from dashboard.forms.actions import (
     PullRequestUpdateForm,
     ReviewForm,
 )
-from dashboard.views.actions import (
-    branch_from_url,
-    done,
-    fragment,
-    live_branches,
-    perform,
-    replay,
-    visible_repository,
-    writable_repository,
-)
+from dashboard.views import access
+from dashboard.views.htmx import HtmxHttpRequest, fragment
+from dashboard.views.writes import branch_from_url, done, live_branches, perform, replay
 
 # The page polls Bitbucket's merge task this often; each poll is one request against the user's hourly budget.
 MERGE_POLL_SECONDS = 1
@@ -46,15 +40,7 @@ def _pr_url(workspace, repository, pull_request) -> str:
     return reverse("pull_request_detail", args=[workspace.slug, repository.slug, pull_request.number])
 
 
-def _pull_request(request, workspace_slug, repo_slug, number, *, write: bool):
-    if write:
-        workspace, repository = writable_repository(request, workspace_slug, repo_slug)
-    else:
-        workspace, repository = visible_repository(request, workspace_slug, repo_slug)
-    return workspace, repository, selectors.pull_request_for_user(request.user, repository=repository, number=number)
-
-
-def reviewer_candidates(request, workspace):
+def reviewer_candidates(request: HtmxHttpRequest, workspace: Workspace) -> list[Account]:
     """Workspace members a pull request can name as reviewers (Bitbucket refuses the author as one)."""
     return selectors.reviewer_candidates(workspace, me=selectors.account_for_user(request.user))
 
@@ -67,7 +53,7 @@ class ReviewerDefaults:
     note: str = ""
 
 
-def reviewer_defaults(request, repository, people) -> ReviewerDefaults:
+def reviewer_defaults(request: HtmxHttpRequest, repository, people) -> ReviewerDefaults:
     """The repository's effective default reviewers among ``people`` (the form's choices), read from Bitbucket.
 
     Reading them costs one request per form; when it fails the form still works, with nobody preselected.
@@ -97,16 +83,16 @@ def _require_open(pull_request):
 
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def pull_request_create(request, workspace_slug: str, repo_slug: str):
+def pull_request_create(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
     """New pull request; ``?source=&destination=`` choose the branches and prefill title and description."""
-    workspace, repository = writable_repository(request, workspace_slug, repo_slug)
+    workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
     branches = live_branches(repository)
     people = reviewer_candidates(request, workspace)
     context = {"workspace": workspace, "repository": repository, "nav": "workspace"}
 
     def page(form, failure=None):
         context.update(form=form, failure=failure)
-        return render(request, fragment(request, "actions/pull_request_create.html", "pr-form"), context)
+        return render(request, fragment(request, "pull_requests/create.html", "pr-form"), context)
 
     if request.method == "GET":
         source = branch_from_url(request, "source", next((b for b in branches if b != repository.main_branch), ""))
@@ -152,8 +138,10 @@ def pull_request_create(request, workspace_slug: str, repo_slug: str):
 
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def pull_request_update(request, workspace_slug: str, repo_slug: str, number: int):
-    workspace, repository, pull_request = _pull_request(request, workspace_slug, repo_slug, number, write=True)
+def pull_request_update(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int) -> HttpResponse:
+    workspace, repository, pull_request = access.pull_request_for_user(
+        request, workspace_slug, repo_slug, number, need="write"
+    )
     if request.method == "POST" and (earlier := replay(request, "pull_request.update")):
         return earlier
     _require_open(pull_request)
@@ -163,14 +151,15 @@ def pull_request_update(request, workspace_slug: str, repo_slug: str, number: in
 
     def page(form, failure=None):
         context.update(form=form, failure=failure)
-        return render(request, fragment(request, "actions/pull_request_update.html", "pr-edit-form"), context)
+        return render(request, fragment(request, "pull_requests/update.html", "pr-edit-form"), context)
 
     if request.method == "GET":
+        reviewers = pull_request.reviewers  # type: ignore[attr-defined]  # set by selectors.pull_request_for_user
         initial = {
             "title": pull_request.title,
             "description": pull_request.description,
             "destination": pull_request.destination_branch,
-            "reviewers": [p.account.bitbucket_uuid for p in pull_request.reviewers],
+            "reviewers": [p.account.bitbucket_uuid for p in reviewers],
         }
         return page(PullRequestUpdateForm(initial=initial, branches=branches, people=people))
 
@@ -196,7 +185,9 @@ def pull_request_update(request, workspace_slug: str, repo_slug: str, number: in
 # --- review and comment ----------------------------------------------------------------------------------------------
 
 
-def _action_panel(request, workspace, repository, pull_request, *, failure=None, comment_form=None):
+def _action_panel(
+    request: HtmxHttpRequest, workspace, repository, pull_request, *, failure=None, comment_form=None
+) -> HttpResponse:
     """The pull request page's action region (#pr-actions) alone, e.g. to show a failed review in place."""
     context = {
         "workspace": workspace,
@@ -207,13 +198,13 @@ def _action_panel(request, workspace, repository, pull_request, *, failure=None,
     }
     if request.htmx:
         return render(request, "pull_requests/_actions.html", context)
-    return render(request, "actions/pull_request_failed.html", context)
+    return render(request, "pull_requests/failed.html", context)
 
 
 @require_POST
-def pull_request_review(request, workspace_slug: str, repo_slug: str, number: int):
+def pull_request_review(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int) -> HttpResponse:
     """Approve, request changes, or withdraw either: read access is enough, as on Bitbucket."""
-    workspace, repository, pull_request = _pull_request(request, workspace_slug, repo_slug, number, write=False)
+    workspace, repository, pull_request = access.pull_request_for_user(request, workspace_slug, repo_slug, number)
     form = ReviewForm(request.POST)
     if not form.is_valid():
         raise Http404("Unknown review.")
@@ -234,8 +225,8 @@ def pull_request_review(request, workspace_slug: str, repo_slug: str, number: in
 
 
 @require_POST
-def pull_request_comment(request, workspace_slug: str, repo_slug: str, number: int):
-    workspace, repository, pull_request = _pull_request(request, workspace_slug, repo_slug, number, write=False)
+def pull_request_comment(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int) -> HttpResponse:
+    workspace, repository, pull_request = access.pull_request_for_user(request, workspace_slug, repo_slug, number)
     form = CommentForm(request.POST)
     if not form.is_valid():
         return _action_panel(
@@ -265,10 +256,12 @@ def pull_request_comment(request, workspace_slug: str, repo_slug: str, number: i
 
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def pull_request_merge(request, workspace_slug: str, repo_slug: str, number: int):
+def pull_request_merge(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int) -> HttpResponse:
     """The merge form: the strategies the destination allows (its default first), a message per strategy, and the
     source commit the page was loaded at, which the service checks again before merging."""
-    workspace, repository, pull_request = _pull_request(request, workspace_slug, repo_slug, number, write=True)
+    workspace, repository, pull_request = access.pull_request_for_user(
+        request, workspace_slug, repo_slug, number, need="write"
+    )
     if request.method == "POST" and (earlier := replay(request, "pull_request.merge")):
         return earlier
     _require_open(pull_request)
@@ -286,14 +279,14 @@ def pull_request_merge(request, workspace_slug: str, repo_slug: str, number: int
 
     def page(form, failure=None, region="merge-form"):
         context.update(form=form, failure=failure)
-        return render(request, fragment(request, "actions/pull_request_merge.html", region), context)
+        return render(request, fragment(request, "pull_requests/merge.html", region), context)
 
     if request.method == "GET":
         strategy = request.GET.get("strategy")
         if strategy in options.strategies and request.htmx:
             # The strategy select asks for its message: only the message region comes back.
             context["message"] = options.messages[strategy]
-            return render(request, "actions/pull_request_merge.html#merge-message", context)
+            return render(request, "pull_requests/merge.html#merge-message", context)
         form = MergeForm(
             initial={
                 "strategy": options.default,
@@ -353,7 +346,9 @@ def pull_request_merge(request, workspace_slug: str, repo_slug: str, number: int
     return done(request, url, f"Merged pull request #{number}.")
 
 
-def _merge_progress(request, context, receipt, *, strategy="", failure=None, status=200):
+def _merge_progress(
+    request: HtmxHttpRequest, context, receipt, *, strategy="", failure=None, status=200
+) -> HttpResponse:
     status_url = reverse(
         "pull_request_merge_status",
         args=[context["workspace"].slug, context["repository"].slug, context["pull_request"].number, receipt.key],
@@ -365,15 +360,19 @@ def _merge_progress(request, context, receipt, *, strategy="", failure=None, sta
         failure=failure,
     )
     if request.htmx:
-        return render(request, "actions/pull_request_merge.html#merge-form", context, status=status)
-    return render(request, "actions/pull_request_merge.html", context, status=status)
+        return render(request, "pull_requests/merge.html#merge-form", context, status=status)
+    return render(request, "pull_requests/merge.html", context, status=status)
 
 
 @require_GET
 @vary_on_headers("HX-Request")
-def pull_request_merge_status(request, workspace_slug: str, repo_slug: str, number: int, key: str):
+def pull_request_merge_status(
+    request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int, key: str
+) -> HttpResponse:
     """One look at a running merge (the page polls this): still running, merged, or failed with the reason."""
-    workspace, repository, pull_request = _pull_request(request, workspace_slug, repo_slug, number, write=True)
+    workspace, repository, pull_request = access.pull_request_for_user(
+        request, workspace_slug, repo_slug, number, need="write"
+    )
     # Only a merge started for this very pull request: another's key would poll that merge and write its outcome here.
     receipt = selectors.merge_receipt(request.user, key=key, pull_request=pull_request)
     if receipt is None or not (receipt.task_url or receipt.result_url):
@@ -403,7 +402,7 @@ def pull_request_merge_status(request, workspace_slug: str, repo_slug: str, numb
             strategies=options.strategies,
         )
         context.update(form=form, failure=failure, message=options.messages[options.default])
-        return render(request, fragment(request, "actions/pull_request_merge.html", "merge-form"), context)
+        return render(request, fragment(request, "pull_requests/merge.html", "merge-form"), context)
     if outcome.pending:
         return _merge_progress(request, context, receipt, strategy=strategy)
     receipts.complete(receipt, result_url=url)
@@ -416,8 +415,10 @@ def pull_request_merge_status(request, workspace_slug: str, repo_slug: str, numb
 
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def pull_request_decline(request, workspace_slug: str, repo_slug: str, number: int):
-    workspace, repository, pull_request = _pull_request(request, workspace_slug, repo_slug, number, write=True)
+def pull_request_decline(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int) -> HttpResponse:
+    workspace, repository, pull_request = access.pull_request_for_user(
+        request, workspace_slug, repo_slug, number, need="write"
+    )
     if request.method == "POST" and (earlier := replay(request, "pull_request.decline")):
         return earlier
     _require_open(pull_request)
@@ -425,7 +426,7 @@ def pull_request_decline(request, workspace_slug: str, repo_slug: str, number: i
 
     def page(form, failure=None):
         context.update(form=form, failure=failure)
-        return render(request, fragment(request, "actions/pull_request_decline.html", "decline-form"), context)
+        return render(request, fragment(request, "pull_requests/decline.html", "decline-form"), context)
 
     if request.method == "GET":
         return page(DeclineForm())

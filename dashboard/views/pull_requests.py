@@ -1,5 +1,8 @@
 """Pull request pages: the workspace inbox, a repository's list, and one pull request with its live sections."""
 
+from typing import Any
+
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -7,9 +10,9 @@ from django.views.decorators.vary import vary_on_headers
 
 from dashboard import rendering, selectors
 from dashboard.filters import PullRequestFilterForm
+from dashboard.views import access
 from dashboard.views.changes import pull_request_version
-from dashboard.views.repositories import _repository
-from dashboard.views.workspaces import page_or_fragment, wants_fragment
+from dashboard.views.htmx import HtmxHttpRequest, fragment, wants_fragment
 
 # Bitbucket's own suffixes after /pull-requests/<id>/ and the region of our page each one opens.
 SECTIONS = {"diff": "pr-diff", "commits": "pr-commits", "activity": "pr-discussion", "comments": "pr-discussion"}
@@ -17,7 +20,7 @@ SECTIONS = {"diff": "pr-diff", "commits": "pr-commits", "activity": "pr-discussi
 LIVE_REGIONS = ("pr-summary", "pr-reviewers")
 
 
-def _list(request, *, workspace, repository=None):
+def _list(request: HtmxHttpRequest, *, workspace, repository=None) -> HttpResponse:
     me = selectors.account_for_user(request.user)
     choices = selectors.pull_request_filter_choices(request.user, workspace=workspace, repository=repository)
     form = PullRequestFilterForm(request.GET, with_repository=repository is None, **choices)
@@ -41,12 +44,12 @@ def _list(request, *, workspace, repository=None):
         "freshness": selectors.freshness(workspace),
         "nav": "workspace" if repository else "pull_requests",
     }
-    return render(request, page_or_fragment(request, "pull_requests/list.html", "pr-table"), context)
+    return render(request, fragment(request, "pull_requests/list.html", "pr-table"), context)
 
 
 @require_GET
 @vary_on_headers("HX-Request")
-def pull_request_list(request, workspace_slug: str):
+def pull_request_list(request: HtmxHttpRequest, workspace_slug: str) -> HttpResponse:
     """The workspace inbox: Bitbucket has no workspace-wide pull request list; this is every repository's in one."""
     workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
     return _list(request, workspace=workspace)
@@ -54,22 +57,23 @@ def pull_request_list(request, workspace_slug: str):
 
 @require_GET
 @vary_on_headers("HX-Request")
-def repository_pull_request_list(request, workspace_slug: str, repo_slug: str):
-    workspace, repository = _repository(request, workspace_slug, repo_slug)
+def repository_pull_request_list(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
+    workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug)
     return _list(request, workspace=workspace, repository=repository)
 
 
 @require_GET
 @vary_on_headers("HX-Request", "HX-Target")
-def pull_request_detail(request, workspace_slug: str, repo_slug: str, number: int, rest: str = ""):
+def pull_request_detail(
+    request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int, rest: str = ""
+) -> HttpResponse:
     """The pull request page. `rest` is what Bitbucket's URLs may carry after the id (`diff`, `commits`, a title
     slug): a known section is read live and shown; with htmx only that region is returned. An htmx request aimed at
     one of the mirrored regions (the live poller's refresh, from whichever of these URLs the page has) gets that
     region alone, read from the mirror only."""
-    workspace, repository = _repository(request, workspace_slug, repo_slug)
-    pull_request = selectors.pull_request_for_user(request.user, repository=repository, number=number)
+    workspace, repository, pull_request = access.pull_request_for_user(request, workspace_slug, repo_slug, number)
     section = next((SECTIONS[s] for s in reversed(rest.strip("/").split("/")) if s in SECTIONS), None)
-    context = {
+    context: dict[str, Any] = {
         "workspace": workspace,
         "repository": repository,
         "pull_request": pull_request,
@@ -90,7 +94,7 @@ def pull_request_detail(request, workspace_slug: str, repo_slug: str, number: in
     return render(request, "pull_requests/detail.html", context)
 
 
-def _section(request, pull_request, section: str) -> dict:
+def _section(request: HtmxHttpRequest, pull_request, section: str) -> dict:
     loaders = {
         "pr-diff": ("diff", selectors.pull_request_diff),
         "pr-commits": ("commits", selectors.pull_request_commits),

@@ -1,22 +1,19 @@
 """Repository pages: overview (`/<ws>/<repo>/`), branches and watchers ("followers")."""
 
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from dashboard import selectors
 from dashboard.filters import SearchForm
-from dashboard.views.workspaces import page_or_fragment
-
-
-def _repository(request, workspace_slug: str, repo_slug: str):
-    workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
-    return workspace, selectors.repository_for_user(request.user, workspace=workspace, slug=repo_slug)
+from dashboard.views import access
+from dashboard.views.htmx import HtmxHttpRequest, fragment
 
 
 @require_GET
-def repository_detail(request, workspace_slug: str, repo_slug: str):
-    workspace, repository = _repository(request, workspace_slug, repo_slug)
+def repository_detail(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
+    workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug)
     me = selectors.account_for_user(request.user)
     recent = selectors.pull_request_page(
         request.user, workspace=workspace, repository=repository, me=me, filters={"tab": "open"}, number=1
@@ -34,8 +31,8 @@ def repository_detail(request, workspace_slug: str, repo_slug: str):
 
 @require_GET
 @vary_on_headers("HX-Request")
-def branch_list(request, workspace_slug: str, repo_slug: str):
-    workspace, repository = _repository(request, workspace_slug, repo_slug)
+def branch_list(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
+    workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug)
     form = SearchForm(request.GET)
     page = selectors.branch_page(repository, number=request.GET.get("page"), text=form.cleaned_or_default()["q"])
     context = {
@@ -46,13 +43,13 @@ def branch_list(request, workspace_slug: str, repo_slug: str):
         "freshness": selectors.freshness(workspace),
         "nav": "workspace",
     }
-    return render(request, page_or_fragment(request, "repositories/branches.html", "branch-table"), context)
+    return render(request, fragment(request, "repositories/branches.html", "branch-table"), context)
 
 
 @require_GET
 @vary_on_headers("HX-Request")
-def watcher_list(request, workspace_slug: str, repo_slug: str):
-    workspace, repository = _repository(request, workspace_slug, repo_slug)
+def watcher_list(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
+    workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug)
     page = selectors.watcher_page(repository, number=request.GET.get("page"))
     context = {
         "workspace": workspace,
@@ -61,4 +58,4 @@ def watcher_list(request, workspace_slug: str, repo_slug: str):
         "freshness": selectors.freshness(workspace),
         "nav": "workspace",
     }
-    return render(request, page_or_fragment(request, "repositories/watchers.html", "watcher-table"), context)
+    return render(request, fragment(request, "repositories/watchers.html", "watcher-table"), context)

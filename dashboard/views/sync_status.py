@@ -12,11 +12,11 @@ from django_htmx.http import HttpResponseStopPolling
 from bitbucket_sync import tasks
 from bitbucket_sync.sync import pacing
 from dashboard import selectors
-from dashboard.views.workspaces import wants_fragment
+from dashboard.views.htmx import HtmxHttpRequest, wants_fragment
 
 
 @require_GET
-def sync_list(request):
+def sync_list(request: HtmxHttpRequest) -> HttpResponse:
     credential, budget = selectors.own_budget(request.user)
     context = {"syncs": selectors.workspace_syncs(request.user), "credential": credential, "own_budget": budget}
     return render(request, "sync/list.html", context)
@@ -24,7 +24,7 @@ def sync_list(request):
 
 @require_GET
 @vary_on_headers("HX-Request")
-def sync_detail(request, workspace_slug: str):
+def sync_detail(request: HtmxHttpRequest, workspace_slug: str) -> HttpResponse:
     """One workspace's sync region; htmx polls it while a run is active, and polling stops once the run ended."""
     workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
     if not wants_fragment(request):
@@ -38,7 +38,7 @@ def sync_detail(request, workspace_slug: str):
 
 
 @require_POST
-def sync_request(request, workspace_slug: str):
+def sync_request(request: HtmxHttpRequest, workspace_slug: str) -> HttpResponse:
     """ "Sync now": queue an incremental sync of the workspace, triggered by this user, unless one was started by
     hand too recently (`BBDASH_MANUAL_SYNC_MINUTES`; staff may send `override=1`). A refusal is a message, not an
     error page."""

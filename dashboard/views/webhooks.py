@@ -27,6 +27,7 @@ from bitbucket_sync.models import Workspace
 from bitbucket_sync.webhooks.tasks import apply_webhook_delivery
 from dashboard import selectors
 from dashboard.views.access import staff_only
+from dashboard.views.htmx import HtmxHttpRequest
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def _enqueue(delivery_id: int) -> None:
 @csrf_exempt
 @never_cache
 @require_POST
-def webhook_receive(request, workspace_uuid: uuid.UUID):
+def webhook_receive(request: HtmxHttpRequest, workspace_uuid: uuid.UUID) -> HttpResponse:
     try:
         size = int(request.META.get("CONTENT_LENGTH") or "")
     except ValueError:
@@ -101,7 +102,7 @@ def webhook_receive(request, workspace_uuid: uuid.UUID):
     return HttpResponse(status=202 if created else 200)
 
 
-def _subscription_context(request, workspace: Workspace) -> dict:
+def _subscription_context(request: HtmxHttpRequest, workspace: Workspace) -> dict:
     subscription = selectors.webhook_subscription(workspace)
     return {
         "workspace": workspace,
@@ -114,7 +115,7 @@ def _subscription_context(request, workspace: Workspace) -> dict:
 
 @staff_only
 @require_GET
-def webhook_delivery_list(request):
+def webhook_delivery_list(request: HtmxHttpRequest) -> HttpResponse:
     """Staff: each visible workspace's live-updates state and its latest deliveries (`?workspace=<slug>` for one)."""
     workspaces = selectors.visible_workspaces_by_slug(request.user, slug=request.GET.get("workspace", ""))
     sections = []
@@ -131,7 +132,7 @@ def webhook_delivery_list(request):
 
 @require_GET
 @vary_on_headers("HX-Request")
-def webhook_subscription_detail(request, workspace_slug: str):
+def webhook_subscription_detail(request: HtmxHttpRequest, workspace_slug: str) -> HttpResponse:
     """The live-updates region of one workspace (the sync page loads it with htmx)."""
     workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
     if not request.htmx:
@@ -141,7 +142,7 @@ def webhook_subscription_detail(request, workspace_slug: str):
 
 @staff_only
 @require_POST
-def webhook_subscription_toggle(request, workspace_slug: str):
+def webhook_subscription_toggle(request: HtmxHttpRequest, workspace_slug: str) -> HttpResponse:
     """Staff: turn live updates on (`enabled=1`: create the workspace webhook) or off (delete it)."""
     workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
     turn_on = request.POST.get("enabled") == "1"

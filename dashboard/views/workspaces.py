@@ -1,25 +1,18 @@
 """Workspace pages: the repository list of a workspace (`/<workspace>/`)."""
 
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from dashboard import selectors
 from dashboard.filters import RepositoryFilterForm
-
-
-def wants_fragment(request) -> bool:
-    """An htmx request for a region; a history restore (back button with htmx's cache missed) needs the whole page."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-def page_or_fragment(request, template: str, fragment: str) -> str:
-    return f"{template}#{fragment}" if wants_fragment(request) else template
+from dashboard.views.htmx import HtmxHttpRequest, fragment
 
 
 @require_GET
 @vary_on_headers("HX-Request")
-def workspace_detail(request, workspace_slug: str):
+def workspace_detail(request: HtmxHttpRequest, workspace_slug: str) -> HttpResponse:
     workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
     choices = selectors.repository_filter_choices(request.user, workspace=workspace)
     form = RepositoryFilterForm(request.GET, **choices)
@@ -33,4 +26,4 @@ def workspace_detail(request, workspace_slug: str):
         "freshness": selectors.freshness(workspace),
         "nav": "workspace",
     }
-    return render(request, page_or_fragment(request, "workspaces/detail.html", "repo-table"), context)
+    return render(request, fragment(request, "workspaces/detail.html", "repo-table"), context)

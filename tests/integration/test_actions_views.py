@@ -8,7 +8,7 @@ from django.test import Client
 
 from bitbucket_sync import sync
 from bitbucket_sync.models import ActionReceipt, AuditEvent, Branch, PullRequest
-from dashboard.forms.actions import digest
+from dashboard.forms.writes import digest
 
 pytestmark = pytest.mark.django_db
 

@@ -232,7 +232,7 @@ def test_pull_request_create_refuses_a_bad_branch_in_the_url(client, bob, param)
 
 @pytest.mark.parametrize("commit", ["../../../alice-labs", "main", "abc/..", "%2e%2e"])
 def test_commit_hashes_from_forms_must_be_hashes(commit):
-    from dashboard.forms.actions import FileDeleteForm, MergeForm
+    from dashboard.forms.writes import FileDeleteForm, MergeForm
 
     merge = MergeForm(
         {"idempotency_key": "k", "strategy": "merge_commit", "expected_source_commit": commit},

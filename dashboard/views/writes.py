@@ -1,4 +1,4 @@
-"""Acting on Bitbucket from the browser: the helpers every action page shares, and the branch page.
+"""Acting on Bitbucket from the browser: what every write page (branch, file edit, pull request) shares.
 
 A POST claims its form's idempotency key, calls one service of ``bitbucket_sync.actions`` and redirects to the result
 (``HX-Redirect`` for htmx); a failure re-renders the same form, with the user's input and Bitbucket's refusal in plain
@@ -10,36 +10,18 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.views.decorators.http import require_http_methods
-from django.views.decorators.vary import vary_on_headers
+from django.shortcuts import redirect
 from django_htmx.http import HttpResponseClientRedirect
 
 from bitbucket_sync import actions
 from bitbucket_sync.actions import receipts
 from bitbucket_sync.client import path_problem
 from dashboard import selectors
-from dashboard.forms.actions import ActionForm, BranchCreateForm
-
-# --- access --------------------------------------------------------------------------------------------------------
-
-
-def writable_repository(request, workspace_slug: str, repo_slug: str):
-    """The workspace and repository if the user may write to it: 404 when they cannot see it, 403 when read only."""
-    workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
-    repository = selectors.repository_for_user(request.user, workspace=workspace, slug=repo_slug)
-    if not repository.can_write:
-        raise PermissionDenied(f"You have read-only access to {repository.full_name}.")
-    return workspace, repository
+from dashboard.forms.writes import ActionForm
+from dashboard.views.htmx import HtmxHttpRequest
 
 
-def visible_repository(request, workspace_slug: str, repo_slug: str):
-    workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)
-    return workspace, selectors.repository_for_user(request.user, workspace=workspace, slug=repo_slug)
-
-
-def branch_from_url(request, name: str, default: str) -> str:
+def branch_from_url(request: HtmxHttpRequest, name: str, default: str) -> str:
     """A branch named in the query string (``?branch=``), else ``default``; a name git or a URL could not hold (a
     ``..`` segment, a backslash...) is a 404 before anything is sent."""
     branch = request.GET.get(name) or default
@@ -48,7 +30,7 @@ def branch_from_url(request, name: str, default: str) -> str:
     return branch
 
 
-def path_from_url(request, name: str = "path") -> str:
+def path_from_url(request: HtmxHttpRequest, name: str = "path") -> str:
     """A file path named in the query string, without its outer slashes; an empty, ``.`` or ``..`` part is a 404."""
     path = (request.GET.get(name) or "").strip("/")
     if path and path_problem(path):
@@ -61,15 +43,10 @@ def live_branches(repository) -> list[str]:
     return selectors.branch_names(repository)
 
 
-def fragment(request, template: str, region: str) -> str:
-    """The region alone for an htmx request, else the whole page."""
-    return f"{template}#{region}" if request.htmx and not request.htmx.history_restore_request else template
-
-
 # --- running an action ---------------------------------------------------------------------------------------------
 
 
-def done(request, url: str, message: str = "") -> HttpResponse:
+def done(request: HtmxHttpRequest, url: str, message: str = "") -> HttpResponse:
     if message:
         messages.success(request, message)
     if request.htmx:
@@ -77,7 +54,7 @@ def done(request, url: str, message: str = "") -> HttpResponse:
     return redirect(url)
 
 
-def replay(request, action: str) -> HttpResponse | None:
+def replay(request: HtmxHttpRequest, action: str) -> HttpResponse | None:
     """The first result when this POST repeats a form that already acted (checked before "is it still open?",
     which the first submit has just made untrue), else None."""
     key = request.POST.get("idempotency_key", "")
@@ -88,7 +65,7 @@ def replay(request, action: str) -> HttpResponse | None:
 
 
 def perform(
-    request,
+    request: HtmxHttpRequest,
     *,
     form: ActionForm,
     action: str,
@@ -125,35 +102,3 @@ def perform(
         raise
     receipts.complete(receipt, result_url=url)
     return done(request, url, message)
-
-
-# --- branches ------------------------------------------------------------------------------------------------------
-
-
-@require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
-def branch_create(request, workspace_slug: str, repo_slug: str):
-    """New branch from a branch, tag or commit (``?from=`` preselects it, e.g. from a branch row)."""
-    workspace, repository = writable_repository(request, workspace_slug, repo_slug)
-    branches = live_branches(repository)
-    context = {"workspace": workspace, "repository": repository, "branches": branches, "nav": "workspace"}
-
-    def page(form, failure=None, status=200):
-        context.update(form=form, failure=failure)
-        return render(request, fragment(request, "actions/branch_create.html", "branch-form"), context, status=status)
-
-    if request.method == "GET":
-        target = request.GET.get("from") or repository.main_branch
-        return page(BranchCreateForm(initial={"target": target, "prefix": "feature/"}))
-
-    form = BranchCreateForm(request.POST)
-    if not form.is_valid():
-        return page(form)
-    name = form.cleaned_data["full_name"]
-
-    def run():
-        actions.create_branch(user=request.user, repository=repository, name=name, target=form.cleaned_data["target"])
-        url = reverse("branch_list", args=[workspace.slug, repository.slug])
-        return url, f"Created branch {name} from {form.cleaned_data['target']}."
-
-    return perform(request, form=form, action="branch.create", run=run, failed=lambda f: page(form, f))

@@ -65,7 +65,8 @@ class BranchCreateForm(ActionForm):
         return target
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         name = (cleaned.get("prefix") or "") + (cleaned.get("name") or "").strip()
         if cleaned.get("name"):
             problem = branch_name_problem(name)
@@ -97,7 +98,9 @@ class _CommitForm(ActionForm):
 
     def __init__(self, *args, people=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["reviewers"].choices = [(p.bitbucket_uuid, p.display_name or p.nickname) for p in people]
+        cast(forms.ChoiceField, self.fields["reviewers"]).choices = [
+            (p.bitbucket_uuid, p.display_name or p.nickname) for p in people
+        ]
 
     def clean_parent(self):
         parent = self.cleaned_data["parent"]
@@ -122,7 +125,8 @@ class _CommitForm(ActionForm):
         return path
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("target") == "new_branch":
             name = (cleaned.get("new_branch") or "").strip()
             problem = branch_name_problem(name)
@@ -162,7 +166,8 @@ class FileEditForm(_CommitForm):
         return text.encode()
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if "content" in cleaned and len(self.file_bytes()) > EDIT_MAX_BYTES:
             # The editor only opens smaller files; a bigger text can still be posted, and is refused the same way.
             self.add_error(
@@ -197,12 +202,15 @@ class PullRequestForm(ActionForm):
     def __init__(self, *args, branches=(), people=(), **kwargs):
         super().__init__(*args, **kwargs)
         branch_choices = [(b, b) for b in branches]
-        self.fields["source"].choices = branch_choices
-        self.fields["destination"].choices = branch_choices
-        self.fields["reviewers"].choices = [(p.bitbucket_uuid, p.display_name or p.nickname) for p in people]
+        cast(forms.ChoiceField, self.fields["source"]).choices = branch_choices
+        cast(forms.ChoiceField, self.fields["destination"]).choices = branch_choices
+        cast(forms.ChoiceField, self.fields["reviewers"]).choices = [
+            (p.bitbucket_uuid, p.display_name or p.nickname) for p in people
+        ]
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("source") and cleaned.get("source") == cleaned.get("destination"):
             self.add_error("destination", "Pick a destination different from the source branch.")
         return cleaned
@@ -216,8 +224,10 @@ class PullRequestUpdateForm(ActionForm):
 
     def __init__(self, *args, branches=(), people=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["destination"].choices = [(b, b) for b in branches]
-        self.fields["reviewers"].choices = [(p.bitbucket_uuid, p.display_name or p.nickname) for p in people]
+        cast(forms.ChoiceField, self.fields["destination"]).choices = [(b, b) for b in branches]
+        cast(forms.ChoiceField, self.fields["reviewers"]).choices = [
+            (p.bitbucket_uuid, p.display_name or p.nickname) for p in people
+        ]
 
 
 REVIEW_VERDICTS = {
@@ -244,7 +254,7 @@ class MergeForm(ActionForm):
 
     def __init__(self, *args, strategies=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["strategy"].choices = [(s, STRATEGY_LABELS.get(s, s)) for s in strategies]
+        cast(forms.ChoiceField, self.fields["strategy"]).choices = [(s, STRATEGY_LABELS.get(s, s)) for s in strategies]
 
     def clean_expected_source_commit(self):
         # Sent back to Bitbucket in a diff's URL when the source moved: only a hash may go there.
@@ -260,21 +270,3 @@ class DeclineForm(ActionForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Optional. Bitbucket's decline takes no reason, so it is posted as a comment.",
     )
-
-
-class AuditFilterForm(forms.Form):
-    action = forms.ChoiceField(required=False)
-    result = forms.ChoiceField(
-        required=False, choices=[("", "any result"), ("success", "success"), ("failure", "failure")]
-    )
-    repository = forms.CharField(required=False, max_length=511, label="Repository")
-    actor = forms.CharField(required=False, max_length=150, label="User")
-
-    def __init__(self, *args, actions=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "any action"), *((a, a) for a in actions)]
-
-    def cleaned_or_default(self) -> dict:
-        if self.is_valid():
-            return self.cleaned_data
-        return {"action": "", "result": "", "repository": "", "actor": ""}

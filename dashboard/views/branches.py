@@ -1,0 +1,44 @@
+"""The new branch page (`/<ws>/<repo>/branches/new`); the branch list is a repository page."""
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from bitbucket_sync import actions
+from dashboard.forms.writes import BranchCreateForm
+from dashboard.views import access
+from dashboard.views.htmx import HtmxHttpRequest, fragment
+from dashboard.views.writes import live_branches, perform
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def branch_create(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
+    """New branch from a branch, tag or commit (``?from=`` preselects it, e.g. from a branch row)."""
+    workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
+    branches = live_branches(repository)
+    context = {"workspace": workspace, "repository": repository, "branches": branches, "nav": "workspace"}
+
+    def page(form, failure=None, status=200):
+        context.update(form=form, failure=failure)
+        return render(
+            request, fragment(request, "repositories/branch_create.html", "branch-form"), context, status=status
+        )
+
+    if request.method == "GET":
+        target = request.GET.get("from") or repository.main_branch
+        return page(BranchCreateForm(initial={"target": target, "prefix": "feature/"}))
+
+    form = BranchCreateForm(request.POST)
+    if not form.is_valid():
+        return page(form)
+    name = form.cleaned_data["full_name"]
+
+    def run():
+        actions.create_branch(user=request.user, repository=repository, name=name, target=form.cleaned_data["target"])
+        url = reverse("branch_list", args=[workspace.slug, repository.slug])
+        return url, f"Created branch {name} from {form.cleaned_data['target']}."
+
+    return perform(request, form=form, action="branch.create", run=run, failed=lambda f: page(form, f))
