@@ -14,6 +14,7 @@ app.autodiscover_tasks()
 @signals.worker_init.connect
 def refuse_without_encryption_keys(**kwargs) -> None:
     """A worker without credential keys could not read any credential: stop it at start with the reason."""
+    # Imported here: this module loads with the `dashboard` package, before the settings it would read exist.
     from bitbucket_sync.credentials.encryption import key_problem
 
     problem = key_problem()

@@ -27,6 +27,7 @@ from bitbucket_sync.models import (
     RepositoryAccess,
     RepositoryWatcher,
     SyncRun,
+    WebhookSubscription,
     Workspace,
     WorkspaceAccess,
     WorkspaceMembership,
@@ -174,6 +175,22 @@ def credential(owner, *, acct: Account | None = None, api_url: str = "", login: 
     cred.set_secret(secret or "not-a-real-token-0000")
     cred.save()
     return cred
+
+
+def webhook_subscription(ws: Workspace, *, secret: str, **fields) -> WebhookSubscription:
+    """Live updates turned on for `ws`, signed with `secret` (needs an encryption key in settings)."""
+    fields = {
+        "enabled": True,
+        "status": WebhookSubscription.Status.ACTIVE,
+        "hook_uuid": "{hook}",
+        "url": "https://dash.example.com/hooks/",
+        "enabled_at": timezone.now(),
+        **fields,
+    }
+    sub = WebhookSubscription(workspace=ws, **fields)
+    sub.set_secret(secret)
+    sub.save()
+    return sub
 
 
 def sync_run(ws: Workspace, **fields) -> SyncRun:

@@ -10,10 +10,10 @@ import pytest
 from cryptography.fernet import Fernet
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from bitbucket_sync import webhooks
 from bitbucket_sync.models import Branch, WebhookDelivery, WebhookSubscription, Workspace
+from tests import factories as f
 
 SECRET = "s3cret-for-tests-only"
 DEAD_URL = "http://127.0.0.1:9/hooks/bitbucket/unreachable/"  # registered, never contacted: deliveries are dropped
@@ -26,17 +26,7 @@ DEAD_URL = "http://127.0.0.1:9/hooks/bitbucket/unreachable/"  # registered, neve
 def subscription(settings, db):
     settings.BBDASH_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     workspace = Workspace.objects.create(bitbucket_uuid="{" + str(uuid.uuid4()) + "}", slug="acme", name="Acme")
-    sub = WebhookSubscription(
-        workspace=workspace,
-        enabled=True,
-        status=WebhookSubscription.Status.ACTIVE,
-        hook_uuid="{hook}",
-        url="https://dash.example.com/hooks/",
-        enabled_at=timezone.now(),
-    )
-    sub.set_secret(SECRET)
-    sub.save()
-    return sub
+    return f.webhook_subscription(workspace, secret=SECRET)
 
 
 def _refusals(client, subscription) -> dict[str, tuple]:

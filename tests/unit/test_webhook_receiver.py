@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from bitbucket_sync import webhooks
 from bitbucket_sync.models import WebhookDelivery, WebhookSubscription, Workspace
+from tests import factories as f
 
 SECRET = "s3cret-for-tests-only"
 
@@ -18,17 +19,7 @@ SECRET = "s3cret-for-tests-only"
 def subscription(settings, db):
     settings.BBDASH_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     workspace = Workspace.objects.create(bitbucket_uuid="{" + str(uuid.uuid4()) + "}", slug="acme", name="Acme")
-    sub = WebhookSubscription(
-        workspace=workspace,
-        enabled=True,
-        status=WebhookSubscription.Status.ACTIVE,
-        hook_uuid="{hook}",
-        url="https://dash.example.com/hooks/",
-        enabled_at=timezone.now(),
-    )
-    sub.set_secret(SECRET)
-    sub.save()
-    return sub
+    return f.webhook_subscription(workspace, secret=SECRET)
 
 
 def _url(workspace: Workspace) -> str:

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from bitbucket_sync.credentials.encryption import write_key_file
 from bitbucket_sync.sync import access
 from dashboard.management.processes import ChildProcesses, StopSignal
 
@@ -87,8 +89,6 @@ class Command(BaseCommand):
 
     def _ensure_encryption_key(self) -> None:
         """Credentials are encrypted at rest: make the demo's key once into var/ (never overwritten)."""
-        from bitbucket_sync.credentials.encryption import write_key_file
-
         if settings.BBDASH_ENCRYPTION_KEYS:
             return
         if write_key_file(settings.ENCRYPTION_KEY_FILE):
@@ -155,8 +155,6 @@ class Command(BaseCommand):
             user.save()
 
     def _wait_for_web(self, host: str, port: int, processes: ChildProcesses) -> None:
-        import urllib.request
-
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
