@@ -303,6 +303,8 @@ def merge(ctx: Ctx, workspace: str, repo_slug: str, pull_request_id: int):
 
         def run() -> None:
             with world.lock:
+                if world.merge_tasks.get(task.id) is not task:
+                    return  # the world was reset since: its pull request is gone, and so is the task
                 try:
                     world.merge(repo, pr, actor, strategy, message, close)
                     task.status = "SUCCESS"

@@ -282,6 +282,28 @@ def test_merge_faults_409_and_slow_merges(emulator: Emulator):
     assert s.get(pr.json()["links"]["self"]["href"]).json()["state"] == "MERGED"
 
 
+def test_reset_drops_a_merge_still_running(emulator: Emulator):
+    """A slow merge started before a reset must not land in the seeded world (nor send its event to a new hook)."""
+    s = session(emulator, "alice")
+    api = emulator.api_url
+    events: list[str] = []
+
+    def record(event: str, *args, **kwargs) -> None:
+        events.append(event)
+
+    emulator.world.listeners.append(record)
+    emulator.app.merge_task_delay = 0.3
+    control(emulator, "POST", "slow-merges", enabled=True)
+    number = s.get(api + R + "/pullrequests", params={"state": "OPEN"}).json()["values"][0]["id"]
+    merge = s.post(api + R + f"/pullrequests/{number}/merge", json={})
+    assert merge.status_code == 202
+    control(emulator, "POST", "reset")
+    time.sleep(0.6)
+    emulator.world.listeners.remove(record)
+    assert "pullrequest:fulfilled" not in events
+    assert s.get(api + R + f"/pullrequests/{number}").json()["state"] == "OPEN"
+
+
 def test_chunked_request_body(emulator: Emulator):
     def body():
         yield b'{"content": '
