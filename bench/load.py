@@ -250,15 +250,20 @@ def _start_emulator(processes, bin_dir: Path, var_dir: Path) -> str:
 
 def _mirror_the_demo(var_dir: Path, *, progress) -> dict[str, dict[str, str]]:
     """Migrate, the demo users with their emulator credentials, a first full sync; then each user's walk."""
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from bitbucket_sync.credentials import save_credential
+    from bitbucket_sync.credentials.lifecycle import save_credential
     from bitbucket_sync.sync import access
     from dashboard.management.commands.demo import DEMO_USERS
 
     call_command("migrate", interactive=False, verbosity=0)
+    # Pages name their scripts and styles through collectstatic's manifest, as in the demo.
+    call_command("collectstatic", interactive=False, verbosity=0)
     progress("migrated")
+    # The emulator started after the settings were read: it is this run's Bitbucket, as the demo makes it.
+    settings.BITBUCKET_API_URL = os.environ["BITBUCKET_API_URL"]
     accounts = {a["username"]: a for a in json.loads((var_dir / "emulator-credentials.json").read_text())["accounts"]}
     User = get_user_model()
     users = []
