@@ -290,7 +290,3 @@ def parse_diff(text: str, *, truncated: bool = False) -> tuple[list[DiffFile], b
             continue  # "\ No newline at end of file"
     flush_hunk()
     return files, truncated
-
-
-def pygments_css() -> str:
-    return _formatter.get_style_defs(".highlight")
