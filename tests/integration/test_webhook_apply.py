@@ -21,19 +21,9 @@ from bitbucket_sync.models import (
     WebhookSubscription,
 )
 from tests import factories as f
+from tests.fixtures.world import DEAD_URL
 
 pytestmark = pytest.mark.django_db
-
-DEAD_URL = "http://127.0.0.1:9/hooks/bitbucket/unreachable/"  # registered, never contacted: deliveries are dropped
-
-
-@pytest.fixture
-def hooked(live_mirror):
-    live_mirror.emulator.controls.drop_webhooks()
-    live_mirror.subscription = webhooks.enable_live_updates(
-        workspace=live_mirror.workspace, url=DEAD_URL, actor=live_mirror.alice
-    )
-    return live_mirror
 
 
 def _emitted(world, start: int, event: str):

@@ -16,7 +16,6 @@ from bitbucket_sync.models import Branch, WebhookDelivery, WebhookSubscription, 
 from tests import factories as f
 
 SECRET = "s3cret-for-tests-only"
-DEAD_URL = "http://127.0.0.1:9/hooks/bitbucket/unreachable/"  # registered, never contacted: deliveries are dropped
 
 
 # -- the receiver's refusals -----------------------------------------------------------------------------------------
@@ -87,15 +86,6 @@ def test_receiver_refusals_do_the_same_work(client, subscription):
 
 
 # -- replayed pushes -------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def hooked(live_mirror):
-    live_mirror.emulator.controls.drop_webhooks()
-    live_mirror.subscription = webhooks.enable_live_updates(
-        workspace=live_mirror.workspace, url=DEAD_URL, actor=live_mirror.alice
-    )
-    return live_mirror
 
 
 def _pushes(world, start: int) -> list:
