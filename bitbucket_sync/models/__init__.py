@@ -2,6 +2,7 @@
 
 from bitbucket_sync.models.access import RepositoryAccess, WorkspaceAccess
 from bitbucket_sync.models.audit import ActionReceipt, AuditEvent
+from bitbucket_sync.models.checks import BranchRestriction, BuildStatus
 from bitbucket_sync.models.credentials import Credential
 from bitbucket_sync.models.mirror import (
     Account,
@@ -22,6 +23,8 @@ __all__ = [
     "ActionReceipt",
     "AuditEvent",
     "Branch",
+    "BranchRestriction",
+    "BuildStatus",
     "Credential",
     "Participant",
     "Project",

@@ -155,6 +155,10 @@ class Repository(models.Model):
     pull_requests_resume_newest = models.DateTimeField(null=True, blank=True)
     pull_requests_resume_run = models.PositiveBigIntegerField(null=True, blank=True)
     watchers_synced_at = models.DateTimeField(null=True, blank=True)
+    # Branch restrictions (merge rules) need repository admin: "" never tried, "read" when the sync credential could
+    # read them (the BranchRestriction rows are the rules), "forbidden" when Bitbucket said it may not.
+    restrictions_state = models.CharField(max_length=16, blank=True)
+    restrictions_synced_at = models.DateTimeField(null=True, blank=True)
     # The last sync run that finished this repository: a run resumed after a crash or a pause skips those done.
     synced_in_run = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -240,7 +244,23 @@ class PullRequest(models.Model):
     closed_by = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     reason = models.TextField(blank=True)
     comment_count = models.PositiveIntegerField(default=0)
+    # Open tasks (Bitbucket's task_count); resolved ones are known only once the task list was read (None before).
     task_count = models.PositiveIntegerField(default=0)
+    resolved_task_count = models.PositiveIntegerField(null=True, blank=True)
+    # The build statuses' summary (BuildStatus rows hold each one): "" until they were read for the source commit.
+    build_state = models.CharField(max_length=16, blank=True)
+    statuses_synced_for = models.CharField(max_length=40, blank=True, help_text="source commit the statuses are for")
+    statuses_synced_at = models.DateTimeField(null=True, blank=True)
+    # Conflicts from the merge-preview diffstat: "" unknown (never read, or either tip moved since), "clean" or
+    # "conflicted"; read for the pair of commits in `conflicts_checked_for` ("<source>..<destination>").
+    conflict_state = models.CharField(max_length=16, blank=True)
+    conflict_paths = models.JSONField(default=list, blank=True)
+    conflicts_checked_for = models.CharField(max_length=100, blank=True)
+    # Whose turn it is (bitbucket_sync.turns decides; refresh_turns keeps these current): "author", "reviewers",
+    # "ready", "draft" or "closed"; since when, and why, in words shown on hover.
+    turn = models.CharField(max_length=16, blank=True)
+    turn_since = models.DateTimeField(null=True, blank=True)
+    turn_reasons = models.JSONField(default=list, blank=True)
     html_url = models.URLField(max_length=500, blank=True)
     created_on = models.DateTimeField()
     updated_on = models.DateTimeField()
@@ -259,6 +279,7 @@ class PullRequest(models.Model):
             models.Index(fields=["repository", "source_branch"], name="pr_repo_source"),
             # "Changed since" polls from open pages: the newest write in a workspace, read from the index alone.
             models.Index(fields=["workspace", "-synced_at"], name="pr_ws_synced"),
+            models.Index(fields=["author", "turn", "-updated_on"], name="pr_author_turn_updated"),
         ]
 
     def __str__(self) -> str:
@@ -286,10 +307,18 @@ class Participant(models.Model):
     approved = models.BooleanField(default=False)
     state = models.CharField(max_length=32, choices=ReviewState.choices, blank=True)
     participated_on = models.DateTimeField(null=True, blank=True)
+    # The source commit this participant's review (approval or changes requested) was given on, as far as bbdash
+    # knows: the PR's source commit when the review was first seen. "" without a review.
+    reviewed_commit = models.CharField(max_length=40, blank=True)
+    # A reviewer the open, non-draft PR waits for: no review yet, or commits pushed since (bitbucket_sync.turns).
+    needs_review = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["pull_request", "account"], name="participant_once")]
-        indexes = [models.Index(fields=["account", "role", "approved"], name="participant_account_role")]
+        indexes = [
+            models.Index(fields=["account", "role", "approved"], name="participant_account_role"),
+            models.Index(fields=["account", "needs_review"], name="participant_needs_review"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.account} on {self.pull_request_id} ({self.role})"

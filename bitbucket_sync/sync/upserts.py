@@ -17,7 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from bitbucket_sync import sites
+from bitbucket_sync import sites, turns
 from bitbucket_sync.client import records
 from bitbucket_sync.models import (
     Account,
@@ -483,7 +483,10 @@ def upsert_pull_requests_page(
             PullRequest.objects.bulk_update(to_update, [*fields, "synced_at"])
         counts.created += len(to_create)
         counts.updated += len(to_update)
-        _replace_participants(existing, latest, accounts, stats["participants"])
+        moved = _replace_participants(existing, latest, accounts, stats["participants"])
+        # Whose turn follows the rows that changed (an unchanged page writes nothing).
+        moved.update(existing[pr.number].pk for pr in [*to_create, *to_update])
+        turns.refresh_turns(moved)
     return existing, Counts(counts.created - before.created, counts.updated - before.updated)
 
 
@@ -492,14 +495,15 @@ def _replace_participants(
     latest: dict[int, records.PullRequest],
     accounts: dict[str, Account],
     counts: Counts,
-) -> None:
+) -> set[int]:
+    """Make the participant rows what the records say; returns the pks of the pull requests whose rows changed."""
     wanted: dict[int, dict[int, dict[str, Any]]] = {}
     for number, record in latest.items():
         people = _participant_values(record, accounts)
         if people is not None:
             wanted[rows[number].pk] = people
     if not wanted:
-        return
+        return set()
     current: dict[tuple[int, int], Participant] = {
         (p.pull_request_id, p.account_id): p for p in Participant.objects.filter(pull_request_id__in=list(wanted))
     }
@@ -524,6 +528,10 @@ def _replace_participants(
     counts.created += len(to_create)
     counts.updated += len(to_update)
     counts.removed += len(to_delete)
+    moved = {row.pull_request_id for row in [*to_create, *to_update]}
+    deleted = set(to_delete)
+    moved.update(pr_pk for (pr_pk, _), row in current.items() if row.pk in deleted)
+    return moved
 
 
 # -- people of a workspace or repository ---------------------------------------------------------------------------
