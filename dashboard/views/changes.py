@@ -10,7 +10,6 @@ One index read per poll (three for a pull request: its row, its participants and
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Max
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -32,7 +31,7 @@ def pull_request_version(pull_request: PullRequest, *, written: tuple | None = N
 
     The row's `synced_at` moves whenever the sync or a webhook changes the row; a review (approve, request changes)
     can change only the participants, so their states are part of the token. The readiness panel also shows what
-    moves without the row's `synced_at`: the build statuses (one aggregate over the PR's few), the conflicts and the
+    moves without the row's `synced_at`: the build statuses (one query over the PR's few), the conflicts and the
     repository's merge rules.
     """
     loaded = pull_request.people  # type: ignore[attr-defined]  # the selector's prefetch (to_attr="people")
@@ -49,23 +48,23 @@ def pull_request_version(pull_request: PullRequest, *, written: tuple | None = N
 
 
 def readiness_written(pull_request: PullRequest) -> tuple:
-    """When the PR's build statuses or its repository's merge rules were last written, and how many statuses it has."""
-    builds = BuildStatus.objects.filter(pull_request=pull_request).aggregate(
-        n=Count("id"), synced=Max("synced_at"), updated=Max("updated_on")
+    """What the readiness panel shows that the row's `synced_at` does not cover: the PR's build statuses as they
+    stand (a PR has a few; any writer's change shows, whether or not it stamps a time), and when they and the
+    repository's merge rules were last read."""
+    statuses = tuple(
+        BuildStatus.objects.filter(pull_request=pull_request)
+        .order_by("key")
+        .values_list("key", "state", "name", "description", "url", "updated_on", "synced_at")
     )
-    return (
-        builds["n"],
-        builds["synced"],
-        builds["updated"],
-        pull_request.statuses_synced_at,
-        pull_request.repository.restrictions_synced_at,
-    )
+    return (statuses, pull_request.statuses_synced_at, pull_request.repository.restrictions_synced_at)
 
 
 def _newest(pull_request: PullRequest, written: tuple) -> datetime | None:
-    """The newest write the pull request's page shows: the row, its build statuses, its repository's merge rules."""
-    times = [t for t in (pull_request.synced_at, *written[1:]) if isinstance(t, datetime)]
-    return max(times, default=None)
+    """The newest write the pull request's page shows: the row, its build statuses, its repository's merge rules (our
+    own write times: Bitbucket's `updated_on` runs on its clock)."""
+    statuses, *read_at = written
+    times = [pull_request.synced_at, *read_at, *(s[-1] for s in statuses)]
+    return max((t for t in times if isinstance(t, datetime)), default=None)
 
 
 def _changed_after_render(since: str, newest: datetime | None) -> bool:

@@ -6,11 +6,13 @@ will refuse versus what is advice, and the panel alone for the live refresh.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from bitbucket_sync.models import Participant, PullRequest
+from bitbucket_sync.models import BuildStatus, Participant, PullRequest
 from dashboard import rendering
 from tests import factories as f
 
@@ -91,7 +93,8 @@ def test_readiness_enforced_rule_failing_says_bitbucket_will_refuse(team, client
     # The Merge button says so, and links to the panel.
     page = _text(client.get(_url(pr)).content.decode())
     assert 'aria-describedby="merge-note"' in page
-    assert re.search(r'id="merge-note" class="merge-note refuses" href="#pr-readiness"> Bitbucket will refuse: approvals\.', page)
+    note = 'id="merge-note" class="merge-note refuses" href="#pr-readiness"> Bitbucket will refuse: approvals.'
+    assert note in page
 
 
 def test_readiness_rules_not_enforced_are_advice_and_the_merge_stays_offered(team, client):
@@ -242,3 +245,95 @@ def test_readiness_fragment_costs_a_fixed_number_of_queries(team, client, django
     f.branch_restriction(team.repositories["api"], "restrict_merges", users=[team.accounts["alice"].bitbucket_uuid])
     with django_assert_max_num_queries(20):
         _panel(client, pr)
+
+
+# --- live: the poll notices what the panel shows ------------------------------------------------------------------
+
+
+def _poll(client, pr: PullRequest, since: str):
+    params = {"workspace": "acme", "repository": pr.repository.slug, "pull_request": str(pr.number)}
+    return client.get(reverse("change_poll"), {**params, "since": since, "target": "pr-summary"})
+
+
+def _token(html: str) -> str:
+    match = re.search(r"since=(v[0-9a-f]+)", html)
+    assert match, "no live poller with a token on the page"
+    return match.group(1)
+
+
+def test_readiness_live_poll_reports_builds_conflicts_and_rules(team, client):
+    pr = team.pr
+    token = _token(client.get(_url(pr)).content.decode())
+    assert _poll(client, pr, token).status_code == 204
+    changes = [
+        lambda: f.build_status(pr, "ci", state="INPROGRESS"),
+        lambda: BuildStatus.objects.filter(pull_request=pr).update(description="halfway"),
+        lambda: PullRequest.objects.filter(pk=pr.pk).update(conflict_state="conflicted", conflicts_checked_for="a..b"),
+        lambda: f.branch_restriction(team.repositories["api"], "require_approvals_to_merge", value=2),
+    ]
+    for change in changes:
+        change()
+        response = _poll(client, pr, token)
+        assert response.status_code == 200 and response["HX-Trigger"] == "mirror-changed"
+        token = _token(response.content.decode())
+        assert _poll(client, pr, token).status_code == 204
+    # The refresh then shows the new state without a reload.
+    panel = _panel(client, pr)
+    assert "halfway" in panel and "0 of 2" in panel and "the merge would conflict" in panel
+
+
+def test_readiness_first_poll_sees_a_build_written_after_the_page(team, client):
+    pr = team.pr
+    rendered = "t" + str(int(timezone.now().timestamp()) - 60)
+    PullRequest.objects.filter(pk=pr.pk).update(synced_at=timezone.now() - timedelta(hours=1))
+    assert _poll(client, pr, rendered).status_code == 200  # a token we read as "a minute ago"
+    f.build_status(pr, "ci", synced_at=timezone.now() - timedelta(hours=2), updated_on=None)
+    PullRequest.objects.filter(pk=pr.pk).update(statuses_synced_at=timezone.now() - timedelta(hours=2))
+    assert "HX-Trigger" not in _poll(client, pr, rendered)
+    BuildStatus.objects.filter(pull_request=pr).update(synced_at=timezone.now())
+    assert _poll(client, pr, rendered)["HX-Trigger"] == "mirror-changed"
+
+
+# --- the merge page -------------------------------------------------------------------------------------------------
+
+
+def _merge_page(client, pr: PullRequest) -> str:
+    url = reverse("pull_request_merge", args=["acme", pr.repository.slug, pr.number])
+    response = client.get(url)
+    assert response.status_code == 200
+    return _text(response.content.decode())
+
+
+def test_merge_page_says_what_bitbucket_will_refuse(live_mirror, client):
+    pr = live_mirror.mergeable_open_pr()
+    client.force_login(live_mirror.alice)
+    f.branch_restriction(pr.repository, "require_approvals_to_merge", pattern=pr.destination_branch, value=5)
+    f.branch_restriction(pr.repository, "enforce_merge_checks", pattern=pr.destination_branch)
+    PullRequest.objects.filter(pk=pr.pk).update(task_count=2)
+    html = _merge_page(client, pr)
+    refuse = html.split("<h3>Bitbucket will refuse the merge while</h3>")[1].split("</ul>")[0]
+    assert "Approvals: " in refuse and "of 5" in refuse
+    advice = html.split("<h3>Advice (Bitbucket lets the merge through)</h3>")[1].split("</ul>")[0]
+    assert "Tasks: 2 open" in advice
+    # The attempt stays possible (the mirror may be behind); the button says what it is.
+    assert '<button type="submit" class="button primary">Try to merge anyway</button>' in html
+
+
+def test_merge_page_advice_only_keeps_the_plain_merge(live_mirror, client):
+    pr = live_mirror.mergeable_open_pr()
+    client.force_login(live_mirror.alice)
+    f.branch_restriction(pr.repository, "require_approvals_to_merge", pattern=pr.destination_branch, value=5)
+    html = _merge_page(client, pr)
+    assert "Bitbucket will refuse" not in html and "cannot succeed" not in html
+    assert "<h3>Advice (Bitbucket lets the merge through)</h3>" in html
+    assert '<button type="submit" class="button primary">Merge</button>' in html
+
+
+def test_merge_page_conflicts_say_the_merge_cannot_succeed(live_mirror, client):
+    pr = live_mirror.mergeable_open_pr()
+    client.force_login(live_mirror.alice)
+    PullRequest.objects.filter(pk=pr.pk).update(conflict_state="conflicted", conflict_paths=["app/orders.py"])
+    html = _merge_page(client, pr)
+    assert "The merge cannot succeed:</strong> the changes conflict with" in html and "in 1 file." in html
+    assert ">app/orders.py</a>" in html
+    assert "Merge rules unknown" in html or "<h3>Bitbucket will refuse the merge while</h3>" in html
