@@ -164,6 +164,11 @@ def pull_request_readiness(pull_request: PullRequest, *, viewer: Account | None,
         ConditionRow(c.key, c.label, c.status, c.detail, c.blocking, LINKS.get(c.key, ""))
         for c in turns.merge_conditions(facts)
     ]
+    if pull_request.draft and pull_request.state == PullRequest.State.OPEN:
+        # Bitbucket's own page offers no merge for a draft; whether its API refuses one is not documented.
+        rows.insert(
+            0, ConditionRow("draft", "Draft", turns.RED, "still a draft: mark it ready for review first", False)
+        )
     rights = _merge_rights(facts.rules, viewer)
     rows.append(_merge_rights_row(rights))
 
@@ -204,8 +209,13 @@ def pull_request_readiness(pull_request: PullRequest, *, viewer: Account | None,
 
 @dataclass(frozen=True)
 class ReviewState:
-    key: str  # approved, changes_requested, needs_rereview, not_reviewed: also the badge's class
+    key: str  # approved, changes_requested, needs_rereview, not_reviewed
     label: str
+
+    @property
+    def badge(self) -> str:
+        """The badge's class (the stylesheet's colours for the review states)."""
+        return {"approved": "approved", "changes_requested": "changes", "needs_rereview": "rereview"}.get(self.key, "")
 
 
 def review_state(participant: Participant, *, source_commit: str) -> ReviewState:

@@ -66,9 +66,12 @@ def test_readiness_rules_never_read_are_unknown_and_said_so(team, client):
     assert "not checked for the current commits" in _condition(panel, "Conflicts")
     who = _condition(panel, "Who may merge")
     assert "unknown" in who and "anyone with write access" not in who
-    # Nothing is enforced as far as the mirror knows: approvals missing are advice, never "will refuse".
-    assert "advice: Bitbucket lets the merge through" in _condition(panel, "Approvals")
-    assert "Bitbucket will refuse" not in panel
+    # Nothing is known to be enforced: approvals missing are advice unless a rule says otherwise, never "will refuse".
+    assert "advice, unless a merge rule enforces it" in _condition(panel, "Approvals")
+    assert "No known rule refuses the merge,</strong> but the merge rules are unknown" in panel
+    assert "Bitbucket will refuse" not in panel and "lets the merge through" not in panel
+    page = _text(client.get(_url(team.pr)).content.decode())
+    assert "Not met (merge rules unknown): approvals. Not known yet: builds, conflicts, who may merge." in page
 
 
 def test_readiness_rules_forbidden_say_the_credential_may_not_read_them(team, client):
@@ -207,6 +210,13 @@ def test_readiness_insights_line_only_with_a_summary(team, client, rf):
     assert '<a href="#insights">Code Insights reports</a>: 1 failed, 0 pending, 4 passed' in html
 
 
+def test_readiness_draft_is_said_first(team, client):
+    PullRequest.objects.filter(pk=team.pr.pk).update(draft=True)
+    panel = _panel(client, team.pr)
+    assert "Draft: still a draft: mark it ready for review first" in re.sub(r"<[^>]+>", "", panel)
+    assert panel.index("still a draft") < panel.index("Approvals")
+
+
 def test_readiness_panel_of_a_merged_pull_request(team, client):
     PullRequest.objects.filter(pk=team.pr.pk).update(state="MERGED")
     panel = _panel(client, team.pr)
@@ -227,14 +237,14 @@ def test_reviewers_show_each_review_state(team, client):
     html = _text(response.content.decode())
 
     def badge(name: str) -> str:
-        match = re.search(rf">{name}</a> <span class=\"badge review-([a-z_]+)\">([^<]+)</span>", html)
+        match = re.search(rf'>{name}</a> <span class="badge ?([a-z]*)">([^<]+)</span>', html)
         assert match, name
         return f"{match.group(1)}: {match.group(2)}"
 
     assert badge("Carol Chen") == "approved: approved"
-    assert badge("Bob Brown") == "changes_requested: changes requested"
-    assert badge("Dave Diaz") == "not_reviewed: not reviewed yet"
-    assert badge("Eve Early") == "needs_rereview: needs re-review (approved on an earlier commit)"
+    assert badge("Bob Brown") == "changes: changes requested"
+    assert badge("Dave Diaz") == ": not reviewed yet"
+    assert badge("Eve Early") == "rereview: needs re-review (approved on an earlier commit)"
 
 
 def test_readiness_fragment_costs_a_fixed_number_of_queries(team, client, django_assert_max_num_queries):
