@@ -117,6 +117,12 @@ LINKS = {
 }
 
 
+def _link(condition: turns.Condition) -> str:
+    if condition.key == "conflicts" and condition.status != turns.RED:
+        return ""  # the conflicting files are listed only when there are some
+    return LINKS.get(condition.key, "")
+
+
 def _merge_rights(rules: turns.Rules | None, viewer: Account | None) -> MergeRights:
     if rules is None:
         return MergeRights(known=False)
@@ -161,8 +167,7 @@ def pull_request_readiness(pull_request: PullRequest, *, viewer: Account | None,
     some."""
     facts = turns.facts_for([pull_request])[pull_request.pk]
     rows = [
-        ConditionRow(c.key, c.label, c.status, c.detail, c.blocking, LINKS.get(c.key, ""))
-        for c in turns.merge_conditions(facts)
+        ConditionRow(c.key, c.label, c.status, c.detail, c.blocking, _link(c)) for c in turns.merge_conditions(facts)
     ]
     if pull_request.draft and pull_request.state == PullRequest.State.OPEN:
         # Bitbucket's own page offers no merge for a draft; whether its API refuses one is not documented.

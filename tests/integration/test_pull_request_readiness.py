@@ -47,7 +47,7 @@ def _text(html: str) -> str:
 def _condition(panel: str, label: str) -> str:
     """The text of one condition's line (its label link up to the next condition)."""
     start = r'<li class="condition">'
-    match = re.search(rf"{start}(?:(?!{start}).)*?>{label}</a>.*?(?={start}|</ul> </section>)", panel)
+    match = re.search(rf"{start}(?:(?!{start}).)*?>{label}(?:</a>)?:.*?(?={start}|</ul> </section>)", panel)
     assert match, f"no {label} condition in the panel"
     return re.sub(r"<[^>]+>", "", match.group(0))
 
