@@ -174,22 +174,29 @@ def store_statuses(
 
 
 def apply_status(*, pull_request: PullRequest, record: records.BuildStatus, now: datetime | None = None) -> bool:
-    """One status as a webhook delivers it, for a pull request whose statuses were read for this commit: upsert its
-    key and recompute ``build_state`` (nothing is deleted: a delivery is not a listing). True when a row changed.
+    """One status as a webhook delivers it, for a pull request whose source commit it is on: upsert its key and
+    recompute ``build_state``; True when a row changed. Nothing else is deleted (a delivery is not a listing) but
+    rows of another commit, which a pull request's list never shows with its tip's.
 
     A delivery older than the row (``updated_on``) is ignored: deliveries can arrive out of order."""
     now = now or timezone.now()
     key = record.key[:255]
     values = _values(record)
+    if _same_commit(record.commit, pull_request.source_commit):
+        values["commit_hash"] = pull_request.source_commit  # the listing's form, so the next read changes nothing
     with transaction.atomic():
-        row = BuildStatus.objects.select_for_update().filter(pull_request=pull_request, key=key).first()
+        rows = list(BuildStatus.objects.select_for_update().filter(pull_request=pull_request))
+        stale = [r.pk for r in rows if r.commit_hash and not _same_commit(r.commit_hash, record.commit)]
+        row = next((r for r in rows if r.key == key and r.pk not in stale), None)
         if row is not None and row.updated_on and record.updated_on and record.updated_on < row.updated_on:
             return False
+        if stale:
+            BuildStatus.objects.filter(pk__in=stale).delete()
         if row is None:
             BuildStatus.objects.create(pull_request=pull_request, key=key, synced_at=now, **values)
         elif any(getattr(row, name) != value for name, value in values.items()):
             BuildStatus.objects.filter(pk=row.pk).update(synced_at=now, **values)
-        else:
+        elif not stale:
             return False
         states = BuildStatus.objects.filter(pull_request=pull_request).values_list("state", flat=True)
         build_state = turns.build_summary(states)
