@@ -46,6 +46,7 @@ def scale_world(repos: int = 20, pull_requests: int = 50, members: int = 50, bra
     world.clock = clock
     alice, bob = world.user("alice"), world.user("bob")
     people = list(world.users.values())
+    built = 0
     for r in range(1, repos + 1):
         repo = build_repository(
             world,
@@ -83,8 +84,9 @@ def scale_world(repos: int = 20, pull_requests: int = 50, members: int = 50, bra
             )
             kind = n % 4
             if kind in (0, 1):
-                # Every open PR has a build of its tip: one in ten still running, the rest passed.
-                state = "INPROGRESS" if n % 10 == 0 else "SUCCESSFUL"
+                # Every open PR has a build of its tip: every tenth still running, the rest passed.
+                built += 1
+                state = "INPROGRESS" if built % 10 == 0 else "SUCCESSFUL"
                 statuses.write(world, repo, c.hash, {"key": "ci", "state": state, "refname": branch}, None)
             if kind == 1:
                 world.set_review(repo, pr, reviewer.uuid, "approved")
