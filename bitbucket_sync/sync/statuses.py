@@ -96,6 +96,9 @@ def sync_statuses(
     return len(due)
 
 
+STORED = ("state", "name", "description", "url", "refname", "commit_hash", "created_on", "updated_on")
+
+
 def _values(record: records.BuildStatus) -> dict:
     return {
         "state": record.state,
@@ -123,7 +126,8 @@ def store_statuses(
     now: datetime | None = None,
 ) -> bool:
     """Make the pull request's statuses what a complete listing says (rows for unlisted keys deleted), with its
-    ``build_state`` and the commit they were read for; True when anything a page or a rule reads changed.
+    ``build_state`` and the commit they were read for; True when anything a page or a rule reads changed (and then
+    the pull request's ``synced_at`` moves, as for any change of the row).
 
     The commit is the pull request's source commit as the mirror knows it, unless the statuses name another one
     (the source moved on Bitbucket after the mirror last read the pull request): then theirs, so the next
@@ -159,18 +163,20 @@ def store_statuses(
         if to_create:
             BuildStatus.objects.bulk_create(to_create, ignore_conflicts=True)
         if to_update:
-            BuildStatus.objects.bulk_update(to_update, [*_values(next(iter(latest.values()))), "synced_at"])
+            BuildStatus.objects.bulk_update(to_update, [*STORED, "synced_at"])
         counts.created += len(to_create)
         counts.updated += len(to_update)
         counts.removed += len(gone)
         build_state = turns.build_summary(r.state for r in latest.values())
-        moved = build_state != pull_request.build_state or read_for != pull_request.statuses_synced_for
-        PullRequest.objects.filter(pk=pull_request.pk).update(
-            build_state=build_state, statuses_synced_for=read_for, statuses_synced_at=now
-        )
-        pull_request.build_state, pull_request.statuses_synced_for = build_state, read_for
-        pull_request.statuses_synced_at = now
-    return bool(to_create or to_update or gone or moved)
+        changed = bool(to_create or to_update or gone)
+        changed |= build_state != pull_request.build_state or read_for != pull_request.statuses_synced_for
+        values = {"build_state": build_state, "statuses_synced_for": read_for, "statuses_synced_at": now}
+        if changed:
+            values["synced_at"] = now  # open pages poll "changed since" on it: a finished build shows live
+        PullRequest.objects.filter(pk=pull_request.pk).update(**values)
+        for name, value in values.items():
+            setattr(pull_request, name, value)
+    return changed
 
 
 def apply_status(*, pull_request: PullRequest, record: records.BuildStatus, now: datetime | None = None) -> bool:
@@ -200,6 +206,6 @@ def apply_status(*, pull_request: PullRequest, record: records.BuildStatus, now:
             return False
         states = BuildStatus.objects.filter(pull_request=pull_request).values_list("state", flat=True)
         build_state = turns.build_summary(states)
-        PullRequest.objects.filter(pk=pull_request.pk).update(build_state=build_state)
-        pull_request.build_state = build_state
+        PullRequest.objects.filter(pk=pull_request.pk).update(build_state=build_state, synced_at=now)
+        pull_request.build_state, pull_request.synced_at = build_state, now
     return True

@@ -171,3 +171,14 @@ def test_rate_limited_status_reads_pause_and_resume_without_reading_twice(demo_w
     assert demo_world.counts()["by_endpoint"][STATUSES]["status"].get("429") == 1
     for pr in open_prs:
         assert mirrored(pr) == in_bitbucket(demo_world, pr.repository.slug, pr.number), pr
+
+
+def test_a_changed_build_moves_the_pull_requests_synced_at_and_an_unchanged_one_does_not(demo_world: DemoWorld):
+    running = demo_world.pr(REPO, RUNNING)
+    passing = demo_world.pr(REPO, PASSING)
+    PullRequest.objects.filter(pk=running.pk).update(statuses_synced_at=timezone.now() - timedelta(minutes=6))
+    run_build(demo_world, RUNNING, "FAILED")
+    demo_world.sync()
+    assert demo_world.pr(REPO, RUNNING).synced_at > running.synced_at  # open pages see the build finish
+    demo_world.sync(SyncRun.Kind.FULL)
+    assert demo_world.pr(REPO, PASSING).synced_at == passing.synced_at  # read again, nothing changed
