@@ -30,7 +30,6 @@ _UUID = re.compile(r"^\{[0-9a-f-]{36}\}$")
 _URL = re.compile(r"^https?://\S+$")
 
 
-
 class Clocked(Protocol):
     """What these rules ask of the world (state.World): its clock and its change counter."""
 

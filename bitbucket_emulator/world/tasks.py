@@ -16,7 +16,6 @@ from .objects import PullRequest, Repository, WorldError
 STATES = ("UNRESOLVED", "RESOLVED")
 
 
-
 class Clocked(Protocol):
     """What these rules ask of the world (state.World): its clock and its change counter."""
 

@@ -390,8 +390,12 @@ CASES = [
     ),
     Case("pr-task", "GET", R + "/pullrequests/{pr}/tasks/{task}", 200, prepare=_task),
     Case("pr-task-404", "GET", R + "/pullrequests/4/tasks/999999", 404),
-    Case("pr-task-resolve", "PUT", R + "/pullrequests/{pr}/tasks/{task}", 200, json={"state": "RESOLVED"}, prepare=_task),
-    Case("pr-task-bad-state-400", "PUT", R + "/pullrequests/{pr}/tasks/{task}", 400, json={"state": "X"}, prepare=_task),
+    Case(
+        "pr-task-resolve", "PUT", R + "/pullrequests/{pr}/tasks/{task}", 200, json={"state": "RESOLVED"}, prepare=_task
+    ),
+    Case(
+        "pr-task-bad-state-400", "PUT", R + "/pullrequests/{pr}/tasks/{task}", 400, json={"state": "X"}, prepare=_task
+    ),
     Case("pr-task-delete", "DELETE", R + "/pullrequests/{pr}/tasks/{task}", 204, prepare=_task),
     # Code Insights
     Case("reports", "GET", REPORT, 200, prepare=_report),

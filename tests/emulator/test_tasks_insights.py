@@ -142,13 +142,15 @@ def test_annotations_bulk_limits_defaults_and_updates(emulator: Emulator):
     assert s.get(url + "/annotations").status_code == 404  # the report went, and its annotations with it
 
 
-def test_report_writes_need_write_permission_but_only_the_read_scope(emulator: Emulator):
+def test_report_writes_need_write_permission_reads_need_read(emulator: Emulator):
     tip = _tip(emulator, 1)
     body = {"title": "T", "report_type": "TEST"}
     docs_tip = emulator.world.repository("acme", "docs").branches["main"]
-    # bob reads docs only: 403; the docs-readonly token (no repository:write) may write on its repository.
+    # bob reads docs only: 403; a CI token with write access to its project writes; reading needs read only.
     bob = session(emulator, "bob")
-    assert bob.put(f"{emulator.api_url}/repositories/acme/docs/commit/{docs_tip}/reports/x", json=body).status_code == 403
+    assert (
+        bob.put(f"{emulator.api_url}/repositories/acme/docs/commit/{docs_tip}/reports/x", json=body).status_code == 403
+    )
     token = session(emulator, "token:web-ci")
     web_tip = emulator.world.repository("acme", "web-frontend").branches["main"]
     assert token.put(f"{emulator.api_url}/repositories/acme/web-frontend/commit/{web_tip}/reports/x", json=body).ok
