@@ -38,11 +38,13 @@ from .pull_requests import (
     unapprove,
     update_pull_request,
 )
+from .tasks import TASK_MAX_CHARS, create_task, set_task_state
 
 __all__ = [
     "BRANCH_PREFIXES",
     "EDIT_MAX_BYTES",
     "STRATEGY_LABELS",
+    "TASK_MAX_CHARS",
     "ActionFailed",
     "ActionRefused",
     "BranchMoved",
@@ -60,6 +62,7 @@ __all__ = [
     "commit_files",
     "commit_to_new_branch_and_open_pr",
     "create_branch",
+    "create_task",
     "decline_pull_request",
     "default_merge_message",
     "default_reviewers",
@@ -71,6 +74,7 @@ __all__ = [
     "pull_request_draft",
     "remove_request_changes",
     "request_changes",
+    "set_task_state",
     "unapprove",
     "update_pull_request",
 ]

@@ -10,6 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from dashboard import rendering, selectors
 from dashboard.filters import PullRequestFilterForm
+from dashboard.selectors import insights
 from dashboard.views import access
 from dashboard.views.changes import pull_request_version
 from dashboard.views.htmx import HtmxHttpRequest, fragment, wants_fragment
@@ -96,7 +97,7 @@ def pull_request_detail(
 
 def _section(request: HtmxHttpRequest, pull_request, section: str) -> dict:
     loaders = {
-        "pr-diff": ("diff", selectors.pull_request_diff),
+        "pr-diff": ("diff", _diff_with_annotations),
         "pr-commits": ("commits", selectors.pull_request_commits),
         "pr-discussion": ("discussion", selectors.pull_request_discussion),
     }
@@ -105,3 +106,9 @@ def _section(request: HtmxHttpRequest, pull_request, section: str) -> dict:
         return {name: load(request.user, pull_request=pull_request), f"{name}_loaded": True}
     except selectors.LiveReadError as exc:
         return {f"{name}_error": str(exc), f"{name}_loaded": True}
+
+
+def _diff_with_annotations(user, *, pull_request) -> dict:
+    """The diff, with the source commit's Code Insights annotations on the lines they name."""
+    diff = selectors.pull_request_diff(user, pull_request=pull_request)
+    return insights.annotate_diff(user, pull_request=pull_request, diff=diff)
