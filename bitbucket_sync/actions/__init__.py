@@ -1,7 +1,7 @@
 """Writes to Bitbucket, each with the acting user's own credential, then the mirror, then one audit event.
 
 Every service is keyword-only and takes the dashboard ``user``. It first checks the user's ``RepositoryAccess``
-(write for branches, commits, opening/updating/merging/declining; read for reviews and comments) and raises
+(write for branches, commits, opening/updating/merging/declining; read for reviews, comments and tasks) and raises
 ``ActionRefused`` without calling Bitbucket; Bitbucket's refusals come back as ``ActionFailed`` (or a subclass:
 ``BranchMoved``, ``SourceMoved``, ``MergeConflicts``) with a message in plain words. Success and failure alike write
 one ``AuditEvent``; a merge Bitbucket is still running writes it when it ends (``merge_status``).

@@ -99,7 +99,7 @@ def pull_request_task_create(
     names = access.pull_request_for_user(request, workspace_slug, repo_slug, number)
     form = TaskForm(request.POST)
     if not form.is_valid():
-        problem = "; ".join(e for errors in form.errors.values() for e in errors)
+        problem = "; ".join(str(e) for errors in form.errors.values() for e in errors)
         failure = actions.ActionFailed(f"The task was not added: {problem}", kind="invalid")
         return _tasks(request, *names, failure=failure, form=form)
 
