@@ -310,4 +310,13 @@ def read_commit_reports(reader: LiveReader, *, repository: Repository, commit: s
             for r in client.iter_commit_reports(ws, slug, commit)
         ]
 
-    return reader.cached(reader.key("reports", repository.bitbucket_uuid, commit), REPORTS_SECONDS, produce)
+    return reader.cached(_reports_key(reader, repository, commit), REPORTS_SECONDS, produce)
+
+
+def cached_commit_reports(reader: LiveReader, *, repository: Repository, commit: str) -> list[CommitReport] | None:
+    """What `read_commit_reports` cached for this credential and commit, without a request; None when nothing is."""
+    return cast(list[CommitReport] | None, cache.get(_reports_key(reader, repository, commit)))
+
+
+def _reports_key(reader: LiveReader, repository: Repository, commit: str) -> str:
+    return reader.key("reports", repository.bitbucket_uuid, commit)

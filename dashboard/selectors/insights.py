@@ -112,17 +112,24 @@ class ReportsSummary:
     def total(self) -> int:
         return self.passed + self.failed + self.pending
 
+    def __bool__(self) -> bool:
+        return self.total > 0  # no reports: nothing for the panel to say
+
     @property
     def state(self) -> str:
         """FAILED, PENDING or PASSED (worst first); "" without reports."""
         return "FAILED" if self.failed else "PENDING" if self.pending else "PASSED" if self.passed else ""
 
 
-def _read_reports(user, pull_request: PullRequest) -> list[CommitReport]:
+def _read_reports(user, pull_request: PullRequest, *, read: bool = True) -> list[CommitReport] | None:
+    """The source commit's reports; with `read=False` only what the cache holds (None when it holds nothing)."""
     if not pull_request.source_commit:
         return []
     with browse_client(user) as reader:
-        return browse.read_commit_reports(reader, repository=pull_request.repository, commit=pull_request.source_commit)
+        repository, commit = pull_request.repository, pull_request.source_commit
+        if read:
+            return browse.read_commit_reports(reader, repository=repository, commit=commit)
+        return browse.cached_commit_reports(reader, repository=repository, commit=commit)
 
 
 def pull_request_reports(user, *, pull_request: PullRequest) -> list[ReportView]:
@@ -134,7 +141,7 @@ def pull_request_reports(user, *, pull_request: PullRequest) -> list[ReportView]
             [data_value(d) for d in c.report.data],
             sorted(c.annotations, key=lambda a: (SEVERITY_ORDER.get(a.severity, 4), a.path or "", a.line)),
         )
-        for c in _read_reports(user, pull_request)
+        for c in _read_reports(user, pull_request) or []
     ]
     order = {r: i for i, r in enumerate(RESULTS)}
     return sorted(views, key=lambda v: order.get(v.report.result, len(RESULTS)))
@@ -147,21 +154,26 @@ def summarise(reports: list[records.Report]) -> ReportsSummary:
     )
 
 
-def reports_summary(user, *, pull_request: PullRequest) -> ReportsSummary | None:
+def reports_summary(user, *, pull_request: PullRequest, read: bool = True) -> ReportsSummary | None:
     """How many of the source commit's reports passed, failed or are pending; None when they cannot be read (the
-    viewer has no working credential, Bitbucket refused). Cached like the reports section, so both cost one read."""
+    viewer has no working credential, Bitbucket refused). Cached like the reports section, so both cost one read.
+
+    `read=False` sends nothing: the summary only when the reports were read lately (the page's Reports section
+    reads them after the page loads, then asks the readiness panel to refresh), else None."""
     try:
-        return summarise([c.report for c in _read_reports(user, pull_request)])
+        reports = _read_reports(user, pull_request, read=read)
     except LiveReadError as exc:
-        logger.info("reports of pull request %s not read: %s", pull_request.pk, exc)
+        if read:
+            logger.info("reports of pull request %s not read: %s", pull_request.pk, exc)
         return None
+    return None if reports is None else summarise([c.report for c in reports])
 
 
 def annotate_diff(user, *, pull_request: PullRequest, diff: dict) -> dict:
     """`diff` (from `pull_request_diff`) with each annotation on the line of its path it names (new side), or on
     its file when that line is not shown (or is 0, the top). The diff shows without them when reports can't be read."""
     try:
-        reports = _read_reports(user, pull_request)
+        reports = _read_reports(user, pull_request) or []
     except LiveReadError:
         return diff
     by_path: dict[str, list[tuple[records.Report, records.Annotation]]] = defaultdict(list)

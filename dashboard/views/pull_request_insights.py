@@ -3,6 +3,10 @@
 Both regions load after the page (htmx `load`), each read with the viewer's own credential. A task action answers
 htmx with the task list region (#pr-tasks) as it now is, or with the failure and the typed text kept; without htmx
 it redirects to the pull request. Each form's idempotency key makes a double submit act once.
+
+When what was read changes what the page's mirrored regions show (the task counts, and so the turn and the
+readiness panel's tasks line; the reports line the panel shows once they were read), the answer carries the page's
+`mirror-changed` event, and those regions refresh themselves.
 """
 
 from django.core.exceptions import PermissionDenied
@@ -11,12 +15,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
 
 from bitbucket_sync import actions
 from bitbucket_sync.actions import receipts
 from dashboard.forms.tasks import TaskForm, TaskStateForm
 from dashboard.selectors import LiveReadError, insights
 from dashboard.views import access
+from dashboard.views.changes import EVENT as MIRROR_CHANGED
 from dashboard.views.htmx import HtmxHttpRequest, wants_fragment
 from dashboard.views.writes import done
 
@@ -30,7 +36,14 @@ def _region(request: HtmxHttpRequest, template: str, context: dict, status: int 
     return render(request, "pull_requests/section_page.html", {**context, "region": template}, status=status)
 
 
-def _tasks(request: HtmxHttpRequest, workspace, repository, pull_request, **extra) -> HttpResponse:
+def _counts(pull_request) -> tuple[int, int | None]:
+    return pull_request.task_count, pull_request.resolved_task_count
+
+
+def _tasks(request: HtmxHttpRequest, workspace, repository, pull_request, before=None, **extra) -> HttpResponse:
+    """The task region; `before` is the mirror's counts when the request came in (a read or an action may change
+    them, and then the page's mirrored regions are told to refresh)."""
+    before = before or _counts(pull_request)
     context = {
         "workspace": workspace,
         "repository": repository,
@@ -45,7 +58,10 @@ def _tasks(request: HtmxHttpRequest, workspace, repository, pull_request, **extr
             context["tasks"] = insights.pull_request_tasks(request.user, pull_request=pull_request)
         except LiveReadError as exc:
             context["tasks_error"] = str(exc)
-    return _region(request, "pull_requests/_tasks.html", context)
+    response = _region(request, "pull_requests/_tasks.html", context)
+    if wants_fragment(request) and _counts(pull_request) != before:
+        trigger_client_event(response, MIRROR_CHANGED)
+    return response
 
 
 @require_GET
@@ -58,6 +74,7 @@ def pull_request_tasks(request: HtmxHttpRequest, workspace_slug: str, repo_slug:
 def _act(request: HtmxHttpRequest, names, form, *, action: str, run) -> HttpResponse:
     """Run a task action once per idempotency key; `run()` returns the task list after it and the success words."""
     workspace, repository, pull_request = names
+    before = _counts(pull_request)
     url = reverse("pull_request_detail", args=[workspace.slug, repository.slug, pull_request.number])
     receipt, fresh = receipts.claim(
         user=request.user, key=form.cleaned_data["idempotency_key"], action=action, pull_request=pull_request
@@ -67,9 +84,9 @@ def _act(request: HtmxHttpRequest, names, form, *, action: str, run) -> HttpResp
             raise Http404("No such form.")
         if not receipt.result_url:
             failure = actions.ActionFailed("This form was already sent and is still being handled.", kind="pending")
-            return _tasks(request, *names, failure=failure)
+            return _tasks(request, *names, before, failure=failure)
         if request.htmx:
-            return _tasks(request, *names, note=ALREADY_DONE)
+            return _tasks(request, *names, before, note=ALREADY_DONE)
         return done(request, receipt.result_url, ALREADY_DONE)
     try:
         tasks, message = run()
@@ -82,13 +99,13 @@ def _act(request: HtmxHttpRequest, names, form, *, action: str, run) -> HttpResp
         receipts.release(receipt)
         form.with_fresh_key()
         kept = form if isinstance(form, TaskForm) else None
-        return _tasks(request, *names, failure=failure, form=kept)
+        return _tasks(request, *names, before, failure=failure, form=kept)
     except BaseException:
         receipts.release(receipt)  # a fault of ours: the same form may be sent again
         raise
     receipts.complete(receipt, result_url=url)
     if request.htmx:
-        return _tasks(request, *names, tasks=insights.TaskList(tasks), note=message)
+        return _tasks(request, *names, before, tasks=insights.TaskList(tasks), note=message)
     return done(request, url, message)
 
 
@@ -140,8 +157,12 @@ def pull_request_reports(request: HtmxHttpRequest, workspace_slug: str, repo_slu
         "nav": "pull_requests",
         "reports_loaded": True,
     }
+    known = insights.reports_summary(request.user, pull_request=pull_request, read=False)
     try:
         context["reports"] = insights.pull_request_reports(request.user, pull_request=pull_request)
     except LiveReadError as exc:
         context["reports_error"] = str(exc)
-    return _region(request, "pull_requests/_insights.html", context)
+    response = _region(request, "pull_requests/_insights.html", context)
+    if wants_fragment(request) and known is None and context.get("reports"):
+        trigger_client_event(response, MIRROR_CHANGED)  # the readiness panel can now show the reports' line
+    return response

@@ -17,6 +17,8 @@ def test_resolve_and_add_a_task_and_see_reports(act_world, page, live_server, lo
     reports = page.locator("#pr-reports")
     reports.get_by_text("Security scan").wait_for()
     assert "87.5 %" in reports.inner_text()
+    # Once read, the readiness panel refreshes itself with the reports' line and the tasks' counts.
+    page.locator("#pr-readiness").get_by_text("Code Insights reports").wait_for()
 
     tasks.get_by_role("button", name="Resolve").click()
     tasks.get_by_text("0 open · 2 resolved").wait_for()

@@ -66,9 +66,11 @@ def test_tasks_region_reads_them_and_corrects_the_mirror_counts(demo_world, alic
     pr = demo_world.pr("api-server", 4)
     assert (pr.task_count, pr.resolved_task_count) == (1, 1)
     assert "1 open task" in " ".join(pr.turn_reasons)  # the turn followed the counts
+    assert "mirror-changed" in response["HX-Trigger"]  # the page's mirrored regions (readiness, turn) refresh
     demo_world.reset_counts()
-    alice.get(f"{PR}/tasks/", **HX)
+    again = alice.get(f"{PR}/tasks/", **HX)
     assert demo_world.counts()["total"] == 0  # read once, then cached for the credential
+    assert "HX-Trigger" not in again  # nothing changed this time
 
 
 def test_resolve_a_task_swaps_the_list_audits_once_and_ignores_a_double_submit(demo_world, alice):
@@ -172,3 +174,18 @@ def test_tasks_of_a_hidden_repository_are_404_and_nothing_is_sent(demo_world, bo
     assert bob.post(f"{base}/tasks/1/resolve", {"idempotency_key": "k"}, **HX).status_code == 404
     assert bob.post(f"{base}/tasks/new", {"idempotency_key": "k2", "text": "x"}, **HX).status_code == 404
     assert demo_world.counts()["total"] == 0
+
+
+def test_readiness_panel_shows_the_reports_line_once_the_reports_section_read_them(demo_world, alice):
+    demo_world.reset_counts()
+    before = alice.get(PR).content.decode()
+    assert "Code Insights reports" not in before
+    assert demo_world.counts()["total"] == 0  # the page itself sends nothing for the reports
+
+    reports = alice.get(f"{PR}/reports/", **HX)
+    panel = alice.get(PR, headers={"HX-Request": "true", "HX-Target": "pr-readiness"}).content.decode()
+
+    assert "mirror-changed" in reports["HX-Trigger"]
+    assert "Code Insights reports</a>: 1 failed, 0 pending, 1 passed" in panel
+    assert 'href="#insights"' in panel and 'id="insights"' in reports.content.decode()
+    assert "HX-Trigger" not in alice.get(f"{PR}/reports/", **HX)  # already known: no second refresh
