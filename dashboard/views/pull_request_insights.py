@@ -84,9 +84,9 @@ def _act(request: HtmxHttpRequest, names, form, *, action: str, run) -> HttpResp
             raise Http404("No such form.")
         if not receipt.result_url:
             failure = actions.ActionFailed("This form was already sent and is still being handled.", kind="pending")
-            return _tasks(request, *names, before, failure=failure)
+            return _tasks(request, workspace, repository, pull_request, before=before, failure=failure)
         if request.htmx:
-            return _tasks(request, *names, before, note=ALREADY_DONE)
+            return _tasks(request, workspace, repository, pull_request, before=before, note=ALREADY_DONE)
         return done(request, receipt.result_url, ALREADY_DONE)
     try:
         tasks, message = run()
@@ -99,13 +99,15 @@ def _act(request: HtmxHttpRequest, names, form, *, action: str, run) -> HttpResp
         receipts.release(receipt)
         form.with_fresh_key()
         kept = form if isinstance(form, TaskForm) else None
-        return _tasks(request, *names, before, failure=failure, form=kept)
+        return _tasks(request, workspace, repository, pull_request, before=before, failure=failure, form=kept)
     except BaseException:
         receipts.release(receipt)  # a fault of ours: the same form may be sent again
         raise
     receipts.complete(receipt, result_url=url)
     if request.htmx:
-        return _tasks(request, *names, before, tasks=insights.TaskList(tasks), note=message)
+        return _tasks(
+            request, workspace, repository, pull_request, before=before, tasks=insights.TaskList(tasks), note=message
+        )
     return done(request, url, message)
 
 
