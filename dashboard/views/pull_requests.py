@@ -94,7 +94,8 @@ def pull_request_detail(
         context["readiness"] = selectors.pull_request_readiness(
             pull_request, viewer=selectors.account_for_user(request.user), pr_url=context["pr_url"]
         )
-        # The reports' line, once the Reports section has read them (nothing is sent to Bitbucket for it here).
+    if target == "pr-readiness" or (target is None and not (section and wants_fragment(request))):
+        # The panel's reports line, once the Reports section has read them (nothing is sent to Bitbucket for it here).
         context["insights_summary"] = insights.reports_summary(request.user, pull_request=pull_request, read=False)
     if target in LIVE_REGIONS:
         # The summary brings the action buttons along (out of band): a merged pull request offers no Merge.
