@@ -28,6 +28,7 @@ from ..world.objects import (
     Workspace,
 )
 from ..world.state import World
+from ..world.tasks import open_count as open_tasks
 from .query import apply_fields
 
 
@@ -528,7 +529,7 @@ def _pullrequest(world: World, r: Repository, pr: PullRequest) -> dict:
     spec = f"{pr.source_hash[:12]}..{pr.dest_hash[:12]}"
     return {
         "comment_count": sum(1 for c in pr.comments if not c.deleted),
-        "task_count": 0,
+        "task_count": open_tasks(pr),
         "type": "pullrequest",
         "id": pr.id,
         "title": pr.title,

@@ -11,6 +11,7 @@ from ..world.ids import fmt_time
 from ..world.objects import WorldError
 from ..world.state import World
 from ..world.statuses import set_status
+from .insights import post_pull_request_report
 from .switches import Controls
 from .webhooks import WebhookDispatcher
 
@@ -146,6 +147,8 @@ def handle(request: Request, world: World, c: Controls, emulator: EmulatorHandle
             return _json(c.describe()["webhook_drops"])
         if path == "/_emulator/webhooks/deliveries" and method == "GET":
             return _json(emulator.webhooks.deliveries() if emulator is not None else [])
+        if path == "/_emulator/insights/report" and method == "POST":
+            return _json(post_pull_request_report(world, **body))
         if path == "/_emulator/accounts" and method == "GET":
             accounts = {"accounts": emulator.accounts, "access_tokens": emulator.access_tokens} if emulator else {}
             return _json(accounts)

@@ -230,6 +230,7 @@ class PullRequest:
     participants: dict[str, Participant] = field(default_factory=dict)
     comments: list[Comment] = field(default_factory=list)
     activity: list[dict] = field(default_factory=list)
+    tasks: list = field(default_factory=list)  # of tasks.Task (that module builds on this one)
     rev: int = 0  # bumped on every change; keys the serialisation cache
 
 
@@ -273,6 +274,8 @@ class Repository:
     hooks: list[Hook] = field(default_factory=list)
     default_reviewers: list[str] = field(default_factory=list)  # user uuids set on the repository itself
     statuses: dict[str, dict[str, CommitStatus]] = field(default_factory=dict)  # commit hash -> key -> status
+    reports: dict[str, list] = field(default_factory=dict)  # commit hash -> insights.Report, oldest first
+    next_task_id: int = 1
     rev: int = 0
 
 

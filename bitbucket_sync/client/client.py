@@ -22,6 +22,7 @@ from .paths import UnsafePath, check_name, check_path, check_ref, stays_under
 from .records import (
     Account,
     Activity,
+    Annotation,
     Branch,
     BuildStatus,
     Comment,
@@ -33,9 +34,11 @@ from .records import (
     Participant,
     Project,
     PullRequest,
+    Report,
     Repository,
     RepositoryPermission,
     SourceEntry,
+    Task,
     WebhookSubscription,
     Workspace,
     WorkspaceAccess,
@@ -542,6 +545,51 @@ class BitbucketClient:
             BuildStatus.FIELDS,
             params=params,
         )
+
+    # -- pull request tasks and Code Insights -------------------------------------------------------------------
+
+    def iter_pull_request_tasks(self, workspace: str, repo: str, pr_id: int) -> Iterator[Task]:
+        """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/tasks: open and resolved, oldest first."""
+        return self._iter(f"{self._pr(workspace, repo, pr_id)}/tasks", Task.from_json, Task.FIELDS)
+
+    def create_pull_request_task(
+        self, workspace: str, repo: str, pr_id: int, *, content: str, comment_id: int | None = None
+    ) -> Task:
+        """POST /repositories/{workspace}/{repo_slug}/pullrequests/{id}/tasks (201; the read scope is enough)."""
+        body: dict[str, Any] = {"content": {"raw": content}}
+        if comment_id is not None:
+            body["comment"] = {"id": int(comment_id)}
+        return self._send("POST", f"{self._pr(workspace, repo, pr_id)}/tasks", Task.from_json, json=body)
+
+    def update_pull_request_task(
+        self,
+        workspace: str,
+        repo: str,
+        pr_id: int,
+        task_id: int,
+        *,
+        resolved: bool | None = None,
+        content: str | None = None,
+    ) -> Task:
+        """PUT /repositories/{workspace}/{repo_slug}/pullrequests/{id}/tasks/{task_id}: resolve (``resolved=True``),
+        reopen (``False``) and/or reword. Resolving a resolved task changes nothing, so a repeat is harmless."""
+        body: dict[str, Any] = {}
+        if resolved is not None:
+            body["state"] = "RESOLVED" if resolved else "UNRESOLVED"
+        if content is not None:
+            body["content"] = {"raw": content}
+        path = f"{self._pr(workspace, repo, pr_id)}/tasks/{int(task_id)}"
+        return self._send("PUT", path, Task.from_json, json=body)
+
+    def iter_commit_reports(self, workspace: str, repo: str, commit: str) -> Iterator[Report]:
+        """GET /repositories/{workspace}/{repo_slug}/commit/{commit}/reports: the commit's Code Insights reports."""
+        # No fields=: a report's `data` values are unions (scalars, or a link object).
+        return self._iter(f"{self._repo(workspace, repo)}/commit/{_ref(commit)}/reports", Report.from_json, None)
+
+    def iter_report_annotations(self, workspace: str, repo: str, commit: str, report_id: str) -> Iterator[Annotation]:
+        """GET /repositories/{workspace}/{repo_slug}/commit/{commit}/reports/{report_id}/annotations (at most 1000)."""
+        path = f"{self._repo(workspace, repo)}/commit/{_ref(commit)}/reports/{_seg(report_id)}/annotations"
+        return self._iter(path, Annotation.from_json, None)
 
     # -- pull requests: writes --------------------------------------------------------------------------------
 

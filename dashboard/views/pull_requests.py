@@ -10,6 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from dashboard import rendering, selectors
 from dashboard.filters import PullRequestFilterForm
+from dashboard.selectors import insights
 from dashboard.views import access
 from dashboard.views.changes import pull_request_version
 from dashboard.views.htmx import HtmxHttpRequest, fragment, wants_fragment
@@ -93,6 +94,9 @@ def pull_request_detail(
         context["readiness"] = selectors.pull_request_readiness(
             pull_request, viewer=selectors.account_for_user(request.user), pr_url=context["pr_url"]
         )
+    if target == "pr-readiness" or (target is None and not (section and wants_fragment(request))):
+        # The panel's reports line, once the Reports section has read them (nothing is sent to Bitbucket for it here).
+        context["insights_summary"] = insights.reports_summary(request.user, pull_request=pull_request, read=False)
     if target in LIVE_REGIONS:
         # The summary brings the action buttons along (out of band): a merged pull request offers no Merge.
         context["live_refresh"] = True
@@ -107,7 +111,7 @@ def pull_request_detail(
 
 def _section(request: HtmxHttpRequest, pull_request, section: str) -> dict:
     loaders = {
-        "pr-diff": ("diff", selectors.pull_request_diff),
+        "pr-diff": ("diff", _diff_with_annotations),
         "pr-commits": ("commits", selectors.pull_request_commits),
         "pr-discussion": ("discussion", selectors.pull_request_discussion),
     }
@@ -116,3 +120,9 @@ def _section(request: HtmxHttpRequest, pull_request, section: str) -> dict:
         return {name: load(request.user, pull_request=pull_request), f"{name}_loaded": True}
     except selectors.LiveReadError as exc:
         return {f"{name}_error": str(exc), f"{name}_loaded": True}
+
+
+def _diff_with_annotations(user, *, pull_request) -> dict:
+    """The diff, with the source commit's Code Insights annotations on the lines they name."""
+    diff = selectors.pull_request_diff(user, pull_request=pull_request)
+    return insights.annotate_diff(user, pull_request=pull_request, diff=diff)
