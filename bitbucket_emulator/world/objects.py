@@ -233,6 +233,20 @@ class PullRequest:
 
 
 @dataclass
+class BranchRestriction:
+    """A branch permission or merge check of a repository (restrictions.py holds what they do)."""
+
+    id: int
+    kind: str
+    branch_match_kind: str = "glob"  # glob | branching_model
+    pattern: str = ""
+    branch_type: str | None = None
+    value: int | None = None
+    users: list[str] = field(default_factory=list)  # account uuids
+    groups: list[str] = field(default_factory=list)  # group slugs
+
+
+@dataclass
 class Repository:
     uuid: str
     workspace_uuid: str
@@ -256,6 +270,7 @@ class Repository:
     permissions: dict[str, str] = field(default_factory=dict)  # user uuid -> read | write | admin (explicit)
     hooks: list[Hook] = field(default_factory=list)
     default_reviewers: list[str] = field(default_factory=list)  # user uuids set on the repository itself
+    restrictions: list[BranchRestriction] = field(default_factory=list)
     rev: int = 0
 
 

@@ -12,7 +12,19 @@ from datetime import datetime, timedelta
 
 from . import ids
 from .merge import blob_id
-from .objects import AccessToken, Comment, Commit, Hook, Participant, Project, PullRequest, Repository, User, Workspace
+from .objects import (
+    AccessToken,
+    BranchRestriction,
+    Comment,
+    Commit,
+    Hook,
+    Participant,
+    Project,
+    PullRequest,
+    Repository,
+    User,
+    Workspace,
+)
 from .state import World
 
 FORMAT = "bbdash-emulator-state/1"
@@ -40,6 +52,7 @@ def to_dict(world: World) -> dict:
                 "watchers": r.watchers,
                 "permissions": r.permissions,
                 "default_reviewers": r.default_reviewers,
+                "restrictions": [dict(rule.__dict__) for rule in r.restrictions],
                 "created_on": dt(r.created_on),
                 "updated_on": dt(r.updated_on),
                 "hooks": [_hook_dict(h) for h in r.hooks],
@@ -126,6 +139,7 @@ def from_dict(data: dict) -> World:
             updated_on=pt(r["updated_on"]),
             hooks=[_hook_from(h) for h in r["hooks"]],
             default_reviewers=r.get("default_reviewers", []),  # absent from state files written before they existed
+            restrictions=[BranchRestriction(**rule) for rule in r.get("restrictions", [])],  # likewise
         )
         for c in r["commits"]:
             repo.commits[c["hash"]] = Commit(
