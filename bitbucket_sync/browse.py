@@ -25,6 +25,7 @@ from typing import Any, cast
 
 from django.core.cache import cache
 
+from bitbucket_sync import conflicts
 from bitbucket_sync.client import (
     AuthError,
     BitbucketClient,
@@ -236,3 +237,11 @@ def read_pull_request_discussion(
             list(client.iter_pull_request_activity(ws, slug, number)),
         ),
     )
+
+
+def check_conflicts_if_due(reader: LiveReader, *, pull_request: PullRequest) -> None:
+    """Read whether an open pull request's merge would conflict when its current pair of tips was never read (two
+    requests, once per pair: a tip that moves makes it due again). The answer goes to the mirror, where anyone who
+    may see the pull request sees it (as they see its diff)."""
+    if pull_request.state == PullRequest.State.OPEN and not conflicts.is_checked(pull_request):
+        conflicts.check_conflicts(pull_request, reader.client)
