@@ -3,10 +3,12 @@ conflicts in a pull request's merge preview (diffstat) and file-conflicts list."
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bitbucket_emulator import Emulator
-from bitbucket_emulator.world import restrictions
+from bitbucket_emulator.world import persistence, restrictions
 
 from .helpers import open_pr, session
 
@@ -201,3 +203,16 @@ def test_diffstat_says_local_deleted_when_the_destination_deleted_the_file(emula
     emulator.world.commit_files("acme", "api-server", "main", "alice", {"README.md": None})
     entries = s.get(f"{emulator.api_url}{R}/pullrequests/{pr}/diffstat").json()["values"]
     assert [(e["status"], e["old"], e["new"]["path"]) for e in entries] == [("local deleted", None, "README.md")]
+
+
+def test_restrictions_survive_the_state_file(emulator: Emulator):
+    _rule(
+        emulator, {"kind": "restrict_merges", "pattern": "main", "users": [{"uuid": emulator.account("carol")["uuid"]}]}
+    )
+    again = persistence.from_dict(json.loads(json.dumps(persistence.to_dict(emulator.world))))
+    before = emulator.world.repository("acme", "api-server").restrictions
+    assert again.repository("acme", "api-server").restrictions == before
+    assert (
+        again.repository("acme", "mobile-app").restrictions
+        == emulator.world.repository("acme", "mobile-app").restrictions
+    )
