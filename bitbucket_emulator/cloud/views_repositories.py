@@ -7,6 +7,7 @@ import re
 
 from werkzeug.wrappers import Response
 
+from ..world import restrictions
 from ..world.merge import conflict_scenarios, unified_diff
 from ..world.merge import diffstat as tree_diffstat
 from ..world.objects import Commit, Repository, WorldError
@@ -80,6 +81,9 @@ def branch_create(ctx: Ctx, workspace: str, repo_slug: str) -> Result:
 
 def branch_delete(ctx: Ctx, workspace: str, repo_slug: str, name: str):
     repo = repo_for(ctx.world, ctx.identity, workspace, repo_slug, need="write")
+    if name in repo.branches and name != repo.mainbranch and restrictions.rules_for(repo, name, "delete"):
+        # The main branch keeps its own 400; any other branch a `delete` rule matches is refused (text undocumented).
+        raise WorldError(403, f"You can't delete {name}: a branch restriction protects it.")
     ctx.world.delete_branch(repo, name, ctx.identity.actor_uuid)
     return empty(204)
 

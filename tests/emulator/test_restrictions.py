@@ -216,3 +216,13 @@ def test_restrictions_survive_the_state_file(emulator: Emulator):
         again.repository("acme", "mobile-app").restrictions
         == emulator.world.repository("acme", "mobile-app").restrictions
     )
+
+
+def test_delete_restriction_protects_matching_branches(emulator: Emulator):
+    _rule(emulator, {"kind": "delete", "pattern": "release/*"})
+    s = session(emulator, "alice")
+    url = f"{emulator.api_url}{R}/refs/branches"
+    assert s.post(url, json={"name": "release/9", "target": {"hash": "main"}}).status_code == 201
+    assert s.post(url, json={"name": "scratch", "target": {"hash": "main"}}).status_code == 201
+    assert s.delete(f"{url}/release/9").status_code == 403
+    assert s.delete(f"{url}/scratch").status_code == 204
