@@ -14,6 +14,7 @@ from . import views_pullrequests as prs
 from . import views_repositories as repos
 from . import views_restrictions as restrictions
 from . import views_reviewers as reviewers
+from . import views_statuses as statuses
 from .auth import Scope
 
 R = "/2.0/repositories/<workspace>/<repo_slug>"
@@ -99,6 +100,11 @@ def _routes() -> list[Route]:
         (R + "/commits", ("GET",), repos.commits, READ_REPO),
         (R + "/commits/<path:revision>", ("GET",), repos.commits, READ_REPO),
         (R + "/commit/<commit>", ("GET",), repos.commit_detail, READ_REPO),
+        # Writing a status needs only the read scope (the spec lists no write scope for POST or PUT).
+        (R + "/commit/<commit>/statuses", ("GET",), statuses.commit_statuses, READ_REPO),
+        (R + "/commit/<commit>/statuses/build", ("POST",), statuses.status_create, READ_REPO),
+        (R + "/commit/<commit>/statuses/build/<path:key>", ("GET",), statuses.status_detail, READ_REPO),
+        (R + "/commit/<commit>/statuses/build/<path:key>", ("PUT",), statuses.status_update, READ_REPO),
         (R + "/src", ("GET",), repos.src_root, READ_REPO),
         (R + "/src", ("POST",), repos.src_create, WRITE_REPO),
         (R + "/src/<path:rest>", ("GET",), repos.src, READ_REPO),
@@ -114,6 +120,7 @@ def _routes() -> list[Route]:
         (PR + "/conflicts", ("GET",), prs.pr_conflicts, READ_PR),
         (PR + "/commits", ("GET",), prs.pr_commits, READ_PR),
         (PR + "/activity", ("GET",), prs.pr_activity, READ_PR),
+        (PR + "/statuses", ("GET",), statuses.pullrequest_statuses, READ_PR),
         (PR + "/comments", ("GET",), prs.comments, READ_PR),
         (PR + "/comments", ("POST",), prs.comment_create, WRITE_PR),
         (PR + "/comments/<int:comment_id>", ("GET",), prs.comment_detail, READ_PR),

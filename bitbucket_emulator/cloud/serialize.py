@@ -18,6 +18,7 @@ from ..world.objects import (
     AccessToken,
     Comment,
     Commit,
+    CommitStatus,
     Hook,
     Participant,
     Project,
@@ -347,6 +348,31 @@ def commit(world: World, r: Repository, c: Commit) -> dict:
             "comments": link(api(world, f"{base}/commit/{c.hash}/comments")),
             "approve": link(api(world, f"{base}/commit/{c.hash}/approve")),
             "statuses": link(api(world, f"{base}/commit/{c.hash}/statuses")),
+        },
+    }
+
+
+def commit_status(world: World, r: Repository, st: CommitStatus, short: bool = False) -> dict:
+    """A build status as Bitbucket sends it: type "build", the commit and repository embedded (not in the schema,
+    in every recorded body); `short` gives the 12-character hash a pull request's status list shows."""
+    full_name = world.full_name(r)
+    h = st.commit[:12] if short else st.commit
+    commit_href = api(world, f"/repositories/{full_name}/commit/{h}")
+    return {
+        "key": st.key,
+        "type": "build",
+        "state": st.state,
+        "name": st.name,
+        "refname": st.refname,
+        "commit": commit_condensed(world, r, h),
+        "url": st.url,
+        "repository": repository_condensed(world, r),
+        "description": st.description,
+        "created_on": fmt_time(st.created_on),
+        "updated_on": fmt_time(st.updated_on),
+        "links": {
+            "self": link(f"{commit_href}/statuses/build/{q(st.key)}"),
+            "commit": link(commit_href),
         },
     }
 

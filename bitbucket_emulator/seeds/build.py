@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..world import ids, restrictions
+from ..world import ids, restrictions, statuses
 from ..world.objects import (
     ALL_API_SCOPES,
     ALL_LEGACY_SCOPES,
@@ -205,6 +205,14 @@ def _build_pull_request(world: World, clock: SteppingClock, repo: Repository, p:
     for u in p.get("approvals", []):
         clock.step(29)
         world.set_review(repo, pr, world.user(u).uuid, "approved")
+    elapsed = 0.0
+    for st in p.get("statuses", []):
+        # A CI's build of the source tip, reported for the source branch (what makes it count for the PR).
+        elapsed += st.get("minutes", 3)
+        clock.step(st.get("minutes", 3))
+        values = {"refname": p["source"], **{k: v for k, v in st.items() if k != "minutes"}}
+        statuses.write(world, repo, pr.source_hash, values, None)
+    clock.step(-elapsed)  # builds run beside the review: every later timestamp of the seed stays where it was
     state = p.get("state", "OPEN")
     clock.step(41)
     closer = world.user(p.get("closed_by") or p["author"]).uuid

@@ -13,6 +13,7 @@ from .merge import Tree
 
 PERMISSION_RANK = {"none": 0, "read": 1, "write": 2, "admin": 3}
 PR_STATES = ("OPEN", "MERGED", "DECLINED", "SUPERSEDED")
+STATUS_STATES = ("SUCCESSFUL", "FAILED", "INPROGRESS", "STOPPED")
 MERGE_STRATEGIES = [
     "merge_commit",
     "squash",
@@ -247,6 +248,21 @@ class BranchRestriction:
 
 
 @dataclass
+class CommitStatus:
+    """A build status of a commit (Bitbucket's `commitstatus`, type "build"); the rules are in statuses.py."""
+
+    key: str
+    state: str  # one of STATUS_STATES
+    commit: str  # the full hash
+    name: str = ""
+    description: str = ""
+    url: str = ""
+    refname: str | None = None  # a bare branch name on Cloud, or None
+    created_on: datetime | None = None
+    updated_on: datetime | None = None
+
+
+@dataclass
 class Repository:
     uuid: str
     workspace_uuid: str
@@ -271,6 +287,7 @@ class Repository:
     hooks: list[Hook] = field(default_factory=list)
     default_reviewers: list[str] = field(default_factory=list)  # user uuids set on the repository itself
     restrictions: list[BranchRestriction] = field(default_factory=list)
+    statuses: dict[str, dict[str, CommitStatus]] = field(default_factory=dict)  # commit hash -> key -> status
     rev: int = 0
 
 

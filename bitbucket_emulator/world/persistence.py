@@ -17,6 +17,7 @@ from .objects import (
     BranchRestriction,
     Comment,
     Commit,
+    CommitStatus,
     Hook,
     Participant,
     Project,
@@ -69,6 +70,7 @@ def to_dict(world: World) -> dict:
                     for c in r.commits.values()
                 ],
                 "pullrequests": [_pr_dict(pr) for pr in r.pullrequests.values()],
+                "statuses": [_status_dict(st) for by_key in r.statuses.values() for st in by_key.values()],
             }
         )
     return {
@@ -168,6 +170,9 @@ def from_dict(data: dict) -> World:
             ]
             pr.activity = [_activity_from(a) for a in p["activity"]]
             repo.pullrequests[pr.id] = pr
+        for st in r.get("statuses", []):  # absent from state files written before statuses existed
+            status = _status_from(st)
+            repo.statuses.setdefault(status.commit, {})[status.key] = status
         world.repositories[repo.uuid] = repo
     return world
 
@@ -222,3 +227,12 @@ def _activity_from(a: dict) -> dict:
         snap["destination"] = tuple(snap["destination"])
         out["snapshot"] = snap
     return out
+
+
+def _status_dict(st: CommitStatus) -> dict:
+    return {**st.__dict__, "created_on": ids.fmt_time(st.created_on), "updated_on": ids.fmt_time(st.updated_on)}
+
+
+def _status_from(d: dict) -> CommitStatus:
+    times = {k: ids.parse_time(d[k]) if d.get(k) else None for k in ("created_on", "updated_on")}
+    return CommitStatus(**{**d, **times})

@@ -4,8 +4,8 @@ must pass), and the merge refusals they cause.
 A rule matches branches by glob (`*` is any run of characters, everything else literal) or by the branching model's
 branch type. Merge checks only warn unless an `enforce_merge_checks` rule (Premium) matches the target branch: then a
 merge that fails one is refused with 400 and Bitbucket's message. `restrict_merges` refuses (403) anyone it does not
-list, enforced or not. The checks live in `MERGE_CHECKS`, one function per kind, so the modules that bring build
-statuses and tasks add theirs (`build_states_of`, `open_tasks_of`) without touching this one.
+list, enforced or not. The checks live in `MERGE_CHECKS`, one function per kind (builds from statuses.py); the
+module that brings tasks sets `open_tasks_of` without touching this one.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from . import statuses
 from .objects import BranchRestriction, PullRequest, Repository, WorldError
 from .state import World
 
@@ -205,9 +206,7 @@ def find(repo: Repository, rule_id: int) -> BranchRestriction:
 
 # ---- merges ------------------------------------------------------------------------------------------------------
 
-# Where the build states of a commit come from (`(world, repo, commit hash) -> ["SUCCESSFUL", ...]`), and the open
-# tasks of a pull request: set by the modules that hold commit statuses and tasks; without them there are none.
-build_states_of: Callable[[World, Repository, str], list[str]] | None = None
+# The open tasks of a pull request: set by the module that holds tasks; without it there are none.
 open_tasks_of: Callable[[World, Repository, PullRequest], int] | None = None
 
 type Check = Callable[[World, Repository, PullRequest, int | None], bool]
@@ -237,9 +236,7 @@ def _tasks_completed(world: World, repo: Repository, pr: PullRequest, value: int
 
 def _passing_builds(world: World, repo: Repository, pr: PullRequest, value: int | None) -> bool:
     """At least `value` successful builds on the source tip, none failed, stopped or running."""
-    if build_states_of is None:
-        return True
-    states = build_states_of(world, repo, pr.source_hash)
+    states = [status.state for status in statuses.for_pull_request(repo, pr)]
     if any(s != "SUCCESSFUL" for s in states):
         return False
     return len(states) >= (value or 1)

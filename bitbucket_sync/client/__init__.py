@@ -38,6 +38,7 @@ reads
     iter_diffstat, get_file, get_file_meta, iter_directory, iter_pull_requests (+ iter_pull_request_pages),
     get_pull_request, iter_default_reviewers, get_pull_request_diff, iter_pull_request_diffstat,
     pull_request_conflicts, iter_pull_request_commits, iter_pull_request_activity, iter_pull_request_comments,
+    iter_pull_request_statuses, iter_commit_statuses,
     iter_webhooks
 writes
     create_branch, delete_branch, commit_files, create_pull_request, update_pull_request, approve, unapprove,

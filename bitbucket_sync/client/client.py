@@ -24,6 +24,7 @@ from .records import (
     Activity,
     Branch,
     BranchRestriction,
+    BuildStatus,
     Comment,
     Commit,
     DefaultReviewer,
@@ -553,6 +554,25 @@ class BitbucketClient:
     def iter_pull_request_comments(self, workspace: str, repo: str, pr_id: int) -> Iterator[Comment]:
         """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/comments: oldest first, replies included."""
         return self._iter(f"{self._pr(workspace, repo, pr_id)}/comments", Comment.from_json, Comment.FIELDS)
+
+    def iter_pull_request_statuses(self, workspace: str, repo: str, pr_id: int) -> Iterator[BuildStatus]:
+        """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/statuses: the build statuses the pull request
+        shows (its source tip's; hashes in their 12-character form). A status change does not move the PR's
+        ``updated_on``, so the sync reads these on their own cadence; one page of 100 covers every real PR."""
+        return self._iter(f"{self._pr(workspace, repo, pr_id)}/statuses", BuildStatus.from_json, BuildStatus.FIELDS)
+
+    def iter_commit_statuses(
+        self, workspace: str, repo: str, commit: str, *, refname: str | None = None
+    ) -> Iterator[BuildStatus]:
+        """GET /repositories/{workspace}/{repo_slug}/commit/{commit}/statuses: a commit's build statuses; with
+        ``refname``, those made for that branch plus those made without one."""
+        params = {"refname": refname} if refname else None
+        return self._iter(
+            f"{self._repo(workspace, repo)}/commit/{_ref(commit)}/statuses",
+            BuildStatus.from_json,
+            BuildStatus.FIELDS,
+            params=params,
+        )
 
     # -- pull requests: writes --------------------------------------------------------------------------------
 

@@ -597,6 +597,63 @@ class PullRequest:
 
 
 @dataclass(frozen=True)
+class BuildStatus(_Record):
+    """A commit's build status (Bitbucket's commit status, ``type`` "build"), unique per commit by ``key``.
+
+    ``commit`` is the hash as the endpoint gives it: 12 characters in a pull request's list, 40 elsewhere. A webhook's
+    ``commit_status`` may carry it only in ``links.commit.href`` (the documented example does), so it is read from
+    there when ``commit.hash`` is absent. ``refname`` is a bare branch name on Cloud, or None.
+    """
+
+    key: str
+    state: str
+    commit: str
+    name: str = ""
+    description: str = ""
+    url: str = ""
+    refname: str | None = None
+    created_on: datetime | None = None
+    updated_on: datetime | None = None
+
+    STATES: ClassVar[tuple[str, ...]] = ("SUCCESSFUL", "FAILED", "INPROGRESS", "STOPPED")
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "key",
+        "state",
+        "name",
+        "description",
+        "url",
+        "refname",
+        "commit.hash",
+        "created_on",
+        "updated_on",
+    )
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Self:
+        commit = r.ochild("commit")
+        commit_hash = commit.ostr("hash") if commit else None
+        if commit_hash is None:
+            href = r.href("commit") or ""
+            commit_hash = href.rstrip("/").rsplit("/commit/", 1)[-1] if "/commit/" in href else None
+        if not commit_hash:
+            raise r._fail("commit", "missing required")
+        state = r.str("state")
+        if state not in cls.STATES:
+            raise r._fail("state", f"unknown value {state!r} in")
+        return cls(
+            key=r.str("key"),
+            state=state,
+            commit=commit_hash,
+            name=r.ostr("name", "") or "",
+            description=r.ostr("description", "") or "",
+            url=r.ostr("url", "") or "",
+            refname=r.ostr("refname") or None,
+            created_on=r.odt("created_on"),
+            updated_on=r.odt("updated_on"),
+        )
+
+
+@dataclass(frozen=True)
 class DiffStat:
     """One file's change between two commits. ``old_path`` is None for added files, ``new_path`` for removed ones."""
 

@@ -7,10 +7,12 @@ tests all call them):
 2. ``sync_workspace_listing``: the repository listing (renames keep their rows; repositories it no longer names are
    marked removed) and the member listing; projects too on a full sync. Sets how many repositories the run covers.
 3. ``sync_repository`` per repository: pull requests by ``updated_on`` high-water mark (all states, reviewers and
-   participants in the same listing); branches only when the repository's ``updated_on`` moved or on a full sync;
-   watchers on a full sync or when older than ``BBDASH_WATCHERS_INTERVAL_HOURS``; branch restrictions (the merge
-   rules, repository admins only) on a full sync or when older than ``BBDASH_RESTRICTIONS_HOURS``.
-   ``finish_repository`` counts it done exactly once, however often a crash or a retry made it run.
+   participants in the same listing); the build statuses of open pull requests that are due (``statuses``: all on a
+   full sync; a moved source commit or a running build otherwise); branches only when the repository's
+   ``updated_on`` moved or on a full sync; watchers on a full sync or when older than
+   ``BBDASH_WATCHERS_INTERVAL_HOURS``; branch restrictions (the merge rules, repository admins only) on a full sync
+   or when older than ``BBDASH_RESTRICTIONS_HOURS``. ``finish_repository`` counts it done exactly once, however
+   often a crash or a retry made it run.
 4. ``finish_run`` when the last repository is done: status, lock released.
 
 A step that cannot go on now raises: ``SyncPaused`` (the credential's budget is spent), or the client's
@@ -53,7 +55,7 @@ from bitbucket_sync.models import (
     WorkspaceAccess,
     WorkspaceMembership,
 )
-from bitbucket_sync.sync import locks, policy, upserts
+from bitbucket_sync.sync import locks, policy, statuses, upserts
 from bitbucket_sync.sync.policy import SyncPaused
 from bitbucket_sync.sync.upserts import Stats
 
@@ -337,16 +339,19 @@ def _watchers_due(repository: Repository, *, full: bool) -> bool:
     return repository.watchers_synced_at <= timezone.now() - interval
 
 
-def _restrictions_due(repository: Repository, *, full: bool) -> bool:
-    if full or repository.restrictions_synced_at is None:
+def _restrictions_due(repository: Repository, *, full: bool, run: SyncRun) -> bool:
+    read_at = repository.restrictions_synced_at
+    if read_at is not None and run.started_at is not None and read_at >= run.started_at:
+        return False  # read by this run already: the step is being retried after a pause
+    if full or read_at is None:
         return True
     interval = timedelta(hours=_setting("BBDASH_RESTRICTIONS_HOURS", 6))
     return repository.restrictions_synced_at <= timezone.now() - interval
 
 
 def sync_repository(*, run: SyncRun, repository: Repository, client: BitbucketClient) -> Stats:
-    """Pull requests, then branches, watchers and branch restrictions when due, of one repository; counted into the
-    run as it goes."""
+    """Pull requests, the build statuses due, then branch restrictions, branches and watchers when due, of one
+    repository; counted into the run as it goes."""
     check_budget(run)
     sites.require_same_site(
         row_site=repository.workspace.api_url, api_url=client.base_url, what=f"Workspace {repository.workspace.slug}"
@@ -356,12 +361,17 @@ def sync_repository(*, run: SyncRun, repository: Repository, client: BitbucketCl
     counter = Counter(client)
     try:
         sync_pull_requests(run=run, repository=repository, client=client, full=full, stats=stats)
+        statuses.sync_statuses(
+            run=run, repository=repository, client=client, full=full, stats=stats, budget=check_budget
+        )
+        # Before branches and watchers (which a full sync's retried step lists again): read once per run, a step
+        # retried after a 429 does not pay for the rules again.
+        if _restrictions_due(repository, full=full, run=run):
+            sync_restrictions(repository=repository, client=client, stats=stats)
         if full or repository.branches_synced_for != repository.updated_on:
             sync_branches(run=run, repository=repository, client=client, stats=stats)
         if _watchers_due(repository, full=full):
             sync_watchers(repository=repository, client=client, stats=stats)
-        if _restrictions_due(repository, full=full):
-            sync_restrictions(repository=repository, client=client, stats=stats)
     finally:
         add_progress(run_id=run.pk, stats=stats, requests=counter.made)
     return stats

@@ -13,6 +13,8 @@ audit log), ``receipts`` (what a repeated action form answers), ``source`` (live
 A page and each of its fragments answer the same, because visibility is decided here, never in a template. List
 selectors run a fixed number of queries whatever the number of rows: related rows are joined or prefetched, counts
 are correlated subqueries.
+
+``readiness``: may a pull request merge (the PR page's panel and Merge note) and each reviewer's review state.
 """
 
 from bitbucket_sync.browse import LiveReadError
@@ -37,6 +39,7 @@ from dashboard.selectors.pull_requests import (
     pull_request_page,
     pull_requests_filtered,
 )
+from dashboard.selectors.readiness import Readiness, ReviewState, pull_request_readiness, review_state
 from dashboard.selectors.receipts import completed_receipt, merge_receipt
 from dashboard.selectors.repositories import (
     REPOSITORY_SORTS,
@@ -94,6 +97,8 @@ __all__ = [
     "CredentialRow",
     "Freshness",
     "LiveReadError",
+    "Readiness",
+    "ReviewState",
     "Source",
     "SourceLocation",
     "Window",
@@ -125,12 +130,14 @@ __all__ = [
     "pull_request_filter_choices",
     "pull_request_for_user",
     "pull_request_page",
+    "pull_request_readiness",
     "pull_requests_filtered",
     "refresh_pull_request_conflicts",
     "repository_filter_choices",
     "repository_for_user",
     "repository_page",
     "repository_summary",
+    "review_state",
     "reviewer_candidates",
     "source_at",
     "split_ref_and_path",

@@ -16,8 +16,13 @@ from dashboard.views.htmx import HtmxHttpRequest, fragment, wants_fragment
 
 # Bitbucket's own suffixes after /pull-requests/<id>/ and the region of our page each one opens.
 SECTIONS = {"diff": "pr-diff", "commits": "pr-commits", "activity": "pr-discussion", "comments": "pr-discussion"}
-# The regions showing the mirror (title, state, branches; reviewers): they refresh themselves when it changes.
-LIVE_REGIONS = ("pr-summary", "pr-reviewers")
+# The regions showing the mirror (title, state, branches; reviewers; readiness) and their templates: they refresh
+# themselves when it changes.
+LIVE_REGIONS = {
+    "pr-summary": "pull_requests/detail.html#pr-summary",
+    "pr-reviewers": "pull_requests/detail.html#pr-reviewers",
+    "pr-readiness": "pull_requests/_readiness.html#pr-readiness",
+}
 
 
 def _list(request: HtmxHttpRequest, *, workspace, repository=None) -> HttpResponse:
@@ -82,10 +87,16 @@ def pull_request_detail(
         "pr_url": reverse("pull_request_detail", args=[workspace.slug, repository.slug, pull_request.number]),
         "live_since": pull_request_version(pull_request),
     }
-    if wants_fragment(request) and request.htmx.target in LIVE_REGIONS:
+    target = request.htmx.target if wants_fragment(request) else None
+    if target is None or target in ("pr-summary", "pr-readiness"):
+        # The panel, and the Merge button's note on what blocks it (the summary brings the buttons along).
+        context["readiness"] = selectors.pull_request_readiness(
+            pull_request, viewer=selectors.account_for_user(request.user), pr_url=context["pr_url"]
+        )
+    if target in LIVE_REGIONS:
         # The summary brings the action buttons along (out of band): a merged pull request offers no Merge.
         context["live_refresh"] = True
-        return render(request, f"pull_requests/detail.html#{request.htmx.target}", context)
+        return render(request, LIVE_REGIONS[target], context)
     context["description_html"] = rendering.markdown(pull_request.description)
     selectors.refresh_pull_request_conflicts(request.user, pull_request=pull_request)
     if section is not None:

@@ -140,6 +140,20 @@ def _conflicting(emu: Emulator) -> dict:
         return {"pr": pr, "spec": f"{p.source_hash[:12]}..{p.dest_hash[:12]}"}
 
 
+_STATUS_FAILED = {"key": "walk-ci", "state": "FAILED", "name": "Build #2", "url": "https://ci.example/2"}
+
+
+def _status(emu: Emulator) -> dict:
+    """A PR with a build status on its source tip; `tip` is that commit's full hash."""
+    pr = open_pr(emu, "api-server", "walk/status")
+    with emu.world.lock:
+        repo = emu.world.repository("acme", "api-server")
+        tip = repo.pullrequests[pr].source_hash
+    body = {"key": "walk-ci", "state": "INPROGRESS", "name": "Build #1", "url": "https://ci.example/1"}
+    session(emu, "alice").post(f"{emu.api_url}{R}/commit/{tip}/statuses/build", json=body)
+    return {"pr": pr, "tip": tip}
+
+
 CASES = [
     # the caller and workspaces
     Case("user", "GET", "/user", 200),
@@ -287,6 +301,50 @@ CASES = [
     Case("src-commit-403", "POST", "/repositories/acme/docs/src", 403, who="bob", data={"x.txt": "x"}),
     Case("diff", "GET", R + "/diff/{tip}", 200, prepare=_tip, content_type="text/plain"),
     Case("diffstat", "GET", R + "/diffstat/{tip}..{old}", 200, prepare=_tip),
+    # build statuses
+    Case(
+        "status-create",
+        "POST",
+        R + "/commit/{tip}/statuses/build",
+        201,
+        json={"key": "walk", "state": "SUCCESSFUL", "name": "Walk", "url": "https://ci.example/w", "refname": "main"},
+        prepare=_tip,
+    ),
+    Case("status-overwrite", "POST", R + "/commit/{tip}/statuses/build", 201, json=_STATUS_FAILED, prepare=_status),
+    Case("status-create-400", "POST", R + "/commit/{tip}/statuses/build", 400, json={"key": "k"}, prepare=_tip),
+    Case("status-create-anonymous-401", "POST", R + "/commit/{tip}/statuses/build", 401, who=None, prepare=_tip),
+    Case(
+        "status-create-commit-404",
+        "POST",
+        R + "/commit/0123456789abcdef0123456789abcdef01234567/statuses/build",
+        404,
+        json={"key": "k", "state": "FAILED"},
+    ),
+    Case("status", "GET", R + "/commit/{tip}/statuses/build/walk-ci", 200, prepare=_status),
+    Case("status-404", "GET", R + "/commit/{tip}/statuses/build/nope", 404, prepare=_tip),
+    Case(
+        "status-update",
+        "PUT",
+        R + "/commit/{tip}/statuses/build/walk-ci",
+        200,
+        json={"state": "SUCCESSFUL", "description": "Passed"},
+        prepare=_status,
+    ),
+    Case(
+        "status-update-404", "PUT", R + "/commit/{tip}/statuses/build/nope", 404, json={"state": "FAILED"}, prepare=_tip
+    ),
+    Case("commit-statuses", "GET", R + "/commit/{tip}/statuses", 200, prepare=_status),
+    Case(
+        "commit-statuses-refname",
+        "GET",
+        R + "/commit/{tip}/statuses?refname=walk/status&sort=-updated_on",
+        200,
+        prepare=_status,
+    ),
+    Case("commit-statuses-hidden-404", "GET", "/repositories/acme/infra/commit/main/statuses", 404, who="bob"),
+    Case("pr-statuses", "GET", R + "/pullrequests/{pr}/statuses", 200, prepare=_status),
+    Case("pr-statuses-seeded", "GET", R + "/pullrequests/4/statuses?pagelen=1&page=2", 200),
+    Case("pr-statuses-404", "GET", R + "/pullrequests/999/statuses", 404),
     # pull requests
     Case("prs", "GET", R + "/pullrequests", 200),
     Case(

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bitbucket_emulator import Emulator
-from bitbucket_emulator.world import persistence, restrictions
+from bitbucket_emulator.world import persistence, restrictions, statuses
 
 from .helpers import open_pr, session
 
@@ -137,6 +137,11 @@ def test_seeded_restrictions_refuse_a_merge_failing_enforced_checks(emulator: Em
         repo = emulator.world.repository("acme", "mobile-app")
         emulator.world.set_review(repo, repo.pullrequests[2], emulator.account("carol")["uuid"], "approved")
         emulator.world.set_review(repo, repo.pullrequests[2], emulator.account("dave")["uuid"], "approved")
+    still = s.post(f"{emulator.api_url}{MOBILE}/pullrequests/2/merge", json={})
+    assert still.status_code == 400  # and one passing build
+    statuses.set_status(emulator.world, "acme", "mobile-app", "ci", "INPROGRESS", pr_id=2)
+    assert s.post(f"{emulator.api_url}{MOBILE}/pullrequests/2/merge", json={}).status_code == 400  # not yet passed
+    statuses.set_status(emulator.world, "acme", "mobile-app", "ci", "SUCCESSFUL", pr_id=2)
     response = s.post(f"{emulator.api_url}{MOBILE}/pullrequests/2/merge", json={})
     assert response.status_code == 200, response.text
 
