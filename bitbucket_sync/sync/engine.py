@@ -346,7 +346,7 @@ def _restrictions_due(repository: Repository, *, full: bool, run: SyncRun) -> bo
     if full or read_at is None:
         return True
     interval = timedelta(hours=_setting("BBDASH_RESTRICTIONS_HOURS", 6))
-    return repository.restrictions_synced_at <= timezone.now() - interval
+    return read_at <= timezone.now() - interval
 
 
 def sync_repository(*, run: SyncRun, repository: Repository, client: BitbucketClient) -> Stats:
