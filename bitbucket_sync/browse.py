@@ -25,7 +25,7 @@ from typing import Any, cast
 
 from django.core.cache import cache
 
-from bitbucket_sync import turns
+from bitbucket_sync import conflicts, turns
 from bitbucket_sync.client import (
     AuthError,
     BitbucketClient,
@@ -320,3 +320,11 @@ def cached_commit_reports(reader: LiveReader, *, repository: Repository, commit:
 
 def _reports_key(reader: LiveReader, repository: Repository, commit: str) -> str:
     return reader.key("reports", repository.bitbucket_uuid, commit)
+
+
+def check_conflicts_if_due(reader: LiveReader, *, pull_request: PullRequest) -> None:
+    """Read whether an open pull request's merge would conflict when its current pair of tips was never read (two
+    requests, once per pair: a tip that moves makes it due again). The answer goes to the mirror, where anyone who
+    may see the pull request sees it (as they see its diff)."""
+    if pull_request.state == PullRequest.State.OPEN and not conflicts.is_checked(pull_request):
+        conflicts.check_conflicts(pull_request, reader.client)

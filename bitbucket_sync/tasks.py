@@ -23,8 +23,9 @@ from django.db import transaction
 
 from bitbucket_sync import retention, webhooks
 from bitbucket_sync.client import BitbucketError
+from bitbucket_sync.credentials import clients
 from bitbucket_sync.models import Credential, Repository, SyncRun, Workspace, WorkspaceAccess
-from bitbucket_sync.sync import access, engine, locks, pacing, policy
+from bitbucket_sync.sync import access, engine, locks, merge_preview, pacing, policy
 from bitbucket_sync.sync.engine import NoSyncCredential
 from bitbucket_sync.sync.policy import PAUSE_RETRIES, UNAVAILABLE_RETRIES, SyncPaused
 from bitbucket_sync.webhooks import tasks as webhook_tasks  # noqa: F401  (Celery registers its tasks from here)
@@ -196,6 +197,25 @@ def _finish(run_id: int) -> None:
     assert run.workspace is not None  # every sync run is created for a workspace
     for user_id in engine.users_to_refresh(workspace=run.workspace):
         sync_user_access_task.delay(user_id)
+    check_conflicts_task.delay(run.workspace.pk)
+
+
+# Two requests per pull request whose tips moved, stopped by the budget reserve: minutes at most.
+@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+def check_conflicts_task(workspace_id: int) -> dict[str, int]:
+    """After a sync: read the merge preview of the open pull requests whose tips moved, with the sync credential,
+    while its budget stays above the reserve. Bitbucket refusing now (429, 5xx) just leaves them to the next pass."""
+    workspace = Workspace.objects.select_related("sync_credential").filter(pk=workspace_id).first()
+    if workspace is None or workspace.sync_credential is None or not workspace.sync_credential.is_active:
+        return {}
+    credential = workspace.sync_credential
+    with clients.client_for(credential, purpose="sync") as client:
+        try:
+            outcome = merge_preview.check_moved_pull_requests(workspace=workspace, client=client, credential=credential)
+        except BitbucketError as exc:
+            log.info("merge previews of %s stopped: %s", workspace.slug, exc)
+            return {}
+    return {"checked": outcome.checked, "conflicted": outcome.conflicted, "deferred": outcome.deferred}
 
 
 # Two listings per workspace the user belongs to.

@@ -13,6 +13,7 @@ from . import views_accounts as acc
 from . import views_pullrequests as prs
 from . import views_reports as reports
 from . import views_repositories as repos
+from . import views_restrictions as restrictions
 from . import views_reviewers as reviewers
 from . import views_statuses as statuses
 from . import views_tasks as tasks
@@ -32,6 +33,7 @@ WRITE_PR = Scope("pullrequest:write", ("read:pullrequest:bitbucket", "write:pull
 READ_HOOK = Scope("webhook", ("read:webhook:bitbucket",))
 WRITE_HOOK = Scope("webhook", ("read:webhook:bitbucket", "write:webhook:bitbucket"))
 DELETE_HOOK = Scope("webhook", ("delete:webhook:bitbucket",))
+ADMIN_REPO = Scope("repository:admin", ("admin:repository:bitbucket",))
 NO_SCOPE = Scope(None)
 
 
@@ -83,6 +85,11 @@ def _routes() -> list[Route]:
         (R + "/hooks/<uid>", ("GET",), acc.hook_detail, READ_HOOK),
         (R + "/hooks/<uid>", ("PUT",), acc.hook_update, WRITE_HOOK),
         (R + "/hooks/<uid>", ("DELETE",), acc.hook_delete, DELETE_HOOK),
+        (R + "/branch-restrictions", ("GET",), restrictions.restriction_list, ADMIN_REPO),
+        (R + "/branch-restrictions", ("POST",), restrictions.restriction_create, ADMIN_REPO),
+        (R + "/branch-restrictions/<int:rule_id>", ("GET",), restrictions.restriction_detail, ADMIN_REPO),
+        (R + "/branch-restrictions/<int:rule_id>", ("PUT",), restrictions.restriction_update, ADMIN_REPO),
+        (R + "/branch-restrictions/<int:rule_id>", ("DELETE",), restrictions.restriction_delete, ADMIN_REPO),
         (R + "/refs/branches", ("GET",), repos.branches, READ_REPO),
         (
             R + "/refs/branches",
@@ -106,12 +113,14 @@ def _routes() -> list[Route]:
         (R + "/src/<path:rest>", ("GET",), repos.src, READ_REPO),
         (R + "/diff/<path:spec>", ("GET",), repos.diff, READ_REPO),
         (R + "/diffstat/<path:spec>", ("GET",), repos.diffstat, READ_REPO),
+        (R + "/file-conflicts/<path:spec>", ("GET",), repos.file_conflicts, READ_REPO),
         (R + "/pullrequests", ("GET",), prs.pr_list, READ_PR),
         (R + "/pullrequests", ("POST",), prs.pr_create, WRITE_PR),
         (PR, ("GET",), prs.pr_detail, READ_PR),
         (PR, ("PUT",), prs.pr_update, WRITE_PR),
         (PR + "/diff", ("GET",), prs.pr_diff, READ_PR),
         (PR + "/diffstat", ("GET",), prs.pr_diffstat, READ_PR),
+        (PR + "/conflicts", ("GET",), prs.pr_conflicts, READ_PR),
         (PR + "/commits", ("GET",), prs.pr_commits, READ_PR),
         (PR + "/activity", ("GET",), prs.pr_activity, READ_PR),
         (PR + "/statuses", ("GET",), statuses.pullrequest_statuses, READ_PR),

@@ -6,6 +6,7 @@ import threading
 
 from werkzeug.wrappers import Response
 
+from ..world import restrictions
 from ..world.ids import random_uuid
 from ..world.merge import MergeConflict
 from ..world.objects import PR_STATES, MergeTask, PullRequest, Repository, WorldError
@@ -174,6 +175,11 @@ def pr_diffstat(ctx: Ctx, workspace: str, repo_slug: str, pull_request_id: int):
     return _redirect(ctx, repo, pr, "diffstat")
 
 
+def pr_conflicts(ctx: Ctx, workspace: str, repo_slug: str, pull_request_id: int):
+    repo, pr = _pr(ctx, workspace, repo_slug, pull_request_id)
+    return _redirect(ctx, repo, pr, "file-conflicts")
+
+
 def pr_commits(ctx: Ctx, workspace: str, repo_slug: str, pull_request_id: int) -> Result:
     world = ctx.world
     repo, pr = _pr(ctx, workspace, repo_slug, pull_request_id)
@@ -295,6 +301,8 @@ def merge(ctx: Ctx, workspace: str, repo_slug: str, pull_request_id: int):
         raise WorldError(400, "Bad request", fields={"message": ["The message is limited to 128 KiB."]})
     close = as_bool(body["close_source_branch"]) if "close_source_branch" in body else None
     actor = ctx.identity.actor_uuid
+    # The target branch's rules refuse before any merge starts (a 400 or 403 to the request, never a failed task).
+    restrictions.check_merge_allowed(world, repo, pr, actor)
     if as_bool(ctx.args.get("async")) or ctx.controls.slow_merges:
         if pr.state != "OPEN":
             raise WorldError(400, f"You can't merge a pull request that is {pr.state.lower()}.")

@@ -7,8 +7,9 @@ import re
 
 from werkzeug.wrappers import Response
 
+from ..world import restrictions
+from ..world.merge import conflict_scenarios, unified_diff
 from ..world.merge import diffstat as tree_diffstat
-from ..world.merge import unified_diff
 from ..world.objects import Commit, Repository, WorldError
 from . import query
 from . import serialize as s
@@ -80,6 +81,9 @@ def branch_create(ctx: Ctx, workspace: str, repo_slug: str) -> Result:
 
 def branch_delete(ctx: Ctx, workspace: str, repo_slug: str, name: str):
     repo = repo_for(ctx.world, ctx.identity, workspace, repo_slug, need="write")
+    if name in repo.branches and name != repo.mainbranch and restrictions.rules_for(repo, name, "delete"):
+        # The main branch keeps its own 400; any other branch a `delete` rule matches is refused (text undocumented).
+        raise WorldError(403, f"You can't delete {name}: a branch restriction protects it.")
     ctx.world.delete_branch(repo, name, ctx.identity.actor_uuid)
     return empty(204)
 
@@ -267,20 +271,58 @@ def diff(ctx: Ctx, workspace: str, repo_slug: str, spec: str):
     return Response(text.encode(), status=200, headers={"Content-Type": "text/plain"})
 
 
+# A merge preview's entry for a file the merge cannot resolve (Bitbucket's own statuses, outside the OpenAPI enum;
+# recorded: `merge conflict`, `local deleted`; `remote deleted` by name only). The destination is "local".
+CONFLICT_STATUS = {"content": "merge conflict", "delete_modify": "local deleted", "modify_delete": "remote deleted"}
+
+
+def _preview_conflicts(ctx: Ctx, repo: Repository, spec: str) -> dict[str, str]:
+    """For `A..B` with `topic` (the merge preview a pull request links to): the paths a merge of A into B would
+    conflict on, with their scenario; empty for any other spec."""
+    if ".." not in spec or not as_bool(ctx.args.get("topic"), True):
+        return {}
+    world = ctx.world
+    a_text, b_text = spec.split("..", 1)
+    a, b = world.resolve(repo, a_text), world.resolve(repo, b_text)
+    base = world.merge_base(repo, a.hash, b.hash)
+    return conflict_scenarios(repo.commits[base].tree if base else {}, b.tree, a.tree)
+
+
 def diffstat(ctx: Ctx, workspace: str, repo_slug: str, spec: str) -> Result:
     world = ctx.world
     repo = repo_for(world, ctx.identity, workspace, repo_slug)
     old, new, old_hash, new_hash = _spec_trees(ctx, repo, spec)
+    conflicts = _preview_conflicts(ctx, repo, spec)
     items = []
     for change in tree_diffstat(old, new, ctx.args.getlist("path") or None):
+        path = change.new_path or change.old_path or ""
+        status = CONFLICT_STATUS[conflicts[path]] if path in conflicts else change.status
+        old_path = None if status == "local deleted" else change.old_path  # as recorded: no `old` there
         items.append(
             {
                 "type": "diffstat",
-                "status": change.status,
+                "status": status,
                 "lines_added": change.lines_added,
                 "lines_removed": change.lines_removed,
-                "old": s.diffstat_file(world, repo, old_hash, change.old_path),
+                "old": s.diffstat_file(world, repo, old_hash, old_path),
                 "new": s.diffstat_file(world, repo, new_hash, change.new_path),
             }
         )
+    return Result(query.page(items, ctx.args, ctx.url(), default=500, maximum=5000))
+
+
+def file_conflicts(ctx: Ctx, workspace: str, repo_slug: str, spec: str) -> Result:
+    """`GET {repo}/file-conflicts/{spec}`: the files a merge of A into B would conflict on (404 for a bad spec)."""
+    repo = repo_for(ctx.world, ctx.identity, workspace, repo_slug)
+    if ".." not in spec:
+        raise WorldError(404, f"Unable to resolve the spec {spec}")
+    messages = {
+        "content": "File modified in both source and destination",
+        "delete_modify": "File deleted in destination and modified in source",
+        "modify_delete": "File modified in destination and deleted in source",
+    }
+    items = [
+        {"type": "file_conflict", "path": path, "scenario": scenario, "message": messages[scenario]}
+        for path, scenario in _preview_conflicts(ctx, repo, spec).items()
+    ]
     return Result(query.page(items, ctx.args, ctx.url(), default=500, maximum=5000))

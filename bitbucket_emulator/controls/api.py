@@ -43,6 +43,7 @@ WORLD_ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
         "update_pull_request_title",
         ("workspace", "repo_slug", "pr_id", "username", "title"),
     ),
+    "make-conflict": ("make_conflict", ("workspace", "repo_slug", "pr_id", "username")),
     "add-watcher": ("add_watcher", ("workspace", "repo_slug", "username")),
     "remove-watcher": ("remove_watcher", ("workspace", "repo_slug", "username")),
     "time-travel": ("time_travel", ("seconds",)),

@@ -85,6 +85,29 @@ def merge_trees(base: Tree, ours: Tree, theirs: Tree) -> Tree:
     return result
 
 
+def conflict_scenarios(base: Tree, ours: Tree, theirs: Tree) -> dict[str, str]:
+    """The paths `merge_trees(base, ours, theirs)` cannot merge, with Bitbucket's file-conflict scenario, the
+    destination's (`ours`) change first as in git: `content` (changed, or added, differently on both sides),
+    `delete_modify` (deleted in the destination, changed in the source), `modify_delete` (the other way round)."""
+    out: dict[str, str] = {}
+    for path in sorted(set(base) | set(ours) | set(theirs)):
+        b, o, t = base.get(path), ours.get(path), theirs.get(path)
+        if o == t or b in (t, o):
+            continue
+        if o is None:
+            out[path] = "delete_modify"
+        elif t is None:
+            out[path] = "modify_delete"
+        elif b is None:
+            out[path] = "content"
+        else:
+            try:
+                merge_file(b, o, t)
+            except MergeConflict:
+                out[path] = "content"
+    return out
+
+
 def tree_digest(tree: Tree) -> str:
     h = hashlib.sha1(usedforsecurity=False)
     for path in sorted(tree):

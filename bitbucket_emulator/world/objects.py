@@ -235,6 +235,20 @@ class PullRequest:
 
 
 @dataclass
+class BranchRestriction:
+    """A branch permission or merge check of a repository (restrictions.py holds what they do)."""
+
+    id: int
+    kind: str
+    branch_match_kind: str = "glob"  # glob | branching_model
+    pattern: str = ""
+    branch_type: str | None = None
+    value: int | None = None
+    users: list[str] = field(default_factory=list)  # account uuids
+    groups: list[str] = field(default_factory=list)  # group slugs
+
+
+@dataclass
 class CommitStatus:
     """A build status of a commit (Bitbucket's `commitstatus`, type "build"); the rules are in statuses.py."""
 
@@ -273,6 +287,7 @@ class Repository:
     permissions: dict[str, str] = field(default_factory=dict)  # user uuid -> read | write | admin (explicit)
     hooks: list[Hook] = field(default_factory=list)
     default_reviewers: list[str] = field(default_factory=list)  # user uuids set on the repository itself
+    restrictions: list[BranchRestriction] = field(default_factory=list)
     statuses: dict[str, dict[str, CommitStatus]] = field(default_factory=dict)  # commit hash -> key -> status
     reports: dict[str, list] = field(default_factory=dict)  # commit hash -> insights.Report, oldest first
     next_task_id: int = 1

@@ -15,6 +15,7 @@ from .insights import Annotation, Report
 from .merge import blob_id
 from .objects import (
     AccessToken,
+    BranchRestriction,
     Comment,
     Commit,
     CommitStatus,
@@ -54,6 +55,7 @@ def to_dict(world: World) -> dict:
                 "watchers": r.watchers,
                 "permissions": r.permissions,
                 "default_reviewers": r.default_reviewers,
+                "restrictions": [dict(rule.__dict__) for rule in r.restrictions],
                 "created_on": dt(r.created_on),
                 "updated_on": dt(r.updated_on),
                 "hooks": [_hook_dict(h) for h in r.hooks],
@@ -143,7 +145,8 @@ def from_dict(data: dict) -> World:
             updated_on=pt(r["updated_on"]),
             hooks=[_hook_from(h) for h in r["hooks"]],
             default_reviewers=r.get("default_reviewers", []),  # absent from state files written before they existed
-            next_task_id=r.get("next_task_id", 1),  # these two likewise
+            next_task_id=r.get("next_task_id", 1),  # likewise
+            restrictions=[BranchRestriction(**rule) for rule in r.get("restrictions", [])],  # likewise
         )
         for x in r.get("reports", []):
             report = _report_from(x)

@@ -644,6 +644,25 @@ class World:
             self.version += 1
             return repo.slug
 
+    def make_conflict(self, workspace: str, repo_slug: str, pr_id: int, username: str | None = None) -> Commit:
+        """Commit to a pull request's destination branch a change that conflicts with its source: a file the source
+        changed since their merge base gets other content on the destination (a demo and test control)."""
+        with self.lock:
+            repo = self.repository(workspace, repo_slug)
+            pr = self.pull_request(repo, int(pr_id))
+            if pr.state != "OPEN":
+                raise WorldError(400, f"Pull request {pr_id} is {pr.state.lower()}.")
+            src = repo.commits[pr.source_hash]
+            base_hash = self.merge_base(repo, pr.source_hash, repo.branches[pr.dest_branch])
+            base = repo.commits[base_hash].tree if base_hash else {}
+            changed = [p for p in sorted(set(base) | set(src.tree)) if base.get(p) != src.tree.get(p)]
+            path = next((p for p in changed if p in src.tree), changed[0] if changed else "CONFLICT.md")
+            content = f"Changed on {pr.dest_branch} while pull request #{pr.id} was open.\n"
+            user = self.user(username) if username else self.users.get(pr.author_uuid)
+            return self._commit_files(
+                repo, pr.dest_branch, user, {path: content}, f"Change {path} on {pr.dest_branch}", None, None
+            )
+
     def delete_repository(self, workspace: str, repo_slug: str) -> None:
         with self.lock:
             repo = self.repository(workspace, repo_slug)

@@ -3,8 +3,8 @@
 Every service is keyword-only and takes the dashboard ``user``. It first checks the user's ``RepositoryAccess``
 (write for branches, commits, opening/updating/merging/declining; read for reviews, comments and tasks) and raises
 ``ActionRefused`` without calling Bitbucket; Bitbucket's refusals come back as ``ActionFailed`` (or a subclass:
-``BranchMoved``, ``SourceMoved``, ``MergeConflicts``) with a message in plain words. Success and failure alike write
-one ``AuditEvent``; a merge Bitbucket is still running writes it when it ends (``merge_status``).
+``BranchMoved``, ``SourceMoved``, ``MergeConflicts``, ``MergeRefused``) with a message in plain words. Success and
+failure alike write one ``AuditEvent``; a merge Bitbucket is still running writes it when it ends (``merge_status``).
 """
 
 from ._core import (
@@ -12,6 +12,7 @@ from ._core import (
     ActionRefused,
     BranchMoved,
     MergeConflicts,
+    MergeRefused,
     SourceMoved,
     can_write,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "MergeConflicts",
     "MergeOptions",
     "MergeOutcome",
+    "MergeRefused",
     "SourceMoved",
     "approve",
     "branch_name_problem",

@@ -96,6 +96,13 @@ class MergeConflicts(ActionFailed):
     kind = "conflicts"
 
 
+class MergeRefused(ActionFailed):
+    """Bitbucket refused the merge by the destination branch's rules: merge checks it enforces (400) or who may merge
+    (403). ``details["bitbucket_message"]`` is Bitbucket's own words, shown as they are."""
+
+    kind = "refused"
+
+
 def plain_error(error: BitbucketError, *, doing: str) -> ActionFailed:
     """Bitbucket's error in words a person can act on. ``doing`` completes "Bitbucket refused to ..."."""
     if isinstance(error, RateLimited):

@@ -8,7 +8,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bitbucket_sync import sync
-from bitbucket_sync.client import MERGE_STRATEGIES, BadRequest, BitbucketError, MergePending, NotFound, records
+from bitbucket_sync.client import (
+    MERGE_STRATEGIES,
+    AuthError,
+    BadRequest,
+    BitbucketError,
+    MergePending,
+    NotFound,
+    records,
+)
 from bitbucket_sync.models import AuditEvent, PullRequest, Repository
 
 from ._core import (
@@ -17,6 +25,7 @@ from ._core import (
     ActionFailed,
     ActionRefused,
     MergeConflicts,
+    MergeRefused,
     SourceMoved,
     client_for_reading,
     plain_error,
@@ -318,6 +327,16 @@ def _after_merge(act: Action, pull_request: PullRequest, record: records.PullReq
 _CONFLICT_PATHS = re.compile(r":\s*(.+)$")
 
 
+def _refused_by_rules(exc: BitbucketError) -> bool:
+    """A merge refused by branch restrictions: 400 for enforced merge checks ("You can't merge until you resolve all
+    merge checks.", with a typographic apostrophe), 403 from `restrict_merges` (its text is not documented). A 400
+    naming fields or a fast-forward is about the request; a 403 naming a missing scope is about the credential."""
+    if isinstance(exc, BadRequest):
+        text = f"{exc.message} {exc.detail or ''}".lower()
+        return not exc.fields and "fast-forward" not in text and "fast forward" not in text
+    return isinstance(exc, AuthError) and exc.status == 403 and not exc.required_scopes
+
+
 def _merge_failure(exc: BitbucketError, number: int) -> ActionFailed:
     text = " ".join(str(x) for x in (exc.message, exc.detail or "") if x)
     if isinstance(exc, BadRequest) and "conflict" in text.lower():
@@ -329,6 +348,13 @@ def _merge_failure(exc: BitbucketError, number: int) -> ActionFailed:
             "on the source branch (merge the destination into it and fix those files).",
             error=exc,
             details={"paths": paths},
+        )
+    if _refused_by_rules(exc):
+        return MergeRefused(
+            f"Bitbucket refused to merge pull request #{number}: the destination branch's rules (the merge checks "
+            f"it enforces, or who may merge) do not allow it yet. Bitbucket says: {exc.message}",
+            error=exc,
+            details={"bitbucket_message": exc.message},
         )
     if exc.status == 409:
         return ActionFailed(

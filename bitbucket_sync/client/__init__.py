@@ -18,9 +18,9 @@ Rules the rest of the product can rely on:
 
 * ``iter_*`` methods are generators that follow ``next`` exactly as Bitbucket gives it and raise on any failure (a
   listing never ends early, so a completed iteration is a complete listing: only then may the sync prune).
-* Errors: ``BitbucketError`` > ``AuthError`` (> ``AppPasswordRemoved``), ``BadRequest``, ``NotFound``, ``Conflict``,
-  ``Gone``, ``RateLimited(retry_after)``, ``Unavailable``, ``BitbucketSchemaError``, ``MergePending``. Each has
-  ``message``, ``status``, ``request_id``, ``endpoint``; none ever holds a secret.
+* Errors: ``BitbucketError`` > ``AuthError`` (> ``AppPasswordRemoved``, ``NotRepositoryAdmin``), ``BadRequest``,
+  ``NotFound``, ``Conflict``, ``Gone``, ``RateLimited(retry_after)``, ``Unavailable``, ``BitbucketSchemaError``,
+  ``MergePending``. Each has ``message``, ``status``, ``request_id``, ``endpoint``; none ever holds a secret.
 * Paths, refs and slugs that are, or spell, an empty, ``.`` or ``..`` segment raise ``UnsafePath`` (a
   ``ValueError``, not a Bitbucket error) before any request, and every request's final URL must stay under the
   repository or workspace it names (``paths``: the same check the dashboard's views and forms use).
@@ -34,11 +34,12 @@ Methods of ``BitbucketClient`` (each docstring names its endpoint):
 reads
     get_current_user, iter_user_workspaces, get_user_workspace_permission, iter_user_repository_permissions,
     get_workspace, iter_members, iter_workspace_permissions, iter_projects, iter_repositories, get_repository,
-    iter_watchers, iter_branches, get_branch, iter_commits, get_commit, get_diff, iter_diffstat, get_file,
-    get_file_meta, iter_directory, iter_pull_requests (+ iter_pull_request_pages), get_pull_request,
-    iter_default_reviewers, get_pull_request_diff, iter_pull_request_diffstat, iter_pull_request_commits,
-    iter_pull_request_activity, iter_pull_request_comments, iter_pull_request_statuses, iter_commit_statuses,
-    iter_pull_request_tasks, iter_commit_reports, iter_report_annotations, iter_webhooks
+    iter_watchers, iter_branch_restrictions, iter_branches, get_branch, iter_commits, get_commit, get_diff,
+    iter_diffstat, get_file, get_file_meta, iter_directory, iter_pull_requests (+ iter_pull_request_pages),
+    get_pull_request, iter_default_reviewers, get_pull_request_diff, iter_pull_request_diffstat,
+    pull_request_conflicts, iter_pull_request_commits, iter_pull_request_activity, iter_pull_request_comments,
+    iter_pull_request_statuses, iter_commit_statuses, iter_pull_request_tasks, iter_commit_reports,
+    iter_report_annotations, iter_webhooks
 writes
     create_branch, delete_branch, commit_files, create_pull_request, update_pull_request, approve, unapprove,
     request_changes, remove_request_changes, decline_pull_request, comment_pull_request, create_pull_request_task,
@@ -59,6 +60,7 @@ from .errors import (
     Gone,
     MergePending,
     NotFound,
+    NotRepositoryAdmin,
     RateLimited,
     Unavailable,
 )
@@ -83,6 +85,7 @@ __all__ = [
     "Gone",
     "MergePending",
     "NotFound",
+    "NotRepositoryAdmin",
     "RateLimited",
     "RequestRecord",
     "Unavailable",

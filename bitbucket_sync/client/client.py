@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from .auth import AccessToken, ApiToken, AppPassword, Auth
-from .errors import BitbucketError, BitbucketSchemaError, MergePending, Unavailable
+from .errors import AuthError, BitbucketError, BitbucketSchemaError, MergePending, NotRepositoryAdmin, Unavailable
 from .http import RequestRecord, Transport
 from .paths import UnsafePath, check_name, check_path, check_ref, stays_under
 from .records import (
@@ -24,6 +24,7 @@ from .records import (
     Activity,
     Annotation,
     Branch,
+    BranchRestriction,
     BuildStatus,
     Comment,
     Commit,
@@ -292,6 +293,28 @@ class BitbucketClient:
         """GET /repositories/{workspace}/{repo_slug}/watchers: the repository's watchers (bbdash's "followers")."""
         return self._iter(f"{self._repo(workspace, repo)}/watchers", Account.from_json, Account.FIELDS)
 
+    def iter_branch_restrictions(self, workspace: str, repo: str) -> Iterator[BranchRestriction]:
+        """GET /repositories/{workspace}/{repo_slug}/branch-restrictions: every rule. Repository admins only (and the
+        admin scope): a 403 raises ``NotRepositoryAdmin``, which says the rules are unknown to this credential."""
+        try:
+            yield from self._iter(
+                f"{self._repo(workspace, repo)}/branch-restrictions",
+                BranchRestriction.from_json,
+                BranchRestriction.FIELDS,
+            )
+        except AuthError as exc:
+            if exc.status != 403:
+                raise
+            raise NotRepositoryAdmin(
+                exc.message,
+                status=exc.status,
+                request_id=exc.request_id,
+                endpoint=exc.endpoint,
+                detail=exc.detail,
+                required_scopes=exc.required_scopes,
+                granted_scopes=exc.granted_scopes,
+            ) from None
+
     # -- branches and commits ---------------------------------------------------------------------------------
 
     def iter_branches(self, workspace: str, repo: str) -> Iterator[Branch]:
@@ -512,6 +535,14 @@ class BitbucketClient:
             DiffStat.from_json,
             DiffStat.FIELDS,
             pagelen=DIFFSTAT_PAGELEN,
+        )
+
+    def pull_request_conflicts(self, workspace: str, repo: str, pr_id: int) -> tuple[str, ...]:
+        """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/diffstat (302 to the merge preview, followed):
+        the paths a merge would conflict on (``merge conflict``, ``local deleted``, ``remote deleted``); empty when it
+        merges cleanly. Cloud has no can-merge endpoint: this undocumented-but-recorded status is the way to know."""
+        return tuple(
+            entry.path for entry in self.iter_pull_request_diffstat(workspace, repo, pr_id) if entry.conflicted
         )
 
     def iter_pull_request_commits(self, workspace: str, repo: str, pr_id: int) -> Iterator[Commit]:

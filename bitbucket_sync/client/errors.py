@@ -78,6 +78,11 @@ class AuthError(BitbucketError):
         self.granted_scopes = tuple(granted_scopes)
 
 
+class NotRepositoryAdmin(AuthError):
+    """403 from an endpoint only repository admins may call (branch restrictions): not an error of the credential,
+    an answer: what needs admin stays unknown to it."""
+
+
 class AppPasswordRemoved(AuthError):
     """An app password was refused: Bitbucket Cloud removed app passwords on 2026-07-28 (use an API token)."""
 

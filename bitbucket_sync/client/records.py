@@ -669,6 +669,11 @@ class DiffStat:
     def path(self) -> str:
         return self.new_path or self.old_path or ""
 
+    @property
+    def conflicted(self) -> bool:
+        """A merge preview's entry for a file the merge would conflict on."""
+        return self.status in CONFLICT_STATUSES
+
     @classmethod
     def from_json(cls, data: Any, *, endpoint: str) -> Self:
         r = _Reader(data, endpoint=endpoint)
@@ -680,6 +685,52 @@ class DiffStat:
             lines_removed=r.opt("lines_removed", int, 0),
             old_path=old.str("path") if old else None,
             new_path=new.str("path") if new else None,
+        )
+
+
+# Diffstat statuses of a merge preview (a pull request's diffstat) that mean the merge would conflict: the first two
+# are recorded, the third is known by name only.
+CONFLICT_STATUSES = frozenset({"merge conflict", "local deleted", "remote deleted"})
+
+
+@dataclass(frozen=True)
+class BranchRestriction:
+    """A branch permission or merge check (``/branch-restrictions``): ``kind`` on branches matching ``pattern``
+    (``branch_match_kind`` ``glob``) or of ``branch_type`` (``branching_model``); ``value`` a number for the kinds
+    that take one; ``users`` (account uuids) and ``groups`` (slugs) exempt from ``push`` or allowed to merge."""
+
+    id: int
+    kind: str
+    branch_match_kind: str = "glob"
+    pattern: str = ""
+    branch_type: str = ""
+    value: int | None = None
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "id",
+        "kind",
+        "branch_match_kind",
+        "pattern",
+        "branch_type",
+        "value",
+        "users.uuid",
+        "groups.slug",
+    )
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        r = _Reader(data, endpoint=endpoint)
+        return cls(
+            id=r.req("id", int),
+            kind=r.str("kind"),
+            branch_match_kind=r.ostr("branch_match_kind", "glob") or "glob",
+            pattern=r.ostr("pattern", "") or "",
+            branch_type=r.ostr("branch_type", "") or "",
+            value=r.opt("value", int),
+            users=tuple(u.str("uuid") for u in r.items("users") or ()),
+            groups=tuple(g.str("slug") for g in r.items("groups") or ()),
         )
 
 

@@ -11,6 +11,8 @@
 * ``pacing``: "Sync now", at most one manual run of a workspace every ``BBDASH_MANUAL_SYNC_MINUTES``.
 * ``access``: each user's workspace and repository access, read with their own credential.
 * ``locks``: the per-workspace lock (a conditional UPDATE with an expiry).
+* ``merge_preview``: after a run, the merge previews (conflicts) of the open pull requests whose tips moved, within
+  the budget reserve (``bitbucket_sync.conflicts`` reads and stores one).
 """
 
 from bitbucket_sync.sync.access import discover_workspaces, sync_user_access
@@ -24,6 +26,7 @@ from bitbucket_sync.sync.engine import (
     sync_branches,
     sync_pull_requests,
     sync_repository,
+    sync_restrictions,
     sync_watchers,
     sync_workspace_listing,
 )
@@ -54,6 +57,7 @@ __all__ = [
     "sync_branches",
     "sync_pull_requests",
     "sync_repository",
+    "sync_restrictions",
     "sync_user_access",
     "sync_watchers",
     "sync_workspace_listing",

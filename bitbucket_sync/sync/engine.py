@@ -10,8 +10,9 @@ tests all call them):
    participants in the same listing); the build statuses of open pull requests that are due (``statuses``: all on a
    full sync; a moved source commit or a running build otherwise); branches only when the repository's
    ``updated_on`` moved or on a full sync; watchers on a full sync or when older than
-   ``BBDASH_WATCHERS_INTERVAL_HOURS``. ``finish_repository`` counts it done exactly once, however often a crash or a
-   retry made it run.
+   ``BBDASH_WATCHERS_INTERVAL_HOURS``; branch restrictions (the merge rules, repository admins only) on a full sync
+   or when older than ``BBDASH_RESTRICTIONS_HOURS``. ``finish_repository`` counts it done exactly once, however
+   often a crash or a retry made it run.
 4. ``finish_run`` when the last repository is done: status, lock released.
 
 A step that cannot go on now raises: ``SyncPaused`` (the credential's budget is spent), or the client's
@@ -35,16 +36,25 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from bitbucket_sync import ledger, sites
+from bitbucket_sync import ledger, sites, turns
 from bitbucket_sync.client import (
     BitbucketClient,
     BitbucketError,
     BitbucketSchemaError,
     NotFound,
+    NotRepositoryAdmin,
     Unavailable,
 )
 from bitbucket_sync.credentials import clients
-from bitbucket_sync.models import Credential, Repository, SyncRun, Workspace, WorkspaceAccess, WorkspaceMembership
+from bitbucket_sync.models import (
+    Credential,
+    PullRequest,
+    Repository,
+    SyncRun,
+    Workspace,
+    WorkspaceAccess,
+    WorkspaceMembership,
+)
 from bitbucket_sync.sync import locks, policy, statuses, upserts
 from bitbucket_sync.sync.policy import SyncPaused
 from bitbucket_sync.sync.upserts import Stats
@@ -329,9 +339,19 @@ def _watchers_due(repository: Repository, *, full: bool) -> bool:
     return repository.watchers_synced_at <= timezone.now() - interval
 
 
+def _restrictions_due(repository: Repository, *, full: bool, run: SyncRun) -> bool:
+    read_at = repository.restrictions_synced_at
+    if read_at is not None and run.started_at is not None and read_at >= run.started_at:
+        return False  # read by this run already: the step is being retried after a pause
+    if full or read_at is None:
+        return True
+    interval = timedelta(hours=_setting("BBDASH_RESTRICTIONS_HOURS", 6))
+    return read_at <= timezone.now() - interval
+
+
 def sync_repository(*, run: SyncRun, repository: Repository, client: BitbucketClient) -> Stats:
-    """Pull requests, the build statuses due, then branches and watchers when due, of one repository; counted into
-    the run as it goes."""
+    """Pull requests, the build statuses due, then branch restrictions, branches and watchers when due, of one
+    repository; counted into the run as it goes."""
     check_budget(run)
     sites.require_same_site(
         row_site=repository.workspace.api_url, api_url=client.base_url, what=f"Workspace {repository.workspace.slug}"
@@ -344,6 +364,10 @@ def sync_repository(*, run: SyncRun, repository: Repository, client: BitbucketCl
         statuses.sync_statuses(
             run=run, repository=repository, client=client, full=full, stats=stats, budget=check_budget
         )
+        # Before branches and watchers (which a full sync's retried step lists again): read once per run, a step
+        # retried after a 429 does not pay for the rules again.
+        if _restrictions_due(repository, full=full, run=run):
+            sync_restrictions(repository=repository, client=client, stats=stats)
         if full or repository.branches_synced_for != repository.updated_on:
             sync_branches(run=run, repository=repository, client=client, stats=stats)
         if _watchers_due(repository, full=full):
@@ -450,6 +474,22 @@ def sync_watchers(*, repository: Repository, client: BitbucketClient, stats: Sta
     now = timezone.now()
     Repository.objects.filter(pk=repository.pk).update(watchers_synced_at=now)
     repository.watchers_synced_at = now
+
+
+def sync_restrictions(*, repository: Repository, client: BitbucketClient, stats: Stats) -> None:
+    """Every branch restriction, replacing the rows after the listing completed; a credential that is not a
+    repository admin leaves the rules unknown ("forbidden"), never guessed. Whose turn follows a change."""
+    try:
+        listed = list(client.iter_branch_restrictions(repository.workspace.slug, repository.slug))
+    except NotRepositoryAdmin:
+        changed = upserts.forbid_branch_restrictions(repository=repository, counts=stats["branch_restrictions"])
+    else:
+        changed = upserts.replace_branch_restrictions(
+            repository=repository, restriction_records=listed, counts=stats["branch_restrictions"]
+        )
+    if changed:
+        open_prs = PullRequest.objects.filter(repository=repository, state=PullRequest.State.OPEN)
+        turns.refresh_turns(open_prs.values_list("pk", flat=True))
 
 
 def finish_repository(*, run_id: int, repository_id: int) -> bool:

@@ -17,11 +17,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from bitbucket_sync import sites, turns
+from bitbucket_sync import conflicts, sites, turns
 from bitbucket_sync.client import records
 from bitbucket_sync.models import (
     Account,
     Branch,
+    BranchRestriction,
     Participant,
     Project,
     PullRequest,
@@ -355,6 +356,8 @@ def upsert_branches_page(
     if to_update:
         Branch.objects.bulk_update(to_update, [*_branch_values(branch_records[0], None), "synced_at"])
     counts.created, counts.updated = len(to_create), len(to_update)
+    # Open pull requests into a branch that moved have a new destination tip: their conflicts are unknown again.
+    conflicts.destination_moved(repository=repository, tips={b.name: b.target_hash for b in to_update})
     return existing, counts
 
 
@@ -464,8 +467,14 @@ def upsert_pull_requests_page(
         fields: list[str] = []
         for number, record in latest.items():
             values = _pull_request_values(repository, record, accounts)
-            fields = list(values)
             row = existing.get(number)
+            # A conflict read holds for one pair of tips: when either moved, the answer is unknown again.
+            values.update(
+                conflicts.values_for_upsert(
+                    row, source_commit=values["source_commit"], destination_commit=values["destination_commit"]
+                )
+            )
+            fields = list(values)
             if row is None:
                 row = PullRequest(repository=repository, number=number, synced_at=now, **values)
                 existing[number] = row
@@ -609,3 +618,61 @@ def mark_watchers_removed(*, repository: Repository, seen_account_pks: set[int])
 def newest(values: Iterable[datetime | None]) -> datetime | None:
     present = [v for v in values if v is not None]
     return max(present) if present else None
+
+
+# -- branch restrictions -------------------------------------------------------------------------------------------
+
+
+def _restriction_values(record: records.BranchRestriction) -> dict:
+    return {
+        "kind": record.kind[:64],
+        "branch_match_kind": record.branch_match_kind[:32],
+        "pattern": record.pattern[:255],
+        "branch_type": record.branch_type[:32],
+        "value": record.value,
+        "users": list(record.users),
+        "groups": list(record.groups),
+    }
+
+
+def replace_branch_restrictions(
+    *, repository: Repository, restriction_records: Sequence[records.BranchRestriction], counts: Counts
+) -> bool:
+    """After a complete listing: the repository's rules become exactly the listed ones, and its rules are "read".
+    Returns True when anything changed (the rules, or whether they were known)."""
+    now = timezone.now()
+    before = Counts(counts.created, counts.updated, counts.removed)
+    with transaction.atomic():
+        existing = {r.bitbucket_id: r for r in BranchRestriction.objects.filter(repository=repository)}
+        for record in restriction_records:
+            values = _restriction_values(record)
+            row = existing.pop(record.id, None)
+            if row is None:
+                BranchRestriction.objects.create(repository=repository, bitbucket_id=record.id, synced_at=now, **values)
+                counts.created += 1
+            elif _changed(row, values):
+                _apply(row, values)
+                row.synced_at = now
+                row.save()
+                counts.updated += 1
+        if existing:
+            counts.removed += BranchRestriction.objects.filter(pk__in=[r.pk for r in existing.values()]).delete()[0]
+        known = repository.restrictions_state == "read"
+        Repository.objects.filter(pk=repository.pk).update(restrictions_state="read", restrictions_synced_at=now)
+    repository.restrictions_state, repository.restrictions_synced_at = "read", now
+    return not known or bool(
+        Counts(counts.created - before.created, counts.updated - before.updated, counts.removed - before.removed)
+    )
+
+
+def forbid_branch_restrictions(*, repository: Repository, counts: Counts) -> bool:
+    """The credential may not read the rules (not a repository admin): they are unknown, and rows an earlier
+    credential read are dropped rather than shown as current. Returns True when that changed anything."""
+    now = timezone.now()
+    with transaction.atomic():
+        removed = BranchRestriction.objects.filter(repository=repository).delete()[0]
+        counts.removed += removed
+        was = repository.restrictions_state
+        Repository.objects.filter(pk=repository.pk).update(restrictions_state="forbidden", restrictions_synced_at=now)
+    repository.restrictions_state, repository.restrictions_synced_at = "forbidden", now
+    return bool(removed) or was != "forbidden"

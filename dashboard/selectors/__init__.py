@@ -57,6 +57,7 @@ from dashboard.selectors.source import (
     pull_request_commits,
     pull_request_diff,
     pull_request_discussion,
+    refresh_pull_request_conflicts,
     source_at,
     split_ref_and_path,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "pull_request_page",
     "pull_request_readiness",
     "pull_requests_filtered",
+    "refresh_pull_request_conflicts",
     "repository_filter_choices",
     "repository_for_user",
     "repository_page",

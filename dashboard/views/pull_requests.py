@@ -102,6 +102,7 @@ def pull_request_detail(
         context["live_refresh"] = True
         return render(request, LIVE_REGIONS[target], context)
     context["description_html"] = rendering.markdown(pull_request.description)
+    selectors.refresh_pull_request_conflicts(request.user, pull_request=pull_request)
     if section is not None:
         context.update(_section(request, pull_request, section))
     if section is not None and wants_fragment(request):

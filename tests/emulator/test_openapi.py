@@ -124,6 +124,22 @@ def _async_merge(emu: Emulator) -> dict:
     return {"pr": pr, "task": location.rsplit("/", 1)[1]}
 
 
+def _restriction(emu: Emulator) -> dict:
+    # One rule per kind and pattern: each case makes its own.
+    pattern = f"walk/{len(emu.world.repository('acme', 'api-server').restrictions)}/*"
+    body = {"kind": "require_approvals_to_merge", "pattern": pattern, "value": 1}
+    return {"rid": session(emu, "alice").post(f"{emu.api_url}{R}/branch-restrictions", json=body).json()["id"]}
+
+
+def _conflicting(emu: Emulator) -> dict:
+    pr = open_pr(emu, "api-server", "walk/conflict", files={"README.md": "# Walk\n"})
+    with emu.world.lock:
+        emu.world.make_conflict("acme", "api-server", pr)
+        repo = emu.world.repository("acme", "api-server")
+        p = repo.pullrequests[pr]
+        return {"pr": pr, "spec": f"{p.source_hash[:12]}..{p.dest_hash[:12]}"}
+
+
 _STATUS_FAILED = {"key": "walk-ci", "state": "FAILED", "name": "Build #2", "url": "https://ci.example/2"}
 
 
@@ -478,6 +494,24 @@ CASES = [
     Case("annotation-put", "PUT", REPORT + "/walk-report/annotations/walk-2", 200, json=ANNOTATION, prepare=_report),
     Case("annotation-put-400", "PUT", REPORT + "/walk-report/annotations/walk-2", 400, json={}, prepare=_report),
     Case("annotation-delete", "DELETE", REPORT + "/walk-report/annotations/walk-1", 204, prepare=_report),
+    # branch restrictions and conflicts
+    Case("restrictions", "GET", R + "/branch-restrictions?kind=push", 200),
+    Case("restrictions-403", "GET", R + "/branch-restrictions", 403, who="bob"),
+    Case(
+        "restriction-create",
+        "POST",
+        R + "/branch-restrictions",
+        201,
+        json={"kind": "restrict_merges", "pattern": "walk/restricted", "users": [{"uuid": "{bob}"}]},
+    ),
+    Case("restriction-create-400", "POST", R + "/branch-restrictions", 400, json={"kind": "nope", "pattern": "x"}),
+    Case("restriction", "GET", R + "/branch-restrictions/{rid}", 200, prepare=_restriction),
+    Case("restriction-404", "GET", R + "/branch-restrictions/1", 404),
+    Case("restriction-update", "PUT", R + "/branch-restrictions/{rid}", 200, json={"value": 2}, prepare=_restriction),
+    Case("restriction-delete", "DELETE", R + "/branch-restrictions/{rid}", 204, prepare=_restriction),
+    Case("pr-conflicts", "GET", R + "/pullrequests/3/conflicts", 302),
+    Case("file-conflicts", "GET", R + "/file-conflicts/{spec}?topic=true", 200, prepare=_conflicting),
+    Case("pr-merge-checks-400", "POST", "/repositories/acme/mobile-app/pullrequests/2/merge", 400, json={}),
     # controls
     Case("rate-limited-429", "GET", R, 429, prepare=_rate_limited, content_type="text/plain"),
     Case("fault-555", "GET", R, 555, prepare=_faulty),

@@ -17,6 +17,7 @@ from bitbucket_sync.client import (
     Conflict,
     Gone,
     NotFound,
+    NotRepositoryAdmin,
     RateLimited,
     Unavailable,
 )
@@ -291,3 +292,33 @@ def test_family_is_one_hierarchy():
     for cls in (AuthError, BadRequest, NotFound, Conflict, Gone, RateLimited, Unavailable, BitbucketSchemaError):
         assert issubclass(cls, BitbucketError)
     assert issubclass(AppPasswordRemoved, AuthError)
+
+
+@responses.activate
+def test_branch_restrictions_403_is_not_repository_admin(client):
+    responses.get(f"{REPO}/branch-restrictions", status=403, json=_error("You must be an admin of this repository."))
+    with pytest.raises(NotRepositoryAdmin) as caught:
+        list(client.iter_branch_restrictions("acme", "web"))
+    assert caught.value.status == 403 and caught.value.message == "You must be an admin of this repository."
+
+
+@responses.activate
+def test_branch_restrictions_401_stays_a_credential_error(client):
+    responses.get(f"{REPO}/branch-restrictions", status=401, json=_error("Unauthorized"))
+    with pytest.raises(AuthError) as caught:
+        list(client.iter_branch_restrictions("acme", "web"))
+    assert not isinstance(caught.value, NotRepositoryAdmin)
+
+
+@responses.activate
+def test_pull_request_conflicts_reads_every_conflict_status(client):
+    target = f"{REPO}/diffstat/aaaaaaaaaaaa..bbbbbbbbbbbb"
+    responses.get(f"{REPO}/pullrequests/7/diffstat", status=302, headers={"Location": target})
+    entries = [
+        {"status": "modified", "old": {"path": "ok.py"}, "new": {"path": "ok.py"}},
+        {"status": "merge conflict", "old": {"path": "a.py"}, "new": {"path": "a.py"}},
+        {"status": "local deleted", "old": None, "new": {"path": "b.py"}},
+        {"status": "remote deleted", "old": {"path": "c.py"}, "new": None},
+    ]
+    responses.get(target, json={"values": entries, "pagelen": 500})
+    assert client.pull_request_conflicts("acme", "web", 7) == ("a.py", "b.py", "c.py")

@@ -75,6 +75,13 @@ class Command(BaseCommand):
             if run.status == SyncRun.Status.SUCCEEDED and not enqueue:
                 for user_id in engine.users_to_refresh(workspace=ws):
                     self._sync_access(user_id)
+                # As the worker does after a run: merge previews of the open pull requests whose tips moved.
+                previews = tasks.check_conflicts_task(ws.pk)
+                if previews.get("checked") or previews.get("deferred"):
+                    self.stdout.write(
+                        f"{ws.slug}: merge previews read for {previews['checked']} pull request(s), "
+                        f"{previews['conflicted']} conflicting, {previews['deferred']} left for later"
+                    )
         if credential is not None and not enqueue:  # --as was given
             self._sync_access(credential.owner_id)
         if failed:
