@@ -22,17 +22,16 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from bitbucket_sync import retention, webhooks
-from bitbucket_sync.client import BitbucketError
+from bitbucket_sync.client import BitbucketClient, BitbucketError
 from bitbucket_sync.credentials import clients
 from bitbucket_sync.models import Credential, Repository, SyncRun, Workspace, WorkspaceAccess
 from bitbucket_sync.sync import access, engine, locks, merge_preview, pacing, policy
 from bitbucket_sync.sync.engine import NoSyncCredential
-from bitbucket_sync.sync.policy import PAUSE_RETRIES, UNAVAILABLE_RETRIES, SyncPaused
+from bitbucket_sync.sync.policy import UNAVAILABLE_RETRIES, SyncPaused
 from bitbucket_sync.webhooks import tasks as webhook_tasks  # noqa: F401  (Celery registers its tasks from here)
 
 log = logging.getLogger("bitbucket_sync.tasks")
 
-MAX_RETRIES = UNAVAILABLE_RETRIES + PAUSE_RETRIES
 
 # Celery counts every retry of a task in one number; the sync tasks carry their pauses and their failure retries
 # apart in these keyword arguments, so a run that waited out many 429s still gets its retries when Bitbucket fails.
@@ -42,6 +41,13 @@ PAUSES, FAILURES = "pauses", "failures"
 def _jitter(seconds: float) -> float:
     # Tasks of one run paused by the same 429 should not all come back in the same second.
     return seconds + random.uniform(0, min(5.0, seconds / 10))
+
+
+def _pauses_since_progress(pauses: int, client: BitbucketClient) -> int:
+    """The pauses a step has had since it last got anywhere: a step that answered a request before this 429 made
+    progress (resumed steps skip what they did), so only pauses in a row, with nothing read between, count towards
+    giving up. A long step under a tight limit then goes on for as long as each attempt moves it forward."""
+    return 0 if client.request_count > 1 else pauses
 
 
 def _later(
@@ -54,9 +60,7 @@ def _later(
     else:
         engine.note_retry(run_id=run.pk)
         failures += 1
-    return task.retry(
-        countdown=_jitter(decision.seconds), kwargs={PAUSES: pauses, FAILURES: failures}, max_retries=MAX_RETRIES
-    )
+    return task.retry(countdown=_jitter(decision.seconds), kwargs={PAUSES: pauses, FAILURES: failures})
 
 
 def request_sync(
@@ -103,7 +107,9 @@ def request_manual_sync(*, workspace: Workspace, user, override: bool = False) -
 
 
 # The listing is a few pages of repositories and members: minutes would mean Bitbucket is hanging.
-@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=300, time_limit=360)
+# No Celery cap on the sync steps' retries: `policy.decide` bounds the failures and the pauses in a row, and a step
+# that keeps making progress under a tight rate limit may pause more often in all than either bound.
+@shared_task(bind=True, acks_late=True, max_retries=None, soft_time_limit=300, time_limit=360)
 def sync_workspace_task(self, run_id: int, pauses: int = 0, failures: int = 0) -> None:
     """Begin a sync run (or resume it): claim the lock, list repositories and members, fan out per repository."""
     run = SyncRun.objects.select_related("workspace", "credential").filter(pk=run_id).first()
@@ -129,6 +135,7 @@ def sync_workspace_task(self, run_id: int, pauses: int = 0, failures: int = 0) -
         else:
             pending = engine.sync_workspace_listing(run=run, client=client)
     except (SyncPaused, BitbucketError) as exc:
+        pauses = _pauses_since_progress(pauses, client)
         decision = policy.decide(exc, pauses=pauses, failures=failures)
         if isinstance(decision, policy.Fail):
             engine.fail_listing(run=run, error=decision.error)
@@ -146,7 +153,7 @@ def sync_workspace_task(self, run_id: int, pauses: int = 0, failures: int = 0) -
 
 # One repository: a few pages of pull requests, branches and watchers; a 100,000-PR repository is 2,000 pages, which
 # the soft limit allows at Bitbucket's usual pace. The hard limit follows 60 s later.
-@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=1800, time_limit=1860)
+@shared_task(bind=True, acks_late=True, max_retries=None, soft_time_limit=1800, time_limit=1860)
 def sync_repository_task(self, repository_id: int, run_id: int, pauses: int = 0, failures: int = 0) -> None:
     """Sync one repository within a run, then end the run if it was the last."""
     run = SyncRun.objects.select_related("workspace", "credential").filter(pk=run_id).first()
@@ -175,6 +182,7 @@ def sync_repository_task(self, repository_id: int, run_id: int, pauses: int = 0,
             _finish(run_id)
         return
     except Exception as exc:
+        pauses = _pauses_since_progress(pauses, client)
         decision = policy.decide(exc, pauses=pauses, failures=failures)
         if not isinstance(decision, policy.Fail):
             raise _later(self, run, decision, pauses=pauses, failures=failures) from None

@@ -73,3 +73,17 @@ def test_decide_backoffs_follow_their_settings(settings):
     settings.BBDASH_SYNC_RETRY_BACKOFF_SECONDS = 3
     assert policy.decide(RateLimited("slow down"), pauses=1, failures=0) == Pause(10, BACKING_OFF.format(10))
     assert policy.decide(Unavailable("503"), pauses=0, failures=1) == Retry(6)
+
+
+class _Client:
+    def __init__(self, request_count: int) -> None:
+        self.request_count = request_count
+
+
+def test_pauses_count_only_in_a_row_without_progress():
+    from bitbucket_sync.tasks import _pauses_since_progress
+
+    # The 429 was this attempt's first request: one more pause in a row.
+    assert _pauses_since_progress(15, _Client(1)) == 15
+    # The attempt read something before its 429: the step moved, the count starts again.
+    assert _pauses_since_progress(15, _Client(7)) == 0
