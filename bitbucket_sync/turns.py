@@ -251,6 +251,27 @@ def whose_turn(facts: Facts) -> Turn:
     return Turn(REVIEWERS, tuple(waiting), due)
 
 
+def turn_explanations() -> dict[str, str]:
+    """The rules in words, by holder (`AUTHOR`, `READY`, ...) and "due" for the reviewer's part: read from
+    `whose_turn`'s docstring, so the words the inbox shows on hover are the rules' own."""
+    explanations: dict[str, str] = {}
+    key = ""
+    for raw in (whose_turn.__doc__ or "").splitlines():
+        line = raw.strip()
+        if line.startswith("- "):
+            key, _, text = line[2:].partition(":")
+            key = key.split(" ")[0]
+            explanations[key] = text.strip()
+        elif line.startswith("Independently"):
+            key = "due"
+            explanations[key] = line
+        elif line and key:
+            explanations[key] += " " + line
+        else:
+            key = ""
+    return explanations
+
+
 # -- from the mirror -----------------------------------------------------------------------------------------------
 
 
@@ -375,6 +396,9 @@ def refresh_turns(pull_request_ids: Iterable[int], *, now: datetime | None = Non
             if reviewed != p.reviewed_commit:
                 p.reviewed_commit = reviewed
                 participants_changed.append(p)
+        if participants_changed:
+            # Stored first: `facts_for` reads the reviews (and the commit each was given on) from the table.
+            Participant.objects.bulk_update(participants_changed, ["reviewed_commit"])
         facts = facts_for(rows)
         prs_changed = []
         for pr in rows:
@@ -392,9 +416,17 @@ def refresh_turns(pull_request_ids: Iterable[int], *, now: datetime | None = Non
                     p.needs_review = due
                     if p not in participants_changed:
                         participants_changed.append(p)
+        changed = len(prs_changed) + len(participants_changed)
+        # A page's live poll compares synced_at: whose turn changing is a change of the row it shows.
+        touched = {pr.pk for pr in prs_changed} | {p.pull_request_id for p in participants_changed}
+        listed = {pr.pk for pr in prs_changed}
+        for pr in rows:
+            if pr.pk in touched:
+                pr.synced_at = now
+                if pr.pk not in listed:
+                    prs_changed.append(pr)
         if prs_changed:
-            PullRequest.objects.bulk_update(prs_changed, ["turn", "turn_since", "turn_reasons"])
+            PullRequest.objects.bulk_update(prs_changed, ["turn", "turn_since", "turn_reasons", "synced_at"])
         if participants_changed:
             Participant.objects.bulk_update(participants_changed, ["reviewed_commit", "needs_review"])
-        changed = len(prs_changed) + len(participants_changed)
     return changed

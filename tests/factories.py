@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Max
 from django.utils import timezone
 
+from bitbucket_sync import turns
 from bitbucket_sync.models import (
     Account,
     Branch,
@@ -134,9 +135,13 @@ def pull_request(
 def reviewer(pr: PullRequest, who: Account, *, approved: bool = False, state: str = "") -> Participant:
     if approved and not state:
         state = Participant.ReviewState.APPROVED
-    return Participant.objects.create(
+    participant = Participant.objects.create(
         pull_request=pr, account=who, role=Participant.Role.REVIEWER, approved=approved, state=state
     )
+    # As the sync does after every change: whose turn it is, and which reviewers are due.
+    turns.refresh_turns([pr.pk])
+    participant.refresh_from_db()
+    return participant
 
 
 def member(ws: Workspace, who: Account, permission: str = "member") -> WorkspaceMembership:

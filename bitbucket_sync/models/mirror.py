@@ -280,6 +280,8 @@ class PullRequest(models.Model):
             # "Changed since" polls from open pages: the newest write in a workspace, read from the index alone.
             models.Index(fields=["workspace", "-synced_at"], name="pr_ws_synced"),
             models.Index(fields=["author", "turn", "-updated_on"], name="pr_author_turn_updated"),
+            # The attention inbox's "All open" across workspaces: every open pull request, newest change first.
+            models.Index(fields=["state", "-updated_on"], name="pr_state_updated"),
         ]
 
     def __str__(self) -> str:
