@@ -97,8 +97,6 @@ class AttentionFilterForm(FilterForm):
         ("INPROGRESS", "Running"),
         ("none", "Not read"),
     ]
-    SORTS = [("updated", "Last updated"), ("waiting", "Waiting longest")]
-
     tab = forms.ChoiceField(choices=TABS, required=False, initial="review", widget=forms.HiddenInput)
     workspace = forms.ChoiceField(label="Workspace", required=False)
     repository = forms.ChoiceField(label="Repository", required=False, widget=LongSelect)
@@ -112,7 +110,6 @@ class AttentionFilterForm(FilterForm):
         widget=forms.NumberInput(attrs={"min": 0, "max": 3650}),
     )
     build = forms.ChoiceField(label="Build", choices=BUILDS, required=False)
-    sort = forms.ChoiceField(label="Sort by", choices=SORTS, required=False, initial="updated")
 
     def __init__(self, data=None, *, workspaces=(), repositories=(), people=(), **kwargs):
         super().__init__(data, **kwargs)

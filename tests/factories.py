@@ -127,9 +127,13 @@ def pull_request(
         "created_on": now - timedelta(days=2),
         "updated_on": now - timedelta(hours=3),
     }
-    return PullRequest.objects.create(
+    pr = PullRequest.objects.create(
         workspace_id=repo.workspace_id, repository=repo, number=number, author=author, **(defaults | fields)
     )
+    # As every write of the sync is followed: whose turn, and the repository's open count.
+    turns.refresh_turns([pr.pk])
+    pr.refresh_from_db()
+    return pr
 
 
 def reviewer(pr: PullRequest, who: Account, *, approved: bool = False, state: str = "") -> Participant:

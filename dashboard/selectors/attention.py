@@ -1,9 +1,10 @@
 """The attention inbox: whose turn it is on every pull request the user sees, across their workspaces.
 
 Membership of a tab is never decided here: `bitbucket_sync.turns` stores whose turn it is (`PullRequest.turn`) and
-which reviewers are due (`Participant.needs_review`), and the tabs read those columns through their indexes:
+where each pull request sits in each reviewer's inbox (`Participant.attention`, "due" or "waiting"), and the tabs
+read those columns through their indexes, newest change first:
 
-- review: I am a reviewer due on the pull request (needs_review; never a draft);
+- review: I am a reviewer due on the pull request (never a draft);
 - returned: my pull request, the author's turn;
 - ready: my pull request, every merge condition green;
 - waiting: open, not a draft, I am its author or a reviewer, and it is not my turn;
@@ -21,7 +22,7 @@ from django.utils import timezone
 
 from bitbucket_sync import turns
 from bitbucket_sync.models import Account, Participant, PullRequest, Repository, RepositoryAccess, SavedView
-from dashboard.selectors.pagination import Window, window
+from dashboard.selectors.pagination import PAGE_SIZE, Window, page_number
 from dashboard.selectors.shared import OPEN, participants_prefetch
 from dashboard.selectors.visibility import visible_workspaces
 
@@ -34,7 +35,6 @@ TABS = {
     "open": ("All open", ""),
 }
 COUNTED_TABS = ("review", "returned", "ready")
-SORTS = {"updated": ("-updated_on", "-pk"), "waiting": ("turn_since", "pk")}
 NO_BUILDS = "none"
 
 
@@ -79,43 +79,50 @@ def scope_for(user) -> Scope:
     return Scope(workspaces=workspaces, repositories=visible, condition=condition)
 
 
-def _due_ids(me: Account) -> QuerySet:
-    return Participant.objects.filter(account=me, needs_review=True).values("pull_request_id")
+def _reviewing(rows: QuerySet[PullRequest], me: Account, attention: str) -> QuerySet[PullRequest]:
+    """Pull requests where `me` is a reviewer with this `attention`, newest change first: read in order from the
+    participant index (account, attention, -pull_request_updated_on), not gathered and sorted."""
+    return rows.filter(participants__account=me, participants__attention=attention).order_by(
+        "-participants__pull_request_updated_on", "-pk"
+    )
 
 
-def tab_rows(tab: str, *, me: Account | None, scope: Scope) -> QuerySet[PullRequest]:
-    """A tab's pull requests in the user's scope, unordered and unfiltered."""
+def _tab_parts(tab: str, *, me: Account | None, scope: Scope) -> list[QuerySet[PullRequest]]:
+    """A tab's pull requests in the user's scope, as one or two ordered querysets (newest change first) that each
+    read an index in order: "waiting" is my pull requests on the reviewers' turn and the ones I wait on as a reviewer.
+    """
     if scope.empty:
-        return PullRequest.objects.none()
+        return [PullRequest.objects.none()]
     rows = PullRequest.objects.filter(scope.condition)
+    newest = ("-updated_on", "-pk")
     if tab == "open":
-        return rows.filter(state=OPEN)
+        return [rows.filter(state=OPEN).order_by(*newest)]
     if me is None:
-        return rows.none()
+        return [rows.none()]
     if tab == "review":
-        return rows.filter(state=OPEN, draft=False, pk__in=_due_ids(me))
+        return [_reviewing(rows, me, turns.DUE)]
     if tab == "returned":
-        return rows.filter(author=me, turn=turns.AUTHOR)
+        return [rows.filter(author=me, turn=turns.AUTHOR).order_by(*newest)]
     if tab == "ready":
-        return rows.filter(author=me, turn=turns.READY)
+        return [rows.filter(author=me, turn=turns.READY).order_by(*newest)]
     if tab == "waiting":
-        reviewing = Participant.objects.filter(account=me, role=Participant.Role.REVIEWER, needs_review=False)
-        return rows.filter(
-            Q(author=me, turn=turns.REVIEWERS)
-            | (
-                Q(pk__in=reviewing.values("pull_request_id"), turn__in=[turns.AUTHOR, turns.REVIEWERS, turns.READY])
-                & ~Q(author=me)
-            ),
-            state=OPEN,
-            draft=False,
-        )
+        return [rows.filter(author=me, turn=turns.REVIEWERS).order_by(*newest), _reviewing(rows, me, turns.WAITING)]
     raise ValueError(f"unknown tab {tab!r}")
 
 
-def attention_rows(*, me: Account | None, scope: Scope, filters: dict) -> QuerySet[PullRequest]:
-    """The tab's rows with the filters applied (each may be absent), ordered. Slugs and account ids are looked up
-    first (one small query each) so the big query compares indexed ids."""
-    rows = tab_rows(filters.get("tab") or "review", me=me, scope=scope)
+def tab_rows(tab: str, *, me: Account | None, scope: Scope) -> QuerySet[PullRequest]:
+    """A tab's pull requests in the user's scope, unordered (for counts and membership)."""
+    parts = [part.order_by() for part in _tab_parts(tab, me=me, scope=scope)]
+    if len(parts) == 1:
+        return parts[0]
+    return PullRequest.objects.filter(pk__in=parts[0].values("pk")) | PullRequest.objects.filter(
+        pk__in=parts[1].values("pk")
+    )
+
+
+def _filtered(rows: QuerySet[PullRequest], *, scope: Scope, filters: dict) -> QuerySet[PullRequest]:
+    """The filters (each may be absent). Slugs and account ids are looked up first (one small query each) so the
+    big query compares indexed ids."""
     if slug := filters.get("workspace"):
         rows = rows.filter(workspace_id__in=[pk for pk, s in scope.workspaces.items() if s == slug])
     if full_name := filters.get("repository"):
@@ -132,7 +139,14 @@ def attention_rows(*, me: Account | None, scope: Scope, filters: dict) -> QueryS
         rows = rows.filter(turn_since__lte=timezone.now() - timedelta(days=int(days)))
     if build := filters.get("build"):
         rows = rows.filter(build_state="" if build == NO_BUILDS else build)
-    return rows.order_by(*SORTS.get(filters.get("sort") or "updated", SORTS["updated"]))
+    return rows
+
+
+def attention_rows(*, me: Account | None, scope: Scope, filters: dict) -> QuerySet[PullRequest]:
+    """The tab's rows with the filters applied, newest change first (one queryset; the page reads each part of a
+    tab in index order instead)."""
+    rows = tab_rows(filters.get("tab") or "review", me=me, scope=scope)
+    return _filtered(rows, scope=scope, filters=filters).order_by("-updated_on", "-pk")
 
 
 def _account_pks(account_id: str) -> list[int]:
@@ -140,23 +154,31 @@ def _account_pks(account_id: str) -> list[int]:
 
 
 def attention_page(*, me: Account | None, scope: Scope, filters: dict, number: Any = 1) -> Window:
-    """One page of a tab (three queries: the rows with their authors, their repositories, their reviewers). Each row
-    gets `approvals` (of its reviewers) and `turn_help` (the rule in words, for the hover)."""
-    rows = (
-        attention_rows(me=me, scope=scope, filters=filters)
+    """One page of a tab, newest change first. Each part of the tab gives the ids of its first rows up to the end of
+    the page (one query each, read in index order); the page's rows are then read with their authors, repositories
+    and reviewers (three queries). Each row gets `approvals` (of its reviewers) and `turn_help` (the rule in words,
+    for the hover)."""
+    number = page_number(number)
+    end = number * PAGE_SIZE + 1
+    keys: set[tuple] = set()
+    for part in _tab_parts(filters.get("tab") or "review", me=me, scope=scope):
+        keys.update(_filtered(part, scope=scope, filters=filters).values_list("updated_on", "pk")[:end])
+    ids = [pk for _, pk in sorted(keys, reverse=True)[(number - 1) * PAGE_SIZE : end]]
+    rows = {
+        pr.pk: pr
+        for pr in PullRequest.objects.filter(pk__in=ids)
         .select_related("author")
         .prefetch_related("repository", participants_prefetch(to_attr="reviewer_list", reviewers_only=True))
-    )
-    page = window(rows, number=number)
+    }
     # A repository created (or hidden) after the scope was read is in neither list: its rows are dropped.
-    page.object_list = [pr for pr in page.object_list if pr.repository_id in scope.repositories]
+    page = [rows[pk] for pk in ids if pk in rows and rows[pk].repository_id in scope.repositories]
     explanations = turns.turn_explanations()
-    for pr in page.object_list:
+    for pr in page:
         pr.approvals = sum(1 for p in pr.reviewer_list if p.approved)
         reasons = "; ".join(pr.turn_reasons or [])
         rule = explanations.get(pr.turn, "")
         pr.turn_help = f"{reasons}. Rule: {rule}" if reasons and rule else reasons or rule
-    return page
+    return Window(object_list=page[:PAGE_SIZE], number=number, per_page=PAGE_SIZE, has_next=len(ids) > PAGE_SIZE)
 
 
 def attention_counts(*, me: Account | None, scope: Scope) -> dict[str, int]:
