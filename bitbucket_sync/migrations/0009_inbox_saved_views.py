@@ -34,56 +34,59 @@ def fill_counts_and_attention(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('bitbucket_sync', '0008_merge_readiness_and_turns'),
+        ("bitbucket_sync", "0008_merge_readiness_and_turns"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SavedView',
+            name="SavedView",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('query', models.CharField(blank=True, max_length=2000)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                ("query", models.CharField(blank=True, max_length=2000)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='participant',
-            name='attention',
+            model_name="participant",
+            name="attention",
             field=models.CharField(blank=True, max_length=8),
         ),
         migrations.AddField(
-            model_name='participant',
-            name='pull_request_updated_on',
+            model_name="participant",
+            name="pull_request_updated_on",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='repository',
-            name='open_pull_request_count',
+            model_name="repository",
+            name="open_pull_request_count",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddIndex(
-            model_name='participant',
-            index=models.Index(fields=['account', 'attention', '-pull_request_updated_on'], name='participant_attention_updated'),
+            model_name="participant",
+            index=models.Index(
+                fields=["account", "attention", "-pull_request_updated_on"], name="participant_attention_updated"
+            ),
         ),
         migrations.AddIndex(
-            model_name='pullrequest',
-            index=models.Index(fields=['state', '-updated_on'], name='pr_state_updated'),
+            model_name="pullrequest",
+            index=models.Index(fields=["state", "-updated_on"], name="pr_state_updated"),
         ),
         migrations.AddField(
-            model_name='savedview',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='saved_views', to=settings.AUTH_USER_MODEL),
+            model_name="savedview",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="saved_views", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddConstraint(
-            model_name='savedview',
-            constraint=models.UniqueConstraint(fields=('user', 'name'), name='saved_view_name_once'),
+            model_name="savedview",
+            constraint=models.UniqueConstraint(fields=("user", "name"), name="saved_view_name_once"),
         ),
         migrations.RunPython(fill_counts_and_attention, migrations.RunPython.noop),
     ]

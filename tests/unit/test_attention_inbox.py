@@ -290,3 +290,54 @@ def test_home_page_runs_a_constant_number_of_queries(client, team, django_assert
     _populate(team, 20)
     with django_assert_num_queries(len(few)):
         assert client.get("/").status_code == 200
+
+
+def test_pages_of_waiting_merge_my_pull_requests_and_my_reviews_newest_first(client, team):
+    """ "Waiting on others" is read from two indexes (my pull requests, my reviews); its pages are in update order."""
+    me, olga, tom = team["me"], team["olga"], team["tom"]
+    now = timezone.now()
+    for i in range(30):
+        mine = f.pull_request(team["api"], author=me, updated_on=now - timedelta(hours=2 * i), title=f"mine {i}")
+        _review(mine, olga)  # no review yet: the reviewers' turn
+        theirs = f.pull_request(team["lib"], author=olga, updated_on=now - timedelta(hours=2 * i + 1), title=f"t {i}")
+        _review(theirs, me, "approved")
+        _review(theirs, tom)
+    turns.refresh_turns(f.PullRequest.objects.values_list("pk", flat=True))
+    expected = list(
+        selectors.attention_rows(
+            me=me, scope=selectors.attention_scope(team["viewer"]), filters={"tab": "waiting"}
+        ).values_list("title", flat=True)
+    )
+    assert len(expected) == 60 and expected[:3] == ["mine 0", "t 0", "mine 1"]
+    client.force_login(team["viewer"])
+    pages = [client.get(f"/-/inbox/?tab=waiting&page={n}").context["page"] for n in (1, 2, 3)]
+    assert [pr.title for page in pages for pr in page] == expected
+    assert [page.has_next for page in pages] == [True, True, False]
+    filtered = client.get(f"/-/inbox/?tab=waiting&repository=acme/lib&author={olga.account_id}").context["page"]
+    assert [pr.title for pr in filtered][:2] == ["t 0", "t 1"]
+
+
+def test_a_reviewers_inbox_state_follows_the_pull_request(team):
+    me, olga = team["me"], team["olga"]
+    pr = f.pull_request(team["web"], author=olga)
+    _review(pr, me)
+    turns.refresh_turns([pr.pk])
+    mine = Participant.objects.get(pull_request=pr, account=me)
+    assert (mine.attention, mine.needs_review, mine.pull_request_updated_on) == ("due", True, pr.updated_on)
+    Participant.objects.filter(pk=mine.pk).update(state="approved", approved=True)
+    turns.refresh_turns([pr.pk])
+    assert Participant.objects.get(pk=mine.pk).attention == "waiting"
+    f.PullRequest.objects.filter(pk=pr.pk).update(draft=True)
+    turns.refresh_turns([pr.pk])
+    assert Participant.objects.get(pk=mine.pk).attention == ""
+
+
+def test_repositories_keep_their_open_count_with_every_write(team):
+    pr = f.pull_request(team["web"], author=team["olga"])
+    f.pull_request(team["web"], author=team["olga"])
+    team["web"].refresh_from_db()
+    assert team["web"].open_pull_request_count == 2
+    f.PullRequest.objects.filter(pk=pr.pk).update(state="MERGED")
+    turns.refresh_turns([pr.pk])
+    team["web"].refresh_from_db()
+    assert team["web"].open_pull_request_count == 1
