@@ -171,7 +171,8 @@ def attention_page(*, me: Account | None, scope: Scope, filters: dict, number: A
         .prefetch_related("repository", participants_prefetch(to_attr="reviewer_list", reviewers_only=True))
     }
     # A repository created (or hidden) after the scope was read is in neither list: its rows are dropped.
-    page = [rows[pk] for pk in ids if pk in rows and rows[pk].repository_id in scope.repositories]
+    # `reviewer_list` is the prefetch's to_attr; `approvals` and `turn_help` are set here for the template.
+    page: list[Any] = [rows[pk] for pk in ids if pk in rows and rows[pk].repository_id in scope.repositories]
     explanations = turns.turn_explanations()
     for pr in page:
         pr.approvals = sum(1 for p in pr.reviewer_list if p.approved)

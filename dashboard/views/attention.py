@@ -1,5 +1,6 @@
 """The attention inbox (/-/inbox/): whose turn it is on every pull request the user sees, and their saved views."""
 
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -13,6 +14,15 @@ from dashboard.views.htmx import HtmxHttpRequest, fragment
 
 # Enough for every team a person is in; a runaway script saving views stops here.
 MAX_SAVED_VIEWS = 50
+
+
+def _owned(user) -> QuerySet[SavedView]:
+    """The requesting user's saved views: every look-up and write of a saved view goes through here."""
+    return SavedView.objects.filter(user=user)
+
+
+def _save(user, *, name: str, query: str) -> None:
+    SavedView.objects.update_or_create(user=user, name=name, defaults={"query": query})
 
 
 def _form(request: HtmxHttpRequest, data: QueryDict, scope) -> AttentionFilterForm:
@@ -53,17 +63,17 @@ def saved_view_create(request: HtmxHttpRequest) -> HttpResponse:
     scope = selectors.attention_scope(request.user)
     form = _form(request, QueryDict(request.POST.get("query", "")[:2000]), scope)
     query = form.filter_query()
-    views = SavedView.objects.filter(user=request.user)
+    views = _owned(request.user)
     if not views.filter(name=name).exists() and views.count() >= MAX_SAVED_VIEWS:
         return HttpResponse(f"At most {MAX_SAVED_VIEWS} saved views; delete one first.", status=400)
-    SavedView.objects.update_or_create(user=request.user, name=name, defaults={"query": query})
+    _save(request.user, name=name, query=query)
     return HttpResponseRedirect(f"{reverse('attention_inbox')}?{query}" if query else reverse("attention_inbox"))
 
 
 @require_POST
 def saved_view_delete(request: HtmxHttpRequest, view_id: int) -> HttpResponse:
     """Delete one of the requesting user's saved views; anyone else's is a 404."""
-    deleted, _ = SavedView.objects.filter(user=request.user, pk=view_id).delete()
+    deleted, _ = _owned(request.user).filter(pk=view_id).delete()
     if not deleted:
         raise Http404("No such saved view.")
     return HttpResponseRedirect(reverse("attention_inbox"))
