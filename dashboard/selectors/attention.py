@@ -191,7 +191,9 @@ def tab_explanations() -> dict[str, str]:
     """Each tab's rule in words, from `turns.whose_turn`'s docstring."""
     explanations = turns.turn_explanations()
     out = {tab: explanations.get(key, "") for tab, (_, key) in TABS.items()}
-    out["waiting"] = "Open pull requests you wrote or review that wait on someone else: " + out["waiting"]
+    out["waiting"] = (
+        "Open pull requests you wrote or review that wait on someone else. The reviewers' turn: " + out["waiting"]
+    )
     out["open"] = "Every open pull request in the repositories your Bitbucket credential sees."
     return out
 
