@@ -91,8 +91,9 @@ def _move_sequence(model) -> None:
 
 
 def pull_requests(ws: Workspace, count: int, *, seed: int = 7, involve: int | None = None) -> None:
-    """`involve`: an account pk that authors the first 100 pull requests of every 200 and reviews the other 100, all
-    open, so that person's inbox has rows in every tab at any size (the rest are spread over everyone)."""
+    """`involve`: an account pk that authors half of the first 200 pull requests and reviews the other half, all open
+    and in the first repository, so that person's inbox and that repository's list have full pages at any size (the
+    rest are spread over everyone and every repository)."""
     rnd = random.Random(seed)
     now = timezone.now()
     repos = list(Repository.objects.filter(workspace=ws).order_by("pk").values_list("pk", flat=True))
@@ -112,15 +113,17 @@ def pull_requests(ws: Workspace, count: int, *, seed: int = 7, involve: int | No
         prs, participants = [], []
         for i in range(done, done + size):
             repo = repos[rnd.randrange(len(repos))]
-            numbers[repo] = numbers.get(repo, 0) + 1
             author = people[rnd.randrange(len(people))]
             updated = now - timedelta(minutes=rnd.randrange(60 * 24 * 365))
             state = states[i % len(states)]
             involved = involve is not None and i < 200
             if involved:
+                # In the first repository: its filtered inbox shows a full page at any size, like the others.
+                repo = repos[0]
                 state = "OPEN"
                 if i % 2 == 0:
                     author = involve
+            numbers[repo] = numbers.get(repo, 0) + 1
             draft = state == "OPEN" and rnd.random() < 0.05
             source = f"{rnd.getrandbits(48):012x}"
             build = rnd.choice(BUILDS)
