@@ -13,7 +13,7 @@ read those columns through their indexes, newest change first:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -184,7 +184,10 @@ def attention_page(*, me: Account | None, scope: Scope, filters: dict, number: A
 
 def attention_counts(*, me: Account | None, scope: Scope) -> dict[str, int]:
     """How many pull requests wait in the tabs that are the user's to act on (one query each)."""
-    return {tab: tab_rows(tab, me=me, scope=scope).count() if me else 0 for tab in COUNTED_TABS}
+    # Counted over the visible repositories by name: a page drops rows of a repository created after the scope was
+    # read, a count could not.
+    strict = replace(scope, condition=Q(repository_id__in=sorted(scope.repositories)))
+    return {tab: tab_rows(tab, me=me, scope=strict).count() if me else 0 for tab in COUNTED_TABS}
 
 
 def tab_explanations() -> dict[str, str]:
