@@ -25,6 +25,7 @@ from typing import Any, cast
 
 from django.core.cache import cache
 
+from bitbucket_sync import turns
 from bitbucket_sync.client import (
     AuthError,
     BitbucketClient,
@@ -35,7 +36,17 @@ from bitbucket_sync.client import (
     RateLimited,
     Unavailable,
 )
-from bitbucket_sync.client.records import Activity, Comment, Commit, DiffStat, DiffText, SourceEntry
+from bitbucket_sync.client.records import (
+    Activity,
+    Annotation,
+    Comment,
+    Commit,
+    DiffStat,
+    DiffText,
+    Report,
+    SourceEntry,
+    Task,
+)
 from bitbucket_sync.credentials import clients
 from bitbucket_sync.credentials.encryption import SecretUnreadable
 from bitbucket_sync.models import Credential, PullRequest, Repository
@@ -49,6 +60,11 @@ BRANCH_TIP_SECONDS = 30
 CONTENT_SECONDS = 7 * 24 * 3600
 # Comments and activity change without any commit moving; a short cache spares repeated fragment loads.
 DISCUSSION_SECONDS = 60
+# Tasks change without any commit moving and send no webhook: briefly cached, dropped when we write one ourselves.
+TASKS_SECONDS = 30
+# A commit's Code Insights reports are written once its build ends and rarely change after (a PENDING report is
+# updated by its tool): cached per commit for a few minutes, not for good.
+REPORTS_SECONDS = 300
 
 
 class LiveReadError(Exception):
@@ -236,3 +252,71 @@ def read_pull_request_discussion(
             list(client.iter_pull_request_activity(ws, slug, number)),
         ),
     )
+
+
+# --- a pull request's tasks and its source commit's Code Insights --------------------------------------------------
+
+
+def _tasks_key(reader: LiveReader, pull_request: PullRequest) -> str:
+    return reader.key("tasks", pull_request.repository.bitbucket_uuid, pull_request.number)
+
+
+def read_pull_request_tasks(reader: LiveReader, *, pull_request: PullRequest, fresh: bool = False) -> list[Task]:
+    """The pull request's tasks, oldest first (`fresh`: not from the cache, e.g. right after a task action). What
+    was read corrects the mirror's open and resolved counts, and the turn follows them."""
+    ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
+    key = _tasks_key(reader, pull_request)
+    if fresh:
+        cache.delete(key)
+    tasks = reader.cached(key, TASKS_SECONDS, lambda: list(reader.client.iter_pull_request_tasks(ws, slug, number)))
+    record_task_counts(pull_request, tasks)
+    return tasks
+
+
+def store_pull_request_tasks(reader: LiveReader, *, pull_request: PullRequest, tasks: list[Task]) -> None:
+    """A complete task list just read with the reader's credential (after a task action): cached as a read would
+    be, so the page shows it without another request, and counted into the mirror."""
+    cache.set(_tasks_key(reader, pull_request), tasks, TASKS_SECONDS)
+    record_task_counts(pull_request, tasks)
+
+
+def record_task_counts(pull_request: PullRequest, tasks: list[Task]) -> None:
+    """Store the open (Bitbucket's `task_count`) and resolved counts of a complete task list, then the turn."""
+    open_count = sum(1 for t in tasks if not t.resolved)
+    resolved_count = len(tasks) - open_count
+    if (pull_request.task_count, pull_request.resolved_task_count) == (open_count, resolved_count):
+        return
+    PullRequest.objects.filter(pk=pull_request.pk).update(task_count=open_count, resolved_task_count=resolved_count)
+    pull_request.task_count, pull_request.resolved_task_count = open_count, resolved_count
+    turns.refresh_turns([pull_request.pk])
+
+
+@dataclass(frozen=True)
+class CommitReport:
+    """A Code Insights report with its annotations (those with a path and line also show on the diff)."""
+
+    report: Report
+    annotations: tuple[Annotation, ...] = ()
+
+
+def read_commit_reports(reader: LiveReader, *, repository: Repository, commit: str) -> list[CommitReport]:
+    """The commit's reports, each with its annotations: one request for the reports and one per report, cached by
+    commit (and credential) for `REPORTS_SECONDS`."""
+    ws, slug, client = repository.workspace.slug, repository.slug, reader.client
+
+    def produce() -> list[CommitReport]:
+        return [
+            CommitReport(r, tuple(client.iter_report_annotations(ws, slug, commit, r.uuid)))
+            for r in client.iter_commit_reports(ws, slug, commit)
+        ]
+
+    return reader.cached(_reports_key(reader, repository, commit), REPORTS_SECONDS, produce)
+
+
+def cached_commit_reports(reader: LiveReader, *, repository: Repository, commit: str) -> list[CommitReport] | None:
+    """What `read_commit_reports` cached for this credential and commit, without a request; None when nothing is."""
+    return cast(list[CommitReport] | None, cache.get(_reports_key(reader, repository, commit)))
+
+
+def _reports_key(reader: LiveReader, repository: Repository, commit: str) -> str:
+    return reader.key("reports", repository.bitbucket_uuid, commit)

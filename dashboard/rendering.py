@@ -177,6 +177,7 @@ class DiffLine:
     old: int | None
     new: int | None
     html: SafeString
+    annotations: list = field(default_factory=list)  # Code Insights findings on this new-side line
 
 
 @dataclass
@@ -189,6 +190,7 @@ class DiffFile:
     removed: int = 0
     binary: bool = False
     too_large: bool = False
+    annotations: list = field(default_factory=list)  # findings on the file's top (line 0) or on lines not shown
 
     @property
     def path(self) -> str:

@@ -314,6 +314,8 @@ if BBDASH_FULL_SYNC_HOUR > 23:
     raise ImproperlyConfiguredEnv("BBDASH_FULL_SYNC_HOUR", f"must be an hour from 0 to 23; got {BBDASH_FULL_SYNC_HOUR}")
 # Watchers have no updated_on, so they are re-listed on this slower cadence (and on the full reconciliation).
 BBDASH_WATCHERS_INTERVAL_HOURS = env_int("BBDASH_WATCHERS_INTERVAL_HOURS", 24, minimum=1)
+# A running build's statuses are read again at most this often (a finished build does not move the PR's updated_on).
+BBDASH_STATUS_POLL_MINUTES = env_int("BBDASH_STATUS_POLL_MINUTES", 5, minimum=1)
 # Share (%) of Bitbucket's 1,000 requests/hour per credential that syncs leave free for people's actions.
 BBDASH_BUDGET_RESERVE_PERCENT = env_int("BBDASH_BUDGET_RESERVE_PERCENT", 30, minimum=0)
 if BBDASH_BUDGET_RESERVE_PERCENT > 100:

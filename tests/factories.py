@@ -20,6 +20,8 @@ from bitbucket_sync import turns
 from bitbucket_sync.models import (
     Account,
     Branch,
+    BranchRestriction,
+    BuildStatus,
     Credential,
     Participant,
     Project,
@@ -146,6 +148,44 @@ def reviewer(pr: PullRequest, who: Account, *, approved: bool = False, state: st
     turns.refresh_turns([pr.pk])
     participant.refresh_from_db()
     return participant
+
+
+def build_status(pr: PullRequest, key: str | None = None, *, state: str = "SUCCESSFUL", **fields) -> BuildStatus:
+    """A build status of the PR's source commit; marks the PR's statuses as read for that commit (pass
+    `current=False` to leave them unread, as for statuses reported on an earlier commit)."""
+    key = key or f"build-{next(_seq)}"
+    current = fields.pop("current", True)
+    now = timezone.now()
+    defaults = {
+        "name": key,
+        "description": "",
+        "url": f"https://ci.example.com/{key}",
+        "commit_hash": pr.source_commit,
+        "created_on": now - timedelta(minutes=10),
+        "updated_on": now - timedelta(minutes=5),
+        "synced_at": now,
+    }
+    status = BuildStatus.objects.create(pull_request=pr, key=key, state=state, **(defaults | fields))
+    if current and pr.statuses_synced_for != pr.source_commit:
+        pr.statuses_synced_for = pr.source_commit
+        pr.statuses_synced_at = now
+        pr.save(update_fields=["statuses_synced_for", "statuses_synced_at"])
+    return status
+
+
+def branch_restriction(
+    repo: Repository, kind: str, *, pattern: str = "main", value: int | None = None, **fields
+) -> BranchRestriction:
+    """A merge rule or branch permission; marks the repository's rules as read (they are known from then on)."""
+    defaults = {"bitbucket_id": next(_seq), "branch_match_kind": "glob", "synced_at": timezone.now()}
+    rule = BranchRestriction.objects.create(
+        repository=repo, kind=kind, pattern=pattern, value=value, **(defaults | fields)
+    )
+    if repo.restrictions_state != "read":
+        repo.restrictions_state = "read"
+        repo.restrictions_synced_at = timezone.now()
+        repo.save(update_fields=["restrictions_state", "restrictions_synced_at"])
+    return rule
 
 
 def member(ws: Workspace, who: Account, permission: str = "member") -> WorkspaceMembership:

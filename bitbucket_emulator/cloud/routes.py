@@ -11,12 +11,16 @@ from werkzeug.routing import Map, Rule
 
 from . import views_accounts as acc
 from . import views_pullrequests as prs
+from . import views_reports as reports
 from . import views_repositories as repos
 from . import views_reviewers as reviewers
+from . import views_statuses as statuses
+from . import views_tasks as tasks
 from .auth import Scope
 
 R = "/2.0/repositories/<workspace>/<repo_slug>"
 PR = R + "/pullrequests/<int:pull_request_id>"
+REPORT = R + "/commit/<commit>/reports/<report_id>"
 
 READ_USER = Scope("account", ("read:user:bitbucket",))
 READ_WS = Scope("account", ("read:workspace:bitbucket",))
@@ -92,6 +96,11 @@ def _routes() -> list[Route]:
         (R + "/commits", ("GET",), repos.commits, READ_REPO),
         (R + "/commits/<path:revision>", ("GET",), repos.commits, READ_REPO),
         (R + "/commit/<commit>", ("GET",), repos.commit_detail, READ_REPO),
+        # Writing a status needs only the read scope (the spec lists no write scope for POST or PUT).
+        (R + "/commit/<commit>/statuses", ("GET",), statuses.commit_statuses, READ_REPO),
+        (R + "/commit/<commit>/statuses/build", ("POST",), statuses.status_create, READ_REPO),
+        (R + "/commit/<commit>/statuses/build/<path:key>", ("GET",), statuses.status_detail, READ_REPO),
+        (R + "/commit/<commit>/statuses/build/<path:key>", ("PUT",), statuses.status_update, READ_REPO),
         (R + "/src", ("GET",), repos.src_root, READ_REPO),
         (R + "/src", ("POST",), repos.src_create, WRITE_REPO),
         (R + "/src/<path:rest>", ("GET",), repos.src, READ_REPO),
@@ -105,6 +114,7 @@ def _routes() -> list[Route]:
         (PR + "/diffstat", ("GET",), prs.pr_diffstat, READ_PR),
         (PR + "/commits", ("GET",), prs.pr_commits, READ_PR),
         (PR + "/activity", ("GET",), prs.pr_activity, READ_PR),
+        (PR + "/statuses", ("GET",), statuses.pullrequest_statuses, READ_PR),
         (PR + "/comments", ("GET",), prs.comments, READ_PR),
         (PR + "/comments", ("POST",), prs.comment_create, WRITE_PR),
         (PR + "/comments/<int:comment_id>", ("GET",), prs.comment_detail, READ_PR),
@@ -120,6 +130,21 @@ def _routes() -> list[Route]:
         (PR + "/decline", ("POST",), prs.decline, WRITE_PR),
         (PR + "/merge", ("POST",), prs.merge, WRITE_PR),
         (PR + "/merge/task-status/<task_id>", ("GET",), prs.merge_task_status, READ_PR),
+        # Tasks and Code Insights list only read scopes, for their writes too.
+        (PR + "/tasks", ("GET",), tasks.task_list, READ_PR),
+        (PR + "/tasks", ("POST",), tasks.task_create, READ_PR),
+        (PR + "/tasks/<int:task_id>", ("GET",), tasks.task_detail, READ_PR),
+        (PR + "/tasks/<int:task_id>", ("PUT",), tasks.task_update, READ_PR),
+        (PR + "/tasks/<int:task_id>", ("DELETE",), tasks.task_delete, READ_PR),
+        (R + "/commit/<commit>/reports", ("GET",), reports.report_list, READ_REPO),
+        (REPORT, ("GET",), reports.report_detail, READ_REPO),
+        (REPORT, ("PUT",), reports.report_put, READ_REPO),
+        (REPORT, ("DELETE",), reports.report_delete, READ_REPO),
+        (REPORT + "/annotations", ("GET",), reports.annotation_list, READ_REPO),
+        (REPORT + "/annotations", ("POST",), reports.annotation_bulk, READ_REPO),
+        (REPORT + "/annotations/<annotation_id>", ("GET",), reports.annotation_detail, READ_REPO),
+        (REPORT + "/annotations/<annotation_id>", ("PUT",), reports.annotation_put, READ_REPO),
+        (REPORT + "/annotations/<annotation_id>", ("DELETE",), reports.annotation_delete, READ_REPO),
     ]
     out = []
     for path, methods, handler, scope in table:

@@ -18,6 +18,7 @@ from ..world.objects import (
     AccessToken,
     Comment,
     Commit,
+    CommitStatus,
     Hook,
     Participant,
     Project,
@@ -27,6 +28,7 @@ from ..world.objects import (
     Workspace,
 )
 from ..world.state import World
+from ..world.tasks import open_count as open_tasks
 from .query import apply_fields
 
 
@@ -351,6 +353,31 @@ def commit(world: World, r: Repository, c: Commit) -> dict:
     }
 
 
+def commit_status(world: World, r: Repository, st: CommitStatus, short: bool = False) -> dict:
+    """A build status as Bitbucket sends it: type "build", the commit and repository embedded (not in the schema,
+    in every recorded body); `short` gives the 12-character hash a pull request's status list shows."""
+    full_name = world.full_name(r)
+    h = st.commit[:12] if short else st.commit
+    commit_href = api(world, f"/repositories/{full_name}/commit/{h}")
+    return {
+        "key": st.key,
+        "type": "build",
+        "state": st.state,
+        "name": st.name,
+        "refname": st.refname,
+        "commit": commit_condensed(world, r, h),
+        "url": st.url,
+        "repository": repository_condensed(world, r),
+        "description": st.description,
+        "created_on": fmt_time(st.created_on),
+        "updated_on": fmt_time(st.updated_on),
+        "links": {
+            "self": link(f"{commit_href}/statuses/build/{q(st.key)}"),
+            "commit": link(commit_href),
+        },
+    }
+
+
 def branch(world: World, r: Repository, name: str) -> dict:
     full_name = world.full_name(r)
     c = r.commits[r.branches[name]]
@@ -502,7 +529,7 @@ def _pullrequest(world: World, r: Repository, pr: PullRequest) -> dict:
     spec = f"{pr.source_hash[:12]}..{pr.dest_hash[:12]}"
     return {
         "comment_count": sum(1 for c in pr.comments if not c.deleted),
-        "task_count": 0,
+        "task_count": open_tasks(pr),
         "type": "pullrequest",
         "id": pr.id,
         "title": pr.title,

@@ -21,6 +21,10 @@ def payload(world: World, event: str, repo: Repository, actor_uuid: str | None, 
     if "comment" in objects:
         assert pr is not None, "a comment event is always sent with its pull request"
         body["comment"] = s.comment(world, repo, pr, objects["comment"])
+    if "commit_status" in objects:
+        # The documented example has no `commit` or `refname` (the hash only in links.commit.href); consumers' test
+        # bodies carry both, so they are sent, as the status endpoints send them.
+        body["commit_status"] = s.commit_status(world, repo, objects["commit_status"])
     if "push" in objects:
         body["push"] = {"changes": [_push_change(world, repo, **objects["push"])]}
     return body

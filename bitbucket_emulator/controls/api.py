@@ -10,6 +10,8 @@ from werkzeug.wrappers import Request, Response
 from ..world.ids import fmt_time
 from ..world.objects import WorldError
 from ..world.state import World
+from ..world.statuses import set_status
+from .insights import post_pull_request_report
 from .switches import Controls
 from .webhooks import WebhookDispatcher
 
@@ -45,6 +47,21 @@ WORLD_ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "remove-watcher": ("remove_watcher", ("workspace", "repo_slug", "username")),
     "time-travel": ("time_travel", ("seconds",)),
 }
+
+# The arguments of `POST /_emulator/statuses` (world.statuses.set_status).
+STATUS_ARGS = (
+    "workspace",
+    "repo_slug",
+    "key",
+    "state",
+    "pr_id",
+    "commit",
+    "name",
+    "description",
+    "url",
+    "refname",
+    "username",
+)
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -130,9 +147,17 @@ def handle(request: Request, world: World, c: Controls, emulator: EmulatorHandle
             return _json(c.describe()["webhook_drops"])
         if path == "/_emulator/webhooks/deliveries" and method == "GET":
             return _json(emulator.webhooks.deliveries() if emulator is not None else [])
+        if path == "/_emulator/insights/report" and method == "POST":
+            return _json(post_pull_request_report(world, **body))
         if path == "/_emulator/accounts" and method == "GET":
             accounts = {"accounts": emulator.accounts, "access_tokens": emulator.access_tokens} if emulator else {}
             return _json(accounts)
+        if path == "/_emulator/statuses" and method == "POST":
+            # A CI at work: post or overwrite a build status on a PR's source tip (`pr_id`) or on a `commit`.
+            unknown_args = set(body) - set(STATUS_ARGS)
+            if unknown_args:
+                return _json({"error": f"unknown arguments: {sorted(unknown_args)}", "allowed": list(STATUS_ARGS)}, 400)
+            return _json({"ok": True, "result": set_status(world, **body)})
         if path.startswith("/_emulator/world/") and method == "POST":
             action = path.removeprefix("/_emulator/world/")
             if action not in WORLD_ACTIONS:

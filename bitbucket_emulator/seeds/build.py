@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..world import ids
+from ..world import ids, insights, statuses, tasks
 from ..world.objects import (
     ALL_API_SCOPES,
     ALL_LEGACY_SCOPES,
     AccessToken,
     Project,
+    PullRequest,
     Repository,
     User,
     Workspace,
@@ -173,6 +174,23 @@ def build_repository(world: World, clock: SteppingClock, r: dict) -> Repository:
     return repo
 
 
+def _build_tasks_and_reports(world: World, repo: Repository, pr: PullRequest, p: dict) -> None:
+    """The pull request's tasks (`comment` is the index of the comment they hang on) and its source tip's Code
+    Insights reports with their annotations. The clock does not move for them: the histories stay as they were."""
+    for t in p.get("tasks", []):
+        anchor = pr.comments[t["comment"]].id if "comment" in t else None
+        task = tasks.add(world, repo, pr, world.user(t["author"]).uuid, t["text"], comment_id=anchor)
+        if t.get("resolved_by"):
+            tasks.update(world, pr, task, world.user(t["resolved_by"]).uuid, state="RESOLVED")
+    for r in p.get("reports", []):
+        body = {k: v for k, v in r.items() if k != "annotations"}
+        report = insights.put_report(world, repo, pr.source_hash, r["external_id"], body)
+        report.uuid = ids.det_uuid("report", report.commit, r["external_id"])  # reproducible, like every seeded id
+        if r.get("annotations"):
+            for i, a in enumerate(insights.add_annotations(world, report, r["annotations"])):
+                a.uuid = ids.det_uuid("annotation", report.uuid, a.external_id or str(i))
+
+
 def _build_pull_request(world: World, clock: SteppingClock, repo: Repository, p: dict) -> None:
     for c in p.get("commits", []):
         clock.step(c.get("minutes", 31))
@@ -202,6 +220,15 @@ def _build_pull_request(world: World, clock: SteppingClock, repo: Repository, p:
     for u in p.get("approvals", []):
         clock.step(29)
         world.set_review(repo, pr, world.user(u).uuid, "approved")
+    elapsed = 0.0
+    for st in p.get("statuses", []):
+        # A CI's build of the source tip, reported for the source branch (what makes it count for the PR).
+        elapsed += st.get("minutes", 3)
+        clock.step(st.get("minutes", 3))
+        values = {"refname": p["source"], **{k: v for k, v in st.items() if k != "minutes"}}
+        statuses.write(world, repo, pr.source_hash, values, None)
+    clock.step(-elapsed)  # builds run beside the review: every later timestamp of the seed stays where it was
+    _build_tasks_and_reports(world, repo, pr, p)
     state = p.get("state", "OPEN")
     clock.step(41)
     closer = world.user(p.get("closed_by") or p["author"]).uuid

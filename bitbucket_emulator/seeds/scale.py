@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..world import statuses
 from ..world.state import World
 from .build import EPOCH, SteppingClock, build_repository, build_token, build_world
 
@@ -23,8 +24,8 @@ WORKSPACE_TOKEN_SCOPES = [
 
 def scale_world(repos: int = 20, pull_requests: int = 50, members: int = 50, branches: int = 10) -> World:
     """A big, cheap world for benchmarks: `repos` repositories in `acme`, each with `pull_requests` PRs (half OPEN,
-    every other one of those approved; a quarter MERGED, a quarter DECLINED), `branches` extra branches, and
-    `members` workspace members."""
+    every other one of those approved, each with a build status, one in ten of them in progress; a quarter MERGED, a
+    quarter DECLINED), `branches` extra branches, and `members` workspace members."""
     spec: dict[str, Any] = {
         "users": [
             {"username": "alice", "display_name": "Alice Adams", "email": "alice@acme.test"},
@@ -45,6 +46,7 @@ def scale_world(repos: int = 20, pull_requests: int = 50, members: int = 50, bra
     world.clock = clock
     alice, bob = world.user("alice"), world.user("bob")
     people = list(world.users.values())
+    built = 0
     for r in range(1, repos + 1):
         repo = build_repository(
             world,
@@ -81,6 +83,11 @@ def scale_world(repos: int = 20, pull_requests: int = 50, members: int = 50, bra
                 reviewers=[reviewer.uuid],
             )
             kind = n % 4
+            if kind in (0, 1):
+                # Every open PR has a build of its tip: every tenth still running, the rest passed.
+                built += 1
+                state = "INPROGRESS" if built % 10 == 0 else "SUCCESSFUL"
+                statuses.write(world, repo, c.hash, {"key": "ci", "state": state, "refname": branch}, None)
             if kind == 1:
                 world.set_review(repo, pr, reviewer.uuid, "approved")
             elif kind == 2:

@@ -13,6 +13,7 @@ from .merge import Tree
 
 PERMISSION_RANK = {"none": 0, "read": 1, "write": 2, "admin": 3}
 PR_STATES = ("OPEN", "MERGED", "DECLINED", "SUPERSEDED")
+STATUS_STATES = ("SUCCESSFUL", "FAILED", "INPROGRESS", "STOPPED")
 MERGE_STRATEGIES = [
     "merge_commit",
     "squash",
@@ -229,7 +230,23 @@ class PullRequest:
     participants: dict[str, Participant] = field(default_factory=dict)
     comments: list[Comment] = field(default_factory=list)
     activity: list[dict] = field(default_factory=list)
+    tasks: list = field(default_factory=list)  # of tasks.Task (that module builds on this one)
     rev: int = 0  # bumped on every change; keys the serialisation cache
+
+
+@dataclass
+class CommitStatus:
+    """A build status of a commit (Bitbucket's `commitstatus`, type "build"); the rules are in statuses.py."""
+
+    key: str
+    state: str  # one of STATUS_STATES
+    commit: str  # the full hash
+    name: str = ""
+    description: str = ""
+    url: str = ""
+    refname: str | None = None  # a bare branch name on Cloud, or None
+    created_on: datetime | None = None
+    updated_on: datetime | None = None
 
 
 @dataclass
@@ -256,6 +273,9 @@ class Repository:
     permissions: dict[str, str] = field(default_factory=dict)  # user uuid -> read | write | admin (explicit)
     hooks: list[Hook] = field(default_factory=list)
     default_reviewers: list[str] = field(default_factory=list)  # user uuids set on the repository itself
+    statuses: dict[str, dict[str, CommitStatus]] = field(default_factory=dict)  # commit hash -> key -> status
+    reports: dict[str, list] = field(default_factory=dict)  # commit hash -> insights.Report, oldest first
+    next_task_id: int = 1
     rev: int = 0
 
 

@@ -11,9 +11,23 @@ import os
 from datetime import datetime, timedelta
 
 from . import ids
+from .insights import Annotation, Report
 from .merge import blob_id
-from .objects import AccessToken, Comment, Commit, Hook, Participant, Project, PullRequest, Repository, User, Workspace
+from .objects import (
+    AccessToken,
+    Comment,
+    Commit,
+    CommitStatus,
+    Hook,
+    Participant,
+    Project,
+    PullRequest,
+    Repository,
+    User,
+    Workspace,
+)
 from .state import World
+from .tasks import Task
 
 FORMAT = "bbdash-emulator-state/1"
 
@@ -56,6 +70,9 @@ def to_dict(world: World) -> dict:
                     for c in r.commits.values()
                 ],
                 "pullrequests": [_pr_dict(pr) for pr in r.pullrequests.values()],
+                "statuses": [_status_dict(st) for by_key in r.statuses.values() for st in by_key.values()],
+                "next_task_id": r.next_task_id,
+                "reports": [_report_dict(x) for reports in r.reports.values() for x in reports],
             }
         )
     return {
@@ -126,7 +143,11 @@ def from_dict(data: dict) -> World:
             updated_on=pt(r["updated_on"]),
             hooks=[_hook_from(h) for h in r["hooks"]],
             default_reviewers=r.get("default_reviewers", []),  # absent from state files written before they existed
+            next_task_id=r.get("next_task_id", 1),  # these two likewise
         )
+        for x in r.get("reports", []):
+            report = _report_from(x)
+            repo.reports.setdefault(report.commit, []).append(report)
         for c in r["commits"]:
             repo.commits[c["hash"]] = Commit(
                 c["hash"],
@@ -139,7 +160,7 @@ def from_dict(data: dict) -> World:
             )
         for p in r["pullrequests"]:
             pr = PullRequest(
-                **{k: v for k, v in p.items() if k not in ("participants", "comments", "activity")},
+                **{k: v for k, v in p.items() if k not in ("participants", "comments", "activity", "tasks")},
             )
             for k in ("created_on", "updated_on"):
                 setattr(pr, k, pt(getattr(pr, k)))
@@ -153,7 +174,11 @@ def from_dict(data: dict) -> World:
                 for c in p["comments"]
             ]
             pr.activity = [_activity_from(a) for a in p["activity"]]
+            pr.tasks = [_task_from(t) for t in p.get("tasks", [])]
             repo.pullrequests[pr.id] = pr
+        for st in r.get("statuses", []):  # absent from state files written before statuses existed
+            status = _status_from(st)
+            repo.statuses.setdefault(status.commit, {})[status.key] = status
         world.repositories[repo.uuid] = repo
     return world
 
@@ -183,7 +208,7 @@ def _hook_from(d: dict) -> Hook:
 
 
 def _pr_dict(pr: PullRequest) -> dict:
-    out = {k: v for k, v in pr.__dict__.items() if k not in ("participants", "comments", "activity")}
+    out = {k: v for k, v in pr.__dict__.items() if k not in ("participants", "comments", "activity", "tasks")}
     for k in ("created_on", "updated_on", "closed_on"):
         out[k] = ids.fmt_time(out[k])
     out["participants"] = [
@@ -193,6 +218,7 @@ def _pr_dict(pr: PullRequest) -> dict:
         {**c.__dict__, "created_on": ids.fmt_time(c.created_on), "updated_on": ids.fmt_time(c.updated_on)}
         for c in pr.comments
     ]
+    out["tasks"] = [_times(t.__dict__, "created_on", "updated_on", "resolved_on") for t in pr.tasks]
     out["activity"] = [
         {**a, "date": ids.fmt_time(a["date"]), **({"snapshot": a["snapshot"]} if "snapshot" in a else {})}
         for a in pr.activity
@@ -208,3 +234,36 @@ def _activity_from(a: dict) -> dict:
         snap["destination"] = tuple(snap["destination"])
         out["snapshot"] = snap
     return out
+
+
+def _status_dict(st: CommitStatus) -> dict:
+    return {**st.__dict__, "created_on": ids.fmt_time(st.created_on), "updated_on": ids.fmt_time(st.updated_on)}
+
+
+def _status_from(d: dict) -> CommitStatus:
+    times = {k: ids.parse_time(d[k]) if d.get(k) else None for k in ("created_on", "updated_on")}
+    return CommitStatus(**{**d, **times})
+
+
+def _times(d: dict, *names: str) -> dict:
+    return {**d, **{n: ids.fmt_time(d[n]) for n in names}}
+
+
+def _parsed(d: dict, *names: str) -> dict:
+    return {**d, **{n: ids.parse_time(d[n]) if d[n] else None for n in names}}
+
+
+def _task_from(d: dict) -> Task:
+    return Task(**_parsed(d, "created_on", "updated_on", "resolved_on"))
+
+
+def _report_dict(r: Report) -> dict:
+    out = _times({k: v for k, v in r.__dict__.items() if k != "annotations"}, "created_on", "updated_on")
+    out["annotations"] = [_times(a.__dict__, "created_on", "updated_on") for a in r.annotations]
+    return out
+
+
+def _report_from(d: dict) -> Report:
+    report = Report(**_parsed({k: v for k, v in d.items() if k != "annotations"}, "created_on", "updated_on"))
+    report.annotations = [Annotation(**_parsed(a, "created_on", "updated_on")) for a in d["annotations"]]
+    return report

@@ -1,7 +1,7 @@
 """Writes to Bitbucket, each with the acting user's own credential, then the mirror, then one audit event.
 
 Every service is keyword-only and takes the dashboard ``user``. It first checks the user's ``RepositoryAccess``
-(write for branches, commits, opening/updating/merging/declining; read for reviews and comments) and raises
+(write for branches, commits, opening/updating/merging/declining; read for reviews, comments and tasks) and raises
 ``ActionRefused`` without calling Bitbucket; Bitbucket's refusals come back as ``ActionFailed`` (or a subclass:
 ``BranchMoved``, ``SourceMoved``, ``MergeConflicts``) with a message in plain words. Success and failure alike write
 one ``AuditEvent``; a merge Bitbucket is still running writes it when it ends (``merge_status``).
@@ -38,11 +38,13 @@ from .pull_requests import (
     unapprove,
     update_pull_request,
 )
+from .tasks import TASK_MAX_CHARS, create_task, set_task_state
 
 __all__ = [
     "BRANCH_PREFIXES",
     "EDIT_MAX_BYTES",
     "STRATEGY_LABELS",
+    "TASK_MAX_CHARS",
     "ActionFailed",
     "ActionRefused",
     "BranchMoved",
@@ -60,6 +62,7 @@ __all__ = [
     "commit_files",
     "commit_to_new_branch_and_open_pr",
     "create_branch",
+    "create_task",
     "decline_pull_request",
     "default_merge_message",
     "default_reviewers",
@@ -71,6 +74,7 @@ __all__ = [
     "pull_request_draft",
     "remove_request_changes",
     "request_changes",
+    "set_task_state",
     "unapprove",
     "update_pull_request",
 ]

@@ -304,6 +304,9 @@ ACTION_WORDS = {
     "pull_request.request_changes": "record your change request",
     "pull_request.remove_request_changes": "withdraw your change request",
     "pull_request.comment": "post your comment",
+    "pull_request.task_create": "add the task",
+    "pull_request.task_resolve": "resolve the task",
+    "pull_request.task_reopen": "reopen the task",
     "pull_request.merge": "merge the pull request",
     "pull_request.decline": "decline the pull request",
 }

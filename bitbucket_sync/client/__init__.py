@@ -37,10 +37,12 @@ reads
     iter_watchers, iter_branches, get_branch, iter_commits, get_commit, get_diff, iter_diffstat, get_file,
     get_file_meta, iter_directory, iter_pull_requests (+ iter_pull_request_pages), get_pull_request,
     iter_default_reviewers, get_pull_request_diff, iter_pull_request_diffstat, iter_pull_request_commits,
-    iter_pull_request_activity, iter_pull_request_comments, iter_webhooks
+    iter_pull_request_activity, iter_pull_request_comments, iter_pull_request_statuses, iter_commit_statuses,
+    iter_pull_request_tasks, iter_commit_reports, iter_report_annotations, iter_webhooks
 writes
     create_branch, delete_branch, commit_files, create_pull_request, update_pull_request, approve, unapprove,
-    request_changes, remove_request_changes, decline_pull_request, comment_pull_request, merge_pull_request
+    request_changes, remove_request_changes, decline_pull_request, comment_pull_request, create_pull_request_task,
+    update_pull_request_task, merge_pull_request
     (+ wait_for_merge), create_webhook, delete_webhook
 """
 

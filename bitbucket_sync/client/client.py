@@ -22,7 +22,9 @@ from .paths import UnsafePath, check_name, check_path, check_ref, stays_under
 from .records import (
     Account,
     Activity,
+    Annotation,
     Branch,
+    BuildStatus,
     Comment,
     Commit,
     DefaultReviewer,
@@ -32,9 +34,11 @@ from .records import (
     Participant,
     Project,
     PullRequest,
+    Report,
     Repository,
     RepositoryPermission,
     SourceEntry,
+    Task,
     WebhookSubscription,
     Workspace,
     WorkspaceAccess,
@@ -522,6 +526,70 @@ class BitbucketClient:
     def iter_pull_request_comments(self, workspace: str, repo: str, pr_id: int) -> Iterator[Comment]:
         """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/comments: oldest first, replies included."""
         return self._iter(f"{self._pr(workspace, repo, pr_id)}/comments", Comment.from_json, Comment.FIELDS)
+
+    def iter_pull_request_statuses(self, workspace: str, repo: str, pr_id: int) -> Iterator[BuildStatus]:
+        """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/statuses: the build statuses the pull request
+        shows (its source tip's; hashes in their 12-character form). A status change does not move the PR's
+        ``updated_on``, so the sync reads these on their own cadence; one page of 100 covers every real PR."""
+        return self._iter(f"{self._pr(workspace, repo, pr_id)}/statuses", BuildStatus.from_json, BuildStatus.FIELDS)
+
+    def iter_commit_statuses(
+        self, workspace: str, repo: str, commit: str, *, refname: str | None = None
+    ) -> Iterator[BuildStatus]:
+        """GET /repositories/{workspace}/{repo_slug}/commit/{commit}/statuses: a commit's build statuses; with
+        ``refname``, those made for that branch plus those made without one."""
+        params = {"refname": refname} if refname else None
+        return self._iter(
+            f"{self._repo(workspace, repo)}/commit/{_ref(commit)}/statuses",
+            BuildStatus.from_json,
+            BuildStatus.FIELDS,
+            params=params,
+        )
+
+    # -- pull request tasks and Code Insights -------------------------------------------------------------------
+
+    def iter_pull_request_tasks(self, workspace: str, repo: str, pr_id: int) -> Iterator[Task]:
+        """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/tasks: open and resolved, oldest first."""
+        return self._iter(f"{self._pr(workspace, repo, pr_id)}/tasks", Task.from_json, Task.FIELDS)
+
+    def create_pull_request_task(
+        self, workspace: str, repo: str, pr_id: int, *, content: str, comment_id: int | None = None
+    ) -> Task:
+        """POST /repositories/{workspace}/{repo_slug}/pullrequests/{id}/tasks (201; the read scope is enough)."""
+        body: dict[str, Any] = {"content": {"raw": content}}
+        if comment_id is not None:
+            body["comment"] = {"id": int(comment_id)}
+        return self._send("POST", f"{self._pr(workspace, repo, pr_id)}/tasks", Task.from_json, json=body)
+
+    def update_pull_request_task(
+        self,
+        workspace: str,
+        repo: str,
+        pr_id: int,
+        task_id: int,
+        *,
+        resolved: bool | None = None,
+        content: str | None = None,
+    ) -> Task:
+        """PUT /repositories/{workspace}/{repo_slug}/pullrequests/{id}/tasks/{task_id}: resolve (``resolved=True``),
+        reopen (``False``) and/or reword. Resolving a resolved task changes nothing, so a repeat is harmless."""
+        body: dict[str, Any] = {}
+        if resolved is not None:
+            body["state"] = "RESOLVED" if resolved else "UNRESOLVED"
+        if content is not None:
+            body["content"] = {"raw": content}
+        path = f"{self._pr(workspace, repo, pr_id)}/tasks/{int(task_id)}"
+        return self._send("PUT", path, Task.from_json, json=body)
+
+    def iter_commit_reports(self, workspace: str, repo: str, commit: str) -> Iterator[Report]:
+        """GET /repositories/{workspace}/{repo_slug}/commit/{commit}/reports: the commit's Code Insights reports."""
+        # No fields=: a report's `data` values are unions (scalars, or a link object).
+        return self._iter(f"{self._repo(workspace, repo)}/commit/{_ref(commit)}/reports", Report.from_json, None)
+
+    def iter_report_annotations(self, workspace: str, repo: str, commit: str, report_id: str) -> Iterator[Annotation]:
+        """GET /repositories/{workspace}/{repo_slug}/commit/{commit}/reports/{report_id}/annotations (at most 1000)."""
+        path = f"{self._repo(workspace, repo)}/commit/{_ref(commit)}/reports/{_seg(report_id)}/annotations"
+        return self._iter(path, Annotation.from_json, None)
 
     # -- pull requests: writes --------------------------------------------------------------------------------
 

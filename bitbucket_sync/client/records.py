@@ -597,6 +597,63 @@ class PullRequest:
 
 
 @dataclass(frozen=True)
+class BuildStatus(_Record):
+    """A commit's build status (Bitbucket's commit status, ``type`` "build"), unique per commit by ``key``.
+
+    ``commit`` is the hash as the endpoint gives it: 12 characters in a pull request's list, 40 elsewhere. A webhook's
+    ``commit_status`` may carry it only in ``links.commit.href`` (the documented example does), so it is read from
+    there when ``commit.hash`` is absent. ``refname`` is a bare branch name on Cloud, or None.
+    """
+
+    key: str
+    state: str
+    commit: str
+    name: str = ""
+    description: str = ""
+    url: str = ""
+    refname: str | None = None
+    created_on: datetime | None = None
+    updated_on: datetime | None = None
+
+    STATES: ClassVar[tuple[str, ...]] = ("SUCCESSFUL", "FAILED", "INPROGRESS", "STOPPED")
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "key",
+        "state",
+        "name",
+        "description",
+        "url",
+        "refname",
+        "commit.hash",
+        "created_on",
+        "updated_on",
+    )
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Self:
+        commit = r.ochild("commit")
+        commit_hash = commit.ostr("hash") if commit else None
+        if commit_hash is None:
+            href = r.href("commit") or ""
+            commit_hash = href.rstrip("/").rsplit("/commit/", 1)[-1] if "/commit/" in href else None
+        if not commit_hash:
+            raise r._fail("commit", "missing required")
+        state = r.str("state")
+        if state not in cls.STATES:
+            raise r._fail("state", f"unknown value {state!r} in")
+        return cls(
+            key=r.str("key"),
+            state=state,
+            commit=commit_hash,
+            name=r.ostr("name", "") or "",
+            description=r.ostr("description", "") or "",
+            url=r.ostr("url", "") or "",
+            refname=r.ostr("refname") or None,
+            created_on=r.odt("created_on"),
+            updated_on=r.odt("updated_on"),
+        )
+
+
+@dataclass(frozen=True)
 class DiffStat:
     """One file's change between two commits. ``old_path`` is None for added files, ``new_path`` for removed ones."""
 
@@ -817,6 +874,149 @@ class WebhookSubscription:
             subject_type=r.ostr("subject_type"),
             created_at=r.odt("created_at"),
             secret_set=r.opt("secret_set", bool),
+        )
+
+
+@dataclass(frozen=True)
+class Task(_Record):
+    """A pull request task (GET .../pullrequests/{id}/tasks); ``comment_id`` is the comment it hangs on, if any."""
+
+    id: int
+    content: str
+    state: str  # UNRESOLVED | RESOLVED
+    created_on: datetime
+    creator: Account | None = None
+    updated_on: datetime | None = None
+    resolved_on: datetime | None = None
+    resolved_by: Account | None = None
+    comment_id: int | None = None
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "id",
+        "state",
+        "content.raw",
+        "created_on",
+        "updated_on",
+        "resolved_on",
+        "comment.id",
+        *_prefixed("creator", Account.FIELDS),
+        *_prefixed("resolved_by", Account.FIELDS),
+    )
+
+    @property
+    def resolved(self) -> bool:
+        return self.state == "RESOLVED"
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Self:
+        content = r.ochild("content")
+        comment = r.ochild("comment")
+        return cls(
+            id=r.req("id", int),
+            content=(content.ostr("raw", "") if content else "") or "",
+            state=r.str("state"),
+            created_on=r.dt("created_on"),
+            creator=_oaccount(r, "creator"),
+            updated_on=r.odt("updated_on"),
+            resolved_on=r.odt("resolved_on"),
+            resolved_by=_oaccount(r, "resolved_by"),
+            comment_id=comment.opt("id", int) if comment else None,
+        )
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """One of a report's data fields: ``value`` for the scalar types, ``link_text``/``link_href`` for a LINK.
+
+    ``type`` is BOOLEAN, DATE (epoch ms), DURATION (ms), LINK, NUMBER, PERCENTAGE (0-100) or TEXT; a field sent
+    without one is typed from its value, as Bitbucket does."""
+
+    title: str
+    type: str
+    value: bool | int | float | str | None = None
+    link_text: str = ""
+    link_href: str = ""
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Self:
+        value = r.data.get("value")
+        kind = r.ostr("type")
+        if kind is None:
+            kind = "BOOLEAN" if isinstance(value, bool) else "NUMBER" if isinstance(value, int | float) else "TEXT"
+        if kind == "LINK":
+            link = r.ochild("value")
+            return cls(
+                title=r.ostr("title", "") or "",
+                type=kind,
+                link_text=(link.ostr("text", "") if link else "") or "",
+                link_href=(link.ostr("href", "") if link else "") or "",
+            )
+        if not isinstance(value, bool | int | float | str):
+            value = None if value is None else str(value)
+        return cls(title=r.ostr("title", "") or "", type=kind, value=value)
+
+
+@dataclass(frozen=True)
+class Report(_Record):
+    """A Code Insights report on a commit (GET .../commit/{commit}/reports)."""
+
+    uuid: str
+    title: str
+    report_type: str  # SECURITY | COVERAGE | TEST | BUG
+    result: str  # PASSED | FAILED | PENDING ("" when the tool set none)
+    external_id: str | None = None
+    details: str = ""
+    reporter: str = ""
+    link: str = ""
+    data: tuple[ReportData, ...] = ()
+    created_on: datetime | None = None
+    updated_on: datetime | None = None
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Self:
+        return cls(
+            uuid=r.str("uuid"),
+            title=r.ostr("title", "") or "",
+            report_type=r.ostr("report_type", "") or "",
+            result=r.ostr("result", "") or "",
+            external_id=r.ostr("external_id"),
+            details=r.ostr("details", "") or "",
+            reporter=r.ostr("reporter", "") or "",
+            link=r.ostr("link", "") or "",
+            data=tuple(ReportData._read(d) for d in r.items("data") or ()),
+            created_on=r.odt("created_on"),
+            updated_on=r.odt("updated_on"),
+        )
+
+
+@dataclass(frozen=True)
+class Annotation(_Record):
+    """A report's annotation: a finding on a file's line (``line`` 0: the top of the file; no ``path``: the PR)."""
+
+    uuid: str
+    summary: str
+    annotation_type: str = ""  # VULNERABILITY | CODE_SMELL | BUG
+    external_id: str | None = None
+    severity: str = ""  # CRITICAL | HIGH | MEDIUM | LOW
+    result: str = ""  # PASSED | FAILED | SKIPPED | IGNORED
+    path: str | None = None
+    line: int = 0
+    details: str = ""
+    link: str = ""
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Self:
+        return cls(
+            uuid=r.str("uuid"),
+            summary=r.ostr("summary", "") or "",
+            annotation_type=r.ostr("annotation_type", "") or "",
+            external_id=r.ostr("external_id"),
+            severity=r.ostr("severity", "") or "",
+            result=r.ostr("result", "") or "",
+            path=r.ostr("path"),
+            line=r.opt("line", int, 0),
+            details=r.ostr("details", "") or "",
+            link=r.ostr("link", "") or "",
         )
 
 

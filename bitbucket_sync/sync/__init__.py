@@ -4,6 +4,8 @@
   delivery: ``upsert_pull_request``, ``upsert_branch``, ``mark_branch_removed``, ``upsert_repository``...).
 * ``engine``: the services of a sync run (listings, per-repository sync, pruning after complete listings, progress,
   pauses for 429s and the hourly budget), and ``run_inline`` to do a whole run in one process.
+* ``statuses``: open pull requests' build statuses, read on their own cadence (``sync_statuses``), stored from a
+  complete listing (``store_statuses``) or one webhook delivery (``apply_status``).
 * ``policy``: what a step does after a failure (retry after N seconds, pause until a time, or fail), for the Celery
   tasks (``bitbucket_sync.tasks``, which also queue runs) and ``run_inline`` alike.
 * ``pacing``: "Sync now", at most one manual run of a workspace every ``BBDASH_MANUAL_SYNC_MINUTES``.

@@ -7,9 +7,11 @@ tests all call them):
 2. ``sync_workspace_listing``: the repository listing (renames keep their rows; repositories it no longer names are
    marked removed) and the member listing; projects too on a full sync. Sets how many repositories the run covers.
 3. ``sync_repository`` per repository: pull requests by ``updated_on`` high-water mark (all states, reviewers and
-   participants in the same listing); branches only when the repository's ``updated_on`` moved or on a full sync;
-   watchers on a full sync or when older than ``BBDASH_WATCHERS_INTERVAL_HOURS``. ``finish_repository`` counts it
-   done exactly once, however often a crash or a retry made it run.
+   participants in the same listing); the build statuses of open pull requests that are due (``statuses``: all on a
+   full sync; a moved source commit or a running build otherwise); branches only when the repository's
+   ``updated_on`` moved or on a full sync; watchers on a full sync or when older than
+   ``BBDASH_WATCHERS_INTERVAL_HOURS``. ``finish_repository`` counts it done exactly once, however often a crash or a
+   retry made it run.
 4. ``finish_run`` when the last repository is done: status, lock released.
 
 A step that cannot go on now raises: ``SyncPaused`` (the credential's budget is spent), or the client's
@@ -43,7 +45,7 @@ from bitbucket_sync.client import (
 )
 from bitbucket_sync.credentials import clients
 from bitbucket_sync.models import Credential, Repository, SyncRun, Workspace, WorkspaceAccess, WorkspaceMembership
-from bitbucket_sync.sync import locks, policy, upserts
+from bitbucket_sync.sync import locks, policy, statuses, upserts
 from bitbucket_sync.sync.policy import SyncPaused
 from bitbucket_sync.sync.upserts import Stats
 
@@ -328,7 +330,8 @@ def _watchers_due(repository: Repository, *, full: bool) -> bool:
 
 
 def sync_repository(*, run: SyncRun, repository: Repository, client: BitbucketClient) -> Stats:
-    """Pull requests, then branches and watchers when due, of one repository; counted into the run as it goes."""
+    """Pull requests, the build statuses due, then branches and watchers when due, of one repository; counted into
+    the run as it goes."""
     check_budget(run)
     sites.require_same_site(
         row_site=repository.workspace.api_url, api_url=client.base_url, what=f"Workspace {repository.workspace.slug}"
@@ -338,6 +341,9 @@ def sync_repository(*, run: SyncRun, repository: Repository, client: BitbucketCl
     counter = Counter(client)
     try:
         sync_pull_requests(run=run, repository=repository, client=client, full=full, stats=stats)
+        statuses.sync_statuses(
+            run=run, repository=repository, client=client, full=full, stats=stats, budget=check_budget
+        )
         if full or repository.branches_synced_for != repository.updated_on:
             sync_branches(run=run, repository=repository, client=client, stats=stats)
         if _watchers_due(repository, full=full):

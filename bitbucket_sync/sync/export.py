@@ -9,12 +9,16 @@ The shape is documented and stable; fields may be added, never renamed or remove
                        "watchers": [{"uuid", "display_name"}],
                        "pull_requests": [{"id", "title", "state", "draft", "author_uuid", "source_branch",
                                           "destination_branch", "reviewers": [uuid], "approved_by": [uuid],
-                                          "updated_on"}]}]}
+                                          "updated_on", "task_count", "statuses": [{"key", "state"}]}]}]}
 
 Uuids are as Bitbucket writes them (with braces); timestamps are ISO 8601 in UTC. Lists are sorted (members and
 watchers by uuid, repositories by slug, branches by name, pull requests by id, uuids lexically) so two exports of
 the same mirror are byte-identical. Rows marked removed are left out unless ``include_removed`` is set, and then
 carry ``"removed": true``.
+
+``task_count`` is the pull request's open tasks as Bitbucket counts them. ``statuses`` are an open pull request's
+build statuses (Bitbucket's commit statuses of its source commit, as last read), sorted by key, with ``state`` one of
+SUCCESSFUL, FAILED, INPROGRESS, STOPPED; a closed pull request's list is empty.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from datetime import UTC
 
 from bitbucket_sync.models import (
     Branch,
+    BuildStatus,
     Participant,
     PullRequest,
     Repository,
@@ -101,6 +106,12 @@ def _pull_requests(repo: Repository) -> list[dict]:
         "pull_request_id", "account__bitbucket_uuid", "role", "approved"
     ):
         people[pr_id].append((uuid, role, approved))
+    builds: dict[int, list[dict[str, str]]] = defaultdict(list)
+    open_statuses = BuildStatus.objects.filter(
+        pull_request__repository=repo, pull_request__state=PullRequest.State.OPEN
+    ).order_by("key")
+    for pr_id, key, state in open_statuses.values_list("pull_request_id", "key", "state"):
+        builds[pr_id].append({"key": key, "state": state})
     out = []
     for pr in PullRequest.objects.filter(repository=repo).select_related("author").order_by("number"):
         out.append(
@@ -115,6 +126,8 @@ def _pull_requests(repo: Repository) -> list[dict]:
                 "reviewers": sorted(u for u, role, _ in people[pr.pk] if role == Participant.Role.REVIEWER),
                 "approved_by": sorted(u for u, _, approved in people[pr.pk] if approved),
                 "updated_on": pr.updated_on.astimezone(UTC).isoformat(),
+                "task_count": pr.task_count,
+                "statuses": builds[pr.pk],
             }
         )
     return out

@@ -4,9 +4,10 @@ One workspace-level webhook per workspace (Bitbucket: `POST /workspaces/{ws}/hoo
 of the workspace). Each delivery is signed with the subscription's secret (`X-Hub-Signature: sha256=<HMAC-SHA256 of
 the raw body>`), recorded once per `X-Request-UUID` and applied by a task: a pull request event upserts that pull
 request, a push updates the branches it names when it starts at the mirror's tip (else the branch is read from
-Bitbucket, so a replayed or late body never moves a branch back or deletes it). Polling stays the safety net: while
-deliveries flow, the scheduler polls at the slower `BBDASH_WEBHOOK_POLL_MINUTES`; when they stop or a gap shows,
-`live_status` says so and polling returns to normal.
+Bitbucket, so a replayed or late body never moves a branch back or deletes it), a build status event updates the
+statuses of the open pull requests whose source tip it is on (an older `updated_on` never wins). Polling stays
+the safety net: while deliveries flow, the scheduler polls at the slower `BBDASH_WEBHOOK_POLL_MINUTES`; when they
+stop or a gap shows, `live_status` says so and polling returns to normal.
 
 * ``subscriptions``: the webhook on Bitbucket, turned on and off, checked and re-created.
 * ``receiving``: signature checks, each delivery recorded once, the delivery log.

@@ -1,5 +1,6 @@
 """Applying a recorded delivery to the mirror: a pull request event upserts that pull request, a push moves the
-branches it names only when it starts at the mirror's tip (else the branch is read from Bitbucket).
+branches it names only when it starts at the mirror's tip (else the branch is read from Bitbucket), a build status
+event updates the statuses of the open pull requests whose source commit it is for.
 
 Nothing here trusts a payload for who may see what: a delivery only touches repositories the mirror already has in
 the subscription's workspace."""
@@ -13,15 +14,18 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from bitbucket_sync import turns
 from bitbucket_sync.client import BitbucketError, BitbucketSchemaError, NotFound, RateLimited, Unavailable, records
 from bitbucket_sync.credentials import clients
 from bitbucket_sync.models import Branch, PullRequest, Repository, WebhookDelivery, WebhookSubscription
-from bitbucket_sync.sync import upserts
+from bitbucket_sync.sync import statuses, upserts
 from bitbucket_sync.webhooks.health import note_gap
 from bitbucket_sync.webhooks.receiving import prune_deliveries
 from bitbucket_sync.webhooks.subscriptions import EVENTS
 
 logger = logging.getLogger(__name__)
+
+STATUS_EVENTS = ("repo:commit_status_created", "repo:commit_status_updated")
 
 
 @dataclass
@@ -78,6 +82,8 @@ def _apply(delivery: WebhookDelivery) -> _Outcome:
         return repository
     if event == "repo:push":
         return _apply_push(delivery, payload, repository, subscription)
+    if event in STATUS_EVENTS:
+        return _apply_status(delivery, payload, repository)
     return _apply_pull_request(delivery, payload, repository, subscription)
 
 
@@ -138,6 +144,67 @@ def _apply_pull_request(
         outcome = _Outcome(
             WebhookDelivery.Result.APPLIED,
             f"Pull request {repository.full_name}#{record.id} {verb} ({record.state.lower()}){note}",
+            target,
+        )
+        _finish(delivery, outcome)
+    return outcome
+
+
+def _status_pull_requests(repository: Repository, record: records.BuildStatus) -> list[PullRequest]:
+    """The repository's open pull requests a status counts for: their source commit is the status's (12 or 40
+    characters either side) and their source branch is its refname (any, when it has none)."""
+    if len(record.commit) < 7:
+        return []
+    candidates = PullRequest.objects.filter(
+        repository=repository, state=PullRequest.State.OPEN, source_commit__startswith=record.commit[:7]
+    )
+    return [
+        pr
+        for pr in candidates
+        if _same_commit(pr.source_commit, record.commit) and (not record.refname or record.refname == pr.source_branch)
+    ]
+
+
+def _read_statuses(repository: Repository, numbers: list[int]) -> dict[int, list[records.BuildStatus]] | None:
+    """Each pull request's statuses as Bitbucket lists them now (one request each), with the workspace's sync
+    credential; None when the workspace has none."""
+    credential = repository.workspace.sync_credential
+    if credential is None:
+        return None
+    with clients.client_for(credential, purpose="webhook") as client:
+        return {
+            n: list(client.iter_pull_request_statuses(repository.workspace.slug, repository.slug, n)) for n in numbers
+        }
+
+
+def _apply_status(delivery: WebhookDelivery, payload: dict, repository: Repository) -> _Outcome:
+    """A build status for the pull requests whose source tip it is on. When their statuses were read for that tip,
+    the delivered one is upserted as it stands (no request); otherwise (a new tip) the pull request's statuses are
+    read in full, once, so the mirror holds the whole list for the tip and the rules can use it."""
+    record = records.BuildStatus.from_json(payload.get("commit_status"), endpoint=_endpoint(delivery))
+    target = f"{record.key} on {record.commit[:12]}"
+    pull_requests = _status_pull_requests(repository, record)
+    if not pull_requests:
+        return _ignored(f"no open pull request of {repository.full_name} has {record.commit[:12]} as its tip", target)
+    unread = [pr for pr in pull_requests if pr.statuses_synced_for != pr.source_commit]
+    listed = _read_statuses(repository, [pr.number for pr in unread]) if unread else {}
+    done: list[str] = []
+    changed: list[int] = []
+    with transaction.atomic():
+        for pr in pull_requests:
+            if listed is not None and pr.number in listed:
+                moved = statuses.store_statuses(pull_request=pr, status_records=listed[pr.number])
+                how = "statuses read from Bitbucket"
+            else:
+                moved = statuses.apply_status(pull_request=pr, record=record)
+                how = "applied" if moved else "unchanged"
+            if moved:
+                changed.append(pr.pk)
+            done.append(f"#{pr.number} {how} ({pr.build_state or 'no builds'})")
+        turns.refresh_turns(changed)
+        outcome = _Outcome(
+            WebhookDelivery.Result.APPLIED,
+            f"Build status {record.key} {record.state.lower()} on {repository.full_name}: " + ", ".join(done),
             target,
         )
         _finish(delivery, outcome)

@@ -27,6 +27,9 @@ EVENTS = (
     "pullrequest:fulfilled",
     "pullrequest:rejected",
     "pullrequest:comment_created",
+    # Build statuses: a status change does not move the pull request's updated_on, so only these bring it quickly.
+    "repo:commit_status_created",
+    "repo:commit_status_updated",
 )
 DESCRIPTION = "bbdash live updates"
 

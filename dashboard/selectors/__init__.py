@@ -14,6 +14,8 @@ pieces several areas use).
 A page and each of its fragments answer the same, because visibility is decided here, never in a template. List
 selectors run a fixed number of queries whatever the number of rows: related rows are joined or prefetched, counts
 are correlated subqueries.
+
+``readiness``: may a pull request merge (the PR page's panel and Merge note) and each reviewer's review state.
 """
 
 from bitbucket_sync.browse import LiveReadError
@@ -47,6 +49,7 @@ from dashboard.selectors.pull_requests import (
     pull_request_page,
     pull_requests_filtered,
 )
+from dashboard.selectors.readiness import Readiness, ReviewState, pull_request_readiness, review_state
 from dashboard.selectors.receipts import completed_receipt, merge_receipt
 from dashboard.selectors.repositories import (
     REPOSITORY_SORTS,
@@ -103,6 +106,8 @@ __all__ = [
     "CredentialRow",
     "Freshness",
     "LiveReadError",
+    "Readiness",
+    "ReviewState",
     "Source",
     "SourceLocation",
     "Window",
@@ -141,11 +146,13 @@ __all__ = [
     "pull_request_filter_choices",
     "pull_request_for_user",
     "pull_request_page",
+    "pull_request_readiness",
     "pull_requests_filtered",
     "repository_filter_choices",
     "repository_for_user",
     "repository_page",
     "repository_summary",
+    "review_state",
     "reviewer_candidates",
     "saved_views",
     "source_at",

@@ -2,9 +2,9 @@
 
 A page includes `webhooks/_live_poller.html`: a hidden element that asks this endpoint every few seconds whether
 anything the user can see in its scope (a workspace's pull requests, one repository's pull requests and branches, or
-one pull request with its reviewers) changed. Unchanged: 204, htmx does nothing. Changed: the poller comes back with a
-new token and an `HX-Trigger: mirror-changed` header, and the page's regions re-fetch themselves. One index read per
-poll (two for a pull request: its row and its participants).
+one pull request with its reviewers and readiness) changed. Unchanged: 204, htmx does nothing. Changed: the poller
+comes back with a new token and an `HX-Trigger: mirror-changed` header, and the page's regions re-fetch themselves.
+One index read per poll (three for a pull request: its row, its participants and its build statuses).
 """
 
 import hashlib
@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from bitbucket_sync.models import PullRequest
+from bitbucket_sync.models import BuildStatus, PullRequest
 from dashboard import selectors
 from dashboard.views.htmx import HtmxHttpRequest
 
@@ -25,17 +25,46 @@ COMMIT_MARGIN = timedelta(seconds=2)
 MAX_ID = 2**31 - 1  # a pull request id beyond the database's integer column is none of ours (and no query error)
 
 
-def pull_request_version(pull_request: PullRequest) -> str:
+def pull_request_version(pull_request: PullRequest, *, written: tuple | None = None) -> str:
     """The token of one pull request as its page shows it; `pull_request` comes from `selectors.pull_request_for_user`
     (its `people` are loaded). The page renders with this token, so its first poll compares like with like.
 
     The row's `synced_at` moves whenever the sync or a webhook changes the row; a review (approve, request changes)
-    can change only the participants, so their states are part of the token.
+    can change only the participants, so their states are part of the token. The readiness panel also shows what
+    moves without the row's `synced_at`: the build statuses (one query over the PR's few), the conflicts and the
+    repository's merge rules.
     """
     loaded = pull_request.people  # type: ignore[attr-defined]  # the selector's prefetch (to_attr="people")
-    people = sorted((p.account_id, p.role, p.approved, p.state) for p in loaded)
-    digest = hashlib.sha256(repr([pull_request.synced_at, people]).encode()).hexdigest()[:16]
+    people = sorted((p.account_id, p.role, p.approved, p.state, p.reviewed_commit) for p in loaded)
+    readiness = [
+        written if written is not None else readiness_written(pull_request),
+        pull_request.conflict_state,
+        pull_request.conflicts_checked_for,
+        pull_request.task_count,
+        pull_request.repository.restrictions_state,
+    ]
+    digest = hashlib.sha256(repr([pull_request.synced_at, people, readiness]).encode()).hexdigest()[:16]
     return f"v{digest}"
+
+
+def readiness_written(pull_request: PullRequest) -> tuple:
+    """What the readiness panel shows that the row's `synced_at` does not cover: the PR's build statuses as they
+    stand (a PR has a few; any writer's change shows, whether or not it stamps a time), and when they and the
+    repository's merge rules were last read."""
+    statuses = tuple(
+        BuildStatus.objects.filter(pull_request=pull_request)
+        .order_by("key")
+        .values_list("key", "state", "name", "description", "url", "updated_on", "synced_at")
+    )
+    return (statuses, pull_request.statuses_synced_at, pull_request.repository.restrictions_synced_at)
+
+
+def _newest(pull_request: PullRequest, written: tuple) -> datetime | None:
+    """The newest write the pull request's page shows: the row, its build statuses, its repository's merge rules (our
+    own write times: Bitbucket's `updated_on` runs on its clock)."""
+    statuses, *read_at = written
+    times = [pull_request.synced_at, *read_at, *(s[-1] for s in statuses)]
+    return max((t for t in times if isinstance(t, datetime)), default=None)
 
 
 def _changed_after_render(since: str, newest: datetime | None) -> bool:
@@ -67,7 +96,8 @@ def change_poll(request: HtmxHttpRequest) -> HttpResponse:
             return HttpResponseBadRequest("pull_request must be a pull request id, with its repository.")
         pull_request = selectors.pull_request_for_user(request.user, repository=repository, number=int(number))
     if pull_request is not None:
-        token, newest = pull_request_version(pull_request), pull_request.synced_at
+        written = readiness_written(pull_request)
+        token, newest = pull_request_version(pull_request, written=written), _newest(pull_request, written)
     else:
         token, newest = selectors.mirror_version(request.user, workspace=workspace, repository=repository)
     context = {

@@ -275,6 +275,13 @@ def pull_request_merge(request: HtmxHttpRequest, workspace_slug: str, repo_slug:
         "pull_request": pull_request,
         "options": options,
         "nav": "workspace",
+        # What Bitbucket will refuse and what is only advice, from the mirror: said above the form, never enforced
+        # here (the mirror may be a little behind; Bitbucket decides).
+        "readiness": selectors.pull_request_readiness(
+            pull_request,
+            viewer=selectors.account_for_user(request.user),
+            pr_url=_pr_url(workspace, repository, pull_request),
+        ),
     }
 
     def page(form, failure=None, region="merge-form"):

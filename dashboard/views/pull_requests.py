@@ -10,14 +10,20 @@ from django.views.decorators.vary import vary_on_headers
 
 from dashboard import rendering, selectors
 from dashboard.filters import PullRequestFilterForm
+from dashboard.selectors import insights
 from dashboard.views import access
 from dashboard.views.changes import pull_request_version
 from dashboard.views.htmx import HtmxHttpRequest, fragment, wants_fragment
 
 # Bitbucket's own suffixes after /pull-requests/<id>/ and the region of our page each one opens.
 SECTIONS = {"diff": "pr-diff", "commits": "pr-commits", "activity": "pr-discussion", "comments": "pr-discussion"}
-# The regions showing the mirror (title, state, branches; reviewers): they refresh themselves when it changes.
-LIVE_REGIONS = ("pr-summary", "pr-reviewers")
+# The regions showing the mirror (title, state, branches; reviewers; readiness) and their templates: they refresh
+# themselves when it changes.
+LIVE_REGIONS = {
+    "pr-summary": "pull_requests/detail.html#pr-summary",
+    "pr-reviewers": "pull_requests/detail.html#pr-reviewers",
+    "pr-readiness": "pull_requests/_readiness.html#pr-readiness",
+}
 
 
 def _list(request: HtmxHttpRequest, *, workspace, repository=None) -> HttpResponse:
@@ -82,10 +88,19 @@ def pull_request_detail(
         "pr_url": reverse("pull_request_detail", args=[workspace.slug, repository.slug, pull_request.number]),
         "live_since": pull_request_version(pull_request),
     }
-    if wants_fragment(request) and request.htmx.target in LIVE_REGIONS:
+    target = request.htmx.target if wants_fragment(request) else None
+    if target is None or target in ("pr-summary", "pr-readiness"):
+        # The panel, and the Merge button's note on what blocks it (the summary brings the buttons along).
+        context["readiness"] = selectors.pull_request_readiness(
+            pull_request, viewer=selectors.account_for_user(request.user), pr_url=context["pr_url"]
+        )
+    if target == "pr-readiness" or (target is None and not (section and wants_fragment(request))):
+        # The panel's reports line, once the Reports section has read them (nothing is sent to Bitbucket for it here).
+        context["insights_summary"] = insights.reports_summary(request.user, pull_request=pull_request, read=False)
+    if target in LIVE_REGIONS:
         # The summary brings the action buttons along (out of band): a merged pull request offers no Merge.
         context["live_refresh"] = True
-        return render(request, f"pull_requests/detail.html#{request.htmx.target}", context)
+        return render(request, LIVE_REGIONS[target], context)
     context["description_html"] = rendering.markdown(pull_request.description)
     if section is not None:
         context.update(_section(request, pull_request, section))
@@ -96,7 +111,7 @@ def pull_request_detail(
 
 def _section(request: HtmxHttpRequest, pull_request, section: str) -> dict:
     loaders = {
-        "pr-diff": ("diff", selectors.pull_request_diff),
+        "pr-diff": ("diff", _diff_with_annotations),
         "pr-commits": ("commits", selectors.pull_request_commits),
         "pr-discussion": ("discussion", selectors.pull_request_discussion),
     }
@@ -105,3 +120,9 @@ def _section(request: HtmxHttpRequest, pull_request, section: str) -> dict:
         return {name: load(request.user, pull_request=pull_request), f"{name}_loaded": True}
     except selectors.LiveReadError as exc:
         return {f"{name}_error": str(exc), f"{name}_loaded": True}
+
+
+def _diff_with_annotations(user, *, pull_request) -> dict:
+    """The diff, with the source commit's Code Insights annotations on the lines they name."""
+    diff = selectors.pull_request_diff(user, pull_request=pull_request)
+    return insights.annotate_diff(user, pull_request=pull_request, diff=diff)

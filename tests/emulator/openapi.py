@@ -14,6 +14,12 @@ Three documented gaps of the spec are bridged, each with the evidence that real 
   carry (repository `branches`/`tags`/`source`, pull request `request-changes`/`statuses`, project `self`).
 * the error envelope: real errors carry `fields` (field validation) and an object `detail` for scope errors
   (reference section 3.7 and 7); those two are allowed in `error.error`.
+* tasks: `pullrequest_comment_task` is an `allOf` of parts that each close with `additionalProperties: false`, so no
+  object fits it; they are merged into the one closed object the parts describe, with `comment` as the condensed
+  `{id, links}` anchor real task lists carry (recorded tasks-list-response.json).
+* annotations: `line` says "defaults to 0" yet has `minimum: 1`; 0 (the top of the file) is allowed.
+* report data: `value` is typed `object`, while the types it documents (BOOLEAN, DATE in ms, NUMBER, TEXT...) are
+  scalars and only LINK is an object; any JSON value is allowed.
 """
 
 from __future__ import annotations
@@ -58,10 +64,31 @@ def _bridge_gaps(node: Any) -> None:
             _bridge_gaps(value)
 
 
+def _merge_task_parts(schemas: dict) -> None:
+    task = schemas["task"]
+    links = schemas["pullrequest_task"]["allOf"][1]["properties"]["links"]
+    anchor = {
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "links": {"type": "object"}},
+        "required": ["id"],
+        "additionalProperties": False,
+    }
+    merged = {
+        "type": "object",
+        "properties": {**task["properties"], "links": links, "comment": anchor},
+        "required": task["required"],
+        "additionalProperties": False,
+    }
+    schemas["pullrequest_task"] = schemas["pullrequest_comment_task"] = merged
+
+
 @cache
 def load_spec() -> dict:
     spec = json.loads(spec_path().read_text())
     spec = copy.deepcopy(spec)
+    _merge_task_parts(spec["components"]["schemas"])
+    spec["components"]["schemas"]["report_annotation"]["allOf"][1]["properties"]["line"]["minimum"] = 0
+    spec["components"]["schemas"]["report_data"]["properties"]["value"] = {}
     _bridge_gaps(spec["components"]["schemas"])
     for path_item in spec["paths"].values():
         _bridge_gaps(path_item)

@@ -421,3 +421,27 @@ def test_webhook_drop_rejects_bad_input_and_keeps_the_rule(emulator: Emulator):
     assert requests.put(url, json={}, timeout=5).status_code == 405
     with pytest.raises(ValueError):
         emulator.controls.drop_webhooks(count=-1)
+
+
+def test_status_control_runs_a_build_on_a_pull_request_then_on_a_commit(emulator: Emulator):
+    s = session(emulator, "alice")
+    args = {"workspace": "acme", "repo_slug": "api-server", "key": "ci", "name": "Build #1"}
+    running = control(emulator, "POST", "statuses", pr_id=9, state="INPROGRESS", url="https://ci.example/1", **args)
+    assert running["result"]["created"] is True and running["result"]["state"] == "INPROGRESS"
+    page = s.get(f"{emulator.api_url}{R}/pullrequests/9/statuses").json()
+    assert [(v["key"], v["state"], v["url"]) for v in page["values"]] == [("ci", "INPROGRESS", "https://ci.example/1")]
+    assert (
+        page["values"][0]["refname"]
+        == s.get(f"{emulator.api_url}{R}/pullrequests/9").json()["source"]["branch"]["name"]
+    )
+    passing = control(emulator, "POST", "statuses", pr_id=9, state="SUCCESSFUL", **args)
+    assert passing["result"]["created"] is False
+    page = s.get(f"{emulator.api_url}{R}/pullrequests/9/statuses").json()
+    assert [(v["state"], v["url"]) for v in page["values"]] == [("SUCCESSFUL", "https://ci.example/1")]  # url kept
+    on_main = control(emulator, "POST", "statuses", commit="main", state="FAILED", **args)
+    assert len(on_main["result"]["commit"]) == 40
+    assert s.get(f"{emulator.api_url}{R}/commit/main/statuses/build/ci").json()["state"] == "FAILED"
+    for bad in ({"pr_id": 9, "commit": "main"}, {"state": "GREEN", "pr_id": 9}, {"colour": "red", "pr_id": 9}):
+        body = {"state": "FAILED", **args, **bad}
+        r = requests.post(f"{emulator.base_url}/_emulator/statuses", json=body, timeout=5)
+        assert r.status_code == 400, (bad, r.text)

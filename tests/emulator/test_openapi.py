@@ -124,6 +124,54 @@ def _async_merge(emu: Emulator) -> dict:
     return {"pr": pr, "task": location.rsplit("/", 1)[1]}
 
 
+_STATUS_FAILED = {"key": "walk-ci", "state": "FAILED", "name": "Build #2", "url": "https://ci.example/2"}
+
+
+def _status(emu: Emulator) -> dict:
+    """A PR with a build status on its source tip; `tip` is that commit's full hash."""
+    pr = open_pr(emu, "api-server", "walk/status")
+    with emu.world.lock:
+        repo = emu.world.repository("acme", "api-server")
+        tip = repo.pullrequests[pr].source_hash
+    body = {"key": "walk-ci", "state": "INPROGRESS", "name": "Build #1", "url": "https://ci.example/1"}
+    session(emu, "alice").post(f"{emu.api_url}{R}/commit/{tip}/statuses/build", json=body)
+    return {"pr": pr, "tip": tip}
+
+
+def _task(emu: Emulator) -> dict:
+    pr = open_pr(emu, "api-server", "walk/task")
+    s = session(emu, "alice")
+    created = s.post(f"{emu.api_url}{R}/pullrequests/{pr}/tasks", json={"content": {"raw": "Walk"}}).json()
+    return {"pr": pr, "task": created["id"]}
+
+
+def _report(emu: Emulator) -> dict:
+    tip = _tip(emu)["tip"]
+    s = session(emu, "alice")
+    body = {"title": "Walk", "report_type": "TEST", "result": "PENDING"}
+    s.put(f"{emu.api_url}{R}/commit/{tip}/reports/walk-report", json=body)
+    annotation = {"external_id": "walk-1", "annotation_type": "BUG", "summary": "Walk", "path": "README.md"}
+    s.post(f"{emu.api_url}{R}/commit/{tip}/reports/walk-report/annotations", json=[annotation])
+    return {"tip": tip}
+
+
+REPORT = R + "/commit/{tip}/reports"
+REPORT_BODY = {
+    "title": "Coverage",
+    "details": "Walk",
+    "report_type": "COVERAGE",
+    "result": "PASSED",
+    "link": "https://ci.example.test/1",
+    "data": [
+        {"title": "Lines", "type": "PERCENTAGE", "value": 91.5},
+        {"title": "Took", "type": "DURATION", "value": 1200},
+        {"title": "At", "type": "DATE", "value": 1788255000000},
+        {"title": "Open", "type": "LINK", "value": {"text": "ci", "href": "https://ci.example.test/1"}},
+        {"title": "Flaky", "value": False},
+    ],
+}
+ANNOTATION = {"annotation_type": "VULNERABILITY", "summary": "Walk", "severity": "HIGH", "path": "a.py", "line": 3}
+
 CASES = [
     # the caller and workspaces
     Case("user", "GET", "/user", 200),
@@ -271,6 +319,50 @@ CASES = [
     Case("src-commit-403", "POST", "/repositories/acme/docs/src", 403, who="bob", data={"x.txt": "x"}),
     Case("diff", "GET", R + "/diff/{tip}", 200, prepare=_tip, content_type="text/plain"),
     Case("diffstat", "GET", R + "/diffstat/{tip}..{old}", 200, prepare=_tip),
+    # build statuses
+    Case(
+        "status-create",
+        "POST",
+        R + "/commit/{tip}/statuses/build",
+        201,
+        json={"key": "walk", "state": "SUCCESSFUL", "name": "Walk", "url": "https://ci.example/w", "refname": "main"},
+        prepare=_tip,
+    ),
+    Case("status-overwrite", "POST", R + "/commit/{tip}/statuses/build", 201, json=_STATUS_FAILED, prepare=_status),
+    Case("status-create-400", "POST", R + "/commit/{tip}/statuses/build", 400, json={"key": "k"}, prepare=_tip),
+    Case("status-create-anonymous-401", "POST", R + "/commit/{tip}/statuses/build", 401, who=None, prepare=_tip),
+    Case(
+        "status-create-commit-404",
+        "POST",
+        R + "/commit/0123456789abcdef0123456789abcdef01234567/statuses/build",
+        404,
+        json={"key": "k", "state": "FAILED"},
+    ),
+    Case("status", "GET", R + "/commit/{tip}/statuses/build/walk-ci", 200, prepare=_status),
+    Case("status-404", "GET", R + "/commit/{tip}/statuses/build/nope", 404, prepare=_tip),
+    Case(
+        "status-update",
+        "PUT",
+        R + "/commit/{tip}/statuses/build/walk-ci",
+        200,
+        json={"state": "SUCCESSFUL", "description": "Passed"},
+        prepare=_status,
+    ),
+    Case(
+        "status-update-404", "PUT", R + "/commit/{tip}/statuses/build/nope", 404, json={"state": "FAILED"}, prepare=_tip
+    ),
+    Case("commit-statuses", "GET", R + "/commit/{tip}/statuses", 200, prepare=_status),
+    Case(
+        "commit-statuses-refname",
+        "GET",
+        R + "/commit/{tip}/statuses?refname=walk/status&sort=-updated_on",
+        200,
+        prepare=_status,
+    ),
+    Case("commit-statuses-hidden-404", "GET", "/repositories/acme/infra/commit/main/statuses", 404, who="bob"),
+    Case("pr-statuses", "GET", R + "/pullrequests/{pr}/statuses", 200, prepare=_status),
+    Case("pr-statuses-seeded", "GET", R + "/pullrequests/4/statuses?pagelen=1&page=2", 200),
+    Case("pr-statuses-404", "GET", R + "/pullrequests/999/statuses", 404),
     # pull requests
     Case("prs", "GET", R + "/pullrequests", 200),
     Case(
@@ -330,6 +422,62 @@ CASES = [
         prepare=_pr("walk/merge-async"),
     ),
     Case("pr-merge-task", "GET", R + "/pullrequests/{pr}/merge/task-status/{task}", 200, prepare=_async_merge),
+    # tasks
+    Case("pr-tasks", "GET", R + "/pullrequests/4/tasks?sort=-created_on&pagelen=100", 200),
+    Case("pr-tasks-q", "GET", R + '/pullrequests/4/tasks?q=state = "RESOLVED"', 200),
+    Case("pr-tasks-bad-sort", "GET", R + "/pullrequests/4/tasks?sort=colour", 400),
+    Case("pr-tasks-404", "GET", R + "/pullrequests/999/tasks", 404),
+    Case("pr-task-create", "POST", R + "/pullrequests/4/tasks", 201, json={"content": {"raw": "Walk"}}),
+    Case(
+        "pr-task-create-anchored",
+        "POST",
+        R + "/pullrequests/{pr}/tasks",
+        201,
+        json={"content": {"raw": "Walk"}, "comment": {"id": "{cid}"}},
+        prepare=_comment,
+    ),
+    Case("pr-task-create-blank-400", "POST", R + "/pullrequests/4/tasks", 400, json={"content": {"raw": " "}}),
+    Case(
+        "pr-task-create-403-scope",
+        "POST",
+        R + "/pullrequests/4/tasks",
+        403,
+        who="grace",
+        json={"content": {"raw": "Walk"}},
+        prepare=_grace_without_pullrequest_scope,
+    ),
+    Case("pr-task", "GET", R + "/pullrequests/{pr}/tasks/{task}", 200, prepare=_task),
+    Case("pr-task-404", "GET", R + "/pullrequests/4/tasks/999999", 404),
+    Case(
+        "pr-task-resolve", "PUT", R + "/pullrequests/{pr}/tasks/{task}", 200, json={"state": "RESOLVED"}, prepare=_task
+    ),
+    Case(
+        "pr-task-bad-state-400", "PUT", R + "/pullrequests/{pr}/tasks/{task}", 400, json={"state": "X"}, prepare=_task
+    ),
+    Case("pr-task-delete", "DELETE", R + "/pullrequests/{pr}/tasks/{task}", 204, prepare=_task),
+    # Code Insights
+    Case("reports", "GET", REPORT, 200, prepare=_report),
+    Case("report-put", "PUT", REPORT + "/walk-cov", 200, json=REPORT_BODY, prepare=_tip),
+    Case("report-put-400", "PUT", REPORT + "/walk-cov", 400, json={"title": "No type"}, prepare=_tip),
+    Case(
+        "report-put-too-much-data-400",
+        "PUT",
+        REPORT + "/walk-cov",
+        400,
+        json={**REPORT_BODY, "data": [{"title": "n", "value": 1}] * 11},
+        prepare=_tip,
+    ),
+    Case("report", "GET", REPORT + "/walk-report", 200, prepare=_report),
+    Case("report-404", "GET", REPORT + "/nope", 404, prepare=_tip),
+    Case("report-delete", "DELETE", REPORT + "/walk-report", 204, prepare=_report),
+    Case("annotations", "GET", REPORT + "/walk-report/annotations", 200, prepare=_report),
+    Case("annotations-bulk", "POST", REPORT + "/walk-report/annotations", 200, json=[ANNOTATION], prepare=_report),
+    Case("annotations-bulk-empty-400", "POST", REPORT + "/walk-report/annotations", 400, json=[], prepare=_report),
+    Case("annotation", "GET", REPORT + "/walk-report/annotations/walk-1", 200, prepare=_report),
+    Case("annotation-404", "GET", REPORT + "/walk-report/annotations/nope", 404, prepare=_report),
+    Case("annotation-put", "PUT", REPORT + "/walk-report/annotations/walk-2", 200, json=ANNOTATION, prepare=_report),
+    Case("annotation-put-400", "PUT", REPORT + "/walk-report/annotations/walk-2", 400, json={}, prepare=_report),
+    Case("annotation-delete", "DELETE", REPORT + "/walk-report/annotations/walk-1", 204, prepare=_report),
     # controls
     Case("rate-limited-429", "GET", R, 429, prepare=_rate_limited, content_type="text/plain"),
     Case("fault-555", "GET", R, 555, prepare=_faulty),
@@ -354,7 +502,10 @@ def test_endpoint_answer_fits_the_openapi_description(emu: Emulator, case: Case)
     if payload is not None:
         import json
 
-        payload = json.loads(json.dumps(payload).replace("{bob}", _users(emu)["bob"]))
+        text = json.dumps(payload).replace("{bob}", _users(emu)["bob"])
+        for name, value in values.items():  # an id from `prepare`, as the JSON number it is ("{cid}" -> 1234)
+            text = text.replace(f'"{{{name}}}"', str(value)) if isinstance(value, int) else text
+        payload = json.loads(text)
     data = {k: v.format(**values) if isinstance(v, str) else v for k, v in (case.data or {}).items()} or None
     response = session(emu, case.who).request(
         case.method,

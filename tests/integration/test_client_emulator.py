@@ -491,3 +491,21 @@ def test_rate_limit_headers_are_recorded_for_access_tokens(emulator):
 
     assert records[0].rate_limit == {"limit": "100", "resource": "api", "nearlimit": "false"}
     assert user_records[0].rate_limit is None  # Bitbucket sends them only to access tokens
+
+
+def test_build_status_reads_ask_only_for_what_is_stored(emulator, alice):
+    seen: list[RequestRecord] = []
+    client = _client(emulator, "alice", on_request=seen.append)
+    found = list(client.iter_pull_request_statuses(WS, REPO, 4))
+    assert sorted((s.key, s.state) for s in found) == [("ci-build", "FAILED"), ("lint", "SUCCESSFUL")]
+    assert all(len(s.commit) == 12 and s.refname == "feature/add-customer-lookup-endpoint" for s in found)
+    assert all(s.url.startswith("https://") and s.updated_on is not None for s in found)
+    assert len(seen) == 1
+    tip = alice.get_pull_request(WS, REPO, 4).source.commit
+    assert tip is not None
+    on_commit = list(alice.iter_commit_statuses(WS, REPO, tip))
+    assert {s.key for s in on_commit} == {"ci-build", "lint"} and all(len(s.commit) == 40 for s in on_commit)
+    assert list(alice.iter_commit_statuses(WS, REPO, tip, refname="elsewhere")) == []
+    assert list(alice.iter_pull_request_statuses(WS, REPO, 9)) == []
+    with pytest.raises(NotFound):
+        list(alice.iter_pull_request_statuses(WS, REPO, 999))

@@ -15,6 +15,8 @@ from cryptography.fernet import Fernet
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from bitbucket_emulator.cloud import serialize
+from bitbucket_emulator.world import statuses as emulated_statuses
 from bitbucket_sync.models import (
     Account,
     Credential,
@@ -61,6 +63,13 @@ def emulator_export(emu, slug: str = "acme") -> dict:
                         "reviewers": sorted(reviewers),
                         "approved_by": sorted(u for u, p in pr.participants.items() if p.approved),
                         "updated_on": iso(pr.updated_on),
+                        "task_count": serialize.pullrequest(world, repo, pr)["task_count"],
+                        "statuses": [
+                            {"key": st.key, "state": st.state}
+                            for st in sorted(emulated_statuses.for_pull_request(repo, pr), key=lambda st: st.key)
+                        ]
+                        if pr.state == "OPEN"
+                        else [],
                     }
                 )
             repositories.append(
@@ -248,6 +257,27 @@ def test_bitbucket_export_command_prints_the_documented_shape(emulator, encrypti
     data = json.loads(out.getvalue())
     assert data == emulator_export(emulator)
     assert data["workspace"]["uuid"].startswith("{")
+
+
+def test_export_lists_open_pull_requests_statuses_and_task_counts(emulator, encryption_key):
+    workspace = setup_workspace(emulator)
+    sync_inline(workspace, kind=SyncRun.Kind.FULL)
+    (api_server,) = [r for r in mirror_export()["repositories"] if r["slug"] == "api-server"]
+    by_title = {pr["title"]: pr for pr in api_server["pull_requests"]}
+    assert by_title["Add customer lookup endpoint"]["statuses"] == [
+        {"key": "ci-build", "state": "FAILED"},
+        {"key": "lint", "state": "SUCCESSFUL"},
+    ]
+    assert by_title["Rate limit order creation"]["statuses"] == [{"key": "ci-build", "state": "INPROGRESS"}]
+    assert by_title["Refund endpoint"]["statuses"] == []
+    assert all(pr["statuses"] == [] for pr in api_server["pull_requests"] if pr["state"] != "OPEN")
+    # The seed's open tasks (a resolved one on #4 is not counted), as Bitbucket's task_count says.
+    task_counts = {pr["id"]: pr["task_count"] for pr in api_server["pull_requests"]}
+    assert task_counts[3] == 1 and task_counts[4] == 1
+    assert sum(task_counts.values()) == 2
+    PullRequest.objects.filter(number=3, repository__slug="api-server").update(task_count=2)
+    (api_server,) = [r for r in mirror_export()["repositories"] if r["slug"] == "api-server"]
+    assert {pr["id"]: pr["task_count"] for pr in api_server["pull_requests"]}[3] == 2
 
 
 def test_bitbucket_sync_command_as_user_discovers_and_syncs(emulator, encryption_key):

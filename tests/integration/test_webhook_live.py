@@ -9,11 +9,12 @@ import time
 from datetime import timedelta
 
 import pytest
+import requests
 from django.urls import reverse
 from django.utils import timezone
 
 from bitbucket_sync import tasks, webhooks
-from bitbucket_sync.models import PullRequest, SyncRun, WebhookDelivery, WebhookSubscription
+from bitbucket_sync.models import BuildStatus, PullRequest, SyncRun, WebhookDelivery, WebhookSubscription
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -99,3 +100,22 @@ def test_webhook_lost_deliveries_are_repaired_by_reconciliation_polling(live_upd
     assert webhooks.poll_due(workspace=world.workspace)
     said = live_state()
     assert "No delivery for over" in said and "polling at the normal cadence" in said
+
+
+def test_webhook_build_status_posted_through_the_emulator_control_reaches_the_mirror(live_updates):
+    world, emu = live_updates, live_updates.emulator
+    running = world.pr("api-server", 5)  # the demo's build in progress
+    assert running.build_state == "INPROGRESS"
+    emu.controls.reset_counts()
+    body = {"workspace": "acme", "repo_slug": "api-server", "pr_id": 5, "key": "ci-build", "state": "SUCCESSFUL"}
+    answer = requests.post(f"{emu.base_url}/_emulator/statuses", json=body, timeout=5)
+    assert answer.status_code == 200, answer.text
+    world.wait_for(
+        lambda: PullRequest.objects.get(pk=running.pk).build_state == "SUCCESSFUL",
+        timeout=10,
+        what="the finished build in the mirror",
+    )
+    assert emu.controls.counts()["total"] == 0  # no polling: the webhook brought it
+    delivery = WebhookDelivery.objects.get(event="repo:commit_status_updated")
+    assert delivery.result == "applied", delivery.message
+    assert BuildStatus.objects.get(pull_request=running, key="ci-build").state == "SUCCESSFUL"

@@ -11,8 +11,9 @@ from cryptography.fernet import Fernet
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from bitbucket_emulator.world import statuses as emulated_statuses
 from bitbucket_sync import webhooks
-from bitbucket_sync.models import Branch, WebhookDelivery, WebhookSubscription, Workspace
+from bitbucket_sync.models import Branch, BuildStatus, WebhookDelivery, WebhookSubscription, Workspace
 from tests import factories as f
 
 SECRET = "s3cret-for-tests-only"
@@ -183,3 +184,39 @@ def test_push_replayed_deletion_does_not_remove_a_recreated_branch(hooked):
 
     branch = _branch("hotfix/timeout")
     assert (branch.target_hash, branch.removed_at) == (recreated_at, None)
+
+
+def test_build_status_replayed_does_not_turn_a_build_back(hooked):
+    """A signed status body replayed under a new request UUID (or delivered late) must not make a passed build look
+    failed again: the older `updated_on` loses."""
+    world = hooked.emulator.world
+    start = len(hooked.emulator.webhooks.log)
+    emulated_statuses.set_status(world, "acme", "api-server", "ci-build", "FAILED", pr_id=5)
+    world.time_travel(5)
+    emulated_statuses.set_status(world, "acme", "api-server", "ci-build", "SUCCESSFUL", pr_id=5)
+    failed, passed = [d for d in list(hooked.emulator.webhooks.log)[start:] if d.event.startswith("repo:commit_status")]
+    assert _apply(hooked, failed).result == "applied"
+    assert _apply(hooked, passed).result == "applied"
+    _replay(hooked, failed)
+    assert BuildStatus.objects.get(pull_request=hooked.pr("api-server", 5), key="ci-build").state == "SUCCESSFUL"
+    assert hooked.pr("api-server", 5).build_state == "SUCCESSFUL"
+
+
+def test_build_status_for_another_workspaces_repository_is_ignored(hooked):
+    world = hooked.emulator.world
+    other = f.repository(f.workspace("elsewhere"), "secret")
+    start = len(hooked.emulator.webhooks.log)
+    emulated_statuses.set_status(world, "acme", "api-server", "ci-build", "FAILED", pr_id=5)
+    (sent,) = [d for d in list(hooked.emulator.webhooks.log)[start:] if d.event.startswith("repo:commit_status")]
+    payload = json.loads(sent.body)
+    payload["repository"]["uuid"] = other.bitbucket_uuid
+    recorded, _ = webhooks.record_delivery(
+        subscription=hooked.subscription,
+        request_uuid=sent.request_uuid,
+        event=sent.event,
+        payload=payload,
+        hook_uuid=sent.hook_uuid,
+    )
+    applied = webhooks.apply_delivery(delivery_id=recorded.pk)
+    assert applied is not None and applied.result == "ignored"
+    assert hooked.pr("api-server", 5).build_state == "INPROGRESS"

@@ -9,6 +9,7 @@ from bitbucket_sync.client.records import (
     Account,
     Activity,
     Branch,
+    BuildStatus,
     Comment,
     DiffStat,
     Participant,
@@ -225,3 +226,46 @@ def test_webhook_and_member():
 def test_fields_param_shapes():
     assert fields_param(("a", "b.c"), paginated=False) == "a,b.c"
     assert fields_param(("a",), paginated=True) == "values.a,next,size"
+
+
+def _status(**extra) -> dict:
+    base = {
+        "key": "ci-7",
+        "type": "build",
+        "state": "FAILED",
+        "name": "Build #36",
+        "description": "There was a failure building this commit.",
+        "url": "https://ci.example.test/36",
+        "created_on": "2024-11-22T10:23:20.512180+00:00",
+        "updated_on": "2024-11-27T16:21:27.750703+00:00",
+        "repository": {"type": "repository", "full_name": "acme/web", "uuid": "{r}"},
+    }
+    return {**base, **extra}
+
+
+def test_build_status_shapes_of_the_commit_list_the_pr_list_and_a_webhook():
+    full = "046d9a3c1532acf4cf08fe93235c00e4d673c1d2"
+    commit_link = {"href": f"https://api.example.test/2.0/repositories/acme/web/commit/{full}"}
+    # A commit's status (POST answer, commit list): the full hash, refname null.
+    on_commit = BuildStatus.from_json(
+        _status(refname=None, commit={"hash": full, "type": "commit"}, links={"commit": commit_link}), endpoint=EP
+    )
+    assert (on_commit.commit, on_commit.refname, on_commit.state) == (full, None, "FAILED")
+    assert on_commit.created_on == datetime(2024, 11, 22, 10, 23, 20, 512180, tzinfo=UTC)
+    # A pull request's list: the 12-character hash and the source branch as refname.
+    in_pr = BuildStatus.from_json(
+        _status(refname="feature/x", state="SUCCESSFUL", commit={"hash": full[:12], "type": "commit"}), endpoint=EP
+    )
+    assert (in_pr.commit, in_pr.refname, in_pr.state) == (full[:12], "feature/x", "SUCCESSFUL")
+    # A webhook's commit_status as documented: no commit object, the hash only in links.commit.href; no refname.
+    delivered = BuildStatus.from_json(_status(state="INPROGRESS", links={"commit": commit_link}), endpoint=EP)
+    assert (delivered.commit, delivered.refname, delivered.name) == (full, None, "Build #36")
+
+
+def test_build_status_without_commit_or_with_an_unknown_state_is_a_schema_error():
+    with pytest.raises(BitbucketSchemaError, match="commit"):
+        BuildStatus.from_json(_status(), endpoint=EP)
+    with pytest.raises(BitbucketSchemaError, match="state"):
+        BuildStatus.from_json(_status(state="GREEN", commit={"hash": "abc123abc123"}), endpoint=EP)
+    with pytest.raises(BitbucketSchemaError, match="key"):
+        BuildStatus.from_json({**_status(commit={"hash": "abc123abc123"}), "key": None}, endpoint=EP)

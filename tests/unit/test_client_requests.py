@@ -162,6 +162,26 @@ def test_repository_listing_uses_max_pagelen_fields_and_bbql_datetime(client):
 
 
 @responses.activate
+def test_status_reads_ask_only_for_the_stored_fields(client):
+    responses.get(f"{REPO}/pullrequests/7/statuses", json={"values": []})
+    responses.get(f"{REPO}/commit/0123456789ab/statuses", json={"values": []})
+
+    list(client.iter_pull_request_statuses("acme", "web", 7))
+    list(client.iter_commit_statuses("acme", "web", "0123456789ab", refname="feature/x"))
+
+    q = _query(responses.calls[0])
+    assert q["pagelen"] == ["100"]
+    assert set(q["fields"][0].split(",")) == {
+        *(f"values.{f}" for f in ("key", "state", "name", "description", "url", "refname", "commit.hash")),
+        "values.created_on",
+        "values.updated_on",
+        "next",
+        "size",
+    }
+    assert _query(responses.calls[1])["refname"] == ["feature/x"]
+
+
+@responses.activate
 def test_slugs_and_branch_names_are_escaped_as_one_segment(client):
     responses.get(
         f"{BASE}/repositories/%7Bws-uuid%7D/web/refs/branches/feature%2Fx",
