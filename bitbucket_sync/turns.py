@@ -5,7 +5,7 @@ approvals, builds, tasks, changes requested, conflicts), each green, red, pendin
 would refuse the merge for it or only warn. `whose_turn` reads those conditions and the reviews and says who the pull
 request waits on. Both are pure functions of `Facts`, so they are tested as tables; `refresh_turns` builds the facts
 from the mirror and stores the answer on the rows (`PullRequest.turn`, `turn_since`, `turn_reasons`,
-`Participant.needs_review`, `reviewed_commit`), where the inbox filters on them with an index at any size.
+`Participant.needs_review`, `attention`, `reviewed_commit`), where the inbox filters on them with an index at any size.
 
 Everything that changes a fact (a pull request synced or delivered by webhook, a build status, a conflict read, the
 merge rules) calls `refresh_turns` with the pull requests it touched.
@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bitbucket_sync.models import BranchRestriction, BuildStatus, Participant, PullRequest, Repository
@@ -251,6 +253,45 @@ def whose_turn(facts: Facts) -> Turn:
     return Turn(REVIEWERS, tuple(waiting), due)
 
 
+DUE, WAITING = "due", "waiting"
+
+
+def reviewer_attention(turn: Turn, review: Review, author: int | None) -> str:
+    """Where the pull request sits in a reviewer's inbox: DUE ("needs my review") while their review is due;
+    WAITING ("waiting on others") when they are not due on an open, non-draft pull request someone else wrote; ""
+    otherwise (closed, draft, or not a reviewer)."""
+    if review.account in turn.reviewers_due:
+        return DUE
+    if (
+        review.role == Participant.Role.REVIEWER
+        and review.account != author
+        and turn.holder in (AUTHOR, REVIEWERS, READY)
+    ):
+        return WAITING
+    return ""
+
+
+def turn_explanations() -> dict[str, str]:
+    """The rules in words, by holder (`AUTHOR`, `READY`, ...) and "due" for the reviewer's part: read from
+    `whose_turn`'s docstring, so the words the inbox shows on hover are the rules' own."""
+    explanations: dict[str, str] = {}
+    key = ""
+    for raw in (whose_turn.__doc__ or "").splitlines():
+        line = raw.strip()
+        if line.startswith("- "):
+            key, _, text = line[2:].partition(":")
+            key = key.split(" ")[0]
+            explanations[key] = text.strip()
+        elif line.startswith("Independently"):
+            key = "due"
+            explanations[key] = line
+        elif line and key:
+            explanations[key] += " " + line
+        else:
+            key = ""
+    return explanations
+
+
 # -- from the mirror -----------------------------------------------------------------------------------------------
 
 
@@ -375,8 +416,13 @@ def refresh_turns(pull_request_ids: Iterable[int], *, now: datetime | None = Non
             if reviewed != p.reviewed_commit:
                 p.reviewed_commit = reviewed
                 participants_changed.append(p)
+        if participants_changed:
+            # Stored first: `facts_for` reads the reviews (and the commit each was given on) from the table.
+            Participant.objects.bulk_update(participants_changed, ["reviewed_commit"])
         facts = facts_for(rows)
         prs_changed = []
+        # The first answer comes with the write that created the row (which set synced_at already).
+        first = {pr.pk for pr in rows if not pr.turn}
         for pr in rows:
             turn = whose_turn(facts[pr.pk])
             reasons = list(turn.reasons)
@@ -388,13 +434,43 @@ def refresh_turns(pull_request_ids: Iterable[int], *, now: datetime | None = Non
                 prs_changed.append(pr)
             for p in by_pr[pr.pk]:
                 due = p.account_id in turn.reviewers_due
-                if p.needs_review != due:
-                    p.needs_review = due
+                attention = reviewer_attention(turn, Review(p.account_id, p.role), pr.author_id)
+                if (p.needs_review, p.attention, p.pull_request_updated_on) != (due, attention, pr.updated_on):
+                    p.needs_review, p.attention, p.pull_request_updated_on = due, attention, pr.updated_on
                     if p not in participants_changed:
                         participants_changed.append(p)
-        if prs_changed:
-            PullRequest.objects.bulk_update(prs_changed, ["turn", "turn_since", "turn_reasons"])
-        if participants_changed:
-            Participant.objects.bulk_update(participants_changed, ["reviewed_commit", "needs_review"])
         changed = len(prs_changed) + len(participants_changed)
+        # A page's live poll compares synced_at: whose turn changing is a change of the row it shows.
+        touched = ({pr.pk for pr in prs_changed} | {p.pull_request_id for p in participants_changed}) - first
+        listed = {pr.pk for pr in prs_changed}
+        for pr in rows:
+            if pr.pk in touched:
+                pr.synced_at = now
+                if pr.pk not in listed:
+                    prs_changed.append(pr)
+        if prs_changed:
+            PullRequest.objects.bulk_update(prs_changed, ["turn", "turn_since", "turn_reasons", "synced_at"])
+        if participants_changed:
+            Participant.objects.bulk_update(
+                participants_changed, ["reviewed_commit", "needs_review", "attention", "pull_request_updated_on"]
+            )
+        refresh_open_counts({pr.repository_id for pr in rows})
     return changed
+
+
+def refresh_open_counts(repository_ids: Iterable[int]) -> None:
+    """Store each repository's number of open pull requests (one UPDATE, counted from the (repository, state)
+    index)."""
+    ids = sorted(set(repository_ids))
+    if not ids:
+        return
+    open_count = (
+        PullRequest.objects.filter(repository=OuterRef("pk"), state=PullRequest.State.OPEN)
+        .order_by()
+        .values("repository")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    Repository.objects.filter(pk__in=ids).update(
+        open_pull_request_count=Coalesce(Subquery(open_count, output_field=IntegerField()), Value(0))
+    )

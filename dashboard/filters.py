@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from html import escape
 from typing import cast
+from urllib.parse import urlencode
 
 from django import forms
 from django.forms.utils import flatatt
@@ -76,6 +77,52 @@ class PullRequestFilterForm(FilterForm):
         cast(forms.ChoiceField, self.fields["reviewer"]).choices = ANY + list(people)
         if not with_repository:
             del self.fields["repository"]
+
+
+class AttentionFilterForm(FilterForm):
+    """The attention inbox's filters across workspaces; `filter_query` is the query string a saved view keeps."""
+
+    TABS = [
+        ("review", "Needs my review"),
+        ("returned", "Returned to me"),
+        ("ready", "Ready to merge"),
+        ("waiting", "Waiting on others"),
+        ("open", "All open"),
+    ]
+    BUILDS = [
+        ("", "Any"),
+        ("SUCCESSFUL", "Passed"),
+        ("FAILED", "Failed"),
+        ("STOPPED", "Stopped"),
+        ("INPROGRESS", "Running"),
+        ("none", "Not read"),
+    ]
+    tab = forms.ChoiceField(choices=TABS, required=False, initial="review", widget=forms.HiddenInput)
+    workspace = forms.ChoiceField(label="Workspace", required=False)
+    repository = forms.ChoiceField(label="Repository", required=False, widget=LongSelect)
+    author = forms.ChoiceField(label="Author", required=False, widget=LongSelect)
+    reviewer = forms.ChoiceField(label="Reviewer", required=False, widget=LongSelect)
+    age = forms.IntegerField(
+        label="Waiting more than (days)",
+        required=False,
+        min_value=0,
+        max_value=3650,
+        widget=forms.NumberInput(attrs={"min": 0, "max": 3650}),
+    )
+    build = forms.ChoiceField(label="Build", choices=BUILDS, required=False)
+
+    def __init__(self, data=None, *, workspaces=(), repositories=(), people=(), **kwargs):
+        super().__init__(data, **kwargs)
+        cast(forms.ChoiceField, self.fields["workspace"]).choices = ANY + list(workspaces)
+        cast(forms.ChoiceField, self.fields["repository"]).choices = ANY + list(repositories)
+        cast(forms.ChoiceField, self.fields["author"]).choices = ANY + list(people)
+        cast(forms.ChoiceField, self.fields["reviewer"]).choices = ANY + list(people)
+
+    def filter_query(self) -> str:
+        """The valid filters that are set, as a query string (in the fields' order)."""
+        self.is_valid()
+        values = {k: v for k, v in self.cleaned_data.items() if k not in self.errors and v not in (None, "")}
+        return urlencode([(name, values[name]) for name in self.fields if name in values])
 
 
 class RepositoryFilterForm(FilterForm):

@@ -12,6 +12,7 @@ from django.views.generic import RedirectView
 
 from dashboard.forms.accounts import LoginForm
 from dashboard.views import (
+    attention,
     audit,
     branches,
     changes,
@@ -73,6 +74,10 @@ urlpatterns = [
     path("-/sync/<str:workspace_slug>/", sync_status.sync_detail, name="sync_detail"),
     path("-/sync/<str:workspace_slug>/run", sync_status.sync_request, name="sync_request"),
     path("-/people/<str:account_id>/", people.person_detail, name="person_detail"),
+    # --- the attention inbox across workspaces: /-/inbox/ ---
+    path("-/inbox/", attention.attention_inbox, name="attention_inbox"),
+    path("-/inbox/views/", attention.saved_view_create, name="saved_view_create"),
+    path("-/inbox/views/<int:view_id>/delete", attention.saved_view_delete, name="saved_view_delete"),
     # --- audit log and actions: /-/audit/ ---
     path("-/audit/", audit.audit_list, name="audit_list"),
     # --- webhooks: /hooks/ ---

@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Max
 from django.utils import timezone
 
+from bitbucket_sync import turns
 from bitbucket_sync.models import (
     Account,
     Branch,
@@ -128,17 +129,25 @@ def pull_request(
         "created_on": now - timedelta(days=2),
         "updated_on": now - timedelta(hours=3),
     }
-    return PullRequest.objects.create(
+    pr = PullRequest.objects.create(
         workspace_id=repo.workspace_id, repository=repo, number=number, author=author, **(defaults | fields)
     )
+    # As every write of the sync is followed: whose turn, and the repository's open count.
+    turns.refresh_turns([pr.pk])
+    pr.refresh_from_db()
+    return pr
 
 
 def reviewer(pr: PullRequest, who: Account, *, approved: bool = False, state: str = "") -> Participant:
     if approved and not state:
         state = Participant.ReviewState.APPROVED
-    return Participant.objects.create(
+    participant = Participant.objects.create(
         pull_request=pr, account=who, role=Participant.Role.REVIEWER, approved=approved, state=state
     )
+    # As the sync does after every change: whose turn it is, and which reviewers are due.
+    turns.refresh_turns([pr.pk])
+    participant.refresh_from_db()
+    return participant
 
 
 def build_status(pr: PullRequest, key: str | None = None, *, state: str = "SUCCESSFUL", **fields) -> BuildStatus:

@@ -16,6 +16,7 @@ from bitbucket_sync.models.mirror import (
     WorkspaceMembership,
 )
 from bitbucket_sync.models.runs import RequestLedgerEntry, SyncRun
+from bitbucket_sync.models.saved_views import SavedView
 from bitbucket_sync.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "RepositoryAccess",
     "RepositoryWatcher",
     "RequestLedgerEntry",
+    "SavedView",
     "SyncRun",
     "WebhookDelivery",
     "WebhookSubscription",

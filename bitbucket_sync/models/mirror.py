@@ -161,6 +161,9 @@ class Repository(models.Model):
     restrictions_synced_at = models.DateTimeField(null=True, blank=True)
     # The last sync run that finished this repository: a run resumed after a crash or a pause skips those done.
     synced_in_run = models.PositiveBigIntegerField(null=True, blank=True)
+    # Open pull requests, kept by `bitbucket_sync.turns.refresh_turns` (every pull request write goes through it):
+    # sorting a workspace's repositories by a COUNT over all their pull requests grows with the mirror.
+    open_pull_request_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
@@ -280,6 +283,8 @@ class PullRequest(models.Model):
             # "Changed since" polls from open pages: the newest write in a workspace, read from the index alone.
             models.Index(fields=["workspace", "-synced_at"], name="pr_ws_synced"),
             models.Index(fields=["author", "turn", "-updated_on"], name="pr_author_turn_updated"),
+            # The attention inbox's "All open" across workspaces: every open pull request, newest change first.
+            models.Index(fields=["state", "-updated_on"], name="pr_state_updated"),
         ]
 
     def __str__(self) -> str:
@@ -312,12 +317,20 @@ class Participant(models.Model):
     reviewed_commit = models.CharField(max_length=40, blank=True)
     # A reviewer the open, non-draft PR waits for: no review yet, or commits pushed since (bitbucket_sync.turns).
     needs_review = models.BooleanField(default=False)
+    # The reviewer's inbox (bitbucket_sync.turns.reviewer_attention): "due", "waiting" (on someone else) or "", with
+    # the pull request's last update, so a reviewer's list is read in order from one index however many reviews
+    # they ever gave.
+    attention = models.CharField(max_length=8, blank=True)
+    pull_request_updated_on = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["pull_request", "account"], name="participant_once")]
         indexes = [
             models.Index(fields=["account", "role", "approved"], name="participant_account_role"),
             models.Index(fields=["account", "needs_review"], name="participant_needs_review"),
+            models.Index(
+                fields=["account", "attention", "-pull_request_updated_on"], name="participant_attention_updated"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,10 +5,11 @@
 
 Modules: ``visibility`` (the user's credential and account, the ``*_for_user`` look-ups that raise Http404 for what
 their credential cannot see), ``pagination`` (``window``: a page without a COUNT), ``workspaces`` (freshness, the home
-page), ``repositories``, ``pull_requests`` (the inbox), ``people``, ``sync_status`` (runs, budgets, live updates,
-deliveries), ``changes`` (the token the "changed since" poll compares), ``credentials`` (the credential pages and the
-audit log), ``receipts`` (what a repeated action form answers), ``source`` (live Bitbucket reads, made through
-``bitbucket_sync.browse``, turned into pages) and ``shared`` (query pieces several areas use).
+page), ``repositories``, ``pull_requests`` (the inbox), ``attention`` (whose turn, across workspaces), ``people``,
+``sync_status`` (runs, budgets, live updates, deliveries), ``changes`` (the token the "changed since" poll compares),
+``credentials`` (the credential pages and the audit log), ``receipts`` (what a repeated action form answers),
+``source`` (live Bitbucket reads, made through ``bitbucket_sync.browse``, turned into pages) and ``shared`` (query
+pieces several areas use).
 
 A page and each of its fragments answer the same, because visibility is decided here, never in a template. List
 selectors run a fixed number of queries whatever the number of rows: related rows are joined or prefetched, counts
@@ -18,7 +19,16 @@ are correlated subqueries.
 """
 
 from bitbucket_sync.browse import LiveReadError
-from dashboard.selectors.changes import mirror_version
+from dashboard.selectors.attention import (
+    attention_counts,
+    attention_filter_choices,
+    attention_page,
+    attention_rows,
+    saved_views,
+)
+from dashboard.selectors.attention import scope_for as attention_scope
+from dashboard.selectors.attention import tab_explanations as attention_tab_explanations
+from dashboard.selectors.changes import mirror_version, mirror_version_everywhere
 from dashboard.selectors.credentials import (
     CredentialRow,
     audit_actions,
@@ -105,6 +115,12 @@ __all__ = [
     "WorkspaceSync",
     "account_for_user",
     "active_credential",
+    "attention_counts",
+    "attention_filter_choices",
+    "attention_page",
+    "attention_rows",
+    "attention_scope",
+    "attention_tab_explanations",
     "audit_actions",
     "audit_events",
     "branch_names",
@@ -120,6 +136,7 @@ __all__ = [
     "member_page",
     "merge_receipt",
     "mirror_version",
+    "mirror_version_everywhere",
     "own_budget",
     "page_number",
     "person_for_user",
@@ -139,6 +156,7 @@ __all__ = [
     "repository_summary",
     "review_state",
     "reviewer_candidates",
+    "saved_views",
     "source_at",
     "split_ref_and_path",
     "user_by_id",

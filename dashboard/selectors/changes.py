@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, OuterRef, Q, Subquery
 
-from bitbucket_sync.models import Branch, Repository, Workspace
-from dashboard.selectors.visibility import visible_pull_requests
+from bitbucket_sync.models import Branch, PullRequest, Repository, Workspace
+from dashboard.selectors.visibility import visible_pull_requests, visible_repository_ids, visible_workspaces
 
 
 def mirror_version(user, *, workspace: Workspace, repository: Repository | None = None) -> tuple[str, datetime | None]:
@@ -31,4 +31,20 @@ def mirror_version(user, *, workspace: Workspace, repository: Repository | None 
         parts += [branches["synced"], branches["removed"], branches["live"]]
         newest = max((t for t in (newest, branches["synced"], branches["removed"]) if t is not None), default=None)
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+    return f"v{digest}", newest
+
+
+def mirror_version_everywhere(user) -> tuple[str, datetime | None]:
+    """`mirror_version` over every workspace the user sees (the attention inbox): the newest write of each workspace,
+    read from its (workspace, -synced_at) index, and the newest of those (one query)."""
+    newest_in = (
+        PullRequest.objects.filter(
+            workspace=OuterRef("pk"), repository__in=visible_repository_ids(user), synced_at__isnull=False
+        )
+        .order_by("-synced_at")
+        .values("synced_at")[:1]
+    )
+    rows = list(visible_workspaces(user).annotate(newest=Subquery(newest_in)).values_list("pk", "newest"))
+    newest = max((t for _, t in rows if t is not None), default=None)
+    digest = hashlib.sha256(repr(sorted(rows)).encode()).hexdigest()[:16]
     return f"v{digest}", newest

@@ -30,7 +30,7 @@ def member_page(user, *, workspace: Workspace, number: Any = 1, text: str = "") 
                 Participant.objects.filter(
                     account=OuterRef("account"),
                     role=Participant.Role.REVIEWER,
-                    approved=False,
+                    needs_review=True,
                     pull_request__workspace=workspace,
                     pull_request__state=OPEN,
                     pull_request__repository__in=visible_ids,

@@ -18,7 +18,9 @@ def count_of(queryset: QuerySet, group: str) -> Coalesce:
 
 
 def waiting_ids(me: Account) -> QuerySet:
-    return Participant.objects.filter(account=me, role=Participant.Role.REVIEWER, approved=False).values(
+    """The pull requests waiting on `me`'s review: `bitbucket_sync.turns` marks the reviewers due (no review on the
+    current source commit; never on a draft or a closed pull request)."""
+    return Participant.objects.filter(account=me, role=Participant.Role.REVIEWER, needs_review=True).values(
         "pull_request_id"
     )
 

@@ -80,7 +80,12 @@ def _changed_after_render(since: str, newest: datetime | None) -> bool:
 @never_cache
 def change_poll(request: HtmxHttpRequest) -> HttpResponse:
     """`?workspace=<slug>[&repository=<slug>[&pull_request=<id>]]&since=<token>`: 204 when nothing changed, else a
-    new poller + trigger."""
+    new poller + trigger. `?everywhere=1&since=<token>`: every workspace the user sees (the attention inbox)."""
+    since = request.GET.get("since", "")
+    if request.GET.get("everywhere") == "1":
+        # The attention inbox: every workspace the user sees.
+        token, newest = selectors.mirror_version_everywhere(request.user)
+        return _answer(request, since, token, newest, {"target": request.GET.get("target", ""), "everywhere": True})
     workspace = selectors.workspace_for_user(request.user, slug=request.GET.get("workspace", ""))
     repository = pull_request = None
     if request.GET.get("repository"):
@@ -90,26 +95,28 @@ def change_poll(request: HtmxHttpRequest) -> HttpResponse:
         if repository is None or not (number.isascii() and number.isdigit() and int(number) <= MAX_ID):
             return HttpResponseBadRequest("pull_request must be a pull request id, with its repository.")
         pull_request = selectors.pull_request_for_user(request.user, repository=repository, number=int(number))
-    since = request.GET.get("since", "")
     if pull_request is not None:
         written = readiness_written(pull_request)
         token, newest = pull_request_version(pull_request, written=written), _newest(pull_request, written)
     else:
         token, newest = selectors.mirror_version(request.user, workspace=workspace, repository=repository)
+    context = {
+        "workspace": workspace,
+        "repository": repository,
+        "pull_request": pull_request,
+        "target": request.GET.get("target", ""),
+    }
+    return _answer(request, since, token, newest, context)
+
+
+def _answer(request: HtmxHttpRequest, since: str, token: str, newest: datetime | None, context: dict) -> HttpResponse:
     if since.startswith("t"):
         changed = _changed_after_render(since, newest)
     else:
         changed = since != token
         if not changed:
             return HttpResponse(status=204)
-    context = {
-        "workspace": workspace,
-        "repository": repository,
-        "pull_request": pull_request,
-        "since": token,
-        "target": request.GET.get("target", ""),
-    }
-    response = render(request, "webhooks/_live_poller.html", context)
+    response = render(request, "webhooks/_live_poller.html", context | {"since": token})
     if changed:
         response["HX-Trigger"] = EVENT
     return response

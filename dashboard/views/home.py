@@ -1,4 +1,5 @@
-"""The home page: the user's workspaces with their counts and how fresh each one is."""
+"""The home page: what waits on the user across workspaces, their workspaces with their counts and how fresh each
+one is."""
 
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -16,5 +17,6 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         "me": me,
         "credential": credential,
         "workspaces": selectors.workspaces_with_counts(request.user, me=me),
+        "attention": selectors.attention_counts(me=me, scope=selectors.attention_scope(request.user)),
     }
     return render(request, "home.html", context)
