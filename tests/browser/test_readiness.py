@@ -27,10 +27,11 @@ def test_readiness_panel_follows_a_build_without_reload(page, live_server, login
     page.evaluate("window.__notReloaded = true")
 
     f.build_status(pr, "ci", state="FAILED", name="<img src=x onerror=alert(1)>", description="2 tests failed")
-    build = page.locator("#pr-builds li.build")
+    # The demo PR may carry builds of its own: follow the one this test reports.
+    build = page.locator("#pr-builds li.build").filter(has_text="onerror")
     build.get_by_text("2 tests failed").wait_for(timeout=10_000)
     assert "failed" in build.locator(".state").inner_text()
-    BuildStatus.objects.filter(pull_request=pr).update(state="SUCCESSFUL", description="all green")
+    BuildStatus.objects.filter(pull_request=pr, key="ci").update(state="SUCCESSFUL", description="all green")
     build.get_by_text("all green").wait_for(timeout=10_000)
     assert build.locator(".state").inner_text() == "passed"
     assert page.evaluate("window.__notReloaded === true")  # swapped in by htmx, not a reload
