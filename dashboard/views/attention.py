@@ -10,7 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 from bitbucket_sync.models import SavedView
 from dashboard import selectors
 from dashboard.filters import AttentionFilterForm
-from dashboard.views.htmx import HtmxHttpRequest, fragment
+from dashboard.views.htmx import HtmxHttpRequest, fragment, wants_fragment
 
 # Enough for every team a person is in; a runaway script saving views stops here.
 MAX_SAVED_VIEWS = 50
@@ -49,6 +49,8 @@ def attention_inbox(request: HtmxHttpRequest) -> HttpResponse:
         "page": page,
         "saved_views": selectors.saved_views(request.user),
         "nav": "inbox",
+        # The region alone: the tabs (counts, links with the filters) come along out of band.
+        "tabs_oob": wants_fragment(request),
     }
     return render(request, fragment(request, "attention/inbox.html", "attention-table"), context)
 

@@ -200,11 +200,32 @@ def test_htmx_gets_the_table_alone(client, team):
     client.force_login(team["viewer"])
     response = client.get("/-/inbox/?tab=ready", **HX)
     body = response.content.decode().strip()
-    assert body.startswith('<section id="attention-table"') and "<html" not in body and "all green" in body
+    assert '<section id="attention-table"' in body and "<html" not in body and "all green" in body
     assert "HX-Request" in response["Vary"]
     page = client.get("/-/inbox/?tab=ready").content.decode()
     assert "<html" in page and 'hx-target="#attention-table"' in page and "data-omit-empty" in page
     assert "everywhere=1" in page  # the live poller watches every workspace the viewer sees
+
+
+def test_a_refreshed_table_brings_the_tabs_with_their_counts_out_of_band(client, team):
+    """A live refresh (or a filter) swaps the table only: the tabs' counts and links must follow, not stay as the page
+    was first rendered."""
+    _situations(team)
+    client.force_login(team["viewer"])
+    full = client.get("/-/inbox/?tab=returned").content.decode()
+    assert full.count('id="inbox-tabs"') == 1 and "hx-swap-oob" not in full.split('id="inbox-tabs"')[1][:40]
+    returned_before = selectors.attention_counts(me=team["me"], scope=selectors.attention_scope(team["viewer"]))[
+        "returned"
+    ]
+    green = f.PullRequest.objects.get(title="all green")
+    BuildStatus.objects.create(pull_request=green, key="nightly", state="FAILED")  # back with its author
+    turns.refresh_turns([green.pk])
+
+    body = client.get("/-/inbox/?tab=returned&repository=acme/web", **HX).content.decode()
+    tabs = body.split('<section id="attention-table"')[0]
+    assert '<nav id="inbox-tabs"' in tabs and 'hx-swap-oob="true"' in tabs
+    assert f'Returned to me <span class="count">{returned_before + 1}</span>' in tabs
+    assert "?tab=ready&amp;repository=acme%2Fweb" in tabs  # the links keep the filters now in the address bar
 
 
 def test_the_poll_across_workspaces_answers_a_change(client, team):
