@@ -98,7 +98,7 @@ def test_sync_under_faults_ends_with_the_same_mirror(emulator, start_worker, fau
 def test_sync_rate_limited_run_says_paused_and_when(emulator, start_worker):
     workspace = setup_workspace(emulator)
     worker = start_worker()
-    emulator.controls.set_rate_limit(limit=6, window=3, retry_after=2, resource="all")
+    emulator.controls.set_rate_limit(limit=15, window=3, retry_after=2, resource="all")
     run = new_run(workspace)
     tasks.sync_workspace_task.delay(run.pk)
     paused = wait_for(
