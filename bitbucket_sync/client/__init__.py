@@ -18,9 +18,10 @@ Rules the rest of the product can rely on:
 
 * ``iter_*`` methods are generators that follow ``next`` exactly as Bitbucket gives it and raise on any failure (a
   listing never ends early, so a completed iteration is a complete listing: only then may the sync prune).
-* Errors: ``BitbucketError`` > ``AuthError`` (> ``AppPasswordRemoved``, ``NotRepositoryAdmin``), ``BadRequest``,
-  ``NotFound``, ``Conflict``, ``Gone``, ``RateLimited(retry_after)``, ``Unavailable``, ``BitbucketSchemaError``,
-  ``MergePending``. Each has ``message``, ``status``, ``request_id``, ``endpoint``; none ever holds a secret.
+* Errors: ``BitbucketError`` > ``AuthError`` (> ``AppPasswordRemoved``, ``NotRepositoryAdmin``, ``CommentRefused``),
+  ``BadRequest``, ``NotFound``, ``Conflict`` (> ``AlreadyResolved``), ``Gone``, ``RateLimited(retry_after)``,
+  ``Unavailable``, ``BitbucketSchemaError``, ``MergePending``. Each has ``message``, ``status``, ``request_id``,
+  ``endpoint``; none ever holds a secret.
 * Paths, refs and slugs that are, or spell, an empty, ``.`` or ``..`` segment raise ``UnsafePath`` (a
   ``ValueError``, not a Bitbucket error) before any request, and every request's final URL must stay under the
   repository or workspace it names (``paths``: the same check the dashboard's views and forms use).
@@ -38,11 +39,12 @@ reads
     iter_diffstat, get_file, get_file_meta, iter_directory, iter_pull_requests (+ iter_pull_request_pages),
     get_pull_request, iter_default_reviewers, get_pull_request_diff, iter_pull_request_diffstat,
     pull_request_conflicts, iter_pull_request_commits, iter_pull_request_activity, iter_pull_request_comments,
-    iter_pull_request_statuses, iter_commit_statuses, iter_pull_request_tasks, iter_commit_reports,
-    iter_report_annotations, iter_webhooks
+    get_pull_request_comment, iter_pull_request_statuses, iter_commit_statuses, iter_pull_request_tasks,
+    iter_commit_reports, iter_report_annotations, iter_webhooks
 writes
     create_branch, delete_branch, commit_files, create_pull_request, update_pull_request, approve, unapprove,
-    request_changes, remove_request_changes, decline_pull_request, comment_pull_request, create_pull_request_task,
+    request_changes, remove_request_changes, decline_pull_request, comment_pull_request, update_pull_request_comment,
+    delete_pull_request_comment, resolve_pull_request_comment, reopen_pull_request_comment, create_pull_request_task,
     update_pull_request_task, merge_pull_request
     (+ wait_for_merge), create_webhook, delete_webhook
 """
@@ -51,11 +53,13 @@ from . import records
 from .auth import AccessToken, ApiToken, AppPassword, Auth
 from .client import ALL_STATES, DEFAULT_BASE_URL, MERGE_STRATEGIES, BitbucketClient
 from .errors import (
+    AlreadyResolved,
     AppPasswordRemoved,
     AuthError,
     BadRequest,
     BitbucketError,
     BitbucketSchemaError,
+    CommentRefused,
     Conflict,
     Gone,
     MergePending,
@@ -72,6 +76,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "MERGE_STRATEGIES",
     "AccessToken",
+    "AlreadyResolved",
     "ApiToken",
     "AppPassword",
     "AppPasswordRemoved",
@@ -81,6 +86,7 @@ __all__ = [
     "BitbucketClient",
     "BitbucketError",
     "BitbucketSchemaError",
+    "CommentRefused",
     "Conflict",
     "Gone",
     "MergePending",

@@ -16,7 +16,17 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from .auth import AccessToken, ApiToken, AppPassword, Auth
-from .errors import AuthError, BitbucketError, BitbucketSchemaError, MergePending, NotRepositoryAdmin, Unavailable
+from .errors import (
+    AlreadyResolved,
+    AuthError,
+    BitbucketError,
+    BitbucketSchemaError,
+    CommentRefused,
+    Conflict,
+    MergePending,
+    NotRepositoryAdmin,
+    Unavailable,
+)
 from .http import RequestRecord, Transport
 from .paths import UnsafePath, check_name, check_path, check_ref, stays_under
 from .records import (
@@ -27,6 +37,7 @@ from .records import (
     BranchRestriction,
     BuildStatus,
     Comment,
+    CommentResolution,
     Commit,
     DefaultReviewer,
     DiffStat,
@@ -99,6 +110,40 @@ def _bbql_states(states: Sequence[str]) -> str:
 def _account_ref(identifier: str) -> dict[str, str]:
     """Reviewers are sent by uuid (``{…}``) or, failing that, by Atlassian account id."""
     return {"uuid": identifier} if identifier.startswith("{") else {"account_id": identifier}
+
+
+def _inline_anchor(
+    path: str | None, to: int | None, from_: int | None, start_to: int | None, start_from: int | None
+) -> dict[str, Any] | None:
+    """The ``inline`` object of a new comment, or ``None`` for a comment not on a file.
+
+    ``to``/``from`` hold the last line of a range, ``start_*`` its first (Bitbucket's own order)."""
+    if path is None:
+        if any(v is not None for v in (to, from_, start_to, start_from)):
+            raise ValueError("an inline line needs the file's path")
+        return None
+    anchor: dict[str, Any] = {"path": check_path(path.strip("/"))}
+    for side, last, first in (("to", to, start_to), ("from", from_, start_from)):
+        if first is not None and last is None:
+            raise ValueError(f"a range's first line (start_{side}) needs its last line ({side})")
+        if last is not None:
+            if int(last) < 1 or (first is not None and not 1 <= int(first) <= int(last)):
+                raise ValueError(f"line numbers must be 1 or more and a range must not end before it starts ({side})")
+            anchor[side] = int(last)
+            if first is not None:
+                anchor[f"start_{side}"] = int(first)
+    return anchor
+
+
+def _error_context(exc: BitbucketError) -> dict[str, Any]:
+    """What a re-raised error keeps of the original: status, request id, endpoint, detail and fields."""
+    return {
+        "status": exc.status,
+        "request_id": exc.request_id,
+        "endpoint": exc.endpoint,
+        "detail": exc.detail,
+        "fields": exc.fields,
+    }
 
 
 class BitbucketClient:
@@ -555,8 +600,18 @@ class BitbucketClient:
         return self._iter(f"{self._pr(workspace, repo, pr_id)}/activity", Activity.from_json, None, pagelen=PR_PAGELEN)
 
     def iter_pull_request_comments(self, workspace: str, repo: str, pr_id: int) -> Iterator[Comment]:
-        """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/comments: oldest first, replies included."""
+        """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/comments: oldest first, replies, deleted
+        comments and the credential's own pending drafts included; ``fields=`` asks only what ``Comment`` stores."""
         return self._iter(f"{self._pr(workspace, repo, pr_id)}/comments", Comment.from_json, Comment.FIELDS)
+
+    def get_pull_request_comment(self, workspace: str, repo: str, pr_id: int, comment_id: int) -> Comment:
+        """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/comments/{comment_id}: one comment, e.g. to
+        learn a thread's resolution when a list left it out."""
+        return self._get(
+            self._comment(workspace, repo, pr_id, comment_id),
+            Comment.from_json,
+            params={"fields": fields_param(Comment.FIELDS, paginated=False)},
+        )
 
     def iter_pull_request_statuses(self, workspace: str, repo: str, pr_id: int) -> Iterator[BuildStatus]:
         """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/statuses: the build statuses the pull request
@@ -714,15 +769,83 @@ class BitbucketClient:
         content: str,
         inline_path: str | None = None,
         inline_to: int | None = None,
+        inline_from: int | None = None,
+        inline_start_to: int | None = None,
+        inline_start_from: int | None = None,
         parent_id: int | None = None,
+        pending: bool = False,
     ) -> Comment:
-        """POST /repositories/{workspace}/{repo_slug}/pullrequests/{id}/comments (global, inline or a reply)."""
+        """POST /repositories/{workspace}/{repo_slug}/pullrequests/{id}/comments (global, inline or a reply; 201).
+
+        Inline: ``inline_path`` with ``inline_to`` for a line of the new side or ``inline_from`` for one of the old
+        side (neither: the whole file); a range adds its first line as ``inline_start_to`` / ``inline_start_from``.
+        A reply names ``parent_id``. ``pending=True`` makes a draft only its author sees until the review is done.
+        Anchors that cannot be right (a line without a path, a range ending before it starts) raise ``ValueError``.
+        """
         body: dict[str, Any] = {"content": {"raw": content}}
-        if inline_path is not None:
-            body["inline"] = {"path": inline_path, **({"to": inline_to} if inline_to is not None else {})}
+        inline = _inline_anchor(inline_path, inline_to, inline_from, inline_start_to, inline_start_from)
+        if inline is not None:
+            body["inline"] = inline
         if parent_id is not None:
-            body["parent"] = {"id": parent_id}
+            body["parent"] = {"id": int(parent_id)}
+        if pending:
+            body["pending"] = True
         return self._send("POST", f"{self._pr(workspace, repo, pr_id)}/comments", Comment.from_json, json=body)
+
+    def update_pull_request_comment(
+        self, workspace: str, repo: str, pr_id: int, comment_id: int, *, content: str
+    ) -> Comment:
+        """PUT /repositories/{workspace}/{repo_slug}/pullrequests/{id}/comments/{comment_id}: new text (only the
+        author's own comment: otherwise 403, raised as ``CommentRefused``)."""
+        return self._comment_write(
+            "PUT",
+            self._comment(workspace, repo, pr_id, comment_id),
+            Comment.from_json,
+            json={"content": {"raw": content}},
+        )
+
+    def delete_pull_request_comment(self, workspace: str, repo: str, pr_id: int, comment_id: int) -> None:
+        """DELETE /repositories/{workspace}/{repo_slug}/pullrequests/{id}/comments/{comment_id} (204). A soft
+        delete: the comment stays listed with ``deleted`` and no content. Someone else's comment: ``CommentRefused``."""
+        self._comment_write("DELETE", self._comment(workspace, repo, pr_id, comment_id))
+
+    def resolve_pull_request_comment(self, workspace: str, repo: str, pr_id: int, comment_id: int) -> CommentResolution:
+        """POST /repositories/{workspace}/{repo_slug}/pullrequests/{id}/comments/{comment_id}/resolve: resolve the
+        thread this top-level comment starts. A reply (or a comment Bitbucket will not resolve) raises
+        ``CommentRefused``; a thread already resolved raises ``AlreadyResolved`` (a ``Conflict``)."""
+        path = f"{self._comment(workspace, repo, pr_id, comment_id)}/resolve"
+        return self._comment_write("POST", path, CommentResolution.from_json, resolving=True)
+
+    def reopen_pull_request_comment(self, workspace: str, repo: str, pr_id: int, comment_id: int) -> None:
+        """DELETE /repositories/{workspace}/{repo_slug}/pullrequests/{id}/comments/{comment_id}/resolve (204): reopen
+        a resolved thread. Bitbucket answers 404 (``NotFound``) both for an unknown comment and for a thread that is
+        not resolved, so a page should re-read the comment before saying which."""
+        self._comment_write("DELETE", f"{self._comment(workspace, repo, pr_id, comment_id)}/resolve")
+
+    def _comment(self, workspace: str, repo: str, pr_id: int, comment_id: int) -> str:
+        return f"{self._pr(workspace, repo, pr_id)}/comments/{int(comment_id)}"
+
+    def _comment_write(
+        self,
+        method: str,
+        path: str,
+        parse: Callable[..., Any] | None = None,
+        *,
+        json: Any = None,
+        resolving: bool = False,
+    ) -> Any:
+        """A write to one comment: its refusals become errors a page can show beside the comment."""
+        try:
+            return self._send(method, path, parse, json=json)
+        except AuthError as exc:
+            # A 403 naming scopes is about the credential; any other 403 here is about this comment.
+            if exc.status != 403 or exc.required_scopes:
+                raise
+            raise CommentRefused(exc.message, **_error_context(exc)) from exc
+        except Conflict as exc:
+            if not resolving:
+                raise
+            raise AlreadyResolved(exc.message, **_error_context(exc)) from exc
 
     def merge_pull_request(
         self,

@@ -83,6 +83,12 @@ class NotRepositoryAdmin(AuthError):
     an answer: what needs admin stays unknown to it."""
 
 
+class CommentRefused(AuthError):
+    """403 from a comment endpoint that is Bitbucket's answer about the comment, not about the credential: editing or
+    deleting someone else's comment, resolving a reply ("Comment is not a top-level comment"). ``message`` is
+    Bitbucket's own sentence, fit to show beside the comment; a 403 naming missing scopes stays an ``AuthError``."""
+
+
 class AppPasswordRemoved(AuthError):
     """An app password was refused: Bitbucket Cloud removed app passwords on 2026-07-28 (use an API token)."""
 
@@ -93,6 +99,11 @@ class NotFound(BitbucketError):
 
 class Conflict(BitbucketError):
     """409: a ref moved under us (stale ``parents`` on ``POST /src``, a merge whose refs changed)."""
+
+
+class AlreadyResolved(Conflict):
+    """409 on resolving a thread someone already resolved ("Comment has already been resolved."): the wanted state
+    holds, so a page can say so and refresh rather than report a failure."""
 
 
 class Gone(BitbucketError):

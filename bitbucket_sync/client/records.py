@@ -803,8 +803,31 @@ class DiffText(str):
 
 
 @dataclass(frozen=True)
+class CommentResolution(_Record):
+    """Who resolved a comment thread and when (``comment_resolution``: the body of POST .../comments/{id}/resolve,
+    and a resolved comment's ``resolution``)."""
+
+    user: Account | None
+    created_on: datetime
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("created_on", *_prefixed("user", Account.FIELDS))
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Self:
+        return cls(user=_oaccount(r, "user"), created_on=r.dt("created_on"))
+
+
+@dataclass(frozen=True)
 class Comment(_Record):
-    """A pull request comment (global, inline or reply)."""
+    """A pull request comment: global, inline (anchored to a file, and to lines of the diff) or a reply.
+
+    Inline anchors: ``inline_to`` is a line on the new side, ``inline_from`` on the old side; a range runs from
+    ``inline_start_to`` (or ``inline_start_from``) to ``inline_to`` (``inline_from``), the ``start_*`` being ``None``
+    for one line. ``inline_outdated`` is ``None`` when Bitbucket did not say (lists leave it out; the POST answer and
+    the activity feed carry it). Replies have ``parent_id``; only a thread's root is resolved. A deleted comment stays
+    listed with ``deleted`` and empty content. ``pending``: a draft of a review in progress, seen only by its author.
+    ``resolution`` is ``None`` for an open thread, and also when Bitbucket left it out (one list was seen without it).
+    """
 
     id: int
     content: str
@@ -813,10 +836,17 @@ class Comment(_Record):
     updated_on: datetime | None = None
     html: str = ""
     deleted: bool = False
+    pending: bool = False
     parent_id: int | None = None
     inline_path: str | None = None
     inline_from: int | None = None
     inline_to: int | None = None
+    inline_start_from: int | None = None
+    inline_start_to: int | None = None
+    inline_outdated: bool | None = None
+    resolution: CommentResolution | None = None
+    html_url: str | None = None
+    code_url: str | None = None
 
     FIELDS: ClassVar[tuple[str, ...]] = (
         "id",
@@ -825,18 +855,38 @@ class Comment(_Record):
         "created_on",
         "updated_on",
         "deleted",
+        "pending",
         "parent.id",
         "inline.path",
         "inline.from",
         "inline.to",
+        "inline.start_from",
+        "inline.start_to",
+        "inline.outdated",
+        *_prefixed("resolution", CommentResolution.FIELDS),
+        "links.html.href",
+        "links.code.href",
         *_prefixed("user", Account.FIELDS),
     )
+
+    @property
+    def is_inline(self) -> bool:
+        return self.inline_path is not None
+
+    @property
+    def is_reply(self) -> bool:
+        return self.parent_id is not None
+
+    @property
+    def resolved(self) -> bool:
+        return self.resolution is not None
 
     @classmethod
     def _read(cls, r: _Reader) -> Self:
         content = r.ochild("content")
         parent = r.ochild("parent")
         inline = r.ochild("inline")
+        resolution = r.ochild("resolution")
         return cls(
             id=r.req("id", int),
             content=(content.ostr("raw", "") if content else "") or "",
@@ -845,10 +895,17 @@ class Comment(_Record):
             created_on=r.dt("created_on"),
             updated_on=r.odt("updated_on"),
             deleted=bool(r.opt("deleted", bool, False)),
+            pending=bool(r.opt("pending", bool, False)),
             parent_id=parent.opt("id", int) if parent else None,
             inline_path=inline.ostr("path") if inline else None,
             inline_from=inline.opt("from", int) if inline else None,
             inline_to=inline.opt("to", int) if inline else None,
+            inline_start_from=inline.opt("start_from", int) if inline else None,
+            inline_start_to=inline.opt("start_to", int) if inline else None,
+            inline_outdated=inline.opt("outdated", bool) if inline else None,
+            resolution=CommentResolution._read(resolution) if resolution else None,
+            html_url=r.href("html"),
+            code_url=r.href("code"),
         )
 
 
