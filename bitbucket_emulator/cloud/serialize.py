@@ -529,7 +529,7 @@ def _pullrequest(world: World, r: Repository, pr: PullRequest) -> dict:
     base = f"/repositories/{full_name}/pullrequests/{pr.id}"
     spec = f"{pr.source_hash[:12]}..{pr.dest_hash[:12]}"
     return {
-        "comment_count": sum(1 for c in pr.comments if not c.deleted),
+        "comment_count": sum(1 for c in pr.comments if not c.deleted and not c.pending),  # drafts: unconfirmed
         "task_count": open_tasks(pr),
         "type": "pullrequest",
         "id": pr.id,

@@ -151,11 +151,13 @@ def test_pending_draft_is_seen_by_its_author_only_until_published(emulator: Emul
     assert bob.put(f"{url}/{draft['id']}", json={"content": {"raw": "x"}}).status_code == 404
     assert bob.post(url, json={"content": {"raw": "x"}, "parent": {"id": draft["id"]}}).status_code == 400
     assert len(bob.get(activity).json()["values"]) == before
+    assert bob.get(f"{emulator.api_url}{R}/pullrequests/{pr}").json()["comment_count"] == 0
 
     published = alice.put(f"{url}/{draft['id']}", json={"pending": False})
     assert published.status_code == 200 and published.json()["pending"] is False
     assert [c["id"] for c in bob.get(url).json()["values"]] == [draft["id"]]
     assert len(bob.get(activity).json()["values"]) == before + 1
+    assert bob.get(f"{emulator.api_url}{R}/pullrequests/{pr}").json()["comment_count"] == 1
     assert alice.put(f"{url}/{draft['id']}", json={"pending": True}).status_code == 400
 
 
