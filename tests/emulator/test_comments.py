@@ -9,6 +9,8 @@ from urllib.parse import quote
 import pytest
 
 from bitbucket_emulator import Emulator
+from bitbucket_emulator.seeds import load_seed
+from bitbucket_emulator.world import comments, persistence
 
 from .helpers import open_pr, session
 from .test_scenarios import Receiver
@@ -222,3 +224,15 @@ def test_comment_webhooks_follow_the_thread(emulator: Emulator, receiver: Receiv
         if d["headers"]["X-Event-Key"] == "pullrequest:comment_created"
     ]
     assert created_ids == [c["id"], draft["id"]]  # the draft fired comment_created once, when published
+
+
+def test_resolution_drafts_and_revisions_survive_the_state_file():
+    world = load_seed("demo")
+    repo = world.repository("acme", "api-server")
+    pr = repo.pullrequests[1]
+    user = world.user("alice").uuid
+    resolved = world.add_comment(repo, pr, user, "Resolved", inline={"path": "README.md", "to": 1})
+    comments.resolve(world, repo, pr, resolved, user)
+    world.add_comment(repo, pr, user, "Draft", pending=True)
+    restored = persistence.from_dict(json.loads(json.dumps(persistence.to_dict(world))))
+    assert restored.repository("acme", "api-server").pullrequests[1].comments == pr.comments
