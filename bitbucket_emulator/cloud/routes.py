@@ -127,6 +127,11 @@ def _routes() -> list[Route]:
         (PR + "/comments", ("GET",), prs.comments, READ_PR),
         (PR + "/comments", ("POST",), prs.comment_create, WRITE_PR),
         (PR + "/comments/<int:comment_id>", ("GET",), prs.comment_detail, READ_PR),
+        # Reference section 24: the comment writes need the read scope of an API token (legacy `pullrequest`).
+        (PR + "/comments/<int:comment_id>", ("PUT",), prs.comment_update, READ_PR),
+        (PR + "/comments/<int:comment_id>", ("DELETE",), prs.comment_delete, READ_PR),
+        (PR + "/comments/<int:comment_id>/resolve", ("POST",), prs.comment_resolve, READ_PR),
+        (PR + "/comments/<int:comment_id>/resolve", ("DELETE",), prs.comment_reopen, READ_PR),
         (PR + "/approve", ("POST",), prs.approve, WRITE_PR),
         (PR + "/approve", ("DELETE",), prs.unapprove, Scope("pullrequest:write", ("write:pullrequest:bitbucket",))),
         (PR + "/request-changes", ("POST",), prs.request_changes, WRITE_PR),

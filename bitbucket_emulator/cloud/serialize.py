@@ -12,6 +12,7 @@ import mimetypes
 from typing import Any
 from urllib.parse import quote
 
+from ..world import comments
 from ..world.ids import fmt_time
 from ..world.objects import (
     MERGE_STRATEGIES,
@@ -528,7 +529,7 @@ def _pullrequest(world: World, r: Repository, pr: PullRequest) -> dict:
     base = f"/repositories/{full_name}/pullrequests/{pr.id}"
     spec = f"{pr.source_hash[:12]}..{pr.dest_hash[:12]}"
     return {
-        "comment_count": sum(1 for c in pr.comments if not c.deleted),
+        "comment_count": sum(1 for c in pr.comments if not c.deleted and not c.pending),  # drafts: unconfirmed
         "task_count": open_tasks(pr),
         "type": "pullrequest",
         "id": pr.id,
@@ -587,7 +588,9 @@ def pullrequest_condensed(world: World, r: Repository, pr: PullRequest) -> dict:
     }
 
 
-def comment(world: World, r: Repository, pr: PullRequest, c: Comment) -> dict:
+def comment(world: World, r: Repository, pr: PullRequest, c: Comment, detail: bool = False) -> dict:
+    """A PR comment; lists carry the five anchor keys only, `detail` (a create answer, a single GET, activity, a
+    webhook) adds the revisions the comment was made against and whether its line has gone since."""
     full_name = world.full_name(r)
     out: dict[str, Any] = {
         "id": c.id,
@@ -596,7 +599,7 @@ def comment(world: World, r: Repository, pr: PullRequest, c: Comment) -> dict:
         "content": markup(c.raw),
         "user": account(world, c.user_uuid),
         "deleted": c.deleted,
-        "pending": False,
+        "pending": c.pending,
         "type": "pullrequest_comment",
         "links": {
             "self": link(api(world, f"/repositories/{full_name}/pullrequests/{pr.id}/comments/{c.id}")),
@@ -613,7 +616,25 @@ def comment(world: World, r: Repository, pr: PullRequest, c: Comment) -> dict:
             },
         }
     if c.inline:
-        out["inline"] = {"path": c.inline.get("path"), "from": c.inline.get("from"), "to": c.inline.get("to")}
+        out["inline"] = {key: c.inline.get(key) for key in comments.ANCHOR_KEYS}
+        if detail:
+            out["inline"].update(
+                outdated=comments.outdated(world, r, pr, c),
+                context_lines="",
+                src_rev=(c.src_rev or "")[:12] or None,
+                dest_rev=(c.dest_rev or "")[:12] or None,
+                base_rev=None,
+            )
+        if c.src_rev and c.dest_rev:
+            path = quote(c.inline.get("path") or "", safe="")
+            spec = f"{full_name}:{c.src_rev[:12]}..{c.dest_rev[:12]}"
+            out["links"]["code"] = link(api(world, f"/repositories/{full_name}/diff/{spec}?path={path}"))
+    if c.resolved_on is not None:
+        out["resolution"] = {
+            "type": "comment_resolution",
+            "user": account(world, c.resolved_by),
+            "created_on": fmt_time(c.resolved_on),
+        }
     return out
 
 
@@ -622,7 +643,7 @@ def activity(world: World, r: Repository, pr: PullRequest, entry: dict) -> dict:
     kind = entry["kind"]
     if kind == "comment":
         c = next(c for c in pr.comments if c.id == entry["comment"])
-        return {"comment": comment(world, r, pr, c), "pull_request": condensed}
+        return {"comment": comment(world, r, pr, c, detail=True), "pull_request": condensed}
     if kind == "approval":
         return {
             "approval": {

@@ -6,6 +6,7 @@ import threading
 
 from werkzeug.wrappers import Response
 
+from ..world import comments as pr_comments
 from ..world import restrictions
 from ..world.ids import random_uuid
 from ..world.merge import MergeConflict
@@ -206,7 +207,8 @@ def pr_activity(ctx: Ctx, workspace: str, repo_slug: str, pull_request_id: int) 
 def comments(ctx: Ctx, workspace: str, repo_slug: str, pull_request_id: int) -> Result:
     world = ctx.world
     repo, pr = _pr(ctx, workspace, repo_slug, pull_request_id)
-    items = [s.comment(world, repo, pr, c) for c in pr.comments]
+    viewer = ctx.identity.actor_uuid
+    items = [s.comment(world, repo, pr, c) for c in pr.comments if pr_comments.visible(c, viewer)]
     items = query.filter_and_sort(items, ctx.args.get("q"), ctx.args.get("sort"))
     return Result(query.page(items, ctx.args, ctx.url()))
 
@@ -221,20 +223,52 @@ def comment_create(ctx: Ctx, workspace: str, repo_slug: str, pull_request_id: in
         raise WorldError(400, "content: This field is required.", fields={"content": ["This field is required."]})
     parent = body.get("parent")
     parent_id = parent.get("id") if isinstance(parent, dict) else None
-    inline = body.get("inline") if isinstance(body.get("inline"), dict) else None
+    inline = pr_comments.anchor(body.get("inline"))
     if ctx.identity.actor_uuid is None:
         raise WorldError(401, "You must be authenticated to comment.")
-    c = world.add_comment(repo, pr, ctx.identity.actor_uuid, raw, parent_id=parent_id, inline=inline)
-    data = s.comment(world, repo, pr, c)
+    pending = body.get("pending") is True
+    c = world.add_comment(repo, pr, ctx.identity.actor_uuid, raw, parent_id=parent_id, inline=inline, pending=pending)
+    data = s.comment(world, repo, pr, c, detail=True)
     return Result(data, status=201, headers={"Location": data["links"]["self"]["href"]})
 
 
-def comment_detail(ctx: Ctx, workspace: str, repo_slug: str, pull_request_id: int, comment_id: int) -> Result:
+def _comment(ctx: Ctx, workspace: str, repo_slug: str, pull_request_id: int, comment_id: int):
     repo, pr = _pr(ctx, workspace, repo_slug, pull_request_id)
-    for c in pr.comments:
-        if c.id == int(comment_id):
-            return Result(s.comment(ctx.world, repo, pr, c))
-    raise WorldError(404, f"Comment {comment_id} not found")
+    return repo, pr, pr_comments.find(pr, int(comment_id), ctx.identity.actor_uuid)
+
+
+def comment_detail(ctx: Ctx, workspace: str, repo_slug: str, pull_request_id: int, comment_id: int) -> Result:
+    repo, pr, c = _comment(ctx, workspace, repo_slug, pull_request_id, comment_id)
+    return Result(s.comment(ctx.world, repo, pr, c, detail=True))
+
+
+def comment_update(ctx: Ctx, workspace: str, repo_slug: str, pull_request_id: int, comment_id: int) -> Result:
+    repo, pr, c = _comment(ctx, workspace, repo_slug, pull_request_id, comment_id)
+    body = ctx.body()
+    content = body.get("content")
+    raw = content.get("raw") if isinstance(content, dict) else None
+    if raw is not None and (not isinstance(raw, str) or not raw.strip()):
+        raise WorldError(400, "content: This field is required.", fields={"content": ["This field is required."]})
+    pr_comments.edit(ctx.world, repo, pr, c, ctx.identity.actor_uuid, raw, body.get("pending"))
+    return Result(s.comment(ctx.world, repo, pr, c, detail=True))
+
+
+def comment_delete(ctx: Ctx, workspace: str, repo_slug: str, pull_request_id: int, comment_id: int) -> Response:
+    repo, pr, c = _comment(ctx, workspace, repo_slug, pull_request_id, comment_id)
+    pr_comments.delete(ctx.world, repo, pr, c, ctx.identity.actor_uuid)
+    return empty(204)
+
+
+def comment_resolve(ctx: Ctx, workspace: str, repo_slug: str, pull_request_id: int, comment_id: int) -> Result:
+    repo, pr, c = _comment(ctx, workspace, repo_slug, pull_request_id, comment_id)
+    pr_comments.resolve(ctx.world, repo, pr, c, ctx.identity.actor_uuid)
+    return Result(s.comment(ctx.world, repo, pr, c)["resolution"])
+
+
+def comment_reopen(ctx: Ctx, workspace: str, repo_slug: str, pull_request_id: int, comment_id: int) -> Response:
+    repo, pr, c = _comment(ctx, workspace, repo_slug, pull_request_id, comment_id)
+    pr_comments.reopen(ctx.world, repo, pr, c, ctx.identity.actor_uuid)
+    return empty(204)
 
 
 def _review(ctx: Ctx, workspace: str, repo_slug: str, pull_request_id: int, state: str | None):

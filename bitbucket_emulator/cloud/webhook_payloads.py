@@ -20,7 +20,7 @@ def payload(world: World, event: str, repo: Repository, actor_uuid: str | None, 
         body[key] = {"date": fmt_time(review["date"]), "user": s.account(world, review["user"])}
     if "comment" in objects:
         assert pr is not None, "a comment event is always sent with its pull request"
-        body["comment"] = s.comment(world, repo, pr, objects["comment"])
+        body["comment"] = s.comment(world, repo, pr, objects["comment"], detail=True)
     if "commit_status" in objects:
         # The documented example has no `commit` or `refname` (the hash only in links.commit.href); consumers' test
         # bodies carry both, so they are sent, as the status endpoints send them.

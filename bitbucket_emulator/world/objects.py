@@ -205,6 +205,11 @@ class Comment:
     parent_id: int | None = None
     inline: dict | None = None
     deleted: bool = False
+    pending: bool = False  # a draft of a review: visible to its author only, no activity or webhook until published
+    resolved_by: str | None = None
+    resolved_on: datetime | None = None
+    src_rev: str | None = None  # the PR's source and destination tips when the comment was made
+    dest_rev: str | None = None
 
 
 @dataclass

@@ -173,7 +173,14 @@ def from_dict(data: dict) -> World:
                 for x in p["participants"]
             }
             pr.comments = [
-                Comment(**{**c, "created_on": pt(c["created_on"]), "updated_on": pt(c["updated_on"])})
+                Comment(
+                    **{
+                        **c,
+                        "created_on": pt(c["created_on"]),
+                        "updated_on": pt(c["updated_on"]),
+                        "resolved_on": opt(c.get("resolved_on")),
+                    }
+                )
                 for c in p["comments"]
             ]
             pr.activity = [_activity_from(a) for a in p["activity"]]
@@ -217,10 +224,7 @@ def _pr_dict(pr: PullRequest) -> dict:
     out["participants"] = [
         {**p.__dict__, "participated_on": ids.fmt_time(p.participated_on)} for p in pr.participants.values()
     ]
-    out["comments"] = [
-        {**c.__dict__, "created_on": ids.fmt_time(c.created_on), "updated_on": ids.fmt_time(c.updated_on)}
-        for c in pr.comments
-    ]
+    out["comments"] = [_times(c.__dict__, "created_on", "updated_on", "resolved_on") for c in pr.comments]
     out["tasks"] = [_times(t.__dict__, "created_on", "updated_on", "resolved_on") for t in pr.tasks]
     out["activity"] = [
         {**a, "date": ids.fmt_time(a["date"]), **({"snapshot": a["snapshot"]} if "snapshot" in a else {})}

@@ -476,13 +476,28 @@ class World:
         parent_id: int | None = None,
         inline: dict | None = None,
         when: datetime | None = None,
+        pending: bool = False,
     ) -> Comment:
-        if parent_id is not None and not any(c.id == parent_id for c in pr.comments):
+        if parent_id is not None and not any(
+            c.id == parent_id and (not c.pending or c.user_uuid == user_uuid) for c in pr.comments
+        ):
             raise WorldError(400, "Bad request", fields={"parent": [f"Comment {parent_id} does not exist."]})
         now = when or self.now()
-        comment = Comment(self.next_comment_id, user_uuid, raw, now, now, parent_id, inline)
+        comment = Comment(self.next_comment_id, user_uuid, raw, now, now, parent_id, inline, pending=pending)
+        comment.src_rev, comment.dest_rev = pr.source_hash, pr.dest_hash
         self.next_comment_id += 1
         pr.comments.append(comment)
+        if pending:
+            pr.rev += 1
+            self.version += 1
+            return comment
+        self.record_comment(repo, pr, comment, when)
+        return comment
+
+    def record_comment(self, repo: Repository, pr: PullRequest, comment: Comment, when: datetime | None = None) -> None:
+        """What a (published) comment does to its PR: participation, activity, `updated_on` and the webhook."""
+        now = when or self.now()
+        user_uuid = comment.user_uuid
         if user_uuid not in pr.participants:
             pr.participants[user_uuid] = Participant(user_uuid, "PARTICIPANT")
         part = pr.participants[user_uuid]
@@ -495,7 +510,6 @@ class World:
             pr.updated_on = max(pr.updated_on, now)
             pr.rev += 1
         self.emit("pullrequest:comment_created", repo, user_uuid, pullrequest=pr, comment=comment)
-        return comment
 
     def conflicts(self, repo: Repository, pr: PullRequest) -> list[str]:
         src, dst = repo.commits[pr.source_hash], repo.commits[pr.dest_hash]

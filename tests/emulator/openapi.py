@@ -17,6 +17,10 @@ Three documented gaps of the spec are bridged, each with the evidence that real 
 * tasks: `pullrequest_comment_task` is an `allOf` of parts that each close with `additionalProperties: false`, so no
   object fits it; they are merged into the one closed object the parts describe, with `comment` as the condensed
   `{id, links}` anchor real task lists carry (recorded tasks-list-response.json).
+* comments: the closed `inline` lacks what a create answer and the activity feed add (`outdated`, `context_lines`,
+  `src_rev`, `dest_rev`, `base_rev`; recorded create-inline-task-anchor-comment-response.json and the spec's own
+  activity example), and `parent` is a full `comment` while replies carry the condensed `{id, links}` of their
+  parent (reference section 24.2); both are allowed.
 * annotations: `line` says "defaults to 0" yet has `minimum: 1`; 0 (the top of the file) is allowed.
 * report data: `value` is typed `object`, while the types it documents (BOOLEAN, DATE in ms, NUMBER, TEXT...) are
   scalars and only LINK is an object; any JSON value is allowed.
@@ -82,11 +86,26 @@ def _merge_task_parts(schemas: dict) -> None:
     schemas["pullrequest_task"] = schemas["pullrequest_comment_task"] = merged
 
 
+def _widen_comment(schemas: dict) -> None:
+    props = schemas["comment"]["allOf"][1]["properties"]
+    text = {"type": "string", "nullable": True}
+    props["inline"]["properties"].update(
+        outdated={"type": "boolean"}, context_lines=text, src_rev=text, dest_rev=text, base_rev=text
+    )
+    props["parent"] = {
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "links": {"type": "object"}},
+        "required": ["id"],
+        "additionalProperties": False,
+    }
+
+
 @cache
 def load_spec() -> dict:
     spec = json.loads(spec_path().read_text())
     spec = copy.deepcopy(spec)
     _merge_task_parts(spec["components"]["schemas"])
+    _widen_comment(spec["components"]["schemas"])
     spec["components"]["schemas"]["report_annotation"]["allOf"][1]["properties"]["line"]["minimum"] = 0
     spec["components"]["schemas"]["report_data"]["properties"]["value"] = {}
     _bridge_gaps(spec["components"]["schemas"])

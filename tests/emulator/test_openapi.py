@@ -80,6 +80,23 @@ def _comment(emu: Emulator) -> dict:
     return {"pr": pr, "cid": c.id}
 
 
+def _inline_reply(emu: Emulator) -> dict:
+    """An inline comment by alice (a range on the new side) and bob's reply to it."""
+    pr = open_pr(emu, "api-server", "walk/inline", files={"src/walk.py": "a\nb\nc\n"})
+    with emu.world.lock:
+        repo = emu.world.repository("acme", "api-server")
+        inline = {"path": "src/walk.py", "from": None, "to": 3, "start_from": None, "start_to": 2}
+        c = emu.world.add_comment(repo, repo.pullrequests[pr], emu.account("alice")["uuid"], "Inline", inline=inline)
+        r = emu.world.add_comment(repo, repo.pullrequests[pr], emu.account("bob")["uuid"], "Reply", parent_id=c.id)
+    return {"pr": pr, "cid": c.id, "rid": r.id}
+
+
+def _resolved(emu: Emulator) -> dict:
+    values = _comment(emu)
+    session(emu, "alice").post(f"{emu.api_url}{R}/pullrequests/{values['pr']}/comments/{values['cid']}/resolve")
+    return values
+
+
 def _approved(emu: Emulator) -> dict:
     pr = open_pr(emu, "api-server", "walk/unapprove")
     with emu.world.lock:
@@ -414,6 +431,48 @@ CASES = [
     Case("pr-comment-create", "POST", R + "/pullrequests/1/comments", 201, json={"content": {"raw": "Walk"}}),
     Case("pr-comment-400", "POST", R + "/pullrequests/1/comments", 400, json={"content": {}}),
     Case("pr-comment", "GET", R + "/pullrequests/{pr}/comments/{cid}", 200, prepare=_comment),
+    Case("pr-comment-inline", "GET", R + "/pullrequests/{pr}/comments/{cid}", 200, prepare=_inline_reply),
+    Case("pr-comments-inline", "GET", R + "/pullrequests/{pr}/comments", 200, prepare=_inline_reply),
+    Case(
+        "pr-comment-create-inline",
+        "POST",
+        R + "/pullrequests/1/comments",
+        201,
+        json={"content": {"raw": "Walk"}, "inline": {"path": "README.md", "from": 1}},
+    ),
+    Case(
+        "pr-comment-create-pending",
+        "POST",
+        R + "/pullrequests/1/comments",
+        201,
+        json={"content": {"raw": "Draft"}, "pending": True},
+    ),
+    Case("pr-comment-404", "GET", R + "/pullrequests/1/comments/1", 404),
+    Case(
+        "pr-comment-update",
+        "PUT",
+        R + "/pullrequests/{pr}/comments/{cid}",
+        200,
+        json={"content": {"raw": "Edited"}},
+        prepare=_comment,
+    ),
+    Case(
+        "pr-comment-update-403",
+        "PUT",
+        R + "/pullrequests/{pr}/comments/{cid}",
+        403,
+        who="bob",
+        json={"content": {"raw": "Not mine"}},
+        prepare=_comment,
+    ),
+    Case("pr-comment-delete", "DELETE", R + "/pullrequests/{pr}/comments/{cid}", 204, prepare=_comment),
+    Case("pr-comment-delete-403", "DELETE", R + "/pullrequests/{pr}/comments/{cid}", 403, who="bob", prepare=_comment),
+    Case("pr-comment-resolve", "POST", R + "/pullrequests/{pr}/comments/{cid}/resolve", 200, prepare=_comment),
+    Case("pr-comment-resolve-409", "POST", R + "/pullrequests/{pr}/comments/{cid}/resolve", 409, prepare=_resolved),
+    Case("pr-comment-resolve-403", "POST", R + "/pullrequests/{pr}/comments/{rid}/resolve", 403, prepare=_inline_reply),
+    Case("pr-comment-resolve-404", "POST", R + "/pullrequests/1/comments/1/resolve", 404),
+    Case("pr-comment-reopen", "DELETE", R + "/pullrequests/{pr}/comments/{cid}/resolve", 204, prepare=_resolved),
+    Case("pr-comment-reopen-404", "DELETE", R + "/pullrequests/{pr}/comments/{cid}/resolve", 404, prepare=_comment),
     Case("pr-approve", "POST", R + "/pullrequests/{pr}/approve", 200, prepare=_pr("walk/approve")),
     Case("pr-approve-merged-400", "POST", R + "/pullrequests/1/approve", 400),
     Case("pr-unapprove", "DELETE", R + "/pullrequests/{pr}/approve", 204, prepare=_approved),
