@@ -125,7 +125,7 @@ def _routes() -> list[Route]:
         (PR + "/activity", ("GET",), prs.pr_activity, READ_PR),
         (PR + "/statuses", ("GET",), statuses.pullrequest_statuses, READ_PR),
         (PR + "/comments", ("GET",), prs.comments, READ_PR),
-        (PR + "/comments", ("POST",), prs.comment_create, WRITE_PR),
+        (PR + "/comments", ("POST",), prs.comment_create, READ_PR),  # the read scope, as the spec says
         (PR + "/comments/<int:comment_id>", ("GET",), prs.comment_detail, READ_PR),
         # Reference section 24: the comment writes need the read scope of an API token (legacy `pullrequest`).
         (PR + "/comments/<int:comment_id>", ("PUT",), prs.comment_update, READ_PR),
