@@ -58,14 +58,6 @@ def _refresh(act: Action, pull_request: PullRequest) -> PullRequest:
     return _store(pull_request.repository, act.client.get_pull_request(workspace, slug, number))
 
 
-def _same_commit(a: str | None, b: str | None) -> bool:
-    """PR payloads carry 12-character hashes; the mirror or a branch may hold all 40."""
-    if not a or not b:
-        return False
-    n = min(len(a), len(b))
-    return n >= 7 and a[:n] == b[:n]
-
-
 # -- open and update --------------------------------------------------------------------------------------------
 
 
@@ -414,7 +406,7 @@ def merge_pull_request(
             raise ActionFailed(
                 f"Pull request #{number} is already {current.state.lower()}; nothing was merged.", kind="invalid"
             )
-        if not _same_commit(current.source.commit, expected_source_commit):
+        if not records.same_commit(current.source.commit, expected_source_commit):
             diff = ""
             if current.source.commit:
                 try:

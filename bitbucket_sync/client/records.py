@@ -383,6 +383,15 @@ class CommitAuthor:
         return cls(raw=r.ostr("raw", "") or "", user=_oaccount(r, "user"))
 
 
+def same_commit(a: str | None, b: str | None) -> bool:
+    """Two hashes name the same commit, compared at the shorter one's length: Bitbucket gives 12 characters in pull
+    requests and some embedded objects, 40 in pushes, branches and statuses (at least 7 must match)."""
+    if not a or not b:
+        return False
+    shortest = min(len(a), len(b))
+    return shortest >= 7 and a[:shortest] == b[:shortest]
+
+
 @dataclass(frozen=True)
 class Commit(_Record):
     hash: str

@@ -112,12 +112,6 @@ def _values(record: records.BuildStatus) -> dict:
     }
 
 
-def _same_commit(a: str, b: str) -> bool:
-    """Hashes compared at the shorter one's length: a pull request's list gives 12 characters, webhooks 40."""
-    shortest = min(len(a), len(b))
-    return shortest >= 7 and a[:shortest] == b[:shortest]
-
-
 def store_statuses(
     *,
     pull_request: PullRequest,
@@ -142,7 +136,7 @@ def store_statuses(
             latest[key] = record
     read_for = pull_request.source_commit
     listed_commits = {r.commit for r in latest.values()}
-    if listed_commits and not any(_same_commit(c, read_for) for c in listed_commits):
+    if listed_commits and not any(records.same_commit(c, read_for) for c in listed_commits):
         read_for = sorted(listed_commits)[0][:40]
     with transaction.atomic():
         existing = {s.key: s for s in BuildStatus.objects.select_for_update().filter(pull_request=pull_request)}
@@ -188,11 +182,11 @@ def apply_status(*, pull_request: PullRequest, record: records.BuildStatus, now:
     now = now or timezone.now()
     key = record.key[:255]
     values = _values(record)
-    if _same_commit(record.commit, pull_request.source_commit):
+    if records.same_commit(record.commit, pull_request.source_commit):
         values["commit_hash"] = pull_request.source_commit  # the listing's form, so the next read changes nothing
     with transaction.atomic():
         rows = list(BuildStatus.objects.select_for_update().filter(pull_request=pull_request))
-        stale = [r.pk for r in rows if r.commit_hash and not _same_commit(r.commit_hash, record.commit)]
+        stale = [r.pk for r in rows if r.commit_hash and not records.same_commit(r.commit_hash, record.commit)]
         row = next((r for r in rows if r.key == key and r.pk not in stale), None)
         if row is not None and row.updated_on and record.updated_on and record.updated_on < row.updated_on:
             return False

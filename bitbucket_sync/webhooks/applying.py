@@ -161,7 +161,8 @@ def _status_pull_requests(repository: Repository, record: records.BuildStatus) -
     return [
         pr
         for pr in candidates
-        if _same_commit(pr.source_commit, record.commit) and (not record.refname or record.refname == pr.source_branch)
+        if records.same_commit(pr.source_commit, record.commit)
+        and (not record.refname or record.refname == pr.source_branch)
     ]
 
 
@@ -246,9 +247,9 @@ def _starts_at(change: _BranchChange, tip: str | None) -> bool:
     if tip is None:
         # A creation, or a deletion of what the mirror no longer has (nothing to do).
         return not change.old or change.new is None
-    if change.new is not None and _same_commit(tip, change.new.target.hash):
+    if change.new is not None and records.same_commit(tip, change.new.target.hash):
         return True  # already there: polled first, or applied before
-    return bool(change.old) and _same_commit(tip, change.old)
+    return bool(change.old) and records.same_commit(tip, change.old)
 
 
 def _live_tips(repository: Repository, names: list[str]) -> dict[str, str]:
@@ -311,7 +312,7 @@ def _apply_push(
                 continue
             record = current[change.name]
             now = record.target.hash if record is not None else None
-            unchanged = tip == now or bool(tip and now and _same_commit(tip, now))
+            unchanged = tip == now or bool(tip and now and records.same_commit(tip, now))
             if record is None:
                 upserts.mark_branch_removed(repository=repository, name=change.name)
                 done.append(f"{change.name} deleted (read from Bitbucket)")
@@ -340,9 +341,3 @@ def _target_hash(ref: Any) -> str:
         value = ref["target"].get("hash")
         return value if isinstance(value, str) else ""
     return ""
-
-
-def _same_commit(a: str, b: str) -> bool:
-    # Bitbucket sends full hashes in pushes but 12-character ones in some embedded objects.
-    shortest = min(len(a), len(b))
-    return shortest >= 7 and a[:shortest] == b[:shortest]
