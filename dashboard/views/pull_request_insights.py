@@ -9,7 +9,6 @@ readiness panel's tasks line; the reports line the panel shows once they were re
 `mirror-changed` event, and those regions refresh themselves.
 """
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,15 +17,12 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from bitbucket_sync import actions
-from bitbucket_sync.actions import receipts
 from dashboard.forms.tasks import TaskForm, TaskStateForm
 from dashboard.selectors import LiveReadError, insights
 from dashboard.views import access
 from dashboard.views.changes import EVENT as MIRROR_CHANGED
 from dashboard.views.htmx import HtmxHttpRequest, wants_fragment
-from dashboard.views.writes import done
-
-ALREADY_DONE = "That was already done (the form was sent twice)."
+from dashboard.views.writes import done, perform
 
 
 def _region(request: HtmxHttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
@@ -72,43 +68,31 @@ def pull_request_tasks(request: HtmxHttpRequest, workspace_slug: str, repo_slug:
 
 
 def _act(request: HtmxHttpRequest, names, form, *, action: str, run) -> HttpResponse:
-    """Run a task action once per idempotency key; `run()` returns the task list after it and the success words."""
+    """Run a task action once per idempotency key (`writes.perform`); `run()` returns the task list after it and the
+    success words. htmx gets the task region as it now is; a plain POST is redirected to the pull request."""
     workspace, repository, pull_request = names
     before = _counts(pull_request)
     url = reverse("pull_request_detail", args=[workspace.slug, repository.slug, pull_request.number])
-    receipt, fresh = receipts.claim(
-        user=request.user, key=form.cleaned_data["idempotency_key"], action=action, pull_request=pull_request
-    )
-    if not fresh:
-        if receipt.user_id != request.user.pk:
-            raise Http404("No such form.")
-        if not receipt.result_url:
-            failure = actions.ActionFailed("This form was already sent and is still being handled.", kind="pending")
-            return _tasks(request, workspace, repository, pull_request, before=before, failure=failure)
-        if request.htmx:
-            return _tasks(request, workspace, repository, pull_request, before=before, note=ALREADY_DONE)
-        return done(request, receipt.result_url, ALREADY_DONE)
-    try:
+    after: dict = {}
+
+    def acted() -> tuple[str, str]:
         tasks, message = run()
-    except actions.ActionRefused as refused:
-        receipts.release(receipt)
-        if refused.not_visible:
-            raise Http404(refused.message) from None
-        raise PermissionDenied(refused.message) from None
-    except actions.ActionFailed as failure:
-        receipts.release(receipt)
-        form.with_fresh_key()
-        kept = form if isinstance(form, TaskForm) else None
+        after["tasks"] = insights.TaskList(tasks)
+        return url, message
+
+    def answer(result_url: str, message: str) -> HttpResponse:
+        if request.htmx:
+            # A repeated form has no list of its own: the region reads it (from the cache the action filled).
+            return _tasks(request, workspace, repository, pull_request, before=before, note=message, **after)
+        return done(request, result_url, message)
+
+    def failed(failure: actions.ActionFailed) -> HttpResponse:
+        kept = form if isinstance(form, TaskForm) and failure.kind != "pending" else None
         return _tasks(request, workspace, repository, pull_request, before=before, failure=failure, form=kept)
-    except BaseException:
-        receipts.release(receipt)  # a fault of ours: the same form may be sent again
-        raise
-    receipts.complete(receipt, result_url=url)
-    if request.htmx:
-        return _tasks(
-            request, workspace, repository, pull_request, before=before, tasks=insights.TaskList(tasks), note=message
-        )
-    return done(request, url, message)
+
+    return perform(
+        request, form=form, action=action, run=acted, failed=failed, answer=answer, pull_request=pull_request
+    )
 
 
 @require_POST

@@ -54,6 +54,9 @@ def done(request: HtmxHttpRequest, url: str, message: str = "") -> HttpResponse:
     return redirect(url)
 
 
+ALREADY_DONE = "That was already done (the form was sent twice)."
+
+
 def replay(request: HtmxHttpRequest, action: str) -> HttpResponse | None:
     """The first result when this POST repeats a form that already acted (checked before "is it still open?",
     which the first submit has just made untrue), else None."""
@@ -61,7 +64,7 @@ def replay(request: HtmxHttpRequest, action: str) -> HttpResponse | None:
     earlier = selectors.completed_receipt(request.user, key=key, action=action)
     if earlier is None:
         return None
-    return done(request, earlier.result_url, "That was already done (the form was sent twice).")
+    return done(request, earlier.result_url, ALREADY_DONE)
 
 
 def perform(
@@ -71,15 +74,22 @@ def perform(
     action: str,
     run: Callable[[], tuple[str, str]],
     failed: Callable[[actions.ActionFailed], HttpResponse],
+    answer: Callable[[str, str], HttpResponse] | None = None,
+    pull_request=None,
 ) -> HttpResponse:
     """Run ``run`` once per idempotency key. ``run`` returns (result URL, success message); ``failed`` renders the
-    form again with the failure. A repeated key answers with the first submit's result instead of acting again."""
-    receipt, fresh = receipts.claim(user=request.user, key=form.cleaned_data["idempotency_key"], action=action)
+    form again with the failure. A repeated key answers with the first submit's result instead of acting again.
+    ``answer(url, message)`` says how a result is shown (default: redirect there, the message flashed); the receipt
+    names ``pull_request`` when the action is on one."""
+    answer = answer or (lambda url, message: done(request, url, message))
+    receipt, fresh = receipts.claim(
+        user=request.user, key=form.cleaned_data["idempotency_key"], action=action, pull_request=pull_request
+    )
     if not fresh:
         if receipt.user_id != request.user.pk:
             raise Http404("No such form.")
         if receipt.result_url:
-            return done(request, receipt.result_url, "That was already done (the form was sent twice).")
+            return answer(receipt.result_url, ALREADY_DONE)
         return failed(
             actions.ActionFailed(
                 "This form was already sent and Bitbucket is still working on it; reload in a moment.",
@@ -101,4 +111,4 @@ def perform(
         receipts.release(receipt)  # a fault of ours: the same form may be sent again
         raise
     receipts.complete(receipt, result_url=url)
-    return done(request, url, message)
+    return answer(url, message)
