@@ -371,14 +371,13 @@ def facts_for(pull_requests: list[PullRequest]) -> dict[int, Facts]:
         restrictions[rule.repository_id].append(rule)
     out = {}
     for pr in pull_requests:
-        read_for_tip = bool(pr.statuses_synced_for) and pr.statuses_synced_for == pr.source_commit
         out[pr.pk] = Facts(
             state=pr.state,
             draft=pr.draft,
             author=pr.author_id,
             source_commit=pr.source_commit,
             reviews=tuple(reviews[pr.pk]),
-            builds=tuple(builds[pr.pk]) if read_for_tip else None,
+            builds=tuple(builds[pr.pk]) if pr.builds_known else None,
             task_count=pr.task_count,
             conflict_state=pr.conflict_state,
             rules=rules_for(restrictions[pr.repository_id], pr.destination_branch)

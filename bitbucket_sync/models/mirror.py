@@ -294,6 +294,11 @@ class PullRequest(models.Model):
         """Reads `workspace` and `repository`: select_related them on a list."""
         return reverse("pull_request_detail", args=[self.workspace.slug, self.repository.slug, self.number])
 
+    @property
+    def builds_known(self) -> bool:
+        """The build statuses were read for the current source commit: `build_state` "" then means no builds."""
+        return bool(self.statuses_synced_for) and self.statuses_synced_for == self.source_commit
+
 
 class Participant(models.Model):
     """A reviewer or participant of a pull request, with their review state."""

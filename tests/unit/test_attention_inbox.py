@@ -362,3 +362,24 @@ def test_repositories_keep_their_open_count_with_every_write(team):
     turns.refresh_turns([pr.pk])
     team["web"].refresh_from_db()
     assert team["web"].open_pull_request_count == 1
+
+
+def test_the_build_column_tells_no_builds_from_builds_not_read(client, team):
+    me = team["me"]
+    read = f.pull_request(team["api"], author=me, title="read, no builds")
+    _builds(read)
+    f.pull_request(team["web"], author=me, title="never read")
+    client.force_login(team["viewer"])
+    rows = {
+        pr.title: pr for pr in client.get("/-/inbox/?tab=open").context["page"].object_list if pr.author_id == me.pk
+    }
+    assert rows["read, no builds"].builds_known and not rows["never read"].builds_known
+    body = client.get("/-/inbox/?tab=open").content.decode()
+
+    def row(title: str) -> str:
+        rest = body[body.index(title) :]
+        return rest[: rest.index("</tr>")]
+
+    # Conflicts are unknown for both, so "none" can only be the build cell's.
+    assert "<td>none</td>" in row("read, no builds")
+    assert "<td>none</td>" not in row("never read")
