@@ -191,6 +191,10 @@ class DiffFile:
     binary: bool = False
     too_large: bool = False
     annotations: list = field(default_factory=list)  # findings on the file's top (line 0) or on lines not shown
+    # The viewer's review of this file on a pull request page: marked viewed (and unchanged since), or changed since
+    # the source commit they last reviewed.
+    viewed: bool = False
+    changed_since_review: bool = False
 
     @property
     def path(self) -> str:
