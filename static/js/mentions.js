@@ -151,6 +151,8 @@
     } else if (event.key === "Escape") {
       event.preventDefault();
       close();
+    } else if (/^(ArrowLeft|ArrowRight|Home|End|PageUp|PageDown)$/.test(event.key)) {
+      close(); // the caret leaves the name being typed
     }
   });
 

@@ -1,5 +1,5 @@
-"""Mentioning someone in Chromium: `@ali` in a pull request's comment box offers Alice, choosing her writes Bitbucket's
-`@{account_id}`, and the posted comment links to her page."""
+"""Mentioning someone in Chromium: `@ali` in a pull request's comment box offers Alice (Escape closes the list),
+choosing her writes Bitbucket's `@{account_id}`, and the posted comment links to her page."""
 
 from __future__ import annotations
 
@@ -18,9 +18,13 @@ def test_mention_alice_from_the_comment_box(page, live_server, login, demo_mirro
     page.goto(f"{live_server.url}/acme/api-server/pull-requests/{pr.number}")
     page.locator("summary", has_text="Comment").click()
     box = page.get_by_label("Comment", exact=True)
-    box.press_sequentially("Please review @ali")
-
+    box.press_sequentially("Please review @al")
     alice = page.get_by_role("listbox").get_by_role("option").filter(has_text="Alice Adams")
+    alice.wait_for()
+    box.press("Escape")  # closes the list, keeps the text
+    assert page.get_by_role("listbox").count() == 0 and box.input_value() == "Please review @al"
+
+    box.press_sequentially("i")
     alice.wait_for()
     assert box.get_attribute("aria-expanded") == "true"
     assert box.get_attribute("aria-activedescendant") == alice.get_attribute("id")
