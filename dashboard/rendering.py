@@ -71,17 +71,13 @@ def _render_image(renderer, tokens, idx, options, env) -> str:
 _markdown.add_render_rule("image", _render_image)
 
 # --- mentions -----------------------------------------------------------------------------------------------------
-# Bitbucket writes a mention as `@{account_id}`; an Atlassian account id is `<digits>:<uuid>` or, for accounts from
-# before 2019, 24 hex digits. Anything else between the braces is not a mention and stays text.
+# Bitbucket writes a mention as `@{account_id}`; an Atlassian account id is `<digits>:<uuid>` or, for older accounts,
+# 24 hex digits. Anything else between the braces is not a mention and stays text.
 ACCOUNT_ID = re.compile(
     r"[0-9]{1,12}:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{24}"
 )
 _MENTION = re.compile(r"@\{(" + ACCOUNT_ID.pattern + r")\}")
 UNKNOWN_PERSON = "unknown user"
-
-
-def is_account_id(value: str) -> bool:
-    return ACCOUNT_ID.fullmatch(value) is not None
 
 
 def mentioned_account_ids(texts: Iterable[str]) -> set[str]:
