@@ -35,6 +35,7 @@ COUNT_PAGE = 100  # one page at the global maximum: the most a count reads
 # clears within a minute.
 FAILED_SECONDS = 60
 HEX = re.compile(r"[0-9a-f]{7,40}")
+FULL_HASH = re.compile(r"[0-9a-f]{40}")  # the mirror's tips: anything else never reaches a request
 
 KNOWN, UNKNOWN, DEFERRED = "known", "unknown", "deferred"
 
@@ -102,6 +103,10 @@ def read_ahead_behind(credential: Credential | None, repository: Repository, *, 
     pair and credential; nothing when cached, nothing past the budget reserve)."""
     if credential is None:
         return AheadBehind(UNKNOWN, reason="You have no active Bitbucket credential.")
+    if not (FULL_HASH.fullmatch(tip) and FULL_HASH.fullmatch(base_tip)):
+        return AheadBehind(
+            UNKNOWN, reason="bbdash does not know this branch's commit yet: it shows after the next sync"
+        )
     key = _key("counts", credential.pk, repository, tip, base_tip)
     found = cache.get(key)
     if found is not None:

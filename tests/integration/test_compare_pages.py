@@ -103,6 +103,15 @@ def test_unknown_with_bitbucket_reason_when_it_cannot_say(client, alice):
     assert "unknown" in text and "Bitbucket found nothing here (404)" in text
 
 
+def test_a_tip_the_mirror_does_not_hold_is_unknown_without_a_request(client, alice):
+    branch = _branch("feature/refund-endpoint")
+    Branch.objects.filter(pk=branch.pk).update(target_hash="")
+    before = _api_requests(alice.emulator)
+    text = _cell(client, branch.name).content.decode()
+    assert "unknown" in text and "after the next sync" in text
+    assert _api_requests(alice.emulator) == before
+
+
 def test_reads_stop_at_the_budget_reserve_and_say_so(client, alice, settings):
     settings.BBDASH_BUDGET_RESERVE_PERCENT = 30
     credential = alice.credentials["alice"]
