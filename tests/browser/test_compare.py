@@ -3,8 +3,11 @@ real ahead/behind counts as its rows come into view, then a branch is compared w
 from the compare page."""
 
 import re
+import shutil
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from bitbucket_sync.models import Branch, PullRequest
 
@@ -13,7 +16,19 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 BRANCH = "feature/compare-in-browser"
 
 
-def test_branches_show_real_ahead_behind_then_compare_and_open_a_pull_request(act_world, page, live_server, login):
+@pytest.fixture
+def keep(screenshot):
+    """Screenshots also go to var/test/screenshots/ so people can look at them after the run."""
+    folder = Path(settings.VAR_DIR) / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(name: str) -> None:
+        shutil.copy(screenshot(name), folder / f"{name}.png")
+
+    return take
+
+
+def test_branches_show_real_ahead_behind_then_compare_and_open_a_pull_request(act_world, page, live_server, login, keep):
     emu = act_world.emulator
     world = emu.world
     with world.lock:
@@ -31,6 +46,7 @@ def test_branches_show_real_ahead_behind_then_compare_and_open_a_pull_request(ac
     page.wait_for_function(f"() => document.querySelector('#ahead-behind-{branch.pk}')?.innerText.includes('·')")
     assert cell.inner_text().strip() == "1 · 1"  # one commit of its own; main moved on by one
     assert "?" not in page.locator("#branch-table").inner_text()
+    keep("compare-1-branches-ahead-behind")
 
     row = page.locator("#branch-table tr", has=page.locator(f"#ahead-behind-{branch.pk}"))
     row.get_by_role("link", name="Compare", exact=True).click()
@@ -39,6 +55,7 @@ def test_branches_show_real_ahead_behind_then_compare_and_open_a_pull_request(ac
     assert page.locator("#compare-behind").inner_text() == "1"
     assert "Compared in a browser." in page.locator(".diff-file").first.inner_text()
 
+    keep("compare-2-compare-page")
     page.get_by_role("link", name="Create pull request").click()
     page.wait_for_url(re.compile(r"/pull-requests/new\?"))
     page.get_by_role("button", name="Create pull request").click()
