@@ -28,7 +28,7 @@ def keep(screenshot):
     return take
 
 
-def test_branches_show_real_ahead_behind_then_compare_and_open_a_pull_request(act_world, page, live_server, login, keep):
+def test_real_ahead_behind_then_compare_and_open_a_pull_request(act_world, page, live_server, login, keep):
     emu = act_world.emulator
     world = emu.world
     with world.lock:
