@@ -16,6 +16,7 @@ from dashboard.views import (
     audit,
     branches,
     changes,
+    compare,
     credentials,
     file_edits,
     files,
@@ -157,6 +158,21 @@ urlpatterns = [
     path("<str:workspace_slug>/members/suggest", mentions.member_suggest, name="member_suggest"),
     path("<str:workspace_slug>/<str:repo_slug>/", repositories.repository_detail, name="repository_detail"),
     path("<str:workspace_slug>/<str:repo_slug>/branches/", repositories.branch_list, name="branch_list"),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/branches/compare/",
+        compare.branch_compare_form,
+        name="branch_compare_form",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/branches/compare/<path:spec>",
+        compare.branch_compare,
+        name="branch_compare",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/branches/ahead-behind",
+        compare.branch_ahead_behind,
+        name="branch_ahead_behind",
+    ),
     path("<str:workspace_slug>/<str:repo_slug>/watchers/", repositories.watcher_list, name="watcher_list"),
     path(
         "<str:workspace_slug>/<str:repo_slug>/pull-requests/",
