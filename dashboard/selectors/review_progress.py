@@ -86,8 +86,8 @@ def _history(user, pull_request: PullRequest) -> reviews.PushHistory | None:
 
 
 def _full_hash(short: str, pull_request: PullRequest, reader) -> str:
-    """A shortened hash from the feed made whole when the mirror or the cached commits know it (the turn logic
-    compares whole hashes)."""
+    """A hash from the feed spelled as the mirror spells that commit (the turn logic compares hashes as strings),
+    or in full when the cached commits know it; as it came otherwise."""
     if reviews.same_commit(short, pull_request.source_commit):
         return pull_request.source_commit
     for commit in review_reads.cached_pull_request_commits(reader, pull_request=pull_request) or []:

@@ -151,3 +151,16 @@ def test_a_review_given_in_bitbucket_is_read_from_the_activity_and_remembered(ac
     assert "Changes since your last review (" not in html and "changed since your review" not in html
     participant.refresh_from_db()
     assert participant.reviewed_commit == pr.source_commit
+
+
+def test_requesting_changes_after_a_push_moves_the_reviewed_commit(act_world, bob):
+    pr = _pr(act_world)
+    pr = actions.approve(user=act_world.users["bob"], pull_request=pr)
+    pr = _push(act_world, pr, {"since/third.py": "three = 3\n"})
+    seen = pr.source_commit
+
+    pr = actions.request_changes(user=act_world.users["bob"], pull_request=pr)
+
+    participant = Participant.objects.get(pull_request=pr, account__nickname__iexact="bob")
+    assert (participant.state, participant.reviewed_commit) == ("changes_requested", seen)
+    assert not participant.needs_review
