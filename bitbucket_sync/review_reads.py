@@ -8,17 +8,13 @@ merge base, which hides nothing new but shows everything since the branch left i
 
 from __future__ import annotations
 
-from typing import cast
-
-from django.core.cache import cache
-
-from bitbucket_sync.browse import CONTENT_SECONDS, LiveReader, _pr_key
-from bitbucket_sync.client.records import Commit, DiffStat, DiffText
+from bitbucket_sync.browse import CONTENT_SECONDS, LiveReader
+from bitbucket_sync.client.records import DiffStat, DiffText
 from bitbucket_sync.models import PullRequest
 from bitbucket_sync.reviews import COMMIT_HASH
 
 
-def _range(pull_request: PullRequest, current: str, reviewed: str) -> str:
+def _range(current: str, reviewed: str) -> str:
     # Hashes only: a spec like `other/repo:abc..def` would name another repository.
     if not (COMMIT_HASH.fullmatch(current) and COMMIT_HASH.fullmatch(reviewed)):
         raise ValueError("a commit range needs two commit hashes")
@@ -29,7 +25,7 @@ def read_changes_since(
     reader: LiveReader, *, pull_request: PullRequest, current: str, reviewed: str, max_bytes: int
 ) -> DiffText:
     """The diff from `reviewed` to `current` in the pull request's repository (at most `max_bytes` of it)."""
-    spec = _range(pull_request, current, reviewed)
+    spec = _range(current, reviewed)
     repository = pull_request.repository
     return reader.cached(
         reader.key("since-diff", repository.bitbucket_uuid, current, reviewed, max_bytes),
@@ -44,17 +40,10 @@ def read_files_changed_since(
     reader: LiveReader, *, pull_request: PullRequest, current: str, reviewed: str
 ) -> list[DiffStat]:
     """The diffstat from `reviewed` to `current`: which files changed since (one request, then cached)."""
-    spec = _range(pull_request, current, reviewed)
+    spec = _range(current, reviewed)
     repository = pull_request.repository
     return reader.cached(
         reader.key("since-diffstat", repository.bitbucket_uuid, current, reviewed),
         CONTENT_SECONDS,
         lambda: list(reader.client.iter_diffstat(repository.workspace.slug, repository.slug, spec, topic=False)),
     )
-
-
-def cached_pull_request_commits(reader: LiveReader, *, pull_request: PullRequest) -> list[Commit] | None:
-    """The pull request's commits if the commits section has read them with this credential, else None (no
-    request)."""
-    key = _pr_key("commits", reader, pull_request)
-    return None if key is None else cast(list[Commit] | None, cache.get(key))

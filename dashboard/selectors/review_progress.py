@@ -21,6 +21,7 @@ from django.http import Http404
 from bitbucket_sync import browse, review_reads, reviews
 from bitbucket_sync.browse import LiveReadError
 from bitbucket_sync.client import NotFound, path_problem
+from bitbucket_sync.client.records import Commit
 from bitbucket_sync.models import Participant, PullRequest, ViewedFile
 from dashboard import rendering
 from dashboard.selectors.source import browse_client
@@ -50,6 +51,11 @@ class ReviewProgress:
     def offered(self) -> bool:
         """Whether "changes since your last review" means anything: a review on a commit that is not the tip."""
         return bool(self.reviewed) and not self.gone and not reviews.same_commit(self.reviewed, self.current)
+
+    @property
+    def since_elsewhere(self) -> bool:
+        """The diff shown starts from a commit other than the viewer's last reviewed one."""
+        return bool(self.since) and not reviews.same_commit(self.since, self.reviewed)
 
     @property
     def short(self) -> str:
@@ -85,21 +91,19 @@ def _history(user, pull_request: PullRequest) -> reviews.PushHistory | None:
     return reviews.PushHistory.of(activity)
 
 
-def _full_hash(short: str, pull_request: PullRequest, reader) -> str:
+def _full_hash(short: str, pull_request: PullRequest, commits: list[Commit] | None) -> str:
     """A hash from the feed spelled as the mirror spells that commit (the turn logic compares hashes as strings),
-    or in full when the cached commits know it; as it came otherwise."""
+    or in full when the pull request's commits list it; as it came otherwise."""
     if reviews.same_commit(short, pull_request.source_commit):
         return pull_request.source_commit
-    for commit in review_reads.cached_pull_request_commits(reader, pull_request=pull_request) or []:
-        if reviews.same_commit(short, commit.hash):
-            return commit.hash
-    return short
+    return next((c.hash for c in commits or [] if reviews.same_commit(short, c.hash)), short)
 
 
 def progress(user, *, pull_request: PullRequest) -> ReviewProgress:
     """The viewer's last reviewed commit and how far behind the tip it is. The activity is read only for a viewer
-    who takes part in the pull request (a review makes one a participant); what it teaches is stored, so whose turn
-    it is follows."""
+    who takes part in the pull request (a review makes one a participant), and the commits only when they reviewed
+    an earlier one (both as the page's own sections read them, from the same caches); what the activity teaches is
+    stored, so whose turn it is follows."""
     review = ReviewProgress(current=pull_request.source_commit)
     account = account_for_user(user)
     participant = (
@@ -111,15 +115,17 @@ def progress(user, *, pull_request: PullRequest) -> ReviewProgress:
     reviewed = reviews.last_reviewed_commit(stored=participant.reviewed_commit, history=review.history, account=account)
     if not reviewed:
         return review
-    try:
-        with browse_client(user) as reader:
-            reviewed = _full_hash(reviewed, pull_request, reader)
-            commits = review_reads.cached_pull_request_commits(reader, pull_request=pull_request)
-    except LiveReadError:
-        commits = None
-    if participant.state and reviewed != participant.reviewed_commit:
+    commits = None
+    if not reviews.same_commit(reviewed, pull_request.source_commit):
+        try:
+            with browse_client(user) as reader:
+                commits = browse.read_pull_request_commits(reader, pull_request=pull_request)
+        except LiveReadError as exc:
+            logger.info("commits of %s not read: %s", pull_request.pk, exc)
+    # Stored as the feed and the mirror spell it (12 digits, as Bitbucket sends them); shown and linked in full.
+    if participant.state and not reviews.same_commit(reviewed, participant.reviewed_commit):
         reviews.record_review(pull_request=pull_request, account=account, commit=reviewed)
-    review.reviewed = reviewed
+    review.reviewed = reviewed = _full_hash(reviewed, pull_request, commits)
     if commits is not None:
         # Newest first: the reviewed commit's place is how many commits came after it (None after a rebase).
         review.commits_ago = next((i for i, c in enumerate(commits) if reviews.same_commit(c.hash, reviewed)), None)

@@ -78,7 +78,7 @@ def test_approving_records_the_commit_then_a_push_offers_only_its_changes(act_wo
     assert pr.source_commit != reviewed
     everything = _diff(bob, pr)
     assert f"?since={reviewed}" in everything
-    assert "Changes since your last review (" in everything and reviewed[:7] in everything
+    assert f'Changes since your last review (<span class="mono">{reviewed[:7]}</span>, 1 commit ago)' in everything
     assert sorted(_files(everything)) == ["since/first.py", "since/second.py", "since/third.py"]
     marked = re.findall(r'<span class="mono">([^<]+)</span>[^\n]*?changed since your review', everything)
     assert sorted(marked) == ["since/second.py", "since/third.py"]
