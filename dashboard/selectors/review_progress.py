@@ -99,12 +99,18 @@ def _full_hash(short: str, pull_request: PullRequest, commits: list[Commit] | No
     return next((c.hash for c in commits or [] if reviews.same_commit(short, c.hash)), short)
 
 
+def _from_fork(pull_request: PullRequest) -> bool:
+    return pull_request.source_repository_full_name not in ("", pull_request.repository.full_name)
+
+
 def progress(user, *, pull_request: PullRequest) -> ReviewProgress:
     """The viewer's last reviewed commit and how far behind the tip it is. The activity is read only for a viewer
     who takes part in the pull request (a review makes one a participant), and the commits only when they reviewed
     an earlier one (both as the page's own sections read them, from the same caches); what the activity teaches is
     stored, so whose turn it is follows."""
     review = ReviewProgress(current=pull_request.source_commit)
+    if _from_fork(pull_request):
+        return review  # its commits live in the fork: no diff between them through this repository
     account = account_for_user(user)
     participant = (
         Participant.objects.filter(pull_request=pull_request, account=account).first() if account is not None else None
@@ -152,8 +158,8 @@ def changes_since(user, *, pull_request: PullRequest, review: ReviewProgress, si
     Http404 for a commit that was never this pull request's (it could be any commit of the repository)."""
     if not since or reviews.same_commit(since, pull_request.source_commit):
         return None
-    if pull_request.source_repository_full_name not in ("", pull_request.repository.full_name):
-        return None  # a fork's commits are not in this repository
+    if _from_fork(pull_request):
+        return None
     if not _in_history(pull_request, review, since, user):
         raise Http404("No such commit in this pull request.")
     with browse_client(user) as reader:
@@ -186,7 +192,7 @@ def mark_files(user, *, pull_request: PullRequest, diff: dict, review: ReviewPro
     diffstat between the two commits), and viewed while its change is the one they marked."""
     files: list[rendering.DiffFile] = diff.get("files", [])
     fingerprints: dict[str, str] = diff.get("fingerprints", {})
-    if review.offered and pull_request.source_repository_full_name in ("", pull_request.repository.full_name):
+    if review.offered and not _from_fork(pull_request):
         stats: list = []
         try:
             with browse_client(user) as reader:

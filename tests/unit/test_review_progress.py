@@ -4,10 +4,13 @@ per-file digests a "viewed" mark remembers; and the `since` a diff URL may carry
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import responses
 from django.http import Http404
 
+from bitbucket_sync.client import ApiToken, BitbucketClient
 from bitbucket_sync.client.records import Account as AccountRecord
 from bitbucket_sync.client.records import Activity
 from bitbucket_sync.models import Account
@@ -153,3 +156,19 @@ def test_since_must_be_a_commit_hash(junk):
 def test_since_hash_or_nothing():
     assert since_from_url("") == "" and since_from_url(None) == ""
     assert since_from_url("0123abc") == "0123abc"
+
+
+@responses.activate
+def test_client_asks_for_the_plain_two_commit_diff_only_when_told():
+    repo = "https://api.example.test/2.0/repositories/acme/web"
+    responses.get(f"{repo}/diff/{A}..{B}", body="diff --git a/x b/x\n")
+    responses.get(f"{repo}/diffstat/{A}..{B}", json={"values": [], "pagelen": 500})
+    client = BitbucketClient(ApiToken("a@example.test", "token"), base_url="https://api.example.test/2.0")
+
+    client.get_diff("acme", "web", f"{A}..{B}")
+    client.get_diff("acme", "web", f"{A}..{B}", topic=False)
+    list(client.iter_diffstat("acme", "web", f"{A}..{B}", topic=False))
+
+    queries = [parse_qs(urlsplit(call.request.url).query) for call in responses.calls]
+    assert "topic" not in queries[0]
+    assert queries[1]["topic"] == ["false"] and queries[2]["topic"] == ["false"]
