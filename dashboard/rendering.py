@@ -250,6 +250,7 @@ class DiffFile:
     # the source commit they last reviewed.
     viewed: bool = False
     changed_since_review: bool = False
+    fingerprint: str = ""  # a digest of this file's change, which a "viewed" mark remembers ("" offers no mark)
 
     @property
     def path(self) -> str:

@@ -249,10 +249,10 @@ class BitbucketClient:
         query.update(params or {})
         return query
 
-    def _text(self, path: str, *, max_bytes: int | None = None) -> DiffText:
+    def _text(self, path: str, *, max_bytes: int | None = None, params: Mapping[str, Any] | None = None) -> DiffText:
         """A text body read as it streams in: past ``max_bytes`` the rest is never downloaded (a diff can be
         hundreds of megabytes), and the text says it was cut."""
-        response = self._request("GET", path, accept="text/plain", stream=True)
+        response = self._request("GET", path, accept="text/plain", stream=True, params=params)
         chunks: list[bytes] = []
         size, truncated = 0, False
         failure: Unavailable | None = None
@@ -440,18 +440,23 @@ class BitbucketClient:
             params={"fields": fields_param(Commit.FIELDS, paginated=False)},
         )
 
-    def get_diff(self, workspace: str, repo: str, spec: str, *, max_bytes: int | None = None) -> DiffText:
+    def get_diff(
+        self, workspace: str, repo: str, spec: str, *, max_bytes: int | None = None, topic: bool = True
+    ) -> DiffText:
         """GET /repositories/{workspace}/{repo_slug}/diff/{spec}: raw diff (``A..B`` is A's changes against B), at
-        most ``max_bytes`` of it read."""
-        return self._text(f"{self._repo(workspace, repo)}/diff/{_ref(spec)}", max_bytes=max_bytes)
+        most ``max_bytes`` of it read. ``topic=False``: A's tree against B's itself (two dots), not against their
+        merge base."""
+        params = None if topic else {"topic": "false"}
+        return self._text(f"{self._repo(workspace, repo)}/diff/{_ref(spec)}", max_bytes=max_bytes, params=params)
 
-    def iter_diffstat(self, workspace: str, repo: str, spec: str) -> Iterator[DiffStat]:
-        """GET /repositories/{workspace}/{repo_slug}/diffstat/{spec}."""
+    def iter_diffstat(self, workspace: str, repo: str, spec: str, *, topic: bool = True) -> Iterator[DiffStat]:
+        """GET /repositories/{workspace}/{repo_slug}/diffstat/{spec} (``topic`` as for ``get_diff``)."""
         return self._iter(
             f"{self._repo(workspace, repo)}/diffstat/{_ref(spec)}",
             DiffStat.from_json,
             DiffStat.FIELDS,
             pagelen=DIFFSTAT_PAGELEN,
+            params=None if topic else {"topic": "false"},
         )
 
     # -- source -----------------------------------------------------------------------------------------------

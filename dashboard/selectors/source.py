@@ -20,6 +20,7 @@ from bitbucket_sync.browse import LiveReader
 from bitbucket_sync.client import UnsafePath, path_problem
 from bitbucket_sync.models import Branch, PullRequest, Repository
 from dashboard import rendering
+from dashboard.diff_fingerprints import file_fingerprints
 from dashboard.selectors.mentions import mention_names
 from dashboard.selectors.visibility import active_credential
 
@@ -114,6 +115,7 @@ def pull_request_diff(user, *, pull_request: PullRequest) -> dict:
         "diffstat": [(stat, rendering.file_anchor(stat.path)) for stat in diffstat],
         "files": files,
         "truncated": truncated,
+        "fingerprints": file_fingerprints(raw, files),  # for the viewer's "viewed" marks
     }
 
 

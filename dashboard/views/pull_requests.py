@@ -1,5 +1,7 @@
 """Pull request pages: the workspace inbox, a repository's list, and one pull request with its live sections."""
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.http import HttpResponse
@@ -10,7 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from dashboard import rendering, selectors
 from dashboard.filters import PullRequestFilterForm
-from dashboard.selectors import insights, mentions
+from dashboard.selectors import insights, mentions, review_progress
 from dashboard.views import access
 from dashboard.views.changes import pull_request_version
 from dashboard.views.htmx import HtmxHttpRequest, fragment, wants_fragment
@@ -112,8 +114,9 @@ def pull_request_detail(
 
 
 def _section(request: HtmxHttpRequest, pull_request, section: str) -> dict:
-    loaders = {
-        "pr-diff": ("diff", _diff_with_annotations),
+    since = review_progress.since_from_url(request.GET.get("since")) if section == "pr-diff" else ""
+    loaders: dict[str, tuple[str, Callable[..., Any]]] = {
+        "pr-diff": ("diff", partial(_diff_with_annotations, since=since)),
         "pr-commits": ("commits", selectors.pull_request_commits),
         "pr-discussion": ("discussion", selectors.pull_request_discussion),
     }
@@ -124,7 +127,13 @@ def _section(request: HtmxHttpRequest, pull_request, section: str) -> dict:
         return {f"{name}_error": str(exc), f"{name}_loaded": True}
 
 
-def _diff_with_annotations(user, *, pull_request) -> dict:
-    """The diff, with the source commit's Code Insights annotations on the lines they name."""
-    diff = selectors.pull_request_diff(user, pull_request=pull_request)
+def _diff_with_annotations(user, *, pull_request, since: str = "") -> dict:
+    """The diff, with the source commit's Code Insights annotations on the lines they name, and the viewer's
+    review progress (`review`): all changes with their marks, or only those since the commit `since`."""
+    review = review_progress.progress(user, pull_request=pull_request)
+    diff = review_progress.changes_since(user, pull_request=pull_request, review=review, since=since)
+    if diff is None:
+        diff = selectors.pull_request_diff(user, pull_request=pull_request)
+        review_progress.mark_files(user, pull_request=pull_request, diff=diff, review=review)
+    diff["review"] = review
     return insights.annotate_diff(user, pull_request=pull_request, diff=diff)
