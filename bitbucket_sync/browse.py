@@ -208,21 +208,24 @@ def _pr_key(kind: str, reader: LiveReader, pull_request: PullRequest) -> str | N
 
 
 def read_pull_request_diff(
-    reader: LiveReader, *, pull_request: PullRequest, max_bytes: int
+    reader: LiveReader, *, pull_request: PullRequest, max_bytes: int, ignore_whitespace: bool = False
 ) -> tuple[list[DiffStat], DiffText]:
-    """The diffstat and the diff, cached by the source and destination commits. The diff is read only up to
-    `max_bytes` (a page shows no more), and only that much is cached."""
+    """The diffstat and the diff, cached by the source and destination commits (and whether whitespace is ignored:
+    another diff). The diff is read only up to `max_bytes` (a page shows no more), and only that much is cached."""
     ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
     client = reader.client
+    suffix = "-w" if ignore_whitespace else ""
     diffstat = reader.cached(
-        _pr_key("diffstat", reader, pull_request),
+        _pr_key("diffstat" + suffix, reader, pull_request),
         CONTENT_SECONDS,
-        lambda: list(client.iter_pull_request_diffstat(ws, slug, number)),
+        lambda: list(client.iter_pull_request_diffstat(ws, slug, number, ignore_whitespace=ignore_whitespace)),
     )
     raw = reader.cached(
-        _pr_key("diff", reader, pull_request),
+        _pr_key("diff" + suffix, reader, pull_request),
         CONTENT_SECONDS,
-        lambda: client.get_pull_request_diff(ws, slug, number, max_bytes=max_bytes),
+        lambda: client.get_pull_request_diff(
+            ws, slug, number, max_bytes=max_bytes, ignore_whitespace=ignore_whitespace
+        ),
     )
     return diffstat, raw
 

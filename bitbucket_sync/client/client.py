@@ -248,10 +248,10 @@ class BitbucketClient:
         query.update(params or {})
         return query
 
-    def _text(self, path: str, *, max_bytes: int | None = None) -> DiffText:
+    def _text(self, path: str, *, max_bytes: int | None = None, params: Mapping[str, Any] | None = None) -> DiffText:
         """A text body read as it streams in: past ``max_bytes`` the rest is never downloaded (a diff can be
         hundreds of megabytes), and the text says it was cut."""
-        response = self._request("GET", path, accept="text/plain", stream=True)
+        response = self._request("GET", path, accept="text/plain", stream=True, params=params)
         chunks: list[bytes] = []
         size, truncated = 0, False
         failure: Unavailable | None = None
@@ -568,18 +568,31 @@ class BitbucketClient:
             DefaultReviewer.FIELDS,
         )
 
-    def get_pull_request_diff(self, workspace: str, repo: str, pr_id: int, *, max_bytes: int | None = None) -> DiffText:
+    def get_pull_request_diff(
+        self,
+        workspace: str,
+        repo: str,
+        pr_id: int,
+        *,
+        max_bytes: int | None = None,
+        ignore_whitespace: bool = False,
+    ) -> DiffText:
         """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/diff (302 to the repository diff, followed), at
-        most ``max_bytes`` of it read."""
-        return self._text(f"{self._pr(workspace, repo, pr_id)}/diff", max_bytes=max_bytes)
+        most ``max_bytes`` of it read. ``ignore_whitespace`` is the repository diff's parameter (git's ``-w``), sent
+        along with the shortcut so the redirect carries it."""
+        params = {"ignore_whitespace": "true"} if ignore_whitespace else None
+        return self._text(f"{self._pr(workspace, repo, pr_id)}/diff", max_bytes=max_bytes, params=params)
 
-    def iter_pull_request_diffstat(self, workspace: str, repo: str, pr_id: int) -> Iterator[DiffStat]:
+    def iter_pull_request_diffstat(
+        self, workspace: str, repo: str, pr_id: int, *, ignore_whitespace: bool = False
+    ) -> Iterator[DiffStat]:
         """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/diffstat (302 to the repository diffstat)."""
         return self._iter(
             f"{self._pr(workspace, repo, pr_id)}/diffstat",
             DiffStat.from_json,
             DiffStat.FIELDS,
             pagelen=DIFFSTAT_PAGELEN,
+            params={"ignore_whitespace": "true"} if ignore_whitespace else None,
         )
 
     def pull_request_conflicts(self, workspace: str, repo: str, pr_id: int) -> tuple[str, ...]:
