@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
+from urllib.parse import unquote, urlsplit
 
 from django.core.cache import cache
 
@@ -228,6 +230,51 @@ def read_pull_request_diff(
         ),
     )
     return diffstat, raw
+
+
+# An inline comment's `links.code`: the diff it was made on, `{repo}/diff/[{ws}/{repo}:]{A}..{B}?path=…`, its two
+# commits by hash (reference §25.2).
+_CODE_LINK = re.compile(
+    r"(?:^|/)repositories/([^/]+)/([^/]+)/diff/(?:([^/:]+)/([^/:]+):)?([0-9a-f]{7,40})\.\.([0-9a-f]{7,40})$"
+)
+# A snippet needs only the few lines around the comment: a file's diff larger than this is not worth the read.
+COMMENT_CODE_BYTES = 256 * 1024
+
+
+def comment_code_spec(code_url: str | None, *, pull_request: PullRequest) -> str | None:
+    """`A..B` of the diff an inline comment was made on, when its link is an http(s) link to this pull request's own
+    repository (from a fork, or anything else, None: nothing is read for it)."""
+    if not code_url:
+        return None
+    parts = urlsplit(code_url)
+    match = _CODE_LINK.search(unquote(parts.path)) if parts.scheme in ("http", "https") else None
+    if match is None:
+        return None
+    own = pull_request.repository.full_name.lower()
+    ws, slug, spec_ws, spec_slug, a, b = match.groups()
+    if f"{ws}/{slug}".lower() != own or (spec_ws is not None and f"{spec_ws}/{spec_slug}".lower() != own):
+        return None
+    return f"{a}..{b}"
+
+
+def _comment_code_key(reader: LiveReader, pull_request: PullRequest, spec: str, path: str) -> str:
+    return reader.key("comment-code", pull_request.repository.bitbucket_uuid, spec, path)
+
+
+def cached_comment_code(reader: LiveReader, *, pull_request: PullRequest, spec: str, path: str) -> DiffText | None:
+    """What `read_comment_code` cached for this credential, without a request; None when nothing is."""
+    return cast(DiffText | None, cache.get(_comment_code_key(reader, pull_request, spec, path)))
+
+
+def read_comment_code(reader: LiveReader, *, pull_request: PullRequest, spec: str, path: str) -> DiffText:
+    """One file's diff as it was when an inline comment was made on it (`spec` from `comment_code_spec`): cached by
+    its commit hashes, which never change."""
+    ws, slug = pull_request.workspace.slug, pull_request.repository.slug
+    return reader.cached(
+        _comment_code_key(reader, pull_request, spec, path),
+        CONTENT_SECONDS,
+        lambda: reader.client.get_diff(ws, slug, spec, path=path, max_bytes=COMMENT_CODE_BYTES),
+    )
 
 
 def read_pull_request_commits(reader: LiveReader, *, pull_request: PullRequest) -> list[Commit]:

@@ -402,10 +402,13 @@ class BitbucketClient:
             params={"fields": fields_param(Commit.FIELDS, paginated=False)},
         )
 
-    def get_diff(self, workspace: str, repo: str, spec: str, *, max_bytes: int | None = None) -> DiffText:
-        """GET /repositories/{workspace}/{repo_slug}/diff/{spec}: raw diff (``A..B`` is A's changes against B), at
-        most ``max_bytes`` of it read."""
-        return self._text(f"{self._repo(workspace, repo)}/diff/{_ref(spec)}", max_bytes=max_bytes)
+    def get_diff(
+        self, workspace: str, repo: str, spec: str, *, path: str | None = None, max_bytes: int | None = None
+    ) -> DiffText:
+        """GET /repositories/{workspace}/{repo_slug}/diff/{spec}: raw diff (``A..B`` is A's changes against B), only
+        of ``path`` when given, at most ``max_bytes`` of it read."""
+        params = {"path": check_path(path.strip("/"))} if path else None
+        return self._text(f"{self._repo(workspace, repo)}/diff/{_ref(spec)}", max_bytes=max_bytes, params=params)
 
     def iter_diffstat(self, workspace: str, repo: str, spec: str) -> Iterator[DiffStat]:
         """GET /repositories/{workspace}/{repo_slug}/diffstat/{spec}."""

@@ -10,9 +10,10 @@ discussion tab reads.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bitbucket_sync import browse
+from bitbucket_sync.client.paths import UnsafePath
 from bitbucket_sync.models import PullRequest
 from dashboard import rendering
 from dashboard.selectors import insights
@@ -28,12 +29,20 @@ OUTDATED = "outdated"  # Bitbucket says the code it was made on changed since
 NOT_SHOWN = "not_shown"  # its line is not among the lines this diff shows
 
 
-@dataclass(frozen=True)
+# Snippets of the code a thread was made on, read from Bitbucket per request at most (each read is cached by its
+# commits, so the next page load reads the next few); the rest say their line is gone.
+SNIPPET_READS = 3
+SNIPPET_CONTEXT = 2  # lines shown above the commented one
+
+
+@dataclass
 class PlacedThread:
-    """A thread shown at its file's top, and why it is not under a line."""
+    """A thread shown at its file's top, and why it is not under a line; `snippet`: the lines it was made on (the
+    commented one last), empty when they could not be had cheaply."""
 
     thread: Thread
     reason: str
+    snippet: list[rendering.DiffLine] = field(default_factory=list)
 
     @property
     def outdated(self) -> bool:
@@ -72,6 +81,7 @@ def pull_request_diff_batch(
         diff["threads_error"] = str(exc)
     else:
         place_threads(files, threads)
+        add_snippets(user, pull_request=pull_request, placed=[p for f in files for p in f.threads])
     return diff
 
 
@@ -106,3 +116,48 @@ def place_threads(files: list[rendering.DiffFile], threads: Threads) -> None:
             else:
                 reason = NOT_SHOWN
             file.threads.append(PlacedThread(thread=thread, reason=reason))
+
+
+def add_snippets(user, *, pull_request: PullRequest, placed: list[PlacedThread]) -> None:
+    """The code each line thread at a file's top was made on, from the diff its comment links to: what is cached
+    costs nothing; at most `SNIPPET_READS` other reads per request; a read that fails leaves the snippet out."""
+    wanted = []
+    for p in placed:
+        spec = browse.comment_code_spec(p.thread.root.comment.code_url, pull_request=pull_request)
+        if spec is not None and p.thread.line is not None and p.thread.path:
+            wanted.append((p, spec))
+    if not wanted:
+        return
+    reads = SNIPPET_READS
+    try:
+        with browse_client(user) as reader:
+            for p, spec in wanted:
+                path = p.thread.path or ""
+                text = browse.cached_comment_code(reader, pull_request=pull_request, spec=spec, path=path)
+                if text is None and reads > 0:
+                    reads -= 1
+                    try:
+                        text = browse.read_comment_code(reader, pull_request=pull_request, spec=spec, path=path)
+                    except (browse.BitbucketError, UnsafePath) as exc:
+                        logger.info("code of comment %s not read: %r", p.thread.id, exc)
+                if text is not None:
+                    p.snippet = snippet(text, path=path, side=p.thread.side or NEW, line=p.thread.line or 0)
+    except browse.LiveReadError as exc:
+        logger.info("comment snippets of %s not read: %s", pull_request.pk, exc)
+
+
+def snippet(text: str, *, path: str, side: str, line: int) -> list[rendering.DiffLine]:
+    """The commented line of `path` in a raw diff and the few lines above it in the same hunk; empty when the diff
+    does not show that line."""
+    files, _ = rendering.parse_diff(text)
+    for file in files:
+        if path not in (file.new_path, file.old_path):
+            continue
+        for i, candidate in enumerate(file.lines):
+            kinds, number = (("add", "ctx"), candidate.new) if side == NEW else (("del", "ctx"), candidate.old)
+            if candidate.kind in kinds and number == line:
+                start = i
+                while start > 0 and i - start < SNIPPET_CONTEXT and file.lines[start - 1].kind != "hunk":
+                    start -= 1
+                return file.lines[start : i + 1]
+    return []

@@ -144,3 +144,56 @@ def test_batches_are_not_for_outsiders(client, alice, pr, django_user_model):
     client.force_login(django_user_model.objects.create_user("eve"))  # no credential: sees nothing
     assert client.get(_url(pr, "?files=2"), **HX).status_code == 404
     assert client.get(_url(pr, "?view=split&w=1"), **HX).status_code == 404
+
+
+def test_a_thread_whose_line_left_the_diff_shows_at_the_file_top_with_its_code(client, alice, pr):
+    emu = alice.emulator
+    repo = emu.world.repository("acme", "api-server")
+    emu_pr = next(p for p in repo.pullrequests.values() if p.title == pr.title)
+    body = "def clamp(size):\n    return min(size, 100)\n\n\ndef floor(size):\n    return max(size, 1)\n"
+    emu.world.commit_files("acme", "api-server", BRANCH, "bob", {"src/api_server/pages.py": body})
+    emu.world.add_comment(
+        repo, emu_pr, emu.world.user("carol").uuid, "Is 1 right?", inline={"path": "src/api_server/pages.py", "to": 6}
+    )
+    # Then the function goes again: line 6 is no longer in the diff.
+    tip = emu.world.commit_files(
+        "acme",
+        "api-server",
+        BRANCH,
+        "bob",
+        {"src/api_server/pages.py": "def clamp(size):\n    return min(size, 100)\n"},
+    )
+    PullRequest.objects.filter(pk=pr.pk).update(source_commit=tip.hash)
+    pr.refresh_from_db()
+    cache.clear()
+
+    response = client.get(_url(pr), **HX)
+    pages = next(f for f in response.context["diff"]["files"] if f.path == "src/api_server/pages.py")
+    (placed,) = pages.threads
+    assert placed.thread.line == 6 and placed.reason == "not_shown"
+    assert [line.number for line in placed.snippet] == [4, 5, 6]
+    html = response.content.decode()
+    top = html.index('class="placed-thread not_shown"')
+    assert html.index("Is 1 right?") > top and "max" in html[top : html.index("Is 1 right?")]
+    assert "Why 100?" in html  # the thread on a line still shown stays under it
+    # The snippet's diff is cached by its commits: the next load reads nothing.
+    before = _api_requests(emu, "alice")
+    client.get(_url(pr), **HX)
+    assert _api_requests(emu, "alice") == before
+
+
+def test_snippet_reads_are_capped_per_request(client, alice, pr, monkeypatch):
+    from dashboard.selectors import diffs
+
+    monkeypatch.setattr(diffs, "SNIPPET_READS", 0)
+    emu = alice.emulator
+    repo = emu.world.repository("acme", "api-server")
+    emu_pr = next(p for p in repo.pullrequests.values() if p.title == pr.title)
+    emu.world.add_comment(
+        repo, emu_pr, emu.world.user("carol").uuid, "Far away", inline={"path": "src/api_server/pages.py", "to": 40}
+    )
+    cache.clear()
+    response = client.get(_url(pr), **HX)
+    pages = next(f for f in response.context["diff"]["files"] if f.path == "src/api_server/pages.py")
+    assert [(p.reason, p.snippet) for p in pages.threads] == [("not_shown", [])]
+    assert "which this diff does not show" in response.content.decode()

@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 import pytest
 from django.template.loader import render_to_string
 
+from bitbucket_sync.browse import comment_code_spec
 from bitbucket_sync.client.records import Account, Annotation, Comment, Report
+from bitbucket_sync.models import PullRequest, Repository
 from dashboard import rendering
 from dashboard.rendering import DiffFile, DiffLine, diff_batch_end, diff_file_chunks, is_generated, split_rows
-from dashboard.selectors.diffs import NOT_SHOWN, ON_FILE, OUTDATED, place_threads
+from dashboard.selectors.diffs import NOT_SHOWN, ON_FILE, OUTDATED, place_threads, snippet
 from dashboard.selectors.threads import build_threads
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -178,3 +180,34 @@ def test_generated_files_render_collapsed_with_their_size():
 def test_a_whitespace_only_file_says_so():
     (file,) = rendering.parse_diff("diff --git a/a.py b/a.py\nindex 1111111..2222222 100644\n")[0]
     assert "only whitespace changed" in _render([file], ignore_whitespace=True)
+
+
+API = "https://api.bitbucket.org/2.0/repositories"
+AB = "a31d1b70c972..b563d040b08e"
+
+
+@pytest.mark.parametrize(
+    ("url", "spec"),
+    [
+        (f"{API}/acme/api-server/diff/acme/api-server:a31d1b70c972..b563d040b08e?path=a.py", AB),
+        (f"{API}/Acme/API-Server/diff/{AB}", AB),
+        (f"{API}/acme/api-server/diff/someone/fork:{AB}", None),  # a fork: not read
+        (f"{API}/acme/other/diff/acme/other:{AB}", None),  # another repository
+        (f"{API}/acme/api-server/diff/acme/api-server:main..b563d040b08e", None),  # not commit hashes
+        (f"{API}/acme/api-server/diff/acme/api-server:a31d1b70c972..b563d040b08e/../../x", None),
+        (f"javascript:alert(1)//repositories/acme/api-server/diff/{AB}", None),
+        (None, None),
+    ],
+)  # fmt: skip
+def test_a_comments_code_link_is_read_only_for_this_repository_and_commit_hashes(url, spec):
+    pull_request = PullRequest(repository=Repository(full_name="acme/api-server"))
+    assert comment_code_spec(url, pull_request=pull_request) == spec
+
+
+def test_a_snippet_is_the_commented_line_and_the_lines_above_it_in_its_hunk():
+    found = snippet(DIFF, path="app.py", side="new", line=4)
+    assert [(line.kind, line.number) for line in found] == [("add", 2), ("add", 3), ("add", 4)]
+    assert [line.number for line in snippet(DIFF, path="app.py", side="old", line=2)] == [1, 2]  # the hunk starts
+    assert [line.number for line in snippet(DIFF, path="app.py", side="new", line=1)] == [1]
+    assert snippet(DIFF, path="app.py", side="new", line=99) == []
+    assert snippet(DIFF, path="other.py", side="new", line=1) == []
