@@ -423,6 +423,12 @@ def diff_file_chunks(text: str, *, truncated: bool = False) -> tuple[list[str], 
     return [text[a:b] for a, b in zip(starts, ends, strict=True)], truncated
 
 
+def chunk_path(chunk: str) -> str:
+    """The path a file chunk of a diff names in its `diff --git a/… b/…` header (the new one)."""
+    header = _GIT_HEADER.match(chunk[: chunk.find("\n")] if "\n" in chunk else chunk)
+    return header.group(2) if header else ""
+
+
 def diff_batch_end(chunks: list[str], start: int) -> int:
     """The end (exclusive) of the batch of files that begins at `start`: `DIFF_BATCH_FILES` files or
     `DIFF_BATCH_BYTES` of diff, whichever comes first, and at least one file."""

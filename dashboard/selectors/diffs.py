@@ -52,8 +52,9 @@ class PlacedThread:
 def pull_request_diff_batch(
     user, *, pull_request: PullRequest, start: int = 0, ignore_whitespace: bool = False
 ) -> dict:
-    """The diffstat and the files of the batch that begins at file `start` (parsed, highlighted, annotated, with
-    their threads placed), and where the next batch begins (`next_start`, None after the last file)."""
+    """The diffstat (each entry: the entry, its file's anchor, and its file's index in the diff when that file is
+    not in this batch, else None) and the files of the batch that begins at file `start` (parsed, highlighted,
+    annotated, with their threads placed), and where the next batch begins (`next_start`, None after the last)."""
     with browse_client(user) as reader:
         diffstat, raw = browse.read_pull_request_diff(
             reader, pull_request=pull_request, max_bytes=rendering.MAX_DIFF_BYTES, ignore_whitespace=ignore_whitespace
@@ -62,8 +63,11 @@ def pull_request_diff_batch(
     start = min(max(start, 0), len(chunks))
     end = rendering.diff_batch_end(chunks, start)
     files, _ = rendering.parse_diff("".join(chunks[start:end]))
+    # Where the diffstat links each file that is not in this batch: a page of the diff that starts at it (the header
+    # line of each chunk names its file: nothing is parsed for it).
+    elsewhere = {rendering.chunk_path(c): i for i, c in enumerate(chunks) if not start <= i < end}
     diff = {
-        "diffstat": [(stat, rendering.file_anchor(stat.path)) for stat in diffstat],
+        "diffstat": [(stat, rendering.file_anchor(stat.path), elsewhere.get(stat.path)) for stat in diffstat],
         "files": files,
         "truncated": truncated,
         "start": start,

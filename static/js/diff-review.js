@@ -77,6 +77,20 @@
     }
   }
 
+  // A diffstat link to a file of a later batch is a link to the page that starts there; once that file has been
+  // loaded on this page (by scrolling), go to it here instead, opened.
+  document.addEventListener("click", function (event) {
+    const link = event.target.closest && event.target.closest("table.diffstat a[href*='#']");
+    if (!link) return;
+    const id = decodeURIComponent(link.hash.slice(1));
+    const file = id && document.getElementById(id);
+    if (!file) return;
+    event.preventDefault();
+    if (file.tagName === "DETAILS") file.open = true;
+    file.scrollIntoView();
+    history.replaceState(null, "", "#" + id);
+  });
+
   document.addEventListener("click", function (event) {
     const button = event.target.closest(".ln-btn");
     if (!button || !button.closest("[data-composer-url]")) return;

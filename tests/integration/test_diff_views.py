@@ -107,7 +107,7 @@ def test_ignore_whitespace_asks_bitbucket_and_is_cached_apart(client, alice, pr)
     assert files["README.md"].lines == [] and (files["README.md"].added, files["README.md"].removed) == (0, 0)
     assert files["src/api_server/settings.py"].added == 1  # real changes stay
     assert "only whitespace changed" in quiet.content.decode()
-    stats = {stat.path: (stat.lines_added, stat.lines_removed) for stat, _ in quiet.context["diff"]["diffstat"]}
+    stats = {stat.path: (stat.lines_added, stat.lines_removed) for stat, _, _ in quiet.context["diff"]["diffstat"]}
     assert stats["README.md"] == (0, 0)
     read_once = _api_requests(emu, "alice")
     assert read_once > before  # another diff: read from Bitbucket
@@ -197,3 +197,13 @@ def test_snippet_reads_are_capped_per_request(client, alice, pr, monkeypatch):
     pages = next(f for f in response.context["diff"]["files"] if f.path == "src/api_server/pages.py")
     assert [(p.reason, p.snippet) for p in pages.threads] == [("not_shown", [])]
     assert "which this diff does not show" in response.content.decode()
+
+
+def test_the_diffstat_links_files_of_other_batches_to_the_page_that_starts_there(client, alice, pr, monkeypatch):
+    monkeypatch.setattr(rendering, "DIFF_BATCH_FILES", 2)
+    body = client.get(_url(pr), **HX).content.decode()
+    shown, later = rendering.file_anchor("README.md"), rendering.file_anchor("yarn.lock")
+    assert f'<a href="#{shown}">README.md</a>' in body
+    assert f'<a href="{_url(pr)}?files=3#{later}">yarn.lock</a>' in body
+    page = client.get(_url(pr, "?files=3")).content.decode()
+    assert f'id="{later}"' in page and f'<a href="{_url(pr)}?files=0#{shown}">README.md</a>' in page
