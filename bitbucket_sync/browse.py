@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
+from urllib.parse import unquote, urlsplit
 
 from django.core.cache import cache
 
@@ -208,23 +210,71 @@ def _pr_key(kind: str, reader: LiveReader, pull_request: PullRequest) -> str | N
 
 
 def read_pull_request_diff(
-    reader: LiveReader, *, pull_request: PullRequest, max_bytes: int
+    reader: LiveReader, *, pull_request: PullRequest, max_bytes: int, ignore_whitespace: bool = False
 ) -> tuple[list[DiffStat], DiffText]:
-    """The diffstat and the diff, cached by the source and destination commits. The diff is read only up to
-    `max_bytes` (a page shows no more), and only that much is cached."""
+    """The diffstat and the diff, cached by the source and destination commits (and whether whitespace is ignored:
+    another diff). The diff is read only up to `max_bytes` (a page shows no more), and only that much is cached."""
     ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
     client = reader.client
+    suffix = "-w" if ignore_whitespace else ""
     diffstat = reader.cached(
-        _pr_key("diffstat", reader, pull_request),
+        _pr_key("diffstat" + suffix, reader, pull_request),
         CONTENT_SECONDS,
-        lambda: list(client.iter_pull_request_diffstat(ws, slug, number)),
+        lambda: list(client.iter_pull_request_diffstat(ws, slug, number, ignore_whitespace=ignore_whitespace)),
     )
     raw = reader.cached(
-        _pr_key("diff", reader, pull_request),
+        _pr_key("diff" + suffix, reader, pull_request),
         CONTENT_SECONDS,
-        lambda: client.get_pull_request_diff(ws, slug, number, max_bytes=max_bytes),
+        lambda: client.get_pull_request_diff(
+            ws, slug, number, max_bytes=max_bytes, ignore_whitespace=ignore_whitespace
+        ),
     )
     return diffstat, raw
+
+
+# An inline comment's `links.code`: the diff it was made on, `{repo}/diff/[{ws}/{repo}:]{A}..{B}?path=…`, its two
+# commits by hash (reference §25.2).
+_CODE_LINK = re.compile(
+    r"(?:^|/)repositories/([^/]+)/([^/]+)/diff/(?:([^/:]+)/([^/:]+):)?([0-9a-f]{7,40})\.\.([0-9a-f]{7,40})$"
+)
+# A snippet needs only the few lines around the comment: a file's diff larger than this is not worth the read.
+COMMENT_CODE_BYTES = 256 * 1024
+
+
+def comment_code_spec(code_url: str | None, *, pull_request: PullRequest) -> str | None:
+    """`A..B` of the diff an inline comment was made on, when its link is an http(s) link to this pull request's own
+    repository (from a fork, or anything else, None: nothing is read for it)."""
+    if not code_url:
+        return None
+    parts = urlsplit(code_url)
+    match = _CODE_LINK.search(unquote(parts.path)) if parts.scheme in ("http", "https") else None
+    if match is None:
+        return None
+    own = pull_request.repository.full_name.lower()
+    ws, slug, spec_ws, spec_slug, a, b = match.groups()
+    if f"{ws}/{slug}".lower() != own or (spec_ws is not None and f"{spec_ws}/{spec_slug}".lower() != own):
+        return None
+    return f"{a}..{b}"
+
+
+def _comment_code_key(reader: LiveReader, pull_request: PullRequest, spec: str, path: str) -> str:
+    return reader.key("comment-code", pull_request.repository.bitbucket_uuid, spec, path)
+
+
+def cached_comment_code(reader: LiveReader, *, pull_request: PullRequest, spec: str, path: str) -> DiffText | None:
+    """What `read_comment_code` cached for this credential, without a request; None when nothing is."""
+    return cast(DiffText | None, cache.get(_comment_code_key(reader, pull_request, spec, path)))
+
+
+def read_comment_code(reader: LiveReader, *, pull_request: PullRequest, spec: str, path: str) -> DiffText:
+    """One file's diff as it was when an inline comment was made on it (`spec` from `comment_code_spec`): cached by
+    its commit hashes, which never change."""
+    ws, slug = pull_request.workspace.slug, pull_request.repository.slug
+    return reader.cached(
+        _comment_code_key(reader, pull_request, spec, path),
+        CONTENT_SECONDS,
+        lambda: reader.client.get_diff(ws, slug, spec, path=path, max_bytes=COMMENT_CODE_BYTES),
+    )
 
 
 def read_pull_request_commits(reader: LiveReader, *, pull_request: PullRequest) -> list[Commit]:

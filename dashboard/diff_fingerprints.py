@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Sequence
 
-from dashboard.rendering import DiffFile
-
-_GIT_HEADER = re.compile(r"^diff --git ", re.MULTILINE)
+from dashboard import rendering
 
 
-def file_fingerprints(raw: str, files: Sequence[DiffFile]) -> dict[str, str]:
-    """{path: sha256 of that file's section of `raw`} for the files `rendering.parse_diff` made of it.
+def chunk_fingerprint(chunk: str) -> str:
+    """sha256 of one file's section of a raw diff (from its `diff --git` line to the next): the blob ids on its
+    `index` line and every hunk, so a binary or too-large file's digest moves with its content too."""
+    return hashlib.sha256(chunk.encode("utf-8", errors="replace")).hexdigest()
 
-    A section is everything from its `diff --git` line to the next one: the blob ids on its `index` line and every
-    hunk, so a binary or too-large file's digest moves with its content too. `parse_diff` keeps the sections in
-    order (and drops only a cut last one), so they pair by position."""
-    starts = [m.start() for m in _GIT_HEADER.finditer(raw)]
-    sections = [raw[start:end] for start, end in zip(starts, [*starts[1:], len(raw)], strict=True)]
-    return {
-        file.path: hashlib.sha256(section.encode("utf-8", errors="replace")).hexdigest()
-        for file, section in zip(files, sections, strict=False)
-    }
+
+def file_fingerprints(chunks: list[str]) -> dict[str, str]:
+    """{path: digest} for every file of a diff cut by `rendering.diff_file_chunks`: all of them, not only the batch
+    a page shows, so "N of M files viewed" counts the whole diff."""
+    return {rendering.chunk_path(chunk): chunk_fingerprint(chunk) for chunk in chunks}

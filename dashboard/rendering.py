@@ -6,10 +6,12 @@ or the nh3 sanitiser; templates never mark anything else safe.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from urllib.parse import urlsplit
 
 import nh3
@@ -32,6 +34,21 @@ MAX_FILE_LINES = 20_000
 # Diffs: beyond these a file's hunks are replaced by a message, and the whole diff is cut.
 MAX_DIFF_FILE_LINES = 3_000
 MAX_DIFF_BYTES = 4 * 1024 * 1024
+# A page renders a diff's files in batches as they scroll into view: at most this many files, or this much raw diff,
+# per request (whichever comes first; a batch always holds at least one file), so the cost of one request is bounded
+# however many files the diff has.
+DIFF_BATCH_FILES = 20
+DIFF_BATCH_BYTES = 256 * 1024
+# A file whose change is longer than this opens collapsed (its header says how long); so do generated files.
+DIFF_COLLAPSE_LINES = 400
+# Files people rarely review line by line: lock files, minified bundles, vendored code and source maps. They open
+# collapsed. Patterns match the whole path (fnmatch; `*` crosses `/`) or, without a `/`, the file name.
+GENERATED_FILES = (
+    "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock", "Pipfile.lock",
+    "uv.lock", "pdm.lock", "Cargo.lock", "Gemfile.lock", "composer.lock", "go.sum", "mix.lock", "pubspec.lock",
+    "packages.lock.json", "flake.lock", "*.lock", "*.min.js", "*.min.css", "*.map", "*.pb.go", "*_pb2.py",
+    "*.generated.*", "vendor/*", "*/vendor/*", "node_modules/*", "*/node_modules/*", "third_party/*",
+)  # fmt: skip
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
     ["table", "strikethrough"]
@@ -233,6 +250,16 @@ class DiffLine:
     new: int | None
     html: SafeString
     annotations: list = field(default_factory=list)  # Code Insights findings on this new-side line
+    threads: list = field(default_factory=list)  # review threads anchored to this line (pull request pages)
+
+    @property
+    def side(self) -> str:
+        """The side a comment on this line anchors to: `old` for a removed line, `new` for the others."""
+        return "old" if self.kind == "del" else "new"
+
+    @property
+    def number(self) -> int | None:
+        return self.old if self.kind == "del" else self.new
 
 
 @dataclass
@@ -251,10 +278,30 @@ class DiffFile:
     viewed: bool = False
     changed_since_review: bool = False
     fingerprint: str = ""  # a digest of this file's change, which a "viewed" mark remembers ("" offers no mark)
+    # Review threads on the file but not under a shown line (file comments, outdated ones, lines not in the diff):
+    # `PlacedThread`s, shown at the file's top.
+    threads: list = field(default_factory=list)
 
     @property
     def path(self) -> str:
         return self.new_path or self.old_path or ""
+
+    @property
+    def generated(self) -> bool:
+        return is_generated(self.path)
+
+    @property
+    def changed_lines(self) -> int:
+        return self.added + self.removed
+
+    @property
+    def collapsed(self) -> bool:
+        """Whether the file opens collapsed: generated, or too long a change to read in passing."""
+        return self.generated or self.too_large or self.changed_lines > DIFF_COLLAPSE_LINES
+
+    @property
+    def split_rows(self) -> list[SplitRow]:
+        return split_rows(self.lines)
 
     @property
     def anchor(self) -> str:
@@ -352,3 +399,99 @@ def parse_diff(text: str, *, truncated: bool = False) -> tuple[list[DiffFile], b
             continue  # "\ No newline at end of file"
     flush_hunk()
     return files, truncated
+
+
+def is_generated(path: str) -> bool:
+    """Whether `path` is a lock file, a minified bundle, a source map or vendored code (`GENERATED_FILES`)."""
+    name = path.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(path if "/" in p else name, p) for p in GENERATED_FILES)
+
+
+@dataclass
+class SplitRow:
+    """One row of a side-by-side diff: the old side's line on the left, the new side's on the right. A context line
+    is the same `DiffLine` on both sides; a hunk header spans the row (`left` is `right`)."""
+
+    left: DiffLine | None
+    right: DiffLine | None
+
+    @property
+    def kind(self) -> str:
+        return "hunk" if self.left is not None and self.left.kind == "hunk" else "line"
+
+    @property
+    def primary(self) -> DiffLine:
+        """The line the row's id names: the new side's when it has one."""
+        line = self.right or self.left
+        assert line is not None
+        return line
+
+    @property
+    def paired(self) -> bool:
+        """A removed line beside the added line that replaced it: the left cell carries the old side's id."""
+        return self.left is not None and self.right is not None and self.left is not self.right
+
+    @property
+    def threads(self) -> list:
+        if self.left is None or self.right is None or self.left is self.right:
+            return self.primary.threads
+        return [*self.left.threads, *self.right.threads]
+
+
+def split_rows(lines: list[DiffLine]) -> list[SplitRow]:
+    """Lines of a unified diff paired for a side-by-side view: each run of removed lines beside the run of added lines
+    that follows it, line by line (the longer run's rest against blanks)."""
+    rows: list[SplitRow] = []
+    dels: list[DiffLine] = []
+    adds: list[DiffLine] = []
+
+    def flush() -> None:
+        rows.extend(SplitRow(left, right) for left, right in zip_longest(dels, adds))
+        dels.clear()
+        adds.clear()
+
+    for line in lines:
+        if line.kind == "del":
+            if adds:  # a removal after additions starts a new change
+                flush()
+            dels.append(line)
+        elif line.kind == "add":
+            adds.append(line)
+        else:
+            flush()
+            if line.kind in ("ctx", "hunk"):
+                rows.append(SplitRow(line, line))
+    flush()
+    return rows
+
+
+def diff_file_chunks(text: str, *, truncated: bool = False) -> tuple[list[str], bool]:
+    """A raw git diff cut at its `diff --git` headers, one chunk per file, without parsing or highlighting anything:
+    the cheap step that lets a page render only the files it shows. The same byte cap and cut-off rules as
+    `parse_diff`; returns (chunks, truncated)."""
+    if len(text) > MAX_DIFF_BYTES:
+        text, truncated = text[:MAX_DIFF_BYTES], True
+    if truncated:
+        text = text[: text.rfind("\ndiff --git ") + 1] or text
+    starts = [0] if text.startswith("diff --git ") else []
+    starts += [m.start() + 1 for m in re.finditer(r"\ndiff --git ", text)]
+    ends = [*starts[1:], len(text)] if starts else []
+    return [text[a:b] for a, b in zip(starts, ends, strict=True)], truncated
+
+
+def chunk_path(chunk: str) -> str:
+    """The path a file chunk of a diff names in its `diff --git a/… b/…` header (the new one)."""
+    header = _GIT_HEADER.match(chunk[: chunk.find("\n")] if "\n" in chunk else chunk)
+    return header.group(2) if header else ""
+
+
+def diff_batch_end(chunks: list[str], start: int) -> int:
+    """The end (exclusive) of the batch of files that begins at `start`: `DIFF_BATCH_FILES` files or
+    `DIFF_BATCH_BYTES` of diff, whichever comes first, and at least one file."""
+    end, size = start, 0
+    while end < len(chunks) and end - start < DIFF_BATCH_FILES:
+        size += len(chunks[end])
+        if size > DIFF_BATCH_BYTES and end > start:
+            break
+        end += 1
+    return end

@@ -282,7 +282,13 @@ def diff(ctx: Ctx, workspace: str, repo_slug: str, spec: str):
         context = int(ctx.args.get("context", "3"))
     except ValueError:
         raise WorldError(400, "Invalid context") from None
-    text = unified_diff(old, new, context=context, paths=ctx.args.getlist("path") or None)
+    text = unified_diff(
+        old,
+        new,
+        context=context,
+        paths=ctx.args.getlist("path") or None,
+        ignore_whitespace=as_bool(ctx.args.get("ignore_whitespace"), False),
+    )
     return Response(text.encode(), status=200, headers={"Content-Type": "text/plain"})
 
 
@@ -309,7 +315,9 @@ def diffstat(ctx: Ctx, workspace: str, repo_slug: str, spec: str) -> Result:
     old, new, old_hash, new_hash = _spec_trees(ctx, repo, spec)
     conflicts = _preview_conflicts(ctx, repo, spec)
     items = []
-    for change in tree_diffstat(old, new, ctx.args.getlist("path") or None):
+    paths = ctx.args.getlist("path") or None
+    ignore_whitespace = as_bool(ctx.args.get("ignore_whitespace"), False)
+    for change in tree_diffstat(old, new, paths, ignore_whitespace=ignore_whitespace):
         path = change.new_path or change.old_path or ""
         status = CONFLICT_STATUS[conflicts[path]] if path in conflicts else change.status
         old_path = None if status == "local deleted" else change.old_path  # as recorded: no `old` there

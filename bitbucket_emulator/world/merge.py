@@ -141,23 +141,69 @@ def changed_paths(old: Tree, new: Tree, paths: list[str] | None = None) -> list[
     return result
 
 
-def diffstat(old: Tree, new: Tree, paths: list[str] | None = None) -> list[FileChange]:
+def _no_space(line: str) -> str:
+    return "".join(line.split())
+
+
+def _line_hunks(a: list[str], b: list[str], n: int, ignore_whitespace: bool) -> list[list[str]]:
+    """The hunks of a unified diff of `a` to `b` (each its `@@` header and its lines), as difflib forms them. With
+    `ignore_whitespace` lines are compared without any whitespace (git's `-w`), and unchanged lines show as they
+    were on the old side, as git does."""
+    if not ignore_whitespace:
+        body = list(difflib.unified_diff(a, b, n=n))[2:]
+        hunks: list[list[str]] = []
+        for line in body:
+            if line.startswith("@@"):
+                hunks.append([])
+            hunks[-1].append(line)
+        return hunks
+    matcher = difflib.SequenceMatcher(a=[_no_space(x) for x in a], b=[_no_space(x) for x in b], autojunk=False)
+    hunks = []
+    for group in matcher.get_grouped_opcodes(n):
+        first, last = group[0], group[-1]
+        old_start, old_len = first[1], last[2] - first[1]
+        new_start, new_len = first[3], last[4] - first[3]
+        lines = [f"@@ -{_range(old_start, old_len)} +{_range(new_start, new_len)} @@\n"]
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                lines += [" " + x for x in a[i1:i2]]
+                continue
+            lines += ["-" + x for x in a[i1:i2]]
+            lines += ["+" + x for x in b[j1:j2]]
+        hunks.append(lines)
+    return hunks
+
+
+def _range(start: int, length: int) -> str:
+    """A unified diff's range, as difflib and git write it (`start,length`, one-based; `start` alone for one line)."""
+    if length == 1:
+        return str(start + 1)
+    return f"{start if length == 0 else start + 1},{length}"
+
+
+def diffstat(
+    old: Tree, new: Tree, paths: list[str] | None = None, *, ignore_whitespace: bool = False
+) -> list[FileChange]:
     out = []
     for path in changed_paths(old, new, paths):
         a, b = old.get(path), new.get(path)
         added = removed = 0
-        for line in difflib.unified_diff(_lines(a), _lines(b), n=0):
-            if line.startswith("+") and not line.startswith("+++"):
-                added += 1
-            elif line.startswith("-") and not line.startswith("---"):
-                removed += 1
+        for hunk in _line_hunks(_lines(a), _lines(b), 0, ignore_whitespace):
+            for line in hunk[1:]:
+                if line.startswith("+"):
+                    added += 1
+                elif line.startswith("-"):
+                    removed += 1
         status = "added" if a is None else "removed" if b is None else "modified"
         out.append(FileChange(status, path if a is not None else None, path if b is not None else None, added, removed))
     return out
 
 
-def unified_diff(old: Tree, new: Tree, context: int = 3, paths: list[str] | None = None) -> str:
-    """A `git diff`-style text for every changed path."""
+def unified_diff(
+    old: Tree, new: Tree, context: int = 3, paths: list[str] | None = None, *, ignore_whitespace: bool = False
+) -> str:
+    """A `git diff`-style text for every changed path. With `ignore_whitespace` (git's `-w`), a file whose change
+    is only whitespace keeps its header and shows no hunks, as git shows it."""
     chunks: list[str] = []
     for path in changed_paths(old, new, paths):
         a, b = old.get(path), new.get(path)
@@ -169,15 +215,12 @@ def unified_diff(old: Tree, new: Tree, context: int = 3, paths: list[str] | None
         old_id = blob_id(a)[:7] if a is not None else "0000000"
         new_id = blob_id(b)[:7] if b is not None else "0000000"
         chunks.append(f"index {old_id}..{new_id}" + (" 100644\n" if a is not None and b is not None else "\n"))
-        body = list(
-            difflib.unified_diff(
-                _lines(a),
-                _lines(b),
-                fromfile=f"a/{path}" if a is not None else "/dev/null",
-                tofile=f"b/{path}" if b is not None else "/dev/null",
-                n=context,
-            )
-        )
-        for line in body:
-            chunks.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+        hunks = _line_hunks(_lines(a), _lines(b), context, ignore_whitespace)
+        if not hunks:
+            continue
+        chunks.append(f"--- a/{path}\n" if a is not None else "--- /dev/null\n")
+        chunks.append(f"+++ b/{path}\n" if b is not None else "+++ /dev/null\n")
+        for hunk in hunks:
+            for line in hunk:
+                chunks.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
     return "".join(chunks)

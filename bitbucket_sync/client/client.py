@@ -441,12 +441,21 @@ class BitbucketClient:
         )
 
     def get_diff(
-        self, workspace: str, repo: str, spec: str, *, max_bytes: int | None = None, topic: bool = True
+        self,
+        workspace: str,
+        repo: str,
+        spec: str,
+        *,
+        path: str | None = None,
+        max_bytes: int | None = None,
+        topic: bool = True,
     ) -> DiffText:
-        """GET /repositories/{workspace}/{repo_slug}/diff/{spec}: raw diff (``A..B`` is A's changes against B), at
-        most ``max_bytes`` of it read. ``topic=False``: A's tree against B's itself (two dots), not against their
-        merge base."""
-        params = None if topic else {"topic": "false"}
+        """GET /repositories/{workspace}/{repo_slug}/diff/{spec}: raw diff (``A..B`` is A's changes against B), only
+        of ``path`` when given, at most ``max_bytes`` of it read. ``topic=False``: A's tree against B's itself (two
+        dots), not against their merge base."""
+        params: dict[str, str] = {"path": check_path(path.strip("/"))} if path else {}
+        if not topic:
+            params["topic"] = "false"
         return self._text(f"{self._repo(workspace, repo)}/diff/{_ref(spec)}", max_bytes=max_bytes, params=params)
 
     def iter_diffstat(self, workspace: str, repo: str, spec: str, *, topic: bool = True) -> Iterator[DiffStat]:
@@ -611,18 +620,31 @@ class BitbucketClient:
             DefaultReviewer.FIELDS,
         )
 
-    def get_pull_request_diff(self, workspace: str, repo: str, pr_id: int, *, max_bytes: int | None = None) -> DiffText:
+    def get_pull_request_diff(
+        self,
+        workspace: str,
+        repo: str,
+        pr_id: int,
+        *,
+        max_bytes: int | None = None,
+        ignore_whitespace: bool = False,
+    ) -> DiffText:
         """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/diff (302 to the repository diff, followed), at
-        most ``max_bytes`` of it read."""
-        return self._text(f"{self._pr(workspace, repo, pr_id)}/diff", max_bytes=max_bytes)
+        most ``max_bytes`` of it read. ``ignore_whitespace`` is the repository diff's parameter (git's ``-w``), sent
+        along with the shortcut so the redirect carries it."""
+        params = {"ignore_whitespace": "true"} if ignore_whitespace else None
+        return self._text(f"{self._pr(workspace, repo, pr_id)}/diff", max_bytes=max_bytes, params=params)
 
-    def iter_pull_request_diffstat(self, workspace: str, repo: str, pr_id: int) -> Iterator[DiffStat]:
+    def iter_pull_request_diffstat(
+        self, workspace: str, repo: str, pr_id: int, *, ignore_whitespace: bool = False
+    ) -> Iterator[DiffStat]:
         """GET /repositories/{workspace}/{repo_slug}/pullrequests/{id}/diffstat (302 to the repository diffstat)."""
         return self._iter(
             f"{self._pr(workspace, repo, pr_id)}/diffstat",
             DiffStat.from_json,
             DiffStat.FIELDS,
             pagelen=DIFFSTAT_PAGELEN,
+            params={"ignore_whitespace": "true"} if ignore_whitespace else None,
         )
 
     def pull_request_conflicts(self, workspace: str, repo: str, pr_id: int) -> tuple[str, ...]:

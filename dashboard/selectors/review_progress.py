@@ -24,6 +24,7 @@ from bitbucket_sync.client import NotFound, path_problem
 from bitbucket_sync.client.records import Commit
 from bitbucket_sync.models import Participant, PullRequest, ViewedFile
 from dashboard import rendering
+from dashboard.selectors import diffs
 from dashboard.selectors.source import browse_client
 from dashboard.selectors.visibility import account_for_user
 
@@ -180,11 +181,16 @@ def changes_since(user, *, pull_request: PullRequest, review: ReviewProgress, si
             return None
     files, truncated = rendering.parse_diff(raw, truncated=raw.truncated)
     review.since = since
-    return {
-        "diffstat": [(stat, rendering.file_anchor(stat.path)) for stat in diffstat],
+    diff = {
+        # Every file is on this one page (a review's worth of changes): no diffstat entry links elsewhere.
+        "diffstat": [(stat, rendering.file_anchor(stat.path), None) for stat in diffstat],
         "files": files,
         "truncated": truncated,
+        "start": 0,
+        "next_start": None,
+        "total": len(files),
     }
+    return diffs.decorate(user, pull_request=pull_request, diff=diff, old_side=False)
 
 
 def mark_files(user, *, pull_request: PullRequest, diff: dict, review: ReviewProgress) -> None:
@@ -211,8 +217,9 @@ def mark_files(user, *, pull_request: PullRequest, diff: dict, review: ReviewPro
     for file in files:
         file.fingerprint = fingerprints.get(file.path, "")
         file.viewed = bool(file.fingerprint) and marks.get(file.path) == file.fingerprint
-    review.total = sum(1 for f in files if f.fingerprint)
-    review.viewed = sum(1 for f in files if f.viewed)
+    # Counted over the whole diff, not only the batch of files this request shows.
+    review.total = len(fingerprints)
+    review.viewed = sum(1 for path, digest in fingerprints.items() if marks.get(path) == digest)
 
 
 def set_viewed(user, *, pull_request: PullRequest, path: str, fingerprint: str, viewed: bool) -> None:

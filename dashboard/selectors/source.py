@@ -20,7 +20,6 @@ from bitbucket_sync.browse import LiveReader
 from bitbucket_sync.client import UnsafePath, path_problem
 from bitbucket_sync.models import Branch, PullRequest, Repository
 from dashboard import rendering
-from dashboard.diff_fingerprints import file_fingerprints
 from dashboard.selectors.mentions import mention_names
 from dashboard.selectors.visibility import active_credential
 
@@ -100,23 +99,6 @@ def source_at(user, *, repository: Repository, location: SourceLocation) -> Sour
     return Source(
         location=location, is_dir=False, file=rendering.file_view(read.content, path=location.path), size=read.size
     )
-
-
-def pull_request_diff(user, *, pull_request: PullRequest) -> dict:
-    """The PR's diffstat and diff split per file, highlighted; cached by its source and destination commits.
-
-    The diff is read only up to `rendering.MAX_DIFF_BYTES` (the page shows no more), and only that much is cached."""
-    with browse_client(user) as reader:
-        diffstat, raw = browse.read_pull_request_diff(
-            reader, pull_request=pull_request, max_bytes=rendering.MAX_DIFF_BYTES
-        )
-    files, truncated = rendering.parse_diff(raw, truncated=raw.truncated)
-    return {
-        "diffstat": [(stat, rendering.file_anchor(stat.path)) for stat in diffstat],
-        "files": files,
-        "truncated": truncated,
-        "fingerprints": file_fingerprints(raw, files),  # for the viewer's "viewed" marks
-    }
 
 
 def refresh_pull_request_conflicts(user, *, pull_request: PullRequest) -> None:

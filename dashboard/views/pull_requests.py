@@ -1,7 +1,5 @@
 """Pull request pages: the workspace inbox, a repository's list, and one pull request with its live sections."""
 
-from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from django.http import HttpResponse
@@ -12,10 +10,11 @@ from django.views.decorators.vary import vary_on_headers
 
 from dashboard import rendering, selectors
 from dashboard.filters import PullRequestFilterForm
-from dashboard.selectors import insights, mentions, review_progress
+from dashboard.selectors import insights, mentions
 from dashboard.views import access
 from dashboard.views.changes import pull_request_version
 from dashboard.views.htmx import HtmxHttpRequest, fragment, wants_fragment
+from dashboard.views.pull_request_diff import diff_context, is_batch_request
 
 # Bitbucket's own suffixes after /pull-requests/<id>/ and the region of our page each one opens.
 SECTIONS = {"diff": "pr-diff", "commits": "pr-commits", "activity": "pr-discussion", "comments": "pr-discussion"}
@@ -90,6 +89,9 @@ def pull_request_detail(
         "pr_url": reverse("pull_request_detail", args=[workspace.slug, repository.slug, pull_request.number]),
         "live_since": pull_request_version(pull_request),
     }
+    if section == "pr-diff" and is_batch_request(request):
+        # The next files of a diff already on the page: only them, nothing of the rest of the page.
+        return render(request, "diffs/_batch.html", {**context, **diff_context(request, pull_request)})
     target = request.htmx.target if wants_fragment(request) else None
     if target is None or target in ("pr-summary", "pr-readiness"):
         # The panel, and the Merge button's note on what blocks it (the summary brings the buttons along).
@@ -114,9 +116,9 @@ def pull_request_detail(
 
 
 def _section(request: HtmxHttpRequest, pull_request, section: str) -> dict:
-    since = review_progress.since_from_url(request.GET.get("since")) if section == "pr-diff" else ""
-    loaders: dict[str, tuple[str, Callable[..., Any]]] = {
-        "pr-diff": ("diff", partial(_diff_with_annotations, since=since)),
+    if section == "pr-diff":
+        return diff_context(request, pull_request)
+    loaders = {
         "pr-commits": ("commits", selectors.pull_request_commits),
         "pr-discussion": ("discussion", selectors.pull_request_discussion),
     }
@@ -125,15 +127,3 @@ def _section(request: HtmxHttpRequest, pull_request, section: str) -> dict:
         return {name: load(request.user, pull_request=pull_request), f"{name}_loaded": True}
     except selectors.LiveReadError as exc:
         return {f"{name}_error": str(exc), f"{name}_loaded": True}
-
-
-def _diff_with_annotations(user, *, pull_request, since: str = "") -> dict:
-    """The diff, with the source commit's Code Insights annotations on the lines they name, and the viewer's
-    review progress (`review`): all changes with their marks, or only those since the commit `since`."""
-    review = review_progress.progress(user, pull_request=pull_request)
-    diff = review_progress.changes_since(user, pull_request=pull_request, review=review, since=since)
-    if diff is None:
-        diff = selectors.pull_request_diff(user, pull_request=pull_request)
-        review_progress.mark_files(user, pull_request=pull_request, diff=diff, review=review)
-    diff["review"] = review
-    return insights.annotate_diff(user, pull_request=pull_request, diff=diff)

@@ -446,3 +446,30 @@ def test_concurrent_clients_keep_the_world_consistent(emulator: Emulator):
     for n in range(4):
         listing = s.get(f"{api}{R}/src/load/{n}/load/{n}/?pagelen=100").json()["values"]
         assert len(listing) == 5
+
+
+def test_diff_ignore_whitespace_hides_whitespace_only_changes(emulator: Emulator):
+    s = session(emulator, "alice")
+    api = emulator.api_url
+    base = tip(s, emulator, "main")
+    emulator.world.commit_files(
+        "acme", "api-server", "main", "alice", {"ws.py": "def f():\n    return 1\n", "real.py": "A = 1\n"}
+    )
+    old = tip(s, emulator, "main")
+    emulator.world.commit_files(
+        "acme", "api-server", "main", "alice", {"ws.py": "def f():\n        return 1\n", "real.py": "A = 2\n"}
+    )
+    new = tip(s, emulator, "main")
+    assert base != old != new
+    plain = s.get(f"{api}{R}/diff/{new}").text
+    assert "-    return 1" in plain and "+        return 1" in plain
+    quiet = s.get(f"{api}{R}/diff/{new}", params={"ignore_whitespace": "true"}).text
+    # The whitespace-only file keeps its header without hunks (as `git diff -w`); the real change stays.
+    assert "diff --git a/ws.py b/ws.py" in quiet and "return 1" not in quiet
+    assert "-A = 1" in quiet and "+A = 2" in quiet
+    stat = s.get(f"{api}{R}/diffstat/{new}", params={"ignore_whitespace": "true"}).json()["values"]
+    counts = {d["new"]["path"]: (d["lines_added"], d["lines_removed"]) for d in stat}
+    assert counts == {"ws.py": (0, 0), "real.py": (1, 1)}
+    # A pull request's diff passes the parameter on through its redirect.
+    r = s.get(f"{api}{R}/pullrequests/3/diff", params={"ignore_whitespace": "true"}, allow_redirects=False)
+    assert "ignore_whitespace=true" in r.headers["Location"]

@@ -150,7 +150,7 @@ def test_diff_shows_annotations_on_the_lines_they_name(demo_world, alice):
     html = alice.get(f"{PR}/diff", **HX).content.decode()
     rows = html.split("<tr")
     at = next(i for i, row in enumerate(rows) if 'class="annotated"' in row)
-    assert ">4</td>" in rows[at - 1] and "add_customer_lookup_endpoint" in rows[at - 1]  # the new side's line 4
+    assert 'data-side="new" data-line="4"' in rows[at - 1] and "add_customer_lookup_endpoint" in rows[at - 1]
     assert "without validation" in rows[at]
     assert html.count('class="annotated"') == 2
 

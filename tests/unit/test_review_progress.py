@@ -135,12 +135,14 @@ RAW = (
 
 
 def test_fingerprints_move_only_with_their_own_file():
-    files, _ = rendering.parse_diff(RAW)
-    before = file_fingerprints(RAW, files)
+    def fingerprints(raw):
+        return file_fingerprints(rendering.diff_file_chunks(raw)[0])
+
+    before = fingerprints(RAW)
     changed = RAW.replace("+b\n", "+c\n")
-    after = file_fingerprints(changed, rendering.parse_diff(changed)[0])
+    after = fingerprints(changed)
     binary = RAW.replace("4444444", "5555555")
-    after_binary = file_fingerprints(binary, rendering.parse_diff(binary)[0])
+    after_binary = fingerprints(binary)
 
     assert set(before) == {"one.py", "two.bin"}
     assert after["one.py"] != before["one.py"] and after["two.bin"] == before["two.bin"]
