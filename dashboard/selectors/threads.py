@@ -18,6 +18,7 @@ from bitbucket_sync.client.records import Comment
 from bitbucket_sync.models import PullRequest
 from dashboard import rendering
 from dashboard.selectors.source import browse_client
+from dashboard.selectors.visibility import account_for_user
 
 NEW, OLD = "new", "old"
 
@@ -92,6 +93,29 @@ class Thread:
     def file_anchor(self) -> str:
         return rendering.file_anchor(self.path or "")
 
+    @property
+    def line_anchor(self) -> str:
+        """The DOM id of the diff row the thread is on (`L<file anchor>-<side>-<line>`); "" without a line."""
+        if self.side is None or self.line is None:
+            return ""
+        return f"L{self.file_anchor}-{self.side}-{self.line}"
+
+    @property
+    def lines(self) -> str:
+        """The line, or the range, as people write it: `12` or `10\u201312` (an en dash)."""
+        if self.line is None:
+            return ""
+        start = self.start_line
+        return f"{start}\u2013{self.line}" if start is not None and start != self.line else str(self.line)
+
+    @property
+    def resolvable(self) -> bool:
+        """Whether Bitbucket can resolve (or reopen) it: a published thread whose first comment is still there."""
+        return not self.pending and not self.root.comment.deleted
+
+    def has(self, comment_id: int) -> bool:
+        return any(p.id == comment_id for p in self.posts)
+
 
 @dataclass
 class Threads:
@@ -118,6 +142,10 @@ class Threads:
             if t.side is not None and t.line is not None and not t.outdated:
                 found[(t.side, t.line)].append(t)
         return dict(found)
+
+    def thread_of(self, comment_id: int) -> Thread | None:
+        """The thread holding the comment (its root or a reply), or None."""
+        return next((t for t in self.threads if t.has(comment_id)), None)
 
     @property
     def open_count(self) -> int:
@@ -163,3 +191,19 @@ def pull_request_threads(user, *, pull_request: PullRequest, viewer_account_id: 
     with browse_client(user) as reader:
         comments, _activity = browse.read_pull_request_discussion(reader, pull_request=pull_request)
     return build_threads(comments, viewer_account_id=viewer_account_id)
+
+
+def viewer_account_id(user) -> str | None:
+    account = account_for_user(user)
+    return account.account_id or None if account is not None else None
+
+
+def pull_request_discussion_threads(user, *, pull_request: PullRequest) -> dict:
+    """The discussion tab: every thread (general and inline, in the order they were started) and the activity
+    feed without its comments (they are the threads), from one cached read."""
+    with browse_client(user) as reader:
+        comments, activity = browse.read_pull_request_discussion(reader, pull_request=pull_request)
+    return {
+        "threads": build_threads(comments, viewer_account_id=viewer_account_id(user)),
+        "activity": [a for a in activity if a.kind != "comment"],
+    }
