@@ -263,3 +263,11 @@ def test_general_comment_added_to_review_is_a_draft(demo_world, alice):
     assert response.status_code == 302
     assert next(c for c in _comments(demo_world) if c.content == "Draft note").pending
     assert 'data-draft-key="general"' in alice.get(PR).content.decode()
+
+
+def test_a_refusal_without_htmx_is_a_page_holding_the_thread_and_the_text(demo_world, alice):
+    _, theirs = _roots(demo_world)
+    response = alice.post(f"{PR}/comments/{theirs.id}/edit", {"idempotency_key": "k-edit-3", "text": "Mine now"})
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" in html and "Back to the pull request" in html
+    assert f'id="thread-{theirs.id}"' in html and "only its author may" in html and "Mine now</textarea>" in html
