@@ -9,12 +9,13 @@ the ones whose line is no longer in the diff as outdated. Both read the same cac
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 from django.utils.safestring import SafeString
 
 from bitbucket_sync import browse
-from bitbucket_sync.client.records import Comment
+from bitbucket_sync.client.records import Activity, Comment
 from bitbucket_sync.models import PullRequest
 from dashboard import rendering
 from dashboard.selectors.source import browse_client
@@ -152,9 +153,23 @@ class Threads:
         return sum(1 for t in self.threads if not t.resolved and not t.pending)
 
 
-def build_threads(comments: list[Comment], *, viewer_account_id: str | None) -> Threads:
+def build_threads(
+    comments: list[Comment], *, viewer_account_id: str | None, activity: Iterable[Activity] = ()
+) -> Threads:
     """Group comments into threads. A deleted comment stays when it has replies (shown as deleted) and is dropped
-    otherwise; a reply whose root is not listed becomes a thread of its own rather than vanishing."""
+    otherwise; a reply whose root is not listed becomes a thread of its own rather than vanishing.
+
+    Bitbucket's comment lists leave `inline.outdated` out; its activity feed carries it, so a listed comment takes
+    the flag from its activity entry when it has one."""
+    outdated = {
+        a.comment.id: a.comment.inline_outdated
+        for a in activity
+        if a.comment is not None and a.comment.inline_outdated is not None
+    }
+    comments = [
+        replace(c, inline_outdated=outdated[c.id]) if c.inline_outdated is None and c.id in outdated else c
+        for c in comments
+    ]
     by_id = {c.id: c for c in comments}
 
     def root_of(c: Comment) -> Comment:
@@ -186,11 +201,16 @@ def _has_replies(comment: Comment, comments: list[Comment]) -> bool:
     return any(c.parent_id == comment.id and not c.deleted for c in comments)
 
 
-def pull_request_threads(user, *, pull_request: PullRequest, viewer_account_id: str | None) -> Threads:
-    """The pull request's threads as the viewer's credential sees them (their own drafts included)."""
+def pull_request_threads(
+    user, *, pull_request: PullRequest, viewer_account_id: str | None, fresh: bool = False
+) -> Threads:
+    """The pull request's threads as the viewer's credential sees them (their own drafts included); `fresh`: not
+    from the cache (a comment the cached read cannot know yet)."""
     with browse_client(user) as reader:
-        comments, _activity = browse.read_pull_request_discussion(reader, pull_request=pull_request)
-    return build_threads(comments, viewer_account_id=viewer_account_id)
+        if fresh:
+            browse.forget_pull_request_discussion(reader, pull_request=pull_request)
+        comments, activity = browse.read_pull_request_discussion(reader, pull_request=pull_request)
+    return build_threads(comments, viewer_account_id=viewer_account_id, activity=activity)
 
 
 def viewer_account_id(user) -> str | None:
@@ -204,6 +224,6 @@ def pull_request_discussion_threads(user, *, pull_request: PullRequest) -> dict:
     with browse_client(user) as reader:
         comments, activity = browse.read_pull_request_discussion(reader, pull_request=pull_request)
     return {
-        "threads": build_threads(comments, viewer_account_id=viewer_account_id(user)),
+        "threads": build_threads(comments, viewer_account_id=viewer_account_id(user), activity=activity),
         "activity": [a for a in activity if a.kind != "comment"],
     }

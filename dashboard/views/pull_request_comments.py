@@ -63,11 +63,11 @@ def _context(names, **extra) -> dict:
     }
 
 
-def _read_thread(request: HtmxHttpRequest, names, thread_id: int) -> dict:
+def _read_thread(request: HtmxHttpRequest, names, thread_id: int, *, fresh: bool = False) -> dict:
     """The thread as Bitbucket has it now (None once it is gone), or the reason it could not be read."""
     try:
         threads = pull_request_threads(
-            request.user, pull_request=names[2], viewer_account_id=viewer_account_id(request.user)
+            request.user, pull_request=names[2], viewer_account_id=viewer_account_id(request.user), fresh=fresh
         )
     except LiveReadError as exc:
         return {"thread": None, "thread_error": str(exc)}
@@ -78,6 +78,9 @@ def _thread_or_404(request: HtmxHttpRequest, names, comment_id: int) -> Thread |
     """The thread holding the comment; 404 when the pull request has no such comment. None when the discussion cannot
     be read (no credential, Bitbucket down): the action then decides, and says why in words."""
     found = _read_thread(request, names, comment_id)
+    if found.get("thread") is None and "thread_error" not in found:
+        # Maybe newer than the cached read (written a moment ago, elsewhere): one fresh look before the 404.
+        found = _read_thread(request, names, comment_id, fresh=True)
     if "thread_error" in found:
         return None
     if found["thread"] is None:

@@ -271,3 +271,29 @@ def test_a_refusal_without_htmx_is_a_page_holding_the_thread_and_the_text(demo_w
     html = response.content.decode()
     assert response.status_code == 200 and "<html" in html and "Back to the pull request" in html
     assert f'id="thread-{theirs.id}"' in html and "only its author may" in html and "Mine now</textarea>" in html
+
+
+def test_a_thread_whose_line_changed_is_marked_outdated(demo_world, alice):
+    client = demo_world.client("bob")
+    changed = client.comment_pull_request("acme", "api-server", 4, content="Literal", inline_path=LOOKUP, inline_to=6)
+    kept = client.comment_pull_request("acme", "api-server", 4, content="Docstring", inline_path=LOOKUP, inline_to=5)
+    world = demo_world.emulator.world
+    body = '"""Add customer lookup endpoint."""\n\n\ndef add_customer_lookup_endpoint(request):\n'
+    body += '    """Handle add customer lookup endpoint."""\n    return lookup(request)\n'  # line 6 changes
+    with world.lock:
+        source = world.repository("acme", "api-server").pullrequests[4].source_branch
+        world.commit_files("acme", "api-server", source, "dave", {LOOKUP: body})
+
+    html = alice.get(f"{PR}/activity", **HX).content.decode()
+
+    outdated = html[html.index(f'id="thread-{changed.id}"') :].split("</article>")[0]
+    current = html[html.index(f'id="thread-{kept.id}"') :].split("</article>")[0]
+    assert 'class="badge outdated"' in outdated and 'class="badge outdated"' not in current
+
+
+def test_a_comment_newer_than_the_cached_read_can_be_acted_on(demo_world, alice):
+    alice.get(f"{PR}/activity", **HX)  # cached now
+    fresh = demo_world.client("bob").comment_pull_request("acme", "api-server", 4, content="Just now")
+    response = alice.post(f"{PR}/comments/{fresh.id}/reply", {"idempotency_key": "k-new-root", "text": "Seen"}, **HX)
+    html = _thread(response.content.decode(), fresh.id)
+    assert "Just now" in html and "Seen" in html
