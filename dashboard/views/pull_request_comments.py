@@ -316,7 +316,7 @@ def pull_request_comment_new(
         raise Http404("No such line.")
     anchor: actions.InlineAnchor = where.cleaned_data["anchor"]
     if request.method == "GET":
-        return _composer(request, names, anchor, form_key=ActionForm().initial["idempotency_key"])
+        return _composer(request, names, anchor, form_key=_fresh_key())
     form = ThreadCommentForm(request.POST)
     if not form.is_valid():
         failure = actions.ActionFailed(f"Nothing was sent: {_problem(form)}", kind="invalid")
@@ -336,9 +336,9 @@ def pull_request_comment_new(
     def answer(result_url: str, message: str) -> HttpResponse:
         if not request.htmx:
             return done(request, result_url, message)
-        if "id" not in posted:  # a repeated form: the first submit's comment is already on the page
-            return _composer(request, names, anchor, note=message, form_key=_fresh_key())
-        return _answer(request, names, posted["id"], thread_note=message)
+        # A repeated form shows the thread the first submit made (its id ends the result URL).
+        thread_id = posted.get("id") or int(result_url.rsplit("#thread-", 1)[1])
+        return _answer(request, names, thread_id, thread_note=message)
 
     def failed(failure: actions.ActionFailed) -> HttpResponse:
         return _composer(

@@ -209,12 +209,16 @@ def test_inline_composer_is_a_fragment_a_page_and_posts_a_line_comment(demo_worl
     assert "<html" in page and "Back to the pull request" in page
 
     key = _keys(fragment)[0]
+    demo_world.reset_counts()
     posted = alice.post(f"{PR}/comments/new?{query}", {"idempotency_key": key, "text": "Return the customer"}, **HX)
+    again = alice.post(f"{PR}/comments/new?{query}", {"idempotency_key": key, "text": "Return the customer"}, **HX)
+    assert _posts(demo_world) == 1
 
     comment = next(c for c in _comments(demo_world) if c.content == "Return the customer")
     assert (comment.inline_path, comment.inline_to, comment.inline_start_to) == (LOOKUP, 6, 4)
     html = _thread(posted.content.decode(), comment.id)
     assert "Comment posted." in html and "lines 4\u20136" in html
+    assert "already done" in _thread(again.content.decode(), comment.id)  # the same thread, not a second one
     assert AuditEvent.objects.get(action="pull_request.comment_inline").result == "success"
 
 
