@@ -39,6 +39,7 @@ from .records import (
     Comment,
     CommentResolution,
     Commit,
+    CommitPage,
     DefaultReviewer,
     DiffStat,
     DiffText,
@@ -398,6 +399,43 @@ class BitbucketClient:
         """GET /repositories/{workspace}/{repo_slug}/commit/{commit}."""
         return self._get(
             f"{self._repo(workspace, repo)}/commit/{_ref(commit)}",
+            Commit.from_json,
+            params={"fields": fields_param(Commit.FIELDS, paginated=False)},
+        )
+
+    def commit_range_page(
+        self,
+        workspace: str,
+        repo: str,
+        *,
+        include: Sequence[str],
+        exclude: Sequence[str] = (),
+        fields: tuple[str, ...] = Commit.FIELDS,
+        pagelen: int = PAGELEN,
+    ) -> CommitPage:
+        """GET /repositories/{workspace}/{repo_slug}/commits?include=…&exclude=…: one page of the commits reachable
+        from every ``include`` and from no ``exclude`` (like ``git log A ^B``), newest first, and whether more follow.
+
+        One request: counting past a page would cost a request per hundred commits (cursor pages carry no ``size``).
+        """
+        if not include:
+            raise ValueError("commit_range_page needs at least one ref to include")
+        params = {"include": [check_ref(r) for r in include], "exclude": [check_ref(r) for r in exclude]}
+        pages = self._http.pages(
+            self._checked(f"{self._repo(workspace, repo)}/commits"),
+            Commit.from_json,
+            params=self._list_query(fields, pagelen=pagelen, params=params),
+        )
+        commits, next_url = next(iter(pages))
+        return CommitPage(commits=tuple(commits), more=next_url is not None)
+
+    def get_merge_base(self, workspace: str, repo: str, spec: str) -> Commit:
+        """GET /repositories/{workspace}/{repo_slug}/merge-base/{a}..{b}: their best common ancestor (404 when a ref
+        is unknown or they share no history)."""
+        if ".." not in spec:
+            raise ValueError(f"a merge-base spec is two refs joined by '..', not {spec!r}")
+        return self._get(
+            f"{self._repo(workspace, repo)}/merge-base/{_ref(spec)}",
             Commit.from_json,
             params={"fields": fields_param(Commit.FIELDS, paginated=False)},
         )

@@ -421,6 +421,15 @@ class Commit(_Record):
 
 
 @dataclass(frozen=True)
+class CommitPage:
+    """The first page of a commit listing (newest first) and whether Bitbucket has more after it: a count past one
+    page is known only as "more than ``len(commits)``" without reading on."""
+
+    commits: tuple[Commit, ...]
+    more: bool
+
+
+@dataclass(frozen=True)
 class Branch:
     """A branch and its tip commit (``target``)."""
 

@@ -18,6 +18,7 @@ from bitbucket_sync import browse
 from bitbucket_sync.client.records import Activity, Comment
 from bitbucket_sync.models import PullRequest
 from dashboard import rendering
+from dashboard.selectors.mentions import mention_names
 from dashboard.selectors.source import browse_client
 from dashboard.selectors.visibility import account_for_user
 
@@ -154,7 +155,11 @@ class Threads:
 
 
 def build_threads(
-    comments: list[Comment], *, viewer_account_id: str | None, activity: Iterable[Activity] = ()
+    comments: list[Comment],
+    *,
+    viewer_account_id: str | None,
+    mentions: dict[str, str] | None = None,
+    activity: Iterable[Activity] = (),
 ) -> Threads:
     """Group comments into threads. A deleted comment stays when it has replies (shown as deleted) and is dropped
     otherwise; a reply whose root is not listed becomes a thread of its own rather than vanishing.
@@ -181,7 +186,7 @@ def build_threads(
 
     def post(c: Comment) -> Post:
         mine = bool(viewer_account_id) and c.user is not None and c.user.account_id == viewer_account_id
-        return Post(comment=c, html=rendering.markdown(c.content), mine=mine)
+        return Post(comment=c, html=rendering.markdown(c.content, mentions), mine=mine)
 
     roots: dict[int, Thread] = {}
     replies: dict[int, list[Comment]] = defaultdict(list)
@@ -210,7 +215,8 @@ def pull_request_threads(
         if fresh:
             browse.forget_pull_request_discussion(reader, pull_request=pull_request)
         comments, activity = browse.read_pull_request_discussion(reader, pull_request=pull_request)
-    return build_threads(comments, viewer_account_id=viewer_account_id, activity=activity)
+    names = mention_names(pull_request.workspace_id, (c.content for c in comments))
+    return build_threads(comments, viewer_account_id=viewer_account_id, mentions=names, activity=activity)
 
 
 def viewer_account_id(user) -> str | None:
@@ -223,7 +229,6 @@ def pull_request_discussion_threads(user, *, pull_request: PullRequest) -> dict:
     feed without its comments (they are the threads), from one cached read."""
     with browse_client(user) as reader:
         comments, activity = browse.read_pull_request_discussion(reader, pull_request=pull_request)
-    return {
-        "threads": build_threads(comments, viewer_account_id=viewer_account_id(user), activity=activity),
-        "activity": [a for a in activity if a.kind != "comment"],
-    }
+    names = mention_names(pull_request.workspace_id, (c.content for c in comments))
+    threads = build_threads(comments, viewer_account_id=viewer_account_id(user), mentions=names, activity=activity)
+    return {"threads": threads, "activity": [a for a in activity if a.kind != "comment"]}

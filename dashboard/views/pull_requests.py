@@ -10,7 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from dashboard import rendering, selectors
 from dashboard.filters import PullRequestFilterForm
-from dashboard.selectors import insights
+from dashboard.selectors import insights, mentions
 from dashboard.selectors.threads import pull_request_discussion_threads
 from dashboard.views import access
 from dashboard.views.changes import pull_request_version
@@ -102,7 +102,8 @@ def pull_request_detail(
         # The summary brings the action buttons along (out of band): a merged pull request offers no Merge.
         context["live_refresh"] = True
         return render(request, LIVE_REGIONS[target], context)
-    context["description_html"] = rendering.markdown(pull_request.description)
+    names = mentions.mention_names(workspace, [pull_request.description])
+    context["description_html"] = rendering.markdown(pull_request.description, names)
     selectors.refresh_pull_request_conflicts(request.user, pull_request=pull_request)
     if section is not None:
         context.update(_section(request, pull_request, section))
