@@ -25,6 +25,7 @@ from dashboard.views import (
     mentions,
     people,
     pull_request_actions,
+    pull_request_comments,
     pull_request_insights,
     pull_requests,
     repositories,
@@ -152,6 +153,43 @@ urlpatterns = [
         "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/reports/",
         pull_request_insights.pull_request_reports,
         name="pull_request_reports",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/comments/new",
+        pull_request_comments.pull_request_comment_new,
+        name="pull_request_comment_new",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/comments/<int:comment_id>/reply",
+        pull_request_comments.pull_request_comment_reply,
+        name="pull_request_comment_reply",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/comments/<int:comment_id>/edit",
+        pull_request_comments.pull_request_comment_edit,
+        name="pull_request_comment_edit",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/comments/<int:comment_id>/delete",
+        pull_request_comments.pull_request_comment_delete,
+        name="pull_request_comment_delete",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/comments/<int:comment_id>/resolve",
+        pull_request_comments.pull_request_comment_state,
+        {"verb": "resolve"},
+        name="pull_request_comment_resolve",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/comments/<int:comment_id>/reopen",
+        pull_request_comments.pull_request_comment_state,
+        {"verb": "reopen"},
+        name="pull_request_comment_reopen",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/comments/<int:comment_id>/task",
+        pull_request_comments.pull_request_comment_task,
+        name="pull_request_comment_task",
     ),
     path("<str:workspace_slug>/", workspaces.workspace_detail, name="workspace_detail"),
     path(

@@ -17,6 +17,15 @@ from ._core import (
     can_write,
 )
 from .branches import BRANCH_PREFIXES, branch_name_problem, create_branch
+from .comments import (
+    InlineAnchor,
+    delete_comment,
+    edit_comment,
+    post_comment,
+    reopen_thread,
+    resolve_thread,
+    task_from_comment,
+)
 from .files import EDIT_MAX_BYTES, EditableFile, commit_files, commit_to_new_branch_and_open_pr, load_file_for_edit
 from .pull_requests import (
     STRATEGY_LABELS,
@@ -52,6 +61,7 @@ __all__ = [
     "DeclineOutcome",
     "DefaultReviewers",
     "EditableFile",
+    "InlineAnchor",
     "MergeConflicts",
     "MergeOptions",
     "MergeOutcome",
@@ -68,15 +78,21 @@ __all__ = [
     "decline_pull_request",
     "default_merge_message",
     "default_reviewers",
+    "delete_comment",
+    "edit_comment",
     "load_file_for_edit",
     "merge_options",
     "merge_pull_request",
     "merge_status",
     "open_pull_request",
+    "post_comment",
     "pull_request_draft",
     "remove_request_changes",
+    "reopen_thread",
     "request_changes",
+    "resolve_thread",
     "set_task_state",
+    "task_from_comment",
     "unapprove",
     "update_pull_request",
 ]

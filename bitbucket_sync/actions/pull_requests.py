@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bitbucket_sync import reviews, sync
+from bitbucket_sync import browse, reviews, sync
 from bitbucket_sync.client import (
     MERGE_STRATEGIES,
     AuthError,
@@ -196,8 +196,9 @@ def remove_request_changes(*, user, pull_request: PullRequest) -> PullRequest:
     )
 
 
-def comment(*, user, pull_request: PullRequest, text: str) -> int:
-    """Post a comment on the pull request; returns Bitbucket's comment id."""
+def comment(*, user, pull_request: PullRequest, text: str, pending: bool = False) -> int:
+    """Post a comment on the pull request (``pending``: a draft of the user's review); returns Bitbucket's comment
+    id. The credential's cached discussion is dropped, so the page's next read shows it."""
     with Action(
         user=user,
         action="pull_request.comment",
@@ -208,7 +209,10 @@ def comment(*, user, pull_request: PullRequest, text: str) -> int:
         if not text.strip():
             raise ActionFailed("Write something to comment.", kind="invalid")
         workspace, slug, number = _names(pull_request)
-        posted = act.client.comment_pull_request(workspace, slug, number, content=text)
+        posted = act.client.comment_pull_request(workspace, slug, number, content=text, pending=pending)
+        assert act.credential is not None
+        reader = browse.LiveReader(client=act.client, credential_id=act.credential.pk)
+        browse.forget_pull_request_discussion(reader, pull_request=pull_request)
         _refresh(act, pull_request)
         act.succeeded(f"Commented on pull request #{number}.", comment_id=posted.id)
         return posted.id

@@ -244,6 +244,8 @@ class ReviewForm(ActionForm):
 
 class CommentForm(ActionForm):
     text = forms.CharField(label="Comment", widget=forms.Textarea(attrs={"rows": 3}))
+    # Set by the "Add to review" button: a draft only its author sees until the review is published.
+    pending = forms.BooleanField(required=False)
 
 
 class MergeForm(ActionForm):

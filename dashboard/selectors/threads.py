@@ -9,16 +9,18 @@ the ones whose line is no longer in the diff as outdated. Both read the same cac
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 from django.utils.safestring import SafeString
 
 from bitbucket_sync import browse
-from bitbucket_sync.client.records import Comment
+from bitbucket_sync.client.records import Activity, Comment
 from bitbucket_sync.models import PullRequest
 from dashboard import rendering
 from dashboard.selectors.mentions import mention_names
 from dashboard.selectors.source import browse_client
+from dashboard.selectors.visibility import account_for_user
 
 NEW, OLD = "new", "old"
 
@@ -93,6 +95,29 @@ class Thread:
     def file_anchor(self) -> str:
         return rendering.file_anchor(self.path or "")
 
+    @property
+    def line_anchor(self) -> str:
+        """The DOM id of the diff row the thread is on (`L<file anchor>-<side>-<line>`); "" without a line."""
+        if self.side is None or self.line is None:
+            return ""
+        return f"L{self.file_anchor}-{self.side}-{self.line}"
+
+    @property
+    def lines(self) -> str:
+        """The line, or the range, as people write it: `12` or `10\u201312` (an en dash)."""
+        if self.line is None:
+            return ""
+        start = self.start_line
+        return f"{start}\u2013{self.line}" if start is not None and start != self.line else str(self.line)
+
+    @property
+    def resolvable(self) -> bool:
+        """Whether Bitbucket can resolve (or reopen) it: a published thread whose first comment is still there."""
+        return not self.pending and not self.root.comment.deleted
+
+    def has(self, comment_id: int) -> bool:
+        return any(p.id == comment_id for p in self.posts)
+
 
 @dataclass
 class Threads:
@@ -120,16 +145,36 @@ class Threads:
                 found[(t.side, t.line)].append(t)
         return dict(found)
 
+    def thread_of(self, comment_id: int) -> Thread | None:
+        """The thread holding the comment (its root or a reply), or None."""
+        return next((t for t in self.threads if t.has(comment_id)), None)
+
     @property
     def open_count(self) -> int:
         return sum(1 for t in self.threads if not t.resolved and not t.pending)
 
 
 def build_threads(
-    comments: list[Comment], *, viewer_account_id: str | None, mentions: dict[str, str] | None = None
+    comments: list[Comment],
+    *,
+    viewer_account_id: str | None,
+    mentions: dict[str, str] | None = None,
+    activity: Iterable[Activity] = (),
 ) -> Threads:
     """Group comments into threads. A deleted comment stays when it has replies (shown as deleted) and is dropped
-    otherwise; a reply whose root is not listed becomes a thread of its own rather than vanishing."""
+    otherwise; a reply whose root is not listed becomes a thread of its own rather than vanishing.
+
+    Bitbucket's comment lists leave `inline.outdated` out; its activity feed carries it, so a listed comment takes
+    the flag from its activity entry when it has one."""
+    outdated = {
+        a.comment.id: a.comment.inline_outdated
+        for a in activity
+        if a.comment is not None and a.comment.inline_outdated is not None
+    }
+    comments = [
+        replace(c, inline_outdated=outdated[c.id]) if c.inline_outdated is None and c.id in outdated else c
+        for c in comments
+    ]
     by_id = {c.id: c for c in comments}
 
     def root_of(c: Comment) -> Comment:
@@ -161,9 +206,29 @@ def _has_replies(comment: Comment, comments: list[Comment]) -> bool:
     return any(c.parent_id == comment.id and not c.deleted for c in comments)
 
 
-def pull_request_threads(user, *, pull_request: PullRequest, viewer_account_id: str | None) -> Threads:
-    """The pull request's threads as the viewer's credential sees them (their own drafts included)."""
+def pull_request_threads(
+    user, *, pull_request: PullRequest, viewer_account_id: str | None, fresh: bool = False
+) -> Threads:
+    """The pull request's threads as the viewer's credential sees them (their own drafts included); `fresh`: not
+    from the cache (a comment the cached read cannot know yet)."""
     with browse_client(user) as reader:
-        comments, _activity = browse.read_pull_request_discussion(reader, pull_request=pull_request)
+        if fresh:
+            browse.forget_pull_request_discussion(reader, pull_request=pull_request)
+        comments, activity = browse.read_pull_request_discussion(reader, pull_request=pull_request)
     names = mention_names(pull_request.workspace_id, (c.content for c in comments))
-    return build_threads(comments, viewer_account_id=viewer_account_id, mentions=names)
+    return build_threads(comments, viewer_account_id=viewer_account_id, mentions=names, activity=activity)
+
+
+def viewer_account_id(user) -> str | None:
+    account = account_for_user(user)
+    return account.account_id or None if account is not None else None
+
+
+def pull_request_discussion_threads(user, *, pull_request: PullRequest) -> dict:
+    """The discussion tab: every thread (general and inline, in the order they were started) and the activity
+    feed without its comments (they are the threads), from one cached read."""
+    with browse_client(user) as reader:
+        comments, activity = browse.read_pull_request_discussion(reader, pull_request=pull_request)
+    names = mention_names(pull_request.workspace_id, (c.content for c in comments))
+    threads = build_threads(comments, viewer_account_id=viewer_account_id(user), mentions=names, activity=activity)
+    return {"threads": threads, "activity": [a for a in activity if a.kind != "comment"]}

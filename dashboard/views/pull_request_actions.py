@@ -239,8 +239,9 @@ def pull_request_comment(request: HtmxHttpRequest, workspace_slug: str, repo_slu
         )
 
     def run():
-        actions.comment(user=request.user, pull_request=pull_request, text=form.cleaned_data["text"])
-        return _pr_url(workspace, repository, pull_request), "Comment posted."
+        pending = form.cleaned_data["pending"]
+        actions.comment(user=request.user, pull_request=pull_request, text=form.cleaned_data["text"], pending=pending)
+        return _pr_url(workspace, repository, pull_request), "Added to your review." if pending else "Comment posted."
 
     return perform(
         request,

@@ -11,6 +11,7 @@ from django.views.decorators.vary import vary_on_headers
 from dashboard import rendering, selectors
 from dashboard.filters import PullRequestFilterForm
 from dashboard.selectors import insights, mentions
+from dashboard.selectors.threads import pull_request_discussion_threads
 from dashboard.views import access
 from dashboard.views.changes import pull_request_version
 from dashboard.views.htmx import HtmxHttpRequest, fragment, wants_fragment
@@ -120,7 +121,7 @@ def _section(request: HtmxHttpRequest, pull_request, section: str) -> dict:
         return diff_context(request, pull_request)
     loaders = {
         "pr-commits": ("commits", selectors.pull_request_commits),
-        "pr-discussion": ("discussion", selectors.pull_request_discussion),
+        "pr-discussion": ("discussion", pull_request_discussion_threads),
     }
     name, load = loaders[section]
     try:

@@ -2,6 +2,7 @@
 into batches without parsing, review threads placed on their lines, and the partial that renders both views."""
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from django.template.loader import render_to_string
@@ -142,7 +143,14 @@ def test_threads_go_under_their_lines_and_the_rest_to_the_file_top():
 
 
 def _render(files, **context):
-    return render_to_string("diffs/_files.html", {"files": files, **context})
+    # A pull request page's context: threads link their actions to it.
+    page = {
+        "workspace": SimpleNamespace(slug="acme"),
+        "repository": SimpleNamespace(slug="app"),
+        "pull_request": SimpleNamespace(number=1, state="OPEN"),
+        "pr_url": "/acme/app/pull-requests/1",
+    }
+    return render_to_string("diffs/_files.html", {"files": files, **page, **context})
 
 
 @pytest.mark.parametrize("view", ["unified", "split"])

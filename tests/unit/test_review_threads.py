@@ -56,3 +56,47 @@ def test_a_deleted_root_stays_only_while_it_has_replies():
 def test_a_reply_whose_root_is_not_listed_is_a_thread_of_its_own():
     threads = build_threads([comment(5, 0, parent_id=99)], viewer_account_id=None)
     assert [t.id for t in threads.threads] == [5]
+
+
+def test_a_thread_names_its_diff_row_its_lines_and_whether_it_can_be_resolved():
+    threads = build_threads(
+        [
+            comment(1, 0, inline_path="a.py", inline_to=9, inline_start_to=7),
+            comment(2, 1, parent_id=1),
+            comment(3, 2, pending=True),
+        ],
+        viewer_account_id=None,
+    )
+    ranged, draft = threads.threads
+    assert ranged.line_anchor == f"L{ranged.file_anchor}-new-9" and ranged.lines == "7\u20139"
+    assert threads.thread_of(2) is ranged and threads.thread_of(99) is None
+    assert ranged.resolvable and not draft.resolvable  # a draft is nobody's thread to resolve yet
+    assert draft.line_anchor == "" and draft.lines == ""
+
+
+def test_the_thread_partial_marks_outdated_and_draft_threads_and_offers_edit_only_on_ones_own():
+    from types import SimpleNamespace
+
+    from django.template.loader import render_to_string
+
+    threads = build_threads(
+        [
+            comment(1, 0, user=BOB, inline_path="a.py", inline_from=4, inline_outdated=True),
+            comment(2, 1, parent_id=1, pending=True),
+        ],
+        viewer_account_id=ALICE.account_id,
+    )
+    html = render_to_string(
+        "pull_requests/_thread.html#thread",
+        {
+            "thread": threads.threads[0],
+            "workspace": SimpleNamespace(slug="acme"),
+            "repository": SimpleNamespace(slug="api"),
+            "pull_request": SimpleNamespace(number=4),
+            "pr_url": "/acme/api/pull-requests/4",
+        },
+    )
+    assert 'class="badge outdated"' in html and "(old side)" in html and 'class="badge draft"' in html
+    assert 'id="edit-text-2"' in html and 'id="edit-text-1"' not in html  # alice wrote only the reply
+    assert 'data-draft-key="edit-2"' in html and 'data-draft-key="reply-1"' in html
+    assert 'id="task-text-2"' not in html  # a draft is not yet a comment a task can hang on
