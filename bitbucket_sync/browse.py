@@ -242,8 +242,7 @@ def read_pull_request_discussion(
     """Comments and the activity feed, as Bitbucket lists them."""
     ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
     client = reader.client
-    # Keyed by the mirror's updated_on too: a new comment moves it, so a synced change is never hidden.
-    key = reader.key("discussion", pull_request.repository.bitbucket_uuid, number, pull_request.updated_on)
+    key = _discussion_key(reader, pull_request)
     return reader.cached(
         key,
         DISCUSSION_SECONDS,
@@ -252,6 +251,19 @@ def read_pull_request_discussion(
             list(client.iter_pull_request_activity(ws, slug, number)),
         ),
     )
+
+
+def _discussion_key(reader: LiveReader, pull_request: PullRequest) -> str:
+    # Keyed by the mirror's updated_on too: a new comment moves it, so a synced change is never hidden.
+    return reader.key(
+        "discussion", pull_request.repository.bitbucket_uuid, pull_request.number, pull_request.updated_on
+    )
+
+
+def forget_discussion(reader: LiveReader, pull_request: PullRequest) -> None:
+    """Drop the reader's cached discussion after a write of its own: a draft or a published draft moves nothing
+    the key names (Bitbucket leaves `updated_on` alone for a draft)."""
+    cache.delete(_discussion_key(reader, pull_request))
 
 
 # --- a pull request's tasks and its source commit's Code Insights --------------------------------------------------
