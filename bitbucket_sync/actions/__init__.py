@@ -39,10 +39,12 @@ from .pull_requests import (
     unapprove,
     update_pull_request,
 )
+from .reviews import DECISIONS, ReviewIncomplete, ReviewPublished, discard_review, publish_review
 from .tasks import TASK_MAX_CHARS, create_task, set_task_state
 
 __all__ = [
     "BRANCH_PREFIXES",
+    "DECISIONS",
     "EDIT_MAX_BYTES",
     "STRATEGY_LABELS",
     "TASK_MAX_CHARS",
@@ -56,6 +58,8 @@ __all__ = [
     "MergeOptions",
     "MergeOutcome",
     "MergeRefused",
+    "ReviewIncomplete",
+    "ReviewPublished",
     "SourceMoved",
     "approve",
     "branch_name_problem",
@@ -68,11 +72,13 @@ __all__ = [
     "decline_pull_request",
     "default_merge_message",
     "default_reviewers",
+    "discard_review",
     "load_file_for_edit",
     "merge_options",
     "merge_pull_request",
     "merge_status",
     "open_pull_request",
+    "publish_review",
     "pull_request_draft",
     "remove_request_changes",
     "request_changes",

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bitbucket_sync import sync
+from bitbucket_sync import browse, sync, turns
 from bitbucket_sync.client import (
     MERGE_STRATEGIES,
     AuthError,
@@ -17,7 +17,7 @@ from bitbucket_sync.client import (
     NotFound,
     records,
 )
-from bitbucket_sync.models import AuditEvent, PullRequest, Repository
+from bitbucket_sync.models import AuditEvent, Participant, PullRequest, Repository
 
 from ._core import (
     DIFF_MAX_BYTES,
@@ -146,20 +146,38 @@ def update_pull_request(
 # -- reviews and comments ---------------------------------------------------------------------------------------
 
 
-def _review(user, pull_request: PullRequest, action: str, call: str, done: str) -> PullRequest:
+def _review(
+    user, pull_request: PullRequest, action: str, call: str, done: str, *, records_commit: bool = False
+) -> PullRequest:
     with Action(
         user=user, action=action, repository=pull_request.repository, target=f"#{pull_request.number}", need="read"
     ) as act:
         workspace, slug, number = _names(pull_request)
         getattr(act.client, call)(workspace, slug, number)
         pull_request = _refresh(act, pull_request)
+        if records_commit:
+            _record_reviewed_commit(act, pull_request)
         act.succeeded(f"{done} pull request #{number}.")
         return pull_request
 
 
+def _record_reviewed_commit(act: Action, pull_request: PullRequest) -> None:
+    """The reviewer's review now stands for the source commit the pull request is at (just re-read): a review given
+    through bbdash is known to the commit, where one seen by a sync is only dated to when it was first seen."""
+    account = act.credential.account if act.credential is not None else None
+    if account is None or not pull_request.source_commit:
+        return
+    Participant.objects.filter(pull_request=pull_request, account=account).exclude(state="").update(
+        reviewed_commit=pull_request.source_commit
+    )
+    act.details["reviewed_commit"] = pull_request.source_commit
+    turns.refresh_turns([pull_request.pk])
+
+
 def approve(*, user, pull_request: PullRequest) -> PullRequest:
-    """Approve as the user (POST .../approve); the mirror's participants are re-read."""
-    return _review(user, pull_request, "pull_request.approve", "approve", "Approved")
+    """Approve as the user (POST .../approve); the mirror's participants are re-read, and the approval is recorded
+    as given on the pull request's current source commit."""
+    return _review(user, pull_request, "pull_request.approve", "approve", "Approved", records_commit=True)
 
 
 def unapprove(*, user, pull_request: PullRequest) -> PullRequest:
@@ -168,8 +186,15 @@ def unapprove(*, user, pull_request: PullRequest) -> PullRequest:
 
 
 def request_changes(*, user, pull_request: PullRequest) -> PullRequest:
-    """Request changes as the user."""
-    return _review(user, pull_request, "pull_request.request_changes", "request_changes", "Requested changes on")
+    """Request changes as the user, recorded as given on the pull request's current source commit."""
+    return _review(
+        user,
+        pull_request,
+        "pull_request.request_changes",
+        "request_changes",
+        "Requested changes on",
+        records_commit=True,
+    )
 
 
 def remove_request_changes(*, user, pull_request: PullRequest) -> PullRequest:
@@ -183,21 +208,28 @@ def remove_request_changes(*, user, pull_request: PullRequest) -> PullRequest:
     )
 
 
-def comment(*, user, pull_request: PullRequest, text: str) -> int:
-    """Post a comment on the pull request; returns Bitbucket's comment id."""
+def comment(*, user, pull_request: PullRequest, text: str, pending: bool = False) -> int:
+    """Post a comment on the pull request; returns Bitbucket's comment id. ``pending``: a draft of the user's review,
+    seen only by them until the review is published."""
     with Action(
         user=user,
         action="pull_request.comment",
         repository=pull_request.repository,
         target=f"#{pull_request.number}",
         need="read",
+        details={"pending": True} if pending else {},
     ) as act:
         if not text.strip():
             raise ActionFailed("Write something to comment.", kind="invalid")
         workspace, slug, number = _names(pull_request)
-        posted = act.client.comment_pull_request(workspace, slug, number, content=text)
-        _refresh(act, pull_request)
-        act.succeeded(f"Commented on pull request #{number}.", comment_id=posted.id)
+        posted = act.client.comment_pull_request(workspace, slug, number, content=text, pending=pending)
+        if pending:
+            # A draft moves nothing the cached discussion is keyed by: drop it, so the review panel lists the draft.
+            browse.forget_discussion(act.reader, pull_request)
+        else:
+            _refresh(act, pull_request)
+        words = "Added a pending comment to your review of" if pending else "Commented on"
+        act.succeeded(f"{words} pull request #{number}.", comment_id=posted.id)
         return posted.id
 
 

@@ -244,6 +244,8 @@ class ReviewForm(ActionForm):
 
 class CommentForm(ActionForm):
     text = forms.CharField(label="Comment", widget=forms.Textarea(attrs={"rows": 3}))
+    # "Add to review": a pending comment, seen only by its author until the review is published.
+    pending = forms.BooleanField(required=False)
 
 
 class MergeForm(ActionForm):
