@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from django.utils import timezone
+
 from bitbucket_sync.models import CommentDraft, PullRequest
 
 # A box's name as the page gives it (`general`, `reply-123`, `inline:new:12:src/a.py`, `review-summary`): printable
@@ -33,7 +35,9 @@ class DraftRefused(ValueError):
 
 def key_problem(key: str) -> str:
     """Why ``key`` cannot name a comment box ("" when it can)."""
-    return "" if KEY.fullmatch(key or "") else "A draft needs a short name of letters, digits and :/.@#=+-_."
+    if KEY.fullmatch(key or "") and ".." not in key:
+        return ""
+    return "A draft needs a short name of letters, digits and :/.@#=+-_."
 
 
 def save_draft(user, pull_request: PullRequest, key: str, text: str) -> CommentDraft | None:
@@ -46,7 +50,8 @@ def save_draft(user, pull_request: PullRequest, key: str, text: str) -> CommentD
     if len(text) > MAX_CHARS:
         raise DraftRefused(f"A draft is kept up to {MAX_CHARS:,} characters.")
     drafts = CommentDraft.objects.filter(user=user, pull_request=pull_request)
-    updated = drafts.filter(key=key).update(text=text)
+    # QuerySet.update skips auto_now: the time is set here, or a draft being typed in would look abandoned.
+    updated = drafts.filter(key=key).update(text=text, updated_at=timezone.now())
     if updated:
         return drafts.get(key=key)
     if drafts.count() >= MAX_PER_PULL_REQUEST:
