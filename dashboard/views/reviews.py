@@ -33,8 +33,6 @@ def pull_request_drafts(request: HtmxHttpRequest, workspace_slug: str, repo_slug
     ``key`` and ``text``: keep it (blank text forgets it), answered 204. Only the user's own drafts, ever."""
     _, _, pull_request = access.pull_request_for_user(request, workspace_slug, repo_slug, number)
     form = DraftForm(request.POST if request.method == "POST" else request.GET)
-    if request.method == "GET":
-        form.fields["text"].required = False
     if not form.is_valid():
         return JsonResponse({"error": "; ".join(str(e) for errors in form.errors.values() for e in errors)}, status=400)
     key = form.cleaned_data["key"]
@@ -177,7 +175,8 @@ def pull_request_review_discard(
         return _panel(request, workspace, repository, pull_request, failure=failure)
     ids = form.cleaned_data["comment_ids"]
     if not form.cleaned_data["confirmed"]:
-        return _panel(request, workspace, repository, pull_request, confirm=form.with_fresh_key(), kept_ids=ids)  # type: ignore[arg-type]
+        # Nothing is sent yet: the same key goes on to the confirming form.
+        return _panel(request, workspace, repository, pull_request, confirm=form, kept_ids=ids)
     url = reverse("pull_request_detail", args=[workspace.slug, repository.slug, pull_request.number])
 
     def run() -> tuple[str, str]:
