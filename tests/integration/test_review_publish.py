@@ -218,7 +218,7 @@ def test_nothing_to_publish_is_said_plainly(act_world, bob, pr):
 
 def test_the_page_loads_the_panel_and_its_boxes_autosave(act_world, bob, pr):
     page = bob.get(_url(pr)).content.decode()
-    assert f'hx-get="{_url(pr)}/my-review"' in page
+    assert f'hx-get="{_url(pr)}/my-review" hx-trigger="discussion-read from:body' in page
     assert f'data-draft-key="general" data-draft-url="{_url(pr)}/drafts"' in page
     assert 'name="pending" value="1"' in page  # "Add to review" on the general box
     assert "js/drafts." in page
@@ -230,3 +230,13 @@ def test_the_page_loads_the_panel_and_its_boxes_autosave(act_world, bob, pr):
     drafts.save_draft(act_world.users["bob"], pr, drafts.REVIEW_SUMMARY, "Begun.")
     started = _panel(bob, pr)
     assert '<details class="review-box" open>' in started and ">Begun.</textarea>" in started
+
+
+def test_the_panel_reads_nothing_more_once_the_page_read_the_discussion(act_world, bob, pr):
+    discussion = bob.get(_url(pr, "/activity"), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="pr-discussion")
+    assert "discussion-read" in discussion["HX-Trigger"]  # the panel loads on it
+    act_world.emulator.controls.reset_counts()
+
+    assert "Start a review" in _panel(bob, pr)
+
+    assert act_world.counts()["total"] == 0  # the same cached read, for the same credential
