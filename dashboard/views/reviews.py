@@ -23,6 +23,10 @@ from dashboard.views import access
 from dashboard.views.htmx import HtmxHttpRequest, wants_fragment
 from dashboard.views.writes import perform
 
+# A view that adds a pending comment in place (no redirect) answers with this client event (HX-Trigger): the review
+# panel reloads on it, keeping what is being typed in its summary.
+REVIEW_CHANGED = "review-changed"
+
 # --- comment drafts --------------------------------------------------------------------------------------------
 
 

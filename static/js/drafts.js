@@ -69,6 +69,7 @@
   function restore(box) {
     if (box.dataset.draftReady) return;
     box.dataset.draftReady = "1";
+    if (carryOver(box)) return;
     if (box.value.trim()) return; // the page brought text of its own (a failed send kept it)
     var url = box.dataset.draftUrl + "?" + new URLSearchParams({ key: box.dataset.draftKey });
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -91,7 +92,11 @@
     var box = event.target;
     if (!(box instanceof HTMLTextAreaElement) || !box.dataset.draftKey || !box.dataset.draftUrl) return;
     clearTimeout(timers.get(box));
-    timers.set(box, setTimeout(function () { save(box); }, DELAY));
+    timers.set(box, setTimeout(function () {
+      timers.delete(box);
+      // A box swapped out meanwhile: its form was sent, or its text was carried over to the new box and saved.
+      if (box.isConnected) save(box);
+    }, DELAY));
   });
 
   // The form is on its way: a save still waiting must not bring the text back after the comment is posted.
@@ -128,6 +133,25 @@
       });
     }, 0);
   });
+
+  // A region re-read in place (a GET, e.g. the review panel after a new pending comment) keeps what is being typed
+  // in it: the server has the last save, which may be a few keystrokes behind. The new box takes the text when it
+  // appears (htmx:load, below), if it appears within a few seconds.
+  var carried = {}; // key -> {text, at}
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.requestConfig.verb !== "get") return;
+    boxes(event.detail.target).forEach(function (box) {
+      if (box.value.trim()) carried[box.dataset.draftKey] = { text: box.value, at: Date.now() };
+    });
+  });
+  function carryOver(box) {
+    var kept = carried[box.dataset.draftKey];
+    delete carried[box.dataset.draftKey];
+    if (!kept || Date.now() - kept.at > 5000 || box.value === kept.text) return false;
+    box.value = kept.text;
+    save(box);
+    return true;
+  }
 
   // Leaving with a save still waiting: send it now (keepalive outlives the page).
   window.addEventListener("pagehide", function () {

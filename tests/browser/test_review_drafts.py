@@ -2,6 +2,7 @@
 makes a pending comment the review panel lists, and "Publish review" with "Request changes" sends it all."""
 
 import pytest
+from django.core.cache import cache
 
 from bitbucket_sync.models import CommentDraft
 
@@ -31,16 +32,23 @@ def test_type_reload_keep_the_text_then_publish_a_review_requesting_changes(act_
     assert not CommentDraft.objects.filter(key="general").exists()
 
     panel.get_by_label("Summary").fill("One structural change, then good to go.")
+    # A pending comment added in place elsewhere (another composer): the panel reloads on its event and keeps what
+    # is typed in the summary, saved or not yet.
+    with act_world.client("bob") as client:
+        client.comment_pull_request("acme", "api-server", pr.number, content="Also a test, please.", pending=True)
+    cache.clear()  # as the composer's own write would drop the cached discussion
+    page.evaluate("() => htmx.trigger(document.body, 'review-changed')")
+    panel.get_by_text("2 pending").wait_for()
+    assert panel.get_by_label("Summary").input_value() == "One structural change, then good to go."
     panel.get_by_label("Request changes").check()
     panel.get_by_role("button", name="Publish review").click()
-    page.get_by_text("Review published: 1 comment, a summary, changes requested.").wait_for()
+    page.get_by_text("Review published: 2 comments, a summary, changes requested.").wait_for()
 
     emu = act_world.emulator.world.repository("acme", "api-server").pullrequests[pr.number]
     bob_uuid = act_world.emulator.account("bob")["uuid"]
     assert emu.participants[bob_uuid].state == "changes_requested"
-    assert [c.raw for c in emu.comments[-2:]] == [
-        "Please split this function.",
-        "One structural change, then good to go.",
-    ]
+    published = {c.raw for c in emu.comments if not c.pending}
+    assert {"Please split this function.", "Also a test, please."} <= published
+    assert emu.comments[-1].raw == "One structural change, then good to go."  # the summary comes last
     assert not any(c.pending for c in emu.comments)
     assert not CommentDraft.objects.exists()

@@ -128,3 +128,23 @@ def test_xss_in_the_saved_summary_is_inert_in_the_review_panel(act_world):
     assert html.status_code == 200
     assert "<script>" not in text and "<img" not in text
     assert "&lt;/textarea&gt;&lt;script&gt;" in text
+
+
+@pytest.mark.parametrize(
+    ("rest", "extra"),
+    [("/my-review/publish", {"decision": "comment"}), ("/my-review/discard", {"confirmed": "1"})],
+)
+def test_another_users_pending_comment_can_be_neither_published_nor_deleted(act_world, rest, extra):
+    pr = act_world.open_pr("api-server", author="dave")
+    with act_world.client("alice") as alice:
+        draft = alice.comment_pull_request("acme", "api-server", pr.number, content="alice's draft", pending=True)
+    url = f"/acme/api-server/pull-requests/{pr.number}{rest}"
+
+    response = _signed_in(act_world.users["bob"]).post(
+        url, {"idempotency_key": f"k-{rest}", "comment": str(draft.id), **extra}, HTTP_HX_REQUEST="true"
+    )
+
+    assert response.status_code == 200 and "HX-Redirect" not in response  # refused, said in the panel
+    emu = act_world.emulator.world.repository("acme", "api-server").pullrequests[pr.number]
+    kept = next(c for c in emu.comments if c.id == draft.id)
+    assert kept.pending and not kept.deleted and kept.raw == "alice's draft"
