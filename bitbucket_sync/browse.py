@@ -310,8 +310,9 @@ def _discussion_key(reader: LiveReader, pull_request: PullRequest) -> str:
 
 
 def forget_pull_request_discussion(reader: LiveReader, *, pull_request: PullRequest) -> None:
-    """Drop the reader's cached discussion of the pull request (after a comment write with that credential), so the
-    next read shows the write; other credentials' entries expire on their own."""
+    """Drop the reader's cached discussion of the pull request after a comment write with that credential (a draft,
+    or a published draft, moves nothing the key names: Bitbucket leaves `updated_on` alone for a draft), so the next
+    read shows the write; other credentials' entries expire on their own."""
     cache.delete(_discussion_key(reader, pull_request))
 
 

@@ -10,6 +10,7 @@ lock; a backlog (a first run on an old install) is worked off over the next call
 | sync runs | the newest ``SYNC_RUNS_KEPT`` finished runs per workspace; active runs are never pruned |
 | action receipts | ``RECEIPT_HOURS`` hours (a double submit comes within seconds) |
 | webhook deliveries | ``BBDASH_WEBHOOK_LOG_SIZE`` per workspace, as each delivery is applied |
+| comment drafts | ``DRAFT_DAYS`` days since last typed in (text nobody came back to) |
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from bitbucket_sync import webhooks
-from bitbucket_sync.models import ActionReceipt, RequestLedgerEntry, SyncRun, WebhookDelivery
+from bitbucket_sync.models import ActionReceipt, CommentDraft, RequestLedgerEntry, SyncRun, WebhookDelivery
 from bitbucket_sync.sync.engine import ACTIVE
 
 BATCH = 1000
 MAX_BATCHES = 50
 SYNC_RUNS_KEPT = 100
 RECEIPT_HOURS = 24
+DRAFT_DAYS = 30
 
 
 def delete_in_batches(queryset: QuerySet, *, batch: int = BATCH, max_batches: int = MAX_BATCHES) -> int:
@@ -82,6 +84,12 @@ def prune_action_receipts(*, hours: int = RECEIPT_HOURS, max_batches: int = MAX_
     return delete_in_batches(old, max_batches=max_batches)
 
 
+def prune_comment_drafts(*, days: int = DRAFT_DAYS, max_batches: int = MAX_BATCHES) -> int:
+    """Comment text not typed in for `days`: its pull request has long moved on, and it is only ever the user's."""
+    old = CommentDraft.objects.filter(updated_at__lt=timezone.now() - timedelta(days=days))
+    return delete_in_batches(old, max_batches=max_batches)
+
+
 def prune_webhook_deliveries() -> int:
     """The delivery log of each workspace down to its size (normally done as each delivery is applied)."""
     workspace_ids = WebhookDelivery.objects.order_by().values_list("workspace_id", flat=True).distinct()
@@ -95,4 +103,5 @@ def prune_history() -> dict[str, int]:
         "sync_runs": prune_sync_runs(),
         "action_receipts": prune_action_receipts(),
         "webhook_deliveries": prune_webhook_deliveries(),
+        "comment_drafts": prune_comment_drafts(),
     }

@@ -30,6 +30,7 @@ from dashboard.views import (
     pull_requests,
     repositories,
     review_marks,
+    reviews,
     sync_status,
     webhooks,
     workspaces,
@@ -111,6 +112,26 @@ urlpatterns = [
         "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/comment",
         pull_request_actions.pull_request_comment,
         name="pull_request_comment",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/drafts",
+        reviews.pull_request_drafts,
+        name="pull_request_drafts",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/my-review",
+        reviews.pull_request_review_panel,
+        name="pull_request_review_panel",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/my-review/publish",
+        reviews.pull_request_review_publish,
+        name="pull_request_review_publish",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/my-review/discard",
+        reviews.pull_request_review_discard,
+        name="pull_request_review_discard",
     ),
     path(
         "<str:workspace_slug>/<str:repo_slug>/pull-requests/<int:number>/merge",

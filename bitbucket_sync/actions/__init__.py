@@ -48,10 +48,12 @@ from .pull_requests import (
     unapprove,
     update_pull_request,
 )
+from .reviews import DECISIONS, ReviewIncomplete, ReviewPublished, discard_review, publish_review
 from .tasks import TASK_MAX_CHARS, create_task, set_task_state
 
 __all__ = [
     "BRANCH_PREFIXES",
+    "DECISIONS",
     "EDIT_MAX_BYTES",
     "STRATEGY_LABELS",
     "TASK_MAX_CHARS",
@@ -66,6 +68,8 @@ __all__ = [
     "MergeOptions",
     "MergeOutcome",
     "MergeRefused",
+    "ReviewIncomplete",
+    "ReviewPublished",
     "SourceMoved",
     "approve",
     "branch_name_problem",
@@ -79,6 +83,7 @@ __all__ = [
     "default_merge_message",
     "default_reviewers",
     "delete_comment",
+    "discard_review",
     "edit_comment",
     "load_file_for_edit",
     "merge_options",
@@ -86,6 +91,7 @@ __all__ = [
     "merge_status",
     "open_pull_request",
     "post_comment",
+    "publish_review",
     "pull_request_draft",
     "remove_request_changes",
     "reopen_thread",

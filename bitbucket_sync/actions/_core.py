@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bitbucket_sync import audit
+from bitbucket_sync.browse import LiveReader
 from bitbucket_sync.client import (
     AuthError,
     BadRequest,
@@ -234,6 +235,12 @@ class Action:
             self._client = clients.client_for(self.credential, purpose="action", on_request=self._keep_request_id)
         return self._client
 
+    @property
+    def reader(self) -> LiveReader:
+        """The acting user's client as a live reader: the page's cached reads of this credential are its keys."""
+        assert self.credential is not None
+        return LiveReader(client=self.client, credential_id=self.credential.pk)
+
     def _keep_request_id(self, request: RequestRecord) -> None:
         if request.request_id:
             self.last_request_id = request.request_id
@@ -317,6 +324,8 @@ ACTION_WORDS = {
     "pull_request.comment_delete": "delete your comment",
     "pull_request.comment_resolve": "resolve the thread",
     "pull_request.comment_reopen": "reopen the thread",
+    "pull_request.review_publish": "publish your review",
+    "pull_request.review_discard": "discard your review",
     "pull_request.task_create": "add the task",
     "pull_request.task_resolve": "resolve the task",
     "pull_request.task_reopen": "reopen the task",

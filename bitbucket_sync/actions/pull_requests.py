@@ -161,17 +161,16 @@ def _review(user, pull_request: PullRequest, action: str, call: str, done: str) 
         getattr(act.client, call)(workspace, slug, number)
         pull_request = _refresh(act, pull_request)
         if call in REVIEW_CALLS and act.credential is not None:
-            reviews.record_review(
-                pull_request=pull_request,
-                account=act.credential.account,
-                commit=seen or pull_request.source_commit,
-            )
+            reviewed = seen or pull_request.source_commit
+            reviews.record_review(pull_request=pull_request, account=act.credential.account, commit=reviewed)
+            act.details["reviewed_commit"] = reviewed
         act.succeeded(f"{done} pull request #{number}.")
         return pull_request
 
 
 def approve(*, user, pull_request: PullRequest) -> PullRequest:
-    """Approve as the user (POST .../approve); the mirror's participants are re-read."""
+    """Approve as the user (POST .../approve); the mirror's participants are re-read, and the approval is recorded
+    as given on the pull request's current source commit."""
     return _review(user, pull_request, "pull_request.approve", "approve", "Approved")
 
 
@@ -181,8 +180,14 @@ def unapprove(*, user, pull_request: PullRequest) -> PullRequest:
 
 
 def request_changes(*, user, pull_request: PullRequest) -> PullRequest:
-    """Request changes as the user."""
-    return _review(user, pull_request, "pull_request.request_changes", "request_changes", "Requested changes on")
+    """Request changes as the user, recorded as given on the pull request's current source commit."""
+    return _review(
+        user,
+        pull_request,
+        "pull_request.request_changes",
+        "request_changes",
+        "Requested changes on",
+    )
 
 
 def remove_request_changes(*, user, pull_request: PullRequest) -> PullRequest:
@@ -197,24 +202,26 @@ def remove_request_changes(*, user, pull_request: PullRequest) -> PullRequest:
 
 
 def comment(*, user, pull_request: PullRequest, text: str, pending: bool = False) -> int:
-    """Post a comment on the pull request (``pending``: a draft of the user's review); returns Bitbucket's comment
-    id. The credential's cached discussion is dropped, so the page's next read shows it."""
+    """Post a comment on the pull request (``pending``: a draft of the user's review, seen only by them until the
+    review is published); returns Bitbucket's comment id. The credential's cached discussion is dropped, so the
+    page's next read shows it."""
     with Action(
         user=user,
         action="pull_request.comment",
         repository=pull_request.repository,
         target=f"#{pull_request.number}",
         need="read",
+        details={"pending": True} if pending else {},
     ) as act:
         if not text.strip():
             raise ActionFailed("Write something to comment.", kind="invalid")
         workspace, slug, number = _names(pull_request)
         posted = act.client.comment_pull_request(workspace, slug, number, content=text, pending=pending)
-        assert act.credential is not None
-        reader = browse.LiveReader(client=act.client, credential_id=act.credential.pk)
-        browse.forget_pull_request_discussion(reader, pull_request=pull_request)
-        _refresh(act, pull_request)
-        act.succeeded(f"Commented on pull request #{number}.", comment_id=posted.id)
+        browse.forget_pull_request_discussion(act.reader, pull_request=pull_request)
+        if not pending:
+            _refresh(act, pull_request)  # a draft moves nothing in the mirror (Bitbucket leaves `updated_on` alone)
+        words = "Added a pending comment to your review of" if pending else "Commented on"
+        act.succeeded(f"{words} pull request #{number}.", comment_id=posted.id)
         return posted.id
 
 

@@ -45,8 +45,8 @@ reads
 writes
     create_branch, delete_branch, commit_files, create_pull_request, update_pull_request, approve, unapprove,
     request_changes, remove_request_changes, decline_pull_request, comment_pull_request, update_pull_request_comment,
-    delete_pull_request_comment, resolve_pull_request_comment, reopen_pull_request_comment, create_pull_request_task,
-    update_pull_request_task, merge_pull_request
+    publish_pull_request_comment, delete_pull_request_comment, resolve_pull_request_comment,
+    reopen_pull_request_comment, create_pull_request_task, update_pull_request_task, merge_pull_request
     (+ wait_for_merge), create_webhook, delete_webhook
 """
 

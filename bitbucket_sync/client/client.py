@@ -869,6 +869,14 @@ class BitbucketClient:
             json={"content": {"raw": content}},
         )
 
+    def publish_pull_request_comment(self, workspace: str, repo: str, pr_id: int, comment_id: int) -> Comment:
+        """PUT /repositories/{workspace}/{repo_slug}/pullrequests/{id}/comments/{comment_id} with ``pending: false``:
+        the author's draft becomes a comment everybody sees (a published one stays as it is). Someone else's draft is
+        not visible to the credential: ``NotFound``; a 403 is ``CommentRefused``."""
+        return self._comment_write(
+            "PUT", self._comment(workspace, repo, pr_id, comment_id), Comment.from_json, json={"pending": False}
+        )
+
     def delete_pull_request_comment(self, workspace: str, repo: str, pr_id: int, comment_id: int) -> None:
         """DELETE /repositories/{workspace}/{repo_slug}/pullrequests/{id}/comments/{comment_id} (204). A soft
         delete: the comment stays listed with ``deleted`` and no content. Someone else's comment: ``CommentRefused``."""

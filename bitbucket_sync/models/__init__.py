@@ -4,6 +4,7 @@ from bitbucket_sync.models.access import RepositoryAccess, WorkspaceAccess
 from bitbucket_sync.models.audit import ActionReceipt, AuditEvent
 from bitbucket_sync.models.checks import BranchRestriction, BuildStatus
 from bitbucket_sync.models.credentials import Credential
+from bitbucket_sync.models.drafts import CommentDraft
 from bitbucket_sync.models.mirror import (
     Account,
     Branch,
@@ -27,6 +28,7 @@ __all__ = [
     "Branch",
     "BranchRestriction",
     "BuildStatus",
+    "CommentDraft",
     "Credential",
     "Participant",
     "Project",

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from bitbucket_sync import actions
+from bitbucket_sync import actions, drafts
 from bitbucket_sync.actions import receipts
 from bitbucket_sync.models import Account, Workspace
 from dashboard import selectors
@@ -32,6 +32,8 @@ from dashboard.views.writes import branch_from_url, done, live_branches, perform
 
 # The page polls Bitbucket's merge task this often; each poll is one request against the user's hourly budget.
 MERGE_POLL_SECONDS = 1
+# The general comment box's name among the user's saved comment drafts (its textarea's data-draft-key).
+GENERAL_DRAFT = "general"
 # Fast merges finish within this wait on the server, so the page goes straight to the merged pull request.
 MERGE_WAIT_SECONDS = 2.0
 
@@ -238,9 +240,11 @@ def pull_request_comment(request: HtmxHttpRequest, workspace_slug: str, repo_slu
             failure=actions.ActionFailed("Write something to comment.", kind="invalid"),
         )
 
+    pending = form.cleaned_data["pending"]
+
     def run():
-        pending = form.cleaned_data["pending"]
         actions.comment(user=request.user, pull_request=pull_request, text=form.cleaned_data["text"], pending=pending)
+        drafts.discard_draft(request.user, pull_request, GENERAL_DRAFT)
         return _pr_url(workspace, repository, pull_request), "Added to your review." if pending else "Comment posted."
 
     return perform(

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
 
 from dashboard import rendering, selectors
 from dashboard.filters import PullRequestFilterForm
@@ -19,6 +20,8 @@ from dashboard.views.pull_request_diff import diff_context, is_batch_request
 
 # Bitbucket's own suffixes after /pull-requests/<id>/ and the region of our page each one opens.
 SECTIONS = {"diff": "pr-diff", "commits": "pr-commits", "activity": "pr-discussion", "comments": "pr-discussion"}
+# Sent when the discussion was read for the page; the review panel (pull_requests/_review.html) loads on it.
+DISCUSSION_READ = "discussion-read"
 # The regions showing the mirror (title, state, branches; reviewers; readiness) and their templates: they refresh
 # themselves when it changes.
 LIVE_REGIONS = {
@@ -112,7 +115,11 @@ def pull_request_detail(
     if section is not None:
         context.update(_section(request, pull_request, section))
     if section is not None and wants_fragment(request):
-        return render(request, f"pull_requests/detail.html#{section}", context)
+        response = render(request, f"pull_requests/detail.html#{section}", context)
+        if section == "pr-discussion":
+            # The review panel reads the same discussion: it loads now, from the cache this read just filled.
+            trigger_client_event(response, DISCUSSION_READ)
+        return response
     return render(request, "pull_requests/detail.html", context)
 
 

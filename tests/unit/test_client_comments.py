@@ -284,6 +284,27 @@ def test_edit_puts_the_new_raw_content(client):
 
 
 @responses.activate
+def test_publish_puts_pending_false_and_nothing_else(client):
+    responses.put(
+        f"{PR}/comments/11",
+        match=[matchers.json_params_matcher({"pending": False})],
+        json=_created(id=11, pending=False),
+    )
+
+    c = client.publish_pull_request_comment("acme", "web", 7, 11)
+
+    assert c.id == 11 and c.pending is False
+
+
+@responses.activate
+def test_publish_someone_elses_draft_is_not_found(client):
+    responses.put(f"{PR}/comments/12", status=404, json=_error("Comment 12 not found"))
+
+    with pytest.raises(NotFound):
+        client.publish_pull_request_comment("acme", "web", 7, 12)
+
+
+@responses.activate
 def test_delete_sends_a_bodiless_delete(client):
     responses.delete(f"{PR}/comments/11", status=204)
 
@@ -320,6 +341,7 @@ def test_a_comment_id_cannot_smuggle_a_path(client):
     [
         (lambda c: c.update_pull_request_comment("acme", "web", 7, 11, content="x"), "PUT", "/comments/11"),
         (lambda c: c.delete_pull_request_comment("acme", "web", 7, 11), "DELETE", "/comments/11"),
+        (lambda c: c.publish_pull_request_comment("acme", "web", 7, 11), "PUT", "/comments/11"),
         (lambda c: c.resolve_pull_request_comment("acme", "web", 7, 12), "POST", "/comments/12/resolve"),
         (lambda c: c.reopen_pull_request_comment("acme", "web", 7, 12), "DELETE", "/comments/12/resolve"),
     ],
