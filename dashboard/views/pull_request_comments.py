@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from bitbucket_sync import actions
+from bitbucket_sync import actions, drafts
 from dashboard import rendering
 from dashboard.forms.comments import (
     CommentTaskForm,
@@ -35,6 +35,7 @@ from dashboard.selectors.threads import Thread, pull_request_threads, viewer_acc
 from dashboard.views import access
 from dashboard.views.changes import EVENT as MIRROR_CHANGED
 from dashboard.views.htmx import HtmxHttpRequest, wants_fragment
+from dashboard.views.reviews import REVIEW_CHANGED
 from dashboard.views.writes import done, perform
 
 THREAD_TEMPLATE = "pull_requests/_thread.html#thread-answer"
@@ -157,6 +158,7 @@ def pull_request_comment_reply(
         actions.post_comment(
             user=request.user, pull_request=names[2], text=data["text"], parent_id=comment_id, pending=data["pending"]
         )
+        drafts.discard_draft(request.user, names[2], f"reply-{thread_id}")
         return "Reply added to your review." if data["pending"] else "Reply posted."
 
     form = ThreadCommentForm(request.POST)
@@ -168,7 +170,13 @@ def pull_request_comment_reply(
         action="pull_request.comment_reply",
         run=run,
         kept=("reply", thread_id),
+        after=_review_changed if form.data.get("pending") else None,
     )
+
+
+def _review_changed(response: HttpResponse) -> HttpResponse:
+    """A draft added in place: the review panel lists it (it reloads on this event)."""
+    return trigger_client_event(response, REVIEW_CHANGED)
 
 
 @require_POST
@@ -331,6 +339,7 @@ def pull_request_comment_new(
             user=request.user, pull_request=names[2], text=form.cleaned_data["text"], anchor=anchor, pending=pending
         )
         posted["id"] = comment.id
+        drafts.discard_draft(request.user, names[2], f"inline-{anchor.path}-{anchor.side}-{anchor.line}")
         return _thread_url(names, comment.id), "Comment added to your review." if pending else "Comment posted."
 
     def answer(result_url: str, message: str) -> HttpResponse:
@@ -338,7 +347,8 @@ def pull_request_comment_new(
             return done(request, result_url, message)
         # A repeated form shows the thread the first submit made (its id ends the result URL).
         thread_id = posted.get("id") or int(result_url.rsplit("#thread-", 1)[1])
-        return _answer(request, names, thread_id, thread_note=message)
+        response = _answer(request, names, thread_id, thread_note=message)
+        return _review_changed(response) if form.cleaned_data["pending"] else response
 
     def failed(failure: actions.ActionFailed) -> HttpResponse:
         return _composer(

@@ -301,3 +301,23 @@ def test_a_comment_newer_than_the_cached_read_can_be_acted_on(demo_world, alice)
     response = alice.post(f"{PR}/comments/{fresh.id}/reply", {"idempotency_key": "k-new-root", "text": "Seen"}, **HX)
     html = _thread(response.content.decode(), fresh.id)
     assert "Just now" in html and "Seen" in html
+
+
+def test_a_draft_added_in_place_tells_the_review_panel_and_forgets_the_saved_text(demo_world, alice):
+    """The composer's text was autosaved; once its comment is a draft of the review, the saved text goes and the
+    answer asks the review panel to list the new draft."""
+    from bitbucket_sync import drafts
+    from bitbucket_sync.models import CommentDraft, PullRequest
+
+    pull_request = PullRequest.objects.get(repository__slug="api-server", number=4)
+    user = demo_world.users["alice"]
+    key = f"inline-{LOOKUP}-new-5"
+    drafts.save_draft(user, pull_request, key, "Name the cache")
+    query = f"path={LOOKUP}&side=new&line=5"
+    posted = alice.post(
+        f"{PR}/comments/new?{query}", {"idempotency_key": "k-inline-5", "text": "Name the cache", "pending": "1"}, **HX
+    )
+    assert posted.status_code == 200 and "review-changed" in posted["HX-Trigger"]
+    assert not CommentDraft.objects.filter(user=user, key=key).exists()
+    now = alice.post(f"{PR}/comments/new?{query}", {"idempotency_key": "k-inline-6", "text": "Posted now"}, **HX)
+    assert "HX-Trigger" not in now
