@@ -30,24 +30,31 @@ def payload(world: World, event: str, repo: Repository, actor_uuid: str | None, 
     return body
 
 
-def _push_change(world: World, repo: Repository, branch: str, old: str | None, new: str | None) -> dict:
+def _push_change(
+    world: World, repo: Repository, branch: str, old: str | None, new: str | None, kind: str = "branch"
+) -> dict:
+    """One change of a push: a branch (or, with `kind="tag"`, a tag) created, moved or deleted."""
     full_name = world.full_name(repo)
+    refs, html = (
+        ("tags", f"commits/tag/{s.qpath(branch)}") if kind == "tag" else ("branches", f"branch/{s.qpath(branch)}")
+    )
 
     def ref(h: str | None) -> dict | None:
         if h is None:
             return None
         return {
-            "type": "branch",
+            "type": kind,
             "name": branch,
             "target": s.commit(world, repo, repo.commits[h]),
             "links": {
-                "self": s.link(s.api(world, f"/repositories/{full_name}/refs/branches/{s.qpath(branch)}")),
+                "self": s.link(s.api(world, f"/repositories/{full_name}/refs/{refs}/{s.qpath(branch)}")),
                 "commits": s.link(s.api(world, f"/repositories/{full_name}/commits/{s.qpath(branch)}")),
-                "html": s.link(s.web(world, f"/{full_name}/branch/{s.qpath(branch)}")),
+                "html": s.link(s.web(world, f"/{full_name}/{html}")),
             },
         }
 
-    commits = world.log(repo, [new], [old] if old else []) if new else []
+    # A tag adds no commits to the repository's history.
+    commits = world.log(repo, [new], [old] if old else []) if new and kind == "branch" else []
     return {
         "old": ref(old),
         "new": ref(new),
