@@ -16,6 +16,7 @@ from ._core import (
     SourceMoved,
     can_write,
 )
+from .branch_deletion import BranchProtected, delete_branch, recreatable, recreate_branch
 from .branches import BRANCH_PREFIXES, branch_name_problem, create_branch
 from .files import EDIT_MAX_BYTES, EditableFile, commit_files, commit_to_new_branch_and_open_pr, load_file_for_edit
 from .pull_requests import (
@@ -39,16 +40,19 @@ from .pull_requests import (
     unapprove,
     update_pull_request,
 )
+from .tags import TAG_MESSAGE_MAX_CHARS, create_tag, delete_tag, tag_name_problem
 from .tasks import TASK_MAX_CHARS, create_task, set_task_state
 
 __all__ = [
     "BRANCH_PREFIXES",
     "EDIT_MAX_BYTES",
     "STRATEGY_LABELS",
+    "TAG_MESSAGE_MAX_CHARS",
     "TASK_MAX_CHARS",
     "ActionFailed",
     "ActionRefused",
     "BranchMoved",
+    "BranchProtected",
     "DeclineOutcome",
     "DefaultReviewers",
     "EditableFile",
@@ -64,19 +68,25 @@ __all__ = [
     "commit_files",
     "commit_to_new_branch_and_open_pr",
     "create_branch",
+    "create_tag",
     "create_task",
     "decline_pull_request",
     "default_merge_message",
     "default_reviewers",
+    "delete_branch",
+    "delete_tag",
     "load_file_for_edit",
     "merge_options",
     "merge_pull_request",
     "merge_status",
     "open_pull_request",
     "pull_request_draft",
+    "recreatable",
+    "recreate_branch",
     "remove_request_changes",
     "request_changes",
     "set_task_state",
+    "tag_name_problem",
     "unapprove",
     "update_pull_request",
 ]

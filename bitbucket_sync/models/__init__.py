@@ -17,6 +17,7 @@ from bitbucket_sync.models.mirror import (
 )
 from bitbucket_sync.models.runs import RequestLedgerEntry, SyncRun
 from bitbucket_sync.models.saved_views import SavedView
+from bitbucket_sync.models.tags import Tag
 from bitbucket_sync.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "RequestLedgerEntry",
     "SavedView",
     "SyncRun",
+    "Tag",
     "WebhookDelivery",
     "WebhookSubscription",
     "Workspace",
