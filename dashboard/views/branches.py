@@ -20,10 +20,19 @@ def branch_create(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str)
     """New branch from a branch, tag or commit (``?from=`` preselects it, e.g. from a branch row)."""
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
     branches = live_branches(repository)
-    # The branching model's prefixes and development branch (one cached read with the user's own credential).
-    options = branching.branch_options(
-        credential=Credential.objects.active_for(request.user).first(), repository=repository
-    )
+    credential = Credential.objects.active_for(request.user).first()
+    if request.method == "GET":
+        # The branching model's prefixes and development branch (one read per credential, cached for minutes).
+        options = branching.branch_options(credential=credential, repository=repository)
+    else:
+        # A POST costs no read: the model as the form was shown, else the prefix sent (the full name is checked by
+        # git's rules either way).
+        sent = request.POST.get("prefix", "")
+        options = branching.cached_branch_options(
+            credential=credential, repository=repository
+        ) or branching.BranchOptions(
+            prefixes=((sent, sent.rstrip("/")),) if sent else (), development=repository.main_branch, from_model=False
+        )
     context = {
         "workspace": workspace,
         "repository": repository,
