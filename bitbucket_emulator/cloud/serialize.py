@@ -412,10 +412,15 @@ def tag(world: World, r: Repository, name: str) -> dict:
     }
 
 
-def _tag_object(world: World, r: Repository, name: str, c: Commit) -> dict:
+def tag_fields(world: World, r: Repository, name: str, c: Commit, obj: dict | None = None) -> dict:
+    """A tag's message, date and tagger from its tag object (`obj`, else the repository's), for a push payload."""
+    return _tag_object(world, r, name, c, obj)
+
+
+def _tag_object(world: World, r: Repository, name: str, c: Commit, obj: dict | None = None) -> dict:
     """An annotated tag's message, date and tagger; a seeded (lightweight) tag gets the default message and its
     commit's date and author (how Bitbucket renders lightweight tags is unconfirmed, reference 27)."""
-    obj = r.tag_objects.get(name)
+    obj = obj or r.tag_objects.get(name)
     if obj is None:
         return {
             "message": f"Added tag {name} for changeset {c.hash[:12]}\n",

@@ -31,9 +31,16 @@ def payload(world: World, event: str, repo: Repository, actor_uuid: str | None, 
 
 
 def _push_change(
-    world: World, repo: Repository, branch: str, old: str | None, new: str | None, kind: str = "branch"
+    world: World,
+    repo: Repository,
+    branch: str,
+    old: str | None,
+    new: str | None,
+    kind: str = "branch",
+    tag_object: dict | None = None,
 ) -> dict:
-    """One change of a push: a branch (or, with `kind="tag"`, a tag) created, moved or deleted."""
+    """One change of a push: a branch (or, with `kind="tag"`, a tag and its tag object) created, moved or deleted.
+    As recorded, a tag's ref carries its message, date and tagger, and a tag's change has no `commits`."""
     full_name = world.full_name(repo)
     refs, html = (
         ("tags", f"commits/tag/{s.qpath(branch)}") if kind == "tag" else ("branches", f"branch/{s.qpath(branch)}")
@@ -45,6 +52,7 @@ def _push_change(
         return {
             "type": kind,
             "name": branch,
+            **(s.tag_fields(world, repo, branch, repo.commits[h], tag_object) if kind == "tag" else {}),
             "target": s.commit(world, repo, repo.commits[h]),
             "links": {
                 "self": s.link(s.api(world, f"/repositories/{full_name}/refs/{refs}/{s.qpath(branch)}")),
@@ -53,7 +61,6 @@ def _push_change(
             },
         }
 
-    # A tag adds no commits to the repository's history.
     commits = world.log(repo, [new], [old] if old else []) if new and kind == "branch" else []
     return {
         "old": ref(old),
@@ -62,7 +69,7 @@ def _push_change(
         "closed": new is None,
         "forced": bool(old and new and not world.is_ancestor(repo, old, new)),
         "truncated": len(commits) > 5,
-        "commits": [s.commit(world, repo, c) for c in commits[:5]],
+        **({"commits": [s.commit(world, repo, c) for c in commits[:5]]} if kind == "branch" else {}),
         "links": {
             "html": s.link(s.web(world, f"/{full_name}/branches/compare/{new or ''}..{old or ''}")),
             "commits": s.link(s.api(world, f"/repositories/{full_name}/commits?include={new or ''}")),

@@ -55,9 +55,10 @@ def delete_tag(world: World, repo: Repository, name: str, actor_uuid: str | None
         if name not in repo.tags:
             raise WorldError(404, f"Tag not found: {name}")
         old = repo.tags.pop(name)
-        repo.tag_objects.pop(name, None)
+        obj = repo.tag_objects.pop(name, None)
         _moved(world, repo)
-        world.emit("repo:push", repo, actor_uuid, push={"branch": name, "old": old, "new": None, "kind": "tag"})
+        push = {"branch": name, "old": old, "new": None, "kind": "tag", "tag_object": obj}
+        world.emit("repo:push", repo, actor_uuid, push=push)
 
 
 def _moved(world: World, repo: Repository) -> None:

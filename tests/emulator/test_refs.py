@@ -70,7 +70,17 @@ def test_tag_delete_and_its_push(emulator: Emulator):
     assert change["closed"] is True and change["new"] is None
     assert (change["old"]["type"], change["old"]["name"]) == ("tag", "v1.4.0")
     assert change["old"]["links"]["self"]["href"].endswith("/refs/tags/v1.4.0")
-    assert change["commits"] == []
+    assert change["old"]["message"].startswith("Added tag v1.4.0") and "commits" not in change
+
+
+def test_tag_create_push_carries_the_tag_object(emulator: Emulator):
+    pushes = _pushes(emulator)
+    s = session(emulator, "bob")
+    s.post(f"{emulator.api_url}{R}/refs/tags", json={"name": "v3", "target": {"hash": "main"}, "message": "Three"})
+    change = pushes[-1]["push"]["changes"][0]
+    assert change["created"] is True and change["old"] is None and "commits" not in change
+    assert (change["new"]["type"], change["new"]["message"]) == ("tag", "Three\n")
+    assert change["new"]["tagger"]["raw"] == "Bob Brown <bob@acme.test>"
 
 
 def test_tag_names_with_slashes_and_specials_round_trip(emulator: Emulator):
