@@ -39,6 +39,9 @@ def test_tags_are_mirrored_with_the_branches(act_world):
     tag = Tag.objects.live().get(repository=act_world.repo("api-server"), name="v1.4.0")
     assert tag.target_hash == _emu(act_world).tags["v1.4.0"]
     assert tag.message.startswith("Added tag v1.4.0 for changeset")
+    again = tag_sync.Counts()
+    tag_sync.sync_tags(repository=act_world.repo("api-server"), client=act_world.client(), counts=again)
+    assert not again  # a second listing changes nothing
     with act_world.emulator.world.lock:
         _emu(act_world).tags.pop("v1.4.0")
     counts = tag_sync.Counts()
