@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -25,9 +25,9 @@ CLEANUP_LIMIT = 500  # a clean-up page never lists more (a repository with thous
 
 def tag_page(repository: Repository, *, number: Any = 1) -> Window:
     """Live tags, newest first (tag date, else their commit's)."""
-    return window(
-        Tag.objects.live().filter(repository=repository).order_by("-tagged_on", "-target_date", "name"), number=number
-    )
+    # Nulls last on every database (PostgreSQL sorts them first when descending): an undated tag goes to the end.
+    order = (F("tagged_on").desc(nulls_last=True), F("target_date").desc(nulls_last=True), "name")
+    return window(Tag.objects.live().filter(repository=repository).order_by(*order), number=number)
 
 
 def tag_for_user(repository: Repository, name: str) -> Tag:
