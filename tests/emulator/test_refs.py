@@ -93,6 +93,8 @@ def test_tag_names_with_slashes_and_specials_round_trip(emulator: Emulator):
 
 
 def test_branch_delete_refused_by_a_delete_restriction(emulator: Emulator):
+    rule = {"kind": "delete", "pattern": "dev*"}
+    assert session(emulator, "alice").post(f"{emulator.api_url}{MOBILE}/branch-restrictions", json=rule).ok
     pushes = _pushes(emulator)
     s = session(emulator, "bob")
     response = s.delete(f"{emulator.api_url}{MOBILE}/refs/branches/develop")

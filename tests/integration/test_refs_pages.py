@@ -4,6 +4,7 @@ creation, end to end: views -> actions -> the emulator over HTTP -> mirror and a
 import pytest
 from django.test import Client
 
+from bitbucket_emulator.world import restrictions
 from bitbucket_sync.models import AuditEvent, Branch, Tag
 from bitbucket_sync.sync import tags as tag_sync
 
@@ -134,6 +135,10 @@ def test_branch_delete_names_open_pull_requests_and_records_the_tip(act_world, a
 
 
 def test_branch_delete_protected_shows_bitbuckets_reason(act_world, alice):
+    rule = {"kind": "delete", "pattern": "develop"}
+    emu = act_world.emulator
+    with emu.world.lock:
+        restrictions.create(emu.world, _emu(act_world, "mobile-app"), rule)
     confirm = alice.get("/acme/mobile-app/branches/delete?name=develop")
     response = alice.post("/acme/mobile-app/branches/delete?name=develop", {"idempotency_key": _key(confirm)}, **HX)
     html = response.content.decode()
