@@ -21,6 +21,7 @@ from bitbucket_sync.models import (
     PullRequest,
     Repository,
     SyncRun,
+    Tag,
     Workspace,
 )
 
@@ -232,6 +233,13 @@ class RepositoryAdmin(ReadOnlyAdmin):
 @admin.register(Branch)
 class BranchAdmin(ReadOnlyAdmin):
     list_display = ["name", "repository", "target_hash", "synced_at", "removed_at"]
+    search_fields = ["name", "repository__full_name"]
+    list_select_related = ["repository"]
+
+
+@admin.register(Tag)
+class TagAdmin(ReadOnlyAdmin):
+    list_display = ["name", "repository", "target_hash", "tagged_on", "synced_at", "removed_at"]
     search_fields = ["name", "repository__full_name"]
     list_select_related = ["repository"]
 

@@ -14,6 +14,7 @@ from dashboard.forms.accounts import LoginForm
 from dashboard.views import (
     attention,
     audit,
+    branch_cleanup,
     branches,
     changes,
     compare,
@@ -32,6 +33,7 @@ from dashboard.views import (
     review_marks,
     reviews,
     sync_status,
+    tags,
     webhooks,
     workspaces,
 )
@@ -85,12 +87,27 @@ urlpatterns = [
     path("-/inbox/views/<int:view_id>/delete", attention.saved_view_delete, name="saved_view_delete"),
     # --- audit log and actions: /-/audit/ ---
     path("-/audit/", audit.audit_list, name="audit_list"),
+    path("-/audit/<int:event_id>/recreate", branch_cleanup.branch_recreate, name="branch_recreate"),
     # --- webhooks: /hooks/ ---
     path("hooks/bitbucket/<uuid:workspace_uuid>/", webhooks.webhook_receive, name="webhook_receive"),
     path("-/changes/", changes.change_poll, name="change_poll"),
     # --- Bitbucket-shaped paths: /<workspace>/... (keep last) ---
     # Actions (POST routes under /<ws>/<repo>/...) go before the src catch-all, which takes any path after src/.
     path("<str:workspace_slug>/<str:repo_slug>/branches/new", branches.branch_create, name="branch_create"),
+    path("<str:workspace_slug>/<str:repo_slug>/branches/delete", branch_cleanup.branch_delete, name="branch_delete"),
+    path("<str:workspace_slug>/<str:repo_slug>/branches/cleanup", branch_cleanup.branch_cleanup, name="branch_cleanup"),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/branches/cleanup/confirm",
+        branch_cleanup.branch_cleanup_confirm,
+        name="branch_cleanup_confirm",
+    ),
+    path(
+        "<str:workspace_slug>/<str:repo_slug>/branches/cleanup/result",
+        branch_cleanup.branch_cleanup_result,
+        name="branch_cleanup_result",
+    ),
+    path("<str:workspace_slug>/<str:repo_slug>/tags/", tags.tag_list, name="tag_list"),
+    path("<str:workspace_slug>/<str:repo_slug>/tags/delete", tags.tag_delete, name="tag_delete"),
     path("<str:workspace_slug>/<str:repo_slug>/edit", file_edits.file_edit, name="file_edit"),
     path("<str:workspace_slug>/<str:repo_slug>/delete", file_edits.file_delete, name="file_delete"),
     path(

@@ -11,6 +11,7 @@ from werkzeug.routing import Map, Rule
 
 from . import views_accounts as acc
 from . import views_pullrequests as prs
+from . import views_refs as refs
 from . import views_reports as reports
 from . import views_repositories as repos
 from . import views_restrictions as restrictions
@@ -100,6 +101,18 @@ def _routes() -> list[Route]:
         (R + "/refs/branches/<path:name>", ("GET",), repos.branch_detail, READ_REPO),
         (R + "/refs/branches/<path:name>", ("DELETE",), repos.branch_delete, WRITE_REPO),
         (R + "/refs/tags", ("GET",), repos.tags, READ_REPO),
+        (
+            R + "/refs/tags",
+            ("POST",),
+            refs.tag_create,
+            Scope("repository:write", ("read:repository:bitbucket", "write:repository:bitbucket")),
+        ),
+        (R + "/refs/tags/<path:name>", ("GET",), refs.tag_detail, READ_REPO),
+        (R + "/refs/tags/<path:name>", ("DELETE",), refs.tag_delete, WRITE_REPO),
+        (R + "/branching-model", ("GET",), refs.branching_model, READ_REPO),
+        (R + "/effective-branching-model", ("GET",), refs.effective_branching_model, READ_REPO),
+        (R + "/branching-model/settings", ("GET",), refs.branching_model_settings, ADMIN_REPO),
+        (R + "/branching-model/settings", ("PUT",), refs.branching_model_settings_update, ADMIN_REPO),
         (R + "/commits", ("GET",), repos.commits, READ_REPO),
         (R + "/commits/<path:revision>", ("GET",), repos.commits, READ_REPO),
         (R + "/commit/<commit>", ("GET",), repos.commit_detail, READ_REPO),

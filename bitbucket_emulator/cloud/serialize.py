@@ -13,7 +13,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from ..world import comments
+from ..world import branching, comments
 from ..world.ids import fmt_time
 from ..world.objects import (
     MERGE_STRATEGIES,
@@ -431,9 +431,69 @@ def tag(world: World, r: Repository, name: str) -> dict:
             "html": link(web(world, f"/{full_name}/commits/tag/{qpath(name)}")),
         },
         "type": "tag",
-        "message": f"Added tag {name} for changeset {c.hash[:12]}",
-        "date": fmt_time(c.date),
-        "tagger": author(world, c),
+        **_tag_object(world, r, name, c),
+    }
+
+
+def tag_fields(world: World, r: Repository, name: str, c: Commit, obj: dict | None = None) -> dict:
+    """A tag's message, date and tagger from its tag object (`obj`, else the repository's), for a push payload."""
+    return _tag_object(world, r, name, c, obj)
+
+
+def _tag_object(world: World, r: Repository, name: str, c: Commit, obj: dict | None = None) -> dict:
+    """An annotated tag's message, date and tagger; a seeded (lightweight) tag gets the default message and its
+    commit's date and author (how Bitbucket renders lightweight tags is unconfirmed, reference 27)."""
+    obj = obj or r.tag_objects.get(name)
+    if obj is None:
+        return {
+            "message": f"Added tag {name} for changeset {c.hash[:12]}\n",
+            "date": fmt_time(c.date),
+            "tagger": author(world, c),
+        }
+    tagger: dict[str, Any] = {"type": "author", "raw": obj["tagger_raw"]}
+    if obj.get("tagger_uuid") in world.users:
+        tagger["user"] = user(world, world.users[obj["tagger_uuid"]])
+    return {"message": obj["message"], "date": obj["date"], "tagger": tagger}
+
+
+def branching_model(world: World, r: Repository, *, effective: bool) -> dict:
+    """`branching_model` / `effective_repo_branching_model`: the enabled types only; `production` only when
+    enabled; each named branch embedded when it exists (reference 28)."""
+    full_name = world.full_name(r)
+
+    def target(name: str | None, use_mainbranch: bool) -> dict:
+        out: dict[str, Any] = {"name": name, "use_mainbranch": use_mainbranch}
+        if name in r.branches:
+            out["branch"] = branch(world, r, name)
+        return out
+
+    dev = branching.development_branch(r)
+    settings = branching.settings(r)
+    body: dict[str, Any] = {
+        "type": "effective_repo_branching_model" if effective else "branching_model",
+        "development": target(dev, settings["development"]["use_mainbranch"]),
+        "branch_types": branching.enabled_types(r),
+        "links": {"self": link(api(world, f"/repositories/{full_name}/branching-model"))},
+    }
+    prod = branching.production_branch(r)
+    if prod is not None:
+        body["production"] = target(prod, settings["production"]["use_mainbranch"])
+    return body
+
+
+def branching_model_settings(world: World, r: Repository) -> dict:
+    settings = branching.settings(r)
+    valid = {
+        which: bool(settings[which]["use_mainbranch"] or settings[which]["name"] in r.branches)
+        for which in ("development", "production")
+    }
+    return {
+        "type": "branching_model_settings",
+        "development": {**settings["development"], "is_valid": valid["development"]},
+        "production": {**settings["production"], "is_valid": valid["production"]},
+        "branch_types": settings["branch_types"],
+        "default_branch_deletion": settings["default_branch_deletion"],
+        "links": {"self": link(api(world, f"/repositories/{world.full_name(r)}/branching-model/settings"))},
     }
 
 

@@ -30,24 +30,38 @@ def payload(world: World, event: str, repo: Repository, actor_uuid: str | None, 
     return body
 
 
-def _push_change(world: World, repo: Repository, branch: str, old: str | None, new: str | None) -> dict:
+def _push_change(
+    world: World,
+    repo: Repository,
+    branch: str,
+    old: str | None,
+    new: str | None,
+    kind: str = "branch",
+    tag_object: dict | None = None,
+) -> dict:
+    """One change of a push: a branch (or, with `kind="tag"`, a tag and its tag object) created, moved or deleted.
+    As recorded, a tag's ref carries its message, date and tagger, and a tag's change has no `commits`."""
     full_name = world.full_name(repo)
+    refs, html = (
+        ("tags", f"commits/tag/{s.qpath(branch)}") if kind == "tag" else ("branches", f"branch/{s.qpath(branch)}")
+    )
 
     def ref(h: str | None) -> dict | None:
         if h is None:
             return None
         return {
-            "type": "branch",
+            "type": kind,
             "name": branch,
+            **(s.tag_fields(world, repo, branch, repo.commits[h], tag_object) if kind == "tag" else {}),
             "target": s.commit(world, repo, repo.commits[h]),
             "links": {
-                "self": s.link(s.api(world, f"/repositories/{full_name}/refs/branches/{s.qpath(branch)}")),
+                "self": s.link(s.api(world, f"/repositories/{full_name}/refs/{refs}/{s.qpath(branch)}")),
                 "commits": s.link(s.api(world, f"/repositories/{full_name}/commits/{s.qpath(branch)}")),
-                "html": s.link(s.web(world, f"/{full_name}/branch/{s.qpath(branch)}")),
+                "html": s.link(s.web(world, f"/{full_name}/{html}")),
             },
         }
 
-    commits = world.log(repo, [new], [old] if old else []) if new else []
+    commits = world.log(repo, [new], [old] if old else []) if new and kind == "branch" else []
     return {
         "old": ref(old),
         "new": ref(new),
@@ -55,7 +69,7 @@ def _push_change(world: World, repo: Repository, branch: str, old: str | None, n
         "closed": new is None,
         "forced": bool(old and new and not world.is_ancestor(repo, old, new)),
         "truncated": len(commits) > 5,
-        "commits": [s.commit(world, repo, c) for c in commits[:5]],
+        **({"commits": [s.commit(world, repo, c) for c in commits[:5]]} if kind == "branch" else {}),
         "links": {
             "html": s.link(s.web(world, f"/{full_name}/branches/compare/{new or ''}..{old or ''}")),
             "commits": s.link(s.api(world, f"/repositories/{full_name}/commits?include={new or ''}")),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..world import ids, insights, restrictions, statuses, tasks
+from ..world import branching, ids, insights, restrictions, statuses, tasks
 from ..world.objects import (
     ALL_API_SCOPES,
     ALL_LEGACY_SCOPES,
@@ -171,6 +171,8 @@ def build_repository(world: World, clock: SteppingClock, r: dict) -> Repository:
         _build_pull_request(world, clock, repo, p)
     for name, ref in r.get("tags", {}).items():
         repo.tags[name] = world.resolve(repo, ref).hash
+    if r.get("branching_model"):
+        branching.update(repo, r["branching_model"])
     for rule in r.get("branch_restrictions", []):
         users = [{"uuid": world.user(u).uuid} for u in rule.get("users", [])]
         restrictions.create(world, repo, {**rule, **({"users": users} if "users" in rule else {})})

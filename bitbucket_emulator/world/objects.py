@@ -285,6 +285,10 @@ class Repository:
     website: str = ""
     branches: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    # An annotated tag's object: message, date (ISO text), tagger_raw, tagger_uuid; tags without one are lightweight.
+    tag_objects: dict[str, dict] = field(default_factory=dict)
+    # The branching model's settings as stored (branching.py reads them with Bitbucket's defaults); None: never set.
+    branching_model: dict | None = None
     commits: dict[str, Commit] = field(default_factory=dict)
     pullrequests: dict[int, PullRequest] = field(default_factory=dict)
     next_pr_id: int = 1

@@ -56,6 +56,8 @@ def to_dict(world: World) -> dict:
                 "permissions": r.permissions,
                 "default_reviewers": r.default_reviewers,
                 "restrictions": [dict(rule.__dict__) for rule in r.restrictions],
+                "tag_objects": r.tag_objects,
+                "branching_model": r.branching_model,
                 "created_on": dt(r.created_on),
                 "updated_on": dt(r.updated_on),
                 "hooks": [_hook_dict(h) for h in r.hooks],
@@ -147,6 +149,8 @@ def from_dict(data: dict) -> World:
             default_reviewers=r.get("default_reviewers", []),  # absent from state files written before they existed
             next_task_id=r.get("next_task_id", 1),  # likewise
             restrictions=[BranchRestriction(**rule) for rule in r.get("restrictions", [])],  # likewise
+            tag_objects=r.get("tag_objects", {}),  # likewise
+            branching_model=r.get("branching_model"),  # likewise
         )
         for x in r.get("reports", []):
             report = _report_from(x)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import statuses, tasks
+from . import branching, statuses, tasks
 from .objects import BranchRestriction, PullRequest, Repository, WorldError
 from .state import World
 
@@ -72,20 +72,9 @@ def glob_matches(pattern: str, branch: str) -> bool:
     return at <= end
 
 
-def branch_type_of(repo: Repository, branch: str) -> str | None:
-    """The branching model's type of a branch: Bitbucket's default model (development = the main branch, the
-    usual prefixes, no production branch)."""
-    if branch == repo.mainbranch:
-        return "development"
-    for kind in ("feature", "bugfix", "release", "hotfix"):
-        if branch.startswith(kind + "/"):
-            return kind
-    return None
-
-
 def applies(rule: BranchRestriction, repo: Repository, branch: str) -> bool:
     if rule.branch_match_kind == "branching_model":
-        return rule.branch_type is not None and branch_type_of(repo, branch) == rule.branch_type
+        return rule.branch_type is not None and branching.branch_type_of(repo, branch) == rule.branch_type
     return glob_matches(rule.pattern, branch)
 
 

@@ -16,6 +16,7 @@ from ._core import (
     SourceMoved,
     can_write,
 )
+from .branch_deletion import BranchProtected, delete_branch, recreatable, recreate_branch
 from .branches import BRANCH_PREFIXES, branch_name_problem, create_branch
 from .comments import (
     InlineAnchor,
@@ -49,6 +50,7 @@ from .pull_requests import (
     update_pull_request,
 )
 from .reviews import DECISIONS, ReviewIncomplete, ReviewPublished, discard_review, publish_review
+from .tags import TAG_MESSAGE_MAX_CHARS, create_tag, delete_tag, tag_name_problem
 from .tasks import TASK_MAX_CHARS, create_task, set_task_state
 
 __all__ = [
@@ -56,10 +58,12 @@ __all__ = [
     "DECISIONS",
     "EDIT_MAX_BYTES",
     "STRATEGY_LABELS",
+    "TAG_MESSAGE_MAX_CHARS",
     "TASK_MAX_CHARS",
     "ActionFailed",
     "ActionRefused",
     "BranchMoved",
+    "BranchProtected",
     "DeclineOutcome",
     "DefaultReviewers",
     "EditableFile",
@@ -78,11 +82,14 @@ __all__ = [
     "commit_files",
     "commit_to_new_branch_and_open_pr",
     "create_branch",
+    "create_tag",
     "create_task",
     "decline_pull_request",
     "default_merge_message",
     "default_reviewers",
+    "delete_branch",
     "delete_comment",
+    "delete_tag",
     "discard_review",
     "edit_comment",
     "load_file_for_edit",
@@ -93,11 +100,14 @@ __all__ = [
     "post_comment",
     "publish_review",
     "pull_request_draft",
+    "recreatable",
+    "recreate_branch",
     "remove_request_changes",
     "reopen_thread",
     "request_changes",
     "resolve_thread",
     "set_task_state",
+    "tag_name_problem",
     "task_from_comment",
     "unapprove",
     "update_pull_request",

@@ -310,6 +310,10 @@ def can_write(*, user, repository: Repository) -> bool:
 # "Bitbucket refused to <words>" for each audited action.
 ACTION_WORDS = {
     "branch.create": "create the branch",
+    "branch.delete": "delete the branch",
+    "branch.recreate": "recreate the branch",
+    "tag.create": "create the tag",
+    "tag.delete": "delete the tag",
     "file.commit": "commit your change",
     "pull_request.open": "open the pull request",
     "pull_request.update": "update the pull request",

@@ -34,6 +34,7 @@ from .records import (
     Activity,
     Annotation,
     Branch,
+    BranchingModel,
     BranchRestriction,
     BuildStatus,
     Comment,
@@ -51,6 +52,7 @@ from .records import (
     Repository,
     RepositoryPermission,
     SourceEntry,
+    Tag,
     Task,
     WebhookSubscription,
     Workspace,
@@ -387,6 +389,33 @@ class BitbucketClient:
     def delete_branch(self, workspace: str, repo: str, name: str) -> None:
         """DELETE /repositories/{workspace}/{repo_slug}/refs/branches/{name} (the main branch cannot be deleted)."""
         self._send("DELETE", f"{self._repo(workspace, repo)}/refs/branches/{_ref(name)}")
+
+    def iter_tags(self, workspace: str, repo: str) -> Iterator[Tag]:
+        """GET /repositories/{workspace}/{repo_slug}/refs/tags (newest first: ``sort=-target.date``)."""
+        return self._iter(
+            f"{self._repo(workspace, repo)}/refs/tags", Tag.from_json, Tag.FIELDS, params={"sort": "-target.date"}
+        )
+
+    def create_tag(self, workspace: str, repo: str, *, name: str, target: str, message: str = "") -> Tag:
+        """POST /repositories/{workspace}/{repo_slug}/refs/tags: an annotated tag at ``target`` (a full hash); an
+        empty message gets Bitbucket's "Added tag <name> for changeset <hash>"."""
+        body: dict[str, Any] = {"name": name, "target": {"hash": target}}
+        if message:
+            body["message"] = message
+        return self._send("POST", f"{self._repo(workspace, repo)}/refs/tags", Tag.from_json, json=body)
+
+    def delete_tag(self, workspace: str, repo: str, name: str) -> None:
+        """DELETE /repositories/{workspace}/{repo_slug}/refs/tags/{name}."""
+        self._send("DELETE", f"{self._repo(workspace, repo)}/refs/tags/{_ref(name)}")
+
+    def get_effective_branching_model(self, workspace: str, repo: str) -> BranchingModel:
+        """GET /repositories/{workspace}/{repo_slug}/effective-branching-model (the repository's model, or the one it
+        inherits from its project; readable with read access, unlike the settings)."""
+        return self._get(
+            f"{self._repo(workspace, repo)}/effective-branching-model",
+            BranchingModel.from_json,
+            params={"fields": fields_param(BranchingModel.FIELDS, paginated=False)},
+        )
 
     def iter_commits(self, workspace: str, repo: str, *, branch: str | None = None) -> Iterator[Commit]:
         """GET /repositories/{workspace}/{repo_slug}/commits[/{branch}]: newest first, cursor-paginated."""

@@ -460,6 +460,81 @@ class Branch:
 
 
 @dataclass(frozen=True)
+class Tag:
+    """A tag, its commit and (annotated tags) its message, date and tagger; a lightweight tag may lack them."""
+
+    name: str
+    target: Commit
+    message: str = ""
+    date: datetime | None = None
+    tagger: CommitAuthor | None = None
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "name",
+        "message",
+        "date",
+        *_prefixed("tagger", CommitAuthor.FIELDS),
+        "target.hash",
+        "target.date",
+        "target.message",
+        *_prefixed("target.author", CommitAuthor.FIELDS),
+    )
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        r = _Reader(data, endpoint=endpoint)
+        tagger = r.ochild("tagger")
+        return cls(
+            name=r.str("name"),
+            target=Commit._read(r.child("target")),
+            message=(r.ostr("message", "") or "").rstrip("\n"),  # real bodies end the message with a newline
+            date=r.odt("date"),
+            tagger=CommitAuthor._read(tagger) if tagger else None,
+        )
+
+
+@dataclass(frozen=True)
+class BranchingModel:
+    """A repository's effective branching model: the development (and production) branch and the enabled prefixes.
+
+    ``development`` is None when the model tracks the main branch of an empty repository; ``branch_types`` holds
+    (kind, prefix) pairs of the enabled types only, in Bitbucket's order."""
+
+    development: str | None
+    development_exists: bool
+    production: str | None = None
+    branch_types: tuple[tuple[str, str], ...] = ()
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "development.name",
+        "development.use_mainbranch",
+        "development.branch.name",
+        "production.name",
+        "production.branch.name",
+        "branch_types.kind",
+        "branch_types.prefix",
+    )
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        r = _Reader(data, endpoint=endpoint)
+        development = r.ochild("development")
+        production = r.ochild("production")
+
+        def name(part: _Reader | None) -> str | None:
+            # The spec's example spells a missing name as the string "null".
+            value = part.ostr("name") if part else None
+            return None if value in (None, "", "null") else value
+
+        return cls(
+            development=name(development),
+            development_exists=bool(development and development.ochild("branch")),
+            production=name(production),
+            branch_types=tuple((t.str("kind"), t.str("prefix")) for t in (r.items("branch_types") or [])),
+        )
+
+
+@dataclass(frozen=True)
 class PullRequestEnd:
     """A pull request's source or destination: branch, commit (12-char short hash) and repository."""
 

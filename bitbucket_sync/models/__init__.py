@@ -19,6 +19,7 @@ from bitbucket_sync.models.mirror import (
 from bitbucket_sync.models.review_marks import ViewedFile
 from bitbucket_sync.models.runs import RequestLedgerEntry, SyncRun
 from bitbucket_sync.models.saved_views import SavedView
+from bitbucket_sync.models.tags import Tag
 from bitbucket_sync.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "RequestLedgerEntry",
     "SavedView",
     "SyncRun",
+    "Tag",
     "ViewedFile",
     "WebhookDelivery",
     "WebhookSubscription",

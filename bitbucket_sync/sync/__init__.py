@@ -9,6 +9,8 @@
 * ``policy``: what a step does after a failure (retry after N seconds, pause until a time, or fail), for the Celery
   tasks (``bitbucket_sync.tasks``, which also queue runs) and ``run_inline`` alike.
 * ``pacing``: "Sync now", at most one manual run of a workspace every ``BBDASH_MANUAL_SYNC_MINUTES``.
+* ``tags``: tags into the mirror, listed with the branches (``sync_tags``; ``upsert_tag``, ``mark_tag_removed`` for
+  actions).
 * ``access``: each user's workspace and repository access, read with their own credential.
 * ``locks``: the per-workspace lock (a conditional UPDATE with an expiry).
 * ``merge_preview``: after a run, the merge previews (conflicts) of the open pull requests whose tips moved, within

@@ -55,7 +55,7 @@ from bitbucket_sync.models import (
     WorkspaceAccess,
     WorkspaceMembership,
 )
-from bitbucket_sync.sync import locks, policy, statuses, upserts
+from bitbucket_sync.sync import locks, policy, statuses, tags, upserts
 from bitbucket_sync.sync.policy import SyncPaused
 from bitbucket_sync.sync.upserts import Stats
 
@@ -461,6 +461,13 @@ def sync_branches(*, run: SyncRun, repository: Repository, client: BitbucketClie
         seen.update(r.name for r in page)
         locks.heartbeat(workspace_id=repository.workspace_id, run_id=run.pk)
     stats["branches"].removed += upserts.mark_branches_removed(repository=repository, seen_names=seen)
+    # Tags change with pushes, as branches do: listed on the same cadence (one more request, usually one page).
+    tags.sync_tags(
+        repository=repository,
+        client=client,
+        counts=stats["tags"],
+        heartbeat=lambda: locks.heartbeat(workspace_id=repository.workspace_id, run_id=run.pk),
+    )
     Repository.objects.filter(pk=repository.pk).update(branches_synced_for=listed_for)
     repository.branches_synced_for = listed_for
 

@@ -278,7 +278,9 @@ def _apply_push(
 ) -> _Outcome:
     changes = _branch_changes(delivery, payload)
     if not changes:
-        return _ignored("the push named no branch (tags are not mirrored)")
+        # Tags are re-listed with the branches (a push moves the repository's `updated_on`): cheap, and a replayed
+        # tag delivery cannot bring back a tag deleted since.
+        return _ignored("the push named no branch (tags are re-listed with the branches)")
     names = [change.name for change in changes]
     done: list[str] = []
     unsure: list[_BranchChange] = []

@@ -55,6 +55,18 @@ class BranchCreateForm(ActionForm):
         widget=forms.TextInput(attrs={"list": "branch-targets", "autocomplete": "off"}),
     )
 
+    def __init__(self, *args, prefixes: tuple[tuple[str, str], ...] | None = None, **kwargs):
+        """``prefixes``: (prefix, kind) pairs of the repository's branching model; the usual four without one."""
+        super().__init__(*args, **kwargs)
+        if prefixes is not None:
+            cast(forms.ChoiceField, self.fields["prefix"]).choices = [
+                ("", "(no prefix)"),
+                *(
+                    (prefix, f"{prefix} ({kind})" if kind != prefix.rstrip("/") else prefix)
+                    for prefix, kind in prefixes
+                ),
+            ]
+
     def clean_target(self):
         target = self.cleaned_data["target"].strip()
         if ref_problem(target):

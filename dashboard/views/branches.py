@@ -6,7 +6,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from bitbucket_sync import actions
+from bitbucket_sync import actions, branching
+from bitbucket_sync.models import Credential
 from dashboard.forms.writes import BranchCreateForm
 from dashboard.views import access
 from dashboard.views.htmx import HtmxHttpRequest, fragment
@@ -19,7 +20,26 @@ def branch_create(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str)
     """New branch from a branch, tag or commit (``?from=`` preselects it, e.g. from a branch row)."""
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
     branches = live_branches(repository)
-    context = {"workspace": workspace, "repository": repository, "branches": branches, "nav": "workspace"}
+    credential = Credential.objects.active_for(request.user).first()
+    if request.method == "GET":
+        # The branching model's prefixes and development branch (one read per credential, cached for minutes).
+        options = branching.branch_options(credential=credential, repository=repository)
+    else:
+        # A POST costs no read: the model as the form was shown, else the prefix sent (the full name is checked by
+        # git's rules either way).
+        sent = request.POST.get("prefix", "")
+        options = branching.cached_branch_options(
+            credential=credential, repository=repository
+        ) or branching.BranchOptions(
+            prefixes=((sent, sent.rstrip("/")),) if sent else (), development=repository.main_branch, from_model=False
+        )
+    context = {
+        "workspace": workspace,
+        "repository": repository,
+        "branches": branches,
+        "nav": "workspace",
+        "options": options,
+    }
 
     def page(form, failure=None, status=200):
         context.update(form=form, failure=failure)
@@ -28,10 +48,11 @@ def branch_create(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str)
         )
 
     if request.method == "GET":
-        target = request.GET.get("from") or repository.main_branch
-        return page(BranchCreateForm(initial={"target": target, "prefix": "feature/"}))
+        target = request.GET.get("from") or options.development
+        first = options.prefixes[0][0] if options.prefixes else ""
+        return page(BranchCreateForm(initial={"target": target, "prefix": first}, prefixes=options.prefixes))
 
-    form = BranchCreateForm(request.POST)
+    form = BranchCreateForm(request.POST, prefixes=options.prefixes)
     if not form.is_valid():
         return page(form)
     name = form.cleaned_data["full_name"]

@@ -68,6 +68,13 @@ def _repo_hook(emu: Emulator) -> dict:
     return {"uid": s.post(f"{emu.api_url}{R}/hooks", json=body).json()["uuid"]}
 
 
+def _tag(emu: Emulator) -> dict:
+    """A fresh tag to delete (the seeded one stays for the cases that read it, whatever order they run in)."""
+    name = f"walk-del-{len(emu.world.repository('acme', 'api-server').tags)}"
+    session(emu, "alice").post(f"{emu.api_url}{R}/refs/tags", json={"name": name, "target": {"hash": "main"}})
+    return {"tag": name}
+
+
 def _users(emu: Emulator) -> dict:
     return {"alice": emu.account("alice")["uuid"], "bob": emu.account("bob")["uuid"]}
 
@@ -314,6 +321,24 @@ CASES = [
     Case("branch-delete", "DELETE", R + "/refs/branches/hotfix/timeout", 204),
     Case("branch-delete-main-400", "DELETE", R + "/refs/branches/main", 400),
     Case("tags", "GET", R + "/refs/tags", 200),
+    Case("tag", "GET", R + "/refs/tags/v1.4.0", 200),
+    Case("tag-404", "GET", R + "/refs/tags/nope", 404),
+    Case(
+        "tag-create", "POST", R + "/refs/tags", 201, json={"name": "walk-1", "target": {"hash": "main"}, "message": "x"}
+    ),
+    Case("tag-create-400", "POST", R + "/refs/tags", 400, json={"name": "walk-2"}),
+    Case("tag-delete", "DELETE", R + "/refs/tags/{tag}", 204, prepare=_tag),
+    Case("branching-model", "GET", "/repositories/acme/mobile-app/branching-model", 200),
+    Case("effective-branching-model", "GET", R + "/effective-branching-model", 200),
+    Case("branching-model-settings", "GET", R + "/branching-model/settings", 200),
+    Case("branching-model-settings-403", "GET", R + "/branching-model/settings", 403, who="bob"),
+    Case(
+        "branching-model-settings-update",
+        "PUT",
+        R + "/branching-model/settings",
+        200,
+        json={"branch_types": [{"kind": "release", "enabled": False}]},
+    ),
     # commits and source
     Case("commits", "GET", R + "/commits", 200),
     Case("commits-rev", "GET", R + "/commits/main?pagelen=5", 200),
