@@ -43,6 +43,7 @@ from .records import (
     DiffStat,
     DiffText,
     FileContent,
+    FileHistoryEntry,
     Participant,
     Project,
     PullRequest,
@@ -73,6 +74,7 @@ _SRC_METADATA_FIELDS = frozenset({"message", "author", "parents", "branch", "fil
 
 PAGELEN = 100  # the global maximum
 PR_PAGELEN = 50  # the pull request list's maximum: pagelen=100 there is a 400 "Invalid pagelen"
+COMMIT_PAGELEN = 30  # a page of a commit log as a person reads it (Bitbucket's own default; 100 at most)
 DIFFSTAT_PAGELEN = 500  # diffstat's default (max 5000; very large pages risk a 555 on big diffs)
 
 
@@ -393,6 +395,64 @@ class BitbucketClient:
         if branch is not None:
             path += f"/{_ref(branch)}"
         return self._iter(path, Commit.from_json, Commit.FIELDS)
+
+    def commit_log_page(
+        self,
+        workspace: str,
+        repo: str,
+        *,
+        revision: str | None = None,
+        exclude: Sequence[str] = (),
+        path: str | None = None,
+        start_url: str | None = None,
+        pagelen: int = COMMIT_PAGELEN,
+    ) -> tuple[list[Commit], str | None]:
+        """GET /repositories/{workspace}/{repo_slug}/commits[/{revision}]: one page of the log, newest first, and
+        Bitbucket's opaque link to the next (None after the last). ``exclude`` (repeated) leaves out what those refs
+        reach; ``path`` keeps the commits that touch a file or directory. ``start_url`` (a ``next`` link given
+        earlier) reads on from there; one that is not a page of this listing raises ``BitbucketSchemaError`` before
+        any request. There is no author filter on Bitbucket's side."""
+        listing = f"{self._repo(workspace, repo)}/commits"
+        if revision is not None:
+            listing += f"/{_ref(revision)}"
+        params: dict[str, Any] = {}
+        if exclude:
+            params["exclude"] = [check_ref(e) for e in exclude]
+        if path:
+            params["path"] = check_path(path.strip("/"))
+        query = self._list_query(Commit.FIELDS, pagelen=pagelen, params=params)
+        pages = self._http.pages(self._checked(listing), Commit.from_json, params=query, start_url=start_url)
+        return next(iter(pages), ([], None))
+
+    def file_history_page(
+        self,
+        workspace: str,
+        repo: str,
+        commit: str,
+        path: str,
+        *,
+        start_url: str | None = None,
+        pagelen: int = COMMIT_PAGELEN,
+    ) -> tuple[list[FileHistoryEntry], str | None]:
+        """GET /repositories/{workspace}/{repo_slug}/filehistory/{commit}/{path}: one page of the commits that
+        changed a file, newest first, following renames (each entry names the file as it was called then), and the
+        link to the next page; ``start_url`` as in ``commit_log_page``."""
+        listing = f"{self._repo(workspace, repo)}/filehistory/{_ref(commit)}/{_file_path(path)}"
+        query = self._list_query(FileHistoryEntry.FIELDS, pagelen=pagelen, params=None)
+        pages = self._http.pages(self._checked(listing), FileHistoryEntry.from_json, params=query, start_url=start_url)
+        return next(iter(pages), ([], None))
+
+    def iter_commit_pull_requests(self, workspace: str, repo: str, commit: str) -> Iterator[PullRequest]:
+        """GET /repositories/{workspace}/{repo_slug}/commit/{commit}/pullrequests: the pull requests that contain a
+        commit. Needs the "Pull Request Commit Links" app, which Bitbucket installs the first time someone opens a
+        commit's pull requests in its web UI: before that the answer is 404 (``NotFound``), and while it indexes,
+        202 with an empty page."""
+        return self._iter(
+            f"{self._repo(workspace, repo)}/commit/{_ref(commit)}/pullrequests",
+            PullRequest.from_json,
+            PullRequest.BASE_FIELDS,
+            pagelen=50,
+        )
 
     def get_commit(self, workspace: str, repo: str, commit: str) -> Commit:
         """GET /repositories/{workspace}/{repo_slug}/commit/{commit}."""
