@@ -32,44 +32,50 @@ def _query(call) -> dict[str, list[str]]:
 
 
 @responses.activate
-def test_commit_log_page_sends_revision_exclude_and_path_and_returns_next(client):
-    nxt = f"{REPO}/commits/feature%2Fx?page=abc123"
+def test_commit_log_page_sends_revision_exclude_and_path_and_returns_the_next_cursor(client):
+    nxt = f"{REPO}/commits/feature/x?exclude=main&path=docs&pagelen=30&page=YWJjOjMw"
     responses.get(f"{REPO}/commits/feature%2Fx", json={"values": [COMMIT], "pagelen": 30, "next": nxt})
 
-    commits, next_url = client.commit_log_page("acme", "web", revision="feature/x", exclude=["main"], path="docs/")
+    commits, cursor = client.commit_log_page("acme", "web", revision="feature/x", exclude=["main"], path="docs/")
 
-    assert next_url == nxt
+    assert cursor == "YWJjOjMw"
     assert commits[0].hash == HASH and commits[0].parents == ("b" * 40, "c" * 40)
     assert commits[0].author is not None and commits[0].author.raw == "Ada <ada@example.test>"
     call = responses.calls[0]
     assert urlsplit(call.request.url).path == "/2.0/repositories/acme/web/commits/feature%2Fx"
     query = _query(call)
     assert query["exclude"] == ["main"] and query["path"] == ["docs"] and query["pagelen"] == ["30"]
+    assert "page" not in query
     assert "values.hash" in query["fields"][0] and "next" in query["fields"][0]
 
 
 @responses.activate
-def test_commit_log_page_reads_on_from_a_saved_next_link_only(client):
-    nxt = f"{REPO}/commits?page=abc123"
-    responses.get(nxt, json={"values": [COMMIT], "pagelen": 30})
+def test_commit_log_page_sends_the_cursor_with_the_same_query(client):
+    responses.get(f"{REPO}/commits/main", json={"values": [COMMIT], "pagelen": 30})
 
-    commits, next_url = client.commit_log_page("acme", "web", start_url=nxt)
+    commits, cursor = client.commit_log_page("acme", "web", revision="main", path="docs", cursor="YWJjOjMw")
 
-    assert [c.hash for c in commits] == [HASH] and next_url is None
-    assert [call.request.url for call in responses.calls] == [nxt]
+    assert [c.hash for c in commits] == [HASH] and cursor is None
+    query = _query(responses.calls[0])
+    assert query["page"] == ["YWJjOjMw"] and query["path"] == ["docs"]
 
 
 @responses.activate
-def test_commit_log_page_refuses_a_link_of_another_listing_before_any_request(client):
-    with pytest.raises(BitbucketSchemaError):
-        client.commit_log_page("acme", "web", start_url=f"{BASE}/repositories/acme/other/commits?page=x")
-    with pytest.raises(BitbucketSchemaError):
-        client.commit_log_page("acme", "web", start_url="https://evil.example.test/2.0/repositories/acme/web/commits")
+def test_commit_log_page_refuses_bad_cursors_paths_and_foreign_next_links(client):
+    for bad in ("a&path=x", "a/b", "", "x" * 201):
+        with pytest.raises(UnsafePath):
+            client.commit_log_page("acme", "web", cursor=bad)
     with pytest.raises(UnsafePath):
         client.commit_log_page("acme", "web", revision="main", path="../secret")
     with pytest.raises(UnsafePath):
         client.commit_log_page("acme", "web", revision="..")
     assert len(responses.calls) == 0
+    responses.get(f"{REPO}/commits", json={"values": [], "next": f"{BASE}/repositories/acme/other/commits?page=x"})
+    with pytest.raises(BitbucketSchemaError):
+        client.commit_log_page("acme", "web")
+    responses.replace(responses.GET, f"{REPO}/commits", json={"values": [], "next": f"{REPO}/commits?pagelen=30"})
+    with pytest.raises(BitbucketSchemaError):
+        client.commit_log_page("acme", "web")
 
 
 @responses.activate
