@@ -105,10 +105,12 @@ def _measure(emu, *, extra_commits: int) -> dict:
         with live_reader(credential) as reader:
             cache.delete(reader.key("tip", repo.uuid, "main"))
 
-    second_page = client.get("/acme/api-server/commits/main").context["log"].next_cursor
+    first_page = client.get("/acme/api-server/commits/main").context["log"]
     views = {
         "commit log (main)": "/acme/api-server/commits/",
-        "commit log, page 2": f"/acme/api-server/commits/main?page={second_page}",
+        "commit log, page 2 (as its link names it)": (
+            f"/acme/api-server/commits/main?page={first_page.next_cursor}&at={first_page.head}"
+        ),
         "commit log, path filter": "/acme/api-server/commits/main?path=src",
         "commit page": f"/acme/api-server/commits/{tip}",
         "file history": "/acme/api-server/history/main/README.md",

@@ -9,6 +9,7 @@ hourly budget, as every live read does.
 
 Costs, cold then warm (requests to Bitbucket per view):
 * a log page of a branch: 2 (tip, page), then 0 while the tip is cached and 1 after (the tip; the page is cached);
+  an older page (read from the commit the first one was: `at`) 1, then 0;
 * a file's history page: the same;
 * a commit page: 5 + one per Code Insights report (commit, diff, statuses, reports, pull requests), then 0.
 """
@@ -62,12 +63,18 @@ def read_log_page(
     is_branch: bool,
     path: str = "",
     cursor: str | None = None,
+    at: str | None = None,
 ) -> LogPage:
     """A page of `git log <ref> [-- path]`. A branch is first resolved to its tip so the page is named by a commit and
-    cached for good; another ref (a tag, a branch not mirrored yet) is cached as briefly as a tip."""
+    cached for good; another ref (a tag, a branch not mirrored yet) is cached as briefly as a tip. `at` (the commit
+    the first page was read from, 40 hex) reads the following pages from there, so they continue that first page
+    even after a push, and need no tip."""
     ws, slug, api = repository.workspace.slug, repository.slug, repository.bitbucket_uuid
-    head = branch_tip(reader, repository=repository, branch=ref) if is_branch else ref
-    timeout = CONTENT_SECONDS if is_branch else BRANCH_TIP_SECONDS
+    if at:
+        head, timeout = at, CONTENT_SECONDS
+    else:
+        head = branch_tip(reader, repository=repository, branch=ref) if is_branch else ref
+        timeout = CONTENT_SECONDS if is_branch else BRANCH_TIP_SECONDS
     commits, next_cursor = reader.cached(
         reader.key("log", api, head, path, cursor or ""),
         timeout,
@@ -84,11 +91,19 @@ class HistoryPage:
 
 
 def read_file_history_page(
-    reader: LiveReader, *, repository: Repository, ref: str, is_branch: bool, path: str, cursor: str | None = None
+    reader: LiveReader,
+    *,
+    repository: Repository,
+    ref: str,
+    is_branch: bool,
+    path: str,
+    cursor: str | None = None,
+    at: str | None = None,
 ) -> HistoryPage:
-    """A page of a file's history from a branch's tip or a commit, renames followed; cached by that commit."""
+    """A page of a file's history from a branch's tip or a commit (or from `at`, as in `read_log_page`), renames
+    followed; cached by that commit."""
     ws, slug, api = repository.workspace.slug, repository.slug, repository.bitbucket_uuid
-    head = branch_tip(reader, repository=repository, branch=ref) if is_branch else ref
+    head = at or (branch_tip(reader, repository=repository, branch=ref) if is_branch else ref)
     entries, next_cursor = reader.cached(
         reader.key("filehistory", api, head, path, cursor or ""),
         CONTENT_SECONDS,

@@ -30,6 +30,7 @@ from dashboard.selectors.readiness import BUILD_STATES, BuildRow
 from dashboard.selectors.source import SourceLocation, browse_client
 
 HASH = re.compile(r"[0-9a-f]{7,40}")
+FULL_HASH = re.compile(r"[0-9a-f]{40}")
 # Bitbucket's cursor token as the client accepts it (`client.CURSOR`); anything else in `?page=` is a 404.
 CURSOR = re.compile(r"[A-Za-z0-9_\-=.~]{1,200}")
 SHORT = 12  # pull requests carry 12-character hashes
@@ -69,6 +70,15 @@ def checked_cursor(value: str | None) -> str | None:
         return None
     if not CURSOR.fullmatch(value):
         raise Http404("No such page.")
+    return value
+
+
+def checked_head(value: str | None) -> str | None:
+    """The `?at=` of an older page: the full hash its first page was read from, or Http404."""
+    if not value:
+        return None
+    if not FULL_HASH.fullmatch(value):
+        raise Http404("No such commit.")
     return value
 
 
@@ -173,16 +183,34 @@ class CommitLog:
     read: int  # commits on the page as read, before the author filter
     next_cursor: str | None
 
+    @property
+    def pinned(self) -> str | None:
+        """The `?at=` of the next page's link: the commit this page was read from, when it is a full hash."""
+        return self.head if FULL_HASH.fullmatch(self.head) else None
+
 
 def commit_log(
-    user, *, repository: Repository, target: LogTarget, path: str = "", author: str = "", cursor: str | None = None
+    user,
+    *,
+    repository: Repository,
+    target: LogTarget,
+    path: str = "",
+    author: str = "",
+    cursor: str | None = None,
+    at: str | None = None,
 ) -> CommitLog:
     """A page of the log of `target.ref` (optionally only commits touching `path`), with the author filter applied to
     that page. LiveReadError when it cannot be read; Http404 when Bitbucket knows no such ref."""
     with browse_client(user) as reader:
         try:
             page = browse_commits.read_log_page(
-                reader, repository=repository, ref=target.ref, is_branch=target.is_branch, path=path, cursor=cursor
+                reader,
+                repository=repository,
+                ref=target.ref,
+                is_branch=target.is_branch,
+                path=path,
+                cursor=cursor,
+                at=at,
             )
         except NotFound:  # inside the reader, which would make it a message: a ref Bitbucket does not know is a 404
             raise Http404("No such branch or commit.") from None
@@ -272,8 +300,14 @@ class FileHistory:
     rows: list[HistoryRow]
     next_cursor: str | None
 
+    @property
+    def pinned(self) -> str | None:
+        return self.head if FULL_HASH.fullmatch(self.head) else None
 
-def file_history(user, *, repository: Repository, location: SourceLocation, cursor: str | None = None) -> FileHistory:
+
+def file_history(
+    user, *, repository: Repository, location: SourceLocation, cursor: str | None = None, at: str | None = None
+) -> FileHistory:
     """A page of the commits that changed `location.path`, from its branch's tip or commit, renames followed."""
     if not location.path:
         raise Http404("A history is of a file.")
@@ -286,6 +320,7 @@ def file_history(user, *, repository: Repository, location: SourceLocation, curs
                 is_branch=location.is_branch,
                 path=location.path,
                 cursor=cursor,
+                at=at,
             )
         except NotFound:
             raise Http404("No such file.") from None

@@ -26,6 +26,7 @@ def commit_list(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, r
     path = history.checked_path(request.GET.get("path"))
     author = (request.GET.get("author") or "").strip()[:AUTHOR_MAX]
     cursor = history.checked_cursor(request.GET.get("page"))
+    at = history.checked_head(request.GET.get("at")) if cursor else None
     context = {
         "workspace": workspace,
         "repository": repository,
@@ -39,7 +40,7 @@ def commit_list(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, r
     else:
         try:
             context["log"] = history.commit_log(
-                request.user, repository=repository, target=target, path=path, author=author, cursor=cursor
+                request.user, repository=repository, target=target, path=path, author=author, cursor=cursor, at=at
             )
         except selectors.LiveReadError as exc:
             context["error"] = str(exc)
@@ -61,6 +62,7 @@ def file_history(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, 
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug)
     location = selectors.split_ref_and_path(repository, rest)
     cursor = history.checked_cursor(request.GET.get("page"))
+    at = history.checked_head(request.GET.get("at")) if cursor else None
     context = {
         "workspace": workspace,
         "repository": repository,
@@ -69,7 +71,9 @@ def file_history(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, 
         "nav": "workspace",
     }
     try:
-        context["history"] = history.file_history(request.user, repository=repository, location=location, cursor=cursor)
+        context["history"] = history.file_history(
+            request.user, repository=repository, location=location, cursor=cursor, at=at
+        )
     except selectors.LiveReadError as exc:
         context["error"] = str(exc)
     return render(request, fragment(request, "commits/history.html", "history-table"), context)

@@ -52,11 +52,21 @@ def test_commit_log_pages_by_bitbuckets_cursor(client, alice):
     first = client.get("/acme/api-server/commits/main")
     log = first.context["log"]
     assert len(log.rows) == 30 and log.next_cursor
-    assert f"?page={log.next_cursor}" in first.content.decode()
-    second = client.get(f"/acme/api-server/commits/main?page={log.next_cursor}", **HX)
+    older_url = f"?page={log.next_cursor}&amp;at={log.head}"
+    assert older_url in first.content.decode()
+    # A push after the first page: the older page still continues that first page, and needs no tip.
+    alice.emulator.world.commit_files("acme", "api-server", "main", "bob", {"n.txt": "later\n"}, "Later")
+    before = _reads(alice.emulator)
+    second = client.get(f"/acme/api-server/commits/main?page={log.next_cursor}&at={log.head}", **HX)
+    assert _reads(alice.emulator) - before == 1
     assert second.status_code == 200 and b"<html" not in second.content
     older = second.context["log"].rows
     assert older and not {r.commit.hash for r in older} & {r.commit.hash for r in log.rows}
+    assert (
+        older[0].commit.hash
+        == alice.emulator.world.repository("acme", "api-server").commits[log.rows[-1].commit.hash].parents[0]
+    )
+    assert client.get(f"/acme/api-server/commits/main?page={log.next_cursor}&at=main").status_code == 404
     assert client.get("/acme/api-server/commits/main?page=a%26path%3Dx").status_code == 404
 
 

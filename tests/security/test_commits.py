@@ -31,6 +31,8 @@ def alice(client, demo_mirror):
         "/acme/api-server/commits/main?path=src/%252e%252e/x",
         "/acme/api-server/commits/main?page=x%26path%3D..",
         "/acme/api-server/commits/main?page=" + "x" * 201,
+        "/acme/api-server/commits/main?page=abc&at=../../x",
+        "/acme/api-server/history/main/README.md?page=abc&at=main",
         "/acme/api-server/history/main/../README.md",
         "/acme/api-server/history/main/src%252F..%252FREADME.md",
         "/acme/api-server/history/main/README.md?page=a/b",
