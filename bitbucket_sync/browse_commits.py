@@ -11,7 +11,8 @@ Costs, cold then warm (requests to Bitbucket per view):
 * a log page of a branch: 2 (tip, page), then 0 while the tip is cached and 1 after (the tip; the page is cached);
   an older page (read from the commit the first one was: `at`) 1, then 0;
 * a file's history page: the same;
-* a commit page: 5 + one per Code Insights report (commit, diff, statuses, reports, pull requests), then 0.
+* a commit page: 5 + one per Code Insights report (commit, diff, statuses, reports, pull requests), then 0 for
+  five minutes, then 3 + one per report (the commit and its diff stay cached).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from bitbucket_emulator.controls.insights import post_pull_request_report
 from bitbucket_emulator.world.statuses import set_status
 from bitbucket_sync.models import PullRequest
+from tests import factories as f
 
 HX = {"HTTP_HX_REQUEST": "true"}
 
@@ -129,7 +130,7 @@ def test_commit_page_shows_message_parents_diff_builds_reports_and_pull_requests
     assert response.status_code == 200
     detail = response.context["detail"]
     assert detail.commit.hash == tip and detail.parents
-    assert [f.path for f in detail.files] and "PAGE_SIZE" in response.content.decode()
+    assert [file.path for file in detail.files] and "PAGE_SIZE" in response.content.decode()
     assert ("Unit tests", "passed") in [(b.name, b.state_word) for b in detail.builds]
     assert "Lint" in [v.report.title for v in detail.reports]
     assert pr.number in {p.id for p in detail.live_pull_requests}
@@ -156,6 +157,19 @@ def test_commit_page_without_bitbuckets_commit_links_says_so(client, alice):
     assert response.status_code == 200
     assert response.context["detail"].live_pull_requests is None
     assert "Bitbucket has not indexed" in response.content.decode()
+
+
+def test_a_short_hash_opens_the_commit_unless_a_branch_has_that_name(client, alice):
+    world = alice.emulator.world
+    repo = world.repository("acme", "api-server")
+    tip, other = repo.branches["main"], repo.branches["release/1.4"]
+    response = client.get(f"/acme/api-server/commits/{tip[:12]}")
+    assert response.status_code == 200 and response.context["detail"].commit.hash == tip
+    # A branch named like a hash wins over the commit, as Bitbucket's own `/commits/<name>` does.
+    world.create_branch(repo, tip[:12], other, None)
+    f.branch(alice.repositories["api-server"], tip[:12], target_hash=other)  # as the sync would mirror it
+    log = client.get(f"/acme/api-server/commits/{tip[:12]}").context["log"]
+    assert log.target.is_branch and log.head == other
 
 
 def test_unknown_commit_or_ref_is_404(client, alice):
