@@ -31,7 +31,7 @@ from bitbucket_sync.browse import (
     read_commit_reports,
 )
 from bitbucket_sync.client import NotFound
-from bitbucket_sync.client.records import BuildStatus, Commit, DiffText, FileHistoryEntry, PullRequest
+from bitbucket_sync.client.records import BuildStatus, Commit, CommitPullRequests, DiffText, FileHistoryEntry
 from bitbucket_sync.models import Repository
 
 # Builds finish and pull requests open without the commit changing: a few minutes, like the reports.
@@ -120,7 +120,7 @@ class CommitRead:
     statuses: list[BuildStatus]
     reports: list[CommitReport]
     # None: Bitbucket's "Pull Request Commit Links" index is not there for this repository (its 404).
-    pull_requests: list[PullRequest] | None
+    pull_requests: CommitPullRequests | None
 
 
 def read_commit(reader: LiveReader, *, repository: Repository, commit: str, max_diff_bytes: int) -> CommitRead:
@@ -142,9 +142,9 @@ def read_commit(reader: LiveReader, *, repository: Repository, commit: str, max_
     )
     reports = read_commit_reports(reader, repository=repository, commit=full)
 
-    def containing() -> list[PullRequest] | None:
+    def containing() -> CommitPullRequests | None:
         try:
-            return list(client.iter_commit_pull_requests(ws, slug, full))
+            return client.commit_pull_requests(ws, slug, full)
         except NotFound:
             return None  # the repository exists (the commit was just read): the links are not indexed
 

@@ -39,6 +39,7 @@ from .records import (
     Comment,
     CommentResolution,
     Commit,
+    CommitPullRequests,
     DefaultReviewer,
     DiffStat,
     DiffText,
@@ -475,17 +476,25 @@ class BitbucketClient:
             raise BitbucketSchemaError("'next' carries no usable page cursor", endpoint=endpoint)
         return items, tokens[0]
 
-    def iter_commit_pull_requests(self, workspace: str, repo: str, commit: str) -> Iterator[PullRequest]:
+    def commit_pull_requests(self, workspace: str, repo: str, commit: str) -> CommitPullRequests:
         """GET /repositories/{workspace}/{repo_slug}/commit/{commit}/pullrequests: the pull requests that contain a
         commit. Needs the "Pull Request Commit Links" app, which Bitbucket installs the first time someone opens a
         commit's pull requests in its web UI: before that the answer is 404 (``NotFound``), and while it indexes,
-        202 with an empty page."""
-        return self._iter(
-            f"{self._repo(workspace, repo)}/commit/{_ref(commit)}/pullrequests",
-            PullRequest.from_json,
-            PullRequest.BASE_FIELDS,
-            pagelen=50,
-        )
+        202 with an empty page (``indexing``)."""
+        path = self._checked(f"{self._repo(workspace, repo)}/commit/{_ref(commit)}/pullrequests")
+        query = self._list_query(PullRequest.BASE_FIELDS, pagelen=PR_PAGELEN, params=None)
+        response = self._request("GET", path, params=query)
+        endpoint = self._http.describe("GET", path)
+        if response.status_code == 202:
+            return CommitPullRequests(pull_requests=(), indexing=True)
+        page = self._http.json(response, endpoint)
+        if not isinstance(page, Mapping) or not isinstance(page.get("values"), list):
+            raise BitbucketSchemaError("a page without a 'values' list", endpoint=endpoint)
+        found = [PullRequest.from_json(item, endpoint=endpoint) for item in page["values"]]
+        if page.get("next"):  # more than 50: rare; the rest as any listing is read
+            for records, _ in self._http.pages(path, PullRequest.from_json, start_url=str(page["next"])):
+                found += records
+        return CommitPullRequests(pull_requests=tuple(found))
 
     def get_commit(self, workspace: str, repo: str, commit: str) -> Commit:
         """GET /repositories/{workspace}/{repo_slug}/commit/{commit}."""

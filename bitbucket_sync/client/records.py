@@ -798,6 +798,15 @@ class FileHistoryEntry:
 
 
 @dataclass(frozen=True)
+class CommitPullRequests:
+    """The pull requests that contain a commit; ``indexing`` while Bitbucket still builds that index (its 202 with
+    an empty page): the list then says nothing yet."""
+
+    pull_requests: tuple[PullRequest, ...]
+    indexing: bool = False
+
+
+@dataclass(frozen=True)
 class FileContent:
     """A file's raw bytes at a commit, with what the response headers said about it."""
 

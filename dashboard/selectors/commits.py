@@ -233,6 +233,7 @@ class CommitDetail:
     reports: list[ReportView]
     pull_requests: list[tuple[str, PullRequest]]  # from the mirror
     live_pull_requests: list[PullRequestRecord] | None  # None: not indexed by Bitbucket
+    indexing: bool  # Bitbucket is building that index: the list says nothing yet
     mirrored_numbers: set[int] = field(default_factory=set)
 
 
@@ -280,7 +281,8 @@ def commit_detail(user, *, repository: Repository, commit: str) -> CommitDetail:
         builds=_build_rows(read.statuses),
         reports=reports,
         pull_requests=mirrored,
-        live_pull_requests=read.pull_requests,
+        live_pull_requests=None if read.pull_requests is None else list(read.pull_requests.pull_requests),
+        indexing=bool(read.pull_requests and read.pull_requests.indexing),
         mirrored_numbers={pr.number for _, pr in mirrored},
     )
 

@@ -157,6 +157,10 @@ def test_commit_page_without_bitbuckets_commit_links_says_so(client, alice):
     assert response.status_code == 200
     assert response.context["detail"].live_pull_requests is None
     assert "Bitbucket has not indexed" in response.content.decode()
+    emu.controls.commit_links["acme/api-server"] = 202
+    cache.clear()
+    indexing = client.get(f"/acme/api-server/commits/{tip}")
+    assert indexing.context["detail"].indexing and "still indexing" in indexing.content.decode()
 
 
 def test_a_short_hash_opens_the_commit_unless_a_branch_has_that_name(client, alice):

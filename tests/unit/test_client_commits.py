@@ -101,12 +101,15 @@ def test_file_history_page_reads_paths_at_each_commit(client):
 
 
 @responses.activate
-def test_commit_pull_requests_asks_for_list_fields_and_raises_not_found_when_unindexed(client):
+def test_commit_pull_requests_says_404_unindexed_202_indexing_and_asks_for_list_fields(client):
     url = f"{REPO}/commit/{HASH}/pullrequests"
     responses.get(url, json={"error": {"message": "not indexed"}}, status=404)
     with pytest.raises(NotFound):
-        list(client.iter_commit_pull_requests("acme", "web", HASH))
+        client.commit_pull_requests("acme", "web", HASH)
     responses.replace(responses.GET, url, json={"values": [], "pagelen": 50, "page": 1}, status=202)
-    assert list(client.iter_commit_pull_requests("acme", "web", HASH)) == []
+    assert client.commit_pull_requests("acme", "web", HASH).indexing
     query = _query(responses.calls[-1])
     assert query["pagelen"] == ["50"] and "values.source.branch.name" in query["fields"][0]
+    responses.replace(responses.GET, url, json={"values": [], "pagelen": 50, "page": 1}, status=200)
+    found = client.commit_pull_requests("acme", "web", HASH)
+    assert found.pull_requests == () and not found.indexing
