@@ -49,6 +49,7 @@ def test_commit_log_commit_diff_and_file_history(page, live_server, login, keep,
     page.wait_for_url(re.compile(r"/acme/api-server/history/main/README.md$"))
     history = page.locator("#history-table tbody tr")
     assert history.count() >= 1
-    history.first.get_by_role("link", name="view").click()
+    keep("file-history")
+    history.first.get_by_role("link", name="README.md", exact=True).click()
     page.wait_for_url(re.compile(r"/acme/api-server/src/[0-9a-f]{40}/README.md$"))
     assert page.locator("table.code").count() == 1
