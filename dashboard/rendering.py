@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import nh3
 from django.conf import settings
 from django.http.request import validate_host
+from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
@@ -68,12 +70,60 @@ def _render_image(renderer, tokens, idx, options, env) -> str:
 
 _markdown.add_render_rule("image", _render_image)
 
+# --- mentions -----------------------------------------------------------------------------------------------------
+# Bitbucket writes a mention as `@{account_id}`; an Atlassian account id is `<digits>:<uuid>` or, for older accounts,
+# 24 hex digits. Anything else between the braces is not a mention and stays text.
+ACCOUNT_ID = re.compile(
+    r"[0-9]{1,12}:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{24}"
+)
+_MENTION = re.compile(r"@\{(" + ACCOUNT_ID.pattern + r")\}")
+UNKNOWN_PERSON = "unknown user"
+
+
+def mentioned_account_ids(texts: Iterable[str]) -> set[str]:
+    """The account ids `texts` mention (those in code too: looking up a name too many costs nothing)."""
+    return {match.group(1) for text in texts if text and "@{" in text for match in _MENTION.finditer(text)}
+
+
+def _mention_rule(state, silent: bool) -> bool:
+    """`@{account_id}` outside code becomes a `mention` token; code spans and blocks never reach inline rules."""
+    if not state.src.startswith("@{", state.pos):
+        return False
+    match = _MENTION.match(state.src, state.pos)
+    if match is None or match.end() > state.posMax:
+        return False
+    if not silent:
+        token = state.push("mention", "", 0)
+        token.meta = {"account_id": match.group(1), "in_link": state.linkLevel > 0}
+    state.pos = match.end()
+    return True
+
+
+def _render_mention(renderer, tokens, idx, options, env) -> str:
+    """A link to the person's page with the name the mirror knows; `@unknown user` for an id it does not know; the
+    text as written when the page named no people (`env["mentions"]` is None)."""
+    meta = tokens[idx].meta
+    names: Mapping[str, str] | None = env.get("mentions")
+    if names is None:
+        return escape(f"@{{{meta['account_id']}}}")
+    name = names.get(meta["account_id"])
+    if not name:
+        return escape(f"@{UNKNOWN_PERSON}")
+    if meta["in_link"]:
+        return escape(f"@{name}")
+    href = reverse("person_detail", args=[meta["account_id"]])
+    return f'<a class="mention" href="{escape(href)}">{escape(f"@{name}")}</a>'
+
+
+_markdown.inline.ruler.after("text", "mention", _mention_rule)
+_markdown.add_render_rule("mention", _render_mention)
+
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i",
     "img", "li", "ol", "p", "pre", "s", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
+    "a": {"href", "title", "class"},  # class: only "mention" (the filter below)
     "img": {"src", "alt", "title"},
     "th": {"align"},
     "td": {"align"},
@@ -84,9 +134,11 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
-def _drop_local_image_src(element: str, attribute: str, value: str) -> str | None:
+def _filter_attribute(element: str, attribute: str, value: str) -> str | None:
     # The Markdown renderer already turned such images into links; this holds for any other HTML that gets here.
     if element == "img" and attribute == "src" and loads_from_this_site(value):
+        return None
+    if attribute == "class" and element == "a" and value != "mention":
         return None
     return value
 
@@ -100,16 +152,19 @@ def sanitise(html: str) -> SafeString:
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
-        attribute_filter=_drop_local_image_src,
+        attribute_filter=_filter_attribute,
     )
     return mark_safe(cleaned)  # noqa: S308 - sanitised by nh3 with an allow-list just above
 
 
-def markdown(text: str) -> SafeString:
-    """Bitbucket Markdown (CommonMark, raw HTML disabled) to sanitised HTML."""
+def markdown(text: str, mentions: Mapping[str, str] | None = None) -> SafeString:
+    """Bitbucket Markdown (CommonMark, raw HTML disabled) to sanitised HTML.
+
+    `mentions`: display names by account id (`selectors.mentions.mention_names`) for the `@{account_id}` mentions of
+    the page, which become links to the person's page; None leaves mentions as written."""
     if not text:
         return mark_safe("")
-    return sanitise(_markdown.render(text))
+    return sanitise(_markdown.render(text, {"mentions": mentions}))
 
 
 # --- source files -------------------------------------------------------------------------------------------------
@@ -195,6 +250,7 @@ class DiffFile:
     # the source commit they last reviewed.
     viewed: bool = False
     changed_since_review: bool = False
+    fingerprint: str = ""  # a digest of this file's change, which a "viewed" mark remembers ("" offers no mark)
 
     @property
     def path(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import mimetypes
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -53,9 +54,31 @@ def web(world: World, path: str) -> str:
     return f"{world.base_url}{path}"
 
 
-def markup(raw: str, with_type: bool = True) -> dict:
-    paragraphs = [p for p in raw.split("\n\n") if p.strip()]
-    rendered = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+# A mention in Markdown is `@{account_id}`: `<digits>:<uuid>`, or a 24-hex id of older Atlassian accounts.
+MENTION = re.compile(r"@\{([0-9]{1,12}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{24})\}")
+
+
+def _mentions(world: World, escaped: str) -> str:
+    """Bitbucket's `html` for a mention: `<span class="ap-mention" data-atlassian-id="…">@Display Name</span>`. An id
+    no account has stays as written (what Bitbucket does with one is unconfirmed)."""
+
+    def one(match: re.Match) -> str:
+        person = next((u for u in world.users.values() if u.account_id == match.group(1)), None)
+        if person is None:
+            return match.group(0)
+        return (
+            f'<span class="ap-mention" data-atlassian-id="{match.group(1)}">@{html.escape(person.display_name)}</span>'
+        )
+
+    return MENTION.sub(one, escaped)
+
+
+def markup(raw: str, with_type: bool = True, world: World | None = None) -> dict:
+    """`raw` with a plain rendering: paragraphs, escaped; with `world`, mentions as Bitbucket renders them."""
+    paragraphs = [html.escape(p) for p in raw.split("\n\n") if p.strip()]
+    if world is not None and "@{" in raw:
+        paragraphs = [_mentions(world, p) for p in paragraphs]
+    rendered = "".join(f"<p>{p}</p>" for p in paragraphs)
     out = {"raw": raw, "markup": "markdown", "html": rendered}
     if with_type:
         out["type"] = "rendered"
@@ -558,7 +581,7 @@ def _pullrequest(world: World, r: Repository, pr: PullRequest) -> dict:
         "description": pr.description,
         "rendered": {
             "title": markup(pr.title),
-            "description": markup(pr.description),
+            "description": markup(pr.description, world=world),
             "reason": markup(pr.reason),
         },
         "state": pr.state,
@@ -591,7 +614,7 @@ def _pullrequest(world: World, r: Repository, pr: PullRequest) -> dict:
             "decline": link(api(world, f"{base}/decline")),
             "statuses": link(api(world, f"{base}/statuses")),
         },
-        "summary": markup(pr.description),
+        "summary": markup(pr.description, world=world),
     }
 
 
@@ -617,7 +640,7 @@ def comment(world: World, r: Repository, pr: PullRequest, c: Comment, detail: bo
         "id": c.id,
         "created_on": fmt_time(c.created_on),
         "updated_on": fmt_time(c.updated_on),
-        "content": markup(c.raw),
+        "content": markup(c.raw, world=world),
         "user": account(world, c.user_uuid),
         "deleted": c.deleted,
         "pending": c.pending,

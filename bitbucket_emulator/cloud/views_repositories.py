@@ -180,6 +180,21 @@ def commit_pullrequests(ctx: Ctx, workspace: str, repo_slug: str, commit: str) -
     return Result(body, status=202 if state == 202 else 200)
 
 
+def merge_base(ctx: Ctx, workspace: str, repo_slug: str, revspec: str) -> Result:
+    """`GET {repo}/merge-base/{a}..{b}`: the best common ancestor of two commits (a commit); 404 when a ref in the
+    spec is unknown or the two share no history."""
+    world = ctx.world
+    repo = repo_for(world, ctx.identity, workspace, repo_slug)
+    if ".." not in revspec:
+        raise WorldError(404, f"Unable to resolve the spec {revspec}")
+    a_text, b_text = revspec.split("..", 1)
+    a, b = world.resolve(repo, a_text), world.resolve(repo, b_text)
+    base = world.merge_base(repo, a.hash, b.hash)
+    if base is None:
+        raise WorldError(404, f"No common ancestor of {a_text} and {b_text}")
+    return Result(s.commit(world, repo, repo.commits[base]))
+
+
 def commit_detail(ctx: Ctx, workspace: str, repo_slug: str, commit: str) -> Result:
     repo = repo_for(ctx.world, ctx.identity, workspace, repo_slug)
     return Result(s.commit(ctx.world, repo, ctx.world.resolve(repo, commit)))

@@ -223,6 +223,14 @@ def _build_pull_request(world: World, clock: SteppingClock, repo: Repository, p:
     for u in p.get("approvals", []):
         clock.step(29)
         world.set_review(repo, pr, world.user(u).uuid, "approved")
+    pushed = 0.0
+    for c in p.get("pushes", []):
+        # Commits pushed after the review: what "changes since your last review" shows, and what outdates comments.
+        pushed += c.get("minutes", 47)
+        clock.step(c.get("minutes", 47))
+        author = world.user(c.get("author") or p["author"])
+        world._commit_files(repo, p["source"], author, c.get("files", {}), c.get("message"), None, None)
+    clock.step(-pushed)  # as the builds below: the rest of the seed keeps its timestamps (and so its hashes)
     elapsed = 0.0
     for st in p.get("statuses", []):
         # A CI's build of the source tip, reported for the source branch (what makes it count for the PR).

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bitbucket_sync import sync
+from bitbucket_sync import reviews, sync
 from bitbucket_sync.client import (
     MERGE_STRATEGIES,
     AuthError,
@@ -146,13 +146,26 @@ def update_pull_request(
 # -- reviews and comments ---------------------------------------------------------------------------------------
 
 
+# The calls that give a review: the source commit the user saw when they gave it is what they reviewed.
+REVIEW_CALLS = frozenset({"approve", "request_changes"})
+
+
 def _review(user, pull_request: PullRequest, action: str, call: str, done: str) -> PullRequest:
     with Action(
         user=user, action=action, repository=pull_request.repository, target=f"#{pull_request.number}", need="read"
     ) as act:
         workspace, slug, number = _names(pull_request)
+        # What the page showed (the mirror's commit when the user clicked); a push seen only by the re-read below
+        # came after their review.
+        seen = pull_request.source_commit
         getattr(act.client, call)(workspace, slug, number)
         pull_request = _refresh(act, pull_request)
+        if call in REVIEW_CALLS and act.credential is not None:
+            reviews.record_review(
+                pull_request=pull_request,
+                account=act.credential.account,
+                commit=seen or pull_request.source_commit,
+            )
         act.succeeded(f"{done} pull request #{number}.")
         return pull_request
 

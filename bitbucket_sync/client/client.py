@@ -39,6 +39,7 @@ from .records import (
     Comment,
     CommentResolution,
     Commit,
+    CommitPage,
     CommitPullRequests,
     DefaultReviewer,
     DiffStat,
@@ -253,10 +254,10 @@ class BitbucketClient:
         query.update(params or {})
         return query
 
-    def _text(self, path: str, *, max_bytes: int | None = None) -> DiffText:
+    def _text(self, path: str, *, max_bytes: int | None = None, params: Mapping[str, Any] | None = None) -> DiffText:
         """A text body read as it streams in: past ``max_bytes`` the rest is never downloaded (a diff can be
         hundreds of megabytes), and the text says it was cut."""
-        response = self._request("GET", path, accept="text/plain", stream=True)
+        response = self._request("GET", path, accept="text/plain", stream=True, params=params)
         chunks: list[bytes] = []
         size, truncated = 0, False
         failure: Unavailable | None = None
@@ -504,18 +505,60 @@ class BitbucketClient:
             params={"fields": fields_param(Commit.FIELDS, paginated=False)},
         )
 
-    def get_diff(self, workspace: str, repo: str, spec: str, *, max_bytes: int | None = None) -> DiffText:
-        """GET /repositories/{workspace}/{repo_slug}/diff/{spec}: raw diff (``A..B`` is A's changes against B), at
-        most ``max_bytes`` of it read."""
-        return self._text(f"{self._repo(workspace, repo)}/diff/{_ref(spec)}", max_bytes=max_bytes)
+    def commit_range_page(
+        self,
+        workspace: str,
+        repo: str,
+        *,
+        include: Sequence[str],
+        exclude: Sequence[str] = (),
+        fields: tuple[str, ...] = Commit.FIELDS,
+        pagelen: int = PAGELEN,
+    ) -> CommitPage:
+        """GET /repositories/{workspace}/{repo_slug}/commits?include=…&exclude=…: one page of the commits reachable
+        from every ``include`` and from no ``exclude`` (like ``git log A ^B``), newest first, and whether more follow.
 
-    def iter_diffstat(self, workspace: str, repo: str, spec: str) -> Iterator[DiffStat]:
-        """GET /repositories/{workspace}/{repo_slug}/diffstat/{spec}."""
+        One request: counting past a page would cost a request per hundred commits (cursor pages carry no ``size``).
+        """
+        if not include:
+            raise ValueError("commit_range_page needs at least one ref to include")
+        params = {"include": [check_ref(r) for r in include], "exclude": [check_ref(r) for r in exclude]}
+        pages = self._http.pages(
+            self._checked(f"{self._repo(workspace, repo)}/commits"),
+            Commit.from_json,
+            params=self._list_query(fields, pagelen=pagelen, params=params),
+        )
+        commits, next_url = next(iter(pages))
+        return CommitPage(commits=tuple(commits), more=next_url is not None)
+
+    def get_merge_base(self, workspace: str, repo: str, spec: str) -> Commit:
+        """GET /repositories/{workspace}/{repo_slug}/merge-base/{a}..{b}: their best common ancestor (404 when a ref
+        is unknown or they share no history)."""
+        if ".." not in spec:
+            raise ValueError(f"a merge-base spec is two refs joined by '..', not {spec!r}")
+        return self._get(
+            f"{self._repo(workspace, repo)}/merge-base/{_ref(spec)}",
+            Commit.from_json,
+            params={"fields": fields_param(Commit.FIELDS, paginated=False)},
+        )
+
+    def get_diff(
+        self, workspace: str, repo: str, spec: str, *, max_bytes: int | None = None, topic: bool = True
+    ) -> DiffText:
+        """GET /repositories/{workspace}/{repo_slug}/diff/{spec}: raw diff (``A..B`` is A's changes against B), at
+        most ``max_bytes`` of it read. ``topic=False``: A's tree against B's itself (two dots), not against their
+        merge base."""
+        params = None if topic else {"topic": "false"}
+        return self._text(f"{self._repo(workspace, repo)}/diff/{_ref(spec)}", max_bytes=max_bytes, params=params)
+
+    def iter_diffstat(self, workspace: str, repo: str, spec: str, *, topic: bool = True) -> Iterator[DiffStat]:
+        """GET /repositories/{workspace}/{repo_slug}/diffstat/{spec} (``topic`` as for ``get_diff``)."""
         return self._iter(
             f"{self._repo(workspace, repo)}/diffstat/{_ref(spec)}",
             DiffStat.from_json,
             DiffStat.FIELDS,
             pagelen=DIFFSTAT_PAGELEN,
+            params=None if topic else {"topic": "false"},
         )
 
     # -- source -----------------------------------------------------------------------------------------------

@@ -421,6 +421,15 @@ class Commit(_Record):
 
 
 @dataclass(frozen=True)
+class CommitPage:
+    """The first page of a commit listing (newest first) and whether Bitbucket has more after it: a count past one
+    page is known only as "more than ``len(commits)``" without reading on."""
+
+    commits: tuple[Commit, ...]
+    more: bool
+
+
+@dataclass(frozen=True)
 class Branch:
     """A branch and its tip commit (``target``)."""
 
@@ -957,6 +966,8 @@ class Activity:
     comment: Comment | None = None
     state: str | None = None
     title: str | None = None
+    # An ``update``'s source commit at that moment: Bitbucket sends it shortened (12 hex digits, as recorded).
+    source_commit: str | None = None
 
     @classmethod
     def from_json(cls, data: Any, *, endpoint: str) -> Self:
@@ -971,6 +982,7 @@ class Activity:
                 user=_oaccount(u, "author"),
                 state=u.ostr("state"),
                 title=u.ostr("title"),
+                source_commit=_update_commit(u),
             )
         for key in ("approval", "changes_requested", "request_changes", "changes_request"):
             if (e := r.ochild(key)) is not None:
@@ -980,6 +992,12 @@ class Activity:
         if not other:
             raise BitbucketSchemaError("activity entry has no comment, update or approval", endpoint=endpoint)
         return cls(kind=other[0], date=None, user=None)
+
+
+def _update_commit(update: _Reader) -> str | None:
+    source = update.ochild("source")
+    commit = source.ochild("commit") if source is not None else None
+    return commit.ostr("hash") if commit is not None else None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from bitbucket_sync.models.mirror import (
     Workspace,
     WorkspaceMembership,
 )
+from bitbucket_sync.models.review_marks import ViewedFile
 from bitbucket_sync.models.runs import RequestLedgerEntry, SyncRun
 from bitbucket_sync.models.saved_views import SavedView
 from bitbucket_sync.models.webhooks import WebhookDelivery, WebhookSubscription
@@ -36,6 +37,7 @@ __all__ = [
     "RequestLedgerEntry",
     "SavedView",
     "SyncRun",
+    "ViewedFile",
     "WebhookDelivery",
     "WebhookSubscription",
     "Workspace",

@@ -20,6 +20,8 @@ from bitbucket_sync.browse import LiveReader
 from bitbucket_sync.client import UnsafePath, path_problem
 from bitbucket_sync.models import Branch, PullRequest, Repository
 from dashboard import rendering
+from dashboard.diff_fingerprints import file_fingerprints
+from dashboard.selectors.mentions import mention_names
 from dashboard.selectors.visibility import active_credential
 
 logger = logging.getLogger(__name__)
@@ -113,6 +115,7 @@ def pull_request_diff(user, *, pull_request: PullRequest) -> dict:
         "diffstat": [(stat, rendering.file_anchor(stat.path)) for stat in diffstat],
         "files": files,
         "truncated": truncated,
+        "fingerprints": file_fingerprints(raw, files),  # for the viewer's "viewed" marks
     }
 
 
@@ -135,7 +138,9 @@ def pull_request_discussion(user, *, pull_request: PullRequest) -> dict:
     """Comments (threaded by parent) and the activity feed, newest activity first."""
     with browse_client(user) as reader:
         comments, activity = browse.read_pull_request_discussion(reader, pull_request=pull_request)
+    shown = [c for c in comments if not c.deleted]
+    names = mention_names(pull_request.workspace_id, (c.content for c in shown))
     return {
-        "comments": [(c, rendering.markdown(c.content)) for c in comments if not c.deleted],
+        "comments": [(c, rendering.markdown(c.content, names)) for c in shown],
         "activity": [a for a in activity if a.kind != "comment"],
     }

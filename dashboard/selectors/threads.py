@@ -17,6 +17,7 @@ from bitbucket_sync import browse
 from bitbucket_sync.client.records import Comment
 from bitbucket_sync.models import PullRequest
 from dashboard import rendering
+from dashboard.selectors.mentions import mention_names
 from dashboard.selectors.source import browse_client
 
 NEW, OLD = "new", "old"
@@ -124,7 +125,9 @@ class Threads:
         return sum(1 for t in self.threads if not t.resolved and not t.pending)
 
 
-def build_threads(comments: list[Comment], *, viewer_account_id: str | None) -> Threads:
+def build_threads(
+    comments: list[Comment], *, viewer_account_id: str | None, mentions: dict[str, str] | None = None
+) -> Threads:
     """Group comments into threads. A deleted comment stays when it has replies (shown as deleted) and is dropped
     otherwise; a reply whose root is not listed becomes a thread of its own rather than vanishing."""
     by_id = {c.id: c for c in comments}
@@ -138,7 +141,7 @@ def build_threads(comments: list[Comment], *, viewer_account_id: str | None) -> 
 
     def post(c: Comment) -> Post:
         mine = bool(viewer_account_id) and c.user is not None and c.user.account_id == viewer_account_id
-        return Post(comment=c, html=rendering.markdown(c.content), mine=mine)
+        return Post(comment=c, html=rendering.markdown(c.content, mentions), mine=mine)
 
     roots: dict[int, Thread] = {}
     replies: dict[int, list[Comment]] = defaultdict(list)
@@ -162,4 +165,5 @@ def pull_request_threads(user, *, pull_request: PullRequest, viewer_account_id: 
     """The pull request's threads as the viewer's credential sees them (their own drafts included)."""
     with browse_client(user) as reader:
         comments, _activity = browse.read_pull_request_discussion(reader, pull_request=pull_request)
-    return build_threads(comments, viewer_account_id=viewer_account_id)
+    names = mention_names(pull_request.workspace_id, (c.content for c in comments))
+    return build_threads(comments, viewer_account_id=viewer_account_id, mentions=names)

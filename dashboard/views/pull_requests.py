@@ -1,5 +1,7 @@
 """Pull request pages: the workspace inbox, a repository's list, and one pull request with its live sections."""
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.http import HttpResponse
@@ -10,7 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from dashboard import rendering, selectors
 from dashboard.filters import PullRequestFilterForm
-from dashboard.selectors import insights
+from dashboard.selectors import insights, mentions, review_progress
 from dashboard.views import access
 from dashboard.views.changes import pull_request_version
 from dashboard.views.htmx import HtmxHttpRequest, fragment, wants_fragment
@@ -101,7 +103,8 @@ def pull_request_detail(
         # The summary brings the action buttons along (out of band): a merged pull request offers no Merge.
         context["live_refresh"] = True
         return render(request, LIVE_REGIONS[target], context)
-    context["description_html"] = rendering.markdown(pull_request.description)
+    names = mentions.mention_names(workspace, [pull_request.description])
+    context["description_html"] = rendering.markdown(pull_request.description, names)
     selectors.refresh_pull_request_conflicts(request.user, pull_request=pull_request)
     if section is not None:
         context.update(_section(request, pull_request, section))
@@ -111,8 +114,9 @@ def pull_request_detail(
 
 
 def _section(request: HtmxHttpRequest, pull_request, section: str) -> dict:
-    loaders = {
-        "pr-diff": ("diff", _diff_with_annotations),
+    since = review_progress.since_from_url(request.GET.get("since")) if section == "pr-diff" else ""
+    loaders: dict[str, tuple[str, Callable[..., Any]]] = {
+        "pr-diff": ("diff", partial(_diff_with_annotations, since=since)),
         "pr-commits": ("commits", selectors.pull_request_commits),
         "pr-discussion": ("discussion", selectors.pull_request_discussion),
     }
@@ -123,7 +127,13 @@ def _section(request: HtmxHttpRequest, pull_request, section: str) -> dict:
         return {f"{name}_error": str(exc), f"{name}_loaded": True}
 
 
-def _diff_with_annotations(user, *, pull_request) -> dict:
-    """The diff, with the source commit's Code Insights annotations on the lines they name."""
-    diff = selectors.pull_request_diff(user, pull_request=pull_request)
+def _diff_with_annotations(user, *, pull_request, since: str = "") -> dict:
+    """The diff, with the source commit's Code Insights annotations on the lines they name, and the viewer's
+    review progress (`review`): all changes with their marks, or only those since the commit `since`."""
+    review = review_progress.progress(user, pull_request=pull_request)
+    diff = review_progress.changes_since(user, pull_request=pull_request, review=review, since=since)
+    if diff is None:
+        diff = selectors.pull_request_diff(user, pull_request=pull_request)
+        review_progress.mark_files(user, pull_request=pull_request, diff=diff, review=review)
+    diff["review"] = review
     return insights.annotate_diff(user, pull_request=pull_request, diff=diff)

@@ -5,8 +5,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from bitbucket_sync.compare import comparison_base
 from dashboard import selectors
 from dashboard.filters import SearchForm
+from dashboard.selectors.compare import attach_ahead_behind
 from dashboard.views import access
 from dashboard.views.htmx import HtmxHttpRequest, fragment
 
@@ -35,7 +37,10 @@ def branch_list(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug)
     form = SearchForm(request.GET)
     page = selectors.branch_page(repository, number=request.GET.get("page"), text=form.cleaned_or_default()["q"])
+    # Ahead/behind read before for these rows' tips (no request); the other cells ask once they are on screen.
+    base = attach_ahead_behind(request.user, repository, page.object_list)
     context = {
+        "base": base.name if base else comparison_base(repository),
         "workspace": workspace,
         "repository": repository,
         "form": form,

@@ -317,6 +317,9 @@ CASES = [
     # commits and source
     Case("commits", "GET", R + "/commits", 200),
     Case("commits-rev", "GET", R + "/commits/main?pagelen=5", 200),
+    Case("commits-include-exclude", "GET", R + "/commits?include={tip}&exclude={old}", 200, prepare=_tip),
+    Case("merge-base", "GET", R + "/merge-base/{tip}..{old}", 200, prepare=_tip),
+    Case("merge-base-404", "GET", R + "/merge-base/main..no-such-branch", 404),
     Case("commit", "GET", R + "/commit/{tip}", 200, prepare=_tip),
     Case("commit-404", "GET", R + "/commit/0123456789abcdef0123456789abcdef01234567", 404),
     Case("filehistory", "GET", R + "/filehistory/main/README.md", 200),

@@ -176,11 +176,11 @@ def test_command_line_starts_and_writes_credentials(tmp_path):
 # Branch tips pin whole histories: a commit's hash covers its tree, parents, message, author and date.
 DEMO_MAIN_TIPS = {
     "acme/api-server": "9d588efa18ae0c1cc785fda1269b2de39b6e3fb2",
-    "acme/web-frontend": "f62bbe34fbb06e66f4aa35b0a9f3769e29014252",
-    "acme/docs": "759fee76f493b617262bdde72c2205d4257290fc",
-    "acme/infra": "952d7a00730f92771333210c37799681e2e696d1",
-    "acme/mobile-app": "bc037e170da3f7653b44f2de0a3836ac25eeb6f1",
-    "alice-labs/experiments": "961853785b2af2991e01998d580e08b786fbf4e1",
+    "acme/web-frontend": "0bc9a6a5e3794e867cc35a1a5a9f281cba3516be",
+    "acme/docs": "195890771dc4eb51919366224565f9a0b2da1f00",
+    "acme/infra": "8ae6c26baec0e5016b2d3cbead0740a737c16c48",
+    "acme/mobile-app": "1139396c6f321fe7401181bac36b9e1fb9a3d586",
+    "alice-labs/experiments": "6822e836b7c895fe944620c3ae6486ca20bc2590",
 }
 
 

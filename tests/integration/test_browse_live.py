@@ -83,7 +83,7 @@ def test_pull_request_diff_fragment_is_per_file_and_highlighted(client, alice):
     assert body.startswith('<section id="pr-diff"') and "<html" not in body
     files = response.context["diff"]["files"]
     assert [d.path for d in files] == ["src/api_server/settings.py"]
-    assert files[0].added == 1 and files[0].removed == 1
+    assert files[0].added == 2 and files[0].removed == 2  # the page size, and the timeout pushed after review
     assert "<details" in body and "PAGE_SIZE" in body and 'tr class="add"' in body
     # Without JavaScript, the same address is the whole page with the diff in it.
     page = client.get(f"/acme/api-server/pull-requests/{pr.number}/diff")
