@@ -17,6 +17,7 @@ from dashboard.views import (
     branch_cleanup,
     branches,
     changes,
+    commits,
     compare,
     credentials,
     file_edits,
@@ -276,6 +277,10 @@ urlpatterns = [
         pull_requests.pull_request_detail,
         name="pull_request_detail_slash",
     ),
+    path("<str:workspace_slug>/<str:repo_slug>/commits/", commits.commit_list, name="commit_list"),
+    # A ref (a branch name may hold slashes, or `branch/<name>` as Bitbucket writes it) or a commit hash.
+    path("<str:workspace_slug>/<str:repo_slug>/commits/<path:rest>", commits.commit_list, name="commit_list_ref"),
+    path("<str:workspace_slug>/<str:repo_slug>/history/<path:rest>", commits.file_history, name="file_history"),
     path("<str:workspace_slug>/<str:repo_slug>/src/", files.source_root, name="source_root"),
     path("<str:workspace_slug>/<str:repo_slug>/src/<path:rest>", files.source_detail, name="source_detail"),
 ]

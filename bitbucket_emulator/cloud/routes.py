@@ -116,6 +116,8 @@ def _routes() -> list[Route]:
         (R + "/commits", ("GET",), repos.commits, READ_REPO),
         (R + "/commits/<path:revision>", ("GET",), repos.commits, READ_REPO),
         (R + "/commit/<commit>", ("GET",), repos.commit_detail, READ_REPO),
+        (R + "/commit/<commit>/pullrequests", ("GET",), repos.commit_pullrequests, READ_PR),
+        (R + "/filehistory/<commit>/<path:path>", ("GET",), repos.filehistory, READ_REPO),
         (R + "/merge-base/<path:revspec>", ("GET",), repos.merge_base, READ_REPO),
         # Writing a status needs only the read scope (the spec lists no write scope for POST or PUT).
         (R + "/commit/<commit>/statuses", ("GET",), statuses.commit_statuses, READ_REPO),

@@ -528,6 +528,27 @@ def tree_entry(world: World, r: Repository, c: Commit, path: str, is_dir: bool) 
     }
 
 
+def history_entry(world: World, r: Repository, c: Commit, path: str) -> dict:
+    """A `filehistory` value: the file (`commit_file`, its name at that commit) with the whole commit embedded (the
+    documented example filters on `commit.date`, so the embedded commit carries more than a hash)."""
+    full_name = world.full_name(r)
+    href = api(world, f"/repositories/{full_name}/src/{c.hash}/{qpath(path)}")
+    content = c.tree[path]
+    return {
+        "type": "commit_file",
+        "path": path,
+        "escaped_path": path,
+        "size": len(content),
+        "attributes": [] if b"\0" not in content[:1024] else ["binary"],
+        "commit": commit(world, r, c),
+        "links": {
+            "self": link(href),
+            "meta": link(href + "?format=meta"),
+            "history": link(api(world, f"/repositories/{full_name}/filehistory/{c.hash}/{qpath(path)}")),
+        },
+    }
+
+
 def diffstat_file(world: World, r: Repository, h: str, path: str | None) -> dict | None:
     if path is None:
         return None

@@ -117,8 +117,67 @@ def commits(ctx: Ctx, workspace: str, repo_slug: str, revision: str | None = Non
     path = ctx.args.get("path")
     if path:
         found = [c for c in found if _touches(repo, c, path)]
-    body = query.cursor_page(found, ctx.args, ctx.url(), render=lambda c: s.commit(world, repo, c))
+    # 30 a page when none is asked for (recorded), 100 at most; cursor pagination without `size`.
+    body = query.cursor_page(found, ctx.args, ctx.url(), render=lambda c: s.commit(world, repo, c), default=30)
     return Result(body)
+
+
+def _renamed_from(before: dict[str, bytes], after: dict[str, bytes], path: str) -> str | None:
+    """The path `path` had in `before` when a commit renamed it: a file gone in `after` with the same content
+    (git's exact-rename detection, which is what `--follow` amounts to for an unchanged file)."""
+    content = after.get(path)
+    for old, data in before.items():
+        if old != path and old not in after and data == content:
+            return old
+    return None
+
+
+def filehistory(ctx: Ctx, workspace: str, repo_slug: str, commit: str, path: str) -> Result:
+    """`GET {r}/filehistory/{commit}/{path}`: the commits that changed a file, newest first, as `commit_file`
+    entries whose `path` is the file's name at that commit (renames followed unless `renames=false`)."""
+    world = ctx.world
+    repo = repo_for(world, ctx.identity, workspace, repo_slug)
+    start = world.resolve(repo, commit)
+    path = path.strip("/")
+    if path not in start.tree:
+        raise WorldError(404, f"No such file or directory: {path}")
+    follow = as_bool(ctx.args.get("renames"), True)
+    entries: list[tuple[Commit, str]] = []
+    current: str | None = path
+    for c in world.log(repo, [start.hash]):
+        if current is None:
+            break
+        before = repo.commits[c.parents[0]].tree if c.parents else {}
+        if c.tree.get(current) is None:
+            continue  # not on this line of history under this name
+        if before.get(current) != c.tree.get(current):
+            entries.append((c, current))
+            if current not in before:
+                current = _renamed_from(before, c.tree, current) if follow else None
+    items = [s.history_entry(world, repo, c, p) for c, p in entries]
+    items = query.filter_and_sort(items, ctx.args.get("q"), ctx.args.get("sort"))
+    return Result(query.page(items, ctx.args, ctx.url()))
+
+
+def commit_pullrequests(ctx: Ctx, workspace: str, repo_slug: str, commit: str) -> Result:
+    """`GET {r}/commit/{commit}/pullrequests`: the PRs that contain a commit (its source side, or its merge commit);
+    404/202 while the "Pull Request Commit Links" index is absent or building (`controls.commit_links`)."""
+    world = ctx.world
+    repo = repo_for(world, ctx.identity, workspace, repo_slug)
+    state = ctx.controls.commit_links.get(world.full_name(repo))
+    if state == 404:
+        raise WorldError(404, "Pull request commit links have not been indexed for this repository.")
+    c = world.resolve(repo, commit)
+    found = []
+    if state != 202:  # while indexing, Bitbucket answers an empty page with 202
+        for pr in sorted(repo.pullrequests.values(), key=lambda p: p.id, reverse=True):
+            inside = c.hash in world.ancestors(repo, pr.source_hash) - world.ancestors(repo, pr.dest_hash)
+            if inside or pr.merge_commit == c.hash:
+                found.append(pr)
+    body = query.page(
+        found, ctx.args, ctx.url(), render=lambda pr: s.pullrequest_list_item(world, repo, pr), default=30
+    )
+    return Result(body, status=202 if state == 202 else 200)
 
 
 def merge_base(ctx: Ctx, workspace: str, repo_slug: str, revspec: str) -> Result:

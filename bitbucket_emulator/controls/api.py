@@ -130,6 +130,16 @@ def handle(request: Request, world: World, c: Controls, emulator: EmulatorHandle
         if path == "/_emulator/slow-merges" and method == "POST":
             c.slow_merges = bool(body.get("enabled", True))
             return _json({"enabled": c.slow_merges})
+        if path == "/_emulator/commit-links" and method == "POST":
+            name = f"{body.get('workspace')}/{body.get('repo_slug')}"
+            status = int(body.get("status", 200))
+            if status not in (200, 202, 404):
+                return _json({"error": "status must be 200, 202 or 404"}, 400)
+            if status == 200:
+                c.commit_links.pop(name, None)
+            else:
+                c.commit_links[name] = status
+            return _json({"repository": name, "status": status})
         if path == "/_emulator/reset" and method == "POST":
             if emulator is None:
                 return _json({"error": "no emulator to reset"}, 404)

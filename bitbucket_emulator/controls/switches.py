@@ -61,6 +61,8 @@ class Controls:
         self._fault_counter = 0
         # Merges that "take longer than the server's timeout": a synchronous merge answers 202 + task-status URL.
         self.slow_merges = False
+        # "Pull Request Commit Links" not installed (404) or still indexing (202), per repository full name.
+        self.commit_links: dict[str, int] = {}
         self.webhook_drop: WebhookDrop | None = None
         self._windows: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self.clock = time.monotonic  # the rate limiter's clock; tests replace it to roll the window on
@@ -207,6 +209,7 @@ class Controls:
 
     def clear(self) -> None:
         self.slow_merges = False
+        self.commit_links = {}
         self.stop_dropping_webhooks()
         self.set_latency(0)
         self.set_rate_limit(None)

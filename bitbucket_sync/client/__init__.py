@@ -36,10 +36,11 @@ reads
     get_current_user, iter_user_workspaces, get_user_workspace_permission, iter_user_repository_permissions,
     get_workspace, iter_members, iter_workspace_permissions, iter_projects, iter_repositories, get_repository,
     iter_watchers, iter_branch_restrictions, iter_branches, get_branch, iter_tags, get_effective_branching_model,
-    iter_commits, commit_range_page, get_commit, get_merge_base, get_diff, iter_diffstat, get_file, get_file_meta,
-    iter_directory, iter_pull_requests (+ iter_pull_request_pages), get_pull_request, iter_default_reviewers,
-    get_pull_request_diff, iter_pull_request_diffstat, pull_request_conflicts, iter_pull_request_commits,
-    iter_pull_request_activity, iter_pull_request_comments,
+    iter_commits, commit_range_page, get_commit, commit_log_page, file_history_page, commit_pull_requests,
+    get_merge_base, get_diff, iter_diffstat, get_file, get_file_meta, iter_directory,
+    iter_pull_requests (+ iter_pull_request_pages), get_pull_request, iter_default_reviewers, get_pull_request_diff,
+    iter_pull_request_diffstat, pull_request_conflicts, iter_pull_request_commits, iter_pull_request_activity,
+    iter_pull_request_comments,
     get_pull_request_comment, iter_pull_request_statuses, iter_commit_statuses, iter_pull_request_tasks,
     iter_commit_reports, iter_report_annotations, iter_webhooks
 writes

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import requests
 
@@ -41,10 +41,12 @@ from .records import (
     CommentResolution,
     Commit,
     CommitPage,
+    CommitPullRequests,
     DefaultReviewer,
     DiffStat,
     DiffText,
     FileContent,
+    FileHistoryEntry,
     Participant,
     Project,
     PullRequest,
@@ -76,6 +78,9 @@ _SRC_METADATA_FIELDS = frozenset({"message", "author", "parents", "branch", "fil
 
 PAGELEN = 100  # the global maximum
 PR_PAGELEN = 50  # the pull request list's maximum: pagelen=100 there is a 400 "Invalid pagelen"
+COMMIT_PAGELEN = 30  # a page of a commit log as a person reads it (Bitbucket's own default; 100 at most)
+# A cursor-paginated listing's `page` token (opaque: base64-like on Bitbucket, page numbers on some listings).
+CURSOR = re.compile(r"[A-Za-z0-9_\-=.~]{1,200}")
 DIFFSTAT_PAGELEN = 500  # diffstat's default (max 5000; very large pages risk a 555 on big diffs)
 
 
@@ -423,6 +428,103 @@ class BitbucketClient:
         if branch is not None:
             path += f"/{_ref(branch)}"
         return self._iter(path, Commit.from_json, Commit.FIELDS)
+
+    def commit_log_page(
+        self,
+        workspace: str,
+        repo: str,
+        *,
+        revision: str | None = None,
+        exclude: Sequence[str] = (),
+        path: str | None = None,
+        cursor: str | None = None,
+        pagelen: int = COMMIT_PAGELEN,
+    ) -> tuple[list[Commit], str | None]:
+        """GET /repositories/{workspace}/{repo_slug}/commits[/{revision}]: one page of the log, newest first, and
+        the cursor of the next (None after the last). ``exclude`` (repeated) leaves out what those refs reach;
+        ``path`` keeps the commits that touch a file or directory. There is no author filter on Bitbucket's side.
+
+        The listing is cursor-paginated: ``next`` carries an opaque ``page`` token; that token alone is returned,
+        and passed back as ``cursor`` it reads the following page of the same query (nothing else of a ``next``
+        link from Bitbucket ends up in the dashboard's URLs)."""
+        listing = f"{self._repo(workspace, repo)}/commits"
+        if revision is not None:
+            listing += f"/{_ref(revision)}"
+        params: dict[str, Any] = {}
+        if exclude:
+            params["exclude"] = [check_ref(e) for e in exclude]
+        if path:
+            params["path"] = check_path(path.strip("/"))
+        return self._cursor_page(listing, Commit.from_json, Commit.FIELDS, params, cursor, pagelen)
+
+    def file_history_page(
+        self,
+        workspace: str,
+        repo: str,
+        commit: str,
+        path: str,
+        *,
+        cursor: str | None = None,
+        pagelen: int = COMMIT_PAGELEN,
+    ) -> tuple[list[FileHistoryEntry], str | None]:
+        """GET /repositories/{workspace}/{repo_slug}/filehistory/{commit}/{path}: one page of the commits that
+        changed a file, newest first, following renames (each entry names the file as it was called then), and the
+        next page's cursor, as in ``commit_log_page``."""
+        listing = f"{self._repo(workspace, repo)}/filehistory/{_ref(commit)}/{_file_path(path)}"
+        return self._cursor_page(listing, FileHistoryEntry.from_json, FileHistoryEntry.FIELDS, {}, cursor, pagelen)
+
+    def _cursor_page(
+        self,
+        listing: str,
+        parse: Callable[..., Any],
+        fields: tuple[str, ...],
+        params: dict[str, Any],
+        cursor: str | None,
+        pagelen: int,
+    ) -> tuple[list[Any], str | None]:
+        if cursor is not None:
+            if not CURSOR.fullmatch(cursor):
+                raise UnsafePath(f"not a page cursor: {cursor!r}")
+            params = {**params, "page": cursor}
+        query = self._list_query(fields, pagelen=pagelen, params=params)
+        page = self._get(self._checked(listing), lambda data, endpoint: data, params=query)
+        endpoint = self._http.describe("GET", listing)
+        if not isinstance(page, Mapping) or not isinstance(page.get("values"), list):
+            raise BitbucketSchemaError("a page without a 'values' list", endpoint=endpoint)
+        items = [parse(item, endpoint=endpoint) for item in page["values"]]
+        next_url = page.get("next")
+        if next_url is None:
+            return items, None
+        if not isinstance(next_url, str):
+            raise BitbucketSchemaError("'next' is not a URL", endpoint=endpoint)
+        tokens = parse_qs(urlsplit(next_url).query).get("page") or [""]
+        # Compared decoded: a branch's slash may come back as `%2F` or `/`.
+        here, there = (unquote(self._http.api_path(self._http.url_for(u))) for u in (listing, next_url))
+        if here != there:
+            raise BitbucketSchemaError("'next' belongs to another listing", endpoint=endpoint)
+        if not CURSOR.fullmatch(tokens[0]) or tokens[0] == cursor:
+            raise BitbucketSchemaError("'next' carries no usable page cursor", endpoint=endpoint)
+        return items, tokens[0]
+
+    def commit_pull_requests(self, workspace: str, repo: str, commit: str) -> CommitPullRequests:
+        """GET /repositories/{workspace}/{repo_slug}/commit/{commit}/pullrequests: the pull requests that contain a
+        commit. Needs the "Pull Request Commit Links" app, which Bitbucket installs the first time someone opens a
+        commit's pull requests in its web UI: before that the answer is 404 (``NotFound``), and while it indexes,
+        202 with an empty page (``indexing``)."""
+        path = self._checked(f"{self._repo(workspace, repo)}/commit/{_ref(commit)}/pullrequests")
+        query = self._list_query(PullRequest.BASE_FIELDS, pagelen=PR_PAGELEN, params=None)
+        response = self._request("GET", path, params=query)
+        endpoint = self._http.describe("GET", path)
+        if response.status_code == 202:
+            return CommitPullRequests(pull_requests=(), indexing=True)
+        page = self._http.json(response, endpoint)
+        if not isinstance(page, Mapping) or not isinstance(page.get("values"), list):
+            raise BitbucketSchemaError("a page without a 'values' list", endpoint=endpoint)
+        found = [PullRequest.from_json(item, endpoint=endpoint) for item in page["values"]]
+        if page.get("next"):  # more than 50: rare; the rest as any listing is read
+            for records, _ in self._http.pages(path, PullRequest.from_json, start_url=str(page["next"])):
+                found += records
+        return CommitPullRequests(pull_requests=tuple(found))
 
     def get_commit(self, workspace: str, repo: str, commit: str) -> Commit:
         """GET /repositories/{workspace}/{repo_slug}/commit/{commit}."""

@@ -866,6 +866,31 @@ class SourceEntry:
 
 
 @dataclass(frozen=True)
+class FileHistoryEntry:
+    """One commit that changed a file (a ``filehistory`` value): the file's ``path`` at that commit (it differs
+    from the path asked for across a rename) and the commit."""
+
+    path: str
+    commit: Commit
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("path", *_prefixed("commit", Commit.FIELDS))
+
+    @classmethod
+    def from_json(cls, data: Any, *, endpoint: str) -> Self:
+        r = _Reader(data, endpoint=endpoint)
+        return cls(path=r.str("path"), commit=Commit._read(r.child("commit")))
+
+
+@dataclass(frozen=True)
+class CommitPullRequests:
+    """The pull requests that contain a commit; ``indexing`` while Bitbucket still builds that index (its 202 with
+    an empty page): the list then says nothing yet."""
+
+    pull_requests: tuple[PullRequest, ...]
+    indexing: bool = False
+
+
+@dataclass(frozen=True)
 class FileContent:
     """A file's raw bytes at a commit, with what the response headers said about it."""
 

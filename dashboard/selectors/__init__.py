@@ -15,6 +15,8 @@ A page and each of its fragments answer the same, because visibility is decided 
 selectors run a fixed number of queries whatever the number of rows: related rows are joined or prefetched, counts
 are correlated subqueries.
 
+``commits`` (the commit log, a commit, a file's history: live reads joined with the mirror; views import the module).
+
 ``readiness``: may a pull request merge (the PR page's panel and Merge note) and each reviewer's review state.
 """
 

@@ -22,6 +22,8 @@ Three documented gaps of the spec are bridged, each with the evidence that real 
   activity example), and `parent` is a full `comment` while replies carry the condensed `{id, links}` of their
   parent (reference section 24.2); both are allowed.
 * annotations: `line` says "defaults to 0" yet has `minimum: 1`; 0 (the top of the file) is allowed.
+* file attributes: `commit_file.attributes` is one string of an enum, while real files carry a list of them
+  (`"attributes": []` in the recorded source listings); a list of those values is allowed.
 * report data: `value` is typed `object`, while the types it documents (BOOLEAN, DATE in ms, NUMBER, TEXT...) are
   scalars and only LINK is an object; any JSON value is allowed.
 """
@@ -108,6 +110,9 @@ def load_spec() -> dict:
     _widen_comment(spec["components"]["schemas"])
     spec["components"]["schemas"]["report_annotation"]["allOf"][1]["properties"]["line"]["minimum"] = 0
     spec["components"]["schemas"]["report_data"]["properties"]["value"] = {}
+    attributes = spec["components"]["schemas"]["commit_file"]["properties"]["attributes"]
+    attributes_list = {"type": "array", "items": {k: attributes[k] for k in ("type", "enum")}}
+    spec["components"]["schemas"]["commit_file"]["properties"]["attributes"] = {"anyOf": [attributes, attributes_list]}
     _bridge_gaps(spec["components"]["schemas"])
     for path_item in spec["paths"].values():
         _bridge_gaps(path_item)
