@@ -48,11 +48,16 @@ writes
     delete_pull_request_comment, resolve_pull_request_comment, reopen_pull_request_comment, create_pull_request_task,
     update_pull_request_task, merge_pull_request
     (+ wait_for_merge), create_webhook, delete_webhook
+
+Bitbucket Data Center: ``DataCenterClient`` (``datacenter/``) keeps every rule above with the same method names,
+signatures and records wherever the concept is the same (workspace = project key, personal ``~user`` included);
+``BasicAuth`` (username + password or personal token) is its Basic credential, ``AccessToken`` its Bearer one.
 """
 
 from . import records
-from .auth import AccessToken, ApiToken, AppPassword, Auth
+from .auth import AccessToken, ApiToken, AppPassword, Auth, BasicAuth
 from .client import ALL_STATES, DEFAULT_BASE_URL, MERGE_STRATEGIES, BitbucketClient
+from .datacenter import DataCenterClient
 from .errors import (
     AlreadyResolved,
     AppPasswordRemoved,
@@ -84,11 +89,13 @@ __all__ = [
     "Auth",
     "AuthError",
     "BadRequest",
+    "BasicAuth",
     "BitbucketClient",
     "BitbucketError",
     "BitbucketSchemaError",
     "CommentRefused",
     "Conflict",
+    "DataCenterClient",
     "Gone",
     "MergePending",
     "NotFound",

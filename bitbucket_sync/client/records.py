@@ -323,6 +323,8 @@ class Repository:
     project_uuid: str | None = None
     size: int | None = None
     html_url: str | None = None
+    # Data Center only (Cloud has no archived repositories): read-only, hidden from default listings.
+    archived: bool = False
 
     FIELDS: ClassVar[tuple[str, ...]] = (
         "uuid",
@@ -437,6 +439,8 @@ class Branch:
     target: Commit
     merge_strategies: tuple[str, ...] = ()
     default_merge_strategy: str | None = None
+    # Data Center says which branch is the default on each listed branch; None where the answer does not say.
+    is_default: bool | None = None
 
     FIELDS: ClassVar[tuple[str, ...]] = (
         "name",
@@ -457,6 +461,16 @@ class Branch:
             merge_strategies=tuple(r.opt("merge_strategies", list, [])),
             default_merge_strategy=r.ostr("default_merge_strategy"),
         )
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A tag and the commit it points at (``target``, peeled); ``object_hash`` is the annotated tag object's own id,
+    equal to the commit for a lightweight tag, None where the answer does not say."""
+
+    name: str
+    target: Commit
+    object_hash: str | None = None
 
 
 @dataclass(frozen=True)
