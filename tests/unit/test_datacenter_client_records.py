@@ -321,3 +321,53 @@ def test_project_members_need_a_project_admin(client):
 
     with pytest.raises(AuthError):
         list(client.iter_members("PRJ"))
+
+
+@responses.activate
+def test_a_commit_range_is_one_page_of_until_not_since(client):
+    responses.get(f"{REPO}/commits", json=dc.page([dc.commit("a" * 40), dc.commit("b" * 40)], limit=2, next_start=2))
+
+    page = client.commit_range_page("PRJ", "web", include=["feature/x"], exclude=["main"], pagelen=2)
+
+    assert [c.hash for c in page.commits] == ["a" * 40, "b" * 40] and page.more is True
+    assert len(responses.calls) == 1
+    assert "until=feature%2Fx" in responses.calls[0].request.url and "since=main" in responses.calls[0].request.url
+    with pytest.raises(ValueError):
+        client.commit_range_page("PRJ", "web", include=["a", "b"])
+
+
+@responses.activate
+def test_pull_request_conflicts_are_the_changes_that_carry_a_conflict(client):
+    def change(name, conflict=False):
+        body = {
+            "path": {"components": name.split("/"), "name": name.rsplit("/", 1)[-1], "toString": name},
+            "type": "MODIFY",
+            "nodeType": "FILE",
+            "properties": {"gitChangeType": "MODIFY"},
+        }
+        if conflict:
+            body["conflict"] = {"ourChange": {"type": "MODIFY"}, "theirChange": {"type": "MODIFY"}}
+        return body
+
+    changes = dc.page([change("README.md"), change("src/app.py", conflict=True)], next_start=2)
+    changes.update({"fromHash": "a" * 40, "toHash": "b" * 40, "properties": {"changeScope": "ALL"}})
+    responses.get(f"{REPO}/pull-requests/3/changes", json=changes)
+
+    assert client.pull_request_conflicts("PRJ", "web", 3) == ("src/app.py",)
+    assert len(responses.calls) == 1  # one page whatever it says: this listing ignores start
+
+
+@responses.activate
+def test_a_thread_is_read_from_the_newest_activity_that_carries_it(client):
+    feed = [
+        dc.activity(
+            32, "COMMENTED", commentAction="REPLIED", comment=dc.comment(1, "root", replies=[dc.comment(2, "re")])
+        ),
+        dc.activity(31, "COMMENTED", commentAction="ADDED", comment=dc.comment(3, "later thread")),
+        dc.activity(30, "COMMENTED", commentAction="ADDED", comment=dc.comment(1, "root")),
+    ]
+    responses.get(f"{REPO}/pull-requests/3/activities", json=dc.page(feed))
+
+    comments = [(c.id, c.parent_id) for c in client.iter_pull_request_comments("PRJ", "web", 3)]
+
+    assert comments == [(1, None), (2, 1), (3, None)]

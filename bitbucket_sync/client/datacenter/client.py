@@ -30,6 +30,7 @@ from ..records import (
     Branch,
     Comment,
     Commit,
+    CommitPage,
     DiffText,
     FileContent,
     Project,
@@ -52,7 +53,7 @@ DC_STATES: tuple[str, ...] = ("OPEN", "MERGED", "DECLINED")
 LIMIT = 500
 PR_LIMIT = 100
 ACTIVITY_LIMIT = 100
-FILE_LINES_LIMIT = 1000
+CHANGES_LIMIT = 1000
 
 # The resource a request path belongs to: its final URL must stay under it.
 _SCOPE = re.compile(rf"^{re.escape(API)}/(?:projects/[^/?]+/repos/[^/?]+|projects/[^/?]+|users/[^/?]+)")
@@ -177,6 +178,11 @@ class DataCenterClient:
         (Data Center answers 401)."""
         return self._iter(f"{self._project(workspace)}/permissions/users", convert.member)
 
+    def iter_workspace_permissions(self, workspace: str) -> Iterator[WorkspaceMember]:
+        """GET /rest/api/1.0/projects/{key}/permissions/users: as ``iter_members`` (Data Center's listing of a
+        project's people always carries their permission)."""
+        return self.iter_members(workspace)
+
     def iter_projects(self, workspace: str) -> Iterator[Project]:
         """GET /rest/api/1.0/projects/{key}: Data Center has no level between project and repository, so a
         workspace (a project) holds exactly one project, itself (one request, not a listing)."""
@@ -251,6 +257,32 @@ class DataCenterClient:
     def get_commit(self, workspace: str, repo: str, commit: str) -> Commit:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/commits/{id} (a hash: refs are refused by the server)."""
         return self._get(f"{self._repo(workspace, repo)}/commits/{_seg(commit)}", convert.commit)
+
+    def commit_range_page(
+        self,
+        workspace: str,
+        repo: str,
+        *,
+        include: Sequence[str],
+        exclude: Sequence[str] = (),
+        fields: tuple[str, ...] | None = None,
+        pagelen: int = LIMIT,
+    ) -> CommitPage:
+        """GET /rest/api/1.0/projects/{key}/repos/{slug}/commits?until={include}&since={exclude}: one page of the
+        commits reachable from ``include`` and not from ``exclude`` (``git log A ^B``), newest first, and whether
+        more follow. Data Center takes one ref on each side: more than one raises ``ValueError``. ``fields`` has no
+        counterpart (the whole commit always comes)."""
+        del fields
+        if len(include) != 1 or len(exclude) > 1:
+            raise ValueError("Data Center ranges take exactly one ref to include and at most one to exclude")
+        params = {"until": self._at(include[0])}
+        if exclude:
+            params["since"] = self._at(exclude[0])
+        pages = self._http.dc_pages(
+            self._checked(f"{self._repo(workspace, repo)}/commits"), convert.commit, params=params, limit=pagelen
+        )
+        commits, next_url = next(iter(pages))
+        return CommitPage(commits=tuple(commits), more=next_url is not None)
 
     def get_merge_base(self, workspace: str, repo: str, spec: str) -> Commit:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/commits/{a}/merge-base?otherCommitId={b}, for Cloud's
@@ -410,6 +442,24 @@ class DataCenterClient:
         ``max_bytes`` of it read."""
         return self._text(f"{self._repo(workspace, repo)}/pull-requests/{int(pr_id)}.diff", max_bytes=max_bytes)
 
+    def pull_request_conflicts(self, workspace: str, repo: str, pr_id: int) -> tuple[str, ...]:
+        """GET /rest/api/1.0/projects/{key}/repos/{slug}/pull-requests/{id}/changes: the paths whose change carries a
+        ``conflict`` (what a merge would conflict on); empty when it merges cleanly. One request: this listing is a
+        single page (``start`` is ignored), capped by the server's ``page.max.changes``, so on a huge pull request
+        the conflicts past the cap are not seen."""
+        path = f"{self._pr(workspace, repo, pr_id)}/changes"
+
+        def parse(data: Any, *, endpoint: str) -> str | None:
+            return (
+                convert.change_path(data, endpoint=endpoint)
+                if isinstance(data, Mapping) and data.get("conflict")
+                else None
+            )
+
+        pages = self._http.dc_pages(self._checked(path), parse, limit=CHANGES_LIMIT, single_page=True)
+        paths, _ = next(iter(pages))
+        return tuple(p for p in paths if p)
+
     def iter_pull_request_commits(self, workspace: str, repo: str, pr_id: int) -> Iterator[Commit]:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/pull-requests/{id}/commits: the commits being merged."""
         return self._iter(f"{self._pr(workspace, repo, pr_id)}/commits", convert.commit)
@@ -422,7 +472,8 @@ class DataCenterClient:
     def iter_pull_request_comments(self, workspace: str, repo: str, pr_id: int) -> Iterator[Comment]:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/pull-requests/{id}/activities: Data Center lists a pull
         request's comments only inside its activities (``/comments`` needs a file path), so every ``COMMENTED``
-        activity's thread is read, replies included (each with ``parent_id``), once each, oldest thread first.
+        activity's thread is read, replies included (each with ``parent_id``), once each, oldest thread first, each
+        thread as the newest activity carrying it shows it.
         The whole feed is read before the first comment is yielded (the order needs it); a thread appears as it
         stands now, edits included."""
         threads: list[list[Comment]] = []
@@ -436,10 +487,12 @@ class DataCenterClient:
         threads = [thread for thread in self._iter(path, parse, limit=ACTIVITY_LIMIT) if thread]
         # A reply's own activity may carry the reply alone: it is yielded inside its thread, with its parent.
         replies = {comment.id for thread in threads for comment in thread[1:]}
+        newest: dict[int, list[Comment]] = {}
+        for thread in threads:  # newest activity first: the fullest copy of a thread is the latest one
+            if thread[0].id not in replies:
+                newest.setdefault(thread[0].id, thread)
         seen: set[int] = set()
-        for thread in reversed(threads):
-            if thread[0].id in replies or thread[0].id in seen:
-                continue
+        for thread in sorted(newest.values(), key=lambda t: (t[0].created_on, t[0].id)):
             for comment in thread:
                 if comment.id not in seen:
                     seen.add(comment.id)

@@ -419,3 +419,12 @@ def source_entry(directory: str, at: str) -> Any:
         )
 
     return parse
+
+
+def change_path(data: Any, *, endpoint: str) -> str:
+    """A ``RestChange``'s path (``path.toString``, else its components joined)."""
+    path = _Obj(data, endpoint=endpoint).child("path")
+    name = path.otext("toString") or "/".join(str(c) for c in path.get("components", list) or [])
+    if not name:
+        raise path.fail("toString", "missing required")
+    return name

@@ -170,6 +170,7 @@ class DataCenterTransport(Transport):
         values: Callable[[Mapping[str, Any]], Any] = lambda body: body,
         key: str = "values",
         start_url: str | None = None,
+        single_page: bool = False,
     ) -> Iterator[tuple[list[T], str | None]]:
         """The pages of a Data Center listing as ``(items, next_url)``, following ``nextPageStart`` exactly as given.
 
@@ -180,6 +181,8 @@ class DataCenterTransport(Transport):
 
         Never ends early: a page that is not the last must name a ``nextPageStart`` past its own ``start``, and the
         server's cap on ``limit`` (the answer's ``limit``) is simply followed, never computed around.
+        ``single_page``: a listing the server answers in one page whatever ``start`` says (a pull request's
+        ``changes``): its one page is the whole answer, ``isLastPage`` or not.
         """
         endpoint = self.describe("GET", self.url_for(path))
         query: dict[str, Any] = {"limit": limit, **(params or {})}
@@ -193,7 +196,7 @@ class DataCenterTransport(Transport):
             except ValueError:
                 raise BitbucketSchemaError("a saved page link without a numeric start", endpoint=endpoint) from None
             query = saved
-        return self._read_dc_pages(path, parse, query, start, values, key, endpoint)
+        return self._read_dc_pages(path, parse, query, start, values, key, endpoint, single_page)
 
     def _read_dc_pages(
         self,
@@ -204,6 +207,7 @@ class DataCenterTransport(Transport):
         values: Callable[[Mapping[str, Any]], Any],
         key: str,
         endpoint: str,
+        single_page: bool = False,
     ) -> Iterator[tuple[list[T], str | None]]:
         while True:
             response = self.request("GET", path, params={**query, "start": start})
@@ -215,7 +219,7 @@ class DataCenterTransport(Transport):
             if not isinstance(last, bool):
                 raise BitbucketSchemaError("a page without 'isLastPage'", endpoint=endpoint)
             items = [parse(item, endpoint=endpoint) for item in page[key]]
-            if last:
+            if last or single_page:
                 yield items, None
                 return
             following = page.get("nextPageStart")
