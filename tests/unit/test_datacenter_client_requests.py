@@ -173,3 +173,25 @@ def test_the_client_class_is_picked_by_site(settings):
     assert clients.client_class_for("https://elsewhere.example.test") is BitbucketClient
     settings.BBDASH_DATACENTER_URLS = []
     assert clients.client_class_for(dc.SERVER) is BitbucketClient
+
+
+def test_a_basic_credential_never_shows_its_secret():
+    auth = BasicAuth("jcitizen", "very-secret-pw")
+
+    assert "very-secret-pw" not in repr(auth) and "very-secret-pw" not in repr(
+        DataCenterClient(auth, base_url=dc.SERVER)
+    )
+    assert auth.last4 == "t-pw"
+    with pytest.raises(TypeError):
+        BitbucketClient(auth)  # Cloud wants an API token with the account's e-mail, never a username
+
+
+@responses.activate
+def test_iso_timestamps_of_newer_servers_are_read_like_epoch_milliseconds():
+    body = dc.commit("a" * 40)
+    body["authorTimestamp"] = "2018-11-08T14:25:43.031Z"
+    responses.get(f"{REPO}/commits/{'a' * 40}", json=body)
+
+    commit = DataCenterClient(AccessToken("t"), base_url=dc.SERVER).get_commit("PRJ", "web", "a" * 40)
+
+    assert commit.date == datetime(2018, 11, 8, 14, 25, 43, 31000, tzinfo=UTC)
