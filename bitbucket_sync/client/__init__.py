@@ -57,8 +57,9 @@ iter_workspace_permissions, iter_projects, iter_repositories, get_repository, ge
 get_branch, iter_tags, iter_commits, commit_range_page, get_commit, get_merge_base, get_diff, get_file,
 iter_directory, iter_pull_requests (+ iter_pull_request_pages), get_pull_request, get_pull_request_diff,
 pull_request_conflicts, iter_pull_request_commits, iter_pull_request_activity, iter_pull_request_comments,
-get_pull_request_comment. Every request counts against Data Center's per-user token bucket: all are charged to
-``family == "repositories"``. ``credentials.clients.client_class_for(api_url)`` picks the class by site.
+get_pull_request_comment, iter_pull_request_tasks (blocker comments). Every request takes a token from Data
+Center's per-user bucket, so all are charged to ``family == "repositories"``.
+``credentials.clients.client_class_for(api_url)`` picks the class by site.
 """
 
 from . import records

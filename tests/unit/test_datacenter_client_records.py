@@ -371,3 +371,37 @@ def test_a_thread_is_read_from_the_newest_activity_that_carries_it(client):
     comments = [(c.id, c.parent_id) for c in client.iter_pull_request_comments("PRJ", "web", 3)]
 
     assert comments == [(1, None), (2, 1), (3, None)]
+
+
+@responses.activate
+def test_tasks_are_the_blocker_comments(client):
+    bob = dc.user("bob", 102, display="Bob Brown")
+    responses.get(
+        f"{REPO}/pull-requests/3/blocker-comments",
+        json=dc.page(
+            [
+                dc.comment(40, "Add tests", severity="BLOCKER", state="OPEN", parent={"id": 5}),
+                dc.comment(
+                    41,
+                    "Fix typo",
+                    severity="BLOCKER",
+                    state="RESOLVED",
+                    resolver=bob,
+                    resolvedDate=dc.CREATED_MS + 7000,
+                ),
+            ]
+        ),
+    )
+
+    open_task, done = client.iter_pull_request_tasks("PRJ", "web", 3)
+
+    assert (open_task.id, open_task.content, open_task.state, open_task.resolved, open_task.comment_id) == (
+        40,
+        "Add tests",
+        "UNRESOLVED",
+        False,
+        5,
+    )
+    assert open_task.creator.nickname == "jcitizen"
+    assert (done.state, done.resolved, done.resolved_by.nickname, done.comment_id) == ("RESOLVED", True, "bob", None)
+    assert done.resolved_on == datetime(2018, 11, 8, 14, 25, 50, 31000, tzinfo=UTC)

@@ -38,6 +38,7 @@ from ..records import (
     Repository,
     SourceEntry,
     Tag,
+    Task,
     Workspace,
     WorkspaceAccess,
     WorkspaceMember,
@@ -497,6 +498,12 @@ class DataCenterClient:
                 if comment.id not in seen:
                     seen.add(comment.id)
                     yield comment
+
+    def iter_pull_request_tasks(self, workspace: str, repo: str, pr_id: int) -> Iterator[Task]:
+        """GET /rest/api/1.0/projects/{key}/repos/{slug}/pull-requests/{id}/blocker-comments: Data Center's tasks
+        are comments of severity ``BLOCKER`` (8.0+; older servers answer ``NotFound``), open and resolved, with
+        ``OPEN`` as Cloud's ``UNRESOLVED``; ``comment_id`` is the comment a task replies to, if any."""
+        return self._iter(f"{self._pr(workspace, repo, pr_id)}/blocker-comments", convert.task)
 
     def get_pull_request_comment(self, workspace: str, repo: str, pr_id: int, comment_id: int) -> Comment:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/pull-requests/{id}/comments/{comment_id}."""

@@ -38,6 +38,7 @@ from ..records import (
     RepositoryRef,
     SourceEntry,
     Tag,
+    Task,
     Workspace,
     WorkspaceAccess,
     WorkspaceMember,
@@ -428,3 +429,23 @@ def change_path(data: Any, *, endpoint: str) -> str:
     if not name:
         raise path.fail("toString", "missing required")
     return name
+
+
+def task(data: Any, *, endpoint: str) -> Task:
+    """A ``BLOCKER`` ``RestComment`` as a task: ``OPEN`` -> ``UNRESOLVED``, ``RESOLVED`` kept."""
+    o = _Obj(data, endpoint=endpoint)
+    author = o.ochild("author")
+    resolver = o.ochild("resolver")
+    parent = o.ochild("parent")
+    state = o.otext("state") or "OPEN"
+    return Task(
+        id=o.integer("id"),
+        content=o.otext("text") or "",
+        state="RESOLVED" if state == "RESOLVED" else "UNRESOLVED",
+        created_on=o.rtime("createdDate"),
+        creator=_account(author) if author else None,
+        updated_on=o.time("updatedDate"),
+        resolved_on=o.time("resolvedDate"),
+        resolved_by=_account(resolver) if resolver else None,
+        comment_id=parent.get("id", int) if parent else None,
+    )
