@@ -195,3 +195,14 @@ def test_iso_timestamps_of_newer_servers_are_read_like_epoch_milliseconds():
     commit = DataCenterClient(AccessToken("t"), base_url=dc.SERVER).get_commit("PRJ", "web", "a" * 40)
 
     assert commit.date == datetime(2018, 11, 8, 14, 25, 43, 31000, tzinfo=UTC)
+
+
+@responses.activate
+def test_a_one_commit_diff_is_against_its_parent_and_superseded_only_reads_nothing():
+    client = DataCenterClient(AccessToken("t"), base_url=dc.SERVER)
+    responses.get(f"{REPO}/diff", body="diff --git a/x b/x\n")
+
+    assert client.get_diff("PRJ", "web", "a" * 40) == "diff --git a/x b/x\n"
+    assert _query(responses.calls[0]) == {"until": ["a" * 40]}
+    assert list(client.iter_pull_requests("PRJ", "web", states=("SUPERSEDED",))) == []
+    assert len(responses.calls) == 1

@@ -299,16 +299,19 @@ class DataCenterClient:
         return convert.commit(self._http.json(response, endpoint), endpoint=endpoint)
 
     def get_diff(self, workspace: str, repo: str, spec: str, *, max_bytes: int | None = None) -> DiffText:
-        """GET /rest/api/1.0/projects/{key}/repos/{slug}/diff?until={a}&since={b} (``Accept: text/plain``), for
-        Cloud's ``a..b`` (a's changes against b): the raw unified diff, at most ``max_bytes`` of it read."""
-        if ".." not in spec:
-            raise ValueError(f"a diff spec is two refs joined by '..', not {spec!r}")
-        until, _, since = spec.partition("..")
-        return self._text(
-            f"{self._repo(workspace, repo)}/diff",
-            params={"until": self._at(until), "since": self._at(since)},
-            max_bytes=max_bytes,
-        )
+        """GET /rest/api/1.0/projects/{key}/repos/{slug}/diff?until={a}[&since={b}] (``Accept: text/plain``): the
+        raw unified diff for Cloud's spec, ``a..b`` (a's changes against b) or one commit (against its first
+        parent), at most ``max_bytes`` of it read.
+
+        Not quite Cloud's ``a..b``: Cloud diffs ``a`` against the merge base of the two, Data Center's ``since`` is
+        the tree to diff from, so when ``b`` moved on after ``a`` branched off, its later changes show reversed.
+        The two agree whenever ``b`` is an ancestor of ``a`` (a commit and its parent, a branch and its fork point);
+        a caller that needs the merge-base diff passes ``get_merge_base``'s hash as ``b``."""
+        until, dots, since = spec.partition("..")
+        params = {"until": self._at(until)}
+        if dots:
+            params["since"] = self._at(since)
+        return self._text(f"{self._repo(workspace, repo)}/diff", params=params, max_bytes=max_bytes)
 
     def _text(self, path: str, *, params: Mapping[str, Any] | None = None, max_bytes: int | None) -> DiffText:
         """A text body read as it streams in; past ``max_bytes`` the rest is never downloaded."""
@@ -389,6 +392,8 @@ class DataCenterClient:
         """
         del with_participants
         wanted, query = self._pull_request_query(states)
+        if not wanted:
+            return  # only states Data Center does not have (SUPERSEDED): none exist, nothing to read
         threshold = None
         if updated_after is not None:
             threshold = updated_after if updated_after.tzinfo else updated_after.replace(tzinfo=UTC)
