@@ -160,8 +160,8 @@ class DataCenterClient:
     def iter_user_workspaces(self) -> Iterator[WorkspaceAccess]:
         """GET /rest/api/1.0/projects?permission=PROJECT_ADMIN, then GET /rest/api/1.0/projects: the projects the
         caller can see (Cloud's workspaces), ``administrator`` for those it administers. Two listings: Data Center's
-        project has no "my permission" field. Personal projects are not in these listings (``get_workspace`` reads
-        one)."""
+        project has no "my permission" field. Personal (``~user``) projects may be missing from these listings (the
+        reference leaves it open); ``get_workspace`` reads one by its key."""
         admin = {
             w.slug for w in self._iter(f"{API}/projects", convert.workspace, params={"permission": "PROJECT_ADMIN"})
         }

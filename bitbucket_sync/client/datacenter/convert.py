@@ -40,7 +40,6 @@ from ..records import (
     Tag,
     Task,
     Workspace,
-    WorkspaceAccess,
     WorkspaceMember,
 )
 
@@ -172,15 +171,6 @@ def _workspace(o: _Obj) -> Workspace:
 def workspace(data: Any, *, endpoint: str) -> Workspace:
     """``RestProject`` as a workspace: personal projects (``~user``, ``type`` ``PERSONAL``) included."""
     return _workspace(_Obj(data, endpoint=endpoint))
-
-
-def workspace_access(administrator: bool) -> Any:
-    """A parser of ``RestProject`` as ``WorkspaceAccess``; ``administrator`` comes from another listing."""
-
-    def parse(data: Any, *, endpoint: str) -> WorkspaceAccess:
-        return WorkspaceAccess(workspace=workspace(data, endpoint=endpoint), administrator=administrator)
-
-    return parse
 
 
 def project(data: Any, *, endpoint: str) -> Project:
