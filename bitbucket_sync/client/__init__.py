@@ -50,11 +50,24 @@ writes
     publish_pull_request_comment, delete_pull_request_comment, resolve_pull_request_comment,
     reopen_pull_request_comment, create_pull_request_task, update_pull_request_task, merge_pull_request
     (+ wait_for_merge), create_webhook, delete_webhook
+
+Bitbucket Data Center: ``DataCenterClient`` (``datacenter/``) keeps every rule above with the same method names,
+signatures and records wherever the concept is the same (workspace = project key, personal ``~user`` included);
+``BasicAuth`` (username + password or personal token) is its Basic credential, ``AccessToken`` its Bearer one.
+Its reads: get_current_user (``X-AUSERNAME``), iter_user_workspaces, get_workspace, iter_members,
+iter_workspace_permissions, iter_projects, iter_repositories, get_repository, get_default_branch, iter_branches,
+get_branch, iter_tags, iter_commits, commit_range_page, get_commit, get_merge_base, get_diff, get_file,
+iter_directory, iter_pull_requests (+ iter_pull_request_pages), get_pull_request, get_pull_request_diff,
+pull_request_conflicts, iter_pull_request_commits, iter_pull_request_activity, iter_pull_request_comments,
+get_pull_request_comment, iter_pull_request_tasks (blocker comments). Every request takes a token from Data
+Center's per-user bucket, so all are charged to ``family == "repositories"``.
+``credentials.clients.client_class_for(api_url)`` picks the class by site.
 """
 
 from . import records
-from .auth import AccessToken, ApiToken, AppPassword, Auth
+from .auth import AccessToken, ApiToken, AppPassword, Auth, BasicAuth
 from .client import ALL_STATES, DEFAULT_BASE_URL, MERGE_STRATEGIES, BitbucketClient
+from .datacenter import DataCenterClient
 from .errors import (
     AlreadyResolved,
     AppPasswordRemoved,
@@ -86,11 +99,13 @@ __all__ = [
     "Auth",
     "AuthError",
     "BadRequest",
+    "BasicAuth",
     "BitbucketClient",
     "BitbucketError",
     "BitbucketSchemaError",
     "CommentRefused",
     "Conflict",
+    "DataCenterClient",
     "Gone",
     "MergePending",
     "NotFound",

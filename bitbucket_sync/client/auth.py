@@ -98,5 +98,25 @@ class AccessToken:
         return f"AccessToken(token={_MASK!r})"
 
 
+@dataclass(frozen=True, repr=False)
+class BasicAuth:
+    """Bitbucket Data Center: HTTP Basic with the Bitbucket username and a password or personal HTTP access token.
+    (Project and repository HTTP access tokens are Bearer only: ``AccessToken``.) Bitbucket Cloud refuses it."""
+
+    username: str
+    secret: str = field(repr=False)
+    kind: ClassVar[str] = "basic"
+
+    @property
+    def last4(self) -> str:
+        return _last4(self.secret)
+
+    def authorization_header(self) -> str:
+        return _basic(self.username, self.secret)
+
+    def __repr__(self) -> str:
+        return f"BasicAuth(username={self.username!r}, secret={_MASK!r})"
+
+
 # What a client speaks with ("auth", so it is never mistaken for the stored `models.Credential`).
-Auth = ApiToken | AppPassword | AccessToken
+Auth = ApiToken | AppPassword | AccessToken | BasicAuth

@@ -216,6 +216,14 @@ class Transport:
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def family_of(self, path: str) -> tuple[str, str]:
+        """``(family, resource)`` a request to ``path`` is charged to (another backend's transport overrides it)."""
+        return endpoint_family(path)
+
+    def request_id_of(self, headers: Mapping) -> str | None:
+        """The server's id for a request, from its response headers."""
+        return headers.get("X-Request-Id")
+
     def _account_response(self, method: str, response: requests.Response, started: float, at: datetime) -> None:
         # A followed redirect (PR diff -> repository diff) is two requests against the budget: count each hop.
         hops = [*response.history, response]
@@ -232,14 +240,14 @@ class Transport:
     ) -> None:
         self.request_count += 1
         path = self.api_path(url)
-        family, resource = endpoint_family(path)
+        family, resource = self.family_of(path)
         rate_limit = None
         request_id = None
         if headers is not None:
             rate_limit = {
                 k[len("x-ratelimit-") :].lower(): v for k, v in headers.items() if k.lower().startswith("x-ratelimit-")
             } or None
-            request_id = headers.get("X-Request-Id")
+            request_id = self.request_id_of(headers)
         log.debug("bitbucket %s %s -> %s in %.0f ms", method, path, status, elapsed_ms)
         if self.on_request is None:
             return

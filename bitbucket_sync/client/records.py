@@ -323,6 +323,8 @@ class Repository:
     project_uuid: str | None = None
     size: int | None = None
     html_url: str | None = None
+    # Data Center only (Cloud has no archived repositories): read-only, hidden from default listings.
+    archived: bool = False
 
     FIELDS: ClassVar[tuple[str, ...]] = (
         "uuid",
@@ -437,6 +439,8 @@ class Branch:
     target: Commit
     merge_strategies: tuple[str, ...] = ()
     default_merge_strategy: str | None = None
+    # Data Center says which branch is the default on each listed branch; None where the answer does not say.
+    is_default: bool | None = None
 
     FIELDS: ClassVar[tuple[str, ...]] = (
         "name",
@@ -461,13 +465,16 @@ class Branch:
 
 @dataclass(frozen=True)
 class Tag:
-    """A tag, its commit and (annotated tags) its message, date and tagger; a lightweight tag may lack them."""
+    """A tag, its commit (``target``, peeled) and (annotated tags) its message, date and tagger; a lightweight tag
+    may lack them. ``object_hash``: the annotated tag object's own id (Data Center says it; equal to the commit for
+    a lightweight tag), None where the answer does not say."""
 
     name: str
     target: Commit
     message: str = ""
     date: datetime | None = None
     tagger: CommitAuthor | None = None
+    object_hash: str | None = None
 
     FIELDS: ClassVar[tuple[str, ...]] = (
         "name",

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
 from bitbucket_sync import ledger, sites
-from bitbucket_sync.client import AccessToken, ApiToken, AppPassword, BitbucketClient, RequestRecord
+from bitbucket_sync.client import AccessToken, ApiToken, AppPassword, BitbucketClient, DataCenterClient, RequestRecord
 from bitbucket_sync.models import Credential
 
 Purpose = Literal["sync", "browse", "action", "check", "webhook"]
@@ -116,3 +116,10 @@ def client_for_secret(
     one the caller has checked (``sites.checked_api_url``): the secret is sent there."""
     provider = provider_for(api_url)
     return provider.client(provider.auth(kind, login, secret), base_url=api_url, session=session, on_request=on_request)
+
+
+def client_class_for(api_url: str) -> type[BitbucketClient] | type[DataCenterClient]:
+    """The client class that speaks to the site at ``api_url``: ``DataCenterClient`` for a site listed in
+    ``BBDASH_DATACENTER_URLS`` (default: none), ``BitbucketClient`` otherwise (the Cloud API included). Not yet
+    used by ``client_for``: the Data Center provider registers itself in ``PROVIDERS`` once sync and pages take it."""
+    return DataCenterClient if site_kind(api_url) == "datacenter" else BitbucketClient
