@@ -13,11 +13,25 @@ from .cloud import webhook_payloads
 from .cloud.app import EmulatorApp
 from .controls.switches import Controls
 from .controls.webhooks import WebhookDispatcher
+from .datacenter.app import DataCenterApp
+from .datacenter.routes import ROUTES as DATACENTER_ROUTES
 from .http_server import Handler, Server
 from .world import persistence
 from .world.state import World
 
 log = logging.getLogger("bitbucket_emulator")
+
+
+class Sites:
+    """The HTTP entry: requests under the Data Center site's context path go to its app, the rest to Cloud's."""
+
+    def __init__(self, cloud: EmulatorApp, datacenter: DataCenterApp):
+        self.cloud, self.datacenter = cloud, datacenter
+
+    def __call__(self, environ, start_response):
+        if self.datacenter.handles(environ.get("PATH_INFO", "")):
+            return self.datacenter(environ, start_response)
+        return self.cloud(environ, start_response)
 
 
 class Emulator:
@@ -60,12 +74,15 @@ class Emulator:
         """Build the world (from `state_file` if it exists, else from `seed`), listen, return once listening."""
         if state_file and os.path.exists(state_file):
             world = persistence.load(state_file)
+            # The state file keeps the Cloud world only; the Data Center site comes back from the seed.
+            if seed != "scale":  # the scale seed has no Data Center site (and is slow to build)
+                world.datacenter = seeds.load_seed(seed, **scale_params).datacenter
         else:
             world = seeds.load_seed(seed, **scale_params)
         world.app_passwords_enabled = app_passwords
         app = EmulatorApp(world, controls_enabled=controls)
         handler = type("Handler", (Handler,), {"verbose": verbose})
-        server = Server(host, port, app, handler=handler)
+        server = Server(host, port, Sites(app, DataCenterApp(world, app.controls, DATACENTER_ROUTES)), handler=handler)
         emu = cls(world, server, app, state_file)
         emu._seed = (seed, scale_params)
         app.emulator = emu
@@ -78,6 +95,12 @@ class Emulator:
         return emu
 
     # ---- accounts --------------------------------------------------------------------------------------------
+    @property
+    def datacenter_url(self) -> str | None:
+        """`<base>/<context>/rest/api/1.0` of the Data Center site, when the world has one."""
+        site = self.world.datacenter
+        return None if site is None else f"{self.base_url}{site.context_path}/rest/api/1.0"
+
     @property
     def accounts(self) -> list[dict]:
         with self.world.lock:

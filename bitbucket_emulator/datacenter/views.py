@@ -1,0 +1,569 @@
+"""The Data Center read endpoints (reference §8.1 to §8.4). Each takes the request `Ctx` and the path arguments and
+returns JSON-ready data (or a `Response` for text)."""
+
+from __future__ import annotations
+
+import difflib
+import mimetypes
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from ..world import merge
+from ..world.datacenter import EXC, PROJECT_PERMISSIONS, REPO_PERMISSIONS, DcError, DcPullRequest, DcRepository
+from ..world.objects import Commit, WorldError
+from ..world.state import World
+from . import serialize as s
+from .app import Ctx, page
+
+ORDER = ("NEWEST", "OLDEST")
+
+
+def _bad(message: str, context: str | None = None) -> DcError:
+    return DcError(400, message, None, context=context)
+
+
+def _enum(ctx: Ctx, name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = (ctx.args.get(name) or default).upper()
+    if value not in allowed:
+        raise _bad(f"{name} must be one of {', '.join(allowed)}", name)
+    return value
+
+
+# ---- instance, users, projects, repositories -------------------------------------------------------------------
+def application_properties(ctx: Ctx) -> dict:
+    site = ctx.site
+    return {
+        "version": site.version,
+        "buildNumber": site.build_number,
+        "buildDate": str(site.build_date),
+        "displayName": site.display_name,
+    }
+
+
+def users(ctx: Ctx) -> dict:
+    if ctx.identity.kind == "anonymous":
+        raise ctx.denied()
+    needle = (ctx.args.get("filter") or "").lower()
+    found = [
+        u
+        for u in sorted(ctx.site.users.values(), key=lambda u: u.name)
+        if u.user_type == "NORMAL" and (not needle or needle in f"{u.name} {u.display_name} {u.email}".lower())
+    ]
+    return page(ctx.request, found, lambda u: s.user(ctx.world, ctx.site, u))
+
+
+def user(ctx: Ctx, user_slug: str) -> dict:
+    if ctx.identity.kind == "anonymous":
+        raise ctx.denied()
+    return s.user(ctx.world, ctx.site, ctx.site.user(user_slug))
+
+
+def projects(ctx: Ctx) -> dict:
+    permission = ctx.args.get("permission")
+    if permission and permission not in PROJECT_PERMISSIONS:
+        raise _bad(f"Invalid permission {permission}; it must be a project permission", "permission")
+    name = (ctx.args.get("name") or "").lower()
+    need = {"PROJECT_READ": 1, "PROJECT_WRITE": 2, "PROJECT_ADMIN": 3}.get(permission or "", 0)
+    found = [
+        p
+        for p in sorted(ctx.site.projects.values(), key=lambda p: p.key)
+        if not p.personal  # personal projects are reached by key, not listed (reference §2.3)
+        and ctx.can_view_project(p)
+        and ctx.project_level(p) >= need
+        and (not name or name in p.name.lower())
+    ]
+    return page(ctx.request, found, lambda p: s.project(ctx.world, ctx.site, p))
+
+
+def project(ctx: Ctx, project_key: str) -> dict:
+    return s.project(ctx.world, ctx.site, ctx.project(project_key))
+
+
+def project_user_permissions(ctx: Ctx, project_key: str) -> dict:
+    p = ctx.project(project_key, level=3)
+    needle = (ctx.args.get("filter") or "").lower()
+    grants = [
+        (ctx.site.users[slug], perm)
+        for slug, perm in sorted(p.permissions.items())
+        if slug in ctx.site.users and (not needle or needle in slug.lower())
+    ]
+    return page(ctx.request, grants, lambda g: {"user": s.user(ctx.world, ctx.site, g[0]), "permission": g[1]})
+
+
+def project_repos(ctx: Ctx, project_key: str) -> dict:
+    p = ctx.site.project(project_key)
+    if not ctx.can_view_project(p):
+        raise ctx.denied()
+    repos = [r for r in ctx.site.repos_of(p) if ctx.repo_level(r)]
+    return page(ctx.request, repos, lambda r: s.repository(ctx.world, ctx.site, r))
+
+
+def repository(ctx: Ctx, project_key: str, repo_slug: str) -> dict:
+    return s.repository(ctx.world, ctx.site, ctx.repo(project_key, repo_slug))
+
+
+def repos(ctx: Ctx) -> dict:
+    """`GET /repos`: every repository the caller may read across the instance (personal ones included)."""
+    permission = ctx.args.get("permission")
+    if permission and permission not in REPO_PERMISSIONS:
+        raise _bad(f"Invalid permission {permission}; it must be a repository permission", "permission")
+    archived = _enum(ctx, "archived", ("ACTIVE", "ARCHIVED", "ALL"), "ACTIVE")
+    visibility = (ctx.args.get("visibility") or "").lower()
+    if visibility and visibility not in ("public", "private"):
+        raise _bad("visibility must be public or private", "visibility")
+    name = (ctx.args.get("name") or "").lower()
+    project_name = (ctx.args.get("projectname") or "").lower()
+    project_key = (ctx.args.get("projectkey") or "").lower()
+    need = {"REPO_READ": 1, "REPO_WRITE": 2, "REPO_ADMIN": 3}.get(permission or "", 1)
+    found = []
+    for r in sorted(ctx.site.repositories, key=lambda r: (r.project_key.lower(), r.name.lower())):
+        p = ctx.site.projects[r.project_key]
+        if ctx.repo_level(r) < need:
+            continue
+        if permission and ctx.identity.kind == "anonymous":
+            continue  # an anonymous caller is granted nothing (reference §3.1)
+        if archived != "ALL" and r.archived != (archived == "ARCHIVED"):
+            continue
+        if visibility and (r.public or p.public) != (visibility == "public"):
+            continue
+        if name and name not in r.name.lower():
+            continue
+        if project_name and project_name not in p.name.lower():
+            continue
+        if project_key and project_key != p.key.lower():
+            continue
+        found.append(r)
+    return page(ctx.request, found, lambda r: s.repository(ctx.world, ctx.site, r))
+
+
+# ---- refs ------------------------------------------------------------------------------------------------------
+def _refs(ctx: Ctx, names: dict[str, str], repo: DcRepository) -> list[str]:
+    needle = ctx.args.get("filterText") or ""
+    order = _enum(ctx, "orderBy", ("ALPHABETICAL", "MODIFICATION"), "ALPHABETICAL")
+    found = [n for n in names if needle.lower() in n.lower()]
+    if order == "MODIFICATION":
+        found.sort(key=lambda n: (repo.git.commits[names[n]].date, n), reverse=True)
+    else:
+        found.sort()
+    if ctx.args.get("boostMatches", "").lower() == "true" and needle:
+        found.sort(key=lambda n: 0 if n == needle else 1 if n.startswith(needle) else 2)
+    return found
+
+
+def branches(ctx: Ctx, project_key: str, repo_slug: str) -> dict:
+    repo = ctx.repo(project_key, repo_slug)
+    found = _refs(ctx, repo.git.branches, repo)
+    return page(ctx.request, found, lambda n: s.branch(repo, n))
+
+
+def default_branch(ctx: Ctx, project_key: str, repo_slug: str) -> dict:
+    """`GET /default-branch`: the configured default as a minimal ref, even when it was never pushed."""
+    repo = ctx.repo(project_key, repo_slug)
+    name = repo.git.mainbranch
+    return {"id": f"refs/heads/{name}", "displayId": name, "type": "BRANCH"}
+
+
+def branches_default(ctx: Ctx, project_key: str, repo_slug: str) -> Any:
+    """The deprecated `GET /branches/default`: the branch; 204 for an empty repository; 404 when not pushed yet."""
+    repo = ctx.repo(project_key, repo_slug)
+    if not repo.git.branches:
+        return Response(status=204)
+    if repo.git.mainbranch not in repo.git.branches:
+        raise DcError(
+            404,
+            f"Repository {repo.project_key}/{repo.slug} has no branch {repo.git.mainbranch}.",
+            EXC + "repository.NoSuchBranchException",
+        )
+    return s.branch(repo, repo.git.mainbranch)
+
+
+def tags(ctx: Ctx, project_key: str, repo_slug: str) -> dict:
+    repo = ctx.repo(project_key, repo_slug)
+    found = _refs(ctx, repo.git.tags, repo)
+    return page(ctx.request, found, lambda n: s.tag(repo, n))
+
+
+def tag(ctx: Ctx, project_key: str, repo_slug: str, name: str) -> dict:
+    repo = ctx.repo(project_key, repo_slug)
+    if name not in repo.git.tags:
+        raise DcError(
+            404, f"Tag '{name}' does not exist in repository '{repo.slug}'.", EXC + "repository.NoSuchTagException"
+        )
+    return s.tag(repo, name)
+
+
+# ---- commits, files, diffs -------------------------------------------------------------------------------------
+def _resolve(ctx: Ctx, repo: DcRepository, rev: str, exact_commit: bool = False) -> Commit:
+    """A commit by ref (`refs/heads/x`, `x`, `refs/tags/v`) or hash; `exact_commit` takes hashes only (the
+    `commits/{commitId}` resource stopped accepting ref names in 2.11)."""
+    missing = DcError(
+        404,
+        f"Commit '{rev}' does not exist in repository '{repo.slug}'.",
+        EXC + "commit.NoSuchCommitException",
+    )
+    name = rev
+    for prefix in ("refs/heads/", "refs/tags/"):
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+    if exact_commit and (name in repo.git.branches or name in repo.git.tags) and name not in repo.git.commits:
+        raise missing
+    try:
+        return World.resolve(ctx.world, repo.git, name)
+    except WorldError:
+        raise missing from None
+
+
+def _touches(world: World, repo: DcRepository, c: Commit, path: str) -> bool:
+    parents = [repo.git.commits[p].tree for p in c.parents if p in repo.git.commits] or [{}]
+    return any(merge.changed_paths(t, c.tree, [path]) for t in parents)
+
+
+def commits(ctx: Ctx, project_key: str, repo_slug: str) -> dict:
+    repo = ctx.repo(project_key, repo_slug)
+    if not repo.git.branches:
+        return page(ctx.request, [], lambda c: c, explicit_null=True)
+    until = _resolve(ctx, repo, ctx.args.get("until") or repo.git.mainbranch)
+    since = ctx.args.get("since")
+    exclude = [_resolve(ctx, repo, since).hash] if since else []
+    merges = _enum(ctx, "merges", ("EXCLUDE", "INCLUDE", "ONLY"), "INCLUDE")
+    found = World.log(ctx.world, repo.git, [until.hash], exclude)
+    if merges == "EXCLUDE":
+        found = [c for c in found if len(c.parents) < 2]
+    elif merges == "ONLY":
+        found = [c for c in found if len(c.parents) > 1]
+    path = ctx.args.get("path")
+    if path:
+        found = [c for c in found if _touches(ctx.world, repo, c, path.strip("/"))]
+    return page(ctx.request, found, lambda c: s.commit(ctx.world, ctx.site, c), explicit_null=True)
+
+
+def commit(ctx: Ctx, project_key: str, repo_slug: str, commit_id: str) -> dict:
+    repo = ctx.repo(project_key, repo_slug)
+    return s.commit(ctx.world, ctx.site, _resolve(ctx, repo, commit_id, exact_commit=True))
+
+
+def _change(ctx: Ctx, repo: DcRepository, old: merge.Tree, new: merge.Tree, path: str, to_hash: str) -> dict:
+    a, b = old.get(path), new.get(path)
+    kind = "ADD" if a is None else "DELETE" if b is None else "MODIFY"
+    p = ctx.site.projects[repo.project_key]
+    return {
+        "contentId": merge.blob_id(b) if b is not None else s.ZERO,
+        "fromContentId": merge.blob_id(a) if a is not None else s.ZERO,
+        "path": s.path(path),
+        "executable": False,
+        "percentUnchanged": -1,
+        "type": kind,
+        "nodeType": "FILE",
+        "srcExecutable": False,
+        "links": {"self": [{"href": f"{s.base(ctx.world, ctx.site)}/{s._repo_ui(p, repo)}/commits/{to_hash}#{path}"}]},
+        "properties": {"gitChangeType": kind},
+    }
+
+
+def commit_changes(ctx: Ctx, project_key: str, repo_slug: str, commit_id: str) -> dict:
+    repo = ctx.repo(project_key, repo_slug)
+    c = _resolve(ctx, repo, commit_id, exact_commit=True)
+    since = ctx.args.get("since")
+    base_tree = _resolve(ctx, repo, since).tree if since else repo.git.commits[c.parents[0]].tree if c.parents else {}
+    paths = merge.changed_paths(base_tree, c.tree)
+    return page(ctx.request, paths, lambda p: _change(ctx, repo, base_tree, c.tree, p, c.hash), cap="changes")
+
+
+def _tip(ctx: Ctx, repo: DcRepository) -> Commit:
+    at = ctx.args.get("at") or repo.git.mainbranch
+    return _resolve(ctx, repo, at)
+
+
+def browse(ctx: Ctx, project_key: str, repo_slug: str, path: str = "") -> Any:
+    """A file as a page of `lines`; a directory as `{path, revision, children: page}`; `type=true` just the kind."""
+    repo = ctx.repo(project_key, repo_slug)
+    c = _tip(ctx, repo)
+    path = path.strip("/")
+    at = ctx.args.get("at") or f"refs/heads/{repo.git.mainbranch}"
+    if path in c.tree:
+        if ctx.args.get("type", "").lower() == "true":
+            return {"type": "FILE"}
+        content = c.tree[path]
+        if b"\0" in content[:8000]:
+            return {"binary": True, "path": s.path(path)}
+        lines = content.decode("utf-8", errors="replace").splitlines()
+        return page(
+            ctx.request, lines, lambda t: {"text": t}, cap="lines", default_limit=500, key="lines", explicit_null=True
+        )
+    prefix = path + "/" if path else ""
+    children: dict[str, str] = {}
+    for p in c.tree:
+        if p.startswith(prefix):
+            head, sep, _ = p[len(prefix) :].partition("/")
+            children[head] = "DIRECTORY" if sep else children.get(head, "FILE")
+    if not children:
+        raise DcError(
+            404,
+            f'The path "{path}" does not exist at revision "{at}"',
+            EXC + "content.NoSuchPathException",
+        )
+    if ctx.args.get("type", "").lower() == "true":
+        return {"type": "DIRECTORY"}
+    names = sorted(children, key=lambda n: (children[n] != "DIRECTORY", n))
+
+    def child(name: str) -> dict:
+        out: dict[str, Any] = {"path": s.path(name), "type": children[name]}
+        if children[name] == "FILE":
+            blob = c.tree[prefix + name]
+            out.update(contentId=merge.blob_id(blob), size=len(blob))
+        return out
+
+    return {
+        "path": s.path(path) if path else {"components": [], "name": "", "toString": ""},
+        "revision": at,
+        "children": page(ctx.request, names, child, default_limit=500),
+    }
+
+
+def raw(ctx: Ctx, project_key: str, repo_slug: str, path: str) -> Response:
+    repo = ctx.repo(project_key, repo_slug)
+    c = _tip(ctx, repo)
+    content = c.tree.get(path.strip("/"))
+    if content is None:
+        raise DcError(
+            404,
+            f'The path "{path}" does not exist at revision "{ctx.args.get("at") or repo.git.mainbranch}"',
+            EXC + "content.NoSuchPathException",
+        )
+    ctype = mimetypes.guess_type(path)[0] or ("application/octet-stream" if b"\0" in content[:8000] else "text/plain")
+    if ctype.startswith("text/"):
+        ctype += ";charset=UTF-8"
+    return Response(content, headers={"Content-Type": ctype})
+
+
+def _diff_doc(
+    old: merge.Tree, new: merge.Tree, from_hash: str | None, to_hash: str, context: int, paths: list[str] | None
+) -> dict:
+    """The whole-diff document (reference §7.9): `{fromHash, toHash, contextLines, whitespace, diffs[], truncated}`."""
+    diffs = []
+    for path in merge.changed_paths(old, new, paths):
+        a, b = old.get(path), new.get(path)
+        a_lines = a.decode("utf-8", errors="replace").splitlines() if a is not None else []
+        b_lines = b.decode("utf-8", errors="replace").splitlines() if b is not None else []
+        hunks = []
+        for group in difflib.SequenceMatcher(a=a_lines, b=b_lines, autojunk=False).get_grouped_opcodes(context):
+            segments: list[dict] = []
+            src0, dst0 = group[0][1], group[0][3]
+            for tag, i1, i2, j1, j2 in group:
+                parts = (
+                    [("CONTEXT", i1, i2, j1, j2)]
+                    if tag == "equal"
+                    else [("REMOVED", i1, i2, j1, j1)] * (i2 > i1) + [("ADDED", i2, i2, j1, j2)] * (j2 > j1)
+                )
+                for kind, s1, s2, d1, d2 in parts:
+                    count = max(s2 - s1, d2 - d1)
+                    lines = []
+                    for k in range(count):
+                        src = s1 + (k if kind != "ADDED" else 0)
+                        dst = d1 + (k if kind != "REMOVED" else 0)
+                        text = a_lines[src] if kind == "REMOVED" else b_lines[dst] if kind == "ADDED" else a_lines[src]
+                        lines.append({"source": src + 1, "destination": dst + 1, "line": text, "truncated": False})
+                    segments.append({"type": kind, "lines": lines, "truncated": False})
+            src1, dst1 = group[-1][2], group[-1][4]
+            hunks.append(
+                {
+                    "sourceLine": src0 + 1 if src1 > src0 else src0,
+                    "sourceSpan": src1 - src0,
+                    "destinationLine": dst0 + 1 if dst1 > dst0 else dst0,
+                    "destinationSpan": dst1 - dst0,
+                    "segments": segments,
+                    "truncated": False,
+                }
+            )
+        diffs.append(
+            {
+                "source": s.path(path) if a is not None else None,
+                "destination": s.path(path) if b is not None else None,
+                "hunks": hunks,
+                "truncated": False,
+            }
+        )
+    out: dict[str, Any] = {
+        "fromHash": from_hash,
+        "toHash": to_hash,
+        "contextLines": context,
+        "whitespace": "SHOW",
+        "diffs": diffs,
+        "truncated": False,
+    }
+    return out
+
+
+def _context(ctx: Ctx) -> int:
+    value = ctx.args.get("contextLines")
+    if value in (None, "", "-1"):
+        return 10  # Data Center's default diff context
+    try:
+        return max(0, int(value))
+    except ValueError:
+        raise _bad("contextLines must be a number", "contextLines") from None
+
+
+def _wants_text(ctx: Ctx) -> bool:
+    return "text/plain" in ctx.request.headers.get("Accept", "")
+
+
+def commit_diff(ctx: Ctx, project_key: str, repo_slug: str, commit_id: str, path: str = "") -> Any:
+    repo = ctx.repo(project_key, repo_slug)
+    c = _resolve(ctx, repo, commit_id, exact_commit=True)
+    since = ctx.args.get("since")
+    base_c = _resolve(ctx, repo, since) if since else (repo.git.commits[c.parents[0]] if c.parents else None)
+    old = base_c.tree if base_c else {}
+    paths = [path.strip("/")] if path.strip("/") else None
+    if _wants_text(ctx):
+        return _text(merge.unified_diff(old, c.tree, _context(ctx), paths))
+    return _diff_doc(old, c.tree, base_c.hash if base_c else None, c.hash, _context(ctx), paths)
+
+
+def _text(body: str) -> Response:
+    return Response(body.encode(), headers={"Content-Type": "text/plain;charset=UTF-8"})
+
+
+# ---- pull requests ---------------------------------------------------------------------------------------------
+def _pr_matches(ctx: Ctx, pr: DcPullRequest) -> bool:
+    state = _enum(ctx, "state", ("OPEN", "DECLINED", "MERGED", "ALL"), "OPEN")
+    if state != "ALL" and pr.state != state:
+        return False
+    at = ctx.args.get("at")
+    if at:
+        name = at.removeprefix("refs/heads/")
+        direction = _enum(ctx, "direction", ("INCOMING", "OUTGOING"), "INCOMING")
+        branch = pr.to_branch if direction == "INCOMING" else pr.from_branch
+        if branch != name:
+            return False
+    draft = ctx.args.get("draft")
+    if draft is not None and pr.draft != (draft.lower() == "true"):
+        return False
+    text = (ctx.args.get("filterText") or "").lower()
+    if text and text not in f"{pr.title}\n{pr.description}".lower():
+        return False
+    for n in range(1, 11):
+        username = ctx.args.get(f"username.{n}")
+        if username is None:
+            break
+        role = (ctx.args.get(f"role.{n}") or "").upper()
+        approved = ctx.args.get(f"approved.{n}")
+        who = [
+            p
+            for p in pr.everyone()
+            if ctx.site.users[p.user_slug].name == username
+            and (not role or p.role == role)
+            and (approved is None or (p.status == "APPROVED") == (approved.lower() == "true"))
+        ]
+        if not who:
+            return False
+    return True
+
+
+def pull_requests(ctx: Ctx, project_key: str, repo_slug: str) -> dict:
+    repo = ctx.repo(project_key, repo_slug)
+    order = _enum(ctx, "order", ORDER, "NEWEST")
+    _enum(ctx, "direction", ("INCOMING", "OUTGOING"), "INCOMING")
+    found = [pr for pr in repo.pull_requests.values() if _pr_matches(ctx, pr)]
+    # NEWEST: most recently updated first (reference §8.4; ids break ties).
+    found.sort(key=lambda pr: (pr.updated, pr.id), reverse=order == "NEWEST")
+    with_props = ctx.args.get("withProperties", "true").lower() != "false"
+    return page(ctx.request, found, lambda pr: s.pull_request(ctx.world, ctx.site, repo, pr, with_props))
+
+
+def pull_request(ctx: Ctx, project_key: str, repo_slug: str, pr_id: int) -> dict:
+    repo = ctx.repo(project_key, repo_slug)
+    return s.pull_request(ctx.world, ctx.site, repo, ctx.site.pull_request(repo, pr_id))
+
+
+def pr_participants(ctx: Ctx, project_key: str, repo_slug: str, pr_id: int) -> dict:
+    repo = ctx.repo(project_key, repo_slug)
+    pr = ctx.site.pull_request(repo, pr_id)
+    return page(ctx.request, pr.everyone(), lambda p: s.participant(ctx.world, ctx.site, p))
+
+
+def activities(ctx: Ctx, project_key: str, repo_slug: str, pr_id: int) -> dict:
+    """Newest first: OPENED, COMMENTED (with the whole thread), APPROVED / REVIEWED (NEEDS_WORK), MERGED,
+    DECLINED; ids grow with time."""
+    repo = ctx.repo(project_key, repo_slug)
+    pr = ctx.site.pull_request(repo, pr_id)
+    items: list[tuple[Any, int, dict]] = []
+    user = lambda slug: s.user(ctx.world, ctx.site, ctx.site.users[slug])  # noqa: E731
+    items.append((pr.created, 0, {"user": user(pr.author.user_slug), "action": "OPENED"}))
+    for c in pr.comments:
+        entry: dict[str, Any] = {
+            "user": user(c.author_slug),
+            "action": "COMMENTED",
+            "commentAction": "ADDED",
+            "comment": s.comment(ctx.world, ctx.site, repo, c, ctx.identity.user),
+        }
+        if c.anchor:
+            entry["commentAnchor"] = dict(c.anchor)  # `path` a plain string here (reference §7.8)
+        items.append((c.created, 1, entry))
+    for p in pr.reviewers + pr.participants:
+        if p.status != "UNAPPROVED" and p.status_date is not None:
+            action = "APPROVED" if p.status == "APPROVED" else "REVIEWED"
+            items.append((p.status_date, 2, {"user": user(p.user_slug), "action": action}))
+    if pr.closed is not None and pr.state in ("MERGED", "DECLINED"):
+        closer = next((p for p in pr.participants if p.role == "PARTICIPANT"), pr.author)
+        entry = {"user": user(closer.user_slug), "action": pr.state}
+        if pr.merge_commit and pr.merge_commit in repo.git.commits:
+            entry["commit"] = s.commit(ctx.world, ctx.site, repo.git.commits[pr.merge_commit])
+        items.append((pr.closed, 3, entry))
+    items.sort(key=lambda t: (t[0], t[1]))
+    numbered = [
+        {"id": pr.id * 1000 + i + 1, "createdDate": s.ms(when), **body} for i, (when, _, body) in enumerate(items)
+    ]
+    numbered.reverse()
+    from_id = ctx.args.get("fromId")
+    if from_id is not None:
+        kind = _enum(ctx, "fromType", ("COMMENT", "ACTIVITY"), "ACTIVITY")
+        key = (lambda a: str(a.get("comment", {}).get("id"))) if kind == "COMMENT" else (lambda a: str(a["id"]))
+        index = next((i for i, a in enumerate(numbered) if key(a) == from_id), None)
+        numbered = numbered[index:] if index is not None else []
+    return page(ctx.request, numbered, lambda a: a, cap="activities")
+
+
+def _pr_trees(ctx: Ctx, repo: DcRepository, pr: DcPullRequest) -> tuple[str, merge.Tree, merge.Tree]:
+    base = World.merge_base(ctx.world, repo.git, pr.from_hash, pr.to_hash) or pr.to_hash
+    return base, repo.git.commits[base].tree, repo.git.commits[pr.from_hash].tree
+
+
+def pr_changes(ctx: Ctx, project_key: str, repo_slug: str, pr_id: int) -> dict:
+    """A single page (`start` is ignored) plus `fromHash`, `toHash` and `properties.changeScope`."""
+    repo = ctx.repo(project_key, repo_slug)
+    pr = ctx.site.pull_request(repo, pr_id)
+    base, old, new = _pr_trees(ctx, repo, pr)
+    paths = merge.changed_paths(old, new)
+    limit = min(max(int(ctx.args.get("limit") or 25), 1), 1000) if (ctx.args.get("limit") or "25").isdigit() else 25
+    chunk = paths[:limit]
+    return {
+        "fromHash": pr.from_hash,
+        "toHash": base,
+        "properties": {"changeScope": "ALL"},
+        "size": len(chunk),
+        "limit": limit,
+        "isLastPage": len(paths) <= limit,
+        "values": [_change(ctx, repo, old, new, p, pr.from_hash) for p in chunk],
+        "start": 0,
+        **({"nextPageStart": limit} if len(paths) > limit else {}),
+    }
+
+
+def pr_diff(ctx: Ctx, project_key: str, repo_slug: str, pr_id: int, path: str = "") -> Any:
+    repo = ctx.repo(project_key, repo_slug)
+    pr = ctx.site.pull_request(repo, pr_id)
+    base, old, new = _pr_trees(ctx, repo, pr)
+    paths = [path.strip("/")] if path.strip("/") else None
+    if _wants_text(ctx):
+        return _text(merge.unified_diff(old, new, _context(ctx), paths))
+    return _diff_doc(old, new, base, pr.from_hash, _context(ctx), paths)
+
+
+def pr_diff_text(ctx: Ctx, project_key: str, repo_slug: str, pr_id: int) -> Response:
+    """`GET {PR}.diff`: the unified diff as text."""
+    repo = ctx.repo(project_key, repo_slug)
+    pr = ctx.site.pull_request(repo, pr_id)
+    _base, old, new = _pr_trees(ctx, repo, pr)
+    return _text(merge.unified_diff(old, new, _context(ctx)))
