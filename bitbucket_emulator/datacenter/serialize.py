@@ -232,8 +232,7 @@ def comment(world: World, site: DataCenterSite, r: DcRepository, c: DcComment, c
         "comments": [comment(world, site, r, x, caller) for x in c.replies],
         "severity": c.severity,
         "state": c.state,
+        "tasks": [],  # legacy task objects; empty on modern servers (reference §7.7)
         "permittedOperations": {"editable": mine, "deletable": mine and not c.replies},
     }
-    if c.anchor:
-        out["anchor"] = dict(c.anchor)
     return out

@@ -360,10 +360,11 @@ def _diff_doc(
                     count = max(s2 - s1, d2 - d1)
                     lines = []
                     for k in range(count):
-                        src = s1 + (k if kind != "ADDED" else 0)
-                        dst = d1 + (k if kind != "REMOVED" else 0)
-                        text = a_lines[src] if kind == "REMOVED" else b_lines[dst] if kind == "ADDED" else a_lines[src]
-                        lines.append({"source": src + 1, "destination": dst + 1, "line": text, "truncated": False})
+                        # The other side's number on an added/removed line is the last line before it (0 at the top).
+                        src = s1 + k + 1 if kind != "ADDED" else s1
+                        dst = d1 + k + 1 if kind != "REMOVED" else d1
+                        text = a_lines[s1 + k] if kind != "ADDED" else b_lines[d1 + k]
+                        lines.append({"source": src, "destination": dst, "line": text, "truncated": False})
                     segments.append({"type": kind, "lines": lines, "truncated": False})
             src1, dst1 = group[-1][2], group[-1][4]
             hunks.append(
