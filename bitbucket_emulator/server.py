@@ -111,6 +111,32 @@ class Emulator:
         with self.world.lock:
             return _access_tokens(self.world)
 
+    @property
+    def datacenter_credentials(self) -> dict | None:
+        """The Data Center site's users (Basic name:password) and HTTP access tokens, as `--credentials-out`
+        writes them; None without a site."""
+        with self.world.lock:
+            site = self.world.datacenter
+            if site is None:
+                return None
+            users = [
+                {"name": u.name, "slug": u.slug, "display_name": u.display_name, "password": u.password}
+                for u in site.users.values()
+            ]
+            tokens = [
+                {
+                    "name": t.name,
+                    "kind": t.kind,
+                    "scope": t.owner_slug
+                    if t.kind == "personal"
+                    else "/".join(filter(None, [t.project_key, t.repo_slug])),
+                    "permissions": list(t.permissions),
+                    "token": t.token,
+                }
+                for t in site.tokens.values()
+            ]
+        return {"url": self.datacenter_url, "users": users, "tokens": tokens}
+
     def account(self, username: str) -> dict:
         for a in self.accounts:
             if a["username"] == username:

@@ -214,9 +214,8 @@ def _build_pull_request(world: World, site: DataCenterSite, clock: _Clock, repo:
     )
     repo.pull_requests[pr.id] = pr
     for slug, status in p.get("reviewers", {}).items():
+        # A reviewer's status is the participant's, not an update of the pull request: `version` stays.
         pr.reviewers.append(_participant(site, slug, "REVIEWER", status, clock.step(17), pr.from_hash))
-        if status != "UNAPPROVED":
-            pr.version += 1
     for slug, status in p.get("participants", {}).items():
         pr.participants.append(_participant(site, slug, "PARTICIPANT", status, clock.step(9), pr.from_hash))
     for c in p.get("comments", []):

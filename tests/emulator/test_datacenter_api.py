@@ -318,9 +318,9 @@ def test_one_pull_request_with_reviewers_statuses_and_properties(emu):
     assert statuses == {"alice": ("APPROVED", True), "carol": ("NEEDS_WORK", False)}
     assert pr["fromRef"]["id"] == "refs/heads/feature/rate-limits" and pr["toRef"]["displayId"] == "main"
     assert pr["properties"]["commentCount"] == 3 and pr["properties"]["openTaskCount"] == 1
-    assert pr["version"] == 2 and pr["links"]["self"][0]["href"].endswith("/pull-requests/2")
+    assert pr["version"] == 0 and pr["links"]["self"][0]["href"].endswith("/pull-requests/2")
     merged = get(emu, R + "/pull-requests/1").json()
-    assert merged["closed"] is True and isinstance(merged["closedDate"], int)
+    assert merged["version"] == 1 and merged["closed"] is True and isinstance(merged["closedDate"], int)
     assert merged["properties"]["mergeCommit"]["id"] == get(emu, R + "/branches/default").json()["latestCommit"]
     assert get(emu, R + "/pull-requests/3").json()["draft"] is True
     participants = get(emu, R + "/pull-requests/2/participants").json()["values"]
@@ -393,3 +393,26 @@ def test_faults_and_request_accounting_cover_the_site(emu):
     emu.controls.set_fault(1, "drop")
     with pytest.raises(requests.ConnectionError):
         get(emu, "/projects/PLAT")
+
+
+def test_state_file_restart_brings_the_site_back_from_the_seed(tmp_path):
+    state = str(tmp_path / "state.json")
+    Emulator.start(seed="demo", state_file=state).stop()
+    again = Emulator.start(seed="demo", state_file=state)
+    try:
+        assert get(again, "/projects/PLAT").status_code == 200
+        creds = again.datacenter_credentials
+        assert creds is not None and creds["url"] == again.datacenter_url
+        assert {t["kind"] for t in creds["tokens"]} == {"personal", "project", "repository"}
+    finally:
+        again.stop()
+
+
+def test_worlds_without_a_site_leave_the_context_path_to_cloud():
+    bare = Emulator.start(seed="empty")
+    try:
+        assert bare.datacenter_url is None
+        resp = requests.get(bare.base_url + "/bitbucket/rest/api/1.0/projects", timeout=10)
+        assert resp.status_code == 404 and resp.json()["type"] == "error"  # Cloud's not-found
+    finally:
+        bare.stop()
