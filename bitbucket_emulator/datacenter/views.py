@@ -568,3 +568,127 @@ def pr_diff_text(ctx: Ctx, project_key: str, repo_slug: str, pr_id: int) -> Resp
     pr = ctx.site.pull_request(repo, pr_id)
     _base, old, new = _pr_trees(ctx, repo, pr)
     return _text(merge.unified_diff(old, new, _context(ctx)))
+
+
+def repo_user_permissions(ctx: Ctx, project_key: str, repo_slug: str) -> dict:
+    """REPO_ADMIN: the users granted on the repository itself (project grants are listed on the project)."""
+    repo = ctx.repo(project_key, repo_slug, level=3)
+    needle = (ctx.args.get("filter") or "").lower()
+    grants = [
+        (ctx.site.users[slug], perm)
+        for slug, perm in sorted(repo.permissions.items())
+        if slug in ctx.site.users and (not needle or needle in slug.lower())
+    ]
+    return page(ctx.request, grants, lambda g: {"user": s.user(ctx.world, ctx.site, g[0]), "permission": g[1]})
+
+
+def pr_commits(ctx: Ctx, project_key: str, repo_slug: str, pr_id: int) -> dict:
+    """The source branch's commits that the target does not have, newest first."""
+    repo = ctx.repo(project_key, repo_slug)
+    pr = ctx.site.pull_request(repo, pr_id)
+    found = World.log(ctx.world, repo.git, [pr.from_hash], [pr.to_hash])
+    return page(ctx.request, found, lambda c: s.commit(ctx.world, ctx.site, c))
+
+
+def pr_merge_status(ctx: Ctx, project_key: str, repo_slug: str, pr_id: int) -> dict:
+    """`GET {PR}/merge`: `{canMerge, conflicted, outcome, vetoes}`; 409 when the pull request is not open. No merge
+    checks are configured on the emulated site, so the only veto-free refusal is a conflict."""
+    repo = ctx.repo(project_key, repo_slug)
+    pr = ctx.site.pull_request(repo, pr_id)
+    if pr.state != "OPEN":
+        raise DcError(
+            409,
+            f"This pull request has already been {pr.state.lower()}.",
+            EXC + "pull.IllegalPullRequestStateException",
+        )
+    base = World.merge_base(ctx.world, repo.git, pr.from_hash, pr.to_hash)
+    git = repo.git
+    try:
+        merge.merge_trees(
+            git.commits[base].tree if base else {}, git.commits[pr.to_hash].tree, git.commits[pr.from_hash].tree
+        )
+        conflicted = False
+    except merge.MergeConflict:
+        conflicted = True
+    return {
+        "canMerge": not conflicted,
+        "conflicted": conflicted,
+        "outcome": "CONFLICTED" if conflicted else "CLEAN",
+        "vetoes": [],
+    }
+
+
+def blocker_comments(ctx: Ctx, project_key: str, repo_slug: str, pr_id: int) -> dict:
+    """Tasks: BLOCKER comments (thread roots and replies), `states` `OPEN`/`RESOLVED` (comma-separated or repeated)."""
+    repo = ctx.repo(project_key, repo_slug)
+    pr = ctx.site.pull_request(repo, pr_id)
+    wanted = {x.strip().upper() for v in ctx.args.getlist("states") for x in v.split(",") if x.strip()}
+    if wanted - {"OPEN", "RESOLVED"}:
+        raise _bad("states must be OPEN or RESOLVED", "states")
+    found = []
+    stack = list(pr.comments)
+    while stack:
+        c = stack.pop(0)
+        if c.severity == "BLOCKER" and (not wanted or c.state in wanted):
+            found.append(c)
+        stack.extend(c.replies)
+    return page(ctx.request, found, lambda c: s.comment(ctx.world, ctx.site, repo, c, ctx.identity.user))
+
+
+def _readable_prs(ctx: Ctx) -> list[tuple[DcRepository, DcPullRequest]]:
+    return [(r, pr) for r in ctx.site.repositories if ctx.repo_level(r) for pr in r.pull_requests.values()]
+
+
+def _me(ctx: Ctx, slug: str | None = None):
+    """The user a dashboard or inbox search is for (the caller by default); 401 for anonymous callers."""
+    if ctx.identity.user is None:
+        raise ctx.denied()
+    return ctx.site.user(slug) if slug else ctx.identity.user
+
+
+def dashboard_pull_requests(ctx: Ctx) -> dict:
+    """PRs across every readable repository where the user takes part (`role`, `participantStatus`, `state`
+    (omitted: all), `closedSince` seconds, `order` NEWEST/OLDEST), reference §8.4."""
+    me = _me(ctx, ctx.args.get("user"))
+    state = (ctx.args.get("state") or "").upper()
+    if state and state not in ("OPEN", "DECLINED", "MERGED"):
+        raise _bad("state must be OPEN, DECLINED or MERGED", "state")
+    role = (ctx.args.get("role") or "").upper()
+    if role and role not in ("AUTHOR", "REVIEWER", "PARTICIPANT"):
+        raise _bad("role must be AUTHOR, REVIEWER or PARTICIPANT", "role")
+    statuses = {x.strip().upper() for x in (ctx.args.get("participantStatus") or "").split(",") if x.strip()}
+    if statuses - {"UNAPPROVED", "NEEDS_WORK", "APPROVED"}:
+        raise _bad("participantStatus must be UNAPPROVED, NEEDS_WORK or APPROVED", "participantStatus")
+    order = _enum(ctx, "order", ORDER, "NEWEST")
+    closed_since = ctx.args.get("closedSince")
+    found = []
+    for repo, pr in _readable_prs(ctx):
+        mine = [p for p in pr.everyone() if p.user_slug == me.slug and (not role or p.role == role)]
+        if not mine or (state and pr.state != state):
+            continue
+        if statuses and not any(p.status in statuses for p in mine):
+            continue
+        if closed_since is not None:
+            if not closed_since.isdigit():
+                raise _bad("closedSince must be a number of seconds", "closedSince")
+            horizon = ctx.world.now().timestamp() - int(closed_since)
+            if pr.closed is None or pr.closed.timestamp() < horizon:
+                continue
+        found.append((repo, pr))
+    found.sort(key=lambda t: (t[1].updated, t[1].id), reverse=order == "NEWEST")
+    return page(ctx.request, found, lambda t: s.pull_request(ctx.world, ctx.site, t[0], t[1]))
+
+
+def inbox_pull_requests(ctx: Ctx) -> dict:
+    """Open PRs waiting for the caller: as a reviewer (default `role=reviewer`) or as their author."""
+    me = _me(ctx)
+    role = (ctx.args.get("role") or "reviewer").upper()
+    if role not in ("REVIEWER", "AUTHOR"):
+        raise _bad("role must be reviewer or author", "role")
+    found = [
+        (repo, pr)
+        for repo, pr in _readable_prs(ctx)
+        if pr.state == "OPEN" and any(p.user_slug == me.slug and p.role == role for p in pr.everyone())
+    ]
+    found.sort(key=lambda t: (t[1].updated, t[1].id), reverse=True)
+    return page(ctx.request, found, lambda t: s.pull_request(ctx.world, ctx.site, t[0], t[1]))

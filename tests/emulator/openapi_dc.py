@@ -19,6 +19,10 @@ Where the spec is wrong about the wire (reference `bitbucket-datacenter-api.md` 
 * activities: the timeline's `commentAnchor.path` is a plain string while `RestComment.anchor.path` is a `RestPath`
   [VBB OPENAPI-007]; `commentAnchor` is declared with a string `path` and `comment` as a `RestComment` whose anchor
   path may be either.
+* browse: the spec's 200 has no schema; a file is a page of `lines` `{text}` [REC:browse_file_lines_page.json], a
+  directory `{path, revision, children: page of {path, type, contentId?, size?}}` (reference §7.9); either is checked.
+* the inbox: `GET /inbox/pull-requests` documents only a schemaless `default` answer; it is a page of
+  `RestPullRequest` (reference §8.4), validated as such.
 """
 
 from __future__ import annotations
@@ -83,6 +87,30 @@ def load_spec() -> dict:
         toHash={"type": "string"},
         properties={"type": "object"},
     )
+    lines_page = _page_of({})
+    lines_page["properties"].pop("values")
+    lines_page["properties"]["lines"] = {
+        "type": "array",
+        "items": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]},
+    }
+    lines_page["required"] = ["isLastPage", "limit", "size", "start", "lines"]
+    child = {
+        "type": "object",
+        "properties": {
+            "path": {"$ref": S + "RestPath"},
+            "type": {"type": "string", "enum": ["FILE", "DIRECTORY", "SUBMODULE"]},
+            "contentId": {"type": "string"},
+            "size": {"type": "integer"},
+        },
+        "required": ["path", "type"],
+    }
+    directory = {
+        "type": "object",
+        "properties": {"path": {"$ref": S + "RestPath"}, "revision": {"type": "string"}, "children": _page_of(child)},
+        "required": ["path", "revision", "children"],
+    }
+    schemas["BridgedBrowse"] = {"oneOf": [lines_page, directory]}
+    schemas["BridgedPullRequestPage"] = _page_of({"$ref": S + "RestPullRequest"})
     anchor = copy.deepcopy(schemas["RestCommentThreadDiffAnchor"])
     anchor["properties"]["path"] = {"type": "string"}
     anchor["properties"].pop("srcPath", None)
@@ -130,6 +158,8 @@ def spec_template(path: str) -> str:
 
 
 BRIDGED = {
+    ("/api/latest/projects/{projectKey}/repos/{repositorySlug}/browse/{path}", 200): "BridgedBrowse",
+    ("/api/latest/inbox/pull-requests", 200): "BridgedPullRequestPage",
     ("/api/latest/projects/{projectKey}/repos/{repositorySlug}/pull-requests/{pullRequestId}/changes", 200): (
         "BridgedChangesPage"
     ),

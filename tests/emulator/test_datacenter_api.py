@@ -416,3 +416,72 @@ def test_worlds_without_a_site_leave_the_context_path_to_cloud():
         assert resp.status_code == 404 and resp.json()["type"] == "error"  # Cloud's not-found
     finally:
         bare.stop()
+
+
+def test_repository_user_permissions_for_repository_admins(emu):
+    grants = get(emu, R + "/permissions/users").json()["values"]
+    assert [(g["user"]["slug"], g["permission"]) for g in grants] == [("dave", "REPO_READ")]
+    assert get(emu, R + "/permissions/users", "bob").status_code == 401  # PROJECT_WRITE is not REPO_ADMIN
+
+
+def test_pull_request_commits_merge_status_and_tasks(emu):
+    commits = get(emu, R + "/pull-requests/2/commits").json()["values"]
+    assert [c["message"] for c in commits] == ["Document the limits", "Raise the rate limit"]
+    assert get(emu, R + "/pull-requests/2/merge").json() == {
+        "canMerge": True,
+        "conflicted": False,
+        "outcome": "CLEAN",
+        "vetoes": [],
+    }
+    closed = get(emu, R + "/pull-requests/1/merge")
+    assert closed.status_code == 409 and exception(closed).endswith("IllegalPullRequestStateException")
+    tasks = get(emu, R + "/pull-requests/2/blocker-comments").json()["values"]
+    assert [(t["text"], t["severity"], t["state"]) for t in tasks] == [("Add a changelog entry", "BLOCKER", "OPEN")]
+    assert get(emu, R + "/pull-requests/2/blocker-comments", states="RESOLVED").json()["values"] == []
+
+
+def test_dashboard_and_inbox_searches_across_repositories(emu):
+    mine = get(emu, "/dashboard/pull-requests", "alice", role="REVIEWER").json()["values"]
+    assert {(p["toRef"]["repository"]["slug"], p["id"]) for p in mine} == {("api-gateway", 2), ("api-gateway", 3)}
+    needs_work = get(emu, "/dashboard/pull-requests", "carol", participantStatus="NEEDS_WORK").json()["values"]
+    assert [p["id"] for p in needs_work] == [2]
+    authored = get(emu, "/dashboard/pull-requests", "alice", role="AUTHOR", state="OPEN").json()["values"]
+    assert [(p["toRef"]["repository"]["slug"], p["id"]) for p in authored] == [("dotfiles", 1)]
+    # dave reads only api-gateway: his dashboard stays inside it.
+    assert [p["id"] for p in get(emu, "/dashboard/pull-requests", "dave").json()["values"]] == [3]
+    inbox = get(emu, "/inbox/pull-requests", "alice").json()["values"]
+    assert [p["id"] for p in inbox] == [3, 2]
+    assert get(emu, "/inbox/pull-requests", None).status_code == 401
+    assert get(emu, "/dashboard/pull-requests", "token:plat-ci").json()["values"] == []
+
+
+def test_a_seed_document_builds_a_site_with_a_conflicted_pull_request():
+    spec = {
+        "datacenter": {
+            "context_path": "/scm",
+            "users": [{"name": "ann", "password": "pw"}],
+            "projects": [{"key": "KEY", "permissions": {"ann": "PROJECT_ADMIN"}}],
+            "repositories": [
+                {
+                    "project": "KEY",
+                    "name": "Repo One",
+                    "files": {"a.txt": "one\n"},
+                    "branches": [
+                        {"name": "topic", "commits": [{"author": "ann", "message": "B", "files": {"a.txt": "b\n"}}]}
+                    ],
+                    "commits": [{"author": "ann", "message": "A", "files": {"a.txt": "a\n"}}],
+                    "pull_requests": [{"title": "Topic", "from": "topic", "author": "ann"}],
+                }
+            ],
+        }
+    }
+    small = Emulator.start(seed=spec)
+    try:
+        assert small.datacenter_url.endswith("/scm/rest/api/1.0")
+        s = requests.Session()
+        s.auth = ("ann", "pw")
+        merge = s.get(small.datacenter_url + "/projects/KEY/repos/repo-one/pull-requests/1/merge", timeout=10).json()
+        assert merge == {"canMerge": False, "conflicted": True, "outcome": "CONFLICTED", "vetoes": []}
+        assert s.get(small.base_url + "/bitbucket/rest/api/1.0/projects", timeout=10).status_code == 404
+    finally:
+        small.stop()

@@ -8,7 +8,7 @@ import pytest
 from bitbucket_emulator import Emulator
 
 from .dc_helpers import dc_session
-from .openapi_dc import spec_path, spec_template, validate
+from .openapi_dc import schema_for, spec_path, spec_template, validate
 
 if not spec_path().exists():
     pytest.skip(
@@ -60,6 +60,13 @@ CASES: list[tuple[str, str | None, int]] = [
     (R + "/pull-requests/2/changes", "alice", 200),
     (R + "/pull-requests/2/diff", "alice", 200),
     (R + "/pull-requests/2/diff/src/limits.py", "alice", 200),
+    (R + "/permissions/users", "alice", 200),
+    (R + "/pull-requests/2/commits", "alice", 200),
+    (R + "/pull-requests/2/merge", "alice", 200),
+    (R + "/pull-requests/1/merge", "alice", 409),
+    (R + "/pull-requests/2/blocker-comments", "alice", 200),
+    ("/dashboard/pull-requests?role=REVIEWER", "alice", 200),
+    ("/inbox/pull-requests", "alice", 200),
 ]
 
 
@@ -78,6 +85,7 @@ def test_answer_fits_the_spec(emu, path, who, status):
     url = emu.datacenter_url + path.replace("{tip}", tip)
     resp = dc_session(emu, who).get(url)
     assert resp.status_code == status, resp.text[:300]
+    assert schema_for("GET", url, status)[1] is not None, "the spec (or a bridge) must say what this answer is"
     assert validate("GET", url, status, resp.json()) == []
 
 
@@ -89,6 +97,10 @@ def test_the_validator_catches_a_wrong_shape():
     pr = "/bitbucket/rest/api/1.0" + R + "/pull-requests/2"
     assert validate("GET", pr, 200, {"state": "SUPERSEDED"})
     assert validate("GET", pr, 404, {"errors": [{"message": 404}]})
+    browse = "/bitbucket/rest/api/1.0" + R + "/browse/a.txt"
+    assert validate(
+        "GET", browse, 200, {"lines": [{"text": 1}], "size": 1, "limit": 500, "isLastPage": True, "start": 0}
+    )
 
 
 def test_paths_map_onto_spec_templates():
