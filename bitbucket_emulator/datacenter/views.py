@@ -513,9 +513,9 @@ def activities(ctx: Ctx, project_key: str, repo_slug: str, pr_id: int) -> dict:
             entry["commit"] = s.commit(ctx.world, ctx.site, repo.git.commits[pr.merge_commit])
         items.append((pr.closed, 3, entry))
     items.sort(key=lambda t: (t[0], t[1]))
-    numbered = [
-        {"id": pr.id * 1000 + i + 1, "createdDate": s.ms(when), **body} for i, (when, _, body) in enumerate(items)
-    ]
+    # Activity ids are instance-wide on Data Center: derived from the repository and PR so none repeats.
+    first = repo.id * 100_000 + pr.id * 1000
+    numbered = [{"id": first + i + 1, "createdDate": s.ms(when), **body} for i, (when, _, body) in enumerate(items)]
     numbered.reverse()
     from_id = ctx.args.get("fromId")
     if from_id is not None:
