@@ -330,6 +330,7 @@ def _family(path: str) -> str:
         ("<project_key>", "{projectKey}"),
         ("<repo_slug>", "{repositorySlug}"),
         ("<int:pr_id>", "{pullRequestId}"),
+        ("<int:comment_id>", "{commentId}"),
         ("<user_slug>", "{userSlug}"),
         ("<commit_id>", "{commitId}"),
         ("<path:path>", "{path}"),

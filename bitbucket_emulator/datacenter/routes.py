@@ -44,6 +44,8 @@ ROUTES: list[tuple[str, Callable[..., Any]]] = [
     (PR + "/commits", v.pr_commits),
     (PR + "/merge", v.pr_merge_status),
     (PR + "/blocker-comments", v.blocker_comments),
+    (PR + "/comments", v.pr_comments),
+    (PR + "/comments/<int:comment_id>", v.pr_comment),
     (PR + "/changes", v.pr_changes),
     (PR + "/diff", v.pr_diff),
     (PR + "/diff/<path:path>", v.pr_diff),

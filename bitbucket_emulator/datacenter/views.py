@@ -10,7 +10,15 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from ..world import merge
-from ..world.datacenter import EXC, PROJECT_PERMISSIONS, REPO_PERMISSIONS, DcError, DcPullRequest, DcRepository
+from ..world.datacenter import (
+    EXC,
+    PROJECT_PERMISSIONS,
+    REPO_PERMISSIONS,
+    DcComment,
+    DcError,
+    DcPullRequest,
+    DcRepository,
+)
 from ..world.objects import Commit, WorldError
 from ..world.state import World
 from . import serialize as s
@@ -692,3 +700,42 @@ def inbox_pull_requests(ctx: Ctx) -> dict:
     ]
     found.sort(key=lambda t: (t[1].updated, t[1].id), reverse=True)
     return page(ctx.request, found, lambda t: s.pull_request(ctx.world, ctx.site, t[0], t[1]))
+
+
+def _with_anchor(ctx: Ctx, repo: DcRepository, c: DcComment) -> dict:
+    out = s.comment(ctx.world, ctx.site, repo, c, ctx.identity.user)
+    if c.anchor:
+        # The anchor's `path` is written as the activity timeline sends it (a string, VBB OPENAPI-007); whether
+        # this resource sends a `RestPath` instead is unconfirmed.
+        out["anchor"] = dict(c.anchor)
+    return out
+
+
+def pr_comments(ctx: Ctx, project_key: str, repo_slug: str, pr_id: int) -> dict:
+    """`GET {PR}/comments?path=`: the thread roots anchored to one file (`path` is required), oldest first."""
+    repo = ctx.repo(project_key, repo_slug)
+    pr = ctx.site.pull_request(repo, pr_id)
+    path = (ctx.args.get("path") or "").strip("/")
+    if not path:
+        raise _bad("A path must be supplied when retrieving comments for a pull request.", "path")
+    state = _enum(ctx, "anchorState", ("ACTIVE", "ORPHANED", "ALL"), "ACTIVE")
+    found = [
+        c
+        for c in pr.comments
+        if c.anchor
+        and c.anchor["path"] == path
+        and (state == "ALL" or c.anchor.get("orphaned", False) == (state == "ORPHANED"))
+    ]
+    return page(ctx.request, found, lambda c: _with_anchor(ctx, repo, c))
+
+
+def pr_comment(ctx: Ctx, project_key: str, repo_slug: str, pr_id: int, comment_id: int) -> dict:
+    repo = ctx.repo(project_key, repo_slug)
+    pr = ctx.site.pull_request(repo, pr_id)
+    stack = list(pr.comments)
+    while stack:
+        c = stack.pop(0)
+        if c.id == comment_id:
+            return _with_anchor(ctx, repo, c)
+        stack.extend(c.replies)
+    raise DcError(404, f"Comment {comment_id} does not exist.", EXC + "comment.NoSuchCommentException")

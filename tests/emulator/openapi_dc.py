@@ -17,8 +17,8 @@ Where the spec is wrong about the wire (reference `bitbucket-datacenter-api.md` 
 * PR changes: the spec types the 200 as one `RestChange`; it is a page of them plus `fromHash`, `toHash` and
   `properties` [REC:pr_changes_page.json].
 * activities: the timeline's `commentAnchor.path` is a plain string while `RestComment.anchor.path` is a `RestPath`
-  [VBB OPENAPI-007]; `commentAnchor` is declared with a string `path` and `comment` as a `RestComment` whose anchor
-  path may be either.
+  [VBB OPENAPI-007]; `commentAnchor` is declared with a string `path`, and a `RestComment`'s `anchor` may have either
+  (the emulator sends the string form everywhere; which one `GET {PR}/comments` sends is unconfirmed).
 * browse: the spec's 200 has no schema; a file is a page of `lines` `{text}` [REC:browse_file_lines_page.json], a
   directory `{path, revision, children: page of {path, type, contentId?, size?}}` (reference §7.9); either is checked.
 * the inbox: `GET /inbox/pull-requests` documents only a schemaless `default` answer; it is a page of
@@ -121,7 +121,7 @@ def load_spec() -> dict:
         commentAnchor=anchor,
         commit={"$ref": S + "RestCommit"},
     )
-    schemas["RestComment"]["properties"]["anchor"] = {"type": "object"}
+    schemas["RestComment"]["properties"]["anchor"] = {"anyOf": [{"$ref": S + "RestCommentThreadDiffAnchor"}, anchor]}
     return spec
 
 

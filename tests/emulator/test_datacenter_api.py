@@ -485,3 +485,20 @@ def test_a_seed_document_builds_a_site_with_a_conflicted_pull_request():
         assert s.get(small.base_url + "/bitbucket/rest/api/1.0/projects", timeout=10).status_code == 404
     finally:
         small.stop()
+
+
+def test_file_comments_need_a_path_and_one_comment_by_id(emu):
+    assert get(emu, R + "/pull-requests/2/comments").status_code == 400
+    threads = get(emu, R + "/pull-requests/2/comments", path="src/limits.py").json()["values"]
+    assert [(c["text"][:9], c["anchor"]["line"], c["anchor"]["lineType"]) for c in threads] == [
+        ("Is 500 sa", 1, "ADDED")
+    ]
+    assert threads[0]["comments"][0]["author"]["slug"] == "bob"
+    assert get(emu, R + "/pull-requests/2/comments", path="README.md").json()["values"] == []
+    one = get(emu, R + f"/pull-requests/2/comments/{threads[0]['comments'][0]['id']}").json()
+    assert one["text"].startswith("Yes") and one["version"] == 0
+    missing = get(emu, R + "/pull-requests/2/comments/1")
+    assert missing.status_code == 404 and exception(missing).endswith("NoSuchCommentException")
+    # permittedOperations speak for the caller.
+    assert get(emu, R + f"/pull-requests/2/comments/{one['id']}", "bob").json()["permittedOperations"]["editable"]
+    assert not one["permittedOperations"]["editable"]

@@ -67,6 +67,7 @@ CASES: list[tuple[str, str | None, int]] = [
     (R + "/pull-requests/2/blocker-comments", "alice", 200),
     ("/dashboard/pull-requests?role=REVIEWER", "alice", 200),
     ("/inbox/pull-requests", "alice", 200),
+    (R + "/pull-requests/2/comments?path=src/limits.py", "alice", 200),
 ]
 
 
