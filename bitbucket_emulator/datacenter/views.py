@@ -739,3 +739,74 @@ def pr_comment(ctx: Ctx, project_key: str, repo_slug: str, pr_id: int, comment_i
             return _with_anchor(ctx, repo, c)
         stack.extend(c.replies)
     raise DcError(404, f"Comment {comment_id} does not exist.", EXC + "comment.NoSuchCommentException")
+
+
+def _compare_refs(ctx: Ctx, repo: DcRepository) -> tuple[Commit, Commit]:
+    """`from` and `to` of the compare resources (refs or hashes; both required)."""
+    missing = [n for n in ("from", "to") if not ctx.args.get(n)]
+    if missing:
+        raise _bad(f"{missing[0]} must be supplied", missing[0])
+    if ctx.args.get("fromRepo"):
+        raise _bad("Comparing across repositories (fromRepo) is not supported by this emulator", "fromRepo")
+    return _resolve(ctx, repo, ctx.args["from"]), _resolve(ctx, repo, ctx.args["to"])
+
+
+def compare_commits(ctx: Ctx, project_key: str, repo_slug: str) -> dict:
+    """Commits reachable from `from` but not from `to`, newest first."""
+    repo = ctx.repo(project_key, repo_slug)
+    source, target = _compare_refs(ctx, repo)
+    found = World.log(ctx.world, repo.git, [source.hash], [target.hash])
+    return page(ctx.request, found, lambda c: s.commit(ctx.world, ctx.site, c))
+
+
+def _compare_trees(ctx: Ctx, repo: DcRepository) -> tuple[str, Commit, merge.Tree, merge.Tree]:
+    source, target = _compare_refs(ctx, repo)
+    base = World.merge_base(ctx.world, repo.git, source.hash, target.hash)
+    old = repo.git.commits[base].tree if base else {}
+    return base or target.hash, source, old, source.tree
+
+
+def compare_changes(ctx: Ctx, project_key: str, repo_slug: str) -> dict:
+    """What `from` changes since its common ancestor with `to` (as a pull request from `from` into `to` would)."""
+    repo = ctx.repo(project_key, repo_slug)
+    _base, source, old, new = _compare_trees(ctx, repo)
+    paths = merge.changed_paths(old, new)
+    return page(ctx.request, paths, lambda p: _change(ctx, repo, old, new, p, source.hash), cap="changes")
+
+
+def compare_diff(ctx: Ctx, project_key: str, repo_slug: str, path: str = "") -> Any:
+    repo = ctx.repo(project_key, repo_slug)
+    base, source, old, new = _compare_trees(ctx, repo)
+    paths = [path.strip("/")] if path.strip("/") else None
+    if _wants_text(ctx):
+        return _text(merge.unified_diff(old, new, _context(ctx), paths))
+    return _diff_doc(old, new, base, source.hash, _context(ctx), paths)
+
+
+def repo_diff(ctx: Ctx, project_key: str, repo_slug: str, path: str = "") -> Response:
+    """`GET {R}/diff[/{path}]?until=&since=`: unified diff text (`since` defaults to `until`'s first parent)."""
+    repo = ctx.repo(project_key, repo_slug)
+    if not ctx.args.get("until"):
+        raise _bad("until must be supplied", "until")
+    until = _resolve(ctx, repo, ctx.args["until"])
+    since = ctx.args.get("since")
+    old = (
+        _resolve(ctx, repo, since).tree if since else (repo.git.commits[until.parents[0]].tree if until.parents else {})
+    )
+    paths = [path.strip("/")] if path.strip("/") else None
+    return _text(merge.unified_diff(old, until.tree, _context(ctx), paths))
+
+
+def files(ctx: Ctx, project_key: str, repo_slug: str, path: str = "") -> dict:
+    """`GET {R}/files[/{path}]?at=`: a page of file paths (strings) under `path`, recursively, relative to it."""
+    repo = ctx.repo(project_key, repo_slug)
+    c = _tip(ctx, repo)
+    prefix = path.strip("/") + "/" if path.strip("/") else ""
+    found = sorted(p[len(prefix) :] for p in c.tree if p.startswith(prefix))
+    if prefix and not found:
+        raise DcError(
+            404,
+            f'The path "{path.strip("/")}" does not exist at revision "{ctx.args.get("at") or repo.git.mainbranch}"',
+            EXC + "content.NoSuchPathException",
+        )
+    return page(ctx.request, found, lambda p: p)

@@ -136,7 +136,7 @@ def _templates() -> list[tuple[re.Pattern, str]]:
     for template in load_spec()["paths"]:
         regex = ""
         for part in re.split(r"(/\{path\}|\{[^}]+\})", template):
-            if part == "/{path}":
+            if part in ("/{path}", "{path}"):  # `compare/diff{path}` has no slash of its own
                 regex += "(/.*)?"  # file paths hold slashes; the whole-repository form has none
             elif part.startswith("{"):
                 regex += "[^/]+"
@@ -169,6 +169,7 @@ BRIDGED = {
     ("/api/latest/projects/{projectKey}/repos/{repositorySlug}/commits/{commitId}/diff/{path}", 200): (
         "BridgedDiffDocument"
     ),
+    ("/api/latest/projects/{projectKey}/repos/{repositorySlug}/compare/diff{path}", 200): "BridgedDiffDocument",
 }
 
 

@@ -502,3 +502,22 @@ def test_file_comments_need_a_path_and_one_comment_by_id(emu):
     # permittedOperations speak for the caller.
     assert get(emu, R + f"/pull-requests/2/comments/{one['id']}", "bob").json()["permittedOperations"]["editable"]
     assert not one["permittedOperations"]["editable"]
+
+
+def test_compare_files_and_repository_diff(emu):
+    ahead = get(emu, R + "/compare/commits", **{"from": "refs/heads/feature/rate-limits", "to": "refs/heads/main"})
+    assert [c["message"] for c in ahead.json()["values"]] == ["Document the limits", "Raise the rate limit"]
+    changes = get(emu, R + "/compare/changes", **{"from": "feature/rate-limits", "to": "main"}).json()["values"]
+    assert [(c["path"]["toString"], c["type"]) for c in changes] == [
+        ("docs/limits.md", "ADD"),
+        ("src/limits.py", "MODIFY"),
+    ]
+    diff = get(emu, R + "/compare/diff/src/limits.py", **{"from": "feature/rate-limits", "to": "main"}).json()
+    assert [d["destination"]["toString"] for d in diff["diffs"]] == ["src/limits.py"]
+    missing = get(emu, R + "/compare/commits", **{"from": "main"})
+    assert missing.status_code == 400 and missing.json()["errors"][0]["context"] == "to"
+    text = get(emu, R + "/diff/src/limits.py", until="feature/rate-limits", since="main")
+    assert text.headers["Content-Type"].startswith("text/plain") and "+BURST = 60" in text.text
+    assert get(emu, R + "/files").json()["values"] == ["README.md", "src/gateway.py", "src/health.py", "src/limits.py"]
+    assert get(emu, R + "/files/src", limit=1).json()["values"] == ["gateway.py"]
+    assert get(emu, R + "/files/nope").status_code == 404

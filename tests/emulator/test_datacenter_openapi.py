@@ -68,6 +68,10 @@ CASES: list[tuple[str, str | None, int]] = [
     ("/dashboard/pull-requests?role=REVIEWER", "alice", 200),
     ("/inbox/pull-requests", "alice", 200),
     (R + "/pull-requests/2/comments?path=src/limits.py", "alice", 200),
+    (R + "/compare/commits?from=feature/rate-limits&to=main", "alice", 200),
+    (R + "/compare/changes?from=feature/rate-limits&to=main", "alice", 200),
+    (R + "/compare/diff/src/limits.py?from=feature/rate-limits&to=main", "alice", 200),
+    (R + "/files", "alice", 200),
 ]
 
 
