@@ -233,7 +233,8 @@ class DataCenterApp:
         assert site is not None
         rest = request.path[len(site.context_path) :]
         prefix = next((f"/rest/api/{v}" for v in API_VERSIONS if rest.startswith(f"/rest/api/{v}/")), None)
-        credential, family, status = "anonymous", f"{request.method} {site.context_path} (unknown)", 0
+        credential, family = "anonymous", f"{request.method} {site.context_path} (unknown)"
+        status: int | str = 0
         try:
             if prefix is None:
                 resp = unrouted(request)
@@ -255,7 +256,7 @@ class DataCenterApp:
             status = resp.status_code
             return resp
         except _Dropped:
-            status = "dropped"  # type: ignore[assignment]
+            status = "dropped"
             raise
         finally:
             self.controls.record(credential, family, status)
@@ -268,7 +269,7 @@ class DataCenterApp:
         return self.routes[endpoint].family
 
     def _serve(self, request: Request, site: DataCenterSite, identity: Identity, sub: str) -> Response:
-        injected = self._injected(request, identity)
+        injected = self._injected(request, site, identity)
         if injected is not None:
             return injected
         adapter = self.url_map.bind("localhost")
@@ -288,7 +289,7 @@ class DataCenterApp:
             return result
         return json_response(result)
 
-    def _injected(self, request: Request, identity: Identity) -> Response | None:
+    def _injected(self, request: Request, site: DataCenterSite, identity: Identity) -> Response | None:
         """Latency, the token-bucket rate limiter (authenticated requests only, reference §6) and faults."""
         delay = self.controls.delay()
         if delay:
@@ -299,7 +300,7 @@ class DataCenterApp:
                 resp = error_response(DcError(429, f"Rate limit exceeded. Retry after {wait} seconds.", None))
                 resp.headers["Retry-After"] = str(wait)
                 return resp
-        fault = self.controls.next_fault(request.path, default_prefix=self.world.datacenter.context_path + "/rest/")  # type: ignore[union-attr]
+        fault = self.controls.next_fault(request.path, default_prefix=site.context_path + "/rest/")
         if fault is None:
             return None
         if fault.kind == "drop":

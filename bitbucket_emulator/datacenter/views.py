@@ -22,7 +22,7 @@ from ..world.datacenter import (
 from ..world.objects import Commit, WorldError
 from ..world.state import World
 from . import serialize as s
-from .app import Ctx, page
+from .app import CAPS, Ctx, int_arg, page
 
 ORDER = ("NEWEST", "OLDEST")
 
@@ -545,7 +545,7 @@ def pr_changes(ctx: Ctx, project_key: str, repo_slug: str, pr_id: int) -> dict:
     pr = ctx.site.pull_request(repo, pr_id)
     base, old, new = _pr_trees(ctx, repo, pr)
     paths = merge.changed_paths(old, new)
-    limit = min(max(int(ctx.args.get("limit") or 25), 1), 1000) if (ctx.args.get("limit") or "25").isdigit() else 25
+    limit = min(max(int_arg(ctx.request, "limit", 25), 1), CAPS["changes"])
     chunk = paths[:limit]
     return {
         "fromHash": pr.from_hash,
