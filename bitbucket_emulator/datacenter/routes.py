@@ -24,6 +24,7 @@ ROUTES: list[tuple[str, Callable[..., Any]]] = [
     ("/inbox/pull-requests", v.inbox_pull_requests),
     (R, v.repository),
     (R + "/permissions/users", v.repo_user_permissions),
+    (R + "/participants", v.repo_participants),
     (R + "/branches", v.branches),
     (R + "/branches/default", v.branches_default),
     (R + "/default-branch", v.default_branch),

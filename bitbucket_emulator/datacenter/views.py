@@ -810,3 +810,21 @@ def files(ctx: Ctx, project_key: str, repo_slug: str, path: str = "") -> dict:
             EXC + "content.NoSuchPathException",
         )
     return page(ctx.request, found, lambda p: p)
+
+
+def repo_participants(ctx: Ctx, project_key: str, repo_slug: str) -> dict:
+    """`GET {R}/participants`: users who took part in the repository's pull requests (`role`, `filter`; `direction`
+    INCOMING, the default, is the only one a single-repository world has)."""
+    repo = ctx.repo(project_key, repo_slug)
+    role = (ctx.args.get("role") or "").upper()
+    if role and role not in ("AUTHOR", "REVIEWER", "PARTICIPANT"):
+        raise _bad("role must be AUTHOR, REVIEWER or PARTICIPANT", "role")
+    _enum(ctx, "direction", ("INCOMING", "OUTGOING"), "INCOMING")
+    needle = (ctx.args.get("filter") or "").lower()
+    slugs = {p.user_slug for pr in repo.pull_requests.values() for p in pr.everyone() if not role or p.role == role}
+    found = [
+        ctx.site.users[slug]
+        for slug in sorted(slugs)
+        if not needle or needle in f"{ctx.site.users[slug].name} {ctx.site.users[slug].display_name}".lower()
+    ]
+    return page(ctx.request, found, lambda u: s.user(ctx.world, ctx.site, u))

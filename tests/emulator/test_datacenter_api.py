@@ -521,3 +521,15 @@ def test_compare_files_and_repository_diff(emu):
     assert get(emu, R + "/files").json()["values"] == ["README.md", "src/gateway.py", "src/health.py", "src/limits.py"]
     assert get(emu, R + "/files/src", limit=1).json()["values"] == ["gateway.py"]
     assert get(emu, R + "/files/nope").status_code == 404
+
+
+def test_repository_participants_feed_people_pickers(emu):
+    everyone = [u["slug"] for u in get(emu, R + "/participants").json()["values"]]
+    assert everyone == ["alice", "bob", "carol", "dave"]
+    assert [u["slug"] for u in get(emu, R + "/participants", role="AUTHOR").json()["values"]] == [
+        "alice",
+        "bob",
+        "carol",
+    ]
+    assert [u["slug"] for u in get(emu, R + "/participants", filter="Dun").json()["values"]] == ["dave"]
+    assert get(emu, R + "/participants", role="OWNER").status_code == 400

@@ -72,6 +72,7 @@ CASES: list[tuple[str, str | None, int]] = [
     (R + "/compare/changes?from=feature/rate-limits&to=main", "alice", 200),
     (R + "/compare/diff/src/limits.py?from=feature/rate-limits&to=main", "alice", 200),
     (R + "/files", "alice", 200),
+    (R + "/participants", "alice", 200),
 ]
 
 
