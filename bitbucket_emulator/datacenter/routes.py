@@ -41,6 +41,7 @@ ROUTES: list[tuple[str, Callable[..., Any]]] = [
     (R + "/compare/diff/<path:path>", v.compare_diff),  # the spec writes `diff{path}`: no slash of its own
     (R + "/diff", v.repo_diff),
     (R + "/diff/<path:path>", v.repo_diff),
+    (R + "/patch", v.repo_patch),
     (R + "/files", v.files),
     (R + "/files/<path:path>", v.files),
     (R + "/browse", v.browse),
@@ -59,4 +60,5 @@ ROUTES: list[tuple[str, Callable[..., Any]]] = [
     (PR + "/diff", v.pr_diff),
     (PR + "/diff/<path:path>", v.pr_diff),
     (R + "/pull-requests/<int:pr_id>.diff", v.pr_diff_text),
+    (R + "/pull-requests/<int:pr_id>.patch", v.pr_patch),
 ]

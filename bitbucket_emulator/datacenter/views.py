@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import mimetypes
+from email.utils import format_datetime
 from typing import Any
 
 from werkzeug.wrappers import Response
@@ -828,3 +829,42 @@ def repo_participants(ctx: Ctx, project_key: str, repo_slug: str) -> dict:
         if not needle or needle in f"{ctx.site.users[slug].name} {ctx.site.users[slug].display_name}".lower()
     ]
     return page(ctx.request, found, lambda u: s.user(ctx.world, ctx.site, u))
+
+
+def _format_patch(repo: DcRepository, commits: list[Commit]) -> str:
+    """`git format-patch --stdout` text for `commits` (oldest first), one mail per commit."""
+    out = []
+    for c in commits:
+        parent = repo.git.commits[c.parents[0]].tree if c.parents else {}
+        subject, _, body = c.message.partition("\n")
+        out.append(
+            f"From {c.hash} Mon Sep 17 00:00:00 2001\n"
+            f"From: {c.author_raw}\n"
+            f"Date: {format_datetime(c.date)}\n"
+            f"Subject: [PATCH] {subject}\n\n"
+            + (body.strip() + "\n" if body.strip() else "")
+            + "---\n"
+            + merge.unified_diff(parent, c.tree)
+            + "\n"
+        )
+    return "".join(out)
+
+
+def repo_patch(ctx: Ctx, project_key: str, repo_slug: str) -> Response:
+    """`GET {R}/patch?until=&since=`: the commits in `until` not in `since` as a patch series."""
+    repo = ctx.repo(project_key, repo_slug)
+    if not ctx.args.get("until"):
+        raise _bad("until must be supplied", "until")
+    until = _resolve(ctx, repo, ctx.args["until"])
+    since = ctx.args.get("since")
+    exclude = [_resolve(ctx, repo, since).hash] if since else list(until.parents[:1])
+    commits = World.log(ctx.world, repo.git, [until.hash], exclude)
+    return _text(_format_patch(repo, list(reversed(commits))))
+
+
+def pr_patch(ctx: Ctx, project_key: str, repo_slug: str, pr_id: int) -> Response:
+    """`GET {PR}.patch`: the pull request's commits as a patch series."""
+    repo = ctx.repo(project_key, repo_slug)
+    pr = ctx.site.pull_request(repo, pr_id)
+    commits = World.log(ctx.world, repo.git, [pr.from_hash], [pr.to_hash])
+    return _text(_format_patch(repo, list(reversed(commits))))

@@ -533,3 +533,16 @@ def test_repository_participants_feed_people_pickers(emu):
     ]
     assert [u["slug"] for u in get(emu, R + "/participants", filter="Dun").json()["values"]] == ["dave"]
     assert get(emu, R + "/participants", role="OWNER").status_code == 400
+
+
+def test_patch_series_of_a_range_and_of_a_pull_request(emu):
+    series = get(emu, R + "/pull-requests/2.patch")
+    assert series.headers["Content-Type"].startswith("text/plain")
+    subjects = [line for line in series.text.splitlines() if line.startswith("Subject: ")]
+    assert subjects == ["Subject: [PATCH] Raise the rate limit", "Subject: [PATCH] Document the limits"]
+    assert "From: Bob Berg <bob@example.test>" in series.text and "+BURST = 60" in series.text
+    ranged = get(emu, R + "/patch", until="feature/rate-limits", since="main").text
+    assert ranged.count("Subject: [PATCH]") == 2
+    single = get(emu, R + "/patch", until="feature/rate-limits").text
+    assert single.count("Subject: [PATCH]") == 1 and "Document the limits" in single
+    assert get(emu, R + "/patch").status_code == 400
