@@ -1,4 +1,5 @@
-"""A Bitbucket Cloud API 2.0 emulator for bbdash's tests, demo and benchmarks.
+"""A Bitbucket Cloud API 2.0 emulator (and a Bitbucket Data Center site beside it) for bbdash's tests, demo and
+benchmarks.
 
 It imports nothing of `bitbucket_sync` or `dashboard` (and not Django): an emulator that shares the client's code
 repeats its mistakes.
@@ -10,6 +11,8 @@ In-process use::
     emu.api_url                  # "http://127.0.0.1:<port>/2.0"
     emu.account("alice")         # {"display_name", "uuid", "account_id", "email", "username", "api_token", ...}
     emu.access_tokens            # [{"token", "name", "scope_kind", "scope", "scopes"}]
+    emu.datacenter_url           # "http://127.0.0.1:<port>/bitbucket/rest/api/1.0" (None without a site)
+    emu.datacenter_credentials   # {"url", "users": [{"name", "password", ...}], "tokens": [{"token", "kind", ...}]}
     emu.world.add_member("acme", "zoe")  # test-facing mutations, see below
     emu.stop()
 
@@ -43,6 +46,8 @@ Control API (only with `controls=True` / `--controls`; otherwise every `/_emulat
                                             events when given; logged as dropped, never sent nor retried; ``GET``
                                             shows the rule, ``DELETE`` stops it
 ``GET  /_emulator/accounts``                the seeded accounts and access tokens (as ``--credentials-out``)
+``POST /_emulator/datacenter/rate-limit``   ``{"capacity": 60, "fill_rate": 5}``: the Data Center site's token bucket
+                                            per user, then ``429`` with ``Retry-After``; ``DELETE`` off
 ``POST /_emulator/world/<action>``          change the world; the body holds the keyword arguments:
                                             ``rename-repository`` (workspace, repo_slug, new_name),
                                             ``delete-repository`` (workspace, repo_slug),

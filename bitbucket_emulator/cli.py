@@ -60,7 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     accounts, tokens = emu.accounts, emu.access_tokens
     if args.credentials_out:
         with open(args.credentials_out, "w", encoding="utf-8") as fh:
-            json.dump({"accounts": accounts, "access_tokens": tokens}, fh, indent=2)
+            data: dict = {"accounts": accounts, "access_tokens": tokens}
+            if emu.datacenter_credentials is not None:
+                data["datacenter"] = emu.datacenter_credentials
+            json.dump(data, fh, indent=2)
     print(f"Bitbucket emulator listening on {emu.api_url}", flush=True)
     print(
         f"  controls: {'on at ' + emu.base_url + '/_emulator/' if args.controls else 'off'}; "
@@ -80,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"             Bearer {t['token']}")
     else:
         print(f"  {len(accounts)} accounts, {len(tokens)} access tokens (use --credentials-out to get them)")
+    if emu.datacenter_url:
+        print(f"  Data Center site at {emu.datacenter_url} (users and tokens: --credentials-out)")
     sys.stdout.flush()
     signal.signal(signal.SIGTERM, lambda *_: emu._stopped.set())
     emu.serve_forever()

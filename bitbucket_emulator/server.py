@@ -13,11 +13,25 @@ from .cloud import webhook_payloads
 from .cloud.app import EmulatorApp
 from .controls.switches import Controls
 from .controls.webhooks import WebhookDispatcher
+from .datacenter.app import DataCenterApp
+from .datacenter.routes import ROUTES as DATACENTER_ROUTES
 from .http_server import Handler, Server
 from .world import persistence
 from .world.state import World
 
 log = logging.getLogger("bitbucket_emulator")
+
+
+class Sites:
+    """The HTTP entry: requests under the Data Center site's context path go to its app, the rest to Cloud's."""
+
+    def __init__(self, cloud: EmulatorApp, datacenter: DataCenterApp):
+        self.cloud, self.datacenter = cloud, datacenter
+
+    def __call__(self, environ, start_response):
+        if self.datacenter.handles(environ.get("PATH_INFO", "")):
+            return self.datacenter(environ, start_response)
+        return self.cloud(environ, start_response)
 
 
 class Emulator:
@@ -60,12 +74,15 @@ class Emulator:
         """Build the world (from `state_file` if it exists, else from `seed`), listen, return once listening."""
         if state_file and os.path.exists(state_file):
             world = persistence.load(state_file)
+            # The state file keeps the Cloud world only; the Data Center site comes back from the seed.
+            if seed != "scale":  # the scale seed has no Data Center site (and is slow to build)
+                world.datacenter = seeds.load_seed(seed, **scale_params).datacenter
         else:
             world = seeds.load_seed(seed, **scale_params)
         world.app_passwords_enabled = app_passwords
         app = EmulatorApp(world, controls_enabled=controls)
         handler = type("Handler", (Handler,), {"verbose": verbose})
-        server = Server(host, port, app, handler=handler)
+        server = Server(host, port, Sites(app, DataCenterApp(world, app.controls, DATACENTER_ROUTES)), handler=handler)
         emu = cls(world, server, app, state_file)
         emu._seed = (seed, scale_params)
         app.emulator = emu
@@ -79,6 +96,12 @@ class Emulator:
 
     # ---- accounts --------------------------------------------------------------------------------------------
     @property
+    def datacenter_url(self) -> str | None:
+        """`<base>/<context>/rest/api/1.0` of the Data Center site, when the world has one."""
+        site = self.world.datacenter
+        return None if site is None else f"{self.base_url}{site.context_path}/rest/api/1.0"
+
+    @property
     def accounts(self) -> list[dict]:
         with self.world.lock:
             return _accounts(self.world)
@@ -87,6 +110,32 @@ class Emulator:
     def access_tokens(self) -> list[dict]:
         with self.world.lock:
             return _access_tokens(self.world)
+
+    @property
+    def datacenter_credentials(self) -> dict | None:
+        """The Data Center site's users (Basic name:password) and HTTP access tokens, as `--credentials-out`
+        writes them; None without a site."""
+        with self.world.lock:
+            site = self.world.datacenter
+            if site is None:
+                return None
+            users = [
+                {"name": u.name, "slug": u.slug, "display_name": u.display_name, "password": u.password}
+                for u in site.users.values()
+            ]
+            tokens = [
+                {
+                    "name": t.name,
+                    "kind": t.kind,
+                    "scope": t.owner_slug
+                    if t.kind == "personal"
+                    else "/".join(filter(None, [t.project_key, t.repo_slug])),
+                    "permissions": list(t.permissions),
+                    "token": t.token,
+                }
+                for t in site.tokens.values()
+            ]
+        return {"url": self.datacenter_url, "users": users, "tokens": tokens}
 
     def account(self, username: str) -> dict:
         for a in self.accounts:

@@ -115,6 +115,12 @@ def handle(request: Request, world: World, c: Controls, emulator: EmulatorHandle
             elif method == "DELETE":
                 c.set_rate_limit(None)
             return _json(c.describe()["rate_limit"])
+        if path == "/_emulator/datacenter/rate-limit":
+            if method == "POST":
+                c.set_dc_rate_limit(body.get("capacity", 60), body.get("fill_rate", 5.0))
+            elif method == "DELETE":
+                c.set_dc_rate_limit(None)
+            return _json(c.describe()["datacenter_rate_limit"])
         if path == "/_emulator/faults":
             if method == "POST":
                 c.set_fault(

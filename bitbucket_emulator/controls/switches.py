@@ -9,6 +9,7 @@ change it at run time. Counters are kept per credential (`api_token:alice`, `app
 from __future__ import annotations
 
 import copy
+import math
 import random
 import threading
 import time
@@ -41,6 +42,15 @@ FAULT_KINDS = ("500", "555", "409", "drop", "slow")
 
 
 @dataclass
+class TokenBucket:
+    """Data Center's rate limiter (reference §6): per user, `capacity` tokens refilled at `fill_rate` per second;
+    a request takes one token, an empty bucket answers 429 with `Retry-After` (whole seconds)."""
+
+    capacity: int = 60
+    fill_rate: float = 5.0
+
+
+@dataclass
 class WebhookDrop:
     """Webhook deliveries to lose: the next `remaining` (every one while it is None), of `events` only if given."""
 
@@ -65,6 +75,8 @@ class Controls:
         self.commit_links: dict[str, int] = {}
         self.webhook_drop: WebhookDrop | None = None
         self._windows: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self.dc_rate_limit: TokenBucket | None = None
+        self._buckets: dict[str, tuple[float, float]] = {}  # credential -> (tokens, at)
         self.clock = time.monotonic  # the rate limiter's clock; tests replace it to roll the window on
         self.reset_counts()
 
@@ -144,6 +156,33 @@ class Controls:
         with self.lock:
             return len(self._windows.get((credential, rl.resource), ())), rl
 
+    # ---- Data Center token bucket ---------------------------------------------------------------------------
+    def set_dc_rate_limit(self, capacity: int | None, fill_rate: float = 5.0) -> None:
+        """Switch Data Center's token bucket on (`capacity` tokens, `fill_rate` per second) or off (None)."""
+        with self.lock:
+            self._buckets.clear()
+            if capacity is None:
+                self.dc_rate_limit = None
+                return
+            if int(capacity) < 1 or float(fill_rate) <= 0:
+                raise ValueError("capacity must be at least 1 and fill_rate above 0")
+            self.dc_rate_limit = TokenBucket(int(capacity), float(fill_rate))
+
+    def take_dc_token(self, credential: str) -> int | None:
+        """Take a token from this credential's bucket; None when granted, else the seconds to wait."""
+        bucket = self.dc_rate_limit
+        if bucket is None:
+            return None
+        now = self.clock()
+        with self.lock:
+            tokens, at = self._buckets.get(credential, (float(bucket.capacity), now))
+            tokens = min(float(bucket.capacity), tokens + (now - at) * bucket.fill_rate)
+            if tokens >= 1.0:
+                self._buckets[credential] = (tokens - 1.0, now)
+                return None
+            self._buckets[credential] = (tokens, now)
+            return max(1, math.ceil((1.0 - tokens) / bucket.fill_rate))
+
     # ---- faults ----------------------------------------------------------------------------------------------
     def set_fault(self, every: int | None, kind: str = "500", delay: float = 2.0, path: str = "") -> None:
         with self.lock:
@@ -155,9 +194,11 @@ class Controls:
                 raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS)}")
             self.fault = Fault(int(every), kind, float(delay), path)
 
-    def next_fault(self, path: str) -> Fault | None:
+    def next_fault(self, path: str, default_prefix: str = "/2.0/") -> Fault | None:
+        """The fault for this request, if one is due; without a `path` a fault covers every API request (Cloud's
+        `/2.0/` and, through `default_prefix`, Data Center's `<context>/rest/`)."""
         fault = self.fault
-        if fault is None or not path.startswith(fault.path or "/2.0/"):
+        if fault is None or not path.startswith(fault.path or default_prefix):
             return None
         with self.lock:
             self._fault_counter += 1
@@ -202,6 +243,7 @@ class Controls:
         return {
             "latency": {"ms": self.latency_ms, "jitter_ms": self.jitter_ms},
             "rate_limit": self.rate_limit.__dict__ if self.rate_limit else None,
+            "datacenter_rate_limit": self.dc_rate_limit.__dict__ if self.dc_rate_limit else None,
             "faults": self.fault.__dict__ if self.fault else None,
             "slow_merges": self.slow_merges,
             "webhook_drops": drop.describe() if drop else None,
@@ -213,4 +255,5 @@ class Controls:
         self.stop_dropping_webhooks()
         self.set_latency(0)
         self.set_rate_limit(None)
+        self.set_dc_rate_limit(None)
         self.set_fault(None)

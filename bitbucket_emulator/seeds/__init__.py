@@ -11,6 +11,7 @@ from ..world.objects import WorldError
 from ..world.state import World
 from . import demo_files
 from .build import build_world
+from .datacenter import demo_datacenter_spec
 from .scale import scale_world
 
 
@@ -25,7 +26,7 @@ def demo_spec() -> dict[str, Any]:
 def load_seed(seed: str | dict | None, **scale_params: int) -> World:
     """`demo` (also None), `scale` (with `scale_params`), `empty`, a seed document, or the path of a seed file."""
     if seed is None or seed == "demo":
-        return build_world(demo_spec())
+        return build_world({**demo_spec(), "datacenter": demo_datacenter_spec()})
     if isinstance(seed, dict):
         return build_world(seed)
     if seed == "scale":

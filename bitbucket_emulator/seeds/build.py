@@ -21,6 +21,7 @@ from ..world.objects import (
     Workspace,
 )
 from ..world.state import World
+from .datacenter import build_datacenter
 
 EPOCH = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 
@@ -98,6 +99,9 @@ def build_world(spec: dict[str, Any], epoch: datetime = EPOCH) -> World:
 
     for t in spec.get("access_tokens", []):
         build_token(world, t, epoch)
+
+    if spec.get("datacenter"):
+        build_datacenter(world, spec["datacenter"], epoch)
 
     world.clock = real_clock
     world.version = 0

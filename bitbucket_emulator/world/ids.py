@@ -82,3 +82,12 @@ def parse_time(text: str) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value
+
+
+def dc_token_for(name: str) -> str:
+    """A Data Center HTTP access token look-alike (`BBDC-` and 44 characters, as issued since 8.x)."""
+    return "BBDC-" + _token_body("dc-token", name, 44)
+
+
+def dc_password_for(name: str) -> str:
+    return "dc-" + _token_body("dc-password", name, 16)

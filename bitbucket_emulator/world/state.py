@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from . import ids
+from .datacenter import DataCenterSite
 from .merge import MergeConflict, Tree, merge_trees, tree_digest
 from .objects import (
     MERGE_STRATEGIES,
@@ -70,6 +71,7 @@ class World:
         self.workspaces: dict[str, Workspace] = {}
         self.repositories: dict[str, Repository] = {}
         self.merge_tasks: dict[str, MergeTask] = {}
+        self.datacenter: DataCenterSite | None = None  # a Data Center instance served beside Cloud, if seeded
         self.next_comment_id = 1000
         # Called as listener(event_key, repository, actor, **objects) after each change worth a webhook.
         self.listeners: list[Callable[..., None]] = []
@@ -737,7 +739,15 @@ class World:
     def replace_with(self, other: World) -> None:
         """Take over another world's contents, keeping this one's lock, listeners, address and switches."""
         with self.lock:
-            for name in ("users", "access_tokens", "workspaces", "repositories", "merge_tasks", "next_comment_id"):
+            for name in (
+                "users",
+                "access_tokens",
+                "workspaces",
+                "repositories",
+                "merge_tasks",
+                "next_comment_id",
+                "datacenter",
+            ):
                 setattr(self, name, getattr(other, name))
             self.clock = Clock()
             self.cache = {}

@@ -23,6 +23,7 @@ ALLOWED = {
     "controls": {"world"},
     "seeds": {"world"},
     "cloud": {"world", "controls"},
+    "datacenter": {"world", "controls"},
 }
 THIRD_PARTY = {"werkzeug"}
 

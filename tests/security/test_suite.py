@@ -95,6 +95,7 @@ def test_personas_see_what_their_access_allows(client, personas):
 def test_reset_emulator_undoes_what_a_test_changed(emulator):
     emulator.controls.set_latency(ms=500)
     emulator.controls.set_rate_limit(1)
+    emulator.controls.set_dc_rate_limit(1)
     emulator.controls.set_fault(every=1, kind="500")
     emulator.controls.drop_webhooks()
     emulator.controls.slow_merges = True
@@ -109,6 +110,7 @@ def test_reset_emulator_undoes_what_a_test_changed(emulator):
     assert described == {
         "latency": {"ms": 0.0, "jitter_ms": 0.0},
         "rate_limit": None,
+        "datacenter_rate_limit": None,
         "faults": None,
         "slow_merges": False,
         "webhook_drops": None,

@@ -1,0 +1,64 @@
+"""Data Center's routes, relative to `<context>/rest/api/{1.0|latest}` (reference §8.1 to §8.4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import views as v
+
+P = "/projects/<project_key>"
+R = P + "/repos/<repo_slug>"
+PR = R + "/pull-requests/<int:pr_id>"
+
+ROUTES: list[tuple[str, Callable[..., Any]]] = [
+    ("/application-properties", v.application_properties),
+    ("/users", v.users),
+    ("/users/<user_slug>", v.user),
+    ("/projects", v.projects),
+    (P, v.project),
+    (P + "/permissions/users", v.project_user_permissions),
+    (P + "/repos", v.project_repos),
+    ("/repos", v.repos),
+    ("/dashboard/pull-requests", v.dashboard_pull_requests),
+    ("/inbox/pull-requests", v.inbox_pull_requests),
+    (R, v.repository),
+    (R + "/permissions/users", v.repo_user_permissions),
+    (R + "/participants", v.repo_participants),
+    (R + "/branches", v.branches),
+    (R + "/branches/default", v.branches_default),
+    (R + "/default-branch", v.default_branch),
+    (R + "/tags", v.tags),
+    (R + "/tags/<path:name>", v.tag),
+    (R + "/commits", v.commits),
+    (R + "/commits/<commit_id>", v.commit),
+    (R + "/commits/<commit_id>/changes", v.commit_changes),
+    (R + "/commits/<commit_id>/diff", v.commit_diff),
+    (R + "/commits/<commit_id>/diff/<path:path>", v.commit_diff),
+    (R + "/compare/commits", v.compare_commits),
+    (R + "/compare/changes", v.compare_changes),
+    (R + "/compare/diff", v.compare_diff),
+    (R + "/compare/diff/<path:path>", v.compare_diff),  # the spec writes `diff{path}`: no slash of its own
+    (R + "/diff", v.repo_diff),
+    (R + "/diff/<path:path>", v.repo_diff),
+    (R + "/patch", v.repo_patch),
+    (R + "/files", v.files),
+    (R + "/files/<path:path>", v.files),
+    (R + "/browse", v.browse),
+    (R + "/browse/<path:path>", v.browse),
+    (R + "/raw/<path:path>", v.raw),
+    (R + "/pull-requests", v.pull_requests),
+    (PR, v.pull_request),
+    (PR + "/participants", v.pr_participants),
+    (PR + "/activities", v.activities),
+    (PR + "/commits", v.pr_commits),
+    (PR + "/merge", v.pr_merge_status),
+    (PR + "/blocker-comments", v.blocker_comments),
+    (PR + "/comments", v.pr_comments),
+    (PR + "/comments/<int:comment_id>", v.pr_comment),
+    (PR + "/changes", v.pr_changes),
+    (PR + "/diff", v.pr_diff),
+    (PR + "/diff/<path:path>", v.pr_diff),
+    (R + "/pull-requests/<int:pr_id>.diff", v.pr_diff_text),
+    (R + "/pull-requests/<int:pr_id>.patch", v.pr_patch),
+]

@@ -1,0 +1,243 @@
+"""A Bitbucket Data Center instance beside the Cloud world: its users, HTTP access tokens, projects (including
+personal `~user` projects), repositories and pull requests.
+
+Data Center is a different product with its own identities (numeric ids, login names and slugs, permission names such
+as `REPO_READ`), so it is a sibling of the Cloud state rather than a marked workspace: nothing of it shows through the
+Cloud API. Its git-like content reuses the world's `Repository` (commits, trees, branches, tags) and the World's
+history helpers (`resolve`, `log`, `merge_base`); its pull requests carry what Data Center has and Cloud lacks
+(`version`, the NEEDS_WORK reviewer status, per-repository ids).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .objects import Repository, WorldError
+
+# Bitbucket permission names; a project grant implies the same level on every repository of the project.
+PERMISSION_LEVEL = {
+    "PROJECT_VIEW": 1,
+    "PROJECT_READ": 1,
+    "PROJECT_WRITE": 2,
+    "PROJECT_ADMIN": 3,
+    "REPO_READ": 1,
+    "REPO_WRITE": 2,
+    "REPO_ADMIN": 3,
+}
+PROJECT_PERMISSIONS = ("PROJECT_READ", "PROJECT_WRITE", "PROJECT_ADMIN")
+REPO_PERMISSIONS = ("REPO_READ", "REPO_WRITE", "REPO_ADMIN")
+TOKEN_KINDS = ("personal", "project", "repository")
+PARTICIPANT_STATUSES = ("UNAPPROVED", "NEEDS_WORK", "APPROVED")
+
+
+class DcError(WorldError):
+    """A Data Center error: the status, the message and the Java exception name the `errors` envelope carries."""
+
+    def __init__(self, status: int, message: str, exception: str | None, context: str | None = None):
+        super().__init__(status, message)
+        self.exception = exception
+        self.context = context
+
+
+EXC = "com.atlassian.bitbucket."
+
+
+def not_permitted() -> DcError:
+    return DcError(401, "You are not permitted to access this resource", EXC + "AuthorisationException")
+
+
+@dataclass
+class DcUser:
+    id: int
+    name: str  # login name (used in request bodies)
+    slug: str  # URL form
+    display_name: str
+    email: str
+    password: str
+    uuid: str  # the world's key for authorship of commits, comments and reviews
+    active: bool = True
+    sysadmin: bool = False
+    user_type: str = "NORMAL"  # NORMAL | SERVICE
+
+
+@dataclass
+class DcToken:
+    """An HTTP access token: `personal` (of a user), `project` or `repository` (Bearer only, a service user)."""
+
+    id: str  # Data Center token ids are 12-digit strings
+    token: str
+    name: str
+    kind: str  # one of TOKEN_KINDS
+    permissions: list[str]
+    created: datetime
+    owner_slug: str | None = None  # personal tokens
+    project_key: str | None = None  # project and repository tokens
+    repo_slug: str | None = None  # repository tokens
+    service_user: DcUser | None = None  # the user a project/repository token acts as
+
+
+@dataclass
+class DcProject:
+    id: int
+    key: str  # `~slug` for a personal project
+    name: str
+    description: str = ""
+    public: bool = False
+    owner_slug: str | None = None  # personal projects
+    permissions: dict[str, str] = field(default_factory=dict)  # user slug -> PROJECT_*
+
+    @property
+    def personal(self) -> bool:
+        return self.owner_slug is not None
+
+
+@dataclass
+class DcParticipant:
+    user_slug: str
+    role: str  # AUTHOR | REVIEWER | PARTICIPANT
+    status: str = "UNAPPROVED"  # one of PARTICIPANT_STATUSES
+    last_reviewed_commit: str | None = None
+    status_date: datetime | None = None  # when the status was last set (an APPROVED/REVIEWED activity)
+
+
+@dataclass
+class DcComment:
+    id: int
+    author_slug: str
+    text: str
+    created: datetime
+    updated: datetime
+    version: int = 0
+    severity: str = "NORMAL"  # NORMAL | BLOCKER (a task)
+    state: str = "OPEN"  # OPEN | RESOLVED
+    anchor: dict | None = None  # {path, line, lineType, fileType, fromHash, toHash, diffType} for inline comments
+    replies: list[DcComment] = field(default_factory=list)
+
+
+@dataclass
+class DcPullRequest:
+    id: int  # per target repository, from 1
+    title: str
+    description: str
+    state: str  # OPEN | MERGED | DECLINED
+    from_branch: str
+    from_hash: str
+    to_branch: str
+    to_hash: str
+    created: datetime
+    updated: datetime
+    author: DcParticipant
+    version: int = 0
+    draft: bool = False
+    closed: datetime | None = None
+    merge_commit: str | None = None
+    reviewers: list[DcParticipant] = field(default_factory=list)
+    participants: list[DcParticipant] = field(default_factory=list)
+    comments: list[DcComment] = field(default_factory=list)  # thread roots, oldest first
+
+    def everyone(self) -> list[DcParticipant]:
+        return [self.author, *self.reviewers, *self.participants]
+
+
+@dataclass
+class DcRepository:
+    id: int
+    slug: str
+    name: str
+    project_key: str
+    git: Repository  # commits, trees, branches, tags (`git.mainbranch` is the configured default branch)
+    description: str = ""
+    public: bool = False
+    archived: bool = False
+    forkable: bool = True
+    permissions: dict[str, str] = field(default_factory=dict)  # user slug -> REPO_*
+    pull_requests: dict[int, DcPullRequest] = field(default_factory=dict)
+
+
+@dataclass
+class DataCenterSite:
+    """One Data Center instance, served under `context_path` (e.g. `/bitbucket`)."""
+
+    context_path: str = "/bitbucket"
+    version: str = "10.0.1"
+    build_number: str = "10000001"
+    build_date: int = 1_717_000_000_000
+    display_name: str = "Bitbucket"
+    users: dict[str, DcUser] = field(default_factory=dict)  # by slug
+    tokens: dict[str, DcToken] = field(default_factory=dict)  # by secret
+    projects: dict[str, DcProject] = field(default_factory=dict)  # by key as written
+    repositories: list[DcRepository] = field(default_factory=list)
+    next_id: int = 1
+
+    # ---- lookups (missing things answer Data Center's NoSuch* exceptions) -------------------------------------
+    def user(self, slug: str) -> DcUser:
+        user = self.users.get(slug) or next((u for u in self.users.values() if u.name == slug), None)
+        if user is None:
+            raise DcError(404, f"User {slug} does not exist.", EXC + "user.NoSuchUserException")
+        return user
+
+    def user_by_uuid(self, uuid: str) -> DcUser | None:
+        return next((u for u in self.users.values() if u.uuid == uuid), None)
+
+    def project(self, key: str) -> DcProject:
+        for p in self.projects.values():
+            if p.key.lower() == key.lower():
+                return p
+        raise DcError(404, f"Project {key} does not exist.", EXC + "project.NoSuchProjectException")
+
+    def repository(self, key: str, slug: str) -> DcRepository:
+        project = self.project(key)
+        for r in self.repositories:
+            if r.project_key == project.key and r.slug == slug.lower():
+                return r
+        raise DcError(
+            404, f"Repository {project.key}/{slug} does not exist.", EXC + "repository.NoSuchRepositoryException"
+        )
+
+    def repos_of(self, project: DcProject) -> list[DcRepository]:
+        return sorted((r for r in self.repositories if r.project_key == project.key), key=lambda r: r.name.lower())
+
+    def pull_request(self, repo: DcRepository, pr_id: int) -> DcPullRequest:
+        pr = repo.pull_requests.get(pr_id)
+        if pr is None:
+            raise DcError(
+                404,
+                f"Pull request {pr_id} does not exist in {repo.project_key}/{repo.slug}.",
+                EXC + "pull.NoSuchPullRequestException",
+            )
+        return pr
+
+    def allocate_id(self) -> int:
+        self.next_id += 1
+        return self.next_id - 1
+
+    # ---- permissions -----------------------------------------------------------------------------------------
+    def user_project_level(self, user: DcUser | None, project: DcProject) -> int:
+        """0 none, 1 read (or view through a repository), 2 write, 3 admin; public projects are readable by all."""
+        if user is not None and user.sysadmin:
+            return 3
+        level = 1 if project.public else 0
+        if user is None:
+            return level
+        if project.owner_slug == user.slug:
+            return 3
+        return max(level, PERMISSION_LEVEL.get(project.permissions.get(user.slug, ""), 0))
+
+    def user_repo_level(self, user: DcUser | None, repo: DcRepository) -> int:
+        project = self.projects[repo.project_key]
+        level = max(self.user_project_level(user, project), 1 if repo.public else 0)
+        if user is not None:
+            level = max(level, PERMISSION_LEVEL.get(repo.permissions.get(user.slug, ""), 0))
+        return level
+
+    def can_view_project(self, user: DcUser | None, project: DcProject) -> bool:
+        """PROJECT_VIEW: a project grant, a public project, or access to any repository in it."""
+        if self.user_project_level(user, project):
+            return True
+        return any(self.user_repo_level(user, r) for r in self.repos_of(project))
+
+
+def token_level(token: DcToken, prefix: str) -> int:
+    """The highest level a token's permissions give for `PROJECT_` or `REPO_` names."""
+    return max((PERMISSION_LEVEL[p] for p in token.permissions if p.startswith(prefix)), default=0)
