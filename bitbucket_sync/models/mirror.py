@@ -199,9 +199,6 @@ class Branch(models.Model):
     target_message = models.TextField(blank=True)
     target_author_raw = models.CharField(max_length=500, blank=True)
     target_author = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    # Ahead/behind the main branch, where the mirror knows it (None: not computed).
-    ahead = models.PositiveIntegerField(null=True, blank=True)
-    behind = models.PositiveIntegerField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
 

@@ -171,7 +171,7 @@ def test_repository_list_search_filter_and_sort(client, site):
 def test_repository_pages_show_branches_prs_and_watchers(client, site):
     api = site["api"]
     f.branch(api, "main")
-    f.branch(api, "feature/login", ahead=3, behind=1)
+    f.branch(api, "feature/login")
     f.pull_request(api, title="Login form", source_branch="feature/login")
     f.watcher(api, site["other"])
     client.force_login(site["viewer"])
