@@ -17,7 +17,7 @@ def test_mention_alice_from_the_comment_box(page, live_server, login, demo_mirro
     login("bob")
     page.goto(f"{live_server.url}/acme/api-server/pull-requests/{pr.number}")
     page.locator("summary", has_text="Comment").click()
-    box = page.get_by_label("Comment", exact=True)
+    box = page.locator("details.comment-box").get_by_label("Comment", exact=True)
     box.press_sequentially("Please review @al")
     alice = page.get_by_role("listbox").get_by_role("option").filter(has_text="Alice Adams")
     alice.wait_for()
