@@ -99,6 +99,7 @@ def test_a_review_round_then_changes_since_the_review(act_world, page, live_serv
     review.get_by_label("Request changes").check()
     review.get_by_role("button", name="Publish review").click()
     page.get_by_text(re.compile("Review published: .*changes requested")).wait_for()
+    page.wait_for_load_state("networkidle")
     keep("review-round-published")
 
     # alice pushes a commit changing the line bob commented on; the mirror learns of it.
