@@ -81,8 +81,8 @@ def test_a_review_round_then_changes_since_the_review(act_world, page, live_serv
     review = page.locator("#pr-review")
     review.get_by_text("1 pending").wait_for()
 
-    # A reply in alice's thread, then resolve it.
-    thread = keep_py.locator(f"#thread-{question.id}")
+    # A reply in alice's thread, then resolve it, from the discussion (the diff shows the same thread, same ids).
+    thread = page.locator("#pr-discussion").locator(f"#thread-{question.id}")
     thread.get_by_label("Reply").fill("Yes, 3 is right.")
     thread.get_by_role("button", name="Reply", exact=True).click()
     thread.get_by_text("Reply posted.").wait_for()

@@ -80,6 +80,8 @@ def test_discussion_lists_threads_with_their_anchors_and_keeps_the_activity(demo
     # The diff shows the same threads under their lines: a form swaps its own copy, not the first with the id.
     targets = set(re.findall(r'hx-target="([^"]*)"', html))
     assert targets == {"closest .thread"}
+    # ...and a label's `for` finds only the first copy's box: each box names itself.
+    assert html.count('aria-label="Reply"') == 3
 
 
 def test_reply_swaps_the_thread_audits_once_and_ignores_a_double_submit(demo_world, alice):
