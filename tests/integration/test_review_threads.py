@@ -77,6 +77,11 @@ def test_discussion_lists_threads_with_their_anchors_and_keeps_the_activity(demo
     assert f'id="edit-text-{mine.id}"' in html and f'id="edit-text-{inline.id}"' not in html
     assert 'data-draft-key="reply-' in html and f'data-draft-url="{PR}/drafts"' in html
     assert "<h3>Activity</h3>" in html and "approved" in html
+    # The diff shows the same threads under their lines: a form swaps its own copy, not the first with the id.
+    targets = set(re.findall(r'hx-target="([^"]*)"', html))
+    assert targets == {"closest .thread"}
+    # ...and a label's `for` finds only the first copy's box: each box names itself.
+    assert html.count('aria-label="Reply"') == 3
 
 
 def test_reply_swaps_the_thread_audits_once_and_ignores_a_double_submit(demo_world, alice):

@@ -172,6 +172,8 @@ def test_base_page_keeps_htmx_from_eval_and_injected_style(alice):
     assert config["allowEval"] is False
     assert config["includeIndicatorStyles"] is False
     assert config["allowScriptTags"] is False
+    # Settling copies an old element's `style` attribute onto its swapped-in twin: an inline style the CSP refuses.
+    assert "style" not in config["attributesToSettle"]
 
 
 def test_static_names_come_from_the_manifest_and_are_served(alice):
