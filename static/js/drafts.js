@@ -46,11 +46,16 @@
     });
   }
 
+  // Saves still on their way, by box key: a form waits for them before it is sent, so a save cannot reach the
+  // server after the send that posted (and forgot) the text, and bring it back.
+  var inFlight = new Map();
+
   function save(box, keepalive) {
     clearTimeout(timers.get(box));
     timers.delete(box);
     var text = box.value;
-    return send(box.dataset.draftUrl, box.dataset.draftKey, text, keepalive).then(
+    var key = box.dataset.draftKey;
+    var saving = send(box.dataset.draftUrl, key, text, keepalive).then(
       function (response) {
         if (response.ok) {
           status(box, text.trim() ? "Draft saved." : "");
@@ -64,7 +69,24 @@
         status(box, "Draft not saved: the dashboard cannot be reached; keep this page open.");
       }
     );
+    // Settled either way (a refused save says so beside its box): what a waiting form needs to know.
+    var settled = saving.then(null, function () {});
+    inFlight.set(key, settled);
+    settled.then(function () {
+      if (inFlight.get(key) === settled) inFlight.delete(key);
+    });
+    return saving;
   }
+
+  document.addEventListener("htmx:confirm", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement)) return;
+    var waiting = boxes(form).map(function (box) { return inFlight.get(box.dataset.draftKey); }).filter(Boolean);
+    if (!waiting.length) return;
+    event.preventDefault();
+    // Then htmx sends it as it would have (its own hx-confirm question, if any, still asked).
+    Promise.all(waiting).then(function () { event.detail.issueRequest(); });
+  });
 
   function restore(box) {
     if (box.dataset.draftReady) return;
@@ -141,6 +163,9 @@
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (event.detail.requestConfig.verb !== "get") return;
     boxes(event.detail.target).forEach(function (box) {
+      // Its save still waiting is the new box's now: this one is about to leave the page.
+      clearTimeout(timers.get(box));
+      timers.delete(box);
       if (box.value.trim()) carried[box.dataset.draftKey] = { text: box.value, at: Date.now() };
     });
   });
@@ -154,8 +179,11 @@
   }
 
   // Leaving with a save still waiting: send it now (keepalive outlives the page).
+  // Only boxes still on the page: one swapped out had its text carried over (or its form sent) already.
   window.addEventListener("pagehide", function () {
-    timers.forEach(function (_, box) { save(box, true); });
+    timers.forEach(function (_, box) {
+      if (box.isConnected) save(box, true);
+    });
   });
 
   document.addEventListener("htmx:load", function (event) { setUp(event.target); });
