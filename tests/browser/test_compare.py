@@ -42,7 +42,8 @@ def test_real_ahead_behind_then_compare_and_open_a_pull_request(act_world, page,
 
     page.goto(f"{live_server.url}/acme/api-server/branches/")
     cell = page.locator(f"#ahead-behind-{branch.pk}")
-    cell.scroll_into_view_if_needed()
+    # Brought on screen (its counts are read once it is); it may already be there and swap itself meanwhile.
+    page.evaluate(f"() => document.querySelector('#ahead-behind-{branch.pk}')?.scrollIntoView()")
     page.wait_for_function(f"() => document.querySelector('#ahead-behind-{branch.pk}')?.innerText.includes('·')")
     assert cell.inner_text().strip() == "1 · 1"  # one commit of its own; main moved on by one
     assert "?" not in page.locator("#branch-table").inner_text()
