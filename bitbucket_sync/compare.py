@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from bitbucket_sync import branching
 from bitbucket_sync.browse import BRANCH_TIP_SECONDS, CONTENT_SECONDS, LiveReader, LiveReadError, live_reader
 from bitbucket_sync.client import NotFound
 from bitbucket_sync.client.records import Commit, CommitPage, DiffStat, DiffText
@@ -40,11 +41,16 @@ FULL_HASH = re.compile(r"[0-9a-f]{40}")  # the mirror's tips: anything else neve
 KNOWN, UNKNOWN, DEFERRED = "known", "unknown", "deferred"
 
 
-def comparison_base(repository: Repository) -> str:
-    """The branch every other branch is counted against: the repository's main branch.
-
-    The one place that decides it (the branching model's development branch, when there is one, belongs here)."""
-    return repository.main_branch
+def comparison_base(repository: Repository, credential: Credential | None = None) -> str:
+    """The branch every other branch is counted against: the branching model's development branch as the viewer's
+    credential reads it (`branching.branch_options`: one request, cached ten minutes and shared with branch
+    creation; not read past the budget reserve), else the repository's main branch. The one place that decides it."""
+    if credential is None:
+        return repository.main_branch
+    options = branching.cached_branch_options(credential=credential, repository=repository)
+    if options is None and not reserve_reached(credential):
+        options = branching.branch_options(credential=credential, repository=repository)
+    return options.development if options is not None and options.from_model else repository.main_branch
 
 
 @dataclass(frozen=True)

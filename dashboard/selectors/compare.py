@@ -50,15 +50,21 @@ def is_branch(repository: Repository, ref: str) -> bool:
 # --- the branches page ---------------------------------------------------------------------------------------------
 
 
-def base_branch(repository: Repository) -> Branch | None:
-    """The mirrored branch that the others are counted against (`comparison_base`)."""
-    return Branch.objects.live().filter(repository=repository, name=comparison_base(repository)).first()
+def base_name(user, repository: Repository) -> str:
+    """The name of the branch the others are counted against, as the viewer's credential sees the repository's
+    branching model (`comparison_base`)."""
+    return comparison_base(repository, active_credential(user))
+
+
+def base_branch(user, repository: Repository) -> Branch | None:
+    """The mirrored branch that the others are counted against."""
+    return Branch.objects.live().filter(repository=repository, name=base_name(user, repository)).first()
 
 
 def attach_ahead_behind(user, repository: Repository, branches: list[Any]) -> Branch | None:
     """Give each branch row of a page ``counts``: what was read before for its pair of tips with the viewer's
     credential (an ``AheadBehind``), or None when the cell must ask for it. No request; returns the base branch."""
-    base = base_branch(repository)
+    base = base_branch(user, repository)
     credential = active_credential(user) if base else None
     pairs = [(b.target_hash, base.target_hash) for b in branches if base and b.name != base.name]
     known = compare.cached_ahead_behind(credential, repository, pairs)
@@ -73,9 +79,9 @@ def branch_ahead_behind(user, repository: Repository, *, name: str) -> tuple[Bra
     branch = Branch.objects.live().filter(repository=repository, name=name).first()
     if branch is None:
         raise Http404("No such branch.")
-    base = base_branch(repository)
+    base = base_branch(user, repository)
     if base is None:
-        reason = f"the branch {comparison_base(repository) or '(none)'} it is counted against is not known yet"
+        reason = f"the branch {base_name(user, repository) or '(none)'} it is counted against is not known yet"
         return branch, AheadBehind(compare.UNKNOWN, reason=reason)
     if branch.name == base.name:
         return branch, None

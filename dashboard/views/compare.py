@@ -8,7 +8,6 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from bitbucket_sync.browse import LiveReadError
-from bitbucket_sync.compare import comparison_base
 from dashboard.forms.compare import CompareForm
 from dashboard.selectors import compare as selectors
 from dashboard.selectors.repositories import branch_names
@@ -27,7 +26,7 @@ def branch_compare_form(request: HtmxHttpRequest, workspace_slug: str, repo_slug
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug)
     data = request.GET.copy()
     if "source" in data and not data.get("destination"):
-        data["destination"] = comparison_base(repository)
+        data["destination"] = selectors.base_name(request.user, repository)
     form = CompareForm(data if "source" in data else None)
     if form.is_valid():
         return redirect(compare_url(workspace.slug, repository.slug, **form.cleaned_data))
@@ -73,6 +72,6 @@ def branch_ahead_behind(request: HtmxHttpRequest, workspace_slug: str, repo_slug
         "repository": repository,
         "branch": branch,
         "counts": counts,
-        "base": comparison_base(repository),
+        "base": selectors.base_name(request.user, repository),
     }
     return render(request, "compare/_ahead_behind.html", context)

@@ -5,10 +5,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from bitbucket_sync.compare import comparison_base
 from dashboard import selectors
 from dashboard.filters import SearchForm
-from dashboard.selectors.compare import attach_ahead_behind
+from dashboard.selectors.compare import attach_ahead_behind, base_name
 from dashboard.views import access
 from dashboard.views.htmx import HtmxHttpRequest, fragment
 
@@ -40,7 +39,7 @@ def branch_list(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -
     # Ahead/behind read before for these rows' tips (no request); the other cells ask once they are on screen.
     base = attach_ahead_behind(request.user, repository, page.object_list)
     context = {
-        "base": base.name if base else comparison_base(repository),
+        "base": base.name if base else base_name(request.user, repository),
         "workspace": workspace,
         "repository": repository,
         "form": form,

@@ -27,6 +27,9 @@ def _expected(emu, tip: str, base: str) -> tuple[int, int]:
 def alice(client, demo_mirror):
     cache.clear()
     client.force_login(demo_mirror.users["alice"])
+    # The branching model (which branch the others are counted against), read once and cached for ten minutes:
+    # what the branches page costs by itself is measured below; here the counts alone are.
+    client.get(f"{R}/branches/")
     return demo_mirror
 
 
@@ -39,12 +42,26 @@ def _cell(client, name: str):
 
 
 def test_branches_page_cells_ask_lazily_and_never_show_a_question_mark(client, alice):
+    cache.clear()
     before = _api_requests(alice.emulator)
     page = client.get(f"{R}/branches/")
     text = page.content.decode()
     assert page.status_code == 200 and ">?<" not in text
     assert 'hx-trigger="revealed"' in text and "counting…" in text
-    assert _api_requests(alice.emulator) == before  # the page itself asks Bitbucket nothing
+    # The page itself asks Bitbucket for the branching model only, once in ten minutes.
+    assert _api_requests(alice.emulator) == before + 1
+    client.get(f"{R}/branches/")
+    assert _api_requests(alice.emulator) == before + 1
+
+
+def test_counts_are_against_the_branching_models_development_branch(client, demo_mirror):
+    """mobile-app's model develops on `develop`: its branches are counted against it, and the page says so."""
+    cache.clear()
+    client.force_login(demo_mirror.users["alice"])
+    page = client.get("/acme/mobile-app/branches/").content.decode()
+    assert "not on develop" in page
+    form = client.get("/acme/mobile-app/branches/compare/", {"source": "main"})
+    assert form.status_code == 302 and form["Location"].endswith("/branches/compare/main..develop")
 
 
 def test_ahead_behind_cell_reads_real_counts_once_per_pair_of_tips(client, alice):
