@@ -27,7 +27,7 @@ from .errors import (
     NotRepositoryAdmin,
     Unavailable,
 )
-from .http import RequestRecord, Transport
+from .http import RequestRecord, Transport, TransportClient
 from .paths import UnsafePath, check_name, check_path, check_ref, stays_under
 from .records import (
     Account,
@@ -154,7 +154,7 @@ def _error_context(exc: BitbucketError) -> dict[str, Any]:
     }
 
 
-class BitbucketClient:
+class BitbucketClient(TransportClient):
     """Bitbucket Cloud REST API 2.0 for one credential.
 
     ``on_request`` is called once per HTTP request (each redirect hop and the single dropped-connection retry
@@ -174,26 +174,6 @@ class BitbucketClient:
             raise TypeError(f"auth must be an ApiToken, AppPassword or AccessToken, not {type(auth).__name__}")
         self.auth = auth
         self._http = Transport(auth, base_url=base_url, timeout=timeout, session=session, on_request=on_request)
-
-    def __repr__(self) -> str:
-        return f"<BitbucketClient {self.auth!r} at {self.base_url}>"
-
-    @property
-    def base_url(self) -> str:
-        return self._http.base_url
-
-    @property
-    def request_count(self) -> int:
-        return self._http.request_count
-
-    def close(self) -> None:
-        self._http.session.close()
-
-    def __enter__(self) -> BitbucketClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- helpers ----------------------------------------------------------------------------------------------
 

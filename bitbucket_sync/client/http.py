@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -437,3 +437,31 @@ class Transport:
             yield items, next_url
             url = next_url
             current_params = None  # `next` already carries every query parameter; re-adding them duplicates q
+
+
+class TransportClient:
+    """What every client is besides its endpoints: a credential's transport, its base URL and request count, and a
+    session to close (the clients are context managers)."""
+
+    auth: Auth
+    _http: Transport
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.auth!r} at {self.base_url}>"
+
+    @property
+    def base_url(self) -> str:
+        return self._http.base_url
+
+    @property
+    def request_count(self) -> int:
+        return self._http.request_count
+
+    def close(self) -> None:
+        self._http.session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -22,7 +22,7 @@ import requests
 from ..auth import AccessToken, BasicAuth
 from ..client import ALL_STATES, _file_path, _seg
 from ..errors import AuthError, BitbucketSchemaError, NotFound, Unavailable
-from ..http import RequestRecord
+from ..http import RequestRecord, TransportClient
 from ..paths import UnsafePath, check_ref, stays_under
 from ..records import (
     Account,
@@ -62,13 +62,15 @@ _SCOPE = re.compile(rf"^{re.escape(API)}/(?:projects/[^/?]+/repos/[^/?]+|project
 DataCenterAuth = AccessToken | BasicAuth
 
 
-class DataCenterClient:
+class DataCenterClient(TransportClient):
     """Bitbucket Data Center for one credential: ``AccessToken`` (Bearer: a personal, project or repository HTTP
     access token) or ``BasicAuth`` (username with a password or a personal HTTP access token).
 
     ``base_url`` is the server's root with its context path (``https://git.example.com/bitbucket``); an API root
     (``…/rest/api/1.0``, ``…/rest/api/latest``, ``…/rest``) is accepted and taken back to the server root.
     """
+
+    _http: DataCenterTransport
 
     def __init__(
         self,
@@ -85,26 +87,6 @@ class DataCenterClient:
         self._http = DataCenterTransport(
             auth, base_url=server_root(base_url), timeout=timeout, session=session, on_request=on_request
         )
-
-    def __repr__(self) -> str:
-        return f"<DataCenterClient {self.auth!r} at {self.base_url}>"
-
-    @property
-    def base_url(self) -> str:
-        return self._http.base_url
-
-    @property
-    def request_count(self) -> int:
-        return self._http.request_count
-
-    def close(self) -> None:
-        self._http.session.close()
-
-    def __enter__(self) -> DataCenterClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- helpers ----------------------------------------------------------------------------------------------
 
