@@ -25,7 +25,6 @@ from .errors import (
     Conflict,
     MergePending,
     NotRepositoryAdmin,
-    Unavailable,
 )
 from .http import RequestRecord, Transport, TransportClient
 from .paths import UnsafePath, check_name, check_path, check_ref, stays_under
@@ -240,26 +239,7 @@ class BitbucketClient(TransportClient):
         """A text body read as it streams in: past ``max_bytes`` the rest is never downloaded (a diff can be
         hundreds of megabytes), and the text says it was cut."""
         response = self._request("GET", path, accept="text/plain", stream=True, params=params)
-        chunks: list[bytes] = []
-        size, truncated = 0, False
-        failure: Unavailable | None = None
-        try:
-            for chunk in response.iter_content(chunk_size=64 * 1024):
-                if max_bytes is not None and size + len(chunk) > max_bytes:
-                    chunks.append(chunk[: max_bytes - size])
-                    truncated = True
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-        except requests.RequestException as exc:
-            endpoint = self._http.describe("GET", path)
-            failure = Unavailable(f"connection failed while reading: {type(exc).__name__}", endpoint=endpoint)
-        finally:
-            response.close()
-        if failure is not None:
-            raise failure  # outside the except block, like the transport: no wire text chained into ours
-        # Diffs are the bytes as stored; a file in another encoding must not break the page that shows it.
-        return DiffText.of(b"".join(chunks).decode("utf-8", errors="replace"), truncated=truncated)
+        return self._read_text(response, path=path, max_bytes=max_bytes)
 
     # -- the current user and workspaces ----------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from .errors import (
     RateLimited,
     Unavailable,
 )
+from .records import DiffText
 
 log = logging.getLogger("bitbucket_sync.client")
 
@@ -465,3 +466,27 @@ class TransportClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _read_text(self, response: requests.Response, *, path: str, max_bytes: int | None) -> DiffText:
+        """A streamed text body (a diff, a patch) as it arrives: past ``max_bytes`` the rest is never downloaded (a
+        diff can be hundreds of megabytes), and the text says it was cut."""
+        chunks: list[bytes] = []
+        size, truncated = 0, False
+        failure: Unavailable | None = None
+        try:
+            for chunk in response.iter_content(chunk_size=64 * 1024):
+                if max_bytes is not None and size + len(chunk) > max_bytes:
+                    chunks.append(chunk[: max_bytes - size])
+                    truncated = True
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        except requests.RequestException as exc:
+            endpoint = self._http.describe("GET", path)
+            failure = Unavailable(f"connection failed while reading: {type(exc).__name__}", endpoint=endpoint)
+        finally:
+            response.close()
+        if failure is not None:
+            raise failure  # outside the except block, like the transport: no wire text chained into ours
+        # Diffs are the bytes as stored; a file in another encoding must not break the page that shows it.
+        return DiffText.of(b"".join(chunks).decode("utf-8", errors="replace"), truncated=truncated)

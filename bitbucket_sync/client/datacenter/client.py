@@ -21,7 +21,7 @@ import requests
 
 from ..auth import AccessToken, BasicAuth
 from ..client import ALL_STATES, _file_path, _seg
-from ..errors import AuthError, BitbucketSchemaError, NotFound, Unavailable
+from ..errors import AuthError, BitbucketSchemaError, NotFound
 from ..http import RequestRecord, TransportClient
 from ..paths import UnsafePath, check_ref, stays_under
 from ..records import (
@@ -298,25 +298,7 @@ class DataCenterClient(TransportClient):
     def _text(self, path: str, *, params: Mapping[str, Any] | None = None, max_bytes: int | None) -> DiffText:
         """A text body read as it streams in; past ``max_bytes`` the rest is never downloaded."""
         response = self._http.request("GET", self._checked(path), params=params, accept="text/plain", stream=True)
-        chunks: list[bytes] = []
-        size, truncated = 0, False
-        failure: Unavailable | None = None
-        try:
-            for chunk in response.iter_content(chunk_size=64 * 1024):
-                if max_bytes is not None and size + len(chunk) > max_bytes:
-                    chunks.append(chunk[: max_bytes - size])
-                    truncated = True
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-        except requests.RequestException as exc:
-            endpoint = self._http.describe("GET", path)
-            failure = Unavailable(f"connection failed while reading: {type(exc).__name__}", endpoint=endpoint)
-        finally:
-            response.close()
-        if failure is not None:
-            raise failure
-        return DiffText.of(b"".join(chunks).decode("utf-8", errors="replace"), truncated=truncated)
+        return self._read_text(response, path=path, max_bytes=max_bytes)
 
     # -- source -----------------------------------------------------------------------------------------------
 
