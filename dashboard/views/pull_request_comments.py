@@ -292,6 +292,12 @@ def pull_request_comment_task(
 # --- a new comment on lines of the diff ----------------------------------------------------------------------------
 
 
+def _anchor_key(anchor: actions.InlineAnchor) -> str:
+    """The lines a composer is for, as an id part: the file by its DOM anchor (any path makes a valid id and a valid
+    draft key: spaces and punctuation included), then the side and the line."""
+    return f"{rendering.file_anchor(anchor.path)}-{anchor.side}-{anchor.line}"
+
+
 def _composer(request: HtmxHttpRequest, names, anchor: actions.InlineAnchor, **extra) -> HttpResponse:
     query = {"path": anchor.path, "side": anchor.side, "line": anchor.line}
     if anchor.start is not None:
@@ -301,7 +307,8 @@ def _composer(request: HtmxHttpRequest, names, anchor: actions.InlineAnchor, **e
         names,
         anchor=anchor,
         composer_url=f"{url}?{urlencode(query)}",
-        composer_id=f"composer-{rendering.file_anchor(anchor.path)}-{anchor.side}-{anchor.line}",
+        composer_id=f"composer-{_anchor_key(anchor)}",
+        draft_key=f"inline-{_anchor_key(anchor)}",
         **extra,
     )
     if wants_fragment(request):
@@ -339,7 +346,7 @@ def pull_request_comment_new(
             user=request.user, pull_request=names[2], text=form.cleaned_data["text"], anchor=anchor, pending=pending
         )
         posted["id"] = comment.id
-        drafts.discard_draft(request.user, names[2], f"inline-{anchor.path}-{anchor.side}-{anchor.line}")
+        drafts.discard_draft(request.user, names[2], f"inline-{_anchor_key(anchor)}")
         return _thread_url(names, comment.id), "Comment added to your review." if pending else "Comment posted."
 
     def answer(result_url: str, message: str) -> HttpResponse:

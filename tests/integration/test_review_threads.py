@@ -209,7 +209,8 @@ def test_inline_composer_is_a_fragment_a_page_and_posts_a_line_comment(demo_worl
     query = f"path={LOOKUP}&side=new&line=6&start=4"
     fragment = alice.get(f"{PR}/comments/new?{query}", **HX).content.decode()
     assert fragment.lstrip().startswith("<form") and "lines 4\u20136 (new side)" in fragment
-    assert f'data-draft-key="inline-{LOOKUP}-new-6"' in fragment and ">Add to review</button>" in fragment
+    key = f"inline-{rendering.file_anchor(LOOKUP)}-new-6"
+    assert f'data-draft-key="{key}"' in fragment and ">Add to review</button>" in fragment
     page = alice.get(f"{PR}/comments/new?{query}").content.decode()
     assert "<html" in page and "Back to the pull request" in page
 
@@ -316,8 +317,8 @@ def test_a_draft_added_in_place_tells_the_review_panel_and_forgets_the_saved_tex
 
     pull_request = PullRequest.objects.get(repository__slug="api-server", number=4)
     user = demo_world.users["alice"]
-    key = f"inline-{LOOKUP}-new-5"
-    drafts.save_draft(user, pull_request, key, "Name the cache")
+    key = f"inline-{rendering.file_anchor(LOOKUP)}-new-5"
+    assert drafts.save_draft(user, pull_request, key, "Name the cache") is not None
     query = f"path={LOOKUP}&side=new&line=5"
     posted = alice.post(
         f"{PR}/comments/new?{query}", {"idempotency_key": "k-inline-5", "text": "Name the cache", "pending": "1"}, **HX
@@ -326,3 +327,13 @@ def test_a_draft_added_in_place_tells_the_review_panel_and_forgets_the_saved_tex
     assert not CommentDraft.objects.filter(user=user, key=key).exists()
     now = alice.post(f"{PR}/comments/new?{query}", {"idempotency_key": "k-inline-6", "text": "Posted now"}, **HX)
     assert "HX-Trigger" not in now
+
+
+def test_a_composer_for_any_path_has_a_draft_key_the_store_takes(demo_world, alice):
+    """A path with spaces or punctuation names its draft by the file's anchor, which the draft store accepts."""
+    from bitbucket_sync import drafts
+
+    fragment = alice.get(f"{PR}/comments/new?path=docs/release notes (v2).md&side=new&line=3", **HX).content.decode()
+    key = re.search(r'data-draft-key="([^"]+)"', fragment).group(1)
+    assert key.startswith("inline-file-") and key.endswith("-new-3")
+    assert drafts.key_problem(key) == ""
