@@ -4,7 +4,6 @@ HTTP -> the mirror's task counts, the audit log and the diff's annotations."""
 import re
 
 import pytest
-from django.test import Client
 
 from bitbucket_sync.models import ActionReceipt, AuditEvent, PullRequest
 from dashboard.selectors import insights
@@ -18,16 +17,12 @@ LOOKUP = "src/api_server/add_customer_lookup_endpoint.py"
 
 @pytest.fixture
 def alice(demo_world):
-    client = Client()
-    client.force_login(demo_world.users["alice"])
-    return client
+    return demo_world.signed_in("alice")
 
 
 @pytest.fixture
 def bob(demo_world):
-    client = Client()
-    client.force_login(demo_world.users["bob"])
-    return client
+    return demo_world.signed_in("bob")
 
 
 def _keys(html: str) -> list[str]:

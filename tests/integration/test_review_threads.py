@@ -5,7 +5,6 @@ emulator over HTTP, with its audit event, its idempotency key and its refusals i
 import re
 
 import pytest
-from django.test import Client
 
 from bitbucket_sync.models import AuditEvent
 from dashboard import rendering
@@ -20,16 +19,12 @@ COMMENTS = "POST /2.0/repositories/{workspace}/{repo_slug}/pullrequests/{pull_re
 
 @pytest.fixture
 def alice(demo_world):
-    client = Client()
-    client.force_login(demo_world.users["alice"])
-    return client
+    return demo_world.signed_in("alice")
 
 
 @pytest.fixture
 def bob(demo_world):
-    client = Client()
-    client.force_login(demo_world.users["bob"])
-    return client
+    return demo_world.signed_in("bob")
 
 
 def _comments(demo_world, username="alice"):

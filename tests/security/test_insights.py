@@ -3,7 +3,6 @@ reviewer): on the page every one of them is inert text, a link only when it is a
 belong to the credential that read them, as every live read's does."""
 
 import pytest
-from django.test import Client
 
 from bitbucket_emulator.world import insights as world_insights
 from bitbucket_emulator.world import tasks as world_tasks
@@ -18,9 +17,7 @@ LOOKUP = "src/api_server/add_customer_lookup_endpoint.py"
 
 @pytest.fixture
 def alice(demo_world):
-    client = Client()
-    client.force_login(demo_world.users["alice"])
-    return client
+    return demo_world.signed_in("alice")
 
 
 @pytest.fixture
@@ -73,9 +70,7 @@ def test_annotations_on_the_diff_are_escaped(alice, hostile_insights):
 
 
 def test_task_and_report_caches_are_not_served_to_a_credential_that_cannot_read_them(demo_world):
-    alice, bob = Client(), Client()
-    alice.force_login(demo_world.users["alice"])
-    bob.force_login(demo_world.users["bob"])
+    alice, bob = demo_world.signed_in("alice"), demo_world.signed_in("bob")
     assert "Security scan" in alice.get(f"{PR}/reports/", **HX).content.decode()
     assert "unknown customer" in alice.get(f"{PR}/tasks/", **HX).content.decode()
     demo_world.emulator.world.revoke("acme", "api-server", "bob")  # the mirror still shows bob the repository

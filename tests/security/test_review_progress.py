@@ -99,8 +99,7 @@ def test_viewed_mark_with_a_bad_path_or_digest_is_404(demo_world, alice, path, f
 
 
 def test_viewed_mark_needs_a_csrf_token(demo_world):
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(demo_world.users["alice"])
+    client = demo_world.signed_in("alice", enforce_csrf_checks=True)
     response = client.post(VIEWED, {"path": "README.md", "fingerprint": FINGERPRINT, "viewed": "on"}, **HX)
     assert response.status_code == 403
     assert not ViewedFile.objects.exists()

@@ -3,7 +3,6 @@ is inert text. Every thread endpoint answers 404 to a viewer who cannot see the 
 takes only integer comment ids that belong to the pull request in its URL."""
 
 import pytest
-from django.test import Client
 
 from bitbucket_sync.models import PullRequest
 
@@ -17,16 +16,12 @@ EVIL_PATH = 'src/"><script>alert(1)</script>.py'
 
 @pytest.fixture
 def alice(demo_world):
-    client = Client()
-    client.force_login(demo_world.users["alice"])
-    return client
+    return demo_world.signed_in("alice")
 
 
 @pytest.fixture
 def bob(demo_world):
-    client = Client()
-    client.force_login(demo_world.users["bob"])
-    return client
+    return demo_world.signed_in("bob")
 
 
 @pytest.fixture
