@@ -53,7 +53,7 @@ def branch_options(*, credential: Credential | None, repository: Repository) -> 
     if model is None:
         try:
             with live_reader(credential) as reader:
-                model = reader.client.get_effective_branching_model(repository.workspace.slug, repository.slug)
+                model = reader.client.get_effective_branching_model(repository.workspace.key, repository.slug)
         except LiveReadError as exc:
             return fallback(repository, f"The repository's branching model could not be read ({exc}).")
         except (BitbucketError, UnsafePath):

@@ -163,7 +163,7 @@ def read_source(
     reader: LiveReader, *, repository: Repository, ref: str, path: str, is_branch: bool, max_file_bytes: int
 ) -> SourceRead:
     """A directory listing or a file at a branch or commit, cached by commit hash."""
-    ws, slug, api = repository.workspace.slug, repository.slug, repository.bitbucket_uuid
+    ws, slug, api = repository.workspace.key, repository.slug, repository.bitbucket_uuid
     client = reader.client
     if is_branch:
         commit = reader.cached(
@@ -214,7 +214,7 @@ def read_pull_request_diff(
 ) -> tuple[list[DiffStat], DiffText]:
     """The diffstat and the diff, cached by the source and destination commits (and whether whitespace is ignored:
     another diff). The diff is read only up to `max_bytes` (a page shows no more), and only that much is cached."""
-    ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
+    ws, slug, number = pull_request.workspace.key, pull_request.repository.slug, pull_request.number
     client = reader.client
     suffix = "-w" if ignore_whitespace else ""
     diffstat = reader.cached(
@@ -269,7 +269,7 @@ def cached_comment_code(reader: LiveReader, *, pull_request: PullRequest, spec: 
 def read_comment_code(reader: LiveReader, *, pull_request: PullRequest, spec: str, path: str) -> DiffText:
     """One file's diff as it was when an inline comment was made on it (`spec` from `comment_code_spec`): cached by
     its commit hashes, which never change."""
-    ws, slug = pull_request.workspace.slug, pull_request.repository.slug
+    ws, slug = pull_request.workspace.key, pull_request.repository.slug
     return reader.cached(
         _comment_code_key(reader, pull_request, spec, path),
         CONTENT_SECONDS,
@@ -278,7 +278,7 @@ def read_comment_code(reader: LiveReader, *, pull_request: PullRequest, spec: st
 
 
 def read_pull_request_commits(reader: LiveReader, *, pull_request: PullRequest) -> list[Commit]:
-    ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
+    ws, slug, number = pull_request.workspace.key, pull_request.repository.slug, pull_request.number
     return reader.cached(
         _pr_key("commits", reader, pull_request),
         CONTENT_SECONDS,
@@ -290,7 +290,7 @@ def read_pull_request_discussion(
     reader: LiveReader, *, pull_request: PullRequest
 ) -> tuple[list[Comment], list[Activity]]:
     """Comments and the activity feed, as Bitbucket lists them."""
-    ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
+    ws, slug, number = pull_request.workspace.key, pull_request.repository.slug, pull_request.number
     client = reader.client
     return reader.cached(
         _discussion_key(reader, pull_request),
@@ -326,7 +326,7 @@ def _tasks_key(reader: LiveReader, pull_request: PullRequest) -> str:
 def read_pull_request_tasks(reader: LiveReader, *, pull_request: PullRequest, fresh: bool = False) -> list[Task]:
     """The pull request's tasks, oldest first (`fresh`: not from the cache, e.g. right after a task action). What
     was read corrects the mirror's open and resolved counts, and the turn follows them."""
-    ws, slug, number = pull_request.workspace.slug, pull_request.repository.slug, pull_request.number
+    ws, slug, number = pull_request.workspace.key, pull_request.repository.slug, pull_request.number
     key = _tasks_key(reader, pull_request)
     if fresh:
         cache.delete(key)
@@ -364,7 +364,7 @@ class CommitReport:
 def read_commit_reports(reader: LiveReader, *, repository: Repository, commit: str) -> list[CommitReport]:
     """The commit's reports, each with its annotations: one request for the reports and one per report, cached by
     commit (and credential) for `REPORTS_SECONDS`."""
-    ws, slug, client = repository.workspace.slug, repository.slug, reader.client
+    ws, slug, client = repository.workspace.key, repository.slug, reader.client
 
     def produce() -> list[CommitReport]:
         return [

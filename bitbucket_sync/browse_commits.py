@@ -41,7 +41,7 @@ COMMIT_PULL_REQUESTS_SECONDS = REPORTS_SECONDS
 
 def branch_tip(reader: LiveReader, *, repository: Repository, branch: str) -> str:
     """The commit a branch points at, cached briefly under the key the source browser uses."""
-    ws, slug = repository.workspace.slug, repository.slug
+    ws, slug = repository.workspace.key, repository.slug
     return reader.cached(
         reader.key("tip", repository.bitbucket_uuid, branch),
         BRANCH_TIP_SECONDS,
@@ -70,7 +70,7 @@ def read_log_page(
     cached for good; another ref (a tag, a branch not mirrored yet) is cached as briefly as a tip. `at` (the commit
     the first page was read from, 40 hex) reads the following pages from there, so they continue that first page
     even after a push, and need no tip."""
-    ws, slug, api = repository.workspace.slug, repository.slug, repository.bitbucket_uuid
+    ws, slug, api = repository.workspace.key, repository.slug, repository.bitbucket_uuid
     if at:
         head, timeout = at, CONTENT_SECONDS
     else:
@@ -103,7 +103,7 @@ def read_file_history_page(
 ) -> HistoryPage:
     """A page of a file's history from a branch's tip or a commit (or from `at`, as in `read_log_page`), renames
     followed; cached by that commit."""
-    ws, slug, api = repository.workspace.slug, repository.slug, repository.bitbucket_uuid
+    ws, slug, api = repository.workspace.key, repository.slug, repository.bitbucket_uuid
     head = at or (branch_tip(reader, repository=repository, branch=ref) if is_branch else ref)
     entries, next_cursor = reader.cached(
         reader.key("filehistory", api, head, path, cursor or ""),
@@ -125,7 +125,7 @@ class CommitRead:
 
 def read_commit(reader: LiveReader, *, repository: Repository, commit: str, max_diff_bytes: int) -> CommitRead:
     """One commit as its page shows it; NotFound when Bitbucket has no such commit."""
-    ws, slug, api, client = repository.workspace.slug, repository.slug, repository.bitbucket_uuid, reader.client
+    ws, slug, api, client = repository.workspace.key, repository.slug, repository.bitbucket_uuid, reader.client
     found = reader.cached(
         reader.key("commit", api, commit), CONTENT_SECONDS, lambda: client.get_commit(ws, slug, commit)
     )

@@ -119,7 +119,7 @@ def read_ahead_behind(credential: Credential | None, repository: Repository, *, 
         return found
     if reason := reserve_reached(credential):
         return AheadBehind(DEFERRED, reason=reason)
-    ws, slug = repository.workspace.slug, repository.slug
+    ws, slug = repository.workspace.key, repository.slug
     try:
         with live_reader(credential) as reader:
             ahead = reader.client.commit_range_page(
@@ -162,7 +162,7 @@ class Comparison:
 def resolve_ref(reader: LiveReader, repository: Repository, ref: str, *, is_branch: bool) -> str:
     """A ref's commit hash: a branch's tip (cached briefly, as the source browser does), a hash's full form (cached
     for good). A name that is no branch is asked of ``commit/{ref}``, which also names tags."""
-    ws, slug, api, client = repository.workspace.slug, repository.slug, repository.bitbucket_uuid, reader.client
+    ws, slug, api, client = repository.workspace.key, repository.slug, repository.bitbucket_uuid, reader.client
     if is_branch:
         try:
             return reader.cached(
@@ -179,7 +179,7 @@ def read_comparison(
 ) -> Comparison:
     """Compare two commit hashes (see ``Comparison``), each part cached by the pair; the counts go to the cache the
     branches page reads, so a compared branch shows its counts there without another request."""
-    ws, slug, client = repository.workspace.slug, repository.slug, reader.client
+    ws, slug, client = repository.workspace.key, repository.slug, reader.client
 
     def cached[T](kind: str, produce: Callable[[], T]) -> T:
         return reader.cached(

@@ -92,7 +92,7 @@ def check_conflicts(pull_request: PullRequest, client: BitbucketClient) -> str:
         return UNKNOWN
     repository = pull_request.repository
     try:
-        paths = client.pull_request_conflicts(repository.workspace.slug, repository.slug, pull_request.number)
+        paths = client.pull_request_conflicts(repository.workspace.key, repository.slug, pull_request.number)
     except (NotFound, AuthError) as exc:
         if isinstance(exc, AuthError) and exc.status != 403:
             raise  # the credential itself failed (401): nothing is learnt about this pull request

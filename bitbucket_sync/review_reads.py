@@ -31,7 +31,7 @@ def read_changes_since(
         reader.key("since-diff", repository.bitbucket_uuid, current, reviewed, max_bytes),
         CONTENT_SECONDS,
         lambda: reader.client.get_diff(
-            repository.workspace.slug, repository.slug, spec, max_bytes=max_bytes, topic=False
+            repository.workspace.key, repository.slug, spec, max_bytes=max_bytes, topic=False
         ),
     )
 
@@ -45,5 +45,5 @@ def read_files_changed_since(
     return reader.cached(
         reader.key("since-diffstat", repository.bitbucket_uuid, current, reviewed),
         CONTENT_SECONDS,
-        lambda: list(reader.client.iter_diffstat(repository.workspace.slug, repository.slug, spec, topic=False)),
+        lambda: list(reader.client.iter_diffstat(repository.workspace.key, repository.slug, spec, topic=False)),
     )

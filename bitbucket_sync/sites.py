@@ -7,10 +7,18 @@ path, no trailing slash), so ``https://API.bitbucket.org/2.0/`` is the Cloud end
 
 A workspace remembers the site it was first synced through (``Workspace.api_url``); data read through another site
 never renames, removes or re-points it or its rows (``require_same_site``).
+
+A Data Center project plays the part of a workspace. Its ``Workspace.key`` is the project key (what the API is asked
+with) and its ``slug``, the handle in the dashboard's URLs, is ``KEY@site-label`` (``workspace_handle``): Cloud
+workspace slugs are lower-case letters, digits, ``-`` and ``_`` only, so a handle with an ``@`` never shadows one,
+and two Data Center sites may each have a ``PLAT``. The same label, as ``/@label/``, prefixes Data Center's own web
+paths (``/@label/projects/PLAT/repos/api/browse``) so a Bitbucket link opens the same page here.
 """
 
 from __future__ import annotations
 
+import re
+from typing import Literal
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -18,6 +26,7 @@ from django.conf import settings
 from bitbucket_sync.client import BitbucketError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_DATACENTER_API_ROOT = re.compile(r"/rest(?:/api/(?:1\.0|latest))?$")
 
 
 class ApiUrlNotAllowed(ValueError):
@@ -30,7 +39,8 @@ class SiteMismatch(BitbucketError):
 
 
 def normalise_api_url(url: str) -> str:
-    """``scheme://host[:port]/path`` in lower-case scheme and host, without a default port or a trailing slash.
+    """``scheme://host[:port]/path`` in lower-case scheme and host, without a default port or a trailing slash, and
+    without a Data Center API root (``/rest``, ``/rest/api/1.0``, ``/rest/api/latest``): the site is the server.
 
     Raises ValueError for anything that is not a plain absolute http(s) URL (user info, query or fragment included:
     none of them belongs in an API base URL)."""
@@ -46,7 +56,10 @@ def normalise_api_url(url: str) -> str:
     port = split.port  # raises ValueError for a port that is not a number
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         host = f"{host}:{port}"
-    return f"{scheme}://{host}{split.path.rstrip('/')}"
+    path = split.path.rstrip("/")
+    # A Data Center site is its server root (with the context path): its API roots name the same site.
+    path = _DATACENTER_API_ROOT.sub("", path)
+    return f"{scheme}://{host}{path}"
 
 
 def allowed_api_urls() -> tuple[str, ...]:
@@ -90,3 +103,38 @@ def require_same_site(*, row_site: str, api_url: str, what: str) -> None:
             f"{what} was synced through {row_site}; data read through {api_url} may not change it "
             "(pick a sync credential of that site)."
         )
+
+
+def site_kind(api_url: str) -> Literal["cloud", "datacenter"]:
+    """``"datacenter"`` for a site listed in ``BBDASH_DATACENTER_URLS`` (and not the Cloud API), else ``"cloud"``."""
+    if same_site(api_url, settings.BITBUCKET_API_URL):
+        return "cloud"
+    listed = getattr(settings, "BBDASH_DATACENTER_URLS", ())
+    return "datacenter" if any(same_site(api_url, url) for url in listed) else "cloud"
+
+
+def site_label(api_url: str) -> str:
+    """A Data Center site's name in the dashboard's URLs: its host, ``:port`` when not the default, and the context
+    path with ``~`` for ``/`` (``git.example.com``, ``127.0.0.1:7990~bitbucket``); the API root (``/rest/...``) is
+    not part of it. Never a Cloud workspace slug: it names a host (a dot or a colon) or is prefixed where used."""
+    split = urlsplit(normalise_api_url(api_url))
+    path = split.path
+    context = "~".join(part for part in path.split("/") if part)
+    return f"{split.netloc}~{context}" if context else split.netloc
+
+
+def workspace_handle(key: str, api_url: str) -> str:
+    """The dashboard's handle for a workspace (its ``slug``): the Cloud workspace slug itself, or ``KEY@label`` for a
+    Data Center project (``PLAT@git.example.com``, ``~alice@git.example.com``)."""
+    if api_url and site_kind(api_url) == "datacenter":
+        return f"{key}@{site_label(api_url)}"
+    return key
+
+
+def datacenter_site_for_label(label: str) -> str | None:
+    """The configured Data Center site (normalised API URL) whose label is ``label``, if any."""
+    for url in getattr(settings, "BBDASH_DATACENTER_URLS", ()):
+        normalised = normalise_api_url(url)
+        if site_label(normalised) == label:
+            return normalised
+    return None

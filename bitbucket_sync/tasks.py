@@ -221,7 +221,7 @@ def check_conflicts_task(workspace_id: int) -> dict[str, int]:
         try:
             outcome = merge_preview.check_moved_pull_requests(workspace=workspace, client=client, credential=credential)
         except BitbucketError as exc:
-            log.info("merge previews of %s stopped: %s", workspace.slug, exc)
+            log.info("merge previews of %s stopped: %s", workspace.key, exc)
             return {}
     return {"checked": outcome.checked, "conflicted": outcome.conflicted, "deferred": outcome.deferred}
 

@@ -52,7 +52,7 @@ def delete_branch(
             raise ActionFailed(problem, kind="invalid")
         if name == repository.main_branch:
             raise BranchProtected(f"{name} is the main branch of {repository.full_name}: Bitbucket never deletes it.")
-        workspace, slug = repository.workspace.slug, repository.slug
+        workspace, slug = repository.workspace.key, repository.slug
         try:
             branch: records.Branch = act.client.get_branch(workspace, slug, name)
         except NotFound:
@@ -103,7 +103,7 @@ def recreate_branch(*, user, repository: Repository, event: AuditEvent) -> str:
     with Action(user=user, action="branch.recreate", repository=repository, target=name, details=details) as act:
         if problem := branch_name_problem(name):
             raise ActionFailed(problem, kind="invalid")
-        workspace, slug = repository.workspace.slug, repository.slug
+        workspace, slug = repository.workspace.key, repository.slug
         try:
             current = act.client.get_branch(workspace, slug, name)
         except NotFound:

@@ -53,7 +53,7 @@ def branch_name_problem(name: str) -> str | None:
 
 def resolve_target(*, client, repository: Repository, target: str) -> str:
     """A branch name, tag name or commit hash -> the full commit hash Bitbucket's branch API wants."""
-    commit = client.get_commit(repository.workspace.slug, repository.slug, target)
+    commit = client.get_commit(repository.workspace.key, repository.slug, target)
     return commit.hash
 
 
@@ -65,7 +65,7 @@ def create_branch(*, user, repository: Repository, name: str, target: str) -> Br
         if problem:
             raise ActionFailed(problem, kind="invalid")
         client = act.client
-        workspace, slug = repository.workspace.slug, repository.slug
+        workspace, slug = repository.workspace.key, repository.slug
         try:
             client.get_branch(workspace, slug, name)
         except NotFound:

@@ -59,7 +59,7 @@ class _Comments:
         self.act = act
         self.pull_request = pull_request
         repository = pull_request.repository
-        self.names = (repository.workspace.slug, repository.slug, pull_request.number)
+        self.names = (repository.workspace.key, repository.slug, pull_request.number)
 
     def forget(self) -> None:
         if self.act.credential is None:

@@ -40,7 +40,7 @@ def load_file_for_edit(*, user, repository: Repository, branch: str, path: str) 
     missing or Bitbucket is unavailable, ``ActionRefused`` when the user cannot see the repository.
     """
     client, _ = client_for_reading(user=user, repository=repository)
-    workspace, slug = repository.workspace.slug, repository.slug
+    workspace, slug = repository.workspace.key, repository.slug
     path = path.strip("/")
     with client:
         try:
@@ -112,7 +112,7 @@ def load_file_for_edit(*, user, repository: Repository, branch: str, path: str) 
 def _changes_since(client, repository: Repository, *, tip: str, parent: str) -> str:
     """The diff of what landed on the branch between ``parent`` and ``tip`` (``A..B`` is A's changes against B)."""
     try:
-        diff = client.get_diff(repository.workspace.slug, repository.slug, f"{tip}..{parent}", max_bytes=DIFF_MAX_BYTES)
+        diff = client.get_diff(repository.workspace.key, repository.slug, f"{tip}..{parent}", max_bytes=DIFF_MAX_BYTES)
     except BitbucketError:
         return ""  # the explanation stands without the diff; the commit itself already failed
     if diff.truncated:
@@ -124,7 +124,7 @@ def _commit(act: Action, *, repository: Repository, branch: str, message: str, f
     client = act.client
     try:
         return client.commit_files(
-            repository.workspace.slug,
+            repository.workspace.key,
             repository.slug,
             branch=branch,
             message=message,
@@ -134,7 +134,7 @@ def _commit(act: Action, *, repository: Repository, branch: str, message: str, f
         )
     except Conflict as exc:
         try:
-            tip = client.get_branch(repository.workspace.slug, repository.slug, branch).target.hash
+            tip = client.get_branch(repository.workspace.key, repository.slug, branch).target.hash
         except BitbucketError:
             tip = ""
         diff = _changes_since(client, repository, tip=tip, parent=parent) if tip else ""
@@ -173,7 +173,7 @@ def commit_files(
         commit_hash = _commit(
             act, repository=repository, branch=branch, message=message, files=files, delete=delete, parent=parent
         )
-        record = act.client.get_branch(repository.workspace.slug, repository.slug, branch)
+        record = act.client.get_branch(repository.workspace.key, repository.slug, branch)
         sync.upsert_branch(repository=repository, record=record)
         act.succeeded(f"Committed {commit_hash[:12]} to {branch}.", commit=commit_hash)
         return commit_hash
@@ -216,7 +216,7 @@ def commit_to_new_branch_and_open_pr(
             raise ActionFailed(NOTHING_TO_COMMIT, kind="invalid")
         client = act.client
         try:
-            client.get_branch(repository.workspace.slug, repository.slug, new_branch)
+            client.get_branch(repository.workspace.key, repository.slug, new_branch)
         except NotFound:
             pass
         else:
@@ -228,7 +228,7 @@ def commit_to_new_branch_and_open_pr(
         commit_hash = _commit(
             act, repository=repository, branch=new_branch, message=message, files=files, delete=delete, parent=parent
         )
-        record = client.get_branch(repository.workspace.slug, repository.slug, new_branch)
+        record = client.get_branch(repository.workspace.key, repository.slug, new_branch)
         sync.upsert_branch(repository=repository, record=record)
         act.succeeded(f"Committed {commit_hash[:12]} to the new branch {new_branch}.", commit=commit_hash)
     try:

@@ -45,7 +45,7 @@ STRATEGIES_WITHOUT_MESSAGE = frozenset({"fast_forward", "rebase_fast_forward"})
 
 def _names(pull_request: PullRequest) -> tuple[str, str, int]:
     repository = pull_request.repository
-    return repository.workspace.slug, repository.slug, pull_request.number
+    return repository.workspace.key, repository.slug, pull_request.number
 
 
 def _store(repository: Repository, record: records.PullRequest) -> PullRequest:
@@ -89,7 +89,7 @@ def open_pull_request(
             raise ActionFailed(
                 "The source and destination branches are the same; pick two different branches.", kind="invalid"
             )
-        workspace, slug = repository.workspace.slug, repository.slug
+        workspace, slug = repository.workspace.key, repository.slug
         record = act.client.create_pull_request(
             workspace,
             slug,
@@ -327,7 +327,7 @@ class MergeOutcome:
 def _after_merge(act: Action, pull_request: PullRequest, record: records.PullRequest) -> PullRequest:
     """The merged pull request, its destination's new tip and its source (deleted or not) into the mirror."""
     repository = pull_request.repository
-    workspace, slug = repository.workspace.slug, repository.slug
+    workspace, slug = repository.workspace.key, repository.slug
     merged = _store(repository, record)
     client = act.client
     sync.upsert_branch(repository=repository, record=client.get_branch(workspace, slug, record.destination.branch))
@@ -543,7 +543,7 @@ def default_reviewers(*, user, repository: Repository) -> DefaultReviewers:
     except ActionRefused as refused:
         return DefaultReviewers(problem=refused.message)
     author = credential.account.bitbucket_uuid if credential.account is not None else None
-    workspace, slug = repository.workspace.slug, repository.slug
+    workspace, slug = repository.workspace.key, repository.slug
     accounts: dict[str, records.Account] = {}
     with client:
         try:
@@ -558,7 +558,7 @@ def default_reviewers(*, user, repository: Repository) -> DefaultReviewers:
 def pull_request_draft(*, user, repository: Repository, source: str, destination: str) -> tuple[str, str]:
     """A title and description for a new pull request, from the commits on ``source`` not on ``destination``."""
     client, _ = client_for_reading(user=user, repository=repository)
-    workspace, slug = repository.workspace.slug, repository.slug
+    workspace, slug = repository.workspace.key, repository.slug
     commits = []
     with client:
         try:

@@ -28,7 +28,7 @@ def create_tag(*, user, repository: Repository, name: str, target: str, message:
             raise ActionFailed(problem, kind="invalid")
         if len(message) > TAG_MESSAGE_MAX_CHARS:
             raise ActionFailed(f"A tag message can be at most {TAG_MESSAGE_MAX_CHARS} characters.", kind="invalid")
-        workspace, slug = repository.workspace.slug, repository.slug
+        workspace, slug = repository.workspace.key, repository.slug
         try:
             target_hash = resolve_target(client=act.client, repository=repository, target=target)
         except NotFound:
@@ -57,7 +57,7 @@ def delete_tag(*, user, repository: Repository, name: str) -> None:
         if problem := tag_name_problem(name):
             raise ActionFailed(problem, kind="invalid")
         try:
-            act.client.delete_tag(repository.workspace.slug, repository.slug, name)
+            act.client.delete_tag(repository.workspace.key, repository.slug, name)
         except NotFound:
             tag_sync.mark_tag_removed(repository=repository, name=name)
             raise ActionFailed(

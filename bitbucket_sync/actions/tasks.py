@@ -19,7 +19,7 @@ TASK_MAX_CHARS = 2000
 
 def _reread(act: Action, pull_request: PullRequest) -> list[records.Task]:
     repository = pull_request.repository
-    tasks = list(act.client.iter_pull_request_tasks(repository.workspace.slug, repository.slug, pull_request.number))
+    tasks = list(act.client.iter_pull_request_tasks(repository.workspace.key, repository.slug, pull_request.number))
     assert act.credential is not None
     reader = browse.LiveReader(client=act.client, credential_id=act.credential.pk)
     browse.store_pull_request_tasks(reader, pull_request=pull_request, tasks=tasks)
@@ -42,7 +42,7 @@ def create_task(*, user, pull_request: PullRequest, text: str) -> list[records.T
             raise ActionFailed(f"A task holds at most {TASK_MAX_CHARS} characters.", kind="invalid")
         repository = pull_request.repository
         created = act.client.create_pull_request_task(
-            repository.workspace.slug, repository.slug, pull_request.number, content=text
+            repository.workspace.key, repository.slug, pull_request.number, content=text
         )
         tasks = _reread(act, pull_request)
         act.succeeded(f"Added task {created.id} to pull request #{pull_request.number}.", task_id=created.id)
@@ -61,7 +61,7 @@ def set_task_state(*, user, pull_request: PullRequest, task_id: int, resolved: b
     ) as act:
         repository = pull_request.repository
         act.client.update_pull_request_task(
-            repository.workspace.slug, repository.slug, pull_request.number, int(task_id), resolved=resolved
+            repository.workspace.key, repository.slug, pull_request.number, int(task_id), resolved=resolved
         )
         tasks = _reread(act, pull_request)
         done = "Resolved" if resolved else "Reopened"

@@ -83,6 +83,7 @@ from .errors import (
     NotRepositoryAdmin,
     RateLimited,
     Unavailable,
+    Unsupported,
 )
 from .http import RequestRecord, endpoint_family
 from .paths import UnsafePath, name_problem, path_problem, ref_problem
@@ -114,6 +115,7 @@ __all__ = [
     "RequestRecord",
     "Unavailable",
     "UnsafePath",
+    "Unsupported",
     "endpoint_family",
     "name_problem",
     "path_problem",

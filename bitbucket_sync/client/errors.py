@@ -126,6 +126,10 @@ class Unavailable(BitbucketError):
     """5xx, Bitbucket's 555 (server-side timeout), a client timeout or a failed connection: try again later."""
 
 
+class Unsupported(BitbucketError):
+    """What this Bitbucket (a Data Center server) cannot do through bbdash: nothing was asked of it."""
+
+
 class BitbucketSchemaError(BitbucketError):
     """Bitbucket answered something the client cannot read: invalid JSON, a missing required field, a broken page."""
 

@@ -16,19 +16,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import requests
-from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
 from bitbucket_sync import ledger, sites
-from bitbucket_sync.client import AccessToken, ApiToken, AppPassword, BitbucketClient, DataCenterClient, RequestRecord
+from bitbucket_sync.client import (
+    AccessToken,
+    ApiToken,
+    AppPassword,
+    BasicAuth,
+    BitbucketClient,
+    DataCenterClient,
+    RequestRecord,
+)
 from bitbucket_sync.models import Credential
 
 Purpose = Literal["sync", "browse", "action", "check", "webhook"]
 OnRequest = Callable[[RequestRecord], None]
-Auth = ApiToken | AppPassword | AccessToken
+Auth = ApiToken | AppPassword | AccessToken | BasicAuth
 
 
 @dataclass(frozen=True)
@@ -55,17 +62,29 @@ def _cloud_auth(kind: str, login: str, secret: str) -> Auth:
 
 CLOUD = Provider(name="cloud", auth=_cloud_auth, client=BitbucketClient)
 
-# A provider per kind of site. The sites of BBDASH_DATACENTER_URLS are reserved for the Data Center backend: until it
-# registers its provider here they are spoken to like Bitbucket Cloud (as the tests do with a second emulator).
-PROVIDERS: dict[str, Provider] = {"cloud": CLOUD}
+
+@sensitive_variables()
+def _datacenter_auth(kind: str, login: str, secret: str) -> Auth:
+    # HTTP access tokens (personal, project, repository) are Bearer; a username with a password (or a personal token
+    # used as one) is Basic. Cloud's kinds mean nothing to a Data Center server.
+    if kind == Credential.Kind.HTTP_ACCESS_TOKEN:
+        return AccessToken(secret)
+    if kind == Credential.Kind.BASIC:
+        return BasicAuth(login, secret)
+    raise ValueError(f"a {kind!r} credential cannot speak to Bitbucket Data Center")
 
 
-def site_kind(api_url: str) -> Literal["cloud", "datacenter"]:
-    """``"datacenter"`` for a site listed in ``BBDASH_DATACENTER_URLS`` (and not the Cloud API), else ``"cloud"``."""
-    if sites.same_site(api_url, settings.BITBUCKET_API_URL):
-        return "cloud"
-    listed = getattr(settings, "BBDASH_DATACENTER_URLS", ())
-    return "datacenter" if any(sites.same_site(api_url, url) for url in listed) else "cloud"
+# DataCenterClient has BitbucketClient's read methods with the same names, signatures and records (what it cannot do
+# raises a BitbucketError saying so), which is all the code above the client calls.
+DATACENTER = Provider(
+    name="datacenter", auth=_datacenter_auth, client=cast(Callable[..., BitbucketClient], DataCenterClient)
+)
+
+# A provider per kind of site (``sites.site_kind``).
+PROVIDERS: dict[str, Provider] = {"cloud": CLOUD, "datacenter": DATACENTER}
+
+
+site_kind = sites.site_kind
 
 
 def provider_for(api_url: str) -> Provider:
@@ -120,6 +139,5 @@ def client_for_secret(
 
 def client_class_for(api_url: str) -> type[BitbucketClient] | type[DataCenterClient]:
     """The client class that speaks to the site at ``api_url``: ``DataCenterClient`` for a site listed in
-    ``BBDASH_DATACENTER_URLS`` (default: none), ``BitbucketClient`` otherwise (the Cloud API included). Not yet
-    used by ``client_for``: the Data Center provider registers itself in ``PROVIDERS`` once sync and pages take it."""
+    ``BBDASH_DATACENTER_URLS`` (default: none), ``BitbucketClient`` otherwise (the Cloud API included)."""
     return DataCenterClient if site_kind(api_url) == "datacenter" else BitbucketClient

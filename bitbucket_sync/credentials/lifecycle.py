@@ -83,7 +83,7 @@ def save_credential(
         raise ValueError("an API token needs the Atlassian account email; an app password the Bitbucket username")
     if not secret:
         raise ValueError("the secret is empty")
-    previous = Credential.objects.active_for(owner).first()
+    previous = Credential.objects.active_for(owner, api_url=api_url).first()
     action = "credential.replace" if previous else "credential.add"
 
     result = checked or check_credential(
@@ -107,7 +107,7 @@ def save_credential(
         dropped_workspaces: list[str] = []
         # Lock the owner: two saves at once for one person must not both find "no active credential".
         get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
-        previous = Credential.objects.select_for_update().active_for(owner).first()
+        previous = Credential.objects.select_for_update().active_for(owner, api_url=api_url).first()
         if previous is not None:
             previous.is_active = False
             previous.secret_encrypted = ""
@@ -121,7 +121,7 @@ def save_credential(
         if previous is not None:
             reachable = {ws.slug for ws in result.workspaces}
             for synced in Workspace.objects.select_for_update().filter(sync_credential=previous):
-                if synced.slug in reachable and (not synced.api_url or sites.same_site(synced.api_url, api_url)):
+                if synced.key in reachable and (not synced.api_url or sites.same_site(synced.api_url, api_url)):
                     moved_workspaces.append(synced.slug)
                     synced.sync_credential = credential
                 else:

@@ -1,7 +1,7 @@
 """Bitbucket credentials: the secret encrypted at rest, write-only, checked against Bitbucket when saved.
 
-One active credential per user (replaced ones are kept, inactive, for the history); an admin picks per workspace the
-credential it is synced with (`Workspace.sync_credential`). A client speaking as one comes from
+One active credential per user and site (replaced ones are kept, inactive, for the history); an admin picks per
+workspace the credential it is synced with (`Workspace.sync_credential`). A client speaking as one comes from
 `bitbucket_sync.credentials.clients`.
 """
 
@@ -21,9 +21,11 @@ class CredentialQuerySet(models.QuerySet["Credential"]):
         """Credentials in use: each user's current one (replaced and revoked ones stay, inactive, as history)."""
         return self.filter(is_active=True)
 
-    def active_for(self, user) -> CredentialQuerySet:
-        """The user's active credential (at most one: `one_active_credential`), as a query to chain or `.first()`."""
-        return self.active().filter(owner=user)
+    def active_for(self, user, *, api_url: str | None = None) -> CredentialQuerySet:
+        """The user's active credentials, one per site (`one_active_credential`); with ``api_url`` (a normalised
+        site, ``Workspace.api_url``) the one for that site, as a query to chain or `.first()`."""
+        query = self.active().filter(owner=user)
+        return query if api_url is None else query.filter(api_url=api_url)
 
 
 class Credential(models.Model):
@@ -32,6 +34,10 @@ class Credential(models.Model):
         ACCESS_TOKEN = "access_token", "Access token"
         # Bitbucket Cloud stopped accepting app passwords on 2026-07-28; kept so an old one fails with a clear reason.
         APP_PASSWORD = "app_password", "App password (legacy)"
+        # Bitbucket Data Center: an HTTP access token (personal, project or repository; Bearer) with the user's
+        # Data Center username as login, or a username with a password or personal token (Basic).
+        HTTP_ACCESS_TOKEN = "http_access_token", "HTTP access token (Data Center)"
+        BASIC = "basic", "Username and password (Data Center)"
 
     class Status(models.TextChoices):
         UNCHECKED = "unchecked"
@@ -46,8 +52,9 @@ class Credential(models.Model):
         REPOSITORY = "repository"
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bitbucket_credentials")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    # The Atlassian email (API token) or Bitbucket username (app password); empty for access tokens.
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # The Atlassian email (API token), Bitbucket username (app password) or Data Center username (HTTP access token,
+    # basic); empty for Cloud access tokens.
     login = models.CharField(max_length=255, blank=True)
     # For access tokens: what they are scoped to (a workspace, project or repository), as found when checked.
     scope_kind = models.CharField(max_length=16, choices=ScopeKind.choices, blank=True)
@@ -80,7 +87,10 @@ class Credential(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["owner"], condition=Q(is_active=True), name="one_active_credential"),
+            # One per site: a person may hold a Bitbucket Cloud credential and a Data Center one side by side.
+            models.UniqueConstraint(
+                fields=["owner", "api_url"], condition=Q(is_active=True), name="one_active_credential"
+            ),
         ]
 
     def __str__(self) -> str:

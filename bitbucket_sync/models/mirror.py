@@ -72,8 +72,14 @@ class Account(models.Model):
 
 
 class Workspace(models.Model):
+    """A Bitbucket Cloud workspace, or a Data Center project playing its part (``bitbucket_sync.sites``)."""
+
     bitbucket_uuid = models.CharField(max_length=64, unique=True)
+    # The handle in the dashboard's URLs, unique across sites: the Cloud workspace slug, or ``KEY@site-label`` for a
+    # Data Center project (``sites.workspace_handle``).
     slug = models.CharField(max_length=255, unique=True)
+    # Bitbucket's own name for it, what the API is asked with: the Cloud workspace slug or the Data Center project key.
+    key = models.CharField(max_length=255, blank=True)
     name = models.CharField(max_length=255, blank=True)
     is_private = models.BooleanField(default=True)
     avatar_url = models.URLField(max_length=500, blank=True)
@@ -104,6 +110,11 @@ class Workspace(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.slug
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.key:
+            self.key = self.slug  # a Cloud workspace: its slug is Bitbucket's name for it
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("workspace_detail", args=[self.slug])
@@ -140,6 +151,8 @@ class Repository(models.Model):
     language = models.CharField(max_length=64, blank=True)
     main_branch = models.CharField(max_length=255, blank=True)
     html_url = models.URLField(max_length=500, blank=True)
+    # Archived on Bitbucket Data Center: mirrored and shown, read-only (nothing can be pushed or merged there).
+    archived = models.BooleanField(default=False)
     created_on = models.DateTimeField(null=True, blank=True)
     # Bitbucket's own updated_on: it moves on pushes and settings changes, so branches are re-listed only then.
     updated_on = models.DateTimeField(null=True, blank=True)

@@ -91,7 +91,7 @@ def sync_user_access(*, user, client: BitbucketClient | None = None) -> dict[str
         workspaces = [(workspace, False)] if workspace else []
         level = RepositoryAccess.Permission.WRITE if credential.can_write else RepositoryAccess.Permission.READ
         for workspace, _ in workspaces:
-            uuids = [r.uuid for r in client.iter_repositories(workspace.slug)]
+            uuids = [r.uuid for r in client.iter_repositories(workspace.key)]
             for pk in _live_repositories(workspace, uuids).values():
                 permissions[pk] = level
     else:
@@ -99,7 +99,7 @@ def sync_user_access(*, user, client: BitbucketClient | None = None) -> dict[str
         for workspace, _ in workspaces:
             try:
                 explicit = {
-                    p.repository.uuid: p.permission for p in client.iter_user_repository_permissions(workspace.slug)
+                    p.repository.uuid: p.permission for p in client.iter_user_repository_permissions(workspace.key)
                 }
             except AuthError:
                 # 403: a collaborator without workspace access sees no permission list; public repositories remain.

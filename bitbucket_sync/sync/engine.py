@@ -44,6 +44,7 @@ from bitbucket_sync.client import (
     NotFound,
     NotRepositoryAdmin,
     Unavailable,
+    Unsupported,
 )
 from bitbucket_sync.credentials import clients
 from bitbucket_sync.models import (
@@ -109,7 +110,7 @@ def sync_rank(credential: Credential, workspace: Workspace, *, administrator: bo
         return UNUSABLE
     if credential.kind == Credential.Kind.ACCESS_TOKEN:
         reach = credential.scope_name.split("/", 1)[0]
-        whole = credential.scope_kind == Credential.ScopeKind.WORKSPACE and reach == workspace.slug
+        whole = credential.scope_kind == Credential.ScopeKind.WORKSPACE and reach == workspace.key
         return WORKSPACE_TOKEN if whole else PARTIAL
     if administrator is None:
         administrator = _owned_by(credential, workspace)
@@ -278,13 +279,13 @@ def sync_workspace_listing(*, run: SyncRun, client: BitbucketClient) -> list[int
         claim_site(workspace, client)
         if full or workspace.synced_at is None:
             # /user/workspaces only gives uuid and slug; the name and the rest come from the workspace itself.
-            workspace, _ = upserts.upsert_workspace(client.get_workspace(workspace.slug), api_url=client.base_url)
+            workspace, _ = upserts.upsert_workspace(client.get_workspace(workspace.key), api_url=client.base_url)
             run.workspace = workspace
         if full:
             upserts.upsert_projects(
-                workspace=workspace, project_records=client.iter_projects(workspace.slug), counts=stats["projects"]
+                workspace=workspace, project_records=client.iter_projects(workspace.key), counts=stats["projects"]
             )
-        for record in client.iter_repositories(workspace.slug):
+        for record in client.iter_repositories(workspace.key):
             seen.add(record.uuid)
             _, what = upserts.upsert_repository_counted(workspace=workspace, record=record)
             if what:
@@ -317,7 +318,7 @@ def claim_site(workspace: Workspace, client: BitbucketClient) -> None:
     site = sites.normalise_api_url(client.base_url)
     Workspace.objects.filter(pk=workspace.pk, api_url="").update(api_url=site)
     workspace.api_url = Workspace.objects.values_list("api_url", flat=True).get(pk=workspace.pk)
-    sites.require_same_site(row_site=workspace.api_url, api_url=site, what=f"Workspace {workspace.slug}")
+    sites.require_same_site(row_site=workspace.api_url, api_url=site, what=f"Workspace {workspace.key}")
 
 
 def _member_listing(run: SyncRun, client: BitbucketClient):
@@ -325,8 +326,8 @@ def _member_listing(run: SyncRun, client: BitbucketClient):
     tokens may not read permissions, so they list plain members."""
     credential = run.credential or _workspace(run).sync_credential
     if credential is not None and credential.kind == Credential.Kind.ACCESS_TOKEN:
-        return client.iter_members(_workspace(run).slug)
-    return client.iter_workspace_permissions(_workspace(run).slug)
+        return client.iter_members(_workspace(run).key)
+    return client.iter_workspace_permissions(_workspace(run).key)
 
 
 # -- step 3: one repository ----------------------------------------------------------------------------------------
@@ -354,7 +355,7 @@ def sync_repository(*, run: SyncRun, repository: Repository, client: BitbucketCl
     repository; counted into the run as it goes."""
     check_budget(run)
     sites.require_same_site(
-        row_site=repository.workspace.api_url, api_url=client.base_url, what=f"Workspace {repository.workspace.slug}"
+        row_site=repository.workspace.api_url, api_url=client.base_url, what=f"Workspace {repository.workspace.key}"
     )
     full = run.kind == SyncRun.Kind.FULL
     stats = Stats()
@@ -392,7 +393,7 @@ def sync_pull_requests(
     was behind the saved page. The one item the resumed listing misses is the one that moved in front of it, and its
     ``updated_on`` is newer than anything the listing saw, so the mark leaves it to the next sync.
     """
-    ws, slug = repository.workspace.slug, repository.slug
+    ws, slug = repository.workspace.key, repository.slug
     since = None if full else repository.pull_requests_synced_through
     newest = since
     start_url = _pull_request_resume_point(run=run, repository=repository, since=since, full=full)
@@ -455,7 +456,7 @@ def sync_branches(*, run: SyncRun, repository: Repository, client: BitbucketClie
     """Every branch; those the completed listing did not name are marked removed."""
     listed_for = repository.updated_on
     seen: set[str] = set()
-    for page in batched(client.iter_branches(repository.workspace.slug, repository.slug), BATCH):
+    for page in batched(client.iter_branches(repository.workspace.key, repository.slug), BATCH):
         _, counts = upserts.upsert_branches_page(repository=repository, branch_records=page)
         stats["branches"].add(counts)
         seen.update(r.name for r in page)
@@ -475,8 +476,11 @@ def sync_branches(*, run: SyncRun, repository: Repository, client: BitbucketClie
 def sync_watchers(*, repository: Repository, client: BitbucketClient, stats: Stats) -> None:
     """Every watcher (they have no ``updated_on``, so they are re-listed on a slower cadence)."""
     seen: set[int] = set()
-    for page in batched(client.iter_watchers(repository.workspace.slug, repository.slug), BATCH):
-        seen |= upserts.upsert_watchers_page(repository=repository, watcher_records=page, stats=stats)
+    try:
+        for page in batched(client.iter_watchers(repository.workspace.key, repository.slug), BATCH):
+            seen |= upserts.upsert_watchers_page(repository=repository, watcher_records=page, stats=stats)
+    except Unsupported:
+        return  # no watchers on this Bitbucket (Data Center): none are listed, none are removed
     stats["watchers"].removed += upserts.mark_watchers_removed(repository=repository, seen_account_pks=seen)
     now = timezone.now()
     Repository.objects.filter(pk=repository.pk).update(watchers_synced_at=now)
@@ -487,7 +491,9 @@ def sync_restrictions(*, repository: Repository, client: BitbucketClient, stats:
     """Every branch restriction, replacing the rows after the listing completed; a credential that is not a
     repository admin leaves the rules unknown ("forbidden"), never guessed. Whose turn follows a change."""
     try:
-        listed = list(client.iter_branch_restrictions(repository.workspace.slug, repository.slug))
+        listed = list(client.iter_branch_restrictions(repository.workspace.key, repository.slug))
+    except Unsupported:
+        return  # this Bitbucket has no such rules to read through bbdash: unknown, as before
     except NotRepositoryAdmin:
         changed = upserts.forbid_branch_restrictions(repository=repository, counts=stats["branch_restrictions"])
     else:

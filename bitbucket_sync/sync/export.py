@@ -52,7 +52,7 @@ def export_workspace(*, workspace: Workspace, include_removed: bool = False) -> 
     """The workspace's mirror as a dict of the documented shape."""
     members = _live(WorkspaceMembership.objects.filter(workspace=workspace), include_removed).select_related("account")
     return {
-        "workspace": {"uuid": workspace.bitbucket_uuid, "slug": workspace.slug, "name": workspace.name},
+        "workspace": {"uuid": workspace.bitbucket_uuid, "slug": workspace.key, "name": workspace.name},
         "members": sorted(
             (
                 {

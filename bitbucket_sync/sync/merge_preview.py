@@ -39,7 +39,7 @@ def check_moved_pull_requests(*, workspace: Workspace, client: BitbucketClient, 
     for index, pull_request in enumerate(due):
         if engine.budget_wait(credential) is not None:
             outcome.deferred = len(due) - index
-            log.info("%s: %d merge previews left for later (budget reserve)", workspace.slug, outcome.deferred)
+            log.info("%s: %d merge previews left for later (budget reserve)", workspace.key, outcome.deferred)
             break
         state = conflicts.check_conflicts(pull_request, client)
         outcome.checked += 1

@@ -26,7 +26,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from bitbucket_sync import turns
-from bitbucket_sync.client import BitbucketClient, records
+from bitbucket_sync.client import BitbucketClient, Unsupported, records
 from bitbucket_sync.models import BuildStatus, PullRequest, Repository, SyncRun
 from bitbucket_sync.sync import locks
 from bitbucket_sync.sync.upserts import Counts, Stats
@@ -80,13 +80,16 @@ def sync_statuses(
             "pk", "number", "source_commit", "statuses_synced_for", "build_state", "repository_id"
         )
     )
-    ws, slug = repository.workspace.slug, repository.slug
+    ws, slug = repository.workspace.key, repository.slug
     changed: list[int] = []
     try:
         for pr in due:
             if budget is not None:
                 budget(run)
-            found = list(client.iter_pull_request_statuses(ws, slug, pr.number))
+            try:
+                found = list(client.iter_pull_request_statuses(ws, slug, pr.number))
+            except Unsupported:
+                break  # this Bitbucket's builds are not read through bbdash: the state stays unknown
             if store_statuses(pull_request=pr, status_records=found, counts=stats["statuses"]):
                 changed.append(pr.pk)
             locks.heartbeat(workspace_id=repository.workspace_id, run_id=run.pk)

@@ -76,7 +76,7 @@ def mark_tags_removed(*, repository: Repository, seen_names: Iterable[str]) -> i
 def sync_tags(*, repository: Repository, client: BitbucketClient, counts: Counts, heartbeat=lambda: None) -> None:
     """Every tag of the repository; those the completed listing did not name are marked removed."""
     seen: set[str] = set()
-    for page in batched(client.iter_tags(repository.workspace.slug, repository.slug), BATCH):
+    for page in batched(client.iter_tags(repository.workspace.key, repository.slug), BATCH):
         _, page_counts = upsert_tags_page(repository=repository, tag_records=page)
         counts.add(page_counts)
         seen.update(r.name for r in page)

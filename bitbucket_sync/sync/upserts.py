@@ -144,7 +144,8 @@ def upsert_workspace(record: records.Workspace, *, api_url: str) -> tuple[Worksp
     site yet is claimed by this one.
     """
     site = sites.normalise_api_url(api_url)
-    values: dict[str, Any] = {"slug": record.slug, "removed_at": None}
+    handle = sites.workspace_handle(record.slug, site)
+    values: dict[str, Any] = {"slug": handle, "key": record.slug, "removed_at": None}
     if record.name is not None:
         values["name"] = record.name[:255]
     if record.is_private is not None:
@@ -159,10 +160,10 @@ def upsert_workspace(record: records.Workspace, *, api_url: str) -> tuple[Worksp
             sites.require_same_site(row_site=row.api_url, api_url=site, what=f"Workspace {row.slug}")
             if not row.api_url:
                 values["api_url"] = site
-        holders = Workspace.objects.filter(slug=record.slug).exclude(bitbucket_uuid=record.uuid)
+        holders = Workspace.objects.filter(slug=handle).exclude(bitbucket_uuid=record.uuid)
         for holder_site in holders.values_list("api_url", flat=True):
-            sites.require_same_site(row_site=holder_site, api_url=site, what=f"The workspace named {record.slug!r}")
-        holders.update(slug=_freed_slug(record.slug), removed_at=timezone.now())
+            sites.require_same_site(row_site=holder_site, api_url=site, what=f"The workspace named {handle!r}")
+        holders.update(slug=_freed_slug(handle), removed_at=timezone.now())
         if row is None:
             return Workspace.objects.create(
                 bitbucket_uuid=record.uuid, api_url=site, **{"name": record.slug, **values}
@@ -251,6 +252,7 @@ def _repository_values(workspace: Workspace, record: records.Repository, project
         "language": (record.language or "")[:64],
         "main_branch": (record.mainbranch or "")[:255],
         "html_url": (record.html_url or "")[:500],
+        "archived": record.archived,
         "created_on": record.created_on,
         "updated_on": record.updated_on,
         "removed_at": None,
@@ -402,6 +404,7 @@ def _pull_request_values(repository: Repository, record: records.PullRequest, ac
         "comment_count": max(record.comment_count, 0),
         "task_count": max(record.task_count, 0),
         "html_url": (record.html_url or "")[:500],
+        "archived": record.archived,
         "created_on": record.created_on,
         "updated_on": record.updated_on,
     }

@@ -74,7 +74,7 @@ def _apply(delivery: WebhookDelivery) -> _Outcome:
     payload = delivery.payload if isinstance(delivery.payload, dict) else {}
     event = delivery.event
     if event not in EVENTS:
-        logger.info("webhook event %s for %s ignored: bbdash does not apply it", event, delivery.workspace.slug)
+        logger.info("webhook event %s for %s ignored: bbdash does not apply it", event, delivery.workspace.key)
         return _ignored(f"bbdash does not apply {event} events")
     subscription = WebhookSubscription.objects.filter(workspace=delivery.workspace).first()
     repository = _repository(delivery, payload, subscription)
@@ -134,7 +134,7 @@ def _apply_pull_request(
         credential = repository.workspace.sync_credential
         if credential is not None:
             with clients.client_for(credential, purpose="webhook") as client:
-                record = client.get_pull_request(repository.workspace.slug, repository.slug, record.id)
+                record = client.get_pull_request(repository.workspace.key, repository.slug, record.id)
             note = " (read in full from Bitbucket)"
         else:
             note = " (participants unchanged: the workspace has no sync credential to read them with)"
@@ -174,7 +174,7 @@ def _read_statuses(repository: Repository, numbers: list[int]) -> dict[int, list
         return None
     with clients.client_for(credential, purpose="webhook") as client:
         return {
-            n: list(client.iter_pull_request_statuses(repository.workspace.slug, repository.slug, n)) for n in numbers
+            n: list(client.iter_pull_request_statuses(repository.workspace.key, repository.slug, n)) for n in numbers
         }
 
 
@@ -267,7 +267,7 @@ def _read_branches(repository: Repository, names: list[str]) -> dict[str, record
     with clients.client_for(credential, purpose="webhook") as client:
         for name in names:
             try:
-                found[name] = client.get_branch(repository.workspace.slug, repository.slug, name)
+                found[name] = client.get_branch(repository.workspace.key, repository.slug, name)
             except NotFound:
                 found[name] = None
     return found

@@ -71,7 +71,7 @@ def _create_hook(subscription: WebhookSubscription, credential: Credential, *, a
     try:
         with clients.client_for(credential, purpose="webhook") as client:
             hook = client.create_webhook(
-                workspace.slug, url=subscription.url, events=EVENTS, secret=secret, description=DESCRIPTION
+                workspace.key, url=subscription.url, events=EVENTS, secret=secret, description=DESCRIPTION
             )
     except BitbucketError as exc:
         subscription.status = WebhookSubscription.Status.ERROR
@@ -136,7 +136,7 @@ def enable_live_updates(*, workspace: Workspace, url: str, actor) -> WebhookSubs
 def _delete_hook(subscription: WebhookSubscription, credential: Credential, *, hook_uuid: str, actor) -> None:
     try:
         with clients.client_for(credential, purpose="webhook") as client:
-            client.delete_webhook(subscription.workspace.slug, hook_uuid)
+            client.delete_webhook(subscription.workspace.key, hook_uuid)
     except NotFound:
         pass  # already gone on Bitbucket: the outcome asked for
     except BitbucketError as exc:
@@ -203,7 +203,7 @@ def check_subscription(*, subscription_id: int) -> WebhookSubscription | None:
         return subscription
     try:
         with clients.client_for(credential, purpose="webhook") as client:
-            hooks = {hook.uuid: hook for hook in client.iter_webhooks(subscription.workspace.slug)}
+            hooks = {hook.uuid: hook for hook in client.iter_webhooks(subscription.workspace.key)}
     except (RateLimited, Unavailable):
         raise
     except BitbucketError as exc:

@@ -339,10 +339,12 @@ def _sync(workspace: Workspace, credential: Credential) -> SyncRun:
 
 
 @pytest.fixture
-def two_sites(emulator, elsewhere, settings, django_user_model):
+def two_sites(emulator, elsewhere, settings, django_user_model, monkeypatch):
     """`acme` mirrored from the site's Bitbucket with alice's credential; bob holds a credential for a second
     configured site whose world has the same identities (same seed) and changes of its own."""
     settings.BBDASH_DATACENTER_URLS = [elsewhere.api_url]
+    # The second site is another Cloud emulator: the sites rule is backend-agnostic, so it is spoken to as Cloud.
+    monkeypatch.setitem(clients.PROVIDERS, "datacenter", clients.CLOUD)
     alice, bob = (django_user_model.objects.create_user(name) for name in ("alice", "bob"))
     home_account, foreign_account = emulator.account("alice"), elsewhere.account("alice")
     home = factories.credential(

@@ -6,7 +6,15 @@ import pytest
 import responses
 from django.contrib.auth import get_user_model
 
-from bitbucket_sync.client import ApiToken, BitbucketClient, NotFound, RequestRecord
+from bitbucket_sync.client import (
+    AccessToken,
+    ApiToken,
+    BasicAuth,
+    BitbucketClient,
+    DataCenterClient,
+    NotFound,
+    RequestRecord,
+)
 from bitbucket_sync.credentials import clients
 from bitbucket_sync.models import Credential, RequestLedgerEntry
 from tests.factories import credential
@@ -71,5 +79,24 @@ def test_site_kind_names_the_configured_site_of_an_api_url(sites, api_url, kind)
     assert clients.site_kind(api_url) == kind
 
 
-def test_provider_for_speaks_cloud_to_a_datacenter_site_until_its_provider_is_registered(sites):
-    assert clients.provider_for(DATACENTER_URL) is clients.CLOUD
+def test_provider_for_a_datacenter_site_is_the_datacenter_provider(sites):
+    assert clients.provider_for(DATACENTER_URL) is clients.DATACENTER
+    assert clients.provider_for(CLOUD_URL) is clients.CLOUD
+
+
+@pytest.mark.django_db
+def test_a_datacenter_credential_gets_a_datacenter_client_with_bearer_or_basic(browse_encryption_key, sites):
+    dora, carl = (get_user_model().objects.create_user(name) for name in ("dora", "carl"))
+    token = credential(dora, api_url=DATACENTER_URL, kind=Credential.Kind.HTTP_ACCESS_TOKEN, secret="dc-token-0001")
+    basic = credential(carl, api_url=DATACENTER_URL, kind=Credential.Kind.BASIC, login="carl", secret="pass-0002")
+
+    with clients.client_for(token, purpose="browse") as bearer, clients.client_for(basic, purpose="browse") as plain:
+        assert isinstance(bearer, DataCenterClient) and bearer.auth == AccessToken("dc-token-0001")
+        assert isinstance(plain, DataCenterClient) and plain.auth == BasicAuth("carl", "pass-0002")
+
+
+def test_a_cloud_kind_cannot_speak_to_a_datacenter_site(sites):
+    with pytest.raises(ValueError, match="cannot speak to Bitbucket Data Center"):
+        clients.client_for_secret(
+            kind=Credential.Kind.API_TOKEN, login="x@example.com", secret="s", api_url=DATACENTER_URL
+        )

@@ -45,6 +45,7 @@ from ..records import (
 )
 from . import convert
 from .http import DataCenterTransport, server_root
+from .unsupported import NotYetOnDataCenter
 
 API = "/rest/api/1.0"
 DC_STATES: tuple[str, ...] = ("OPEN", "MERGED", "DECLINED")
@@ -62,7 +63,7 @@ _SCOPE = re.compile(rf"^{re.escape(API)}/(?:projects/[^/?]+/repos/[^/?]+|project
 DataCenterAuth = AccessToken | BasicAuth
 
 
-class DataCenterClient(TransportClient):
+class DataCenterClient(TransportClient, NotYetOnDataCenter):
     """Bitbucket Data Center for one credential: ``AccessToken`` (Bearer: a personal, project or repository HTTP
     access token) or ``BasicAuth`` (username with a password or a personal HTTP access token).
 

@@ -89,7 +89,7 @@ class Command(BaseCommand):
 
     def _paused(self, run: SyncRun, paused: policy.Pause) -> None:
         assert run.workspace is not None  # a workspace sync's run
-        self.stderr.write(f"{run.workspace.slug}: paused {paused.seconds:.0f} s: {paused.reason}")
+        self.stderr.write(f"{run.workspace.key}: paused {paused.seconds:.0f} s: {paused.reason}")
 
     def _sync_access(self, user_id: int) -> None:
         user = get_user_model().objects.get(pk=user_id)
