@@ -12,10 +12,11 @@ never sleeps and repeats nothing but one dropped GET.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -61,6 +62,7 @@ CHANGES_LIMIT = 1000
 _SCOPE = re.compile(rf"^{re.escape(API)}/(?:projects/[^/?]+/repos/[^/?]+|projects/[^/?]+|users/[^/?]+)")
 
 DataCenterAuth = AccessToken | BasicAuth
+T = TypeVar("T")
 
 
 class DataCenterClient(TransportClient, NotYetOnDataCenter):
@@ -85,11 +87,16 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
         if not isinstance(auth, AccessToken | BasicAuth):
             raise TypeError(f"auth must be an AccessToken or BasicAuth, not {type(auth).__name__}")
         self.auth = auth
-        self._http = DataCenterTransport(
-            auth, base_url=server_root(base_url), timeout=timeout, session=session, on_request=on_request
-        )
+        root = server_root(base_url)
+        # What qualifies this server's ids in the records (``convert.site_tag``): two servers' repository 12 differ.
+        self.site = convert.site_tag(root)
+        self._http = DataCenterTransport(auth, base_url=root, timeout=timeout, session=session, on_request=on_request)
 
     # -- helpers ----------------------------------------------------------------------------------------------
+
+    def _p(self, parse: Callable[..., T]) -> Callable[..., T]:
+        """A ``convert`` parser bound to this server's site tag (its records' ids carry it)."""
+        return functools.partial(parse, site=self.site)
 
     @staticmethod
     def _project(key: str) -> str:
@@ -138,7 +145,7 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
                 endpoint=self._http.describe("GET", path),
             )
         # The slug is the username lower-cased in all but exotic cases; users/{slug} is the only per-user read.
-        return self._get(f"{API}/users/{_seg(username.lower())}", convert.account)
+        return self._get(f"{API}/users/{_seg(username.lower())}", self._p(convert.account))
 
     def iter_user_workspaces(self) -> Iterator[WorkspaceAccess]:
         """GET /rest/api/1.0/projects?permission=PROJECT_ADMIN, then GET /rest/api/1.0/projects: the projects the
@@ -146,21 +153,22 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
         project has no "my permission" field. Personal (``~user``) projects may be missing from these listings (the
         reference leaves it open); ``get_workspace`` reads one by its key."""
         admin = {
-            w.slug for w in self._iter(f"{API}/projects", convert.workspace, params={"permission": "PROJECT_ADMIN"})
+            w.slug
+            for w in self._iter(f"{API}/projects", self._p(convert.workspace), params={"permission": "PROJECT_ADMIN"})
         }
-        for project in self._iter(f"{API}/projects", convert.workspace):
+        for project in self._iter(f"{API}/projects", self._p(convert.workspace)):
             yield WorkspaceAccess(workspace=project, administrator=project.slug in admin)
 
     def get_workspace(self, workspace: str) -> Workspace:
         """GET /rest/api/1.0/projects/{key} (``~user`` for a personal project)."""
-        return self._get(self._project(workspace), convert.workspace)
+        return self._get(self._project(workspace), self._p(convert.workspace))
 
     def iter_members(self, workspace: str) -> Iterator[WorkspaceMember]:
         """GET /rest/api/1.0/projects/{key}/permissions/users: the users granted a permission on the project
         directly (not through a group), with it as Cloud's role (``PROJECT_ADMIN`` -> ``owner``, ``PROJECT_WRITE``
         -> ``collaborator``, ``PROJECT_READ`` -> ``member``). Project admins only: anyone else gets ``AuthError``
         (Data Center answers 401)."""
-        return self._iter(f"{self._project(workspace)}/permissions/users", convert.member)
+        return self._iter(f"{self._project(workspace)}/permissions/users", self._p(convert.member))
 
     def iter_workspace_permissions(self, workspace: str) -> Iterator[WorkspaceMember]:
         """GET /rest/api/1.0/projects/{key}/permissions/users: as ``iter_members`` (Data Center's listing of a
@@ -170,7 +178,7 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
     def iter_projects(self, workspace: str) -> Iterator[Project]:
         """GET /rest/api/1.0/projects/{key}: Data Center has no level between project and repository, so a
         workspace (a project) holds exactly one project, itself (one request, not a listing)."""
-        yield self._get(self._project(workspace), convert.project)
+        yield self._get(self._project(workspace), self._p(convert.project))
 
     # -- repositories -----------------------------------------------------------------------------------------
 
@@ -182,7 +190,7 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
         filter, so it is ignored and every repository is listed (each one's ``updated_on`` is the moment it was
         read, so a caller comparing against its watermark reads it again rather than missing a change)."""
         del updated_after
-        return self._iter(f"{self._project(workspace)}/repos", convert.repository)
+        return self._iter(f"{self._project(workspace)}/repos", self._p(convert.repository))
 
     def get_repository(self, workspace: str, repo: str) -> Repository:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}, then GET .../default-branch when the answer leaves out
@@ -194,7 +202,7 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
         default = data.get("defaultBranch") if isinstance(data, Mapping) else None
         if not isinstance(default, str) or not default:
             default = self.get_default_branch(workspace, repo)
-        return convert.repository(data, endpoint=endpoint, default_branch=default)
+        return convert.repository(data, endpoint=endpoint, site=self.site, default_branch=default)
 
     def get_default_branch(self, workspace: str, repo: str) -> str | None:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/default-branch: the configured default branch's name, None
@@ -216,31 +224,31 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
     def iter_branches(self, workspace: str, repo: str) -> Iterator[Branch]:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/branches: each with ``is_default``; the tip known by hash
         only (Cloud's listing embeds the tip commit: here ``get_commit`` reads it)."""
-        return self._iter(f"{self._repo(workspace, repo)}/branches", convert.branch)
+        return self._iter(f"{self._repo(workspace, repo)}/branches", self._p(convert.branch))
 
     def get_branch(self, workspace: str, repo: str, name: str) -> Branch:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/branches?filterText={name}: Data Center's core API reads no
         single branch, so the filtered listing is walked for the exact name; ``NotFound`` when none matches."""
         wanted = check_ref(str(name)).removeprefix("refs/heads/")
         path = f"{self._repo(workspace, repo)}/branches"
-        for branch in self._iter(path, convert.branch, params={"filterText": wanted}):
+        for branch in self._iter(path, self._p(convert.branch), params={"filterText": wanted}):
             if branch.name == wanted:
                 return branch
         raise NotFound(f"Branch {wanted!r} does not exist.", status=404, endpoint=self._http.describe("GET", path))
 
     def iter_tags(self, workspace: str, repo: str) -> Iterator[Tag]:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/tags. (The Cloud client reads no tags yet.)"""
-        return self._iter(f"{self._repo(workspace, repo)}/tags", convert.tag)
+        return self._iter(f"{self._repo(workspace, repo)}/tags", self._p(convert.tag))
 
     def iter_commits(self, workspace: str, repo: str, *, branch: str | None = None) -> Iterator[Commit]:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/commits[?until={branch}]: newest first; the default
         branch's history without ``branch``."""
         params = {"until": self._at(branch)} if branch is not None else None
-        return self._iter(f"{self._repo(workspace, repo)}/commits", convert.commit, params=params)
+        return self._iter(f"{self._repo(workspace, repo)}/commits", self._p(convert.commit), params=params)
 
     def get_commit(self, workspace: str, repo: str, commit: str) -> Commit:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/commits/{id} (a hash: refs are refused by the server)."""
-        return self._get(f"{self._repo(workspace, repo)}/commits/{_seg(commit)}", convert.commit)
+        return self._get(f"{self._repo(workspace, repo)}/commits/{_seg(commit)}", self._p(convert.commit))
 
     def commit_range_page(
         self,
@@ -263,7 +271,10 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
         if exclude:
             params["since"] = self._at(exclude[0])
         pages = self._http.dc_pages(
-            self._checked(f"{self._repo(workspace, repo)}/commits"), convert.commit, params=params, limit=pagelen
+            self._checked(f"{self._repo(workspace, repo)}/commits"),
+            self._p(convert.commit),
+            params=params,
+            limit=pagelen,
         )
         commits, next_url = next(iter(pages))
         return CommitPage(commits=tuple(commits), more=next_url is not None)
@@ -279,7 +290,7 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
         endpoint = self._http.describe("GET", path)
         if response.status_code == 204 or not response.content:
             raise NotFound("the two commits share no history", status=204, endpoint=endpoint)
-        return convert.commit(self._http.json(response, endpoint), endpoint=endpoint)
+        return convert.commit(self._http.json(response, endpoint), endpoint=endpoint, site=self.site)
 
     def get_diff(self, workspace: str, repo: str, spec: str, *, max_bytes: int | None = None) -> DiffText:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/diff?until={a}[&since={b}] (``Accept: text/plain``): the
@@ -363,7 +374,7 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
         if updated_after is not None:
             threshold = updated_after if updated_after.tzinfo else updated_after.replace(tzinfo=UTC)
         for pull_request in self._iter(
-            f"{self._repo(workspace, repo)}/pull-requests", convert.pull_request, limit=PR_LIMIT, params=query
+            f"{self._repo(workspace, repo)}/pull-requests", self._p(convert.pull_request), limit=PR_LIMIT, params=query
         ):
             if pull_request.state in wanted and (threshold is None or pull_request.updated_on > threshold):
                 yield pull_request
@@ -387,7 +398,7 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
             threshold = updated_after if updated_after.tzinfo else updated_after.replace(tzinfo=UTC)
         for records, next_url in self._http.dc_pages(
             self._checked(f"{self._repo(workspace, repo)}/pull-requests"),
-            convert.pull_request,
+            self._p(convert.pull_request),
             params=query,
             limit=PR_LIMIT,
             start_url=start_url,
@@ -406,7 +417,7 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
 
     def get_pull_request(self, workspace: str, repo: str, pr_id: int) -> PullRequest:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/pull-requests/{id} (reviewers and participants included)."""
-        return self._get(self._pr(workspace, repo, pr_id), convert.pull_request)
+        return self._get(self._pr(workspace, repo, pr_id), self._p(convert.pull_request))
 
     def get_pull_request_diff(self, workspace: str, repo: str, pr_id: int, *, max_bytes: int | None = None) -> DiffText:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/pull-requests/{id}.diff: the raw unified diff, at most
@@ -433,12 +444,14 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
 
     def iter_pull_request_commits(self, workspace: str, repo: str, pr_id: int) -> Iterator[Commit]:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/pull-requests/{id}/commits: the commits being merged."""
-        return self._iter(f"{self._pr(workspace, repo, pr_id)}/commits", convert.commit)
+        return self._iter(f"{self._pr(workspace, repo, pr_id)}/commits", self._p(convert.commit))
 
     def iter_pull_request_activity(self, workspace: str, repo: str, pr_id: int) -> Iterator[Activity]:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/pull-requests/{id}/activities: newest first (Cloud's feed
         is too), as Cloud's activity kinds (``convert.activity``)."""
-        return self._iter(f"{self._pr(workspace, repo, pr_id)}/activities", convert.activity, limit=ACTIVITY_LIMIT)
+        return self._iter(
+            f"{self._pr(workspace, repo, pr_id)}/activities", self._p(convert.activity), limit=ACTIVITY_LIMIT
+        )
 
     def iter_pull_request_comments(self, workspace: str, repo: str, pr_id: int) -> Iterator[Comment]:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/pull-requests/{id}/activities: Data Center lists a pull
@@ -452,7 +465,7 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
 
         def parse(data: Any, *, endpoint: str) -> list[Comment]:
             if isinstance(data, Mapping) and data.get("action") == "COMMENTED" and data.get("comment") is not None:
-                return convert.comment_thread(data["comment"], endpoint=endpoint)
+                return convert.comment_thread(data["comment"], endpoint=endpoint, site=self.site)
             return []
 
         threads = [thread for thread in self._iter(path, parse, limit=ACTIVITY_LIMIT) if thread]
@@ -473,8 +486,8 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/pull-requests/{id}/blocker-comments: Data Center's tasks
         are comments of severity ``BLOCKER`` (8.0+; older servers answer ``NotFound``), open and resolved, with
         ``OPEN`` as Cloud's ``UNRESOLVED``; ``comment_id`` is the comment a task replies to, if any."""
-        return self._iter(f"{self._pr(workspace, repo, pr_id)}/blocker-comments", convert.task)
+        return self._iter(f"{self._pr(workspace, repo, pr_id)}/blocker-comments", self._p(convert.task))
 
     def get_pull_request_comment(self, workspace: str, repo: str, pr_id: int, comment_id: int) -> Comment:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/pull-requests/{id}/comments/{comment_id}."""
-        return self._get(f"{self._pr(workspace, repo, pr_id)}/comments/{int(comment_id)}", convert.comment)
+        return self._get(f"{self._pr(workspace, repo, pr_id)}/comments/{int(comment_id)}", self._p(convert.comment))

@@ -50,6 +50,24 @@ def server_root(base_url: str) -> str:
     return root
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalised_root(base_url: str) -> str:
+    """The server root as ``bitbucket_sync.sites.normalise_api_url`` writes a site (that module reads Django's
+    settings, which the client never does): lower-case scheme and host, no default port, no trailing slash, no API
+    root. What names a site in its records' ids (``convert.site_tag``)."""
+    split = urlsplit(base_url.strip())
+    scheme = split.scheme.lower()
+    host = (split.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"  # IPv6: urlsplit drops the brackets
+    port = split.port
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}{server_root(split.path.rstrip('/'))}"
+
+
 def endpoint_resource(path: str) -> str:
     """The resource a Data Center API path names, for accounting: the last word that is not an identifier.
 
