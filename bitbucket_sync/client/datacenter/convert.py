@@ -16,6 +16,13 @@ The mapping (the reference, §7 and §12):
 * timestamps are epoch milliseconds (ISO strings, which some 10.x payloads carry, are read too).
 * reviewer status: ``APPROVED`` -> ``approved``, ``NEEDS_WORK`` -> ``changes_requested``, ``UNAPPROVED`` -> None.
 * links: ``links.self[0].href``, kept only when it is http(s).
+* a change (``RestChange``) as a diffstat entry: ``ADD`` -> ``added``, ``DELETE`` -> ``removed``, ``MOVE`` ->
+  ``renamed`` (``srcPath`` the old path), ``COPY`` -> ``added`` (Cloud has no copies), ``MODIFY`` and anything else
+  -> ``modified``; a pull request's change with a ``conflict`` -> ``merge conflict`` (Cloud's merge-preview status).
+  Data Center's changes carry no line counts: ``lines_added`` and ``lines_removed`` are 0, meaning "not known".
+* a build status: ``SUCCESSFUL``, ``FAILED``, ``INPROGRESS`` kept, ``CANCELLED`` -> ``STOPPED``; ``UNKNOWN`` (no
+  Cloud state says it) is left out by the client.
+* repository permissions ``REPO_ADMIN``/``REPO_WRITE``/``REPO_READ`` -> ``admin``/``write``/``read``.
 """
 
 from __future__ import annotations
@@ -31,15 +38,18 @@ from ..records import (
     Account,
     Activity,
     Branch,
+    BuildStatus,
     Comment,
     CommentResolution,
     Commit,
     CommitAuthor,
+    DiffStat,
     Participant,
     Project,
     PullRequest,
     PullRequestEnd,
     Repository,
+    RepositoryPermission,
     RepositoryRef,
     SourceEntry,
     Tag,
@@ -465,3 +475,84 @@ def task(data: Any, *, endpoint: str, site: str) -> Task:
         resolved_by=_account(resolver) if resolver else None,
         comment_id=parent.get("id", int) if parent else None,
     )
+
+
+# -- changes, builds, permissions -----------------------------------------------------------------------------------
+
+_CHANGE_STATUS = {"ADD": "added", "COPY": "added", "DELETE": "removed", "MOVE": "renamed"}
+
+
+def _path_text(o: _Obj, key: str) -> str | None:
+    path = o.ochild(key)
+    if path is None:
+        return None
+    name = path.otext("toString") or "/".join(str(c) for c in path.get("components", list) or [])
+    if not name:
+        raise path.fail("toString", "missing required")
+    return name
+
+
+def diffstat(data: Any, *, endpoint: str) -> DiffStat:
+    """A ``RestChange`` as a ``DiffStat`` (line counts 0: Data Center's changes do not count lines)."""
+    o = _Obj(data, endpoint=endpoint, site="")
+    path = _path_text(o, "path")
+    if path is None:
+        raise o.fail("path", "missing required")
+    kind = o.otext("type") or "MODIFY"
+    status = "merge conflict" if o.get("conflict", Mapping) else _CHANGE_STATUS.get(kind, "modified")
+    old_path = None if kind in ("ADD", "COPY") else (_path_text(o, "srcPath") if kind == "MOVE" else None) or path
+    return DiffStat(
+        status=status,
+        lines_added=0,
+        lines_removed=0,
+        old_path=old_path,
+        new_path=None if kind == "DELETE" else path,
+    )
+
+
+BUILD_STATES = {"SUCCESSFUL": "SUCCESSFUL", "FAILED": "FAILED", "INPROGRESS": "INPROGRESS", "CANCELLED": "STOPPED"}
+
+
+def build_status(commit: str) -> Any:
+    """A parser of a commit's build statuses (the legacy ``{state, key, name, url, description, dateAdded}`` and
+    7.14's ``RestBuildStatus`` with ``createdDate``/``updatedDate``/``ref``) as ``BuildStatus`` records of
+    ``commit``; None for an ``UNKNOWN`` one. An unheard-of state is a schema error."""
+
+    def parse(data: Any, *, endpoint: str) -> BuildStatus | None:
+        o = _Obj(data, endpoint=endpoint, site="")
+        state = o.text("state")
+        if state == "UNKNOWN":
+            return None
+        if state not in BUILD_STATES:
+            raise o.fail("state", f"unknown value {state!r} in")
+        added = o.time("dateAdded")
+        ref = o.otext("ref")
+        return BuildStatus(
+            key=o.text("key"),
+            state=BUILD_STATES[state],
+            commit=commit,
+            name=o.otext("name") or "",
+            description=o.otext("description") or "",
+            url=o.otext("url") or "",
+            refname=ref.removeprefix("refs/heads/") if ref else None,
+            created_on=o.time("createdDate") or added,
+            updated_on=o.time("updatedDate") or added,
+        )
+
+    return parse
+
+
+REPOSITORY_PERMISSIONS = {"REPO_ADMIN": "admin", "REPO_WRITE": "write", "REPO_READ": "read"}
+
+
+def repository_permission(permission: str) -> Any:
+    """A parser of a ``RestRepository`` as the caller's ``RepositoryPermission`` (``REPO_WRITE`` -> ``write``...),
+    for the listing filtered by that permission."""
+    level = REPOSITORY_PERMISSIONS[permission]
+
+    def parse(data: Any, *, endpoint: str, site: str) -> RepositoryPermission:
+        return RepositoryPermission(
+            repository=_repository_ref(_Obj(data, endpoint=endpoint, site=site)), permission=level
+        )
+
+    return parse

@@ -253,6 +253,19 @@ class DataCenterTransport(Transport):
         pairs = [(k, v) for k, value in query.items() for v in (value if isinstance(value, list | tuple) else [value])]
         return urlunsplit((split.scheme, split.netloc, split.path, urlencode([*pairs, ("start", start)]), ""))
 
+    def dc_page_at(
+        self, path: str, parse: Callable[..., T], *, params: Mapping[str, Any] | None = None, start: int, limit: int
+    ) -> tuple[list[T], int | None]:
+        """One page of a Data Center listing from ``start``: its items and the next page's ``start`` (None after the
+        last), for a caller that keeps the offset itself (a page cursor in the dashboard's URLs)."""
+        endpoint = self.describe("GET", self.url_for(path))
+        query: dict[str, Any] = {"limit": limit, **(params or {})}
+        pages = self._read_dc_pages(path, parse, query, start, lambda body: body, "values", endpoint)
+        items, next_url = next(iter(pages))
+        if next_url is None:
+            return items, None
+        return items, int(dict(parse_qsl(urlsplit(next_url).query))["start"])
+
     def dc_paginate(self, path: str, parse: Callable[..., T], **kwargs: Any) -> Iterator[T]:
         """Every item of a Data Center listing (see ``dc_pages``)."""
         for items, _ in self.dc_pages(path, parse, **kwargs):
