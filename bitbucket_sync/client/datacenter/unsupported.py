@@ -47,7 +47,6 @@ class NotYetOnDataCenter:
     def iter_watchers(self, *args: Any, **kwargs: Any) -> Any:
         _not_read("iter_watchers", "a repository's watchers", "REST API has no listing of them")
 
-
     # -- writes ---------------------------------------------------------------------------------------------------
 
     def approve(self, *args: Any, **kwargs: Any) -> Any:
