@@ -209,11 +209,18 @@ class DataCenterApp:
         self.controls = controls
         self.routes: dict[str, Route] = {}
         rules = []
+        plugin_rules = []  # routes of the plugin APIs (`/rest/build-status/1.0/...`), relative to the context path
         for i, (path, handler) in enumerate(routes):
             endpoint = f"r{i}"
+            if path.startswith("/rest/"):
+                self.routes[endpoint] = Route(path, handler, "GET " + _family(path))
+                plugin_rules.append(Rule(path, endpoint=endpoint, methods=["GET"], strict_slashes=False))
+                continue
             self.routes[endpoint] = Route(path, handler, "GET /rest/api/1.0" + _family(path))
             rules.append(Rule(path, endpoint=endpoint, methods=["GET"], strict_slashes=False))
         self.url_map = Map(rules)
+        self.plugin_map = Map(plugin_rules)
+        self.plugin_bases = tuple(sorted({"/".join(r.rule.split("/")[:3]) + "/" for r in plugin_rules}))
 
     def handles(self, path: str) -> bool:
         site = self.world.datacenter
@@ -233,6 +240,9 @@ class DataCenterApp:
         assert site is not None
         rest = request.path[len(site.context_path) :]
         prefix = next((f"/rest/api/{v}" for v in API_VERSIONS if rest.startswith(f"/rest/api/{v}/")), None)
+        url_map = self.url_map
+        if prefix is None and rest.startswith(self.plugin_bases):
+            prefix, url_map = "", self.plugin_map  # a plugin API: its routes name their base and version
         credential, family = "anonymous", f"{request.method} {site.context_path} (unknown)"
         status: int | str = 0
         try:
@@ -248,11 +258,11 @@ class DataCenterApp:
                     resp = error_response(exc)
                 else:
                     credential = identity.credential
-                    resp = self._serve(request, site, identity, sub)
+                    resp = self._serve(request, site, identity, sub, url_map)
                     if identity.user is not None:
                         resp.headers["X-AUSERNAME"] = identity.user.name
                         resp.headers["X-AUSERID"] = str(identity.user.id)
-                    family = self._family(request, sub)
+                    family = self._family(request, sub, url_map)
             status = resp.status_code
             return resp
         except _Dropped:
@@ -261,18 +271,20 @@ class DataCenterApp:
         finally:
             self.controls.record(credential, family, status)
 
-    def _family(self, request: Request, sub: str) -> str:
+    def _family(self, request: Request, sub: str, url_map: Map | None = None) -> str:
         try:
-            endpoint, _ = self.url_map.bind("localhost").match(sub, method="GET")
+            endpoint, _ = (url_map or self.url_map).bind("localhost").match(sub, method="GET")
         except HTTPException:
             return f"{request.method} /rest/api/1.0 (unknown)"
         return self.routes[endpoint].family
 
-    def _serve(self, request: Request, site: DataCenterSite, identity: Identity, sub: str) -> Response:
+    def _serve(
+        self, request: Request, site: DataCenterSite, identity: Identity, sub: str, url_map: Map | None = None
+    ) -> Response:
         injected = self._injected(request, site, identity)
         if injected is not None:
             return injected
-        adapter = self.url_map.bind("localhost")
+        adapter = (url_map or self.url_map).bind("localhost")
         try:
             endpoint, args = adapter.match(sub, method=request.method)
         except MethodNotAllowed:
@@ -336,6 +348,7 @@ def _family(path: str) -> str:
         ("<commit_id>", "{commitId}"),
         ("<path:path>", "{path}"),
         ("<path:name>", "{name}"),
+        ("<any('1.0', 'latest'):version>", "1.0"),
     ):
         out = out.replace(raw, name)
     return out

@@ -1,4 +1,6 @@
-"""Data Center's routes, relative to `<context>/rest/api/{1.0|latest}` (reference §8.1 to §8.4)."""
+"""Data Center's routes, relative to `<context>/rest/api/{1.0|latest}` (reference §8.1 to §8.4); a route that
+starts with `/rest/` belongs to a plugin API with its own base and version (reference §2.2), relative to
+`<context>`."""
 
 from __future__ import annotations
 
@@ -61,4 +63,10 @@ ROUTES: list[tuple[str, Callable[..., Any]]] = [
     (PR + "/diff/<path:path>", v.pr_diff),
     (R + "/pull-requests/<int:pr_id>.diff", v.pr_diff_text),
     (R + "/pull-requests/<int:pr_id>.patch", v.pr_patch),
+]
+
+# A commit's pull requests; the build-status plugin API (legacy, instance-wide: the way to list a commit's builds).
+ROUTES += [
+    (R + "/commits/<commit_id>/pull-requests", v.commit_pull_requests),
+    ("/rest/build-status/<any('1.0', 'latest'):version>/commits/<commit_id>", v.build_statuses),
 ]

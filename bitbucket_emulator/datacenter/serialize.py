@@ -6,7 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..world.datacenter import DataCenterSite, DcComment, DcParticipant, DcProject, DcPullRequest, DcRepository, DcUser
+from ..world.datacenter import (
+    DataCenterSite,
+    DcBuild,
+    DcComment,
+    DcParticipant,
+    DcProject,
+    DcPullRequest,
+    DcRepository,
+    DcUser,
+)
 from ..world.objects import Commit
 from ..world.state import World
 
@@ -235,4 +244,16 @@ def comment(world: World, site: DataCenterSite, r: DcRepository, c: DcComment, c
         "tasks": [],  # legacy task objects; empty on modern servers (reference §7.7)
         "permittedOperations": {"editable": mine, "deletable": mine and not c.replies},
     }
+    return out
+
+
+def legacy_build(b: DcBuild) -> dict:
+    """A status as `/rest/build-status/1.0` lists it [REC:build_status_legacy_page.json]."""
+    out: dict[str, Any] = {"state": b.state, "key": b.key}
+    if b.name:
+        out["name"] = b.name
+    out["url"] = b.url
+    if b.description:
+        out["description"] = b.description
+    out["dateAdded"] = ms(b.added)
     return out

@@ -868,3 +868,37 @@ def pr_patch(ctx: Ctx, project_key: str, repo_slug: str, pr_id: int) -> Response
     pr = ctx.site.pull_request(repo, pr_id)
     commits = World.log(ctx.world, repo.git, [pr.from_hash], [pr.to_hash])
     return _text(_format_patch(repo, list(reversed(commits))))
+
+
+# ---- a commit's pull requests, build statuses (reference §8.3, §8.6) -------------------------------------------
+def commit_pull_requests(ctx: Ctx, project_key: str, repo_slug: str, commit_id: str) -> dict:
+    """`GET {R}/commits/{commitId}/pull-requests`: the repository's pull requests that contain the commit (among the
+    commits they merge, or as their merge commit), newest first; 404 for an unknown commit."""
+    repo = ctx.repo(project_key, repo_slug)
+    c = _resolve(ctx, repo, commit_id, exact_commit=True)
+    found = [
+        pr
+        for pr in repo.pull_requests.values()
+        if pr.merge_commit == c.hash
+        or any(x.hash == c.hash for x in World.log(ctx.world, repo.git, [pr.from_hash], [pr.to_hash]))
+    ]
+    found.sort(key=lambda pr: (pr.updated, pr.id), reverse=True)
+    return page(ctx.request, found, lambda pr: s.pull_request(ctx.world, ctx.site, repo, pr))
+
+
+def build_statuses(ctx: Ctx, version: str, commit_id: str) -> dict:
+    """`GET /rest/build-status/1.0/commits/{commitId}` (deprecated in 7.14, still the way to list a commit's builds):
+    the statuses posted for the commit in any repository, the most recent 100 at most, `orderBy` `NEWEST` (default),
+    `OLDEST` or `STATUS` (failed, in progress, then successful). The build-status API is instance-wide: any
+    authenticated caller may read it (anonymous: 401); an unknown commit has no statuses (an empty page)."""
+    del version
+    if ctx.identity.kind == "anonymous":
+        raise ctx.denied()
+    order = _enum(ctx, "orderBy", ("NEWEST", "OLDEST", "STATUS"), "NEWEST")
+    builds = sorted(ctx.site.builds.get(commit_id.lower(), []), key=lambda b: (b.added, b.key), reverse=True)[:100]
+    if order == "OLDEST":
+        builds.reverse()
+    elif order == "STATUS":
+        rank = {"FAILED": 0, "CANCELLED": 1, "INPROGRESS": 2, "UNKNOWN": 3, "SUCCESSFUL": 4}
+        builds.sort(key=lambda b: rank[b.state])
+    return page(ctx.request, builds, s.legacy_build)

@@ -79,8 +79,25 @@ def build_datacenter(world: World, spec: dict[str, Any], epoch: datetime) -> Dat
         _build_repository(world, site, clock, r)
     for t in spec.get("tokens", []):
         _build_token(site, t, epoch)
+    for b in spec.get("builds", []):
+        _build_status(site, clock, b)
     world.datacenter = site
     return site
+
+
+def _build_status(site: DataCenterSite, clock: _Clock, b: dict) -> None:
+    """A build status posted for a pull request's source commit (`repository` `KEY/slug`, `pull_request` id)."""
+    key, slug = b["repository"].split("/", 1)
+    pr = site.pull_request(site.repository(key, slug), b["pull_request"])
+    site.post_build(
+        pr.from_hash,
+        key=b["key"],
+        state=b["state"],
+        url=b.get("url") or f"https://ci.example.test/{slug}/{b['key']}",
+        name=b.get("name", b["key"]),
+        description=b.get("description", ""),
+        when=clock.step(b.get("minutes", 3)),
+    )
 
 
 def _build_token(site: DataCenterSite, t: dict, epoch: datetime) -> None:
@@ -437,5 +454,30 @@ def demo_datacenter_spec() -> dict[str, Any]:
             {"kind": "personal", "name": "bob-read", "owner": "bob", "permissions": ["PROJECT_READ", "REPO_READ"]},
             {"kind": "project", "name": "plat-ci", "scope": "PLAT", "permissions": ["PROJECT_READ", "REPO_READ"]},
             {"kind": "repository", "name": "gateway-ci", "scope": "PLAT/api-gateway", "permissions": ["REPO_READ"]},
+        ],
+        "builds": [
+            {
+                "repository": "PLAT/api-gateway",
+                "pull_request": 2,
+                "key": "GW-UNIT",
+                "name": "api-gateway unit tests #41",
+                "state": "SUCCESSFUL",
+                "description": "212 tests passed",
+            },
+            {
+                "repository": "PLAT/api-gateway",
+                "pull_request": 2,
+                "key": "GW-LINT",
+                "name": "api-gateway lint #41",
+                "state": "INPROGRESS",
+            },
+            {
+                "repository": "PLAT/api-gateway",
+                "pull_request": 3,
+                "key": "GW-UNIT",
+                "name": "api-gateway unit tests #42",
+                "state": "FAILED",
+                "description": "2 tests failed",
+            },
         ],
     }

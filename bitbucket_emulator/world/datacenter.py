@@ -155,6 +155,22 @@ class DcRepository:
     pull_requests: dict[int, DcPullRequest] = field(default_factory=dict)
 
 
+BUILD_STATES = ("SUCCESSFUL", "FAILED", "INPROGRESS", "CANCELLED", "UNKNOWN")
+FULL_SHA = frozenset("0123456789abcdef")
+
+
+@dataclass
+class DcBuild:
+    """A build status of a commit (reference §7.10): one per `key` per commit, a later post replaces it."""
+
+    key: str
+    state: str  # one of BUILD_STATES
+    url: str
+    name: str = ""
+    description: str = ""
+    added: datetime | None = None  # `dateAdded`: when it was last posted
+
+
 @dataclass
 class DataCenterSite:
     """One Data Center instance, served under `context_path` (e.g. `/bitbucket`)."""
@@ -169,6 +185,8 @@ class DataCenterSite:
     projects: dict[str, DcProject] = field(default_factory=dict)  # by key as written
     repositories: list[DcRepository] = field(default_factory=list)
     next_id: int = 1
+    # Build statuses by full commit hash: not per repository (the build-status API is instance-wide).
+    builds: dict[str, list[DcBuild]] = field(default_factory=dict)
 
     # ---- lookups (missing things answer Data Center's NoSuch* exceptions) -------------------------------------
     def user(self, slug: str) -> DcUser:
@@ -211,6 +229,37 @@ class DataCenterSite:
     def allocate_id(self) -> int:
         self.next_id += 1
         return self.next_id - 1
+
+    # ---- builds ----------------------------------------------------------------------------------------------
+    def post_build(
+        self,
+        commit: str,
+        *,
+        key: str,
+        state: str,
+        url: str,
+        when: datetime,
+        name: str = "",
+        description: str = "",
+    ) -> DcBuild:
+        """What `POST /rest/build-status/1.0/commits/{commitId}` stores: a full 40-character SHA-1, a known state,
+        `key` and `url` required, fields at most 255 characters (`url` 450); a status with the same key replaces
+        the commit's earlier one. Anything else is the server's 400."""
+        if len(commit) != 40 or not FULL_SHA.issuperset(commit.lower()):
+            raise DcError(400, f"{commit} is not a full commit id", None, context="commitId")
+        if state not in BUILD_STATES:
+            raise DcError(400, f"state must be one of {', '.join(BUILD_STATES)}", None, context="state")
+        for label, value, longest in (("key", key, 255), ("url", url, 450), ("name", name, 255)):
+            if label != "name" and not value:
+                raise DcError(400, f"{label} must be supplied", None, context=label)
+            if len(value) > longest:
+                raise DcError(400, f"{label} must be at most {longest} characters", None, context=label)
+        if len(description) > 255:
+            raise DcError(400, "description must be at most 255 characters", None, context="description")
+        build = DcBuild(key=key, state=state, url=url, name=name, description=description, added=when)
+        kept = [b for b in self.builds.get(commit.lower(), []) if b.key != key]
+        self.builds[commit.lower()] = [*kept, build]
+        return build
 
     # ---- permissions -----------------------------------------------------------------------------------------
     def user_project_level(self, user: DcUser | None, project: DcProject) -> int:

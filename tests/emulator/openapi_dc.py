@@ -2,7 +2,8 @@
 
 The spec is read from `../shared/reference/bitbucket-datacenter-openapi.json` or `$BBDASH_DC_OPENAPI_SPEC`. Its
 paths start at `/rest` and use the version `latest`; requests to `<context>/rest/api/1.0/...` are matched against
-`/api/latest/...`. Schemas are checked with openapi-schema-validator's OAS 3.0 validator.
+`/api/latest/...` (and `/rest/build-status/1.0/...` against `/build-status/latest/...`). Schemas are checked with
+openapi-schema-validator's OAS 3.0 validator.
 
 Where the spec is wrong about the wire (reference `bitbucket-datacenter-api.md` §0.2), the schema is bridged:
 * nulls: servers send `null` for `nextPageStart` on last pages of commits and file lines
@@ -151,6 +152,7 @@ def spec_template(path: str) -> str:
     """The spec's template for a request path such as `/bitbucket/rest/api/1.0/projects/PLAT`."""
     rest = path.split("?", 1)[0].split("/rest", 1)[1]
     rest = re.sub(r"^/api/1\.0/", "/api/latest/", rest)
+    rest = re.sub(r"^/(build-status)/1\.0/", r"/\1/latest/", rest)  # plugin APIs: the spec writes them `latest`
     for regex, template in _templates():
         if regex.match(rest):
             return template

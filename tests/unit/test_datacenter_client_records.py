@@ -23,7 +23,7 @@ def test_a_personal_project_is_a_workspace_keyed_by_its_tilde_key(client):
 
     workspace = client.get_workspace("~jcitizen")
 
-    assert (workspace.uuid, workspace.slug, workspace.name) == ("{project-55}", "~JCITIZEN", "Jane Citizen")
+    assert (workspace.uuid, workspace.slug, workspace.name) == (f"{{project-55@{dc.TAG}}}", "~JCITIZEN", "Jane Citizen")
     assert workspace.is_private is True
     assert workspace.html_url == f"{dc.SERVER}/users/jcitizen"
 
@@ -35,7 +35,7 @@ def test_a_project_is_its_own_workspace_and_sole_project(client):
     (project,) = client.iter_projects("PRJ")
 
     assert (project.uuid, project.key, project.name, project.description) == (
-        "{project-7}",
+        f"{{project-7@{dc.TAG}}}",
         "PRJ",
         "Project PRJ",
         "The PRJ project",
@@ -65,13 +65,13 @@ def test_an_archived_repository_keeps_its_flag_and_gets_its_default_branch(clien
 
     assert repository.archived is True
     assert (repository.uuid, repository.full_name, repository.slug, repository.workspace_slug) == (
-        "{repository-12}",
+        f"{{repository-12@{dc.TAG}}}",
         "PRJ/web",
         "web",
         "PRJ",
     )
     assert (repository.description, repository.is_private, repository.mainbranch) == ("Old site", False, "trunk")
-    assert (repository.project_key, repository.project_uuid) == ("PRJ", "{project-7}")
+    assert (repository.project_key, repository.project_uuid) == ("PRJ", f"{{project-7@{dc.TAG}}}")
     assert repository.html_url == f"{dc.SERVER}/projects/PRJ/repos/web/browse"
     # No timestamp on Data Center's repositories: the moment it was read.
     assert repository.updated_on >= before
@@ -150,7 +150,7 @@ def test_a_commit_has_its_author_date_parents_and_the_linked_user_when_there_is_
     git_only = client.get_commit("PRJ", "web", "b" * 40)
 
     assert (mapped.hash, mapped.date, mapped.parents, mapped.message) == ("a" * 40, CREATED, ("b" * 40,), "Change")
-    assert mapped.author.raw == "jcitizen <jane@example.test>" and mapped.author.user.uuid == "{user-101}"
+    assert mapped.author.raw == "jcitizen <jane@example.test>" and mapped.author.user.uuid == f"{{user-101@{dc.TAG}}}"
     assert git_only.author.raw == "N F <nf@example.test>" and git_only.author.user is None
 
 
@@ -188,7 +188,7 @@ def test_a_pull_request_with_a_needs_work_reviewer(client):
         "046d9a3c1532acf4cf08fe93235c00e4d673c1d2",
         "PRJ/web",
     )
-    assert (pr.destination.branch, pr.destination.repository.uuid) == ("main", "{repository-12}")
+    assert (pr.destination.branch, pr.destination.repository.uuid) == ("main", f"{{repository-12@{dc.TAG}}}")
     assert [r.display_name for r in pr.reviewers] == ["Bob Brown", "Carol Chen"]
     states = [(p.user.nickname, p.role, p.approved, p.state, p.changes_requested) for p in pr.participants]
     assert states == [

@@ -66,7 +66,7 @@ def test_the_current_user_is_read_from_the_x_ausername_header():
     me = DataCenterClient(AccessToken("t"), base_url=dc.SERVER).get_current_user()
 
     assert (me.uuid, me.account_id, me.nickname, me.display_name) == (
-        "{user-101}",
+        f"{{user-101@{dc.TAG}}}",
         "JCitizen",
         "jcitizen",
         "Jane Citizen",

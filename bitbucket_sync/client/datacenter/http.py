@@ -50,6 +50,24 @@ def server_root(base_url: str) -> str:
     return root
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalised_root(base_url: str) -> str:
+    """The server root as ``bitbucket_sync.sites.normalise_api_url`` writes a site (that module reads Django's
+    settings, which the client never does): lower-case scheme and host, no default port, no trailing slash, no API
+    root. What names a site in its records' ids (``convert.site_tag``)."""
+    split = urlsplit(base_url.strip())
+    scheme = split.scheme.lower()
+    host = (split.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"  # IPv6: urlsplit drops the brackets
+    port = split.port
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}{server_root(split.path.rstrip('/'))}"
+
+
 def endpoint_resource(path: str) -> str:
     """The resource a Data Center API path names, for accounting: the last word that is not an identifier.
 
@@ -234,6 +252,19 @@ class DataCenterTransport(Transport):
         split = urlsplit(self.url_for(path))
         pairs = [(k, v) for k, value in query.items() for v in (value if isinstance(value, list | tuple) else [value])]
         return urlunsplit((split.scheme, split.netloc, split.path, urlencode([*pairs, ("start", start)]), ""))
+
+    def dc_page_at(
+        self, path: str, parse: Callable[..., T], *, params: Mapping[str, Any] | None = None, start: int, limit: int
+    ) -> tuple[list[T], int | None]:
+        """One page of a Data Center listing from ``start``: its items and the next page's ``start`` (None after the
+        last), for a caller that keeps the offset itself (a page cursor in the dashboard's URLs)."""
+        endpoint = self.describe("GET", self.url_for(path))
+        query: dict[str, Any] = {"limit": limit, **(params or {})}
+        pages = self._read_dc_pages(path, parse, query, start, lambda body: body, "values", endpoint)
+        items, next_url = next(iter(pages))
+        if next_url is None:
+            return items, None
+        return items, int(dict(parse_qsl(urlsplit(next_url).query))["start"])
 
     def dc_paginate(self, path: str, parse: Callable[..., T], **kwargs: Any) -> Iterator[T]:
         """Every item of a Data Center listing (see ``dc_pages``)."""
