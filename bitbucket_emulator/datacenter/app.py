@@ -212,7 +212,9 @@ class DataCenterApp:
         for i, (path, handler) in enumerate(routes):
             endpoint = f"r{i}"
             self.routes[endpoint] = Route(path, handler, "GET /rest/api/1.0" + _family(path))
-            rules.append(Rule(path, endpoint=endpoint, methods=["GET"], strict_slashes=False))
+            # GET unless the handler names its methods (`handler.methods`, e.g. the webhook administration).
+            methods = getattr(handler, "methods", ["GET"])
+            rules.append(Rule(path, endpoint=endpoint, methods=methods, strict_slashes=False))
         self.url_map = Map(rules)
 
     def handles(self, path: str) -> bool:
@@ -266,7 +268,9 @@ class DataCenterApp:
             endpoint, _ = self.url_map.bind("localhost").match(sub, method="GET")
         except HTTPException:
             return f"{request.method} /rest/api/1.0 (unknown)"
-        return self.routes[endpoint].family
+        family = self.routes[endpoint].family
+        # Writes (the webhook administration) are counted under their own method.
+        return family if request.method == "GET" else request.method + family[len("GET") :]
 
     def _serve(self, request: Request, site: DataCenterSite, identity: Identity, sub: str) -> Response:
         injected = self._injected(request, site, identity)
@@ -332,6 +336,7 @@ def _family(path: str) -> str:
         ("<repo_slug>", "{repositorySlug}"),
         ("<int:pr_id>", "{pullRequestId}"),
         ("<int:comment_id>", "{commentId}"),
+        ("<int:webhook_id>", "{webhookId}"),
         ("<user_slug>", "{userSlug}"),
         ("<commit_id>", "{commitId}"),
         ("<path:path>", "{path}"),
