@@ -137,7 +137,7 @@ def test_a_new_branch_a_new_pull_request_a_decline_and_a_deleted_branch(live_dc,
     assert [d.event for d in deliveries] == ["repo:refs_changed", "pr:opened", "pr:declined", "repo:refs_changed"]
     assert {d.result for d in deliveries} == {WebhookDelivery.Result.APPLIED}, [d.message for d in deliveries]
     pr = PullRequest.objects.get(repository=repository, number=opened.id)
-    assert (pr.title, pr.state, pr.source_commit) == ("Canary", "DECLINED", tip)
+    assert (pr.title, pr.state, pr.source_commit) == ("Canary deploys", "DECLINED", tip)
     assert participant(pr, "alice").role == "REVIEWER"
     assert not Branch.objects.live().filter(repository=repository, name="feature/canary").exists()
     subscription = WebhookSubscription.objects.get(workspace=live_dc.workspace)
@@ -170,3 +170,25 @@ def test_a_bad_signature_is_refused_and_nothing_is_recorded(live_dc, emulator):
     assert requests.post(url, data=ping, headers=pinged, timeout=5).status_code == 200
     assert WebhookDelivery.objects.count() == 1
     assert PullRequest.objects.get(repository__slug="api-gateway", number=2).state == "OPEN"
+
+
+@pytest.mark.slow
+def test_a_celery_worker_applies_an_approval_without_polling(live_dc, emulator, celery_worker_factory, settings):
+    """The whole way: the site delivers to the live server, which enqueues; a real worker applies it (with the same
+    Data Center sites configured), reading that one pull request and nothing else."""
+    worker = celery_worker_factory(
+        concurrency=1,
+        BBDASH_ENCRYPTION_KEYS=settings.BBDASH_ENCRYPTION_KEYS[0],
+        BBDASH_DATACENTER_URLS=emulator.datacenter_url,
+    )
+    pr = PullRequest.objects.get(repository__slug="api-gateway", number=3)
+    emulator.controls.reset_counts()
+    dc.set_reviewer_status(emulator.world, "PLAT", "api-gateway", 3, "dave", "APPROVED")
+    deadline = time.monotonic() + 15
+    while not participant(pr, "dave").approved:
+        assert time.monotonic() < deadline, worker.log()[-3000:]
+        time.sleep(0.05)
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.event, delivery.result) == ("pr:reviewer:approved", WebhookDelivery.Result.APPLIED)
+    counts = emulator.controls.counts()
+    assert counts["total"] == 1, counts  # GET {PR}: the one read the delivery asked for
