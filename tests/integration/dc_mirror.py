@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 
 from bitbucket_emulator import Emulator
-from bitbucket_sync.models import Credential, SyncRun, Workspace
+from bitbucket_sync.models import Credential, SyncRun, Workspace, WorkspaceAccess
 from bitbucket_sync.sync import access, engine
 
 
@@ -52,4 +52,7 @@ def build_dc_mirror(emulator: Emulator, settings, *, username: str = "alice") ->
     run = mirror.sync()
     assert run.status == SyncRun.Status.SUCCEEDED, (run.message, run.errors)
     mirror.workspace.refresh_from_db()
+    # Her access to the project as the access sync writes it (that sync does not speak to Data Center yet): the
+    # pages are scoped by these rows.
+    WorkspaceAccess.objects.get_or_create(user=user, workspace=mirror.workspace, defaults={"administrator": True})
     return mirror

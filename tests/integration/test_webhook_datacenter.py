@@ -8,6 +8,7 @@ import time
 
 import pytest
 import requests
+from django.urls import reverse
 
 from bitbucket_emulator.world import datacenter_changes as dc
 from bitbucket_sync import webhooks
@@ -45,6 +46,31 @@ def applied(emulator, count: int, *, timeout: float = 10.0) -> list[WebhookDeliv
 
 def participant(pr: PullRequest, login: str) -> Participant:
     return Participant.objects.get(pull_request=pr, account__account_id=login)
+
+
+def test_the_sync_page_switch_turns_live_updates_on_for_a_datacenter_project(
+    emulator, settings, browse_encryption_key, client
+):
+    mirror = build_dc_mirror(emulator, settings)
+    settings.BBDASH_PUBLIC_URL = "https://dash.example.test"
+    client.force_login(mirror.alice)
+    handle = mirror.workspace.slug
+    assert "@" in handle
+    url = reverse("webhook_subscription_toggle", args=[handle])
+    answer = client.post(url, {"enabled": "1"}, headers={"HX-Request": "true"})
+    assert answer.status_code == 200
+    html = answer.content.decode()
+    # The region is named by the row's id: a handle (`PLAT@127.0.0.1:7990~bitbucket`) is no CSS selector.
+    assert (
+        f'id="live-updates-{mirror.workspace.pk}"' in html
+        and f'hx-target="#live-updates-{mirror.workspace.pk}"' in html
+    )
+    assert "Turn off live updates" in html, html
+    (hook,) = emulator.world.datacenter.webhooks.values()
+    assert hook.url == f"https://dash.example.test/hooks/bitbucket-datacenter/{handle}/"
+    answer = client.post(url, {"enabled": "0"}, headers={"HX-Request": "true"})
+    assert "Turn on live updates" in answer.content.decode()
+    assert emulator.world.datacenter.webhooks == {}
 
 
 def test_turning_live_updates_on_creates_a_signed_project_webhook_with_datacenter_events(live_dc, emulator):
