@@ -143,3 +143,18 @@ def test_a_signed_delivery_naming_another_workspaces_repository_changes_nothing(
     assert applied is not None and applied.result == WebhookDelivery.Result.IGNORED
     assert "another workspace" in applied.message
     assert PullRequest.objects.get(pk=pr.pk).state == "OPEN"
+
+
+def test_the_datacenter_receiver_wants_datacenter_headers(client, workspaces):
+    """Signed right but with Cloud's request id header: 400, nothing recorded (a delivery without its id could not
+    be told from a redelivery)."""
+    answer = client.post(
+        f"/hooks/bitbucket-datacenter/{workspaces['a'].slug}/",
+        data=BODY,
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE=webhooks.sign(secret=SECRET, body=BODY),
+        HTTP_X_REQUEST_UUID=str(uuid.uuid4()),
+        HTTP_X_EVENT_KEY="pr:declined",
+    )
+    assert answer.status_code == 400 and b"X-Request-Id" in answer.content
+    assert not WebhookDelivery.objects.exists()
