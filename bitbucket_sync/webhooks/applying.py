@@ -1,6 +1,7 @@
 """Applying a recorded delivery to the mirror: a pull request event upserts that pull request, a push moves the
 branches it names only when it starts at the mirror's tip (else the branch is read from Bitbucket), a build status
-event updates the statuses of the open pull requests whose source commit it is for.
+event updates the statuses of the open pull requests whose source commit it is for. A Data Center delivery is only
+a pointer: the pull request or branches it names are read again (`_apply_datacenter`).
 
 Nothing here trusts a payload for who may see what: a delivery only touches repositories the mirror already has in
 the subscription's workspace."""
