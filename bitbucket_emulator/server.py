@@ -15,6 +15,7 @@ from .controls.switches import Controls
 from .controls.webhooks import WebhookDispatcher
 from .datacenter.app import DataCenterApp
 from .datacenter.routes import ROUTES as DATACENTER_ROUTES
+from .datacenter.webhooks import DcWebhookDispatcher
 from .http_server import Handler, Server
 from .world import persistence
 from .world.state import World
@@ -52,6 +53,8 @@ class Emulator:
         self.api_url = self.base_url + "/2.0"
         world.base_url = self.base_url
         self.webhooks = WebhookDispatcher(world, webhook_payloads.payload, controls=self.controls)
+        # The Data Center site's webhook sender (its hooks and event keys are its own).
+        self.datacenter_webhooks = DcWebhookDispatcher(world, controls=self.controls)
         self._stopped = threading.Event()
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="emulator-http", daemon=True
@@ -189,6 +192,7 @@ class Emulator:
         self._server.server_close()
         self._stopped.set()
         self.webhooks.stop()
+        self.datacenter_webhooks.stop()
         self._save()
 
     def __enter__(self) -> Emulator:

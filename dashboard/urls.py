@@ -91,6 +91,11 @@ urlpatterns = [
     path("-/audit/<int:event_id>/recreate", branch_cleanup.branch_recreate, name="branch_recreate"),
     # --- webhooks: /hooks/ ---
     path("hooks/bitbucket/<uuid:workspace_uuid>/", webhooks.webhook_receive, name="webhook_receive"),
+    path(
+        "hooks/bitbucket-datacenter/<str:handle>/",
+        webhooks.webhook_receive_datacenter,
+        name="webhook_receive_datacenter",
+    ),
     path("-/changes/", changes.change_poll, name="change_poll"),
     # --- Bitbucket-shaped paths: /<workspace>/... (keep last) ---
     # Actions (POST routes under /<ws>/<repo>/...) go before the src catch-all, which takes any path after src/.

@@ -217,7 +217,9 @@ class DataCenterApp:
                 plugin_rules.append(Rule(path, endpoint=endpoint, methods=["GET"], strict_slashes=False))
                 continue
             self.routes[endpoint] = Route(path, handler, "GET /rest/api/1.0" + _family(path))
-            rules.append(Rule(path, endpoint=endpoint, methods=["GET"], strict_slashes=False))
+            # GET unless the handler names its methods (`handler.methods`, e.g. the webhook administration).
+            methods = getattr(handler, "methods", ["GET"])
+            rules.append(Rule(path, endpoint=endpoint, methods=methods, strict_slashes=False))
         self.url_map = Map(rules)
         self.plugin_map = Map(plugin_rules)
         self.plugin_bases = tuple(sorted({"/".join(r.rule.split("/")[:3]) + "/" for r in plugin_rules}))
@@ -276,7 +278,9 @@ class DataCenterApp:
             endpoint, _ = (url_map or self.url_map).bind("localhost").match(sub, method="GET")
         except HTTPException:
             return f"{request.method} /rest/api/1.0 (unknown)"
-        return self.routes[endpoint].family
+        family = self.routes[endpoint].family
+        # Writes (the webhook administration) are counted under their own method.
+        return family if request.method == "GET" else request.method + family[len("GET") :]
 
     def _serve(
         self, request: Request, site: DataCenterSite, identity: Identity, sub: str, url_map: Map | None = None
@@ -344,6 +348,7 @@ def _family(path: str) -> str:
         ("<repo_slug>", "{repositorySlug}"),
         ("<int:pr_id>", "{pullRequestId}"),
         ("<int:comment_id>", "{commentId}"),
+        ("<int:webhook_id>", "{webhookId}"),
         ("<user_slug>", "{userSlug}"),
         ("<commit_id>", "{commitId}"),
         ("<path:path>", "{path}"),

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import views as v
+from . import webhooks as wh
 
 P = "/projects/<project_key>"
 R = P + "/repos/<repo_slug>"
@@ -63,6 +64,11 @@ ROUTES: list[tuple[str, Callable[..., Any]]] = [
     (PR + "/diff/<path:path>", v.pr_diff),
     (R + "/pull-requests/<int:pr_id>.diff", v.pr_diff_text),
     (R + "/pull-requests/<int:pr_id>.patch", v.pr_patch),
+    # Webhook administration (reference §8.8): these handlers name their methods (`webhooks._methods`).
+    (P + "/webhooks", wh.project_webhooks),
+    (P + "/webhooks/<int:webhook_id>", wh.project_webhook),
+    (R + "/webhooks", wh.repo_webhooks),
+    (R + "/webhooks/<int:webhook_id>", wh.repo_webhook),
 ]
 
 # A commit's pull requests; the build-status plugin API (legacy, instance-wide: the way to list a commit's builds).

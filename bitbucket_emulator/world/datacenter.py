@@ -10,6 +10,7 @@ history helpers (`resolve`, `log`, `merge_base`); its pull requests carry what D
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -171,6 +172,58 @@ class DcBuild:
     added: datetime | None = None  # `dateAdded`: when it was last posted
 
 
+# The event keys a Data Center webhook may name (reference §9.1); the site emits the `pr:*` and `repo:refs_changed`
+# ones it has mutations for (`world.datacenter_changes`), the others are accepted and never sent.
+DC_HOOK_EVENTS = frozenset(
+    {
+        "repo:refs_changed",
+        "repo:modified",
+        "repo:forked",
+        "repo:comment:added",
+        "repo:comment:edited",
+        "repo:comment:deleted",
+        "repo:secret_detected",
+        "mirror:repo_synchronized",
+        "project:modified",
+        "pr:opened",
+        "pr:from_ref_updated",
+        "pr:modified",
+        "pr:merged",
+        "pr:declined",
+        "pr:deleted",
+        "pr:reviewer:updated",
+        "pr:reviewer:approved",
+        "pr:reviewer:unapproved",
+        "pr:reviewer:needs_work",
+        "pr:comment:added",
+        "pr:comment:edited",
+        "pr:comment:deleted",
+    }
+)
+
+
+@dataclass
+class DcWebhook:
+    """A project- or repository-level webhook (reference §7.11, §8.8): `repo_slug` None for a project's."""
+
+    id: int
+    name: str
+    url: str
+    events: list[str]
+    active: bool
+    scope_type: str  # project | repository
+    project_key: str
+    repo_slug: str | None
+    created: datetime
+    updated: datetime
+    configuration: dict[str, str] = field(default_factory=dict)  # `secret` signs deliveries; `createdBy`...
+    ssl_verification_required: bool = True
+
+    @property
+    def secret(self) -> str | None:
+        return self.configuration.get("secret") or None
+
+
 @dataclass
 class DataCenterSite:
     """One Data Center instance, served under `context_path` (e.g. `/bitbucket`)."""
@@ -187,6 +240,13 @@ class DataCenterSite:
     next_id: int = 1
     # Build statuses by full commit hash: not per repository (the build-status API is instance-wide).
     builds: dict[str, list[DcBuild]] = field(default_factory=dict)
+    webhooks: dict[int, DcWebhook] = field(default_factory=dict)  # by id
+    next_webhook_id: int = 1
+    # `legacy`: pull request dates in webhook bodies are epoch ms (as in REST); `10.x`: ISO strings (reference §9.4).
+    webhook_dates: str = "legacy"
+    # Called as listener(event_key, repository, actor slug, **objects) under the world lock after each change worth
+    # a webhook (the delivery sender); `World.replace_with` hands them to the site that replaces this one.
+    listeners: list[Callable[..., None]] = field(default_factory=list, repr=False, compare=False)
 
     # ---- lookups (missing things answer Data Center's NoSuch* exceptions) -------------------------------------
     def user(self, slug: str) -> DcUser:
@@ -285,6 +345,35 @@ class DataCenterSite:
         if self.user_project_level(user, project):
             return True
         return any(self.user_repo_level(user, r) for r in self.repos_of(project))
+
+    # ---- webhooks (reference §8.8, §9) -----------------------------------------------------------------------
+    def add_webhook(self, hook: DcWebhook) -> DcWebhook:
+        hook.id = self.next_webhook_id
+        self.next_webhook_id += 1
+        self.webhooks[hook.id] = hook
+        return hook
+
+    def webhooks_of(self, project_key: str, repo_slug: str | None) -> list[DcWebhook]:
+        """The hooks of one scope (a project's own, or a repository's own), oldest first."""
+        return [h for h in self.webhooks.values() if h.project_key == project_key and h.repo_slug == repo_slug]
+
+    def webhook(self, project_key: str, repo_slug: str | None, webhook_id: int) -> DcWebhook:
+        hook = self.webhooks.get(webhook_id)
+        if hook is None or hook.project_key != project_key or hook.repo_slug != repo_slug:
+            raise DcError(404, f"No webhook with id {webhook_id} exists.", EXC + "webhook.NoSuchWebhookException")
+        return hook
+
+    def subscribed(self, repo: DcRepository, event: str) -> list[DcWebhook]:
+        """The active hooks of the repository and of its project that deliver `event`."""
+        return [
+            h
+            for h in self.webhooks.values()
+            if h.active and event in h.events and h.project_key == repo.project_key and h.repo_slug in (None, repo.slug)
+        ]
+
+    def emit(self, event: str, repo: DcRepository, actor_slug: str | None, **objects) -> None:
+        for listener in self.listeners:
+            listener(event, repo, actor_slug, **objects)
 
 
 def token_level(token: DcToken, prefix: str) -> int:

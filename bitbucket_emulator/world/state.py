@@ -739,6 +739,10 @@ class World:
     def replace_with(self, other: World) -> None:
         """Take over another world's contents, keeping this one's lock, listeners, address and switches."""
         with self.lock:
+            # The Data Center site's listeners (its webhook sender) stay too, on the site that replaces it.
+            dc_listeners = self.datacenter.listeners if self.datacenter is not None else []
+            if other.datacenter is not None and dc_listeners:
+                other.datacenter.listeners = dc_listeners
             for name in (
                 "users",
                 "access_tokens",

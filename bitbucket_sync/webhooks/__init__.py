@@ -9,6 +9,12 @@ statuses of the open pull requests whose source tip it is on (an older `updated_
 the safety net: while deliveries flow, the scheduler polls at the slower `BBDASH_WEBHOOK_POLL_MINUTES`; when they
 stop or a gap shows, `live_status` says so and polling returns to normal.
 
+On Bitbucket Data Center a project plays the workspace: one project-level webhook (`POST {P}/webhooks`, PROJECT_ADMIN)
+with Data Center's event keys (`pr:*`, `repo:refs_changed`), delivered to `/hooks/bitbucket-datacenter/<handle>/`,
+named by `X-Request-Id`, signed the same way. A Data Center delivery is never applied as it stands: the pull request
+it names is read again (`GET {PR}`, with its participants) and the branches a push names are read one by one; the
+repository's branches and tags are re-listed by its next sync. Deliveries reach only workspaces of their own site.
+
 * ``subscriptions``: the webhook on Bitbucket, turned on and off, checked and re-created.
 * ``receiving``: signature checks, each delivery recorded once, the delivery log.
 * ``applying``: a recorded delivery applied to the mirror.

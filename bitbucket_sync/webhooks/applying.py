@@ -1,6 +1,7 @@
 """Applying a recorded delivery to the mirror: a pull request event upserts that pull request, a push moves the
 branches it names only when it starts at the mirror's tip (else the branch is read from Bitbucket), a build status
-event updates the statuses of the open pull requests whose source commit it is for.
+event updates the statuses of the open pull requests whose source commit it is for. A Data Center delivery is only
+a pointer: the pull request or branches it names are read again (`_apply_datacenter`).
 
 Nothing here trusts a payload for who may see what: a delivery only touches repositories the mirror already has in
 the subscription's workspace."""
@@ -14,14 +15,15 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from bitbucket_sync import turns
+from bitbucket_sync import sites, turns
 from bitbucket_sync.client import BitbucketError, BitbucketSchemaError, NotFound, RateLimited, Unavailable, records
+from bitbucket_sync.client.datacenter import convert as datacenter_convert
 from bitbucket_sync.credentials import clients
 from bitbucket_sync.models import Branch, PullRequest, Repository, WebhookDelivery, WebhookSubscription
 from bitbucket_sync.sync import statuses, upserts
 from bitbucket_sync.webhooks.health import note_gap
 from bitbucket_sync.webhooks.receiving import prune_deliveries
-from bitbucket_sync.webhooks.subscriptions import EVENTS
+from bitbucket_sync.webhooks.subscriptions import DATACENTER_EVENTS, EVENTS
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +75,8 @@ def _finish(delivery: WebhookDelivery, outcome: _Outcome) -> None:
 def _apply(delivery: WebhookDelivery) -> _Outcome:
     payload = delivery.payload if isinstance(delivery.payload, dict) else {}
     event = delivery.event
+    if sites.site_kind(delivery.workspace.api_url) == "datacenter":
+        return _apply_datacenter(delivery, payload)
     if event not in EVENTS:
         logger.info("webhook event %s for %s ignored: bbdash does not apply it", event, delivery.workspace.key)
         return _ignored(f"bbdash does not apply {event} events")
@@ -94,6 +98,13 @@ def _repository(
     uuid = data.get("uuid") if isinstance(data, dict) else None
     if not isinstance(uuid, str) or not uuid:
         raise BitbucketSchemaError("missing required field 'repository.uuid'", endpoint=_endpoint(delivery))
+    return _mirrored_repository(delivery, uuid, subscription)
+
+
+def _mirrored_repository(
+    delivery: WebhookDelivery, uuid: str, subscription: WebhookSubscription | None
+) -> Repository | _Outcome:
+    """The mirror's live repository `uuid` of the delivery's workspace, or why the delivery is ignored."""
     repository = Repository.objects.filter(bitbucket_uuid=uuid).select_related("workspace").first()
     if repository is not None and repository.workspace_id != delivery.workspace_id:
         # Signed with this workspace's secret but naming another workspace's repository: never cross over.
@@ -343,3 +354,114 @@ def _target_hash(ref: Any) -> str:
         value = ref["target"].get("hash")
         return value if isinstance(value, str) else ""
     return ""
+
+
+# -- Bitbucket Data Center ------------------------------------------------------------------------------------------
+# A Data Center delivery only says what changed: the pull request is read again in full (`GET {PR}`, participants
+# included) and the pushed branches are read one by one (`GET {R}/branches?filterText=`), with the workspace's sync
+# credential. The payload names the repository and the pull request id, nothing more is taken from it.
+
+
+def _apply_datacenter(delivery: WebhookDelivery, payload: dict) -> _Outcome:
+    event = delivery.event
+    if event not in DATACENTER_EVENTS:
+        logger.info("webhook event %s for %s ignored: bbdash does not apply it", event, delivery.workspace.key)
+        return _ignored(f"bbdash does not apply {event} events")
+    subscription = WebhookSubscription.objects.filter(workspace=delivery.workspace).first()
+    endpoint = _endpoint(delivery)
+    if event == "repo:refs_changed":
+        data = payload.get("repository")
+    else:
+        pull_request = payload.get("pullRequest")
+        to_ref = pull_request.get("toRef") if isinstance(pull_request, dict) else None
+        data = to_ref.get("repository") if isinstance(to_ref, dict) else None
+    named = datacenter_convert.repository(data, endpoint=endpoint)
+    repository = _mirrored_repository(delivery, named.uuid, subscription)
+    if isinstance(repository, _Outcome):
+        return repository
+    credential = repository.workspace.sync_credential
+    if credential is None:
+        if subscription is not None:
+            note_gap(
+                subscription,
+                f"an event for {repository.full_name} that could not be read (no sync credential)",
+                repository_uuid=repository.bitbucket_uuid,
+            )
+        return _ignored("the workspace has no sync credential to read the change with; the next sync brings it")
+    if event == "repo:refs_changed":
+        return _apply_refs_changed(delivery, payload, repository)
+    number = payload["pullRequest"].get("id")
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise BitbucketSchemaError("missing required field 'pullRequest.id'", endpoint=endpoint)
+    return _apply_datacenter_pull_request(delivery, repository, number, subscription)
+
+
+def _apply_datacenter_pull_request(
+    delivery: WebhookDelivery, repository: Repository, number: int, subscription: WebhookSubscription | None
+) -> _Outcome:
+    target = f"#{number}"
+    credential = repository.workspace.sync_credential
+    assert credential is not None
+    try:
+        with clients.client_for(credential, purpose="webhook") as client:
+            record = client.get_pull_request(repository.workspace.key, repository.slug, number)
+    except NotFound:
+        return _ignored(f"Bitbucket no longer shows pull request {repository.full_name}#{number}", target)
+    existing = PullRequest.objects.filter(repository=repository, number=number).first()
+    if existing is None and delivery.event != "pr:opened" and subscription is not None:
+        note_gap(
+            subscription,
+            f"an event for pull request {repository.full_name}#{number}, which the mirror lacks",
+            repository_uuid=repository.bitbucket_uuid,
+        )
+    with transaction.atomic():
+        _, counts = upserts.upsert_pull_requests_page(repository=repository, pr_records=[record])
+        verb = "created" if counts.created else ("updated" if counts.updated else "unchanged")
+        outcome = _Outcome(
+            WebhookDelivery.Result.APPLIED,
+            f"Pull request {repository.full_name}#{number} {verb} ({record.state.lower()}, read from Bitbucket)",
+            target,
+        )
+        _finish(delivery, outcome)
+    return outcome
+
+
+def _pushed_branches(delivery: WebhookDelivery, payload: dict) -> list[str]:
+    """The branch names a `repo:refs_changed` names (tags are re-listed by the next sync)."""
+    changes = payload.get("changes")
+    if not isinstance(changes, list):
+        raise BitbucketSchemaError("missing required field 'changes'", endpoint=_endpoint(delivery))
+    names: list[str] = []
+    for change in changes:
+        if not isinstance(change, dict):
+            continue
+        ref = change.get("ref")
+        ref_id = change.get("refId") or (ref.get("id") if isinstance(ref, dict) else None)
+        if isinstance(ref_id, str) and ref_id.startswith("refs/heads/") and len(ref_id) > len("refs/heads/"):
+            name = ref_id.removeprefix("refs/heads/")
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def _apply_refs_changed(delivery: WebhookDelivery, payload: dict, repository: Repository) -> _Outcome:
+    """Each named branch as Bitbucket has it now (deleted when it has none), and the repository's branches and tags
+    re-listed by its next sync."""
+    names = _pushed_branches(delivery, payload)
+    # The next sync lists the branches and tags again (a push may have moved tags this delivery does not apply).
+    Repository.objects.filter(pk=repository.pk).update(branches_synced_for=None)
+    if not names:
+        return _ignored("the push named no branch (tags are re-listed by the next sync)")
+    current = _read_branches(repository, names)
+    assert current is not None  # the caller checked the sync credential
+    done: list[str] = []
+    with transaction.atomic():
+        for name in names:
+            record = current[name]
+            if record is None:
+                upserts.mark_branch_removed(repository=repository, name=name)
+                done.append(f"{name} deleted")
+            else:
+                upserts.upsert_branch(repository=repository, record=record)
+                done.append(f"{name} → {record.target.hash[:12]}")
+        return _push_applied(delivery, repository, [f"{d} (read from Bitbucket)" for d in done], names)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from bitbucket_sync import sites
 from bitbucket_sync.models import PullRequest, Repository, SyncRun, WebhookSubscription, Workspace
 
 logger = logging.getLogger(__name__)
@@ -100,9 +101,11 @@ def live_status(*, workspace: Workspace, subscription: WebhookSubscription | Non
     reference = subscription.last_delivery_at or subscription.enabled_at or subscription.created_at
     if now - reference > timedelta(minutes=silence_minutes()):
         after = reference + CLOCK_TOLERANCE
-        active = (
-            PullRequest.objects.filter(workspace=workspace, updated_on__gt=after).exists()
-            or Repository.objects.live().filter(workspace=workspace, updated_on__gt=after).exists()
+        # Data Center gives a repository no dates (the mirror's `updated_on` is when a sync read it): only its pull
+        # requests' show activity there.
+        repositories_dated = sites.site_kind(workspace.api_url) != "datacenter"
+        active = PullRequest.objects.filter(workspace=workspace, updated_on__gt=after).exists() or (
+            repositories_dated and Repository.objects.live().filter(workspace=workspace, updated_on__gt=after).exists()
         )
         if active:
             return LiveStatus(

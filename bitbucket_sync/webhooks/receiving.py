@@ -1,5 +1,6 @@
-"""Receiving deliveries: the signature check, recording each delivery once per `X-Request-UUID`, and the delivery log
-(pruned to `BBDASH_WEBHOOK_LOG_SIZE`; deliveries whose apply task was lost are found again)."""
+"""Receiving deliveries: the signature check, recording each delivery once per request id (Cloud's `X-Request-UUID`,
+Data Center's `X-Request-Id`), and the delivery log (pruned to `BBDASH_WEBHOOK_LOG_SIZE`; deliveries whose apply
+task was lost are found again)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from bitbucket_sync import sites
 from bitbucket_sync.credentials import encryption
 from bitbucket_sync.models import WebhookDelivery, WebhookSubscription
 from bitbucket_sync.webhooks.health import note_gap
@@ -53,16 +55,24 @@ def _dummy_token(keys: tuple[str, ...]) -> str:
     return encryption.encrypt(_DUMMY_SECRET)
 
 
-def verified_subscription(*, workspace_uuid: str, body: bytes, signature: str | None) -> WebhookSubscription | None:
-    """The enabled subscription of the workspace `workspace_uuid` (with braces) when `signature` is its secret's
-    HMAC of `body`, else None. An unknown workspace, live updates off, an unreadable secret and a wrong signature
-    take the same steps, so neither the receiver's answer nor its timing tells them apart."""
-    subscription = (
-        WebhookSubscription.objects.select_related("workspace")
-        .filter(workspace__bitbucket_uuid__iexact=workspace_uuid, enabled=True)
-        .exclude(secret_encrypted="")
-        .first()
+def verified_subscription(
+    *, workspace_uuid: str = "", handle: str = "", body: bytes, signature: str | None, site: str = "cloud"
+) -> WebhookSubscription | None:
+    """The enabled subscription of the workspace `workspace_uuid` (with braces; Cloud) or `handle` (its slug, the
+    dashboard's handle; Data Center) when `signature` is its secret's HMAC of `body`, else None. The workspace must
+    be of the `site` kind the delivery came in as (``cloud`` or ``datacenter``): a delivery never reaches a
+    workspace of another site. An unknown workspace, one of another site, live updates off, an unreadable secret
+    and a wrong signature take the same steps, so neither the receiver's answer nor its timing tells them apart."""
+    candidates = (
+        WebhookSubscription.objects.select_related("workspace").filter(enabled=True).exclude(secret_encrypted="")
     )
+    if handle:
+        candidates = candidates.filter(workspace__slug=handle)
+    else:
+        candidates = candidates.filter(workspace__bitbucket_uuid__iexact=workspace_uuid or "-")
+    subscription = candidates.first()
+    if subscription is not None and sites.site_kind(subscription.workspace.api_url) != site:
+        subscription = None
     token = (
         subscription.secret_encrypted
         if subscription is not None
@@ -72,12 +82,31 @@ def verified_subscription(*, workspace_uuid: str, body: bytes, signature: str | 
         secret = encryption.decrypt(token)
     except encryption.SecretUnreadable:
         logger.error(
-            "the webhook secret of workspace %s cannot be decrypted; turn live updates off and on", workspace_uuid
+            "the webhook secret of workspace %s cannot be decrypted; turn live updates off and on",
+            workspace_uuid or handle,
         )
         subscription, secret = None, _DUMMY_SECRET
     if not verify_signature(secret=secret, body=body, header=signature):
         return None
     return subscription
+
+
+def _repository_name(payload: dict) -> str:
+    """`workspace/slug` of the repository a delivery names: Cloud's `repository.full_name`, or Data Center's
+    `KEY/slug` from `repository` (a push) or the pull request's target repository."""
+    repository = payload.get("repository")
+    if not isinstance(repository, dict):
+        pull_request = payload.get("pullRequest")
+        to_ref = pull_request.get("toRef") if isinstance(pull_request, dict) else None
+        repository = to_ref.get("repository") if isinstance(to_ref, dict) else None
+    if not isinstance(repository, dict):
+        return ""
+    if isinstance(repository.get("full_name"), str):
+        return repository["full_name"]
+    project = repository.get("project")
+    key = project.get("key") if isinstance(project, dict) else None
+    slug = repository.get("slug")
+    return f"{key}/{slug}" if isinstance(key, str) and isinstance(slug, str) else ""
 
 
 def record_delivery(
@@ -93,9 +122,6 @@ def record_delivery(
     """Record a verified delivery once: `(delivery, True)` the first time, `(delivery, False)` for a redelivery of
     the same `X-Request-UUID` (counted, not recorded or applied again)."""
     now = timezone.now()
-    repository = payload.get("repository")
-    if not isinstance(repository, dict):
-        repository = {}
     try:
         with transaction.atomic():
             delivery = WebhookDelivery.objects.create(
@@ -105,7 +131,7 @@ def record_delivery(
                 event=event[:64],
                 attempt=max(1, min(attempt, 1000)),
                 received_at=now,
-                repository_full_name=str(repository.get("full_name") or "")[:511],
+                repository_full_name=_repository_name(payload)[:511],
                 body_size=body_size,
                 payload=payload,
             )

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from bitbucket_sync import audit
+from bitbucket_sync import audit, sites
 from bitbucket_sync.client import BitbucketError, NotFound, RateLimited, Unavailable
 from bitbucket_sync.credentials import clients
 from bitbucket_sync.models import AuditEvent, Credential, WebhookSubscription, Workspace
@@ -31,7 +31,27 @@ EVENTS = (
     "repo:commit_status_created",
     "repo:commit_status_updated",
 )
+# The same on Bitbucket Data Center, in its event keys (reference §9.1), for a project-level webhook: every
+# repository of the project. Data Center has no build status event; statuses keep coming with polling.
+DATACENTER_EVENTS = (
+    "repo:refs_changed",
+    "pr:opened",
+    "pr:modified",
+    "pr:from_ref_updated",
+    "pr:reviewer:updated",
+    "pr:reviewer:approved",
+    "pr:reviewer:unapproved",
+    "pr:reviewer:needs_work",
+    "pr:merged",
+    "pr:declined",
+    "pr:comment:added",
+)
 DESCRIPTION = "bbdash live updates"
+
+
+def events_for(workspace: Workspace) -> tuple[str, ...]:
+    """The event keys the webhook of `workspace` subscribes to, in its site's words."""
+    return DATACENTER_EVENTS if sites.site_kind(workspace.api_url) == "datacenter" else EVENTS
 
 
 class WebhookError(Exception):
@@ -71,7 +91,11 @@ def _create_hook(subscription: WebhookSubscription, credential: Credential, *, a
     try:
         with clients.client_for(credential, purpose="webhook") as client:
             hook = client.create_webhook(
-                workspace.key, url=subscription.url, events=EVENTS, secret=secret, description=DESCRIPTION
+                workspace.key,
+                url=subscription.url,
+                events=events_for(workspace),
+                secret=secret,
+                description=DESCRIPTION,
             )
     except BitbucketError as exc:
         subscription.status = WebhookSubscription.Status.ERROR
@@ -107,7 +131,8 @@ def _create_hook(subscription: WebhookSubscription, credential: Credential, *, a
 
 def enable_live_updates(*, workspace: Workspace, url: str, actor) -> WebhookSubscription:
     """Turn live updates on: one workspace webhook to `url`, created with the acting user's own credential (a
-    workspace owner's API token, or a workspace access token with the webhook scope)."""
+    workspace owner's API token, or a workspace access token with the webhook scope; on Data Center a project
+    webhook, which needs PROJECT_ADMIN)."""
     credential = _active_credential(actor)
     if credential is None:
         raise WebhookError("You have no Bitbucket credential: add one before turning on live updates.")
@@ -212,7 +237,8 @@ def check_subscription(*, subscription_id: int) -> WebhookSubscription | None:
         subscription.save(update_fields=["status", "last_error", "updated_at"])
         return subscription
     hook = hooks.get(subscription.hook_uuid)
-    if hook is not None and hook.active and hook.url == subscription.url and set(EVENTS) <= set(hook.events):
+    wanted = set(events_for(subscription.workspace))
+    if hook is not None and hook.active and hook.url == subscription.url and wanted <= set(hook.events):
         subscription.status = WebhookSubscription.Status.ACTIVE
         subscription.last_error = ""
         subscription.checked_at = timezone.now()

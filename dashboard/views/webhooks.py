@@ -1,6 +1,7 @@
 """Live updates: the public webhook receiver, the delivery log and the live-updates switch of the sync page.
 
-The receiver (`/hooks/bitbucket/<workspace uuid>/`) is public and CSRF-exempt: Bitbucket signs each delivery with the
+The receivers (`/hooks/bitbucket/<workspace uuid>/` for Cloud, `/hooks/bitbucket-datacenter/<handle>/` for a Data
+Center project) are public and CSRF-exempt: Bitbucket signs each delivery with the
 subscription's secret, and the signature is the only thing that lets one in. It records the delivery and enqueues
 the task that applies it, then answers 202 at once (Bitbucket waits 10 s and retries on 5xx).
 """
@@ -22,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from bitbucket_sync import webhooks
+from bitbucket_sync import sites, webhooks
 from bitbucket_sync.models import Workspace
 from bitbucket_sync.webhooks.tasks import apply_webhook_delivery
 from dashboard import selectors
@@ -41,6 +42,9 @@ def _receiver_url(workspace: Workspace) -> str:
         raise webhooks.WebhookError(
             "BBDASH_PUBLIC_URL is not set: Bitbucket needs the address it can reach this site at."
         )
+    if sites.site_kind(workspace.api_url) == "datacenter":
+        # A Data Center project has no uuid: its handle (`PLAT@git.example.com`) names it, unique across sites.
+        return base + reverse("webhook_receive_datacenter", kwargs={"handle": workspace.slug})
     workspace_uuid = uuid.UUID(workspace.bitbucket_uuid.strip("{}"))
     return base + reverse("webhook_receive", kwargs={"workspace_uuid": workspace_uuid})
 
@@ -52,11 +56,9 @@ def _enqueue(delivery_id: int) -> None:
         logger.exception("could not enqueue webhook delivery %s", delivery_id)
 
 
-@login_not_required
-@csrf_exempt
-@never_cache
-@require_POST
-def webhook_receive(request: HtmxHttpRequest, workspace_uuid: uuid.UUID) -> HttpResponse:
+def _receive(request: HtmxHttpRequest, *, site: str, workspace_uuid: str = "", handle: str = "") -> HttpResponse:
+    """Check, record and enqueue one delivery. Cloud names it by `X-Request-UUID` (and sends `X-Hook-UUID`,
+    `X-Attempt-Number`); Data Center by `X-Request-Id`. Both sign with `X-Hub-Signature: sha256=<hex>`."""
     try:
         size = int(request.META.get("CONTENT_LENGTH") or "")
     except ValueError:
@@ -66,16 +68,23 @@ def webhook_receive(request: HtmxHttpRequest, workspace_uuid: uuid.UUID) -> Http
         return HttpResponse("Payload too large.\n", status=413, content_type="text/plain")
     body = request.body
     subscription = webhooks.verified_subscription(
-        workspace_uuid=f"{{{workspace_uuid}}}", body=body, signature=request.headers.get("X-Hub-Signature")
+        workspace_uuid=workspace_uuid,
+        handle=handle,
+        body=body,
+        signature=request.headers.get("X-Hub-Signature"),
+        site=site,
     )
     if subscription is None:
         # One answer for an unknown workspace, live updates off and a bad signature: the endpoint is public, and
         # telling them apart would say which workspaces exist and which have live updates on.
         return HttpResponse(REFUSED, status=403, content_type="text/plain")
-    request_uuid = request.headers.get("X-Request-UUID", "").strip()
+    id_header = "X-Request-Id" if site == "datacenter" else "X-Request-UUID"
+    request_uuid = request.headers.get(id_header, "").strip()
     event = request.headers.get("X-Event-Key", "").strip()
+    if site == "datacenter" and event == "diagnostics:ping":
+        return HttpResponse(status=200)  # Data Center's "Test connection": signed, nothing to apply
     if not request_uuid or not event:
-        return HttpResponse("X-Request-UUID and X-Event-Key are required.\n", status=400, content_type="text/plain")
+        return HttpResponse(f"{id_header} and X-Event-Key are required.\n", status=400, content_type="text/plain")
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -100,6 +109,24 @@ def webhook_receive(request: HtmxHttpRequest, workspace_uuid: uuid.UUID) -> Http
             transaction.on_commit(partial(_enqueue, delivery.pk))
     # 202: accepted, applied in the background. A redelivery was already accepted: 200, nothing done again.
     return HttpResponse(status=202 if created else 200)
+
+
+@login_not_required
+@csrf_exempt
+@never_cache
+@require_POST
+def webhook_receive(request: HtmxHttpRequest, workspace_uuid: uuid.UUID) -> HttpResponse:
+    """A Bitbucket Cloud delivery for the workspace `workspace_uuid`."""
+    return _receive(request, site="cloud", workspace_uuid=f"{{{workspace_uuid}}}")
+
+
+@login_not_required
+@csrf_exempt
+@never_cache
+@require_POST
+def webhook_receive_datacenter(request: HtmxHttpRequest, handle: str) -> HttpResponse:
+    """A Bitbucket Data Center delivery for the project whose handle is `handle` (`PLAT@git.example.com`)."""
+    return _receive(request, site="datacenter", handle=handle[:255])
 
 
 def _subscription_context(request: HtmxHttpRequest, workspace: Workspace) -> dict:

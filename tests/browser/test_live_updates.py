@@ -37,7 +37,7 @@ def test_live_updates_state_on_sync_page_and_delivery_log(page, live_server, log
     )
     login("alice")
     page.goto(f"{live_server.url}/-/sync/")
-    region = page.locator("#live-updates-acme")
+    region = page.locator(f"#live-updates-{live_updates.workspace.pk}")
     region.locator(".live-state").wait_for()  # loaded by htmx
     assert "Deliveries are arriving" in region.inner_text()
     assert region.get_by_role("button", name="Turn off live updates").is_visible()

@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 # The only views open without signing in: login, health and Bitbucket's webhook deliveries (signed instead).
-PUBLIC = {"login", "health", "webhook_receive", "favicon"}
+PUBLIC = {"login", "health", "webhook_receive", "webhook_receive_datacenter", "favicon"}
 
 
 def _named_patterns(resolver=None, prefix=""):

@@ -74,7 +74,7 @@ def test_subscription_detail_fragment_shows_state(client, world):
     response = client.get("/-/sync/webhooks/acme/", **HX)
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'id="live-updates-acme"' in html and "Live updates are off" in html
+    assert f'id="live-updates-{world["ws"].pk}"' in html and "Live updates are off" in html
     assert "Turn on" not in html  # members see the state, not the switch
     assert client.get("/-/sync/webhooks/nope/", **HX).status_code == 404
 

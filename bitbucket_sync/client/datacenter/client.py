@@ -45,6 +45,7 @@ from ..records import (
     SourceEntry,
     Tag,
     Task,
+    WebhookSubscription,
     Workspace,
     WorkspaceAccess,
     WorkspaceMember,
@@ -738,3 +739,61 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
                 if found.repository.uuid not in seen:
                     seen.add(found.repository.uuid)
                     yield found
+
+    # -- webhooks (project-level) -----------------------------------------------------------------------------
+    # A project's webhooks deliver the events of every repository in it: the Data Center counterpart of Cloud's
+    # workspace hooks. The hook's numeric id is the record's ``uuid`` (as a string); ``description`` is its name.
+
+    @staticmethod
+    def _webhook(data: Any, *, endpoint: str) -> WebhookSubscription:
+        """``RestWebhook`` (with the ``id`` and dates servers add): Data Center never sends the secret back, so
+        ``secret_set`` is None."""
+        o = convert._Obj(data, endpoint=endpoint)
+        events = o.get("events", list, required=True)
+        if not all(isinstance(event, str) for event in events):
+            raise o.fail("events", "wrong type for")
+        return WebhookSubscription(
+            uuid=str(o.integer("id")),
+            url=o.text("url"),
+            events=tuple(events),
+            active=o.flag("active"),
+            description=o.otext("name") or "",
+            subject_type=o.otext("scopeType"),
+            created_at=o.time("createdDate"),
+        )
+
+    def iter_webhooks(self, workspace: str) -> Iterator[WebhookSubscription]:
+        """GET /rest/api/1.0/projects/{key}/webhooks (PROJECT_ADMIN): the project's own hooks."""
+        return self._iter(f"{self._project(workspace)}/webhooks", self._webhook)
+
+    def create_webhook(
+        self,
+        workspace: str,
+        *,
+        url: str,
+        events: Sequence[str],
+        secret: str | None = None,
+        description: str = "bbdash",
+        active: bool = True,
+    ) -> WebhookSubscription:
+        """POST /rest/api/1.0/projects/{key}/webhooks (PROJECT_ADMIN): deliveries for every repository of the
+        project, signed with ``secret`` (``X-Hub-Signature: sha256=…``). ``events`` are Data Center event keys."""
+        body: dict[str, Any] = {
+            "name": description,
+            "url": url,
+            "active": active,
+            "events": list(events),
+            "sslVerificationRequired": True,
+        }
+        if secret is not None:
+            body["configuration"] = {"secret": secret}
+        path = self._checked(f"{self._project(workspace)}/webhooks")
+        response = self._http.request("POST", path, json=body)
+        endpoint = self._http.describe("POST", path)
+        return self._webhook(self._http.json(response, endpoint), endpoint=endpoint)
+
+    def delete_webhook(self, workspace: str, uid: str) -> None:
+        """DELETE /rest/api/1.0/projects/{key}/webhooks/{id} (PROJECT_ADMIN); ``uid`` is the hook's numeric id."""
+        if not str(uid).isdigit():
+            raise NotFound(f"no webhook {uid!r}: Data Center webhook ids are numbers", status=404)
+        self._http.request("DELETE", self._checked(f"{self._project(workspace)}/webhooks/{int(uid)}"))
