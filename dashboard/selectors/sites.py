@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from bitbucket_sync import sites
 from bitbucket_sync.browse import NOT_YET_ON_DATACENTER
+from bitbucket_sync.client import BitbucketClient, Unsupported
+from bitbucket_sync.client.datacenter.unsupported import NotYetOnDataCenter
 from bitbucket_sync.models import Repository, Workspace
 
 type Site = Literal["cloud", "datacenter"]
@@ -53,6 +55,16 @@ def action_refusal(workspace: Workspace | None, repository: Repository | None = 
     if repository is not None and repository.archived:
         return ARCHIVED
     return ""
+
+
+def require_reads(client: BitbucketClient, *methods: str) -> None:
+    """Raise `Unsupported` when the client can make one of these reads only through a stand-in that refuses it
+    (``NotYetOnDataCenter``): called before a read that needs a request first (a branch's tip), so a page that
+    cannot be shown costs no request. Inside ``browse.live_reader`` it becomes the page's "not available yet"."""
+    for name in methods:
+        stand_in = NotYetOnDataCenter.__dict__.get(name)
+        if stand_in is not None and getattr(type(client), name, None) is stand_in:
+            raise Unsupported(f"Bitbucket Data Center: bbdash cannot read this there yet ({name}).")
 
 
 def terms(workspace: Workspace | None) -> dict[str, str]:
