@@ -10,6 +10,7 @@ archived repository is read-only on every site.
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import quote, urlencode
 
 from bitbucket_sync import sites
 from bitbucket_sync.browse import NOT_YET_ON_DATACENTER
@@ -65,6 +66,23 @@ def require_reads(client: BitbucketClient, *methods: str) -> None:
         stand_in = NotYetOnDataCenter.__dict__.get(name)
         if stand_in is not None and getattr(type(client), name, None) is stand_in:
             raise Unsupported(f"Bitbucket Data Center: bbdash cannot read this there yet ({name}).")
+
+
+def bitbucket_url(repository: Repository, kind: Literal["source", "raw", "commit"], commit: str, path: str = "") -> str:
+    """A link to a file, a raw file or a commit on the repository's own Bitbucket, from its ``html_url`` (already
+    checked http(s) by the caller's ``safe_url``): Cloud's ``/src/<commit>/<path>``, ``/raw/...``, ``/commits/<hash>``
+    or Data Center's ``/browse/<path>?at=<commit>``, ``/raw/<path>?at=...``, ``/commits/<hash>``."""
+    base = repository.html_url.rstrip("/")
+    quoted = quote(path, safe="/")
+    if not is_datacenter(repository.workspace):
+        return {"source": f"{base}/src/{commit}/{quoted}", "raw": f"{base}/raw/{commit}/{quoted}"}.get(
+            kind, f"{base}/commits/{commit}"
+        )
+    base = base.removesuffix("/browse")  # Data Center's repository link is its browse page
+    at = urlencode({"at": commit})
+    return {"source": f"{base}/browse/{quoted}?{at}", "raw": f"{base}/raw/{quoted}?{at}"}.get(
+        kind, f"{base}/commits/{commit}"
+    )
 
 
 def terms(workspace: Workspace | None) -> dict[str, str]:

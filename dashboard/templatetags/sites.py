@@ -12,6 +12,7 @@ from django import template
 
 from bitbucket_sync.models import Repository
 from dashboard.selectors import sites
+from dashboard.templatetags.links import safe_url
 
 register = template.Library()
 
@@ -59,3 +60,12 @@ def site_name(subject: Any) -> str:
 def not_yet_available(error: Any) -> bool:
     """A live read's failure that is only "Data Center cannot do this through bbdash yet" (nothing was asked)."""
     return str(error) == sites.NOT_YET_ON_DATACENTER
+
+
+@register.simple_tag
+def bitbucket_link(repository: Repository, kind: str, commit: str, path: str = "") -> str:
+    """`{% bitbucket_link repository "source" commit path as url %}`: where that file or commit is on the
+    repository's own Bitbucket, in that site's web paths; "" when the repository has no http(s) link."""
+    if not safe_url(repository.html_url) or kind not in ("source", "raw", "commit"):
+        return ""
+    return safe_url(sites.bitbucket_url(repository, kind, commit, path))  # type: ignore[arg-type]

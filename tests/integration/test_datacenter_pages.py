@@ -233,3 +233,22 @@ def test_archived_cloud_repository_is_read_only(demo_world):
     assert demo_world.counts()["total"] == 0
     # A Cloud repository that is not archived still offers its actions.
     assert "New pull request" in page(alice, reverse("repository_detail", args=["acme", "web-frontend"]))
+
+
+def test_links_to_files_and_commits_use_data_center_web_paths(dc):
+    from dashboard.selectors import sites
+
+    repository = dc.repo("api-gateway")
+    base = f"{dc.site}/projects/PLAT/repos/api-gateway"
+    assert sites.bitbucket_url(repository, "source", "abc123", "src/a b.py") == f"{base}/browse/src/a%20b.py?at=abc123"
+    assert sites.bitbucket_url(repository, "raw", "abc123", "README.md") == f"{base}/raw/README.md?at=abc123"
+    assert sites.bitbucket_url(repository, "commit", "abc123") == f"{base}/commits/abc123"
+
+
+def test_links_to_files_and_commits_on_cloud_keep_clouds_paths(demo_world):
+    from dashboard.selectors import sites
+
+    repository = demo_world.repo("api-server")
+    base = repository.html_url.rstrip("/")
+    assert sites.bitbucket_url(repository, "source", "abc123", "src/a b.py") == f"{base}/src/abc123/src/a%20b.py"
+    assert sites.bitbucket_url(repository, "commit", "abc123") == f"{base}/commits/abc123"
