@@ -34,7 +34,7 @@ def repository_for_user(
     # the buttons that read `can_write` are not offered, and `acts_on_bitbucket` refuses the write URLs.
     reason = sites.action_refusal(workspace, repository)
     if reason:
-        repository.can_write = False  # type: ignore[attr-defined]
+        repository.can_write = False
         if need == "write":
             raise PermissionDenied(reason)
     if need == "write" and not repository.can_write:

@@ -26,7 +26,7 @@ from bitbucket_sync import webhooks
 from bitbucket_sync.models import Workspace
 from bitbucket_sync.webhooks.tasks import apply_webhook_delivery
 from dashboard import selectors
-from dashboard.views.access import staff_only
+from dashboard.views.access import acts_on_bitbucket, staff_only
 from dashboard.views.htmx import HtmxHttpRequest
 
 logger = logging.getLogger(__name__)
@@ -141,6 +141,7 @@ def webhook_subscription_detail(request: HtmxHttpRequest, workspace_slug: str) -
 
 
 @staff_only
+@acts_on_bitbucket  # turning live updates on or off registers or removes a webhook on Bitbucket
 @require_POST
 def webhook_subscription_toggle(request: HtmxHttpRequest, workspace_slug: str) -> HttpResponse:
     """Staff: turn live updates on (`enabled=1`: create the workspace webhook) or off (delete it)."""
