@@ -179,6 +179,8 @@ def test_every_write_url_is_guarded():
         "pull_request_review",
         "pull_request_comment",
         "pull_request_review_publish",
+        "pull_request_review_discard",
+        "webhook_subscription_toggle",
         "pull_request_merge",
         "pull_request_decline",
         "pull_request_task_create",
