@@ -37,6 +37,7 @@ from bitbucket_sync.client import (
     NotFound,
     RateLimited,
     Unavailable,
+    Unsupported,
 )
 from bitbucket_sync.client.records import (
     Activity,
@@ -73,8 +74,15 @@ class LiveReadError(Exception):
     """A live read failed; `str()` is the reason in plain words, safe to show (never a secret)."""
 
 
+# What a page says where it needs a read the Data Center client does not make yet (`Unsupported`: nothing was sent).
+# The dashboard recognises this exact text and shows it as a note, not as an error (dashboard.templatetags.sites).
+NOT_YET_ON_DATACENTER = "Bitbucket Data Center: not available in bbdash yet."
+
+
 def explain(exc: Exception) -> str:
     """A Bitbucket client error (or a credential problem) in words for the page."""
+    if isinstance(exc, Unsupported):
+        return NOT_YET_ON_DATACENTER
     if isinstance(exc, SecretUnreadable):
         return "Your stored Bitbucket credential cannot be decrypted any more: add it again on your credentials page."
     if isinstance(exc, AuthError):

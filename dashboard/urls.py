@@ -20,6 +20,7 @@ from dashboard.views import (
     commits,
     compare,
     credentials,
+    datacenter_paths,
     file_edits,
     files,
     health,
@@ -38,6 +39,33 @@ from dashboard.views import (
     webhooks,
     workspaces,
 )
+
+
+def datacenter_routes() -> list:
+    """Data Center's web paths under `/@<site-label>/`, for a project (`projects/<KEY>`) and a personal project
+    (`users/<user>`): each redirects to the dashboard's page for the same thing (dashboard.views.datacenter_paths).
+    A Cloud workspace slug never starts with `@`, so none of these can shadow a Cloud path."""
+    dc = datacenter_paths
+    routes = []
+    for owner, suffix in (("projects/<str:project_key>", ""), ("users/<str:user_slug>", "_personal")):
+        root = f"@<str:site_label>/{owner}"
+        repo = f"{root}/repos/<str:repo_slug>"
+        routes += [
+            path(root, dc.project_home, name=f"datacenter_project{suffix}"),
+            path(f"{root}/", dc.project_home),
+            path(repo, dc.repository_home, name=f"datacenter_repository{suffix}"),
+            path(f"{repo}/", dc.repository_home),
+            path(f"{repo}/browse", dc.browse, name=f"datacenter_browse{suffix}"),
+            path(f"{repo}/browse/<path:path>", dc.browse),
+            path(f"{repo}/branches", dc.branches, name=f"datacenter_branches{suffix}"),
+            path(f"{repo}/commits", dc.commits, name=f"datacenter_commits{suffix}"),
+            path(f"{repo}/commits/<str:commit>", dc.commits),
+            path(f"{repo}/pull-requests", dc.pull_requests, name=f"datacenter_pull_requests{suffix}"),
+            path(f"{repo}/pull-requests/<int:number>", dc.pull_request, name=f"datacenter_pull_request{suffix}"),
+            path(f"{repo}/pull-requests/<int:number>/<str:tab>", dc.pull_request),
+        ]
+    return routes
+
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -97,6 +125,8 @@ urlpatterns = [
         name="webhook_receive_datacenter",
     ),
     path("-/changes/", changes.change_poll, name="change_poll"),
+    # --- Bitbucket Data Center's own web paths: /@<site-label>/projects/<KEY>/... (before the Cloud-shaped ones) ---
+    *datacenter_routes(),
     # --- Bitbucket-shaped paths: /<workspace>/... (keep last) ---
     # Actions (POST routes under /<ws>/<repo>/...) go before the src catch-all, which takes any path after src/.
     path("<str:workspace_slug>/<str:repo_slug>/branches/new", branches.branch_create, name="branch_create"),

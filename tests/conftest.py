@@ -21,6 +21,7 @@ pytest_plugins = [
     "tests.fixtures.static_files",
     "tests.fixtures.personas",
     "tests.fixtures.world",
+    "tests.fixtures.datacenter_world",
 ]
 
 REDIS_DATABASES = 16  # Redis's default `databases`

@@ -456,11 +456,17 @@ def sync_branches(*, run: SyncRun, repository: Repository, client: BitbucketClie
     """Every branch; those the completed listing did not name are marked removed."""
     listed_for = repository.updated_on
     seen: set[str] = set()
+    default = None
     for page in batched(client.iter_branches(repository.workspace.key, repository.slug), BATCH):
         _, counts = upserts.upsert_branches_page(repository=repository, branch_records=page)
         stats["branches"].add(counts)
         seen.update(r.name for r in page)
+        default = next((r.name for r in page if r.is_default), default)
         locks.heartbeat(workspace_id=repository.workspace_id, run_id=run.pk)
+    if default and default != repository.main_branch:
+        # Data Center names its default branch here (`isDefault`), not in its repository listing.
+        Repository.objects.filter(pk=repository.pk).update(main_branch=default[:255])
+        repository.main_branch = default[:255]
     stats["branches"].removed += upserts.mark_branches_removed(repository=repository, seen_names=seen)
     # Tags change with pushes, as branches do: listed on the same cadence (one more request, usually one page).
     tags.sync_tags(

@@ -241,7 +241,7 @@ def _project_for(workspace: Workspace, record: records.Repository) -> Project | 
 
 
 def _repository_values(workspace: Workspace, record: records.Repository, project: Project | None) -> dict:
-    return {
+    values = {
         "workspace_id": workspace.pk,
         "project_id": project.pk if project else None,
         "slug": record.slug[:255],
@@ -257,6 +257,11 @@ def _repository_values(workspace: Workspace, record: records.Repository, project
         "updated_on": record.updated_on,
         "removed_at": None,
     }
+    if record.mainbranch is None and workspace.api_url and sites.site_kind(workspace.api_url) == "datacenter":
+        # Data Center's repository listing leaves the default branch out: the branch listing names it
+        # (`isDefault`, engine.sync_branches), so a listing without it keeps what the mirror knows.
+        del values["main_branch"]
+    return values
 
 
 def upsert_repository(*, workspace: Workspace, record: records.Repository) -> Repository:

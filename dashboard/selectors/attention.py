@@ -167,7 +167,7 @@ def attention_page(*, me: Account | None, scope: Scope, filters: dict, number: A
     rows = {
         pr.pk: pr
         for pr in PullRequest.objects.filter(pk__in=ids)
-        .select_related("author")
+        .select_related("author", "workspace")
         .prefetch_related("repository", participants_prefetch(to_attr="reviewer_list", reviewers_only=True))
     }
     # A repository created (or hidden) after the scope was read is in neither list: its rows are dropped.

@@ -25,6 +25,7 @@ from bitbucket_sync.client.records import Account, BuildStatus, Commit, FileHist
 from bitbucket_sync.client.records import PullRequest as PullRequestRecord
 from bitbucket_sync.models import Branch, PullRequest, Repository
 from dashboard import rendering
+from dashboard.selectors import sites
 from dashboard.selectors.insights import RESULTS, SEVERITY_ORDER, ReportView, data_value
 from dashboard.selectors.readiness import BUILD_STATES, BuildRow
 from dashboard.selectors.source import SourceLocation, browse_client
@@ -202,6 +203,7 @@ def commit_log(
     """A page of the log of `target.ref` (optionally only commits touching `path`), with the author filter applied to
     that page. LiveReadError when it cannot be read; Http404 when Bitbucket knows no such ref."""
     with browse_client(user) as reader:
+        sites.require_reads(reader.client, "commit_log_page")
         try:
             page = browse_commits.read_log_page(
                 reader,
@@ -314,6 +316,7 @@ def file_history(
     if not location.path:
         raise Http404("A history is of a file.")
     with browse_client(user) as reader:
+        sites.require_reads(reader.client, "file_history_page")
         try:
             page = browse_commits.read_file_history_page(
                 reader,

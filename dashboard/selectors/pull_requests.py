@@ -108,7 +108,7 @@ def pull_request_page(
     rows, visible = pull_requests_filtered(user, workspace=workspace, filters=filters, me=me, repository=repository)
     # Repositories are fetched by id afterwards rather than joined: with the join, SQLite's planner walks every
     # repository and sorts all their pull requests, instead of reading the inbox index in order and stopping.
-    rows = rows.select_related("author").prefetch_related(
+    rows = rows.select_related("author", "workspace").prefetch_related(
         "repository", participants_prefetch(to_attr="reviewer_list", reviewers_only=True)
     )
     page = window(rows, number=number)

@@ -17,6 +17,7 @@ from datetime import datetime
 from bitbucket_sync import turns
 from bitbucket_sync.models import Account, BuildStatus, Participant, PullRequest
 from dashboard import rendering
+from dashboard.selectors import sites
 
 # Words for each state, so the page never says it with colour alone.
 STATUS_WORDS = {turns.GREEN: "met", turns.RED: "not met", turns.PENDING: "in progress", turns.UNKNOWN: "unknown"}
@@ -166,8 +167,11 @@ def pull_request_readiness(pull_request: PullRequest, *, viewer: Account | None,
     A fixed number of queries: the facts (four), the statuses, and the accounts allowed to merge when a rule lists
     some."""
     facts = turns.facts_for([pull_request])[pull_request.pk]
+    # Data Center's word for a change request is "needs work" (its reviewers' status NEEDS_WORK).
+    label = {"changes_requested": "Needs work"} if sites.is_datacenter(pull_request.workspace) else {}
     rows = [
-        ConditionRow(c.key, c.label, c.status, c.detail, c.blocking, _link(c)) for c in turns.merge_conditions(facts)
+        ConditionRow(c.key, label.get(c.key, c.label), c.status, c.detail, c.blocking, _link(c))
+        for c in turns.merge_conditions(facts)
     ]
     if pull_request.draft and pull_request.state == PullRequest.State.OPEN:
         # Bitbucket's own page offers no merge for a draft; whether its API refuses one is not documented.
@@ -223,15 +227,19 @@ class ReviewState:
         return {"approved": "approved", "changes_requested": "changes", "needs_rereview": "rereview"}.get(self.key, "")
 
 
-def review_state(participant: Participant, *, source_commit: str) -> ReviewState:
+def review_state(participant: Participant, *, source_commit: str, datacenter: bool = False) -> ReviewState:
     """A participant's review as the reviewers list shows it. A review given on an earlier source commit (commits were
     pushed after it) needs a re-review; a review whose commit is not recorded yet counts as current (the turn refresh
     records it the first time it sees the review)."""
     if participant.state and participant.reviewed_commit and participant.reviewed_commit != source_commit:
-        earlier = "approved" if participant.state == Participant.ReviewState.APPROVED else "requested changes"
+        earlier = (
+            "approved"
+            if participant.state == Participant.ReviewState.APPROVED
+            else ("marked it needs work" if datacenter else "requested changes")
+        )
         return ReviewState("needs_rereview", f"needs re-review ({earlier} on an earlier commit)")
     if participant.state == Participant.ReviewState.APPROVED or participant.approved:
         return ReviewState("approved", "approved")
     if participant.state == Participant.ReviewState.CHANGES_REQUESTED:
-        return ReviewState("changes_requested", "changes requested")
+        return ReviewState("changes_requested", "needs work" if datacenter else "changes requested")
     return ReviewState("not_reviewed", "not reviewed yet")

@@ -20,6 +20,7 @@ from bitbucket_sync.browse import LiveReader
 from bitbucket_sync.client import UnsafePath, path_problem
 from bitbucket_sync.models import Branch, PullRequest, Repository
 from dashboard import rendering
+from dashboard.selectors import sites
 from dashboard.selectors.mentions import mention_names
 from dashboard.selectors.visibility import active_credential
 
@@ -82,6 +83,8 @@ class Source:
 def source_at(user, *, repository: Repository, location: SourceLocation) -> Source:
     """A directory listing or a file at a branch or commit, read live and cached by commit hash."""
     with browse_client(user) as reader:
+        if location.path:
+            sites.require_reads(reader.client, "get_file_meta")  # before the branch's tip is read
         read = browse.read_source(
             reader,
             repository=repository,

@@ -4,6 +4,7 @@ from django import template
 
 from bitbucket_sync.models import Participant, PullRequest
 from dashboard import selectors
+from dashboard.selectors import sites
 
 register = template.Library()
 
@@ -11,4 +12,8 @@ register = template.Library()
 @register.filter
 def review_state(participant: Participant, pull_request: PullRequest) -> selectors.ReviewState:
     """`{% with review=p|review_state:pull_request %}`: `review.key` (a class) and `review.label` (the words)."""
-    return selectors.review_state(participant, source_commit=pull_request.source_commit)
+    return selectors.review_state(
+        participant,
+        source_commit=pull_request.source_commit,
+        datacenter=sites.is_datacenter(pull_request.workspace),
+    )

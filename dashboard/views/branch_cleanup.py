@@ -32,6 +32,7 @@ def _branch_name(request: HtmxHttpRequest) -> str:
     return name
 
 
+@access.acts_on_bitbucket
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def branch_delete(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
@@ -73,6 +74,7 @@ def branch_delete(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str)
     return perform(request, form=form, action="branch.delete", run=run, failed=lambda f: page(form, f))
 
 
+@access.acts_on_bitbucket
 @require_GET
 @vary_on_headers("HX-Request")
 def branch_cleanup(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
@@ -92,6 +94,7 @@ def branch_cleanup(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str
     return render(request, fragment(request, "branches/cleanup.html", "cleanup-table"), context)
 
 
+@access.acts_on_bitbucket
 @require_http_methods(["GET", "POST"])
 def branch_cleanup_confirm(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
     """GET: the confirmation naming each chosen branch; POST: delete each, one audited call per branch."""
@@ -179,6 +182,8 @@ def branch_recreate(request: HtmxHttpRequest, event_id: int) -> HttpResponse:
     event = refs.branch_deletion_event(request.user, event_id=event_id)
     repository = refs.recreatable_repository(request.user, event)
     assert repository is not None  # branch_deletion_event checked it
+    if refusal := access.refused(request, repository.workspace, repository):
+        return refusal
     form = ActionForm(request.POST)
     back = reverse("audit_list")
 

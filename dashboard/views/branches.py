@@ -14,6 +14,7 @@ from dashboard.views.htmx import HtmxHttpRequest, fragment
 from dashboard.views.writes import live_branches, perform
 
 
+@access.acts_on_bitbucket
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def branch_create(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:

@@ -82,6 +82,7 @@ def _commit(
     return run
 
 
+@access.acts_on_bitbucket
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def file_edit(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
@@ -149,6 +150,7 @@ def file_edit(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> 
     return perform(request, form=form, action="file.commit", run=run, failed=lambda f: page(form, f))
 
 
+@access.acts_on_bitbucket
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def file_delete(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:

@@ -83,6 +83,7 @@ def _require_open(pull_request):
 # --- open ----------------------------------------------------------------------------------------------------------
 
 
+@access.acts_on_bitbucket
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def pull_request_create(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
@@ -138,6 +139,7 @@ def pull_request_create(request: HtmxHttpRequest, workspace_slug: str, repo_slug
 # --- update --------------------------------------------------------------------------------------------------------
 
 
+@access.acts_on_bitbucket
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def pull_request_update(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int) -> HttpResponse:
@@ -203,6 +205,7 @@ def _action_panel(
     return render(request, "pull_requests/failed.html", context)
 
 
+@access.acts_on_bitbucket
 @require_POST
 def pull_request_review(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int) -> HttpResponse:
     """Approve, request changes, or withdraw either: read access is enough, as on Bitbucket."""
@@ -226,6 +229,7 @@ def pull_request_review(request: HtmxHttpRequest, workspace_slug: str, repo_slug
     )
 
 
+@access.acts_on_bitbucket
 @require_POST
 def pull_request_comment(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int) -> HttpResponse:
     workspace, repository, pull_request = access.pull_request_for_user(request, workspace_slug, repo_slug, number)
@@ -259,6 +263,7 @@ def pull_request_comment(request: HtmxHttpRequest, workspace_slug: str, repo_slu
 # --- merge ---------------------------------------------------------------------------------------------------------
 
 
+@access.acts_on_bitbucket
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def pull_request_merge(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int) -> HttpResponse:
@@ -425,6 +430,7 @@ def pull_request_merge_status(
 # --- decline -------------------------------------------------------------------------------------------------------
 
 
+@access.acts_on_bitbucket
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def pull_request_decline(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int) -> HttpResponse:

@@ -146,6 +146,7 @@ def _write(
 # --- one comment or thread -----------------------------------------------------------------------------------------
 
 
+@access.acts_on_bitbucket
 @require_POST
 def pull_request_comment_reply(
     request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int, comment_id: int
@@ -179,6 +180,7 @@ def _review_changed(response: HttpResponse) -> HttpResponse:
     return trigger_client_event(response, REVIEW_CHANGED)
 
 
+@access.acts_on_bitbucket
 @require_POST
 def pull_request_comment_edit(
     request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int, comment_id: int
@@ -201,6 +203,7 @@ def pull_request_comment_edit(
     )
 
 
+@access.acts_on_bitbucket
 @require_POST
 def pull_request_comment_delete(
     request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int, comment_id: int
@@ -222,6 +225,7 @@ def pull_request_comment_delete(
     )
 
 
+@access.acts_on_bitbucket
 @require_POST
 def pull_request_comment_state(
     request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int, comment_id: int, verb: str
@@ -249,6 +253,7 @@ def pull_request_comment_state(
     )
 
 
+@access.acts_on_bitbucket
 @require_POST
 def pull_request_comment_task(
     request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int, comment_id: int
@@ -316,6 +321,7 @@ def _composer(request: HtmxHttpRequest, names, anchor: actions.InlineAnchor, **e
     return render(request, "pull_requests/section_page.html", {**context, "region": COMPOSER_TEMPLATE})
 
 
+@access.acts_on_bitbucket
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def pull_request_comment_new(

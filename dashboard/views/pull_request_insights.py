@@ -95,6 +95,7 @@ def _act(request: HtmxHttpRequest, names, form, *, action: str, run) -> HttpResp
     )
 
 
+@access.acts_on_bitbucket
 @require_POST
 def pull_request_task_create(
     request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int
@@ -113,6 +114,7 @@ def pull_request_task_create(
     return _act(request, names, form, action="pull_request.task_create", run=run)
 
 
+@access.acts_on_bitbucket
 @require_POST
 def pull_request_task_state(
     request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int, task_id: int, verb: str

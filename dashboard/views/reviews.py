@@ -122,6 +122,7 @@ def pull_request_review_panel(
     return _panel(request, workspace, repository, pull_request)
 
 
+@access.acts_on_bitbucket
 @require_POST
 def pull_request_review_publish(
     request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int
@@ -166,6 +167,7 @@ def pull_request_review_publish(
     )
 
 
+@access.acts_on_bitbucket  # deletes the pending comments on Bitbucket
 @require_POST
 def pull_request_review_discard(
     request: HtmxHttpRequest, workspace_slug: str, repo_slug: str, number: int

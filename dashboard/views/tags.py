@@ -28,6 +28,10 @@ def _tag_name(request: HtmxHttpRequest) -> str:
 @vary_on_headers("HX-Request")
 def tag_list(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
     """Tags, newest first; a POST creates one (write access)."""
+    if request.method == "POST":
+        workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug)
+        if refusal := access.refused(request, workspace, repository):
+            return refusal  # a Data Center project or an archived repository: not a permission problem
     need: access.Need = "write" if request.method == "POST" else "read"
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need=need)
     context = {
@@ -61,6 +65,7 @@ def tag_list(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> H
     return perform(request, form=form, action="tag.create", run=run, failed=lambda f: page(form, f, region="tag-form"))
 
 
+@access.acts_on_bitbucket
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def tag_delete(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
