@@ -748,7 +748,7 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
     def _webhook(data: Any, *, endpoint: str) -> WebhookSubscription:
         """``RestWebhook`` (with the ``id`` and dates servers add): Data Center never sends the secret back, so
         ``secret_set`` is None."""
-        o = convert._Obj(data, endpoint=endpoint)
+        o = convert._Obj(data, endpoint=endpoint, site="")  # a hook id is not a mirror identity: no site tag
         events = o.get("events", list, required=True)
         if not all(isinstance(event, str) for event in events):
             raise o.fail("events", "wrong type for")
