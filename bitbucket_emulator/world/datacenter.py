@@ -367,6 +367,9 @@ def close(
         commit.author_uuid = user.uuid
         git.branches[pr.to_branch] = commit.hash
         pr.merge_commit, pr.to_hash = commit.hash, target
+        for other in repo.pull_requests.values():
+            if other.state == "OPEN" and other is not pr and other.to_branch == pr.to_branch:
+                other.to_hash = commit.hash  # a pull request's target follows its branch
     if user.slug != pr.author.user_slug and all(p.user_slug != user.slug for p in pr.reviewers + pr.participants):
         pr.participants.append(DcParticipant(user.slug, "PARTICIPANT"))
     pr.state, pr.closed = state, when
