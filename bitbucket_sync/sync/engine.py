@@ -325,7 +325,11 @@ def sync_workspace_listing(*, run: SyncRun, client: BitbucketClient) -> list[int
                 # Data Center's listing has no updated_on (the client gives the moment it was read) and no default
                 # branch: the mirror's are kept rather than overwritten on every listing.
                 updated_on, main_branch = known[record.uuid]
-                record = replace(record, updated_on=updated_on, mainbranch=record.mainbranch or main_branch or None)
+                record = replace(
+                    record,
+                    updated_on=updated_on or record.updated_on,
+                    mainbranch=record.mainbranch or main_branch or None,
+                )
             _, what = upserts.upsert_repository_counted(workspace=workspace, record=record)
             if what:
                 setattr(stats["repositories"], what, getattr(stats["repositories"], what) + 1)
@@ -440,7 +444,8 @@ def sync_repository(*, run: SyncRun, repository: Repository, client: BitbucketCl
         if full:
             _stamp_reconciled(repository, started)  # the full listing read every open pull request
         elif unfiltered and _reconcile_due(repository):
-            reconciled = reconcile_open_pull_requests(run=run, repository=repository, client=client, stats=stats)
+            reconcile_open_pull_requests(run=run, repository=repository, client=client, stats=stats)
+            reconciled = True
         statuses.sync_statuses(
             run=run, repository=repository, client=client, full=full, stats=stats, budget=check_budget
         )
