@@ -604,7 +604,7 @@ def _save_pull_request_resume_point(
 def sync_branches(*, run: SyncRun, repository: Repository, client: BitbucketClient, stats: Stats) -> None:
     """Every branch; those the completed listing did not name are marked removed."""
     listed_for = repository.updated_on
-    if listing_is_unfiltered(repository.workspace) or listed_for is None:
+    if listing_is_unfiltered(repository.workspace):
         listed_for = timezone.now()  # no updated_on to follow: when they were listed
     seen: set[str] = set()
     default = None
