@@ -19,6 +19,14 @@
   for each N of --memory-prs, each in a fresh process against an emulator in its own process (whose memory is not
   counted).
 
+* Data Center (``datacenter``): the demo site's project PLAT (``--dc-extra-prs`` more pull requests in api-gateway,
+  so its listing is several pages), synced inline with a Basic credential: the full sync against the minimum (one
+  request per listing page: the project, its repositories, its members, and per repository the pull request
+  pages at 100 a page, one page of branches and one of tags; build statuses, watchers and restrictions are not
+  read on Data Center yet), an idle incremental with the open-PR reconcile not due (goal: one pull request page per
+  repository, plus the repository and member listings) and one with it due (plus each repository's open listing
+  and, on that cadence, its branches and tags). ``--datacenter-only`` skips the Cloud sections.
+
 It runs on a throwaway SQLite database under a temporary directory, never the project's var/.
 """
 
@@ -340,6 +348,129 @@ def cost(args) -> dict:
         emu.stop()
 
 
+# -- Data Center ---------------------------------------------------------------------------------------------------
+
+
+def datacenter_cost(args) -> dict:
+    """The demo Data Center site's project PLAT: full sync, idle incrementals with the reconcile due and not."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    from bitbucket_emulator import Emulator
+    from bitbucket_emulator.world import datacenter as dc_world
+    from bitbucket_sync.models import Credential, PullRequest, Repository, Workspace
+    from bitbucket_sync.sync import access
+
+    emu = Emulator.start(seed="demo", controls=True)
+    try:
+        settings.BBDASH_DATACENTER_URLS = [emu.datacenter_url]
+        site = emu.world.datacenter
+        with emu.world.lock:
+            repo = site.repository("PLAT", "api-gateway")
+            start = repo.pull_requests[1].created
+            for n in range(args.dc_extra_prs):
+                dc_world.create_pull_request(
+                    site,
+                    repo,
+                    title=f"Change {n}",
+                    from_branch=f"change/{n}",
+                    from_commit=repo.git.branches["main"],
+                    author_slug="bob",
+                    reviewers=["alice"],
+                    when=start - timedelta(minutes=args.dc_extra_prs - n),
+                )
+                if n % 3 == 0:
+                    dc_world.close(emu.world, site, repo, max(repo.pull_requests), "alice", "DECLINED", start)
+        user = get_user_model().objects.create_user("alice-dc")
+        password = next(u["password"] for u in emu.datacenter_credentials["users"] if u["name"] == "alice")
+        credential = Credential(owner=user, kind="basic", login="alice", api_url=emu.datacenter_url, status="valid")
+        credential.set_secret(password)
+        credential.save()
+        access.discover_workspaces(credential=credential)
+        workspace = Workspace.objects.get(key="PLAT")
+
+        with emu.world.lock:
+            repos = [r for r in site.repositories if r.project_key == "PLAT"]
+            people = len(site.projects["PLAT"].permissions)
+            pr_pages = {r.slug: max(1, math.ceil(len(r.pull_requests) / 100)) for r in repos}
+            open_pages = {
+                r.slug: max(1, math.ceil(sum(pr.state == "OPEN" for pr in r.pull_requests.values()) / 100))
+                for r in repos
+            }
+        listings = 1 + max(1, math.ceil(people / 500))  # repositories and members: one page each
+        minimum = 1 + listings + sum(pr_pages.values()) + 2 * len(repos)  # the project; branches and tags
+
+        emu.controls.reset_counts()
+        full, full_seconds = sync(workspace, "full")
+        full_counts = emu.controls.counts()
+
+        emu.controls.reset_counts()
+        idle, idle_seconds = sync(workspace, "incremental")
+        idle_counts = emu.controls.counts()
+
+        Repository.objects.filter(workspace=workspace).update(open_pull_requests_reconciled_at=None)
+        emu.controls.reset_counts()
+        due, due_seconds = sync(workspace, "incremental")
+        due_counts = emu.controls.counts()
+        assert full.status == idle.status == due.status == "succeeded", (full.errors, idle.errors, due.errors)
+
+        def by_family(counts: dict) -> dict[str, int]:
+            prefix = "GET /rest/api/1.0/projects/{projectKey}"
+            return {
+                (family.removeprefix(prefix) or "/"): v["total"]
+                for family, v in sorted(counts["by_endpoint"].items())
+                if v["total"]
+            }
+
+        reconcile_goal = listings + len(repos) + sum(open_pages.values()) + 2 * len(repos)
+        return {
+            "world": {
+                "project": "PLAT",
+                "repositories": len(repos),
+                "archived_repositories": sum(r.archived for r in repos),
+                "pull_requests": {r.slug: len(r.pull_requests) for r in repos},
+                "mirrored_pull_requests": PullRequest.objects.filter(workspace=workspace).count(),
+                "members": people,
+                "latency_ms": 0,
+            },
+            "full_sync": {
+                "requests": full_counts["total"],
+                "theoretical_minimum": minimum,
+                "minimum_is": (
+                    "GET project 1 + repositories 1 + members 1 + per repository: pull request pages at 100 "
+                    f"({sum(pr_pages.values())} in all), branches 1, tags 1"
+                ),
+                "ratio": round(full_counts["total"] / minimum, 3),
+                "by_endpoint": by_family(full_counts),
+                "wall_seconds": round(full_seconds, 1),
+            },
+            "incremental_idle_reconcile_not_due": {
+                "requests": idle_counts["total"],
+                "goal": listings + len(repos),
+                "goal_is": "repositories 1 + members 1 + one pull request page per repository",
+                "meets_goal": idle_counts["total"] <= listings + len(repos),
+                "by_endpoint": by_family(idle_counts),
+                "wall_seconds": round(idle_seconds, 1),
+            },
+            "incremental_idle_reconcile_due": {
+                "requests": due_counts["total"],
+                "goal": reconcile_goal,
+                "goal_is": (
+                    "the above + per repository its open pull request pages, then branches 1 and tags 1 (listed on "
+                    "the reconcile's cadence: Data Center repositories carry no updated_on)"
+                ),
+                "meets_goal": due_counts["total"] <= reconcile_goal,
+                "reconcile_minutes": settings.BBDASH_OPEN_PR_RECONCILE_MINUTES,
+                "by_endpoint": by_family(due_counts),
+                "wall_seconds": round(due_seconds, 1),
+            },
+        }
+    finally:
+        emu.stop()
+
+
 # -- live updates (webhooks) -------------------------------------------------------------------------------------
 
 
@@ -505,9 +636,16 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--memory-prs", default="10000,100000", help="comma-separated sizes; empty to skip")
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--dc-extra-prs", type=int, default=250, help="Data Center: more PRs in api-gateway")
+    parser.add_argument("--datacenter-only", action="store_true", help="only the Data Center section")
     args = parser.parse_args()
     if args.memory_child:
         memory_child(args.memory_child)
+        return
+    if args.datacenter_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            setup_django(tmp)
+            print(json.dumps({"datacenter": datacenter_cost(args)}, indent=2))
         return
     memory = []
     for size in [int(s) for s in args.memory_prs.split(",") if s.strip()]:
@@ -518,6 +656,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         setup_django(tmp)
         result = cost(args)
+        result["datacenter"] = datacenter_cost(args)
     result["worker_peak_memory"] = memory
     print(json.dumps(result, indent=2))
 

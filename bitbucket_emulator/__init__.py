@@ -48,6 +48,9 @@ Control API (only with `controls=True` / `--controls`; otherwise every `/_emulat
 ``GET  /_emulator/accounts``                the seeded accounts and access tokens (as ``--credentials-out``)
 ``POST /_emulator/datacenter/rate-limit``   ``{"capacity": 60, "fill_rate": 5}``: the Data Center site's token bucket
                                             per user, then ``429`` with ``Retry-After``; ``DELETE`` off
+``POST /_emulator/datacenter/switches``     ``{"newest_by": "created", "reviews_move_updated": true}``: how
+                                            ``order=NEWEST`` sorts pull requests, whether a review moves
+                                            ``updatedDate``; ``pull_request_page_max`` caps the PR pages (GET shows)
 ``POST /_emulator/world/<action>``          change the world; the body holds the keyword arguments:
                                             ``rename-repository`` (workspace, repo_slug, new_name),
                                             ``delete-repository`` (workspace, repo_slug),

@@ -316,6 +316,11 @@ if BBDASH_FULL_SYNC_HOUR > 23:
 BBDASH_WATCHERS_INTERVAL_HOURS = env_int("BBDASH_WATCHERS_INTERVAL_HOURS", 24, minimum=1)
 # Branch restrictions rarely change and have no webhook: re-read on a full sync and when older than this.
 BBDASH_RESTRICTIONS_HOURS = env_int("BBDASH_RESTRICTIONS_HOURS", 6, minimum=1)
+# Minutes between two open-PR reconciles of a repository where the pull request listing cannot be filtered by
+# update (Data Center): every open pull request listed with its reviewers, catching reviews that move nothing in the
+# listing's order (one request per 100 open pull requests, plus one per pull request that closed). 0: on every
+# incremental sync. The nightly full sync (BBDASH_FULL_SYNC_HOUR) re-reads everything on every site.
+BBDASH_OPEN_PR_RECONCILE_MINUTES = env_int("BBDASH_OPEN_PR_RECONCILE_MINUTES", 15, minimum=0)
 # A running build's statuses are read again at most this often (a finished build does not move the PR's updated_on).
 BBDASH_STATUS_POLL_MINUTES = env_int("BBDASH_STATUS_POLL_MINUTES", 5, minimum=1)
 # Share (%) of Bitbucket's 1,000 requests/hour per credential that syncs leave free for people's actions.

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from werkzeug.wrappers import Request, Response
 
+from ..world import datacenter
 from ..world.ids import fmt_time
 from ..world.objects import WorldError
 from ..world.state import World
@@ -121,6 +122,19 @@ def handle(request: Request, world: World, c: Controls, emulator: EmulatorHandle
             elif method == "DELETE":
                 c.set_dc_rate_limit(None)
             return _json(c.describe()["datacenter_rate_limit"])
+        if path == "/_emulator/datacenter/switches":
+            # What the reference leaves unconfirmed: `newest_by` ("updated" | "created": how order=NEWEST sorts pull
+            # requests), `reviews_move_updated` (an approval moves updatedDate and version) and the pull request
+            # page cap `pull_request_page_max` (0: none).
+            if world.datacenter is None:
+                return _json({"error": "this world has no Data Center site"}, 404)
+            if method == "POST":
+                unknown = set(body) - {"newest_by", "reviews_move_updated", "pull_request_page_max"}
+                if unknown:
+                    return _json({"error": f"unknown switches: {sorted(unknown)}"}, 400)
+                with world.lock:
+                    return _json(datacenter.set_switches(world.datacenter, **body))
+            return _json(datacenter.switches(world.datacenter))
         if path == "/_emulator/faults":
             if method == "POST":
                 c.set_fault(

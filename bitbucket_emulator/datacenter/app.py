@@ -146,12 +146,13 @@ def page(
     default_limit: int = DEFAULT_LIMIT,
     key: str = "values",
     explicit_null: bool = False,
+    max_limit: int | None = None,
 ) -> dict:
     """A page of `values` from `start`, `limit` clamped to the resource's cap (the applied `limit` is echoed);
     `nextPageStart` only when there is more (as an explicit null on the last page where servers send one)."""
     start = max(0, int_arg(request, "start", 0))
     limit = int_arg(request, "limit", default_limit)
-    limit = min(max(limit, 1), CAPS[cap])
+    limit = min(max(limit, 1), CAPS[cap], max_limit or CAPS[cap])
     chunk = values[start : start + limit]
     last = start + limit >= len(values)
     out: dict[str, Any] = {

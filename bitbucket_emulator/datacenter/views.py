@@ -476,10 +476,19 @@ def pull_requests(ctx: Ctx, project_key: str, repo_slug: str) -> dict:
     order = _enum(ctx, "order", ORDER, "NEWEST")
     _enum(ctx, "direction", ("INCOMING", "OUTGOING"), "INCOMING")
     found = [pr for pr in repo.pull_requests.values() if _pr_matches(ctx, pr)]
-    # NEWEST: most recently updated first (reference §8.4; ids break ties).
-    found.sort(key=lambda pr: (pr.updated, pr.id), reverse=order == "NEWEST")
+    # NEWEST: most recently updated first (reference §8.4; ids break ties), or most recently created when the
+    # site's `newest_by` switch says so: which one a real server uses is unconfirmed (§11.1).
+    if ctx.site.newest_by == "created":
+        found.sort(key=lambda pr: (pr.created, pr.id), reverse=order == "NEWEST")
+    else:
+        found.sort(key=lambda pr: (pr.updated, pr.id), reverse=order == "NEWEST")
     with_props = ctx.args.get("withProperties", "true").lower() != "false"
-    return page(ctx.request, found, lambda pr: s.pull_request(ctx.world, ctx.site, repo, pr, with_props))
+    return page(
+        ctx.request,
+        found,
+        lambda pr: s.pull_request(ctx.world, ctx.site, repo, pr, with_props),
+        max_limit=ctx.site.pull_request_page_max,
+    )
 
 
 def pull_request(ctx: Ctx, project_key: str, repo_slug: str, pr_id: int) -> dict:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .merge import merge_trees
 from .objects import Repository, WorldError
 
 # Bitbucket permission names; a project grant implies the same level on every repository of the project.
@@ -247,6 +248,13 @@ class DataCenterSite:
     # Called as listener(event_key, repository, actor slug, **objects) under the world lock after each change worth
     # a webhook (the delivery sender); `World.replace_with` hands them to the site that replaces this one.
     listeners: list[Callable[..., None]] = field(default_factory=list, repr=False, compare=False)
+    # Switches for what the reference leaves unconfirmed (§11.1), set through `POST /_emulator/datacenter/switches`:
+    # which timestamp `order=NEWEST` sorts pull requests by ("updated" or "created"), and whether a review status
+    # (approve, needs work) moves a pull request's `updatedDate` and `version`.
+    newest_by: str = "updated"
+    reviews_move_updated: bool = False
+    # The server's `page.max.pullrequests` (None: the resource's usual cap): tests page a small listing with it.
+    pull_request_page_max: int | None = None
 
     # ---- lookups (missing things answer Data Center's NoSuch* exceptions) -------------------------------------
     def user(self, slug: str) -> DcUser:
@@ -379,3 +387,170 @@ class DataCenterSite:
 def token_level(token: DcToken, prefix: str) -> int:
     """The highest level a token's permissions give for `PROJECT_` or `REPO_` names."""
     return max((PERMISSION_LEVEL[p] for p in token.permissions if p.startswith(prefix)), default=0)
+
+
+# ---- changes a test makes to the site (there are no Data Center write endpoints yet) ---------------------------
+NEWEST_BY = ("updated", "created")
+
+
+def set_switches(
+    site: DataCenterSite,
+    *,
+    newest_by: str | None = None,
+    reviews_move_updated: bool | None = None,
+    pull_request_page_max: int | None = None,
+) -> dict:
+    """Change the unconfirmed behaviours (None leaves one as it is; a page max of 0 removes the cap)."""
+    if newest_by is not None:
+        if newest_by not in NEWEST_BY:
+            raise WorldError(400, f"newest_by must be one of {', '.join(NEWEST_BY)}")
+        site.newest_by = newest_by
+    if reviews_move_updated is not None:
+        site.reviews_move_updated = bool(reviews_move_updated)
+    if pull_request_page_max is not None:
+        if int(pull_request_page_max) < 0:
+            raise WorldError(400, "pull_request_page_max must be 0 (no cap) or more")
+        site.pull_request_page_max = int(pull_request_page_max) or None
+    return switches(site)
+
+
+def switches(site: DataCenterSite) -> dict:
+    return {
+        "newest_by": site.newest_by,
+        "reviews_move_updated": site.reviews_move_updated,
+        "pull_request_page_max": site.pull_request_page_max,
+    }
+
+
+def _touch(pr: DcPullRequest, when: datetime) -> None:
+    pr.updated = max(when, pr.updated)
+    pr.version += 1
+
+
+def review(
+    site: DataCenterSite, repo: DcRepository, pr_id: int, user_slug: str, status: str, when: datetime
+) -> DcParticipant:
+    """`user_slug` sets their review status (APPROVED, NEEDS_WORK, UNAPPROVED) on an open pull request, becoming a
+    participant if they were not one; the pull request's `updatedDate` and `version` move only when the site's
+    `reviews_move_updated` switch says so."""
+    if status not in PARTICIPANT_STATUSES:
+        raise WorldError(400, f"status must be one of {', '.join(PARTICIPANT_STATUSES)}")
+    pr = site.pull_request(repo, pr_id)
+    user = site.user(user_slug)
+    if pr.state != "OPEN":
+        raise DcError(409, "The pull request is not open.", EXC + "pull.IllegalPullRequestStateException")
+    if user.slug == pr.author.user_slug:
+        raise DcError(400, "The author cannot review their own pull request.", None)
+    person = next((p for p in pr.reviewers + pr.participants if p.user_slug == user.slug), None)
+    if person is None:
+        person = DcParticipant(user.slug, "PARTICIPANT")
+        pr.participants.append(person)
+    person.status = status
+    person.status_date = when
+    person.last_reviewed_commit = pr.from_hash if status != "UNAPPROVED" else person.last_reviewed_commit
+    if site.reviews_move_updated:
+        _touch(pr, when)
+    return person
+
+
+def push_to_source(
+    world, site: DataCenterSite, repo: DcRepository, pr_id: int, user_slug: str, files: dict[str, str], when: datetime
+) -> str:
+    """A commit by `user_slug` on an open pull request's source branch: the branch and the pull request's
+    `fromRef.latestCommit` move, and so do its `updatedDate` and `version` (a push always does)."""
+    from .state import World  # the history helpers; imported here as state.py imports this module
+
+    pr = site.pull_request(repo, pr_id)
+    if pr.state != "OPEN":
+        raise DcError(409, "The pull request is not open.", EXC + "pull.IllegalPullRequestStateException")
+    user = site.user(user_slug)
+    git = repo.git
+    parent = git.branches[pr.from_branch]
+    tree = dict(git.commits[parent].tree)
+    tree.update({path: content.encode() for path, content in files.items()})
+    raw = f"{user.display_name} <{user.email}>"
+    commit = World.make_commit(world, git, [parent], tree, f"Update {', '.join(sorted(files))}", None, raw, when)
+    commit.author_uuid = user.uuid
+    git.branches[pr.from_branch] = commit.hash
+    for other in repo.pull_requests.values():
+        if other.state == "OPEN" and other.from_branch == pr.from_branch:
+            other.from_hash = commit.hash
+            _touch(other, when)
+    return commit.hash
+
+
+def close(
+    world, site: DataCenterSite, repo: DcRepository, pr_id: int, user_slug: str, state: str, when: datetime
+) -> DcPullRequest:
+    """Merge (a merge commit on the target branch) or decline an open pull request, as `user_slug`."""
+    from .state import World
+
+    if state not in ("MERGED", "DECLINED"):
+        raise WorldError(400, "state must be MERGED or DECLINED")
+    pr = site.pull_request(repo, pr_id)
+    if pr.state != "OPEN":
+        raise DcError(409, "The pull request is not open.", EXC + "pull.IllegalPullRequestStateException")
+    user = site.user(user_slug)
+    if state == "MERGED":
+        git = repo.git
+        target = git.branches[pr.to_branch]
+        base = World.merge_base(world, git, pr.from_hash, target)
+        tree = merge_trees(
+            git.commits[base].tree if base else {}, git.commits[target].tree, git.commits[pr.from_hash].tree
+        )
+        where = f"{repo.project_key}/{repo.slug}"
+        message = f"Merge pull request #{pr.id} in {where} from {pr.from_branch} to {pr.to_branch}"
+        raw = f"{user.display_name} <{user.email}>"
+        commit = World.make_commit(world, git, [target, pr.from_hash], tree, message, None, raw, when)
+        commit.author_uuid = user.uuid
+        git.branches[pr.to_branch] = commit.hash
+        pr.merge_commit, pr.to_hash = commit.hash, target
+        for other in repo.pull_requests.values():
+            if other.state == "OPEN" and other is not pr and other.to_branch == pr.to_branch:
+                other.to_hash = commit.hash  # a pull request's target follows its branch
+    if user.slug != pr.author.user_slug and all(p.user_slug != user.slug for p in pr.reviewers + pr.participants):
+        pr.participants.append(DcParticipant(user.slug, "PARTICIPANT"))
+    pr.state, pr.closed = state, when
+    _touch(pr, when)
+    return pr
+
+
+def create_pull_request(
+    site: DataCenterSite,
+    repo: DcRepository,
+    *,
+    title: str,
+    from_branch: str,
+    author_slug: str,
+    when: datetime,
+    to_branch: str | None = None,
+    reviewers: list[str] | tuple[str, ...] = (),
+    from_commit: str | None = None,
+) -> DcPullRequest:
+    """A new open pull request from `from_branch` (created at `from_commit`, else its tip, when missing) to
+    `to_branch` (the default branch)."""
+    git = repo.git
+    target = to_branch or git.mainbranch
+    if from_branch not in git.branches:
+        if from_commit is None:
+            raise DcError(404, f"Branch {from_branch} does not exist.", EXC + "repository.NoSuchBranchException")
+        git.branches[from_branch] = from_commit
+    if target not in git.branches:
+        raise DcError(404, f"Branch {target} does not exist.", EXC + "repository.NoSuchBranchException")
+    author = site.user(author_slug)
+    pr = DcPullRequest(
+        id=max(repo.pull_requests, default=0) + 1,
+        title=title,
+        description="",
+        state="OPEN",
+        from_branch=from_branch,
+        from_hash=git.branches[from_branch],
+        to_branch=target,
+        to_hash=git.branches[target],
+        created=when,
+        updated=when,
+        author=DcParticipant(author.slug, "AUTHOR"),
+        reviewers=[DcParticipant(site.user(r).slug, "REVIEWER") for r in reviewers],
+    )
+    repo.pull_requests[pr.id] = pr
+    return pr

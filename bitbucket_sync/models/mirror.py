@@ -97,6 +97,10 @@ class Workspace(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     last_full_sync_at = models.DateTimeField(null=True, blank=True)
+    # Whether the member listing could be read: "" never tried, "read" (the WorkspaceMembership rows are the
+    # members), "forbidden" when Bitbucket refused it (a Data Center project's people need project admin): the
+    # members are then unknown, never guessed and never pruned.
+    members_state = models.CharField(max_length=16, blank=True)
     # The sync lock: the run holding it and until when. Claimed with a conditional UPDATE (works on SQLite and
     # PostgreSQL alike); the expiry frees it when a worker dies holding it, and running tasks keep pushing it on.
     sync_locked_by_run = models.PositiveBigIntegerField(null=True, blank=True)
@@ -168,6 +172,9 @@ class Repository(models.Model):
     pull_requests_resume_newest = models.DateTimeField(null=True, blank=True)
     pull_requests_resume_run = models.PositiveBigIntegerField(null=True, blank=True)
     watchers_synced_at = models.DateTimeField(null=True, blank=True)
+    # When the open pull requests were last listed in full (the open-PR reconcile of a listing that cannot be
+    # filtered by update: Data Center), or read by a full sync.
+    open_pull_requests_reconciled_at = models.DateTimeField(null=True, blank=True)
     # Branch restrictions (merge rules) need repository admin: "" never tried, "read" when the sync credential could
     # read them (the BranchRestriction rows are the rules), "forbidden" when Bitbucket said it may not.
     restrictions_state = models.CharField(max_length=16, blank=True)

@@ -6,13 +6,15 @@ tests all call them):
 1. ``begin_run``: claim the workspace's lock (a second sync of the same workspace is skipped and says so).
 2. ``sync_workspace_listing``: the repository listing (renames keep their rows; repositories it no longer names are
    marked removed) and the member listing; projects too on a full sync. Sets how many repositories the run covers.
-3. ``sync_repository`` per repository: pull requests by ``updated_on`` high-water mark (all states, reviewers and
-   participants in the same listing); the build statuses of open pull requests that are due (``statuses``: all on a
-   full sync; a moved source commit or a running build otherwise); branches only when the repository's
-   ``updated_on`` moved or on a full sync; watchers on a full sync or when older than
-   ``BBDASH_WATCHERS_INTERVAL_HOURS``; branch restrictions (the merge rules, repository admins only) on a full sync
-   or when older than ``BBDASH_RESTRICTIONS_HOURS``. ``finish_repository`` counts it done exactly once, however
-   often a crash or a retry made it run.
+3. ``sync_repository`` per repository: pull requests by ordered polling from the ``updated_on`` high-water mark
+   (all states, reviewers and participants in the same listing; below), the open-PR reconcile when due (below);
+   the build statuses of open pull requests that are due (``statuses``: all on a
+   full sync; a moved source commit or a running build otherwise); branches (and the default branch they name)
+   only when the repository's ``updated_on`` moved or on a full sync, or, where the repository listing carries no
+   ``updated_on`` (Data Center), when the pull requests changed or the reconcile ran; watchers on a full sync or
+   when older than ``BBDASH_WATCHERS_INTERVAL_HOURS``; branch restrictions (the merge rules, repository admins
+   only) on a full sync or when older than ``BBDASH_RESTRICTIONS_HOURS``. ``finish_repository`` counts it done
+   exactly once, however often a crash or a retry made it run.
 4. ``finish_run`` when the last repository is done: status, lock released.
 
 A step that cannot go on now raises: ``SyncPaused`` (the credential's budget is spent), or the client's
@@ -20,6 +22,35 @@ A step that cannot go on now raises: ``SyncPaused`` (the credential's budget is 
 the same step again, which resumes where the run stopped: repositories already done are not listed again, and a pull
 request listing cut short goes on from the page it had reached. ``run_inline`` is that caller in one process (the
 ``bitbucket_sync`` command); ``bitbucket_sync.tasks`` are the Celery one, and queue runs (``request_sync``).
+
+Pull requests: correct whatever Bitbucket's listing can say
+-----------------------------------------------------------
+
+Cloud filters the listing by ``updated_on`` on the server. Data Center cannot (reference §11.1): its listing has no
+"updated since" filter, whether ``order=NEWEST`` sorts by creation or by update is unconfirmed, and so is whether an
+approval or a needs-work moves ``updatedDate`` (or ``version``). Three layers keep the mirror right under every
+reading:
+
+* **Ordered polling** (every incremental sync, ``sync_pull_requests``): the listing is read newest first, each page
+  upserted, and the walk stops after a whole page in which no pull request differs from the mirror (state,
+  ``updated_on``, source and destination commits, title, draft, the participants and their review states, and the
+  rest an upsert compares; a pull request the mirror lacks is a change) and none is newer than the mark (the
+  newest ``updated_on`` a completed walk saw). The second half keeps a walk going through pages an interrupted run
+  (or a webhook delivery) already mirrored: they are newer than the mark, and what follows them may not be mirrored
+  yet. One rule for every site: on Cloud the server's filter returns only pull requests newer than the mark, so the
+  rule never stops a walk early and Cloud's requests are as before (an idle listing is one empty page); where the
+  listing cannot be filtered (Data Center) it is read unfiltered, so a review on the first page is seen and
+  compared, and an idle repository costs its first page and no more. What polling alone can miss there: a review
+  further back that did not move ``updatedDate``, and, if ``NEWEST`` means newest *created*, an update to an older
+  pull request behind the first unchanged page.
+* **Open-PR reconcile** (``reconcile_open_pull_requests``), where the listing cannot be filtered by update (Data
+  Center), every ``BBDASH_OPEN_PR_RECONCILE_MINUTES`` per repository (0: on every incremental sync): the ``OPEN``
+  listing read in full and upserted with its participants (which catches reviews that move nothing), then each pull
+  request the mirror has open and the listing did not name is read alone to learn how it closed (merged, declined).
+  A 404 there proves nothing (the credential may have lost access): the row is left as it is and the fact logged.
+  A full sync reads every pull request, so it counts as a reconcile. ``Repository.open_pull_requests_reconciled_at``
+  says when it last ran.
+* **Nightly full sync** (the ``full-sync-daily`` beat entry, every workspace of every site): everything again.
 """
 
 from __future__ import annotations
@@ -27,7 +58,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import batched
 
@@ -38,6 +69,8 @@ from django.utils import timezone
 
 from bitbucket_sync import ledger, sites, turns
 from bitbucket_sync.client import (
+    AppPasswordRemoved,
+    AuthError,
     BitbucketClient,
     BitbucketError,
     BitbucketSchemaError,
@@ -285,16 +318,18 @@ def sync_workspace_listing(*, run: SyncRun, client: BitbucketClient) -> list[int
             upserts.upsert_projects(
                 workspace=workspace, project_records=client.iter_projects(workspace.key), counts=stats["projects"]
             )
+        known = _known_repository_values(workspace) if listing_is_unfiltered(workspace) else None
         for record in client.iter_repositories(workspace.key):
             seen.add(record.uuid)
+            if known is not None and record.uuid in known:
+                # Data Center's listing has no updated_on (the client gives the moment it was read): the mirror's is
+                # kept rather than overwritten on every listing (its missing default branch: upserts keep that).
+                record = replace(record, updated_on=known[record.uuid] or record.updated_on)
             _, what = upserts.upsert_repository_counted(workspace=workspace, record=record)
             if what:
                 setattr(stats["repositories"], what, getattr(stats["repositories"], what) + 1)
             locks.heartbeat(workspace_id=workspace.pk, run_id=run.pk)
-        members: set[int] = set()
-        for page in batched(_member_listing(run, client), BATCH):
-            members |= upserts.upsert_memberships_page(workspace=workspace, member_records=page, stats=stats)
-        stats["members"].removed += upserts.mark_memberships_removed(workspace=workspace, seen_account_pks=members)
+        sync_members(run=run, workspace=workspace, client=client, stats=stats)
         # After the member listing, whose roles say whether the credential's owner owns the workspace.
         whole = sees_whole_workspace(run.credential or workspace.sync_credential, workspace)
         if whole:
@@ -319,6 +354,42 @@ def claim_site(workspace: Workspace, client: BitbucketClient) -> None:
     Workspace.objects.filter(pk=workspace.pk, api_url="").update(api_url=site)
     workspace.api_url = Workspace.objects.values_list("api_url", flat=True).get(pk=workspace.pk)
     sites.require_same_site(row_site=workspace.api_url, api_url=site, what=f"Workspace {workspace.key}")
+
+
+def listing_is_unfiltered(workspace: Workspace) -> bool:
+    """True where Bitbucket's listings cannot be filtered by update and carry no repository ``updated_on`` (Data
+    Center, reference §11.1): its pull requests need the open-PR reconcile, its branches another cadence."""
+    return sites.site_kind(workspace.api_url) == "datacenter"
+
+
+def _known_repository_values(workspace: Workspace) -> dict[str, datetime | None]:
+    """The mirror's updated_on of each repository of the workspace, by uuid."""
+    return dict(Repository.objects.filter(workspace=workspace).values_list("bitbucket_uuid", "updated_on"))
+
+
+def sync_members(*, run: SyncRun, workspace: Workspace, client: BitbucketClient, stats: Stats) -> None:
+    """The member listing, pruned after it completed. A credential Bitbucket refuses it to (a Data Center project's
+    people need project admin; it answers 401) leaves the members unknown: the rows stay as they are, nothing is
+    pruned or guessed, and ``Workspace.members_state`` says "forbidden" so pages can say why."""
+    members: set[int] = set()
+    try:
+        for page in batched(_member_listing(run, client), BATCH):
+            members |= upserts.upsert_memberships_page(workspace=workspace, member_records=page, stats=stats)
+    except AppPasswordRemoved:
+        raise
+    except AuthError as exc:
+        # The repository listing just answered with the same credential: this refusal is about the members.
+        log.info("%s: members not readable with this credential (%s); left unknown", workspace.slug, exc)
+        _set_members_state(workspace, "forbidden")
+        return
+    stats["members"].removed += upserts.mark_memberships_removed(workspace=workspace, seen_account_pks=members)
+    _set_members_state(workspace, "read")
+
+
+def _set_members_state(workspace: Workspace, state: str) -> None:
+    if workspace.members_state != state:
+        Workspace.objects.filter(pk=workspace.pk).update(members_state=state)
+        workspace.members_state = state
 
 
 def _member_listing(run: SyncRun, client: BitbucketClient):
@@ -361,7 +432,15 @@ def sync_repository(*, run: SyncRun, repository: Repository, client: BitbucketCl
     stats = Stats()
     counter = Counter(client)
     try:
-        sync_pull_requests(run=run, repository=repository, client=client, full=full, stats=stats)
+        started = timezone.now()
+        changed = sync_pull_requests(run=run, repository=repository, client=client, full=full, stats=stats)
+        unfiltered = listing_is_unfiltered(repository.workspace)
+        reconciled = False
+        if full:
+            _stamp_reconciled(repository, started)  # the full listing read every open pull request
+        elif unfiltered and _reconcile_due(repository):
+            reconcile_open_pull_requests(run=run, repository=repository, client=client, stats=stats)
+            reconciled = True
         statuses.sync_statuses(
             run=run, repository=repository, client=client, full=full, stats=stats, budget=check_budget
         )
@@ -369,7 +448,12 @@ def sync_repository(*, run: SyncRun, repository: Repository, client: BitbucketCl
         # retried after a 429 does not pay for the rules again.
         if _restrictions_due(repository, full=full, run=run):
             sync_restrictions(repository=repository, client=client, stats=stats)
-        if full or repository.branches_synced_for != repository.updated_on:
+        if unfiltered:
+            # No updated_on to watch: branches move with the pull requests' pushes, and on the reconcile's cadence.
+            branches_due = full or repository.branches_synced_for is None or changed or reconciled
+        else:
+            branches_due = full or repository.branches_synced_for != repository.updated_on
+        if branches_due:
             sync_branches(run=run, repository=repository, client=client, stats=stats)
         if _watchers_due(repository, full=full):
             sync_watchers(repository=repository, client=client, stats=stats)
@@ -380,8 +464,10 @@ def sync_repository(*, run: SyncRun, repository: Repository, client: BitbucketCl
 
 def sync_pull_requests(
     *, run: SyncRun, repository: Repository, client: BitbucketClient, full: bool, stats: Stats
-) -> None:
-    """Every pull request updated since the repository's high-water mark (all of them on a full sync), page by page.
+) -> bool:
+    """Every pull request updated since the repository's high-water mark (all of them on a full sync), page by page,
+    newest first; an incremental walk stops after a page that changed nothing in the mirror (ordered polling, in the
+    module docstring). Returns whether any page changed the mirror.
 
     The mark only moves after the listing completed, and only to the newest ``updated_on`` the listing returned: a
     pull request updated while the listing was being read is newer still and is caught by the next sync.
@@ -396,19 +482,31 @@ def sync_pull_requests(
     ws, slug = repository.workspace.key, repository.slug
     since = None if full else repository.pull_requests_synced_through
     newest = since
+    # A listing that cannot be filtered on the server is read whole page by page, so each page's reviews can be
+    # compared with the mirror's (the client's own filter would hide a review that did not move updated_on).
+    server_filter = None if listing_is_unfiltered(repository.workspace) else since
     start_url = _pull_request_resume_point(run=run, repository=repository, since=since, full=full)
     if start_url is not None:
         newest = upserts.newest([since, repository.pull_requests_resume_newest])
     try:
-        pages = client.iter_pull_request_pages(ws, slug, updated_after=since, start_url=start_url)
+        pages = client.iter_pull_request_pages(ws, slug, updated_after=server_filter, start_url=start_url)
     except BitbucketSchemaError as exc:
         # The saved link no longer fits: the API address changed or the repository was renamed since it was saved.
         log.info("%s: saved pull request page not resumed (%s); listing from page one", repository.full_name, exc)
         start_url, newest = None, since
-        pages = client.iter_pull_request_pages(ws, slug, updated_after=since)
+        pages = client.iter_pull_request_pages(ws, slug, updated_after=server_filter)
+    changed = False
     for records, next_url in pages:
-        upserts.upsert_pull_requests_page(repository=repository, pr_records=records, stats=stats)
+        page = Stats()
+        upserts.upsert_pull_requests_page(repository=repository, pr_records=records, stats=page)
+        stats.add(page)
         newest = upserts.newest([newest, *(r.updated_on for r in records)])
+        page_changed = bool(page["pull_requests"]) or bool(page["participants"])
+        changed = changed or page_changed
+        covered = since is not None and all(r.updated_on <= since for r in records)
+        if not full and covered and not page_changed:
+            # A whole page the mirror already holds, all of it from before the mark: what follows is older still.
+            break
         if next_url is not None:
             _save_pull_request_resume_point(
                 repository=repository, url=next_url, since=since, newest=newest, run_id=run.pk
@@ -419,6 +517,52 @@ def sync_pull_requests(
     if newest != repository.pull_requests_synced_through:
         Repository.objects.filter(pk=repository.pk).update(pull_requests_synced_through=newest)
         repository.pull_requests_synced_through = newest
+    return changed
+
+
+def _reconcile_due(repository: Repository) -> bool:
+    minutes = _setting("BBDASH_OPEN_PR_RECONCILE_MINUTES", 15)
+    at = repository.open_pull_requests_reconciled_at
+    return minutes <= 0 or at is None or at <= timezone.now() - timedelta(minutes=minutes)
+
+
+def _stamp_reconciled(repository: Repository, at: datetime) -> None:
+    Repository.objects.filter(pk=repository.pk).update(open_pull_requests_reconciled_at=at)
+    repository.open_pull_requests_reconciled_at = at
+
+
+def reconcile_open_pull_requests(
+    *, run: SyncRun, repository: Repository, client: BitbucketClient, stats: Stats
+) -> bool:
+    """The open-PR reconcile (module docstring): every open pull request listed and upserted with its participants;
+    each one the mirror has open that the listing did not name read alone, to learn its new state. Returns whether
+    the mirror changed. Stamped only once complete: a step cut short by a 429 does it again."""
+    started = timezone.now()
+    ws, slug = repository.workspace.key, repository.slug
+    named: set[int] = set()
+    mine = Stats()
+    for page in batched(client.iter_pull_requests(ws, slug, states=("OPEN",)), BATCH):
+        upserts.upsert_pull_requests_page(repository=repository, pr_records=page, stats=mine)
+        named.update(r.id for r in page)
+        locks.heartbeat(workspace_id=repository.workspace_id, run_id=run.pk)
+    gone = (
+        PullRequest.objects.filter(repository=repository, state=PullRequest.State.OPEN)
+        .exclude(number__in=named)
+        .order_by("number")
+        .values_list("number", flat=True)
+    )
+    for number in list(gone):
+        try:
+            record = client.get_pull_request(ws, slug, number)
+        except NotFound:
+            # Deleted, or out of the credential's sight: nothing proves which, so the row stays as it is.
+            log.warning("%s: open pull request #%s not found; left as it was", repository.full_name, number)
+            continue
+        upserts.upsert_pull_requests_page(repository=repository, pr_records=[record], stats=mine)
+        locks.heartbeat(workspace_id=repository.workspace_id, run_id=run.pk)
+    stats.add(mine)
+    _stamp_reconciled(repository, started)
+    return bool(mine["pull_requests"]) or bool(mine["participants"])
 
 
 def _pull_request_resume_point(
@@ -455,6 +599,8 @@ def _save_pull_request_resume_point(
 def sync_branches(*, run: SyncRun, repository: Repository, client: BitbucketClient, stats: Stats) -> None:
     """Every branch; those the completed listing did not name are marked removed."""
     listed_for = repository.updated_on
+    if listing_is_unfiltered(repository.workspace):
+        listed_for = timezone.now()  # no updated_on to follow: when they were listed
     seen: set[str] = set()
     default = None
     for page in batched(client.iter_branches(repository.workspace.key, repository.slug), BATCH):

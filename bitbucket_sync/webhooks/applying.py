@@ -375,7 +375,9 @@ def _apply_datacenter(delivery: WebhookDelivery, payload: dict) -> _Outcome:
         pull_request = payload.get("pullRequest")
         to_ref = pull_request.get("toRef") if isinstance(pull_request, dict) else None
         data = to_ref.get("repository") if isinstance(to_ref, dict) else None
-    named = datacenter_convert.repository(data, endpoint=endpoint)
+    named = datacenter_convert.repository(
+        data, endpoint=endpoint, site=datacenter_convert.site_tag(delivery.workspace.api_url)
+    )
     repository = _mirrored_repository(delivery, named.uuid, subscription)
     if isinstance(repository, _Outcome):
         return repository
