@@ -394,12 +394,21 @@ def check_datacenter(client: DataCenterClient, *, kind: str, login: str, hint: s
     own. A project or repository token acts as a service user of its own and sees its project or repository only;
     ``hint`` (``KEY`` or ``KEY/slug``) names it when the listings cannot tell the two apart."""
     notes: list[str] = []
+    account: records.Account | None
     try:
         account = client.get_current_user()
+    except NotFound:
+        # The server took the token (its answer named a user) but has no user record to show for it: the service
+        # user of a project or repository token, which ``/users/{slug}`` does not know.
+        if kind == Kind.BASIC:
+            return CheckResult(
+                accepted=False, status=Status.INVALID, message="Data Center has no user for this username."
+            )
+        account = None
     except BitbucketError as error:
         return _rejected(kind, error)
-    token_user = account.type == "app_user"  # a SERVICE user: a project or repository token
-    who = account.account_id or account.nickname or ""
+    token_user = account is None or account.type == "app_user"  # a SERVICE user: a project or repository token
+    who = (account.account_id or account.nickname or "") if account is not None else ""
     if login and not token_user and login.strip().lower() != who.lower():
         return CheckResult(
             accepted=False,
@@ -412,7 +421,7 @@ def check_datacenter(client: DataCenterClient, *, kind: str, login: str, hint: s
         return CheckResult(
             accepted=False,
             status=Status.INVALID,
-            message=f"This is a project or repository access token (it acts as {account.display_name!r}, not as "
+            message=f"This is a project or repository access token (it acts as a service user of its own, not as "
             f"{login.strip()!r}): leave the username empty for it.",
             account=account,
         )
@@ -428,7 +437,7 @@ def check_datacenter(client: DataCenterClient, *, kind: str, login: str, hint: s
         for access in client.iter_user_workspaces():
             ws = access.workspace
             workspaces.append(CheckedWorkspace(ws.slug, ws.name or ws.slug, ws.uuid, access.administrator))
-        if not token_user and account.nickname:
+        if not token_user and account is not None and account.nickname:
             personal = personal_project(client, account.nickname)
             if personal is not None and personal.slug not in {w.slug for w in workspaces}:
                 # Its owner administers a personal project; listings never name it (reference §2.3).
