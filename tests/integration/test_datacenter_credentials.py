@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 
 from bitbucket_sync import sites
 from bitbucket_sync.credentials.checks import check_credential
@@ -296,3 +297,57 @@ def test_project_token_ranks_like_a_workspace_token_and_sees_its_project(dc, mon
     assert {"api-gateway", "deploy-tools"} <= set(access.values_list("repository__slug", flat=True))
     assert set(access.values_list("permission", flat=True)) == {"read"}
     assert list(WorkspaceAccess.objects.filter(user=token.owner).values_list("workspace__key", flat=True)) == ["PLAT"]
+
+
+# -- the web form ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("admin", is_staff=True))
+    return client
+
+
+def test_form_offers_datacenter_kinds_and_sites_only_when_configured(emulator, settings, staff_client):
+    ada = get_user_model().objects.create_user("ada")
+    url = reverse("credential_user", args=[ada.pk])
+    settings.BBDASH_DATACENTER_URLS = []
+    page = staff_client.get(url).content.decode()
+    assert 'value="http_access_token"' not in page and 'value="basic"' not in page
+    settings.BBDASH_DATACENTER_URLS = [emulator.datacenter_url]
+    page = staff_client.get(url).content.decode()
+    assert 'value="http_access_token"' in page and 'value="basic"' in page
+    cloud = sites.normalise_api_url(emulator.api_url)
+    assert f'<option value="{cloud}" selected>' in page  # Cloud stays the default site ...
+    assert f'<option value="{dc_site(emulator)}">' in page
+    assert '<option value="api_token" selected>' in page  # ... and the API token the default kind
+
+
+def test_form_saves_a_datacenter_token_and_refuses_a_mismatch_keeping_the_input(dc, staff_client):
+    ada = get_user_model().objects.create_user("ada")
+    url = reverse("credential_user", args=[ada.pk])
+    dc.controls.reset_counts()
+    refused = staff_client.post(
+        url, {"kind": "api_token", "login": "ada@example.com", "secret": "abcd-1234-secret", "api_url": dc_site(dc)}
+    )
+    assert refused.status_code == 200 and dc.controls.counts()["total"] == 0
+    page = refused.content.decode()
+    assert "is a Bitbucket Data Center site" in page
+    assert 'value="ada@example.com"' in page and "abcd-1234-secret" not in page
+    assert not Credential.objects.exists()
+
+    wrong = staff_client.post(
+        url, {"kind": "basic", "login": "alice", "secret": "not-the-password", "api_url": dc_site(dc)}
+    )
+    assert wrong.status_code == 200 and "Bitbucket refused the credential" in wrong.content.decode()
+    assert 'value="alice"' in wrong.content.decode() and not Credential.objects.exists()
+
+    saved = staff_client.post(
+        url,
+        {"kind": "http_access_token", "login": "alice", "secret": dc_token(dc, "alice-admin"), "api_url": dc_site(dc)},
+    )
+    assert saved.status_code == 302
+    credential = Credential.objects.get(owner=ada)
+    assert (credential.kind, credential.api_url, credential.status) == ("http_access_token", dc_site(dc), "valid")
+    page = staff_client.get(url).content.decode()
+    assert dc_site(dc) in page and dc_token(dc, "alice-admin") not in page
