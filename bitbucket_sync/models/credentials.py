@@ -7,6 +7,8 @@ workspace the credential it is synced with (`Workspace.sync_credential`). A clie
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -40,7 +42,7 @@ class CredentialQuerySet(models.QuerySet["Credential"]):
         return pick_for_site(list(self.active_for(user)), api_url)
 
 
-def pick_for_site(credentials: list[Credential], api_url: str) -> Credential | None:
+def pick_for_site(credentials: Sequence[Credential], api_url: str) -> Credential | None:
     """Of one user's active credentials, the one for the site at ``api_url`` (``CredentialQuerySet.for_site``)."""
     for credential in credentials:
         if api_url and sites.same_site(credential.api_url, api_url):

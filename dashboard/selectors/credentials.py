@@ -41,11 +41,12 @@ class CredentialRow:
     credential: Credential | None
     requests_last_hour: int
     workspaces: list[str]
+    other_sites: list[Credential]  # the user's credentials for the other sites (one per site)
 
 
 def credential_rows() -> list[CredentialRow]:
     """Every active user with their active credential, its requests in the last hour and the workspaces they see."""
-    active = Credential.objects.active().annotate(recent=ledger.requests_in_window_of_each())
+    active = Credential.objects.active().annotate(recent=ledger.requests_in_window_of_each()).order_by("api_url")
     users = (
         get_user_model()
         .objects.filter(is_active=True)
@@ -60,13 +61,15 @@ def credential_rows() -> list[CredentialRow]:
     )
     rows = []
     for user in users:
-        credential = user.active_credentials[0] if user.active_credentials else None
+        credentials = user.active_credentials
+        credential = pick_for_site(credentials, settings.BITBUCKET_API_URL) or next(iter(credentials), None)
         rows.append(
             CredentialRow(
                 user=user,
                 credential=credential,
-                requests_last_hour=credential.recent if credential else 0,
+                requests_last_hour=getattr(credential, "recent", 0),  # annotated on the prefetch
                 workspaces=[access.workspace.slug for access in user.workspace_access.all()],
+                other_sites=[c for c in credentials if c != credential],
             )
         )
     return rows
