@@ -1,6 +1,6 @@
 """A credential's life: added or replaced (checked first), checked again, revoked, picked to sync a workspace.
 
-One active credential per user; the one it replaces is kept, inactive, with its secret destroyed. A credential
+One active credential per user and site; the one it replaces is kept, inactive, with its secret destroyed. A credential
 Bitbucket refuses is never saved. Every add, replace, check and revoke is an audit event; none holds the secret.
 """
 

@@ -15,6 +15,7 @@ from bitbucket_sync import ledger, sites
 from bitbucket_sync.actions._core import client_for_reading
 from bitbucket_sync.models import Credential, Repository, RepositoryAccess, Workspace, WorkspaceAccess
 from dashboard import selectors
+from dashboard.selectors.attention import tab_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -156,3 +157,21 @@ def test_datacenter_workspace_never_takes_a_cloud_credential(dc, monkeypatch):
     assert Credential.objects.for_site(cloud.owner, plat.api_url) is None
     assert Credential.objects.for_site(datacenter.owner, plat.api_url) == datacenter
     assert Credential.objects.for_site(datacenter.owner, sites.normalise_api_url(dc.api_url)) is None
+
+
+def test_inbox_counts_me_on_every_site_and_only_what_the_viewer_sees(dc, monkeypatch, client):
+    cloud = _cloud(dc, monkeypatch, "alice")
+    datacenter = _dc(dc, monkeypatch, "alice", token="alice-admin", login="alice")
+    _sync_as("alice")
+    alice = cloud.owner
+    mine = selectors.accounts_for_user(alice)
+    assert {a.pk for a in mine} == {cloud.account_id, datacenter.account_id}
+    scope = selectors.attention_scope(alice)
+    authored = set()
+    for tab in ("returned", "ready", "waiting"):  # "waiting" also lists others' PRs that wait on her as a reviewer
+        authored |= {(pr.workspace.api_url, pr.author_id) for pr in tab_rows(tab, me=mine, scope=scope)}
+    # Her own open pull requests of both sites are in her inbox, each under the account of its own site.
+    assert (datacenter.api_url, datacenter.account_id) in authored
+    assert (cloud.api_url, cloud.account_id) in authored
+    client.force_login(alice)
+    assert client.get(reverse("attention_inbox") + "?tab=waiting").status_code == 200

@@ -68,7 +68,8 @@ class Command(BaseCommand):
                     ) from None
                 found.extend(seen)
                 names = ", ".join(ws.slug for ws, _ in seen) or "no workspace"
-                self.stdout.write(f"{as_user} on {credential.api_url} belongs to: {names}")
+                where = f" on {credential.api_url}" if len(credentials) > 1 else ""
+                self.stdout.write(f"{as_user}{where} belongs to: {names}")
         workspaces = Workspace.objects.live()
         if workspace:
             # A Data Center project is named by its key and its site; a Cloud workspace by its slug (its key too).
