@@ -13,7 +13,9 @@ from django.urls import reverse
 
 from bitbucket_sync import ledger, sites
 from bitbucket_sync.actions._core import client_for_reading
+from bitbucket_sync.credentials import lifecycle
 from bitbucket_sync.models import Credential, Repository, RepositoryAccess, Workspace, WorkspaceAccess
+from bitbucket_sync.sync import access
 from dashboard import selectors
 from dashboard.selectors.attention import tab_rows
 
@@ -175,3 +177,23 @@ def test_inbox_counts_me_on_every_site_and_only_what_the_viewer_sees(dc, monkeyp
     assert (cloud.api_url, cloud.account_id) in authored
     client.force_login(alice)
     assert client.get(reverse("attention_inbox") + "?tab=waiting").status_code == 200
+
+
+def test_revoking_one_sites_credential_hides_that_site_only(dc, monkeypatch):
+    cloud = _cloud(dc, monkeypatch, "alice")
+    datacenter = _dc(dc, monkeypatch, "alice", token="alice-admin", login="alice")
+    _sync_as("alice")
+    alice = cloud.owner
+    dc_site = datacenter.api_url
+
+    lifecycle.revoke_credential(actor=None, credential=datacenter)
+
+    rows = WorkspaceAccess.objects.filter(user=alice)
+    assert not rows.filter(workspace__api_url=dc_site).exists()
+    assert not RepositoryAccess.objects.filter(user=alice, repository__workspace__api_url=dc_site).exists()
+    assert rows.filter(workspace__api_url=cloud.api_url).exists()
+    assert RepositoryAccess.objects.filter(user=alice, repository__workspace__api_url=cloud.api_url).exists()
+    # And a refresh keeps it so: the Cloud credential decides nothing about the Data Center site's rows.
+    access.sync_user_access(user=alice)
+    assert not WorkspaceAccess.objects.filter(user=alice, workspace__api_url=dc_site).exists()
+    assert WorkspaceAccess.objects.filter(user=alice, workspace__api_url=cloud.api_url).exists()
