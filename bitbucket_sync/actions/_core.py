@@ -218,10 +218,12 @@ class Action:
             )
             self._record(AuditEvent.Result.FAILURE, refusal.message, credential_kind="")
             raise refusal
-        credential = Credential.objects.active_for(self.user).first()
+        # The credential of the repository's own site: a Cloud credential never acts on a Data Center project.
+        credential = Credential.objects.for_site(self.user, repository.workspace.api_url)
         if credential is None:
             refusal = ActionRefused(
-                "You have no Bitbucket credential yet. Add an API token on your credential page to act on Bitbucket."
+                "You have no Bitbucket credential for this repository's site yet. Add one on your credential page to "
+                "act on Bitbucket."
             )
             self._record(AuditEvent.Result.FAILURE, refusal.message, credential_kind="")
             raise refusal
@@ -295,9 +297,11 @@ def client_for_reading(*, user, repository: Repository) -> tuple[BitbucketClient
     access = RepositoryAccess.objects.filter(user=user, repository=repository).first()
     if access is None or repository.removed_at is not None:
         raise ActionRefused("This repository does not exist or is not visible to you.", not_visible=True)
-    credential = Credential.objects.active_for(user).first()
+    credential = Credential.objects.for_site(user, repository.workspace.api_url)
     if credential is None:
-        raise ActionRefused("You have no Bitbucket credential yet: add an API token on your credential page.")
+        raise ActionRefused(
+            "You have no Bitbucket credential for this repository's site yet: add one on your credential page."
+        )
     return clients.client_for(credential, purpose="action"), credential
 
 

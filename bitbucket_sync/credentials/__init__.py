@@ -1,4 +1,4 @@
-"""Bitbucket credentials: checked against Bitbucket, encrypted at rest, write-only, one active per user.
+"""Bitbucket credentials: checked against Bitbucket, encrypted at rest, write-only, one active per user and site.
 
 Modules (the model is ``bitbucket_sync.models.Credential``; which URLs a credential may name is ``sites``):
 

@@ -21,8 +21,10 @@ from bitbucket_sync.client import (
     AuthError,
     BitbucketClient,
     BitbucketError,
+    DataCenterClient,
     NotFound,
     RequestRecord,
+    Unsupported,
     records,
 )
 from bitbucket_sync.credentials import clients
@@ -35,6 +37,10 @@ APP_PASSWORDS_REMOVED = (
     "Bitbucket Cloud removed app passwords on 2026-07-28: they are no longer accepted. Create an API token with "
     "Bitbucket scopes at id.atlassian.com (Security > API tokens) and use it with your Atlassian account email."
 )
+
+# The kinds each kind of site accepts: a secret meant for one is never sent to the other.
+DATACENTER_KINDS = frozenset({Kind.HTTP_ACCESS_TOKEN, Kind.BASIC})
+CLOUD_KINDS = frozenset({Kind.API_TOKEN, Kind.ACCESS_TOKEN, Kind.APP_PASSWORD})
 
 # What bbdash needs, in each vocabulary. API tokens carry the new scope names, which imply nothing; app passwords and
 # access tokens carry the legacy names, where `pullrequest:write` implies `repository:write` and so on.
@@ -155,6 +161,8 @@ def check_credential(
     before any request, when `api_url` is not one of the configured Bitbucket endpoints.
     """
     base_url = sites.checked_api_url(api_url)
+    if (mismatch := kind_mismatch(kind, base_url)) is not None:
+        return CheckResult(accepted=False, status=Status.INVALID, message=mismatch)
     seen: list[RequestRecord] = []
 
     def record(request: RequestRecord) -> None:
@@ -165,8 +173,26 @@ def check_credential(
     with clients.client_for_secret(
         kind=kind, login=login, secret=secret, api_url=base_url, session=session, on_request=record
     ) as client:
-        result = check_with_client(client, kind=kind, workspace_hint=workspace.strip().strip("/"))
+        result = check_with_client(client, kind=kind, workspace_hint=workspace.strip().strip("/"), login=login)
     return _with_requests(result, tuple(seen))
+
+
+def kind_mismatch(kind: str, api_url: str) -> str | None:
+    """Why a credential of `kind` cannot be used with the site at `api_url` (None: it can). Decided before any
+    request, so a Cloud secret is never sent to a Data Center server, nor the other way round."""
+    label = Kind(kind).label if kind in Kind.values else kind
+    if sites.site_kind(api_url) == "datacenter":
+        if kind not in DATACENTER_KINDS:
+            return (
+                f"{api_url} is a Bitbucket Data Center site: use an HTTP access token (http_access_token) or a "
+                f"username and password (basic), not a Bitbucket Cloud {label}."
+            )
+    elif kind in DATACENTER_KINDS:
+        return (
+            f"{api_url} is Bitbucket Cloud: a Data Center {label} cannot be used there; use an API token "
+            "(with the Atlassian account email) or an access token."
+        )
+    return None
 
 
 def _with_requests(result: CheckResult, requests: tuple[RequestRecord, ...]) -> CheckResult:
@@ -225,8 +251,12 @@ def _bitbucket_message(error: BitbucketError) -> str:
     return error.message.split(" — ", 1)[0].rstrip(".")
 
 
-def check_with_client(client: BitbucketClient, *, kind: str, workspace_hint: str) -> CheckResult:
+def check_with_client(client: BitbucketClient, *, kind: str, workspace_hint: str, login: str = "") -> CheckResult:
     """The check itself, with a client already speaking as the credential (a stored one is checked again this way)."""
+    if (mismatch := kind_mismatch(kind, client.base_url)) is not None:
+        return CheckResult(accepted=False, status=Status.INVALID, message=mismatch)
+    if isinstance(client, DataCenterClient):
+        return check_datacenter(client, kind=kind, login=login, hint=workspace_hint)
     probe = _Probe(kind)
     notes: list[str] = []
     if kind == Kind.APP_PASSWORD:
@@ -350,3 +380,154 @@ def _access_token_reach(probe: _Probe, listed_workspaces: bool, workspace: str, 
     if len(repositories) == 1:
         return Credential.ScopeKind.REPOSITORY, repositories[0].full_name
     return "", workspace
+
+
+# -- Data Center ------------------------------------------------------------------------------------------------
+
+
+def check_datacenter(client: DataCenterClient, *, kind: str, login: str, hint: str = "") -> CheckResult:
+    """A Data Center credential: who it acts as (``X-AUSERNAME``, then the user), which projects it sees (the
+    listing, and the user's personal ``~user`` project, which listings leave out), whether it reads repositories and
+    pull requests, and what it may write where Data Center lets that be known without writing.
+
+    Data Center has no scopes: a token holds permissions (``PROJECT_READ`` ... ``REPO_ADMIN``), capped by its user's
+    own. A project or repository token acts as a service user of its own and sees its project or repository only;
+    ``hint`` (``KEY`` or ``KEY/slug``) names it when the listings cannot tell the two apart."""
+    notes: list[str] = []
+    account: records.Account | None
+    try:
+        account = client.get_current_user()
+    except NotFound:
+        # The server took the token (its answer named a user) but has no user record to show for it: the service
+        # user of a project or repository token, which ``/users/{slug}`` does not know.
+        if kind == Kind.BASIC:
+            return CheckResult(
+                accepted=False, status=Status.INVALID, message="Data Center has no user for this username."
+            )
+        account = None
+    except BitbucketError as error:
+        return _rejected(kind, error)
+    token_user = account is None or account.type == "app_user"  # a SERVICE user: a project or repository token
+    who = (account.account_id or account.nickname or "") if account is not None else ""
+    if login and not token_user and login.strip().lower() != who.lower():
+        return CheckResult(
+            accepted=False,
+            status=Status.INVALID,
+            message=f"This credential acts as {who!r} on Bitbucket, not as {login.strip()!r}: give the Data Center "
+            "username it belongs to (or the right token).",
+            account=account,
+        )
+    if login and token_user:
+        return CheckResult(
+            accepted=False,
+            status=Status.INVALID,
+            message=f"This is a project or repository access token (it acts as a service user of its own, not as "
+            f"{login.strip()!r}): leave the username empty for it.",
+            account=account,
+        )
+    if token_user and kind == Kind.BASIC:
+        return CheckResult(
+            accepted=False,
+            status=Status.INVALID,
+            message="Project and repository tokens are sent as Bearer tokens only: choose http_access_token.",
+        )
+
+    workspaces: list[CheckedWorkspace] = []
+    try:
+        for access in client.iter_user_workspaces():
+            ws = access.workspace
+            workspaces.append(CheckedWorkspace(ws.slug, ws.name or ws.slug, ws.uuid, access.administrator))
+        if not token_user and account is not None and account.nickname:
+            personal = personal_project(client, account.nickname)
+            if personal is not None and personal.slug not in {w.slug for w in workspaces}:
+                # Its owner administers a personal project; listings never name it (reference §2.3).
+                workspaces.append(CheckedWorkspace(personal.slug, personal.name or personal.slug, personal.uuid, True))
+    except BitbucketError as error:
+        return _rejected(kind, error)
+    if not workspaces:
+        return CheckResult(
+            accepted=False,
+            status=Status.INVALID,
+            message="The credential works but sees no Data Center project, so bbdash could show nothing with it.",
+            account=account,
+        )
+
+    first = workspaces[0].slug
+    repositories: list[records.Repository] = []
+    try:
+        repositories = list(client.iter_repositories(first))
+        if repositories:
+            next(iter(client.iter_pull_requests(first, repositories[0].slug, states=ALL_STATES)), None)
+        else:
+            notes.append(f"{first} has no repository this credential can read.")
+    except AuthError as error:
+        notes.append(f"Reading the repositories of {first} was refused: {error.message}")
+    except BitbucketError as error:
+        return _rejected(kind, error)
+
+    scope_kind, scope_name = "", ""
+    if token_user:
+        scope_kind, scope_name = _datacenter_token_reach(workspaces, repositories, hint)
+
+    can_write = _datacenter_can_write(client, workspaces, notes)
+    return CheckResult(
+        accepted=True,
+        status=Status.VALID,
+        account=account,
+        workspaces=tuple(workspaces),
+        can_read=bool(repositories),
+        can_write=can_write,
+        scope_kind=scope_kind,
+        scope_name=scope_name,
+        notes=tuple(notes),
+    )
+
+
+def personal_project(client: DataCenterClient, user_slug: str) -> records.Workspace | None:
+    """The user's personal project (``~slug``), None when they have none or may not see it (one request)."""
+    try:
+        return client.get_workspace(f"~{user_slug}")
+    except (NotFound, AuthError):
+        return None
+
+
+def _datacenter_token_reach(
+    workspaces: list[CheckedWorkspace], repositories: list[records.Repository], hint: str
+) -> tuple[str, str]:
+    """A project token sees its project; a repository token one repository (its project shows in the listing
+    because a repository of it is readable). The hint, when it names what the token sees, settles it."""
+    project = workspaces[0].slug
+    if hint:
+        key, _, slug = hint.partition("/")
+        if key.upper() == project.upper() and not slug:
+            return Credential.ScopeKind.PROJECT, project
+        if key.upper() == project.upper() and slug in {r.slug for r in repositories}:
+            return Credential.ScopeKind.REPOSITORY, f"{project}/{slug}"
+    if len(repositories) == 1:
+        # A project token of a one-repository project reads the same: treated as the narrower of the two.
+        return Credential.ScopeKind.REPOSITORY, f"{project}/{repositories[0].slug}"
+    return Credential.ScopeKind.PROJECT, project
+
+
+def _datacenter_can_write(
+    client: DataCenterClient, workspaces: list[CheckedWorkspace], notes: list[str]
+) -> bool | None:
+    """True when the credential provably may write: it administers a project it sees (project admin implies write),
+    or its repository permissions say write somewhere; False when they say read only; None when neither is known."""
+    if any(ws.administrator for ws in workspaces):
+        return True
+    levels: set[str] = set()
+    for ws in workspaces:
+        try:
+            levels.update(p.permission for p in client.iter_user_repository_permissions(ws.slug))
+        except Unsupported:
+            notes.append("Write access was not verified: this Data Center client cannot list permissions yet.")
+            return None
+        except BitbucketError:
+            continue
+    if levels & {"write", "admin"}:
+        return True
+    if levels:
+        return False
+    notes.append("Write access was not verified: Data Center said nothing about it without writing.")
+    return None

@@ -1,6 +1,6 @@
 """A credential's life: added or replaced (checked first), checked again, revoked, picked to sync a workspace.
 
-One active credential per user; the one it replaces is kept, inactive, with its secret destroyed. A credential
+One active credential per user and site; the one it replaces is kept, inactive, with its secret destroyed. A credential
 Bitbucket refuses is never saved. Every add, replace, check and revoke is an audit event; none holds the secret.
 """
 
@@ -36,7 +36,7 @@ def _apply_result(credential: Credential, result: CheckResult) -> None:
         credential.scopes_complete = result.scopes_complete
         credential.can_write = bool(result.can_write)
         credential.last_error = ("missing scopes: " + ", ".join(result.missing_scopes)) if result.missing_scopes else ""
-        if credential.kind == Kind.ACCESS_TOKEN:
+        if credential.kind in (Kind.ACCESS_TOKEN, Kind.HTTP_ACCESS_TOKEN):
             credential.scope_kind = result.scope_kind
             credential.scope_name = result.scope_name or credential.scope_name
     else:
@@ -81,6 +81,8 @@ def save_credential(
     api_url = sites.checked_api_url(api_url)
     if kind in (Kind.API_TOKEN, Kind.APP_PASSWORD) and not login:
         raise ValueError("an API token needs the Atlassian account email; an app password the Bitbucket username")
+    if kind == Kind.BASIC and not login:
+        raise ValueError("a Data Center username and password need the username (--login)")
     if not secret:
         raise ValueError("the secret is empty")
     previous = Credential.objects.active_for(owner, api_url=api_url).first()
@@ -112,8 +114,11 @@ def save_credential(
             previous.is_active = False
             previous.secret_encrypted = ""
             previous.save(update_fields=["is_active", "secret_encrypted"])
+        if kind == Kind.HTTP_ACCESS_TOKEN and not login and result.account and not result.scope_kind:
+            # A personal token given without its username: the one Data Center says it acts as.
+            login = result.account.account_id or ""
         credential = Credential(owner=owner, kind=kind, login=login, api_url=api_url, created_by=_user_or_none(actor))
-        if kind == Kind.ACCESS_TOKEN:
+        if kind in (Kind.ACCESS_TOKEN, Kind.HTTP_ACCESS_TOKEN):
             credential.scope_name = workspace.strip()
         credential.set_secret(secret)
         _apply_result(credential, result)
@@ -167,7 +172,10 @@ def recheck_credential(*, actor, credential: Credential, session=None) -> CheckR
                 result = check_with_client(
                     client,
                     kind=credential.kind,
-                    workspace_hint=credential.scope_name if credential.kind == Kind.ACCESS_TOKEN else "",
+                    workspace_hint=credential.scope_name
+                    if credential.kind in (Kind.ACCESS_TOKEN, Kind.HTTP_ACCESS_TOKEN)
+                    else "",
+                    login=credential.login if credential.kind == Kind.BASIC or not credential.scope_kind else "",
                 )
         except encryption.SecretUnreadable as error:
             result = CheckResult(accepted=False, status=Status.INVALID, message=str(error))
@@ -215,7 +223,7 @@ def revoke_credential(*, actor, credential: Credential) -> Credential:
         if credential.status == Status.REVOKED:
             return credential
         if credential.is_active:
-            clear_user_access(credential.owner)
+            clear_user_access(credential.owner, credential=credential)
         dropped = list(
             Workspace.objects.filter(sync_credential=credential).order_by("slug").values_list("slug", flat=True)
         )

@@ -7,10 +7,13 @@ workspace the credential it is synced with (`Workspace.sync_credential`). A clie
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from bitbucket_sync import sites
 from bitbucket_sync.credentials import encryption
 
 DEFAULT_API_URL = "https://api.bitbucket.org/2.0"
@@ -26,6 +29,27 @@ class CredentialQuerySet(models.QuerySet["Credential"]):
         site, ``Workspace.api_url``) the one for that site, as a query to chain or `.first()`."""
         query = self.active().filter(owner=user)
         return query if api_url is None else query.filter(api_url=api_url)
+
+    def for_site(self, user, api_url: str) -> Credential | None:
+        """The user's active credential for the site at ``api_url`` (a workspace's ``api_url``), or None: the one
+        credential every request about that workspace's data is sent with. One query.
+
+        A workspace of no site yet (an empty ``api_url``) or of the Cloud API takes the user's Cloud credential when
+        none names its URL exactly (one saved before ``BITBUCKET_API_URL`` was set); a Data Center project takes
+        only a credential of its own site, never a Cloud one, nor one of another Data Center site."""
+        if user is None or not getattr(user, "is_authenticated", True):
+            return None
+        return pick_for_site(list(self.active_for(user)), api_url)
+
+
+def pick_for_site(credentials: Sequence[Credential], api_url: str) -> Credential | None:
+    """Of one user's active credentials, the one for the site at ``api_url`` (``CredentialQuerySet.for_site``)."""
+    for credential in credentials:
+        if api_url and sites.same_site(credential.api_url, api_url):
+            return credential
+    if api_url and sites.site_kind(api_url) == "datacenter":
+        return None
+    return next((c for c in credentials if sites.site_kind(c.api_url) == "cloud"), None)
 
 
 class Credential(models.Model):

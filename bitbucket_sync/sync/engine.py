@@ -145,6 +145,15 @@ def sync_rank(credential: Credential, workspace: Workspace, *, administrator: bo
         reach = credential.scope_name.split("/", 1)[0]
         whole = credential.scope_kind == Credential.ScopeKind.WORKSPACE and reach == workspace.key
         return WORKSPACE_TOKEN if whole else PARTIAL
+    if credential.kind == Credential.Kind.HTTP_ACCESS_TOKEN and credential.scope_kind:
+        # A Data Center project token of this very project (on its site) sees all of it, like a workspace token; a
+        # repository token, or another project's, sees a part at most.
+        whole = (
+            credential.scope_kind == Credential.ScopeKind.PROJECT
+            and credential.scope_name == workspace.key
+            and (not workspace.api_url or sites.same_site(credential.api_url, workspace.api_url))
+        )
+        return WORKSPACE_TOKEN if whole else PARTIAL
     if administrator is None:
         administrator = _owned_by(credential, workspace)
     return OWNER if administrator else PARTIAL

@@ -62,10 +62,11 @@ class WebhookError(Exception):
         self.message = message
 
 
-def _active_credential(user) -> Credential | None:
+def _active_credential(user, workspace: Workspace) -> Credential | None:
+    """The user's credential for the workspace's site (a webhook lives on that site)."""
     if user is None:
         return None
-    return Credential.objects.active_for(user).first()
+    return Credential.objects.for_site(user, workspace.api_url)
 
 
 def _audit(*, actor, action: str, result: str, subscription: WebhookSubscription, message: str, **extra: Any) -> None:
@@ -133,9 +134,11 @@ def enable_live_updates(*, workspace: Workspace, url: str, actor) -> WebhookSubs
     """Turn live updates on: one workspace webhook to `url`, created with the acting user's own credential (a
     workspace owner's API token, or a workspace access token with the webhook scope; on Data Center a project
     webhook, which needs PROJECT_ADMIN)."""
-    credential = _active_credential(actor)
+    credential = _active_credential(actor, workspace)
     if credential is None:
-        raise WebhookError("You have no Bitbucket credential: add one before turning on live updates.")
+        raise WebhookError(
+            "You have no Bitbucket credential for this workspace's site: add one before turning on live updates."
+        )
     subscription, _ = WebhookSubscription.objects.select_related("workspace").get_or_create(workspace=workspace)
     if subscription.enabled and subscription.status == WebhookSubscription.Status.ACTIVE and subscription.url == url:
         return subscription
@@ -198,7 +201,7 @@ def disable_live_updates(*, workspace: Workspace, actor) -> WebhookSubscription 
     subscription.enabled = False
     subscription.save(update_fields=["enabled", "updated_at"])
     if subscription.hook_uuid:
-        credential = _active_credential(actor)
+        credential = _active_credential(actor, workspace)
         if credential is None:
             raise WebhookError("You have no Bitbucket credential to delete the webhook with.")
         _delete_hook(subscription, credential, hook_uuid=subscription.hook_uuid, actor=actor)
@@ -218,7 +221,7 @@ def check_subscription(*, subscription_id: int) -> WebhookSubscription | None:
     )
     if subscription is None or not subscription.enabled:
         return subscription
-    credential = _active_credential(subscription.enabled_by)
+    credential = _active_credential(subscription.enabled_by, subscription.workspace)
     if credential is None:
         subscription.status = WebhookSubscription.Status.ERROR
         subscription.last_error = (

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.validators import validate_email
 
 from bitbucket_sync import sites
+from bitbucket_sync.credentials.checks import CLOUD_KINDS, kind_mismatch
 from bitbucket_sync.models import Credential
 
 
@@ -49,9 +50,31 @@ class CredentialForm(forms.Form):
 
     def __init__(self, *args, allow_api_url: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["api_url"].widget.attrs["placeholder"] = settings.BITBUCKET_API_URL
-        if not allow_api_url:
-            del self.fields["api_url"]
+        datacenter = [url for url in sites.allowed_api_urls() if sites.site_kind(url) == "datacenter"]
+        kind = cast(forms.ChoiceField, self.fields["kind"])
+        if datacenter:
+            # A choice among the configured sites (Cloud first, the default), on the member's own page too: each
+            # is an endpoint this deployment already trusts with secrets.
+            cloud = sites.checked_api_url("")
+            self.fields["api_url"] = forms.ChoiceField(
+                label="Site",
+                choices=[(cloud, f"Bitbucket Cloud ({cloud})")]
+                + [(url, f"Bitbucket Data Center ({url})") for url in datacenter],
+                initial=cloud,
+                help_text="Each person has one credential per site; saving replaces only the one of this site.",
+            )
+            kind.help_text += (
+                " Data Center: an HTTP access token (personal, with your username; project or repository, without "
+                "one) or your username and password."
+            )
+            self.fields["login"].help_text += " Data Center: the username (empty for a project or repository token)."
+            self.fields["workspace"].help_text += " Data Center project or repository token: KEY or KEY/repo."
+        else:
+            # No Data Center site: its kinds could only be refused.
+            kind.choices = [(value, label) for value, label in Credential.Kind.choices if value in CLOUD_KINDS]
+            self.fields["api_url"].widget.attrs["placeholder"] = settings.BITBUCKET_API_URL
+            if not allow_api_url:
+                del self.fields["api_url"]
 
     def clean_api_url(self) -> str:
         # Checked here too (the service checks again), so a wrong URL is named on its own field, before Bitbucket
@@ -77,6 +100,11 @@ class CredentialForm(forms.Form):
             self.add_error("login", "An app password is used with the Bitbucket username.")
         elif kind == Credential.Kind.ACCESS_TOKEN:
             login = ""
+        elif kind == Credential.Kind.BASIC and not login:
+            self.add_error("login", "A Data Center password is used with the username it belongs to.")
+        if kind and "api_url" in data and (mismatch := kind_mismatch(kind, data["api_url"] or "")) is not None:
+            # Said before Bitbucket is asked anything: the secret is not sent to a site of the other kind.
+            self.add_error("kind", mismatch)
         data["login"] = login
         return data
 

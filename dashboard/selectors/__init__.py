@@ -84,7 +84,9 @@ from dashboard.selectors.sync_status import (
 )
 from dashboard.selectors.visibility import (
     account_for_user,
+    accounts_for_user,
     active_credential,
+    active_credentials,
     person_for_user,
     pull_request_for_user,
     repository_for_user,
@@ -115,7 +117,9 @@ __all__ = [
     "Window",
     "WorkspaceSync",
     "account_for_user",
+    "accounts_for_user",
     "active_credential",
+    "active_credentials",
     "attention_counts",
     "attention_filter_choices",
     "attention_page",

@@ -23,7 +23,7 @@ from django.utils import timezone
 from bitbucket_sync import turns
 from bitbucket_sync.models import Account, Participant, PullRequest, Repository, RepositoryAccess, SavedView
 from dashboard.selectors.pagination import PAGE_SIZE, Window, page_number
-from dashboard.selectors.shared import OPEN, participants_prefetch
+from dashboard.selectors.shared import OPEN, Me, my_accounts, participants_prefetch
 from dashboard.selectors.visibility import visible_workspaces
 
 # tab: (label, the explanation's key in turns.turn_explanations()).
@@ -79,15 +79,15 @@ def scope_for(user) -> Scope:
     return Scope(workspaces=workspaces, repositories=visible, condition=condition)
 
 
-def _reviewing(rows: QuerySet[PullRequest], me: Account, attention: str) -> QuerySet[PullRequest]:
-    """Pull requests where `me` is a reviewer with this `attention`, newest change first: read in order from the
+def _reviewing(rows: QuerySet[PullRequest], me: list[Account], attention: str) -> QuerySet[PullRequest]:
+    """Pull requests where one of `me` is a reviewer with this `attention`, newest change first: read in order from the
     participant index (account, attention, -pull_request_updated_on), not gathered and sorted."""
-    return rows.filter(participants__account=me, participants__attention=attention).order_by(
+    return rows.filter(participants__account__in=me, participants__attention=attention).order_by(
         "-participants__pull_request_updated_on", "-pk"
     )
 
 
-def _tab_parts(tab: str, *, me: Account | None, scope: Scope) -> list[QuerySet[PullRequest]]:
+def _tab_parts(tab: str, *, me: Me, scope: Scope) -> list[QuerySet[PullRequest]]:
     """A tab's pull requests in the user's scope, as one or two ordered querysets (newest change first) that each
     read an index in order: "waiting" is my pull requests on the reviewers' turn and the ones I wait on as a reviewer.
     """
@@ -97,20 +97,24 @@ def _tab_parts(tab: str, *, me: Account | None, scope: Scope) -> list[QuerySet[P
     newest = ("-updated_on", "-pk")
     if tab == "open":
         return [rows.filter(state=OPEN).order_by(*newest)]
-    if me is None:
+    mine = my_accounts(me)  # one account per site: a pull request names at most one of them
+    if not mine:
         return [rows.none()]
     if tab == "review":
-        return [_reviewing(rows, me, turns.DUE)]
+        return [_reviewing(rows, mine, turns.DUE)]
     if tab == "returned":
-        return [rows.filter(author=me, turn=turns.AUTHOR).order_by(*newest)]
+        return [rows.filter(author__in=mine, turn=turns.AUTHOR).order_by(*newest)]
     if tab == "ready":
-        return [rows.filter(author=me, turn=turns.READY).order_by(*newest)]
+        return [rows.filter(author__in=mine, turn=turns.READY).order_by(*newest)]
     if tab == "waiting":
-        return [rows.filter(author=me, turn=turns.REVIEWERS).order_by(*newest), _reviewing(rows, me, turns.WAITING)]
+        return [
+            rows.filter(author__in=mine, turn=turns.REVIEWERS).order_by(*newest),
+            _reviewing(rows, mine, turns.WAITING),
+        ]
     raise ValueError(f"unknown tab {tab!r}")
 
 
-def tab_rows(tab: str, *, me: Account | None, scope: Scope) -> QuerySet[PullRequest]:
+def tab_rows(tab: str, *, me: Me, scope: Scope) -> QuerySet[PullRequest]:
     """A tab's pull requests in the user's scope, unordered (for counts and membership)."""
     parts = [part.order_by() for part in _tab_parts(tab, me=me, scope=scope)]
     if len(parts) == 1:
@@ -142,7 +146,7 @@ def _filtered(rows: QuerySet[PullRequest], *, scope: Scope, filters: dict) -> Qu
     return rows
 
 
-def attention_rows(*, me: Account | None, scope: Scope, filters: dict) -> QuerySet[PullRequest]:
+def attention_rows(*, me: Me, scope: Scope, filters: dict) -> QuerySet[PullRequest]:
     """The tab's rows with the filters applied, newest change first (one queryset; the page reads each part of a
     tab in index order instead)."""
     rows = tab_rows(filters.get("tab") or "review", me=me, scope=scope)
@@ -153,7 +157,7 @@ def _account_pks(account_id: str) -> list[int]:
     return list(Account.objects.filter(account_id=account_id).values_list("pk", flat=True))
 
 
-def attention_page(*, me: Account | None, scope: Scope, filters: dict, number: Any = 1) -> Window:
+def attention_page(*, me: Me, scope: Scope, filters: dict, number: Any = 1) -> Window:
     """One page of a tab, newest change first. Each part of the tab gives the ids of its first rows up to the end of
     the page (one query each, read in index order); the page's rows are then read with their authors, repositories
     and reviewers (three queries). Each row gets `approvals` (of its reviewers) and `turn_help` (the rule in words,
@@ -182,7 +186,7 @@ def attention_page(*, me: Account | None, scope: Scope, filters: dict, number: A
     return Window(object_list=page[:PAGE_SIZE], number=number, per_page=PAGE_SIZE, has_next=len(ids) > PAGE_SIZE)
 
 
-def attention_counts(*, me: Account | None, scope: Scope) -> dict[str, int]:
+def attention_counts(*, me: Me, scope: Scope) -> dict[str, int]:
     """How many pull requests wait in the tabs that are the user's to act on (one query each)."""
     # Counted over the visible repositories by name: a page drops rows of a repository created after the scope was
     # read, a count could not.

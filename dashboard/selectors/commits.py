@@ -153,7 +153,7 @@ def _mirror_pull_requests(repository: Repository, hashes: list[str]) -> dict[str
 def _rows(user, repository: Repository, commits: list[Commit]) -> list[CommitRow]:
     hashes = [c.hash for c in commits]
     prs = _mirror_pull_requests(repository, hashes)
-    with browse_client(user) as reader:
+    with browse_client(user, workspace=repository.workspace) as reader:
         seen = browse_commits.cached_statuses(reader, repository=repository, commits=hashes)
     rows = []
     for c in commits:
@@ -202,7 +202,7 @@ def commit_log(
 ) -> CommitLog:
     """A page of the log of `target.ref` (optionally only commits touching `path`), with the author filter applied to
     that page. LiveReadError when it cannot be read; Http404 when Bitbucket knows no such ref."""
-    with browse_client(user) as reader:
+    with browse_client(user, workspace=repository.workspace) as reader:
         sites.require_reads(reader.client, "commit_log_page")
         try:
             page = browse_commits.read_log_page(
@@ -252,7 +252,7 @@ def commit_detail(user, *, repository: Repository, commit: str) -> CommitDetail:
     that contain it. Cached by hash (see `browse_commits`). Http404 when Bitbucket has no such commit."""
     if not HASH.fullmatch(commit):
         raise Http404("No such commit.")
-    with browse_client(user) as reader:
+    with browse_client(user, workspace=repository.workspace) as reader:
         try:
             read = browse_commits.read_commit(
                 reader, repository=repository, commit=commit, max_diff_bytes=rendering.MAX_DIFF_BYTES
@@ -315,7 +315,7 @@ def file_history(
     """A page of the commits that changed `location.path`, from its branch's tip or commit, renames followed."""
     if not location.path:
         raise Http404("A history is of a file.")
-    with browse_client(user) as reader:
+    with browse_client(user, workspace=repository.workspace) as reader:
         sites.require_reads(reader.client, "file_history_page")
         try:
             page = browse_commits.read_file_history_page(

@@ -53,7 +53,7 @@ def is_branch(repository: Repository, ref: str) -> bool:
 def base_name(user, repository: Repository) -> str:
     """The name of the branch the others are counted against, as the viewer's credential sees the repository's
     branching model (`comparison_base`)."""
-    return comparison_base(repository, active_credential(user))
+    return comparison_base(repository, active_credential(user, workspace=repository.workspace))
 
 
 def base_branch(user, repository: Repository) -> Branch | None:
@@ -65,7 +65,7 @@ def attach_ahead_behind(user, repository: Repository, branches: list[Any]) -> Br
     """Give each branch row of a page ``counts``: what was read before for its pair of tips with the viewer's
     credential (an ``AheadBehind``), or None when the cell must ask for it. No request; returns the base branch."""
     base = base_branch(user, repository)
-    credential = active_credential(user) if base else None
+    credential = active_credential(user, workspace=repository.workspace) if base else None
     pairs = [(b.target_hash, base.target_hash) for b in branches if base and b.name != base.name]
     known = compare.cached_ahead_behind(credential, repository, pairs)
     for branch in branches:
@@ -85,7 +85,7 @@ def branch_ahead_behind(user, repository: Repository, *, name: str) -> tuple[Bra
         return branch, AheadBehind(compare.UNKNOWN, reason=reason)
     if branch.name == base.name:
         return branch, None
-    credential = active_credential(user)
+    credential = active_credential(user, workspace=repository.workspace)
     return branch, compare.read_ahead_behind(credential, repository, tip=branch.target_hash, base_tip=base.target_hash)
 
 
@@ -123,7 +123,7 @@ def compare_page(user, repository: Repository, *, source: str, destination: str)
         source_is_branch=is_branch(repository, source),
         destination_is_branch=is_branch(repository, destination),
     )
-    with browse_client(user) as reader:
+    with browse_client(user, workspace=repository.workspace) as reader:
         source_hash = compare.resolve_ref(reader, repository, source, is_branch=page.source_is_branch)
         destination_hash = compare.resolve_ref(reader, repository, destination, is_branch=page.destination_is_branch)
         page.comparison = compare.read_comparison(

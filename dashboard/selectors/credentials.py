@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -11,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from bitbucket_sync import ledger
 from bitbucket_sync.ledger import HOURLY_BUDGET
 from bitbucket_sync.models import AuditEvent, Credential, Workspace, WorkspaceAccess
+from bitbucket_sync.models.credentials import pick_for_site
 
 
 def user_by_id(user_id: int):
@@ -39,11 +41,12 @@ class CredentialRow:
     credential: Credential | None
     requests_last_hour: int
     workspaces: list[str]
+    other_sites: list[Credential]  # the user's credentials for the other sites (one per site)
 
 
 def credential_rows() -> list[CredentialRow]:
     """Every active user with their active credential, its requests in the last hour and the workspaces they see."""
-    active = Credential.objects.active().annotate(recent=ledger.requests_in_window_of_each())
+    active = Credential.objects.active().annotate(recent=ledger.requests_in_window_of_each()).order_by("api_url")
     users = (
         get_user_model()
         .objects.filter(is_active=True)
@@ -58,25 +61,30 @@ def credential_rows() -> list[CredentialRow]:
     )
     rows = []
     for user in users:
-        credential = user.active_credentials[0] if user.active_credentials else None
+        credentials = user.active_credentials
+        credential = pick_for_site(credentials, settings.BITBUCKET_API_URL) or next(iter(credentials), None)
         rows.append(
             CredentialRow(
                 user=user,
                 credential=credential,
-                requests_last_hour=credential.recent if credential else 0,
+                requests_last_hour=getattr(credential, "recent", 0),  # annotated on the prefetch
                 workspaces=[access.workspace.slug for access in user.workspace_access.all()],
+                other_sites=[c for c in credentials if c != credential],
             )
         )
     return rows
 
 
 def credential_summary(owner) -> dict:
-    """`owner`'s active credential, its use of the hourly budget, their earlier credentials, the workspaces they see
-    and those synced with it: the context of a credential page."""
-    credential = Credential.objects.active_for(owner).select_related("account", "created_by").first()
+    """`owner`'s active credential (the Cloud one, else their first: one per site), its use of the hourly budget,
+    their credentials for the other sites, their earlier credentials, the workspaces they see and those synced with
+    it: the context of a credential page."""
+    credentials = list(Credential.objects.active_for(owner).select_related("account", "created_by").order_by("api_url"))
+    credential = pick_for_site(credentials, settings.BITBUCKET_API_URL) or next(iter(credentials), None)
     return {
         "owner": owner,
         "credential": credential,
+        "other_credentials": [c for c in credentials if c != credential],
         "requests_last_hour": ledger.requests_in_window(credential) if credential is not None else 0,
         "hourly_budget": HOURLY_BUDGET,
         "history": Credential.objects.filter(owner=owner, is_active=False).select_related("created_by")[:20],

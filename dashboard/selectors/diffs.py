@@ -56,7 +56,7 @@ def pull_request_diff_batch(
     """The diffstat (each entry: the entry, its file's anchor, and its file's index in the diff when that file is
     not in this batch, else None) and the files of the batch that begins at file `start` (parsed, highlighted,
     annotated, with their threads placed), and where the next batch begins (`next_start`, None after the last)."""
-    with browse_client(user) as reader:
+    with browse_client(user, workspace=pull_request.workspace) as reader:
         diffstat, raw = browse.read_pull_request_diff(
             reader, pull_request=pull_request, max_bytes=rendering.MAX_DIFF_BYTES, ignore_whitespace=ignore_whitespace
         )
@@ -85,7 +85,7 @@ def decorate(user, *, pull_request: PullRequest, diff: dict, old_side: bool = Tr
     the destination (the changes since a review), so old-side threads go to the file's top, not under a line."""
     files: list[rendering.DiffFile] = diff["files"]
     diff = insights.annotate_diff(user, pull_request=pull_request, diff=diff)
-    account = account_for_user(user)
+    account = account_for_user(user, workspace=pull_request.workspace)
     try:
         threads = pull_request_threads(
             user, pull_request=pull_request, viewer_account_id=account.account_id if account else None
@@ -144,7 +144,7 @@ def add_snippets(user, *, pull_request: PullRequest, placed: list[PlacedThread])
         return
     reads = SNIPPET_READS
     try:
-        with browse_client(user) as reader:
+        with browse_client(user, workspace=pull_request.workspace) as reader:
             for p, spec in wanted:
                 path = p.thread.path or ""
                 text = browse.cached_comment_code(reader, pull_request=pull_request, spec=spec, path=path)

@@ -41,7 +41,7 @@ class TaskList:
 
 def pull_request_tasks(user, *, pull_request: PullRequest, fresh: bool = False) -> TaskList:
     """The pull request's tasks (LiveReadError when they cannot be read); the mirror's counts follow what was read."""
-    with browse_client(user) as reader:
+    with browse_client(user, workspace=pull_request.workspace) as reader:
         return TaskList(browse.read_pull_request_tasks(reader, pull_request=pull_request, fresh=fresh))
 
 
@@ -125,7 +125,7 @@ def _read_reports(user, pull_request: PullRequest, *, read: bool = True) -> list
     """The source commit's reports; with `read=False` only what the cache holds (None when it holds nothing)."""
     if not pull_request.source_commit:
         return []
-    with browse_client(user) as reader:
+    with browse_client(user, workspace=pull_request.workspace) as reader:
         repository, commit = pull_request.repository, pull_request.source_commit
         if read:
             return browse.read_commit_reports(reader, repository=repository, commit=commit)

@@ -84,7 +84,7 @@ def _history(user, pull_request: PullRequest) -> reviews.PushHistory | None:
     """The pushes and reviews from the activity feed, read with the comments as the discussion reads them (and from
     its cache); None when it cannot be read."""
     try:
-        with browse_client(user) as reader:
+        with browse_client(user, workspace=pull_request.workspace) as reader:
             _comments, activity = browse.read_pull_request_discussion(reader, pull_request=pull_request)
     except LiveReadError as exc:
         logger.info("activity of %s not read: %s", pull_request.pk, exc)
@@ -112,7 +112,7 @@ def progress(user, *, pull_request: PullRequest) -> ReviewProgress:
     review = ReviewProgress(current=pull_request.source_commit)
     if _from_fork(pull_request):
         return review  # its commits live in the fork: no diff between them through this repository
-    account = account_for_user(user)
+    account = account_for_user(user, workspace=pull_request.workspace)
     participant = (
         Participant.objects.filter(pull_request=pull_request, account=account).first() if account is not None else None
     )
@@ -125,7 +125,7 @@ def progress(user, *, pull_request: PullRequest) -> ReviewProgress:
     commits = None
     if not reviews.same_commit(reviewed, pull_request.source_commit):
         try:
-            with browse_client(user) as reader:
+            with browse_client(user, workspace=pull_request.workspace) as reader:
                 commits = browse.read_pull_request_commits(reader, pull_request=pull_request)
         except LiveReadError as exc:
             logger.info("commits of %s not read: %s", pull_request.pk, exc)
@@ -163,7 +163,7 @@ def changes_since(user, *, pull_request: PullRequest, review: ReviewProgress, si
         return None
     if not _in_history(pull_request, review, since, user):
         raise Http404("No such commit in this pull request.")
-    with browse_client(user) as reader:
+    with browse_client(user, workspace=pull_request.workspace) as reader:
         try:
             diffstat = review_reads.read_files_changed_since(
                 reader, pull_request=pull_request, current=pull_request.source_commit, reviewed=since
@@ -201,7 +201,7 @@ def mark_files(user, *, pull_request: PullRequest, diff: dict, review: ReviewPro
     if review.offered and not _from_fork(pull_request):
         stats: list = []
         try:
-            with browse_client(user) as reader:
+            with browse_client(user, workspace=pull_request.workspace) as reader:
                 try:
                     stats = review_reads.read_files_changed_since(
                         reader, pull_request=pull_request, current=pull_request.source_commit, reviewed=review.reviewed

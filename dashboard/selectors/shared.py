@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db.models import Count, IntegerField, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -17,12 +19,24 @@ def count_of(queryset: QuerySet, group: str) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def waiting_ids(me: Account) -> QuerySet:
-    """The pull requests waiting on `me`'s review: `bitbucket_sync.turns` marks the reviewers due (no review on the
-    current source commit; never on a draft or a closed pull request)."""
-    return Participant.objects.filter(account=me, role=Participant.Role.REVIEWER, needs_review=True).values(
-        "pull_request_id"
-    )
+# "Me": the viewer's Bitbucket account on one site, or all of them (one per site they hold a credential for) where a
+# page spans workspaces of several sites.
+Me = Account | Sequence[Account] | None
+
+
+def my_accounts(me: Me) -> list[Account]:
+    """`me` as a list of accounts (empty: not linked to any)."""
+    if me is None:
+        return []
+    return [me] if isinstance(me, Account) else list(me)
+
+
+def waiting_ids(me: Me) -> QuerySet:
+    """The pull requests waiting on the review of `me` (any of its accounts): `bitbucket_sync.turns` marks the
+    reviewers due (no review on the current source commit; never on a draft or a closed pull request)."""
+    return Participant.objects.filter(
+        account__in=my_accounts(me), role=Participant.Role.REVIEWER, needs_review=True
+    ).values("pull_request_id")
 
 
 def participants_prefetch(*, to_attr: str, reviewers_only: bool = False) -> Prefetch:

@@ -18,7 +18,7 @@ from django.http import Http404
 from bitbucket_sync import browse
 from bitbucket_sync.browse import LiveReader
 from bitbucket_sync.client import UnsafePath, path_problem
-from bitbucket_sync.models import Branch, PullRequest, Repository
+from bitbucket_sync.models import Branch, PullRequest, Repository, Workspace
 from dashboard import rendering
 from dashboard.selectors import sites
 from dashboard.selectors.mentions import mention_names
@@ -31,12 +31,13 @@ _HEX = re.compile(r"[0-9a-f]{7,40}")
 
 
 @contextmanager
-def browse_client(user) -> Iterator[LiveReader]:
-    """The user's own client for live reads, closed after use; LiveReadError with the reason when there is none.
+def browse_client(user, *, workspace: Workspace) -> Iterator[LiveReader]:
+    """The user's own client for live reads about the workspace's data (their credential for its site, never
+    another site's), closed after use; LiveReadError with the reason when there is none.
 
     A path, ref or slug the client refuses (it could step out of the repository) is a 404, as it is in the URL."""
     try:
-        with browse.live_reader(active_credential(user)) as reader:
+        with browse.live_reader(active_credential(user, workspace=workspace)) as reader:
             yield reader
     except UnsafePath as exc:
         logger.warning("live read for user %s refused before sending: %s", user.pk, exc)
@@ -82,7 +83,7 @@ class Source:
 
 def source_at(user, *, repository: Repository, location: SourceLocation) -> Source:
     """A directory listing or a file at a branch or commit, read live and cached by commit hash."""
-    with browse_client(user) as reader:
+    with browse_client(user, workspace=repository.workspace) as reader:
         if location.path:
             sites.require_reads(reader.client, "get_file_meta")  # before the branch's tip is read
         read = browse.read_source(
@@ -108,20 +109,20 @@ def refresh_pull_request_conflicts(user, *, pull_request: PullRequest) -> None:
     """Read the merge preview with the viewer's credential when the pull request's tips were never checked; a page
     opens whatever Bitbucket says (the conflicts stay unknown when the read fails)."""
     try:
-        with browse_client(user) as reader:
+        with browse_client(user, workspace=pull_request.workspace) as reader:
             browse.check_conflicts_if_due(reader, pull_request=pull_request)
     except browse.LiveReadError as exc:
         logger.info("conflicts of %s not read: %s", pull_request.pk, exc)
 
 
 def pull_request_commits(user, *, pull_request: PullRequest) -> list:
-    with browse_client(user) as reader:
+    with browse_client(user, workspace=pull_request.workspace) as reader:
         return browse.read_pull_request_commits(reader, pull_request=pull_request)
 
 
 def pull_request_discussion(user, *, pull_request: PullRequest) -> dict:
     """Comments (threaded by parent) and the activity feed, newest activity first."""
-    with browse_client(user) as reader:
+    with browse_client(user, workspace=pull_request.workspace) as reader:
         comments, activity = browse.read_pull_request_discussion(reader, pull_request=pull_request)
     shown = [c for c in comments if not c.deleted]
     names = mention_names(pull_request.workspace_id, (c.content for c in shown))

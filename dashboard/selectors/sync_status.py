@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import OuterRef, Prefetch, Q, Subquery
 
 from bitbucket_sync import webhooks
@@ -15,9 +16,10 @@ from bitbucket_sync.models import (
     WebhookSubscription,
     Workspace,
 )
+from bitbucket_sync.models.credentials import pick_for_site
 from bitbucket_sync.sync.pacing import ManualSync, manual_sync
 from bitbucket_sync.webhooks import LiveStatus
-from dashboard.selectors.visibility import active_credential, visible_repositories, visible_workspaces
+from dashboard.selectors.visibility import active_credentials, visible_repositories, visible_workspaces
 
 ACTIVE_RUN_STATES = (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING, SyncRun.Status.PAUSED)
 
@@ -142,7 +144,10 @@ def webhook_deliveries(user, *, workspace: Workspace, limit: int) -> list[Webhoo
 
 
 def own_budget(user) -> tuple[Credential | None, Budget | None]:
-    credential = active_credential(user)
+    """The user's Bitbucket Cloud credential (else their first one) and its use of the hourly budget: Cloud's
+    per-user allowance is what a person's clicks and syncs share."""
+    credentials = active_credentials(user)
+    credential = pick_for_site(credentials, settings.BITBUCKET_API_URL) or next(iter(credentials), None)
     if credential is None:
         return None, None
     return credential, Budget(used=requests_in_window(credential))

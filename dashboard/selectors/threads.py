@@ -16,7 +16,7 @@ from django.utils.safestring import SafeString
 
 from bitbucket_sync import browse
 from bitbucket_sync.client.records import Activity, Comment
-from bitbucket_sync.models import PullRequest
+from bitbucket_sync.models import PullRequest, Workspace
 from dashboard import rendering
 from dashboard.selectors.mentions import mention_names
 from dashboard.selectors.source import browse_client
@@ -211,7 +211,7 @@ def pull_request_threads(
 ) -> Threads:
     """The pull request's threads as the viewer's credential sees them (their own drafts included); `fresh`: not
     from the cache (a comment the cached read cannot know yet)."""
-    with browse_client(user) as reader:
+    with browse_client(user, workspace=pull_request.workspace) as reader:
         if fresh:
             browse.forget_pull_request_discussion(reader, pull_request=pull_request)
         comments, activity = browse.read_pull_request_discussion(reader, pull_request=pull_request)
@@ -219,16 +219,21 @@ def pull_request_threads(
     return build_threads(comments, viewer_account_id=viewer_account_id, mentions=names, activity=activity)
 
 
-def viewer_account_id(user) -> str | None:
-    account = account_for_user(user)
+def viewer_account_id(user, *, workspace: Workspace) -> str | None:
+    account = account_for_user(user, workspace=workspace)
     return account.account_id or None if account is not None else None
 
 
 def pull_request_discussion_threads(user, *, pull_request: PullRequest) -> dict:
     """The discussion tab: every thread (general and inline, in the order they were started) and the activity
     feed without its comments (they are the threads), from one cached read."""
-    with browse_client(user) as reader:
+    with browse_client(user, workspace=pull_request.workspace) as reader:
         comments, activity = browse.read_pull_request_discussion(reader, pull_request=pull_request)
     names = mention_names(pull_request.workspace_id, (c.content for c in comments))
-    threads = build_threads(comments, viewer_account_id=viewer_account_id(user), mentions=names, activity=activity)
+    threads = build_threads(
+        comments,
+        viewer_account_id=viewer_account_id(user, workspace=pull_request.workspace),
+        mentions=names,
+        activity=activity,
+    )
     return {"threads": threads, "activity": [a for a in activity if a.kind != "comment"]}

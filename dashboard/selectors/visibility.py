@@ -22,20 +22,37 @@ from bitbucket_sync.models import (
     Workspace,
     WorkspaceMembership,
 )
+from bitbucket_sync.models.credentials import pick_for_site
 from dashboard.selectors.shared import participants_prefetch
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations  # a dev dependency: only the type checker imports it
 
 
-def active_credential(user) -> Credential | None:
-    return Credential.objects.active_for(user).select_related("account").first()
+def active_credentials(user) -> list[Credential]:
+    """The user's active credentials, one per site, with their accounts (one query)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(Credential.objects.active_for(user).select_related("account").order_by("api_url"))
 
 
-def account_for_user(user) -> Account | None:
-    """The Bitbucket account the user's active credential resolved to when it was checked (None: not linked yet)."""
-    credential = active_credential(user)
+def active_credential(user, *, workspace: Workspace) -> Credential | None:
+    """The user's credential for the workspace's site (`CredentialQuerySet.for_site`): every read and write about
+    the workspace's data is sent with it, and no other."""
+    return pick_for_site(active_credentials(user), workspace.api_url)
+
+
+def account_for_user(user, *, workspace: Workspace) -> Account | None:
+    """The user's Bitbucket account on the workspace's site: the one their credential for that site resolved to when
+    it was checked (None: no credential there, or not linked yet)."""
+    credential = active_credential(user, workspace=workspace)
     return credential.account if credential else None
+
+
+def accounts_for_user(user) -> list[Account]:
+    """Every Bitbucket account of the user, one per site they hold a checked credential for (one query): "who am I"
+    across workspaces of several sites (waiting on me, my pull requests)."""
+    return [c.account for c in active_credentials(user) if c.account is not None]
 
 
 def visible_workspaces(user) -> QuerySet[Workspace]:

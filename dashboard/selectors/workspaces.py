@@ -8,8 +8,8 @@ from typing import Any
 from django.db.models import IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from bitbucket_sync.models import Account, PullRequest, Repository, SyncRun, Workspace
-from dashboard.selectors.shared import OPEN, count_of, waiting_ids
+from bitbucket_sync.models import PullRequest, Repository, SyncRun, Workspace
+from dashboard.selectors.shared import OPEN, Me, count_of, waiting_ids
 from dashboard.selectors.visibility import visible_repository_ids, visible_workspaces
 
 
@@ -36,7 +36,7 @@ def freshness(workspace: Workspace) -> Freshness:
     )
 
 
-def workspaces_with_counts(user, *, me: Account | None) -> list[Workspace]:
+def workspaces_with_counts(user, *, me: Me) -> list[Workspace]:
     """The user's workspaces with repository, open PR and waiting-on-me counts, and the latest sync run."""
     visible_ids = visible_repository_ids(user)
     open_prs = PullRequest.objects.filter(workspace=OuterRef("pk"), state=OPEN, repository__in=visible_ids)

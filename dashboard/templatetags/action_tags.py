@@ -18,9 +18,13 @@ def action_key() -> str:
 
 @register.simple_tag(takes_context=True)
 def viewer_account(context):
-    """The Bitbucket account of the signed-in user's credential (None until it was checked)."""
+    """The signed-in user's Bitbucket account on the page's workspace's site (None until their credential for it was
+    checked)."""
     request = context.get("request")
-    return selectors.account_for_user(request.user) if request is not None else None
+    workspace = context.get("workspace")
+    if request is None or workspace is None:
+        return None
+    return selectors.account_for_user(request.user, workspace=workspace)
 
 
 @register.simple_tag(takes_context=True)
@@ -29,7 +33,7 @@ def my_review(context, pull_request) -> Participant | None:
     request = context.get("request")
     if request is None:
         return None
-    me = selectors.account_for_user(request.user)
+    me = selectors.account_for_user(request.user, workspace=pull_request.workspace)
     if me is None:
         return None
     people = getattr(pull_request, "people", None)

@@ -33,7 +33,7 @@ def _form(request: HtmxHttpRequest, data: QueryDict, scope) -> AttentionFilterFo
 @vary_on_headers("HX-Request")
 def attention_inbox(request: HtmxHttpRequest) -> HttpResponse:
     """Tabs by whose turn it is, across workspaces; every filter is in the URL. An htmx request gets the table."""
-    me = selectors.account_for_user(request.user)
+    me = selectors.accounts_for_user(request.user)  # one per site: the inbox spans them
     scope = selectors.attention_scope(request.user)
     form = _form(request, request.GET, scope)
     filters = form.cleaned_or_default()

@@ -21,7 +21,7 @@ def branch_create(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str)
     """New branch from a branch, tag or commit (``?from=`` preselects it, e.g. from a branch row)."""
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
     branches = live_branches(repository)
-    credential = Credential.objects.active_for(request.user).first()
+    credential = Credential.objects.for_site(request.user, workspace.api_url)
     if request.method == "GET":
         # The branching model's prefixes and development branch (one read per credential, cached for minutes).
         options = branching.branch_options(credential=credential, repository=repository)

@@ -116,7 +116,12 @@ def me_detail(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 @vary_on_headers("HX-Request")
 def me_check(request: HtmxHttpRequest) -> HttpResponse:
-    credential = selectors.active_credential(request.user)
+    # One credential per site: the form names which (its id), else the one the page shows.
+    wanted = request.POST.get("credential", "")
+    if wanted:
+        credential = next((c for c in selectors.active_credentials(request.user) if str(c.pk) == wanted), None)
+    else:
+        credential = selectors.credential_summary(request.user)["credential"]
     if credential is None:
         raise Http404
     return _check(request, credential, owner=request.user, back=("me_detail",))

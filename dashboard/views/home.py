@@ -11,8 +11,10 @@ from dashboard.views.htmx import HtmxHttpRequest
 
 @require_GET
 def home(request: HtmxHttpRequest) -> HttpResponse:
-    credential = selectors.active_credential(request.user)
-    me = credential.account if credential else None
+    credentials = selectors.active_credentials(request.user)
+    credential = credentials[0] if credentials else None
+    # Every account of the user (one per site): the workspaces of each site count what waits on its own account.
+    me = [c.account for c in credentials if c.account is not None]
     context = {
         "me": me,
         "credential": credential,

@@ -44,7 +44,7 @@ def _pr_url(workspace, repository, pull_request) -> str:
 
 def reviewer_candidates(request: HtmxHttpRequest, workspace: Workspace) -> list[Account]:
     """Workspace members a pull request can name as reviewers (Bitbucket refuses the author as one)."""
-    return selectors.reviewer_candidates(workspace, me=selectors.account_for_user(request.user))
+    return selectors.reviewer_candidates(workspace, me=selectors.account_for_user(request.user, workspace=workspace))
 
 
 @dataclass(frozen=True)
@@ -289,7 +289,7 @@ def pull_request_merge(request: HtmxHttpRequest, workspace_slug: str, repo_slug:
         # here (the mirror may be a little behind; Bitbucket decides).
         "readiness": selectors.pull_request_readiness(
             pull_request,
-            viewer=selectors.account_for_user(request.user),
+            viewer=selectors.account_for_user(request.user, workspace=workspace),
             pr_url=_pr_url(workspace, repository, pull_request),
         ),
     }

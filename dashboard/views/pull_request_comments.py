@@ -68,7 +68,10 @@ def _read_thread(request: HtmxHttpRequest, names, thread_id: int, *, fresh: bool
     """The thread as Bitbucket has it now (None once it is gone), or the reason it could not be read."""
     try:
         threads = pull_request_threads(
-            request.user, pull_request=names[2], viewer_account_id=viewer_account_id(request.user), fresh=fresh
+            request.user,
+            pull_request=names[2],
+            viewer_account_id=viewer_account_id(request.user, workspace=names[0]),
+            fresh=fresh,
         )
     except LiveReadError as exc:
         return {"thread": None, "thread_error": str(exc)}

@@ -32,7 +32,7 @@ LIVE_REGIONS = {
 
 
 def _list(request: HtmxHttpRequest, *, workspace, repository=None) -> HttpResponse:
-    me = selectors.account_for_user(request.user)
+    me = selectors.account_for_user(request.user, workspace=workspace)
     choices = selectors.pull_request_filter_choices(request.user, workspace=workspace, repository=repository)
     form = PullRequestFilterForm(request.GET, with_repository=repository is None, **choices)
     filters = form.cleaned_or_default()
@@ -100,7 +100,9 @@ def pull_request_detail(
     if target is None or target in ("pr-summary", "pr-readiness"):
         # The panel, and the Merge button's note on what blocks it (the summary brings the buttons along).
         context["readiness"] = selectors.pull_request_readiness(
-            pull_request, viewer=selectors.account_for_user(request.user), pr_url=context["pr_url"]
+            pull_request,
+            viewer=selectors.account_for_user(request.user, workspace=pull_request.workspace),
+            pr_url=context["pr_url"],
         )
     if target == "pr-readiness" or (target is None and not (section and wants_fragment(request))):
         # The panel's reports line, once the Reports section has read them (nothing is sent to Bitbucket for it here).

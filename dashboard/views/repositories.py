@@ -15,7 +15,7 @@ from dashboard.views.htmx import HtmxHttpRequest, fragment
 @require_GET
 def repository_detail(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug)
-    me = selectors.account_for_user(request.user)
+    me = selectors.account_for_user(request.user, workspace=workspace)
     recent = selectors.pull_request_page(
         request.user, workspace=workspace, repository=repository, me=me, filters={"tab": "open"}, number=1
     )

@@ -76,7 +76,7 @@ def _panel(
 ) -> HttpResponse:
     """The #pr-review region (a small page of its own without htmx). ``kept_ids``: what is still pending after a
     failure, listed even if Bitbucket cannot be read again right now."""
-    me = selectors.account_for_user(request.user)
+    me = selectors.account_for_user(request.user, workspace=workspace)
     pr_url = reverse("pull_request_detail", args=[workspace.slug, repository.slug, pull_request.number])
     context: dict[str, Any] = {
         "workspace": workspace,

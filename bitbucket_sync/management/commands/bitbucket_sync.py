@@ -1,13 +1,18 @@
-"""Sync workspaces from Bitbucket now, inline (printing a summary) or through the workers (--enqueue)."""
+"""Sync workspaces from Bitbucket now, inline (printing a summary) or through the workers (--enqueue).
+
+manage.py bitbucket_sync --as ada                       # every site ada has a credential for
+manage.py bitbucket_sync --workspace acme               # a Bitbucket Cloud workspace
+manage.py bitbucket_sync --workspace PLAT --site https://git.example.com --full   # a Data Center project
+"""
 
 import time
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from bitbucket_sync import tasks
+from bitbucket_sync import sites, tasks
 from bitbucket_sync.client import BitbucketError
-from bitbucket_sync.models import SyncRun, Workspace
+from bitbucket_sync.models import Credential, SyncRun, Workspace
 from bitbucket_sync.sync import access, engine, policy
 
 
@@ -15,51 +20,84 @@ class Command(BaseCommand):
     help = (
         "Sync Bitbucket workspaces into the mirror: incremental by default, --full to re-list everything. Runs "
         "inline and prints what it did, or --enqueue it for the Celery workers. --as USERNAME syncs with that "
-        "user's own credential (and discovers their workspaces, which take it as their sync credential unless an "
-        "admin picked one or a better one found them: a workspace access token, then a workspace owner's)."
+        "user's own credentials, one per site (and discovers their workspaces, which take it as their sync "
+        "credential unless an admin picked one or a better one found them: a workspace access token, then a "
+        "workspace owner's). --workspace KEY --site URL names a Data Center project by its key and site."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--workspace", metavar="SLUG", help="only this workspace (default: every workspace)")
+        parser.add_argument(
+            "--workspace",
+            metavar="KEY",
+            help="only this workspace: a Cloud workspace slug, or with --site a Data Center project key (PLAT, ~ada)",
+        )
+        parser.add_argument(
+            "--site",
+            metavar="URL",
+            default="",
+            help="the Data Center site of --workspace (one of BBDASH_DATACENTER_URLS)",
+        )
         parser.add_argument("--full", action="store_true", help="full reconciliation instead of incremental")
         parser.add_argument("--enqueue", action="store_true", help="queue the sync for the workers and return")
         parser.add_argument("--as", dest="as_user", metavar="USERNAME", help="use this dashboard user's credential")
 
-    def handle(self, *args, workspace, full, enqueue, as_user, **options):
+    def handle(self, *args, workspace, site, full, enqueue, as_user, **options):
         kind = SyncRun.Kind.FULL if full else SyncRun.Kind.INCREMENTAL
-        credential = None
-        found = []
+        site_url = self._site(site) if site else ""
+        if site_url and not workspace:
+            raise CommandError("--site names the site of --workspace KEY; give both.")
+        credentials: list[Credential] = []
+        found: list[tuple[Workspace, bool]] = []
+        owner = None
         if as_user:
-            user = get_user_model().objects.filter(username=as_user).first()
-            if user is None:
+            owner = get_user_model().objects.filter(username=as_user).first()
+            if owner is None:
                 raise CommandError(f"No dashboard user {as_user!r}.")
-            credential = access.active_credential(user)
-            if credential is None:
-                raise CommandError(f"{as_user} has no active Bitbucket credential; add one first.")
-            try:
-                found = access.discover_workspaces(credential=credential)
-            except BitbucketError as exc:
-                raise CommandError(f"Listing {as_user}'s workspaces failed: {exc}") from None
-            self.stdout.write(f"{as_user} belongs to: {', '.join(ws.slug for ws, _ in found) or 'no workspace'}")
+            credentials = access.active_credentials(owner)
+            if site_url:
+                credentials = [c for c in credentials if sites.same_site(c.api_url, site_url)]
+            if not credentials:
+                where = f" for {site_url}" if site_url else ""
+                raise CommandError(f"{as_user} has no active Bitbucket credential{where}; add one first.")
+            for credential in credentials:  # one per site: each discovers its own site's workspaces
+                try:
+                    seen = access.discover_workspaces(credential=credential)
+                except BitbucketError as exc:
+                    raise CommandError(
+                        f"Listing {as_user}'s workspaces on {credential.api_url} failed: {exc}"
+                    ) from None
+                found.extend(seen)
+                names = ", ".join(ws.slug for ws, _ in seen) or "no workspace"
+                where = f" on {credential.api_url}" if len(credentials) > 1 else ""
+                self.stdout.write(f"{as_user}{where} belongs to: {names}")
         workspaces = Workspace.objects.live()
         if workspace:
-            workspaces = workspaces.filter(slug=workspace)
+            # A Data Center project is named by its key and its site; a Cloud workspace by its slug (its key too).
+            workspaces = (
+                workspaces.filter(key=workspace, api_url=site_url) if site_url else workspaces.filter(slug=workspace)
+            )
             if not workspaces.exists():
                 hint = "" if as_user else " (use --as USERNAME to discover it with a user's credential)"
-                raise CommandError(f"No workspace {workspace!r} in the mirror{hint}.")
-        elif credential is None:
+                where = f" of {site_url}" if site_url else ""
+                raise CommandError(f"No workspace {workspace!r}{where} in the mirror{hint}.")
+        elif not credentials:
             workspaces = workspaces.filter(sync_credential__isnull=False)
         else:
             workspaces = workspaces.filter(pk__in=[ws.pk for ws, _ in found])
         failed = False
         for ws in workspaces.distinct().order_by("slug"):
-            if credential is None and ws.sync_credential_id is None:
+            run_credential = access.credential_for(owner, ws) if owner is not None else None
+            if owner is not None and run_credential is None:
+                self.stderr.write(f"{ws.slug}: {as_user} has no credential for {ws.api_url or 'its site'}.")
+                failed = True
+                continue
+            if run_credential is None and ws.sync_credential_id is None:
                 self.stderr.write(f"{ws.slug}: no sync credential; an admin must pick one (or use --as USERNAME).")
                 failed = True
                 continue
             if enqueue:
                 run = tasks.request_sync(
-                    workspace=ws, kind=kind, trigger=SyncRun.Trigger.COMMAND, credential=credential
+                    workspace=ws, kind=kind, trigger=SyncRun.Trigger.COMMAND, credential=run_credential
                 )
                 self.stdout.write(f"{ws.slug}: sync run #{run.pk} {run.get_status_display().lower()}")
                 continue
@@ -67,7 +105,7 @@ class Command(BaseCommand):
                 workspace=ws,
                 kind=kind,
                 trigger=SyncRun.Trigger.COMMAND,
-                credential=credential or ws.sync_credential,
+                credential=run_credential or ws.sync_credential,
             )
             run = engine.run_inline(run=run, sleep=time.sleep, on_pause=self._paused)
             self._summary(ws, run)
@@ -82,10 +120,20 @@ class Command(BaseCommand):
                         f"{ws.slug}: merge previews read for {previews['checked']} pull request(s), "
                         f"{previews['conflicted']} conflicting, {previews['deferred']} left for later"
                     )
-        if credential is not None and not enqueue:  # --as was given
-            self._sync_access(credential.owner_id)
+        if owner is not None and not enqueue:  # --as was given
+            self._sync_access(owner.pk)
         if failed:
             raise CommandError("Some syncs did not succeed; see above.")
+
+    def _site(self, site: str) -> str:
+        """The configured Data Center site ``site`` names (its server root or an API root of it)."""
+        try:
+            url = sites.checked_api_url(site)
+        except sites.ApiUrlNotAllowed as error:
+            raise CommandError(str(error)) from None
+        if sites.site_kind(url) != "datacenter":
+            raise CommandError(f"{site} is Bitbucket Cloud: name a Cloud workspace by its slug, without --site.")
+        return url
 
     def _paused(self, run: SyncRun, paused: policy.Pause) -> None:
         assert run.workspace is not None  # a workspace sync's run
