@@ -404,7 +404,6 @@ def _pull_request_values(repository: Repository, record: records.PullRequest, ac
         "comment_count": max(record.comment_count, 0),
         "task_count": max(record.task_count, 0),
         "html_url": (record.html_url or "")[:500],
-        "archived": record.archived,
         "created_on": record.created_on,
         "updated_on": record.updated_on,
     }
