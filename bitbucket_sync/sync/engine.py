@@ -453,15 +453,21 @@ def _save_pull_request_resume_point(
 
 
 def sync_branches(*, run: SyncRun, repository: Repository, client: BitbucketClient, stats: Stats) -> None:
-    """Every branch; those the completed listing did not name are marked removed."""
+    """Every branch; those the completed listing did not name are marked removed. A listing that marks the default
+    branch (Data Center's ``isDefault``; its repository carries no main branch) names the repository's main branch."""
     listed_for = repository.updated_on
     seen: set[str] = set()
+    default = ""
     for page in batched(client.iter_branches(repository.workspace.key, repository.slug), BATCH):
         _, counts = upserts.upsert_branches_page(repository=repository, branch_records=page)
         stats["branches"].add(counts)
         seen.update(r.name for r in page)
+        default = next((r.name for r in page if r.is_default), default)
         locks.heartbeat(workspace_id=repository.workspace_id, run_id=run.pk)
     stats["branches"].removed += upserts.mark_branches_removed(repository=repository, seen_names=seen)
+    if default and default != repository.main_branch:
+        Repository.objects.filter(pk=repository.pk).update(main_branch=default[:255])
+        repository.main_branch = default[:255]
     # Tags change with pushes, as branches do: listed on the same cadence (one more request, usually one page).
     tags.sync_tags(
         repository=repository,

@@ -241,7 +241,7 @@ def _project_for(workspace: Workspace, record: records.Repository) -> Project | 
 
 
 def _repository_values(workspace: Workspace, record: records.Repository, project: Project | None) -> dict:
-    return {
+    values = {
         "workspace_id": workspace.pk,
         "project_id": project.pk if project else None,
         "slug": record.slug[:255],
@@ -257,6 +257,11 @@ def _repository_values(workspace: Workspace, record: records.Repository, project
         "updated_on": record.updated_on,
         "removed_at": None,
     }
+    if record.mainbranch is None and workspace.api_url and sites.site_kind(workspace.api_url) == "datacenter":
+        # Data Center's repository listing does not name the default branch (its branch listing does: the engine's
+        # sync_branches keeps it), so an answer without one leaves the mirror's as it is.
+        del values["main_branch"]
+    return values
 
 
 def upsert_repository(*, workspace: Workspace, record: records.Repository) -> Repository:
