@@ -10,6 +10,11 @@ deleted (losing access on Bitbucket hides the repository here on the next sync).
   though Bitbucket lists them nowhere for the user.
 * Access tokens cannot query permissions (Bitbucket answers 403): the token's workspace is taken from its scope and
   its repositories from ``/repositories/{ws}`` as the token sees it, with write access when the token may write.
+* A Data Center credential: the projects it can see (and its owner's personal ``~user`` project, which Data Center's
+  project listing may leave out), and each project's repositories as it sees them, read access (the dashboard only
+  reads from Data Center for now).
+
+A user holds one active credential per site: their rows are the union of what each credential sees on its site.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Exists
 
-from bitbucket_sync.client import AuthError, BitbucketClient
+from bitbucket_sync import sites
+from bitbucket_sync.client import AuthError, BitbucketClient, NotFound
 from bitbucket_sync.credentials import clients
 from bitbucket_sync.models import Credential, Repository, RepositoryAccess, Workspace, WorkspaceAccess
 from bitbucket_sync.sync import engine, upserts
@@ -40,6 +46,9 @@ def discover_workspaces(
     for access in client.iter_user_workspaces():
         workspace, _ = upserts.upsert_workspace(access.workspace, api_url=client.base_url)
         found.append((workspace, access.administrator))
+    personal = _personal_project(credential, client, listed={ws.key for ws, _ in found})
+    if personal is not None:
+        found.append((personal, True))  # a personal project's owner administers it
     for workspace, administrator in found:
         _offer_sync_credential(workspace, credential, administrator=administrator)
     return found
@@ -66,6 +75,23 @@ def _offer_sync_credential(workspace: Workspace, credential: Credential, *, admi
         )
 
 
+def _personal_project(credential: Credential, client: BitbucketClient, *, listed: set[str]) -> Workspace | None:
+    """A Data Center credential's owner's personal project (``~slug``), read by its key when the listing left it out
+    (one request); None on Cloud, for a token of a project or repository, or when the user has none."""
+    if sites.site_kind(credential.api_url) != "datacenter" or credential.scope_kind:
+        return None
+    slug = (credential.account.nickname if credential.account else "") or credential.login.strip().lower()
+    key = f"~{slug}"
+    if not slug or key in listed:
+        return None
+    try:
+        record = client.get_workspace(key)
+    except (NotFound, AuthError):
+        return None
+    workspace, _ = upserts.upsert_workspace(record, api_url=client.base_url)
+    return workspace
+
+
 def _token_workspace(credential: Credential, client: BitbucketClient) -> Workspace | None:
     slug = (credential.scope_name or "").split("/", 1)[0]
     if not slug:
@@ -76,16 +102,34 @@ def _token_workspace(credential: Credential, client: BitbucketClient) -> Workspa
 
 
 def sync_user_access(*, user, client: BitbucketClient | None = None) -> dict[str, int]:
-    """Rebuild the user's workspace and repository access rows from what their own credential may see.
+    """Rebuild the user's workspace and repository access rows from what their own credentials may see (one per
+    site; ``client``, when given, is used for the credential of its site).
 
     Without an active credential the user sees nothing. Returns how many rows of each kind the user now has.
     """
-    credential = active_credential(user)
-    if credential is None:
+    credentials = list(Credential.objects.active_for(user).select_related("account").order_by("pk"))
+    if not credentials:
         clear_user_access(user)
         return {"workspaces": 0, "repositories": 0}
-    client = client or clients.client_for(credential, purpose="sync")
+    workspaces: list[tuple[Workspace, bool]] = []
     permissions: dict[int, str] = {}  # repository pk -> permission
+    for credential in credentials:
+        site_client = client
+        if site_client is None or not sites.same_site(site_client.base_url, credential.api_url):
+            site_client = clients.client_for(credential, purpose="sync")
+        found, allowed = _access_through(credential, site_client)
+        workspaces += found
+        permissions.update(allowed)
+    if not _replace_access(user, credentials, workspaces, permissions):
+        return {"workspaces": 0, "repositories": 0}
+    return {"workspaces": len(workspaces), "repositories": len(permissions)}
+
+
+def _access_through(
+    credential: Credential, client: BitbucketClient
+) -> tuple[list[tuple[Workspace, bool]], dict[int, str]]:
+    """The workspaces and repository permissions (repository pk -> permission) one credential sees on its site."""
+    permissions: dict[int, str] = {}
     if credential.kind == Credential.Kind.ACCESS_TOKEN:
         workspace = _token_workspace(credential, client)
         workspaces = [(workspace, False)] if workspace else []
@@ -94,6 +138,12 @@ def sync_user_access(*, user, client: BitbucketClient | None = None) -> dict[str
             uuids = [r.uuid for r in client.iter_repositories(workspace.key)]
             for pk in _live_repositories(workspace, uuids).values():
                 permissions[pk] = level
+    elif sites.site_kind(credential.api_url) == "datacenter":
+        workspaces = discover_workspaces(credential=credential, client=client)
+        for workspace, _ in workspaces:
+            uuids = [r.uuid for r in client.iter_repositories(workspace.key)]
+            for pk in _live_repositories(workspace, uuids).values():
+                permissions[pk] = RepositoryAccess.Permission.READ
     else:
         workspaces = discover_workspaces(credential=credential, client=client)
         for workspace, _ in workspaces:
@@ -111,9 +161,7 @@ def sync_user_access(*, user, client: BitbucketClient | None = None) -> dict[str
             public = Repository.objects.live().filter(workspace=workspace, is_private=False)
             for pk in public.values_list("pk", flat=True):
                 permissions.setdefault(pk, RepositoryAccess.Permission.READ)
-    if not _replace_access(user, credential, workspaces, permissions):
-        return {"workspaces": 0, "repositories": 0}
-    return {"workspaces": len(workspaces), "repositories": len(permissions)}
+    return workspaces, permissions
 
 
 def clear_user_access(user) -> None:
@@ -129,12 +177,13 @@ def _live_repositories(workspace: Workspace, uuids: list[str]) -> dict[str, int]
 
 
 def _replace_access(
-    user, credential: Credential, workspaces: list[tuple[Workspace, bool]], permissions: dict[int, str]
+    user, credentials: list[Credential], workspaces: list[tuple[Workspace, bool]], permissions: dict[int, str]
 ) -> bool:
-    """Write the rows the listings found; False (and nothing left) when the credential that read them was revoked
-    or replaced while they were being read."""
+    """Write the rows the listings found; False (and nothing left) when a credential that read them was revoked or
+    replaced while they were being read."""
+    pks = [credential.pk for credential in credentials]
     with transaction.atomic():
-        if not Credential.objects.select_for_update().active().filter(pk=credential.pk).exists():
+        if len(list(Credential.objects.select_for_update().active().filter(pk__in=pks))) != len(pks):
             WorkspaceAccess.objects.filter(user=user).delete()
             RepositoryAccess.objects.filter(user=user).delete()
             return False

@@ -142,7 +142,9 @@ def test_export_of_a_personal_project(emulator, dc_site, encryption_key):
 
 def test_bitbucket_export_refuses_a_site_that_is_not_configured(emulator, dc_site, encryption_key):
     with pytest.raises(CommandError, match="not a Bitbucket Data Center site"):
-        call_command("bitbucket_export", "--workspace", "PLAT", "--site", "https://git.example.com", stdout=io.StringIO())
+        call_command(
+            "bitbucket_export", "--workspace", "PLAT", "--site", "https://git.example.com", stdout=io.StringIO()
+        )
     with pytest.raises(CommandError, match="not a Bitbucket Data Center site"):
         call_command("bitbucket_export", "--workspace", "acme", "--site", emulator.api_url, stdout=io.StringIO())
 
