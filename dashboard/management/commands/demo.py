@@ -161,12 +161,14 @@ class Command(BaseCommand):
         that site's workspaces (Data Center: projects PLAT and ~alice), which take it as their sync credential."""
         self.stdout.write("First sync of the demo workspaces and projects…")
         alice = get_user_model().objects.get(username="alice")
+        handles: list[str] = []
         for credential in Credential.objects.active_for(alice).order_by("pk"):
             found = access.discover_workspaces(credential=credential)
             self.stdout.write(f"alice on {credential.api_url}: {', '.join(ws.slug for ws, _ in found) or 'nothing'}")
-        # Every workspace with a sync credential: the ones just found, and any a restarted demo kept.
-        command = [sys.executable, "manage.py", "bitbucket_sync", "--full"]
-        subprocess.run(command, check=True, cwd=settings.BASE_DIR)
+            handles += [ws.slug for ws, _ in found]
+        for handle in handles:  # each with its sync credential (hers, unless a better one found it)
+            command = [sys.executable, "manage.py", "bitbucket_sync", "--workspace", handle, "--full"]
+            subprocess.run(command, check=True, cwd=settings.BASE_DIR)
         # Each user's own view (what their credential may see) now that the repositories are in the mirror.
         for user in get_user_model().objects.filter(username__in=[username for username, _, _ in DEMO_USERS]):
             access.sync_user_access(user=user)
