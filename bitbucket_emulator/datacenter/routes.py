@@ -76,3 +76,22 @@ ROUTES += [
     (R + "/commits/<commit_id>/pull-requests", v.commit_pull_requests),
     ("/rest/build-status/<any('1.0', 'latest'):version>/commits/<commit_id>", v.build_statuses),
 ]
+
+
+def _user_centric(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """A repository view under the user-centric tree ``/users/{userSlug}/repos/...`` (reference §2.3): the user's
+    personal project ``~userSlug``. The spec's narrative writes the slug both with and without its ``~``
+    (atlassian-python-api sends ``/users/~alice/repos``); both are taken."""
+
+    def view(ctx: Any, user_slug: str, **kwargs: Any) -> Any:
+        return handler(ctx, project_key="~" + user_slug.removeprefix("~"), **kwargs)
+
+    return view
+
+
+# Every personal repository route again under `/users/<user_slug>`.
+ROUTES += [
+    ("/users/<user_slug>" + path.removeprefix(P), _user_centric(handler))
+    for path, handler in list(ROUTES)
+    if path.startswith(P + "/repos")
+]

@@ -163,7 +163,38 @@ def _refs(ctx: Ctx, names: dict[str, str], repo: DcRepository) -> list[str]:
 def branches(ctx: Ctx, project_key: str, repo_slug: str) -> dict:
     repo = ctx.repo(project_key, repo_slug)
     found = _refs(ctx, repo.git.branches, repo)
-    return page(ctx.request, found, lambda n: s.branch(repo, n))
+    if (ctx.args.get("details") or "").lower() != "true":
+        return page(ctx.request, found, lambda n: s.branch(repo, n))
+    base = _metadata_base(ctx, repo)
+    return page(ctx.request, found, lambda n: {**s.branch(repo, n), "metadata": _branch_metadata(ctx, repo, n, base)})
+
+
+AHEAD_BEHIND = "com.atlassian.bitbucket.server.bitbucket-branch:ahead-behind-metadata-provider"
+LATEST_COMMIT = "com.atlassian.bitbucket.server.bitbucket-branch:latest-commit-metadata"
+
+
+def _metadata_base(ctx: Ctx, repo: DcRepository) -> str | None:
+    """The commit `details=true` counts ahead/behind from: the `base` ref (``refs/heads/x``, ``x``, a tag or a hash),
+    else the default branch; None when it does not resolve (no ahead/behind entries then)."""
+    ref = ctx.args.get("base") or repo.git.mainbranch
+    for prefix in ("refs/heads/", "refs/tags/"):
+        ref = ref.removeprefix(prefix)
+    try:
+        return World.resolve(ctx.world, repo.git, ref).hash
+    except WorldError:
+        return None
+
+
+def _branch_metadata(ctx: Ctx, repo: DcRepository, name: str, base: str | None) -> dict:
+    """A branch's plugin `metadata` (reference §7.4): its tip commit, and how far it is ahead of and
+    behind the base (none for the default branch itself when no `base` was given)."""
+    git = repo.git
+    tip = git.branches[name]
+    out: dict[str, Any] = {LATEST_COMMIT: s.commit(ctx.world, ctx.site, git.commits[tip])}
+    if base is not None and not (name == git.mainbranch and not ctx.args.get("base")):
+        mine, theirs = World.ancestors(ctx.world, git, tip), World.ancestors(ctx.world, git, base)
+        out[AHEAD_BEHIND] = {"ahead": len(mine - theirs), "behind": len(theirs - mine)}
+    return out
 
 
 def default_branch(ctx: Ctx, project_key: str, repo_slug: str) -> dict:

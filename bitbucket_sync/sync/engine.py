@@ -606,7 +606,8 @@ def _save_pull_request_resume_point(
 
 
 def sync_branches(*, run: SyncRun, repository: Repository, client: BitbucketClient, stats: Stats) -> None:
-    """Every branch; those the completed listing did not name are marked removed."""
+    """Every branch; those the completed listing did not name are marked removed. A listing that marks the default
+    branch (Data Center's ``isDefault``; its repository carries no main branch) names the repository's main branch."""
     listed_for = repository.updated_on
     if listing_is_unfiltered(repository.workspace):
         listed_for = timezone.now()  # no updated_on to follow: when they were listed

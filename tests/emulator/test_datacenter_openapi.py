@@ -38,6 +38,8 @@ CASES: list[tuple[str, str | None, int]] = [
     (R, None, 401),
     ("/projects/PLAT/repos/nope", "alice", 404),
     (R + "/branches", "alice", 200),
+    (R + "/branches?details=true", "alice", 200),
+    (R + "/branches?details=true&base=refs/heads/feature/health", "alice", 200),
     (R + "/branches/default", "alice", 200),
     (R + "/default-branch", "alice", 200),
     (R + "/tags", "alice", 200),

@@ -190,6 +190,11 @@ def test_demo_sigterm_stops_every_process_it_started(tmp_path):
         assert demo.poll() is None, output.read_text()
         started = _descendants(demo.pid)
         assert len(started) >= 4, output.read_text()  # emulator, web, worker and beat, with their own workers
+        # The first sync mirrored both systems: the Cloud workspace and the Data Center site's projects.
+        synced = output.read_text()
+        site = f"127.0.0.1:{emulator_port}~bitbucket"
+        for handle in ("acme", f"PLAT@{site}", f"~alice@{site}"):
+            assert re.search(rf"^{re.escape(handle)}: full sync #\d+ succeeded", synced, re.M), synced
 
         demo.send_signal(signal.SIGTERM)  # what `kill` sends, and make passes on to the demo
         demo.wait(timeout=60)

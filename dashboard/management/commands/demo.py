@@ -1,7 +1,8 @@
 """`make demo`: the whole product on one machine, started and stopped by one command.
 
-Migrates, collects the static files, creates the demo users, starts the web server, a Celery worker and beat, prints
-where to sign in, and stops everything it started on Ctrl-C, SIGTERM or SIGHUP.
+Migrates, collects the static files, creates the demo users, starts the emulator (Bitbucket Cloud and a Bitbucket
+Data Center site), gives each demo user a credential for both, syncs, starts the web server, a Celery worker and beat,
+prints where to sign in, and stops everything it started on Ctrl-C, SIGTERM or SIGHUP.
 """
 
 import json
@@ -17,7 +18,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from bitbucket_sync import sites
 from bitbucket_sync.credentials.encryption import write_key_file
+from bitbucket_sync.models import Credential
 from bitbucket_sync.sync import access
 from dashboard.management.processes import ChildProcesses, StopSignal
 
@@ -73,10 +76,17 @@ class Command(BaseCommand):
         """Start everything, then return when a child exits (leaving `processes` stops the others)."""
         bin_dir = Path(sys.executable).parent
         api_url = self._start_emulator(processes, bin_dir, emulator_port)
-        os.environ["BITBUCKET_API_URL"] = api_url  # web, worker and beat speak to the emulator
+        datacenter_url = self._datacenter_site()
+        # Web, worker and beat (and the commands run below) speak to the emulator: its Cloud API and its Data Center
+        # site. This process reads the same settings for the steps it runs itself (discovery, users' access).
+        os.environ["BITBUCKET_API_URL"] = settings.BITBUCKET_API_URL = api_url
+        datacenter_urls = list(dict.fromkeys([*settings.BBDASH_DATACENTER_URLS, datacenter_url]))
+        os.environ["BBDASH_DATACENTER_URLS"] = ",".join(datacenter_urls)
+        settings.BBDASH_DATACENTER_URLS = datacenter_urls
         # Where the emulator delivers webhooks once an admin turns live updates on from the sync page.
         os.environ.setdefault("BBDASH_PUBLIC_URL", f"http://{host}:{port}")
         self._provision_credentials(api_url)
+        self._provision_datacenter_credentials(datacenter_url)
         self._first_sync()
         for name, (program, *arguments) in service_commands(bind=f"{host}:{port}").items():
             processes.start(name, [str(bin_dir / program), *arguments])
@@ -127,12 +137,38 @@ class Command(BaseCommand):
                 input=account["api_token"] + "\n", text=True, check=True, cwd=settings.BASE_DIR,
             )  # fmt: skip
 
+    def _datacenter_site(self) -> str:
+        """The emulator's Data Center site, as a credential names it: its server root with the context path."""
+        written = json.loads((settings.VAR_DIR / "emulator-credentials.json").read_text())
+        return sites.normalise_api_url(written["datacenter"]["url"])
+
+    def _provision_datacenter_credentials(self, datacenter_url: str) -> None:
+        """And each demo user's Data Center account (username and password, Basic): a second active credential, for
+        the other site. Saved through the same command, so checked with the emulator's Data Center site first."""
+        users = json.loads((settings.VAR_DIR / "emulator-credentials.json").read_text())["datacenter"]["users"]
+        by_name = {user["name"]: user for user in users}
+        for username, _, _ in DEMO_USERS:
+            user = by_name[username]
+            subprocess.run(
+                [sys.executable, "manage.py", "bitbucket_credential", "set", username, "--kind", "basic",
+                 "--login", user["name"], "--secret-stdin", "--api-url", datacenter_url],
+                input=user["password"] + "\n", text=True, check=True, cwd=settings.BASE_DIR,
+            )  # fmt: skip
+
     def _first_sync(self) -> None:
-        """A full sync with alice's credential before the pages open, so the first page shows the demo workspace;
-        from then on beat keeps it fresh. The workspaces it finds take her credential as their sync credential."""
-        self.stdout.write("First sync of the demo workspaces…")
-        command = [sys.executable, "manage.py", "bitbucket_sync", "--as", "alice", "--full"]
-        subprocess.run(command, check=True, cwd=settings.BASE_DIR)
+        """A full sync with alice's credentials before the pages open, so the first page shows the demo's Cloud
+        workspace and Data Center projects; from then on beat keeps them fresh. Her credential of each site finds
+        that site's workspaces (Data Center: projects PLAT and ~alice), which take it as their sync credential."""
+        self.stdout.write("First sync of the demo workspaces and projects…")
+        alice = get_user_model().objects.get(username="alice")
+        handles: list[str] = []
+        for credential in Credential.objects.active_for(alice).order_by("pk"):
+            found = access.discover_workspaces(credential=credential)
+            self.stdout.write(f"alice on {credential.api_url}: {', '.join(ws.slug for ws, _ in found) or 'nothing'}")
+            handles += [ws.slug for ws, _ in found]
+        for handle in handles:  # each with its sync credential (hers, unless a better one found it)
+            command = [sys.executable, "manage.py", "bitbucket_sync", "--workspace", handle, "--full"]
+            subprocess.run(command, check=True, cwd=settings.BASE_DIR)
         # Each user's own view (what their credential may see) now that the repositories are in the mirror.
         for user in get_user_model().objects.filter(username__in=[username for username, _, _ in DEMO_USERS]):
             access.sync_user_access(user=user)
