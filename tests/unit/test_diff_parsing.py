@@ -1,7 +1,10 @@
 """Reading git's unified diffs: names as git writes them (C-style quoted, with spaces, with ` b/` in them), renames,
 copies, binary files, mode changes, the end-of-file marker and diffs cut short. The diffs are git's own output."""
 
+import re
+
 import pytest
+from django.template.loader import render_to_string
 
 from dashboard import rendering
 from dashboard.rendering import chunk_path, diff_file_chunks, git_header_names, git_name, parse_diff, read_git_quoted
@@ -234,3 +237,28 @@ def test_copies_name_both_sides():
     )
     (file,) = parse_diff(diff)[0]
     assert (file.old_path, file.new_path, file.status, file.similarity) == ("a.py", "b.py", "copied", 95)
+
+
+def test_file_headers_say_renamed_binary_and_mode_changed():
+    files, _ = parse_diff(GIT_DIFF)
+    html = render_to_string("diffs/_files.html", {"files": files})
+    summaries = {f.path: s for f, s in zip(files, html.split("<summary>")[1:], strict=True)}
+
+    def text(path: str) -> str:
+        return " ".join(re.sub(r"<[^>]+>", " ", summaries[path].split("</summary>")[0]).split())
+
+    assert text("new é.txt").startswith("old.txt → new é.txt renamed, 87% similar +1 \u22121")
+    assert text("pure b/x.txt").startswith("pure.txt → pure b/x.txt renamed +0 \u22120")
+    assert "Renamed without changes." in summaries["pure b/x.txt"]
+    assert text("bin.dat").startswith("bin.dat modified binary")
+    assert "Binary file: not shown." in summaries["logo.png"]
+    assert text("script.sh").startswith("script.sh modified mode 100644 → 100755")
+    assert "Only its mode changed." in summaries["script.sh"]
+    assert text("docs/café notes.md").startswith("docs/café notes.md modified +1 \u22121")
+    assert "binary" not in text("docs/café notes.md") and "mode" not in text("docs/café notes.md")
+    assert text("run.sh").startswith("run.sh added +1")
+
+
+def test_an_unreadable_file_says_so():
+    files, _ = parse_diff("diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1,5 +1,5 @@\n-a\n")
+    assert "This file's changes could not be read." in render_to_string("diffs/_files.html", {"files": files})
