@@ -209,9 +209,7 @@ def git_quote(name: str) -> str:
     raw = name.encode("utf-8", errors="surrogateescape")
     if all(0x20 <= byte < 0x7F and byte not in (34, 92) for byte in raw):
         return name
-    out = "".join(
-        _C_ESCAPES.get(byte) or (chr(byte) if 0x20 <= byte < 0x7F else f"\\{byte:03o}") for byte in raw
-    )
+    out = "".join(_C_ESCAPES.get(byte) or (chr(byte) if 0x20 <= byte < 0x7F else f"\\{byte:03o}") for byte in raw)
     return f'"{out}"'
 
 
