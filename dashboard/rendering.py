@@ -320,7 +320,7 @@ def file_anchor(path: str) -> str:
 
 
 # --- git's names in a diff ----------------------------------------------------------------------------------------
-# git writes a name that holds a control character, a `"`, a `\\` or a non-ASCII byte (core.quotePath, the default)
+# git writes a name that holds a control character, a `"`, a `\` or a non-ASCII byte (core.quotePath, the default)
 # between double quotes with C escapes, its bytes above 0x7f as octal: `"a/caf\303\251.txt"`.
 _C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
 _OCTAL = frozenset("01234567")
@@ -392,8 +392,7 @@ def git_header_names(line: str) -> tuple[str, str] | None:
         half = (len(rest) - 5) // 2
         if len(rest) % 2 == 0 or rest[: half + 2] != "a/" + rest[half + 5 :] or rest[half + 2 : half + 5] != " b/":
             return None
-        old = new = rest[2 : half + 2]
-        return old, new
+        return rest[2 : half + 2], rest[2 : half + 2]
     old_name, new_name = _unprefixed(old, "a/"), _unprefixed(new, "b/")
     return (old_name, new_name) if old_name and new_name else None
 
