@@ -474,7 +474,7 @@ def chunk_path(chunk: str) -> str:
 # The diff unidiff reads for a file: its header's lines without the names (read above, which unidiff cannot: it keeps
 # them quoted and parts `a/x b/y b/x b/y` at the wrong ` b/`), under a header line it does read.
 _NAMELESS_HEADER = "diff --git a/- b/-"
-_SHOWN = frozenset("+- ")  # added, removed and context lines (not `\\ No newline at end of file`)
+_SHOWN = frozenset("+- ")  # added, removed and context lines (not `\ No newline at end of file`)
 
 
 def _hunk_header(hunk: unidiff.Hunk) -> str:
