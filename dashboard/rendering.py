@@ -15,6 +15,7 @@ from itertools import zip_longest
 from urllib.parse import urlsplit
 
 import nh3
+import unidiff
 from django.conf import settings
 from django.http.request import validate_host
 from django.urls import reverse
@@ -197,14 +198,15 @@ def lexer_for(path: str, sample: str = "") -> Lexer:
 _formatter = HtmlFormatter(nowrap=True)
 
 
-def highlight_lines(text: str, *, path: str) -> list[SafeString]:
-    """`text` highlighted for its file type, one escaped HTML string per line.
+def highlight_lines(text: str, *, path: str, lexer: Lexer | None = None) -> list[SafeString]:
+    """`text` highlighted for its file type (`lexer`: the one `lexer_for(path)` chose already), one escaped HTML
+    string per line.
 
     Pygments' HTML formatter closes its spans at the end of each line, so the output splits cleanly on newlines.
     """
     if not text:
         return []
-    html = highlight(text, lexer_for(path, text[:4096]), _formatter)
+    html = highlight(text, lexer or lexer_for(path, text[:4096]), _formatter)
     lines = html.split("\n")
     expected = text.count("\n") + (0 if text.endswith("\n") else 1)
     lines = lines[:expected]
@@ -272,6 +274,10 @@ class DiffFile:
     removed: int = 0
     binary: bool = False
     too_large: bool = False
+    unreadable: bool = False  # its section of the diff is not a well-formed one (nothing of it is shown)
+    similarity: int | None = None  # renamed or copied: how much of the file stayed the same (git's percentage)
+    old_mode: str = ""  # a changed mode (e.g. 100644 then 100755): both; "" otherwise
+    new_mode: str = ""
     annotations: list = field(default_factory=list)  # findings on the file's top (line 0) or on lines not shown
     # The viewer's review of this file on a pull request page: marked viewed (and unchanged since), or changed since
     # the source commit they last reviewed.
@@ -313,92 +319,222 @@ def file_anchor(path: str) -> str:
     return "file-" + re.sub(r"[^A-Za-z0-9_-]", "-", path)[-60:] + "-" + hashlib.sha256(path.encode()).hexdigest()[:8]
 
 
-_HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
-_GIT_HEADER = re.compile(r"^diff --git a/(.*) b/(.*)$")
+# --- git's names in a diff ----------------------------------------------------------------------------------------
+# git writes a name that holds a control character, a `"`, a `\` or a non-ASCII byte (core.quotePath, the default)
+# between double quotes with C escapes, its bytes above 0x7f as octal: `"a/caf\303\251.txt"`.
+_C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+_OCTAL = frozenset("01234567")
 
 
-def _unquote_path(value: str) -> str | None:
-    value = value.strip()
-    if value == "/dev/null":
+def read_git_quoted(text: str) -> tuple[str, str] | None:
+    """The C-style quoted name at the start of `text` (as git's `quote_c_style` writes it), decoded as UTF-8 (a byte
+    that is not becomes U+FFFD), and the rest of `text` after its closing quote; None when `text` does not start with
+    a well-formed quoted name."""
+    if not text.startswith('"'):
         return None
-    if value.startswith(("a/", "b/")):
-        value = value[2:]
-    return value.split("\t", 1)[0]
+    raw = bytearray()
+    i, size = 1, len(text)
+    while i < size:
+        char = text[i]
+        if char == '"':
+            return raw.decode("utf-8", errors="replace"), text[i + 1 :]
+        if char != "\\":
+            raw += char.encode("utf-8", errors="surrogateescape")
+            i += 1
+            continue
+        escaped = text[i + 1 : i + 2]
+        if escaped in _C_ESCAPES:
+            raw.append(_C_ESCAPES[escaped])
+            i += 2
+        elif len(digits := text[i + 1 : i + 4]) == 3 and set(digits) <= _OCTAL and digits[0] in "0123":
+            raw.append(int(digits, 8))
+            i += 4
+        else:
+            return None
+    return None
+
+
+def git_name(text: str) -> str | None:
+    """A file name as git writes it after `rename from `, `--- ` or `+++ `: quoted or not; an unquoted one ends at a
+    tab (git adds one after a name with a space), `/dev/null` is no file (None)."""
+    quoted = read_git_quoted(text)
+    name = quoted[0] if quoted is not None else text.split("\t", 1)[0]
+    return None if name == "/dev/null" else name
+
+
+def _unprefixed(name: str | None, prefix: str) -> str | None:
+    return name[len(prefix) :] if name is not None and name.startswith(prefix) else name
+
+
+def git_header_names(line: str) -> tuple[str, str] | None:
+    """The old and new names of a `diff --git a/<old> b/<new>` line, without their `a/` and `b/`; None when they
+    cannot be told apart: both unquoted and different, so a space before `b/` may be in either (a rename, whose
+    `rename from`/`rename to` lines name it exactly)."""
+    rest = line.removeprefix("diff --git ")
+    if (first := read_git_quoted(rest)) is not None:
+        old, after = first
+        if not after.startswith(" "):
+            return None
+        second = read_git_quoted(after[1:])
+        new = second[0] if second is not None and not second[1] else after[1:]
+    elif rest.endswith('"') and (cut := rest.find(' "')) > 0:
+        # `a/plain "b/quoted"`: the first ` "` that starts a quoted name running to the line's end
+        while cut > 0:
+            second = read_git_quoted(rest[cut + 1 :])
+            if second is not None and not second[1]:
+                old, new = rest[:cut], second[0]
+                break
+            cut = rest.find(' "', cut + 1)
+        else:
+            return None
+    else:
+        # Unquoted, the same name on both sides (all but renames and copies): `a/N b/N`, whatever N holds.
+        half = (len(rest) - 5) // 2
+        if len(rest) % 2 == 0 or rest[: half + 2] != "a/" + rest[half + 5 :] or rest[half + 2 : half + 5] != " b/":
+            return None
+        return rest[2 : half + 2], rest[2 : half + 2]
+    old_name, new_name = _unprefixed(old, "a/"), _unprefixed(new, "b/")
+    return (old_name, new_name) if old_name and new_name else None
+
+
+@dataclass
+class _Header:
+    """What the lines of a file's section of a git diff before its first hunk say: its names, its status."""
+
+    old_path: str | None = None
+    new_path: str | None = None
+    status: str = "modified"
+    similarity: int | None = None
+    end: int = 0  # where the header ends in the chunk: its first hunk, its binary patch, or the chunk's end
+    lines: list[str] = field(default_factory=list)  # the header's lines but its names' (`---`/`+++`)
+
+
+def _read_header(chunk: str) -> _Header:
+    """The names and status of a file from its chunk of a diff (`diff_file_chunks`): the `diff --git` line, then
+    `rename from`/`rename to` (or `copy`), then `---`/`+++`, each more exact than the one before; `new file` and
+    `deleted file` make it added or removed."""
+    end = chunk.find("\n@@ ")
+    if end < 0:
+        end = chunk.find("\nGIT binary patch")
+    end = len(chunk) if end < 0 else end + 1
+    header = _Header(end=end)
+    first, *lines = chunk[:end].split("\n")
+    header.old_path, header.new_path = git_header_names(first) or (None, None)
+    unsplit = first.removeprefix("diff --git ")
+    old_label = new_label = ""
+    for line in lines:
+        if line.startswith("--- "):
+            old_label = line[4:]
+            continue
+        if line.startswith("+++ "):
+            new_label = line[4:]
+            continue
+        header.lines.append(line)
+        if line.startswith(("rename from ", "copy from ")):
+            header.old_path = git_name(line.split(" ", 2)[2])
+            header.status = "renamed" if line[0] == "r" else "copied"
+        elif line.startswith(("rename to ", "copy to ")):
+            header.new_path = git_name(line.split(" ", 2)[2])
+        elif line.startswith("similarity index ") and line.endswith("%"):
+            header.similarity = int(line[17:-1]) if line[17:-1].isdigit() else None
+        elif line.startswith("new file mode "):
+            header.status = "added"
+        elif line.startswith("deleted file mode "):
+            header.status = "removed"
+    if old_label:
+        header.old_path = _unprefixed(git_name(old_label), "a/") or header.old_path
+    if new_label:
+        header.new_path = _unprefixed(git_name(new_label), "b/") or header.new_path
+    if header.old_path is None and header.new_path is None:
+        # Both unquoted, different and nothing else names them: the first ` b/` parts them (git does the same).
+        old, _, new = unsplit.partition(" b/")
+        header.old_path, header.new_path = _unprefixed(old, "a/"), new
+    if header.status == "added":
+        header.old_path = None
+    elif header.status == "removed":
+        header.new_path = None
+    return header
+
+
+def chunk_path(chunk: str) -> str:
+    """The path of the file a chunk of a diff (`diff_file_chunks`) is about: its new name, or its old one when it was
+    removed (as `DiffFile.path`)."""
+    first = chunk.partition("\n")[0]
+    if '"' not in first and (names := git_header_names(first)) is not None:
+        # The same unquoted name on both sides, and no `rename to`/`copy to` line says otherwise: the common case,
+        # read without splitting the header (a pull request page reads the path of every file of its diff).
+        end = chunk.find("\n@@ ")
+        end = len(chunk) if end < 0 else end
+        if chunk.find("\nrename to ", 0, end) < 0 and chunk.find("\ncopy to ", 0, end) < 0:
+            return names[1]
+    header = _read_header(chunk)
+    return header.new_path or header.old_path or ""
+
+
+# The diff unidiff reads for a file: its header's lines without the names (read above, which unidiff cannot: it keeps
+# them quoted and parts `a/x b/y b/x b/y` at the wrong ` b/`), under a header line it does read.
+_NAMELESS_HEADER = "diff --git a/- b/-"
+_SHOWN = frozenset("+- ")  # added, removed and context lines (not `\ No newline at end of file`)
+
+
+def _hunk_header(hunk: unidiff.Hunk) -> str:
+    """A hunk's `@@` line as git writes it (a range of one line without its length)."""
+
+    def span(start: int, length: int) -> str:
+        return str(start) if length == 1 else f"{start},{length}"
+
+    tail = f" {hunk.section_header}" if hunk.section_header else ""
+    return f"@@ -{span(hunk.source_start, hunk.source_length)} +{span(hunk.target_start, hunk.target_length)} @@{tail}"
+
+
+def _parse_file(chunk: str) -> DiffFile:
+    """One file of a diff (a chunk of `diff_file_chunks`), its hunks highlighted for its file type, hunk by hunk."""
+    header = _read_header(chunk)
+    file = DiffFile(
+        old_path=header.old_path, new_path=header.new_path, status=header.status, similarity=header.similarity
+    )
+    try:
+        (patched,) = unidiff.PatchSet("\n".join([_NAMELESS_HEADER, *header.lines]) + chunk[header.end :])
+    except (unidiff.UnidiffParseError, ValueError):
+        file.unreadable = True
+        return file
+    file.binary = patched.is_binary_file
+    old_mode, new_mode = patched.source_mode, patched.target_mode
+    if header.status not in ("added", "removed") and old_mode and new_mode and old_mode != new_mode:
+        file.old_mode, file.new_mode = old_mode, new_mode
+    lexer: Lexer | None = None
+    for hunk in patched:
+        rows = [line for line in hunk if line.line_type in _SHOWN]
+        for line in rows:
+            if line.line_type == "+":
+                file.added += 1
+            elif line.line_type == "-":
+                file.removed += 1
+        if file.too_large or len(file.lines) + len(rows) > MAX_DIFF_FILE_LINES:
+            file.too_large = True  # the lines already made stay; the page shows none of them
+            continue
+        body = "".join(line.value if line.value.endswith("\n") else line.value + "\n" for line in rows)
+        if lexer is None:
+            lexer = lexer_for(file.path, body[:4096])
+        file.lines.append(DiffLine("hunk", None, None, mark_safe(escape(_hunk_header(hunk)))))  # noqa: S308
+        for line, html in zip(rows, highlight_lines(body, path=file.path, lexer=lexer), strict=False):
+            if line.line_type == "+":
+                file.lines.append(DiffLine("add", None, line.target_line_no, html))
+            elif line.line_type == "-":
+                file.lines.append(DiffLine("del", line.source_line_no, None, html))
+            else:
+                file.lines.append(DiffLine("ctx", line.source_line_no, line.target_line_no, html))
+    return file
 
 
 def parse_diff(text: str, *, truncated: bool = False) -> tuple[list[DiffFile], bool]:
-    """A raw git diff split per file, each hunk highlighted for its file type. Returns (files, truncated).
+    """A raw git diff split per file (names decoded, renames, binaries and mode changes told), each hunk highlighted
+    for its file type. Returns (files, truncated).
 
     `truncated`: `text` is only the beginning of the diff (the client stopped reading at its cap); the last, partial
     file is dropped either way."""
-    if len(text) > MAX_DIFF_BYTES:
-        text, truncated = text[:MAX_DIFF_BYTES], True
-    if truncated:
-        text = text[: text.rfind("\ndiff --git ") + 1] or text
-    files: list[DiffFile] = []
-    current: DiffFile | None = None
-    hunk: list[tuple[str, str]] = []
-    old_no = new_no = 0
-
-    def flush_hunk() -> None:
-        nonlocal old_no, new_no
-        if current is None or not hunk:
-            hunk.clear()
-            return
-        if len(current.lines) + len(hunk) > MAX_DIFF_FILE_LINES:
-            current.too_large = True
-            hunk.clear()
-            return
-        body = "\n".join(code for _, code in hunk) + "\n"
-        highlighted = highlight_lines(body, path=current.path)
-        for (prefix, _), html in zip(hunk, highlighted, strict=False):
-            if prefix == "+":
-                current.lines.append(DiffLine("add", None, new_no, html))
-                new_no += 1
-            elif prefix == "-":
-                current.lines.append(DiffLine("del", old_no, None, html))
-                old_no += 1
-            else:
-                current.lines.append(DiffLine("ctx", old_no, new_no, html))
-                old_no += 1
-                new_no += 1
-        hunk.clear()
-
-    for line in text.split("\n"):
-        if header := _GIT_HEADER.match(line):
-            flush_hunk()
-            current = DiffFile(old_path=header.group(1), new_path=header.group(2))
-            files.append(current)
-            continue
-        if current is None:
-            continue
-        if line.startswith("new file mode"):
-            current.status, current.old_path = "added", None
-        elif line.startswith("deleted file mode"):
-            current.status, current.new_path = "removed", None
-        elif line.startswith("rename from "):
-            current.status = "renamed"
-        elif line.startswith("Binary files "):
-            current.binary = True
-        elif line.startswith("--- ") and not hunk and not current.lines:
-            current.old_path = _unquote_path(line[4:]) if current.status != "added" else None
-        elif line.startswith("+++ ") and not hunk and not current.lines:
-            current.new_path = _unquote_path(line[4:]) if current.status != "removed" else None
-        elif match := _HUNK.match(line):
-            flush_hunk()
-            old_no, new_no = int(match.group(1)), int(match.group(2))
-            if not current.too_large:
-                current.lines.append(DiffLine("hunk", None, None, mark_safe(escape(line))))  # noqa: S308
-        elif line.startswith(("+", "-", " ")):
-            hunk.append((line[0], line[1:]))
-            if line[0] == "+":
-                current.added += 1
-            elif line[0] == "-":
-                current.removed += 1
-        elif line.startswith("\\"):
-            continue  # "\ No newline at end of file"
-    flush_hunk()
-    return files, truncated
+    chunks, truncated = diff_file_chunks(text, truncated=truncated)
+    return [_parse_file(chunk) for chunk in chunks], truncated
 
 
 def is_generated(path: str) -> bool:
@@ -477,12 +613,6 @@ def diff_file_chunks(text: str, *, truncated: bool = False) -> tuple[list[str], 
     starts += [m.start() + 1 for m in re.finditer(r"\ndiff --git ", text)]
     ends = [*starts[1:], len(text)] if starts else []
     return [text[a:b] for a, b in zip(starts, ends, strict=True)], truncated
-
-
-def chunk_path(chunk: str) -> str:
-    """The path a file chunk of a diff names in its `diff --git a/… b/…` header (the new one)."""
-    header = _GIT_HEADER.match(chunk[: chunk.find("\n")] if "\n" in chunk else chunk)
-    return header.group(2) if header else ""
 
 
 def diff_batch_end(chunks: list[str], start: int) -> int:

@@ -199,6 +199,25 @@ def diffstat(
     return out
 
 
+# git's C-style quoting of a name in a diff (quote_c_style with core.quotePath, its default): a name holding a control
+# character, `"`, `\\` or any byte above 0x7f is written between double quotes, with C escapes and octal bytes.
+_C_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\\\\"}
+
+
+def git_quote(name: str) -> str:
+    """`name` as git writes it in a diff: as is, or quoted (`"a/caf\\303\\251.txt"`) when it must be."""
+    raw = name.encode("utf-8", errors="surrogateescape")
+    if all(0x20 <= byte < 0x7F and byte not in (34, 92) for byte in raw):
+        return name
+    out = "".join(_C_ESCAPES.get(byte) or (chr(byte) if 0x20 <= byte < 0x7F else f"\\{byte:03o}") for byte in raw)
+    return f'"{out}"'
+
+
+def _file_label(prefix: str, path: str) -> str:
+    """A `---`/`+++` line's name: quoted like the header's, and (as git does) a tab after a name with a space."""
+    return git_quote(prefix + path) + ("\t" if " " in path else "")
+
+
 def unified_diff(
     old: Tree, new: Tree, context: int = 3, paths: list[str] | None = None, *, ignore_whitespace: bool = False
 ) -> str:
@@ -207,7 +226,7 @@ def unified_diff(
     chunks: list[str] = []
     for path in changed_paths(old, new, paths):
         a, b = old.get(path), new.get(path)
-        chunks.append(f"diff --git a/{path} b/{path}\n")
+        chunks.append(f"diff --git {git_quote('a/' + path)} {git_quote('b/' + path)}\n")
         if a is None:
             chunks.append("new file mode 100644\n")
         elif b is None:
@@ -218,8 +237,8 @@ def unified_diff(
         hunks = _line_hunks(_lines(a), _lines(b), context, ignore_whitespace)
         if not hunks:
             continue
-        chunks.append(f"--- a/{path}\n" if a is not None else "--- /dev/null\n")
-        chunks.append(f"+++ b/{path}\n" if b is not None else "+++ /dev/null\n")
+        chunks.append(f"--- {_file_label('a/', path)}\n" if a is not None else "--- /dev/null\n")
+        chunks.append(f"+++ {_file_label('b/', path)}\n" if b is not None else "+++ /dev/null\n")
         for hunk in hunks:
             for line in hunk:
                 chunks.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")

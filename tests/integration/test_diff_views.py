@@ -210,3 +210,34 @@ def test_the_diffstat_links_files_of_other_batches_to_the_page_that_starts_there
     assert f'<a href="{_url(pr)}?files=3#{later}">yarn.lock</a>' in body
     page = client.get(_url(pr, "?files=3")).content.decode()
     assert f'id="{later}"' in page and f'<a href="{_url(pr)}?files=0#{shown}">README.md</a>' in page
+
+
+def test_a_non_ascii_name_git_quotes_shows_as_itself_with_its_threads_and_mark(client, alice, pr, monkeypatch):
+    """Bitbucket's raw diff quotes `docs/café notes.md` as git does (`"a/docs/caf\\303\\251 notes.md"`); the page
+    shows the name itself, its comment under its line, its viewed mark, and the diffstat's link to it."""
+    emu = alice.emulator
+    name = "docs/café notes.md"
+    repo = emu.world.repository("acme", "api-server")
+    emu_pr = next(p for p in repo.pullrequests.values() if p.title == pr.title)
+    tip = emu.world.commit_files("acme", "api-server", BRANCH, "bob", {name: "Un café.\nDeux cafés.\n"})
+    emu.world.add_comment(repo, emu_pr, emu.world.user("carol").uuid, "Trois?", inline={"path": name, "to": 2})
+    PullRequest.objects.filter(pk=pr.pk).update(source_commit=tip.hash)
+    pr.refresh_from_db()
+    cache.clear()
+
+    response = client.get(_url(pr), **HX)
+    files = {f.path: f for f in response.context["diff"]["files"]}
+    cafe = files[name]
+    assert (cafe.status, cafe.added, cafe.new_path, cafe.unreadable) == ("added", 2, name, False)
+    assert cafe.fingerprint  # the viewed mark knows the file by the same name
+    body = response.content.decode()
+    anchor = rendering.file_anchor(name)
+    assert f'id="{anchor}" data-path="{name}"' in body and "\\303" not in body
+    row = body.index(f'id="L{anchor}-new-2" data-path="{name}" data-side="new" data-line="2"')
+    assert row < body.index("Trois?")
+    assert f'<a href="#{anchor}">{name}</a>' in body
+
+    monkeypatch.setattr(rendering, "DIFF_BATCH_FILES", 1)  # the file in another batch: the diffstat links there
+    index = list(files).index(name)
+    first = client.get(_url(pr), **HX).content.decode()
+    assert f'<a href="{_url(pr)}?files={index}#{anchor}">{name}</a>' in first
