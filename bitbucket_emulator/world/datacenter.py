@@ -458,8 +458,6 @@ def push_to_source(
 ) -> str:
     """A commit by `user_slug` on an open pull request's source branch: the branch and the pull request's
     `fromRef.latestCommit` move, and so do its `updatedDate` and `version` (a push always does)."""
-    from .state import World  # the history helpers; imported here as state.py imports this module
-
     pr = site.pull_request(repo, pr_id)
     if pr.state != "OPEN":
         raise DcError(409, "The pull request is not open.", EXC + "pull.IllegalPullRequestStateException")
@@ -469,7 +467,7 @@ def push_to_source(
     tree = dict(git.commits[parent].tree)
     tree.update({path: content.encode() for path, content in files.items()})
     raw = f"{user.display_name} <{user.email}>"
-    commit = World.make_commit(world, git, [parent], tree, f"Update {', '.join(sorted(files))}", None, raw, when)
+    commit = world.make_commit(git, [parent], tree, f"Update {', '.join(sorted(files))}", None, raw, when)
     commit.author_uuid = user.uuid
     git.branches[pr.from_branch] = commit.hash
     for other in repo.pull_requests.values():
@@ -483,8 +481,6 @@ def close(
     world, site: DataCenterSite, repo: DcRepository, pr_id: int, user_slug: str, state: str, when: datetime
 ) -> DcPullRequest:
     """Merge (a merge commit on the target branch) or decline an open pull request, as `user_slug`."""
-    from .state import World
-
     if state not in ("MERGED", "DECLINED"):
         raise WorldError(400, "state must be MERGED or DECLINED")
     pr = site.pull_request(repo, pr_id)
@@ -494,14 +490,14 @@ def close(
     if state == "MERGED":
         git = repo.git
         target = git.branches[pr.to_branch]
-        base = World.merge_base(world, git, pr.from_hash, target)
+        base = world.merge_base(git, pr.from_hash, target)
         tree = merge_trees(
             git.commits[base].tree if base else {}, git.commits[target].tree, git.commits[pr.from_hash].tree
         )
         where = f"{repo.project_key}/{repo.slug}"
         message = f"Merge pull request #{pr.id} in {where} from {pr.from_branch} to {pr.to_branch}"
         raw = f"{user.display_name} <{user.email}>"
-        commit = World.make_commit(world, git, [target, pr.from_hash], tree, message, None, raw, when)
+        commit = world.make_commit(git, [target, pr.from_hash], tree, message, None, raw, when)
         commit.author_uuid = user.uuid
         git.branches[pr.to_branch] = commit.hash
         pr.merge_commit, pr.to_hash = commit.hash, target

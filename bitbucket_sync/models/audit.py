@@ -19,7 +19,7 @@ class AuditEvent(models.Model):
     subject_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    credential_kind = models.CharField(max_length=16, blank=True)
+    credential_kind = models.CharField(max_length=32, blank=True)
     workspace_slug = models.CharField(max_length=255, blank=True)
     repository_full_name = models.CharField(max_length=511, blank=True)
     target = models.CharField(max_length=511, blank=True, help_text="what was acted on: a branch, path or PR number")

@@ -61,7 +61,22 @@ def _comments(comments: list[DcComment]) -> list[DcComment]:
     return [c for root in comments for c in [root, *_comments(root.replies)]]
 
 
-def _pull_request(pr: DcPullRequest) -> dict:
+# Build states as the client names them (Data Center's CANCELLED is Cloud's STOPPED; UNKNOWN is left out).
+_BUILD_STATES = {"SUCCESSFUL": "SUCCESSFUL", "FAILED": "FAILED", "INPROGRESS": "INPROGRESS", "CANCELLED": "STOPPED"}
+
+
+def _statuses(site, pr: DcPullRequest) -> list[dict]:
+    """An open pull request's builds: the site's build statuses of its source commit, by key."""
+    if pr.state != "OPEN":
+        return []
+    builds = site.builds.get(pr.from_hash.lower(), [])
+    return sorted(
+        ({"key": b.key, "state": _BUILD_STATES[b.state]} for b in builds if b.state in _BUILD_STATES),
+        key=lambda status: status["key"],
+    )
+
+
+def _pull_request(site, pr: DcPullRequest) -> dict:
     people = pr.reviewers + pr.participants
     return {
         "id": pr.id,
@@ -75,7 +90,7 @@ def _pull_request(pr: DcPullRequest) -> dict:
         "approved_by": sorted(p.user_slug for p in people if p.status == "APPROVED"),
         "updated_on": pr.updated.astimezone(UTC).replace(microsecond=0).isoformat(),
         "task_count": sum(1 for c in _comments(pr.comments) if c.severity == "BLOCKER" and c.state == "OPEN"),
-        "statuses": [],  # the emulator's Data Center site reports no builds
+        "statuses": _statuses(site, pr),
     }
 
 
@@ -104,7 +119,7 @@ def emulator_export(emulator, key: str) -> dict:
                 "project_key": key,
                 "branches": [{"name": name, "target_hash": r.git.branches[name]} for name in sorted(r.git.branches)],
                 "watchers": [],
-                "pull_requests": [_pull_request(r.pull_requests[n]) for n in sorted(r.pull_requests)],
+                "pull_requests": [_pull_request(site, r.pull_requests[n]) for n in sorted(r.pull_requests)],
             }
             for r in repositories
         ],
@@ -152,7 +167,7 @@ def test_bitbucket_export_refuses_a_site_that_is_not_configured(emulator, dc_sit
 
 @pytest.mark.parametrize(
     ("uuid", "native"),
-    [("{repository-12}", "12"), ("{repository-12@1a2b3c4d}", "12"), ("{project-7@a~b:7990}", "7"), ("{user-1}", "1")],
+    [("{repository-12}", "12"), ("{repository-12@1a2b3c4d}", "12"), ("{user-1}", "1")],
 )
 def test_datacenter_native_id_takes_either_form(uuid, native):
     assert datacenter_native_id(uuid) == native

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from bitbucket_emulator.world import datacenter as dc_world
 from bitbucket_sync.client import RateLimited
+from bitbucket_sync.client.datacenter.convert import site_tag
 from bitbucket_sync.models import (
     Credential,
     Participant,
@@ -101,6 +102,7 @@ def listing_statuses(emu) -> dict[str, int]:
 def world_pull_requests(emu) -> dict:
     """What a perfect mirror holds of each pull request: state, title, tips, draft and every review status."""
     s = site(emu)
+    tag = site_tag(emu.datacenter_url)  # the client's records carry the site's tag in their ids
     with emu.world.lock:
         out = {}
         for repo in s.repositories:
@@ -108,7 +110,7 @@ def world_pull_requests(emu) -> dict:
                 continue
             for pr in repo.pull_requests.values():
                 reviews = {
-                    f"{{user-{s.users[p.user_slug].id}}}": {
+                    f"{{user-{s.users[p.user_slug].id}@{tag}}}": {
                         "APPROVED": "approved",
                         "NEEDS_WORK": "changes_requested",
                     }.get(p.status, "")
@@ -262,7 +264,8 @@ def test_polling_alone_catches_changes_that_move_the_order(dc):
     assert mirror_pull_requests(workspace) == world_pull_requests(dc)
     # api-gateway: three changed pages, then one unchanged page from before the mark; one page elsewhere.
     assert listing_statuses(dc) == {"200": 4 + 2}
-    assert requests_to(dc, "/pull-requests/{pullRequestId}") == 0
+    # No pull request read alone by a reconcile; the one read is the pushed PR's, for its builds' source commit.
+    assert requests_to(dc, "/pull-requests/{pullRequestId}") == 1
 
 
 def test_reconcile_reads_a_vanished_open_pull_request_and_leaves_a_404_alone(dc, settings):

@@ -14,6 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from bitbucket_sync import sites, webhooks
+from bitbucket_sync.client.datacenter.convert import site_tag
 from bitbucket_sync.models import PullRequest, WebhookDelivery, Workspace
 from tests import factories as f
 
@@ -124,7 +125,8 @@ def test_datacenter_refusals_answer_the_same_and_do_the_same_work(client, worksp
 
 def test_a_signed_delivery_naming_another_workspaces_repository_changes_nothing(workspaces):
     a, b = workspaces["a"], workspaces["b"]
-    theirs = f.repository(b, "api", bitbucket_uuid="{repository-12}", full_name="PLAT/api")
+    # Site B's repository 12, with B's tag in its id as the client gives it.
+    theirs = f.repository(b, "api", bitbucket_uuid=f"{{repository-12@{site_tag(SITE_B)}}}", full_name="PLAT/api")
     pr = f.pull_request(theirs, number=1, state="OPEN")
     payload = {
         "eventKey": "pr:declined",
@@ -141,7 +143,8 @@ def test_a_signed_delivery_naming_another_workspaces_repository_changes_nothing(
         applied = webhooks.apply_delivery(delivery_id=delivery.pk)
     client_for.assert_not_called()  # nothing was even asked of Bitbucket
     assert applied is not None and applied.result == WebhookDelivery.Result.IGNORED
-    assert "another workspace" in applied.message
+    # Record ids carry their site's tag: a delivery to site A naming repository 12 cannot even name site B's.
+    assert applied.message == "the mirror does not have this repository yet; a sync will bring it"
     assert PullRequest.objects.get(pk=pr.pk).state == "OPEN"
 
 

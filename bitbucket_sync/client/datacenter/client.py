@@ -425,10 +425,16 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/pull-requests/{id} (reviewers and participants included)."""
         return self._get(self._pr(workspace, repo, pr_id), self._p(convert.pull_request))
 
-    def get_pull_request_diff(self, workspace: str, repo: str, pr_id: int, *, max_bytes: int | None = None) -> DiffText:
+    def get_pull_request_diff(
+        self, workspace: str, repo: str, pr_id: int, *, max_bytes: int | None = None, ignore_whitespace: bool = False
+    ) -> DiffText:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/pull-requests/{id}.diff: the raw unified diff, at most
-        ``max_bytes`` of it read."""
-        return self._text(f"{self._repo(workspace, repo)}/pull-requests/{int(pr_id)}.diff", max_bytes=max_bytes)
+        ``max_bytes`` of it read; ``whitespace=ignore-all`` with ``ignore_whitespace``."""
+        return self._text(
+            f"{self._repo(workspace, repo)}/pull-requests/{int(pr_id)}.diff",
+            params={"whitespace": "ignore-all"} if ignore_whitespace else None,
+            max_bytes=max_bytes,
+        )
 
     def pull_request_conflicts(self, workspace: str, repo: str, pr_id: int) -> tuple[str, ...]:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/pull-requests/{id}/changes: the paths whose change carries a
