@@ -11,6 +11,7 @@ import pytest
 from django.urls import URLPattern, get_resolver, reverse
 
 from bitbucket_sync.browse import NOT_YET_ON_DATACENTER
+from bitbucket_sync.models import Workspace
 from dashboard.selectors.sites import ARCHIVED, DATACENTER_READ_ONLY
 
 pytestmark = pytest.mark.django_db
@@ -110,23 +111,22 @@ def test_pull_request_discussion_shows_threads_without_reply_forms(dc, alice):
     assert ">Resolve<" not in body
 
 
-def test_pull_request_diff_reads_or_says_data_center_cannot_yet(dc, alice):
-    body = page(alice, reverse("pull_request_section", args=[dc.handle, "api-gateway", 2, "diff"]))
-    assert "src/limits.py" in body or NOT_YET_ON_DATACENTER in body
-    assert 'class="banner error"' not in body
+def test_pull_request_diff_and_commit_log_read_from_data_center(dc, alice):
+    diff = page(alice, reverse("pull_request_section", args=[dc.handle, "api-gateway", 2, "diff"]))
+    assert "src/limits.py" in diff
+    assert 'class="banner error"' not in diff and NOT_YET_ON_DATACENTER not in diff
+    log = page(alice, reverse("commit_list_ref", args=[dc.handle, "api-gateway", "main"]))
+    assert "Initial commit" in log  # the root of main, at the end of its first page
+    assert "Merge pull request #1 in PLAT/api-gateway" in log
+    assert NOT_YET_ON_DATACENTER not in log
 
 
-def test_a_read_data_center_cannot_make_costs_no_request(dc, alice, monkeypatch):
-    """The commit log is one read the Data Center client does not make yet: the page says so, and Bitbucket is not
-    asked for it (the mirror's branches fill the ref picker; nothing else is read)."""
-    from bitbucket_sync.client import DataCenterClient
-
-    if "commit_log_page" in DataCenterClient.__dict__:
-        pytest.skip("the Data Center client reads the commit log now")
+def test_a_read_data_center_cannot_make_costs_no_request(dc, alice):
+    """Code Insights reports are a read the Data Center client does not make yet: the panel says so, and Bitbucket
+    is not asked for it."""
     dc.reset_counts()
-    body = page(alice, reverse("commit_list_ref", args=[dc.handle, "api-gateway", "main"]))
+    body = page(alice, reverse("pull_request_reports", args=[dc.handle, "api-gateway", 2]))
     assert NOT_YET_ON_DATACENTER in body
-    assert 'class="banner not-yet-available"' in body
     assert 'class="banner error"' not in body
     assert dc.counts()["total"] == 0
 
@@ -135,6 +135,15 @@ def test_members_page_lists_the_project_members(dc, alice):
     body = page(alice, reverse("member_list", args=[dc.handle]))
     for name in ("Alice Anders", "Bob Berg", "Carol Chen"):
         assert name in body
+
+
+def test_members_page_says_members_are_unknown_when_the_sync_could_not_read_them(dc, alice):
+    Workspace.objects.filter(slug=dc.handle).update(members_state="forbidden")
+    try:
+        body = page(alice, reverse("member_list", args=[dc.handle]))
+    finally:
+        Workspace.objects.filter(slug=dc.handle).update(members_state="read")
+    assert "Members unknown" in body and "takes project admin" in body
 
 
 def test_sync_status_and_person_pages(dc, alice):
