@@ -22,8 +22,8 @@
 * Data Center (``datacenter``): the demo site's project PLAT (``--dc-extra-prs`` more pull requests in api-gateway,
   so its listing is several pages), synced inline with a Basic credential: the full sync against the minimum (one
   request per listing page: the project, its repositories, its members, and per repository the pull request
-  pages at 100 a page, one page of branches and one of tags; build statuses, watchers and restrictions are not
-  read on Data Center yet), an idle incremental with the open-PR reconcile not due (goal: one pull request page per
+  pages at 100 a page, one page of branches and one of tags, and one build-status read per open pull request;
+  watchers and restrictions are not read on Data Center), an idle incremental with the open-PR reconcile not due (goal: one pull request page per
   repository, plus the repository and member listings) and one with it due (plus each repository's open listing
   and, on that cadence, its branches and tags). ``--datacenter-only`` skips the Cloud sections.
 
@@ -400,7 +400,10 @@ def datacenter_cost(args) -> dict:
                 for r in repos
             }
         listings = 1 + max(1, math.ceil(people / 500))  # repositories and members: one page each
-        minimum = 1 + listings + sum(pr_pages.values()) + 2 * len(repos)  # the project; branches and tags
+        open_prs = sum(pr.state == "OPEN" for r in repos for pr in r.pull_requests.values())
+        # The project; branches and tags; the build statuses of each open pull request's source commit (as on Cloud:
+        # a build does not move a pull request's order, so each is read once).
+        minimum = 1 + listings + sum(pr_pages.values()) + 2 * len(repos) + open_prs
 
         emu.controls.reset_counts()
         full, full_seconds = sync(workspace, "full")
@@ -440,7 +443,8 @@ def datacenter_cost(args) -> dict:
                 "theoretical_minimum": minimum,
                 "minimum_is": (
                     "GET project 1 + repositories 1 + members 1 + per repository: pull request pages at 100 "
-                    f"({sum(pr_pages.values())} in all), branches 1, tags 1"
+                    f"({sum(pr_pages.values())} in all), branches 1, tags 1; build statuses 1 per open pull request "
+                    f"({open_prs})"
                 ),
                 "ratio": round(full_counts["total"] / minimum, 3),
                 "by_endpoint": by_family(full_counts),

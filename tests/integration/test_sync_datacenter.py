@@ -264,8 +264,8 @@ def test_polling_alone_catches_changes_that_move_the_order(dc):
     assert mirror_pull_requests(workspace) == world_pull_requests(dc)
     # api-gateway: three changed pages, then one unchanged page from before the mark; one page elsewhere.
     assert listing_statuses(dc) == {"200": 4 + 2}
-    # No pull request read alone by a reconcile; the one read is the pushed PR's, for its builds' source commit.
-    assert requests_to(dc, "/pull-requests/{pullRequestId}") == 1
+    # No pull request read alone: not by a reconcile, nor for the pushed PR's builds (its listing gave the commit).
+    assert requests_to(dc, "/pull-requests/{pullRequestId}") == 0
 
 
 def test_reconcile_reads_a_vanished_open_pull_request_and_leaves_a_404_alone(dc, settings):

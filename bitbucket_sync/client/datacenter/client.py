@@ -97,6 +97,8 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
         # What qualifies this server's ids in the records (``convert.site_tag``): two servers' repository 12 differ.
         self.site = convert.site_tag(root)
         self._http = DataCenterTransport(auth, base_url=root, timeout=timeout, session=session, on_request=on_request)
+        # Each pull request's source commit as last read by this client (``_seen``), for its build statuses.
+        self._source_commits: dict[tuple[str, str, int], str] = {}
 
     # -- helpers ----------------------------------------------------------------------------------------------
 
@@ -382,6 +384,7 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
         for pull_request in self._iter(
             f"{self._repo(workspace, repo)}/pull-requests", self._p(convert.pull_request), limit=PR_LIMIT, params=query
         ):
+            self._seen(workspace, repo, pull_request)
             if pull_request.state in wanted and (threshold is None or pull_request.updated_on > threshold):
                 yield pull_request
 
@@ -409,6 +412,8 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
             limit=PR_LIMIT,
             start_url=start_url,
         ):
+            for pull_request in records:
+                self._seen(workspace, repo, pull_request)
             if threshold is not None:
                 records = [pr for pr in records if pr.updated_on > threshold]
             yield records, next_url
@@ -423,7 +428,7 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
 
     def get_pull_request(self, workspace: str, repo: str, pr_id: int) -> PullRequest:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/pull-requests/{id} (reviewers and participants included)."""
-        return self._get(self._pr(workspace, repo, pr_id), self._p(convert.pull_request))
+        return self._seen(workspace, repo, self._get(self._pr(workspace, repo, pr_id), self._p(convert.pull_request)))
 
     def get_pull_request_diff(
         self, workspace: str, repo: str, pr_id: int, *, max_bytes: int | None = None, ignore_whitespace: bool = False
@@ -682,14 +687,24 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
     def iter_pull_request_statuses(self, workspace: str, repo: str, pr_id: int) -> Iterator[BuildStatus]:
         """GET /rest/api/1.0/projects/{key}/repos/{slug}/pull-requests/{id}, then GET
         /rest/build-status/1.0/commits/{source tip}: the build statuses of the pull request's source commit (what
-        its page shows), full hashes. Two requests: Data Center lists no statuses per pull request."""
-        pull_request = self.get_pull_request(workspace, repo, pr_id)
-        if not pull_request.source.commit:
+        its page shows), full hashes. Data Center lists no statuses per pull request: two requests, or one when this
+        client has read the pull request already (a sync's listing)."""
+        source = self._source_commits.get((workspace, repo, int(pr_id)))
+        if source is None:
+            source = self.get_pull_request(workspace, repo, pr_id).source.commit
+        if not source:
             raise BitbucketSchemaError(
                 "a pull request without 'fromRef.latestCommit'",
                 endpoint=self._http.describe("GET", self._pr(workspace, repo, pr_id)),
             )
-        yield from self.iter_commit_statuses(workspace, repo, pull_request.source.commit)
+        yield from self.iter_commit_statuses(workspace, repo, source)
+
+    def _seen(self, workspace: str, repo: str, pull_request: PullRequest) -> PullRequest:
+        """Remember a pull request's source commit as this client last read it: the statuses of a pull request
+        read in the same listing (a sync) then cost one request, not two."""
+        if pull_request.source.commit:
+            self._source_commits[(workspace, repo, pull_request.id)] = pull_request.source.commit
+        return pull_request
 
     # -- the caller's permissions -------------------------------------------------------------------------------
 
