@@ -755,11 +755,12 @@ class BuildStatus(_Record):
 
 @dataclass(frozen=True)
 class DiffStat:
-    """One file's change between two commits. ``old_path`` is None for added files, ``new_path`` for removed ones."""
+    """One file's change between two commits. ``old_path`` is None for added files, ``new_path`` for removed ones;
+    the line counts are None where Bitbucket does not count them (Data Center's changes)."""
 
     status: str
-    lines_added: int
-    lines_removed: int
+    lines_added: int | None
+    lines_removed: int | None
     old_path: str | None
     new_path: str | None
 

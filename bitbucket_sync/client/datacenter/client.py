@@ -630,7 +630,7 @@ class DataCenterClient(TransportClient, NotYetOnDataCenter):
           a commit hash: that resource refuses ref names);
         * one commit: GET .../commits/{id}/changes, against its first parent.
 
-        Data Center's changes carry no line counts: ``lines_added`` and ``lines_removed`` are 0 (not known)."""
+        Data Center's changes carry no line counts: ``lines_added`` and ``lines_removed`` are None (not known)."""
         first, dots, second = spec.partition("..")
         base = self._repo(workspace, repo)
         if dots and topic:

@@ -19,7 +19,7 @@ The mapping (the reference, §7 and §12):
 * a change (``RestChange``) as a diffstat entry: ``ADD`` -> ``added``, ``DELETE`` -> ``removed``, ``MOVE`` ->
   ``renamed`` (``srcPath`` the old path), ``COPY`` -> ``added`` (Cloud has no copies), ``MODIFY`` and anything else
   -> ``modified``; a pull request's change with a ``conflict`` -> ``merge conflict`` (Cloud's merge-preview status).
-  Data Center's changes carry no line counts: ``lines_added`` and ``lines_removed`` are 0, meaning "not known".
+  Data Center's changes carry no line counts: ``lines_added`` and ``lines_removed`` are None (not known).
 * a build status: ``SUCCESSFUL``, ``FAILED``, ``INPROGRESS`` kept, ``CANCELLED`` -> ``STOPPED``; ``UNKNOWN`` (no
   Cloud state says it) is left out by the client.
 * repository permissions ``REPO_ADMIN``/``REPO_WRITE``/``REPO_READ`` -> ``admin``/``write``/``read``.
@@ -503,8 +503,8 @@ def diffstat(data: Any, *, endpoint: str) -> DiffStat:
     old_path = None if kind in ("ADD", "COPY") else (_path_text(o, "srcPath") if kind == "MOVE" else None) or path
     return DiffStat(
         status=status,
-        lines_added=0,
-        lines_removed=0,
+        lines_added=None,
+        lines_removed=None,
         old_path=old_path,
         new_path=None if kind == "DELETE" else path,
     )
