@@ -114,7 +114,7 @@ def test_pull_request_discussion_shows_threads_without_reply_forms(dc, alice):
 def test_pull_request_diff_and_commit_log_read_from_data_center(dc, alice):
     diff = page(alice, reverse("pull_request_section", args=[dc.handle, "api-gateway", 2, "diff"]))
     assert "src/limits.py" in diff
-    assert "lines not counted" in diff  # Data Center's changes carry no line counts: never shown as +0 −0
+    assert "lines not counted" in diff  # Data Center's changes carry no line counts: never shown as +0 -0
     assert 'class="banner error"' not in diff and NOT_YET_ON_DATACENTER not in diff
     log = page(alice, reverse("commit_list_ref", args=[dc.handle, "api-gateway", "main"]))
     assert "Initial commit" in log  # the root of main, at the end of its first page
