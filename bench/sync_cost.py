@@ -25,7 +25,8 @@
   pages at 100 a page, one page of branches and one of tags, and one build-status read per open pull request;
   watchers and restrictions are not read on Data Center), an idle incremental with the open-PR reconcile not due
   (goal: one pull request page per repository, plus the repository and member listings) and one with it due (plus
-  each repository's open listing and, on that cadence, its branches and tags). ``--datacenter-only`` skips the Cloud sections.
+  each repository's open listing and, on that cadence, its branches and tags). ``--datacenter-only`` skips the
+  Cloud sections.
 
 It runs on a throwaway SQLite database under a temporary directory, never the project's var/.
 """
