@@ -13,13 +13,7 @@ the site as it was then.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import http.client
 import json
-import queue
-import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,8 +22,8 @@ from urllib.parse import urlsplit
 
 from werkzeug.wrappers import Response
 
+from ..controls.delivery import Delivery, DeliverySender
 from ..controls.switches import Controls
-from ..controls.webhooks import _post
 from ..world.datacenter import (
     DC_HOOK_EVENTS,
     DataCenterSite,
@@ -253,34 +247,25 @@ def payload(world: World, site: DataCenterSite, event: str, repo: DcRepository, 
 
 
 # ---- the sender (reference §9.2) -------------------------------------------------------------------------------
-TIMEOUT = 10.0
-
-
-@dataclass
-class DcDelivery:
+@dataclass(kw_only=True)
+class DcDelivery(Delivery):
     hook_id: int
-    url: str
-    event: str
-    body: bytes
-    secret: str | None
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    attempts: list[dict] = field(default_factory=list)
-    done: bool = False
-    dropped: bool = False
+
+    def ids(self) -> dict[str, Any]:
+        return {"hook_id": self.hook_id, "request_id": self.request_id}
+
+    def shown(self) -> dict[str, Any]:
+        return {"body": json.loads(self.body)}
 
 
-class DcWebhookDispatcher:
+class DcWebhookDispatcher(DeliverySender[DcDelivery]):
     """Listens to the world's Data Center site (and to the site that replaces it on reset: `World.replace_with`
     hands the listeners over) and POSTs each subscribed event from a background thread."""
 
     def __init__(self, world: World, controls: Controls | None = None):
+        super().__init__("emulator-dc-webhooks", controls)
         self.world = world
-        self.controls = controls
-        self.queue: queue.Queue[DcDelivery | None] = queue.Queue()
-        self.log: list[DcDelivery] = []
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="emulator-dc-webhooks", daemon=True)
-        self._thread.start()
         if world.datacenter is not None:
             world.datacenter.listeners.append(self.on_event)
 
@@ -294,68 +279,21 @@ class DcWebhookDispatcher:
             return
         body = json.dumps(payload(self.world, site, event, repo, actor_slug, **objects)).encode()
         for hook in hooks:
-            delivery = DcDelivery(hook.id, hook.url, event, body, hook.secret)
-            self.log.append(delivery)
-            if self.controls is not None and self.controls.take_webhook_drop(event):
-                delivery.dropped = delivery.done = True
-                continue
-            self.queue.put(delivery)
+            self.send(DcDelivery(hook_id=hook.id, url=hook.url, event=event, body=body, secret=hook.secret))
 
-    def _run(self) -> None:
-        while True:
-            delivery = self.queue.get()
-            if delivery is None or self._stopping.is_set():
-                return
-            self._deliver(delivery)
-
-    def _deliver(self, d: DcDelivery) -> None:
+    def headers(self, delivery: DcDelivery, attempt: int) -> dict[str, str]:
         site = self.world.datacenter
         version = site.version if site is not None else "10.0.1"
-        headers = {
+        return {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": f"Atlassian HttpClient 4.2.0 / Bitbucket-{version} / Default",
-            "X-Event-Key": d.event,
-            "X-Request-Id": d.request_id,
+            "X-Event-Key": delivery.event,
+            "X-Request-Id": delivery.request_id,
         }
-        if d.secret:
-            digest = hmac.new(d.secret.encode(), d.body, hashlib.sha256).hexdigest()
-            headers["X-Hub-Signature"] = f"sha256={digest}"
-        status: int | str
-        try:
-            status = _post(d.url, d.body, headers)
-        except (OSError, ValueError, http.client.HTTPException) as exc:
-            status = f"error: {exc.__class__.__name__}"
-        d.attempts.append({"attempt": 1, "status": status, "at": time.time()})
-        d.done = True
-
-    def deliveries(self) -> list[dict]:
-        return [
-            {
-                "hook_id": d.hook_id,
-                "request_id": d.request_id,
-                "event": d.event,
-                "url": d.url,
-                "body": json.loads(d.body),
-                "attempts": list(d.attempts),
-                "done": d.done,
-                "dropped": d.dropped,
-            }
-            for d in list(self.log)
-        ]
-
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if all(d.done for d in list(self.log)):
-                return True
-            time.sleep(0.02)
-        return False
 
     def stop(self) -> None:
         """Stop listening and sending after the delivery in flight."""
         site = self.world.datacenter
         if site is not None and self.on_event in site.listeners:
             site.listeners.remove(self.on_event)
-        self._stopping.set()
-        self.queue.put(None)
-        self._thread.join(timeout=TIMEOUT)
+        super().stop()

@@ -9,6 +9,7 @@ Arguments name things as Data Center's URLs do: project key, repository slug, pu
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from .datacenter import (
     EXC,
@@ -198,6 +199,19 @@ def _open(site: DataCenterSite, repo: DcRepository, pr_id: int) -> DcPullRequest
     return pr
 
 
+def _join(pr: DcPullRequest, who: str) -> None:
+    """`who` becomes a participant of the pull request, unless already its author, a reviewer or a participant."""
+    if who not in {p.user_slug for p in pr.everyone()}:
+        pr.participants.append(DcParticipant(who, "PARTICIPANT"))
+
+
+def _close(pr: DcPullRequest, state: str, who: str, now: datetime) -> None:
+    """Merged or declined by `who` (who becomes a participant) at `now`."""
+    pr.state, pr.closed, pr.updated = state, now, now
+    pr.version += 1
+    _join(pr, who)
+
+
 def set_reviewer_status(world: World, key: str, slug: str, pr_id: int, user: str, status: str) -> DcParticipant:
     """A reviewer's (or, for anybody else, a participant's) status: `pr:reviewer:approved`, `…:unapproved` or
     `…:needs_work` with the participant and the previous status. The author cannot review."""
@@ -246,8 +260,7 @@ def add_comment(
             if parent is None:
                 raise DcError(404, f"Comment {parent_id} does not exist.", EXC + "comment.NoSuchCommentException")
             parent.replies.append(comment)
-        if who not in {p.user_slug for p in pr.everyone()}:
-            pr.participants.append(DcParticipant(who, "PARTICIPANT"))
+        _join(pr, who)
         world.version += 1
         site.emit("pr:comment:added", repo, who, pull_request=pr, comment=comment, parent_id=parent_id)
         return comment
@@ -279,11 +292,8 @@ def merge(world: World, key: str, slug: str, pr_id: int, actor: str) -> DcPullRe
         )
         commit = _commit(world, site, repo, [target, source], tree, message, who)
         git.branches[pr.to_branch] = commit.hash
-        now = world.now()
-        pr.merge_commit, pr.state, pr.closed, pr.updated = commit.hash, "MERGED", now, now
-        pr.version += 1
-        if who not in {p.user_slug for p in pr.everyone()}:
-            pr.participants.append(DcParticipant(who, "PARTICIPANT"))
+        pr.merge_commit = commit.hash
+        _close(pr, "MERGED", who, world.now())
         world.version += 1
         site.emit("pr:merged", repo, who, pull_request=pr)
         change = {"ref": pr.to_branch, "from": target, "to": commit.hash, "type": "UPDATE"}
@@ -299,11 +309,7 @@ def decline(world: World, key: str, slug: str, pr_id: int, actor: str) -> DcPull
         repo = site.repository(key, slug)
         pr = _open(site, repo, pr_id)
         who = site.user(actor).slug
-        now = world.now()
-        pr.state, pr.closed, pr.updated = "DECLINED", now, now
-        pr.version += 1
-        if who not in {p.user_slug for p in pr.everyone()}:
-            pr.participants.append(DcParticipant(who, "PARTICIPANT"))
+        _close(pr, "DECLINED", who, world.now())
         world.version += 1
         site.emit("pr:declined", repo, who, pull_request=pr)
         return pr

@@ -61,6 +61,11 @@ def _repository(request: HtmxHttpRequest, kwargs: dict) -> tuple[Workspace, Repo
     return workspace, selectors.repository_for_user(request.user, workspace=workspace, slug=slug.lower())
 
 
+def _to(name: str, workspace: Workspace, repository: Repository, *rest: str | int) -> HttpResponseRedirect:
+    """A redirect to the dashboard's page `name` of the repository (`rest`: the path arguments after its slug)."""
+    return redirect(reverse(name, args=[workspace.slug, repository.slug, *rest]))
+
+
 def _ref(value: str) -> str:
     """A ``?at=``/``?until=`` ref as the dashboard's paths name it: a branch or tag by name, a commit by hash."""
     for prefix in _REF_PREFIXES:
@@ -84,8 +89,7 @@ def project_home(
 @require_GET
 def repository_home(request: HtmxHttpRequest, **kwargs: str) -> HttpResponseRedirect:
     """`.../repos/<slug>`: the repository's page."""
-    workspace, repository = _repository(request, kwargs)
-    return redirect(reverse("repository_detail", args=[workspace.slug, repository.slug]))
+    return _to("repository_detail", *_repository(request, kwargs))
 
 
 @require_GET
@@ -97,17 +101,16 @@ def browse(request: HtmxHttpRequest, path: str = "", **kwargs: str) -> HttpRespo
         raise Http404("No such path.")
     at = request.GET.get("at")
     if at is None and not path:
-        return redirect(reverse("source_root", args=[workspace.slug, repository.slug]))
+        return _to("source_root", workspace, repository)
     ref = _ref(at) if at is not None else (repository.main_branch or "HEAD")
     rest = f"{ref}/{path}" if path else f"{ref}/"
-    return redirect(reverse("source_detail", args=[workspace.slug, repository.slug, rest]))
+    return _to("source_detail", workspace, repository, rest)
 
 
 @require_GET
 def branches(request: HtmxHttpRequest, **kwargs: str) -> HttpResponseRedirect:
     """`.../branches`: the branches page."""
-    workspace, repository = _repository(request, kwargs)
-    return redirect(reverse("branch_list", args=[workspace.slug, repository.slug]))
+    return _to("branch_list", *_repository(request, kwargs))
 
 
 @require_GET
@@ -117,18 +120,17 @@ def commits(request: HtmxHttpRequest, commit: str = "", **kwargs: str) -> HttpRe
     if commit:
         if not _COMMIT.fullmatch(commit):
             raise Http404("No such commit.")
-        return redirect(reverse("commit_list_ref", args=[workspace.slug, repository.slug, commit.lower()]))
+        return _to("commit_list_ref", workspace, repository, commit.lower())
     until = request.GET.get("until")
     if until is not None:
-        return redirect(reverse("commit_list_ref", args=[workspace.slug, repository.slug, _ref(until)]))
-    return redirect(reverse("commit_list", args=[workspace.slug, repository.slug]))
+        return _to("commit_list_ref", workspace, repository, _ref(until))
+    return _to("commit_list", workspace, repository)
 
 
 @require_GET
 def pull_requests(request: HtmxHttpRequest, **kwargs: str) -> HttpResponseRedirect:
     """`.../pull-requests`: the repository's pull requests."""
-    workspace, repository = _repository(request, kwargs)
-    return redirect(reverse("repository_pull_request_list", args=[workspace.slug, repository.slug]))
+    return _to("repository_pull_request_list", *_repository(request, kwargs))
 
 
 @require_GET
@@ -140,7 +142,5 @@ def pull_request(request: HtmxHttpRequest, number: int, tab: str = "overview", *
     pull_request = selectors.pull_request_for_user(request.user, repository=repository, number=number)
     section = PULL_REQUEST_TABS[tab]
     if section:
-        url = reverse("pull_request_section", args=[workspace.slug, repository.slug, pull_request.number, section])
-    else:
-        url = reverse("pull_request_detail", args=[workspace.slug, repository.slug, pull_request.number])
-    return redirect(url)
+        return _to("pull_request_section", workspace, repository, pull_request.number, section)
+    return _to("pull_request_detail", workspace, repository, pull_request.number)

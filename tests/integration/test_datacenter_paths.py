@@ -13,24 +13,14 @@ from tests import factories as f
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def dc(datacenter_world):
-    return datacenter_world
-
-
-@pytest.fixture
-def alice(dc):
-    return dc.signed_in("alice")
-
-
 def _redirect(client, url: str) -> str:
     response = client.get(url)
     assert response.status_code == 302, (url, response.status_code)
     return response["Location"]
 
 
-def test_project_paths_redirect_to_the_dashboards_pages(dc, alice):
-    site, h = f"/@{dc.label}", dc.handle
+def test_project_paths_redirect_to_the_dashboards_pages(datacenter_world, datacenter_alice):
+    site, h = f"/@{datacenter_world.label}", datacenter_world.handle
     repo = f"{site}/projects/PLAT/repos/api-gateway"
     expected = {
         f"{site}/projects/PLAT": f"/{h}/",
@@ -55,21 +45,24 @@ def test_project_paths_redirect_to_the_dashboards_pages(dc, alice):
         f"{repo}/pull-requests/2/activity": f"/{h}/api-gateway/pull-requests/2/activity",
     }
     for url, target in expected.items():
-        assert _redirect(alice, url) == target, url
+        assert _redirect(datacenter_alice, url) == target, url
 
 
-def test_personal_project_paths_redirect(dc, alice):
-    personal = dc.project("~alice").slug
-    site = f"/@{dc.label}/users/alice"
-    assert _redirect(alice, site) == f"/{personal}/"
-    assert _redirect(alice, f"{site}/repos/dotfiles/browse") == f"/{personal}/dotfiles/src/"
+def test_personal_project_paths_redirect(datacenter_world, datacenter_alice):
+    personal = datacenter_world.project("~alice").slug
+    site = f"/@{datacenter_world.label}/users/alice"
+    assert _redirect(datacenter_alice, site) == f"/{personal}/"
+    assert _redirect(datacenter_alice, f"{site}/repos/dotfiles/browse") == f"/{personal}/dotfiles/src/"
     assert (
-        _redirect(alice, f"{site}/repos/dotfiles/pull-requests/1/overview") == f"/{personal}/dotfiles/pull-requests/1"
+        _redirect(datacenter_alice, f"{site}/repos/dotfiles/pull-requests/1/overview")
+        == f"/{personal}/dotfiles/pull-requests/1"
     )
 
 
-def test_a_redirect_lands_on_a_working_page(dc, alice):
-    response = alice.get(f"/@{dc.label}/projects/PLAT/repos/api-gateway/pull-requests/2/overview", follow=True)
+def test_a_redirect_lands_on_a_working_page(datacenter_world, datacenter_alice):
+    response = datacenter_alice.get(
+        f"/@{datacenter_world.label}/projects/PLAT/repos/api-gateway/pull-requests/2/overview", follow=True
+    )
     assert response.status_code == 200
     assert "Raise the rate limit to 500" in response.content.decode()
 
@@ -92,8 +85,8 @@ def test_a_redirect_lands_on_a_working_page(dc, alice):
         "/@{label}/users/..alice/repos/dotfiles",
     ],
 )
-def test_bad_or_unknown_segments_are_404(dc, alice, path):
-    assert alice.get(path.format(label=dc.label)).status_code == 404
+def test_bad_or_unknown_segments_are_404(datacenter_world, datacenter_alice, path):
+    assert datacenter_alice.get(path.format(label=datacenter_world.label)).status_code == 404
 
 
 def test_data_center_routes_all_start_with_the_site_prefix():
@@ -108,15 +101,15 @@ def test_data_center_routes_all_start_with_the_site_prefix():
     assert max(dc_indexes) < names.index("workspace_detail")
 
 
-def test_a_cloud_workspace_named_like_a_site_label_is_not_shadowed(dc, alice):
+def test_a_cloud_workspace_named_like_a_site_label_is_not_shadowed(datacenter_world, datacenter_alice):
     """A Cloud workspace whose slug reads like the Data Center site's label, with a repository named `projects`,
     keeps its own pages: the label opens Data Center paths only behind `@`."""
-    cloud = f.workspace(dc.label, api_url="")
+    cloud = f.workspace(datacenter_world.label, api_url="")
     repository = f.repository(cloud, "projects")
-    f.grant(dc.users["alice"], repository)
-    assert resolve(f"/{dc.label}/").func == workspaces.workspace_detail
-    assert resolve(f"/{dc.label}/projects/").func == repositories.repository_detail
-    assert resolve(f"/@{dc.label}/projects/PLAT").func == datacenter_paths.project_home
-    response = alice.get(reverse("repository_detail", args=[dc.label, "projects"]))
+    f.grant(datacenter_world.users["alice"], repository)
+    assert resolve(f"/{datacenter_world.label}/").func == workspaces.workspace_detail
+    assert resolve(f"/{datacenter_world.label}/projects/").func == repositories.repository_detail
+    assert resolve(f"/@{datacenter_world.label}/projects/PLAT").func == datacenter_paths.project_home
+    response = datacenter_alice.get(reverse("repository_detail", args=[datacenter_world.label, "projects"]))
     assert response.status_code == 200
     assert cloud.get_absolute_url() in response.content.decode()
