@@ -61,7 +61,7 @@ class PullRequestFilterForm(FilterForm):
     DRAFT = [("", "Any"), ("yes", "Drafts only"), ("no", "No drafts")]
 
     tab = forms.ChoiceField(choices=TABS, required=False, initial="open", widget=forms.HiddenInput)
-    q = forms.CharField(label="Text", required=False, max_length=200, widget=forms.TextInput(attrs={"type": "search"}))
+    q = forms.CharField(label="Text", required=False, max_length=200, widget=forms.TextInput(attrs={"type": "search", "data-search-field": ""}))
     state = forms.ChoiceField(label="State", choices=ANY + list(PullRequest.State.choices), required=False)
     repository = forms.ChoiceField(label="Repository", required=False, widget=LongSelect)
     author = forms.ChoiceField(label="Author", required=False, widget=LongSelect)
@@ -129,7 +129,7 @@ class RepositoryFilterForm(FilterForm):
     SORTS = [("name", "Name"), ("updated", "Last updated"), ("open_prs", "Open pull requests")]
 
     q = forms.CharField(
-        label="Search", required=False, max_length=200, widget=forms.TextInput(attrs={"type": "search"})
+        label="Search", required=False, max_length=200, widget=forms.TextInput(attrs={"type": "search", "data-search-field": ""})
     )
     language = forms.ChoiceField(label="Language", required=False)
     project = forms.ChoiceField(label="Project", required=False)
@@ -145,7 +145,7 @@ class RepositoryFilterForm(FilterForm):
 
 class SearchForm(FilterForm):
     q = forms.CharField(
-        label="Search", required=False, max_length=200, widget=forms.TextInput(attrs={"type": "search"})
+        label="Search", required=False, max_length=200, widget=forms.TextInput(attrs={"type": "search", "data-search-field": ""})
     )
 
 
