@@ -19,9 +19,7 @@ FILES = {"k/one.py": "a = 1\n", "k/two.py": "b = 2\n", "k/three.py": "c = 3\n"}
 def test_sheet_diff_files_and_the_inbox_filter_by_keyboard(act_world, page, live_server, login):
     act_world.emulator.world.commit_files("acme", "api-server", BRANCH, "alice", FILES, "three files")
     repository = act_world.repo("api-server")
-    sync.upsert_branch(
-        repository=repository, record=act_world.client("alice").get_branch("acme", "api-server", BRANCH)
-    )
+    sync.upsert_branch(repository=repository, record=act_world.client("alice").get_branch("acme", "api-server", BRANCH))
     pr = actions.open_pull_request(
         user=act_world.users["alice"], repository=repository, source=BRANCH, destination="main", title="Three files"
     )
