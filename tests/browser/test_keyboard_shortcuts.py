@@ -79,3 +79,10 @@ def test_sheet_diff_files_and_the_inbox_filter_by_keyboard(act_world, page, live
     name.blur()
     page.keyboard.press("j")
     expect(page.locator("#attention-table table.data tbody tr").first).to_have_attribute("aria-current", "true")
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    first = page.locator("#attention-table table.data tbody tr").first
+    expect(first).to_have_attribute("aria-current", "true")
+    target = first.locator("a[href]").first.get_attribute("href")
+    page.keyboard.press("o")  # opens the current row's first link
+    page.wait_for_url(re.compile(re.escape(target or "-") + "$"))
