@@ -36,6 +36,10 @@ class LongSelect(forms.Select):
         return mark_safe(f'<select name="{escape(name)}"{attributes}>{options}</select>')  # noqa: S308 - escaped above
 
 
+# A filter form's text field: the one the `/` shortcut focuses (static/js/keys.js).
+SEARCH_FIELD = {"type": "search", "data-search-field": ""}
+
+
 class FilterForm(forms.Form):
     def __init__(self, data=None, **kwargs):
         # An empty query string is a valid "no filters" request, not an unbound form.
@@ -61,7 +65,7 @@ class PullRequestFilterForm(FilterForm):
     DRAFT = [("", "Any"), ("yes", "Drafts only"), ("no", "No drafts")]
 
     tab = forms.ChoiceField(choices=TABS, required=False, initial="open", widget=forms.HiddenInput)
-    q = forms.CharField(label="Text", required=False, max_length=200, widget=forms.TextInput(attrs={"type": "search"}))
+    q = forms.CharField(label="Text", required=False, max_length=200, widget=forms.TextInput(attrs=SEARCH_FIELD))
     state = forms.ChoiceField(label="State", choices=ANY + list(PullRequest.State.choices), required=False)
     repository = forms.ChoiceField(label="Repository", required=False, widget=LongSelect)
     author = forms.ChoiceField(label="Author", required=False, widget=LongSelect)
@@ -128,9 +132,7 @@ class AttentionFilterForm(FilterForm):
 class RepositoryFilterForm(FilterForm):
     SORTS = [("name", "Name"), ("updated", "Last updated"), ("open_prs", "Open pull requests")]
 
-    q = forms.CharField(
-        label="Search", required=False, max_length=200, widget=forms.TextInput(attrs={"type": "search"})
-    )
+    q = forms.CharField(label="Search", required=False, max_length=200, widget=forms.TextInput(attrs=SEARCH_FIELD))
     language = forms.ChoiceField(label="Language", required=False)
     project = forms.ChoiceField(label="Project", required=False)
     sort = forms.ChoiceField(label="Sort by", choices=SORTS, required=False, initial="name")
@@ -144,9 +146,7 @@ class RepositoryFilterForm(FilterForm):
 
 
 class SearchForm(FilterForm):
-    q = forms.CharField(
-        label="Search", required=False, max_length=200, widget=forms.TextInput(attrs={"type": "search"})
-    )
+    q = forms.CharField(label="Search", required=False, max_length=200, widget=forms.TextInput(attrs=SEARCH_FIELD))
 
 
 class AuditFilterForm(forms.Form):
