@@ -1,8 +1,6 @@
 """The header's colour theme toggle: a small POST form (works without JavaScript; static/js/theme.js saves the page
 reload) that stores the viewer's choice in their session."""
 
-from __future__ import annotations
-
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
