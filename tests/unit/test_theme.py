@@ -46,16 +46,6 @@ def test_the_toggle_cycles_system_light_dark_and_the_next_page_renders_the_choic
     assert [following(t) for t in ("system", "light", "dark")] == ["light", "dark", "system"]
 
 
-@pytest.mark.django_db
-def test_the_toggle_refuses_an_unknown_theme_and_a_foreign_next(signed_in):
-    assert signed_in.post("/-/theme", {"theme": "<script>"}).status_code == 400
-    assert "theme" not in signed_in.session
-    for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
-        response = signed_in.post("/-/theme", {"theme": "dark", "next": target})
-        assert response.status_code == 302 and response["Location"] == "/", target
-    assert signed_in.get("/-/theme").status_code == 405
-
-
 def test_the_toggle_needs_a_signed_in_viewer(client):
     response = client.post("/-/theme", {"theme": "dark"})
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
