@@ -12,6 +12,7 @@ from dashboard.theme import PYGMENTS_CSS_PATH, following, pygments_css
 
 CSS = (Path(settings.BASE_DIR) / "static" / "css" / "bbdash.css").read_text()
 HEX = re.compile(r"#[0-9a-fA-F]{3,8}\b")
+COLOUR_FUNCTION = re.compile(r"\s*(rgba?|hsla?)\(")
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_every_colour_is_a_custom_property_with_a_dark_value():
     light = _properties(_block(":root {"))
     system_dark = _properties(_block(':root:not([data-theme="light"]) {'))
     chosen_dark = _properties(_block(':root[data-theme="dark"] {'))
-    colours = {name for name, value in light.items() if HEX.fullmatch(value.strip())}
+    colours = {name for name, value in light.items() if HEX.fullmatch(value.strip()) or COLOUR_FUNCTION.match(value)}
     assert len(colours) > 30
     assert system_dark == chosen_dark  # the two ways to the dark palette agree
     assert set(system_dark) == colours  # every colour has a dark value
