@@ -97,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "dashboard.theme.context",
             ],
             # `safe_url` is a builtin so no template that shows a Bitbucket link can forget to load it.
             "builtins": ["django_htmx.templatetags.django_htmx", "dashboard.templatetags.links"],

@@ -36,6 +36,7 @@ from dashboard.views import (
     reviews,
     sync_status,
     tags,
+    theme,
     webhooks,
     workspaces,
 )
@@ -81,6 +82,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("-/theme", theme.choose_theme, name="choose_theme"),
     # --- credentials: /-/credentials/, /-/me/ ---
     path("-/credentials/", credentials.credential_list, name="credential_list"),
     path("-/credentials/users/<int:user_id>/", credentials.credential_user, name="credential_user"),
