@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Dates and times in the viewer's zone (the `tz` cookie set by static/js/timezone.js; validated).
+    "dashboard.timezones.ViewerTimeZoneMiddleware",
     # Every page needs a signed-in user unless its view opts out (login, health, webhooks).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -100,7 +102,11 @@ TEMPLATES = [
                 "dashboard.theme.context",
             ],
             # `safe_url` is a builtin so no template that shows a Bitbucket link can forget to load it.
-            "builtins": ["django_htmx.templatetags.django_htmx", "dashboard.templatetags.links"],
+            "builtins": [
+                "django_htmx.templatetags.django_htmx",
+                "dashboard.templatetags.links",
+                "dashboard.templatetags.times",
+            ],
         },
     },
 ]

@@ -29,9 +29,10 @@ class ManualSync:
     def refusal(self) -> str:
         if self.allowed or self.next_at is None:
             return ""
+        local = timezone.localtime(self.next_at)  # the viewer's zone (said by name): this is shown at request time
         return (
             f"A sync of this workspace was started by hand less than {interval_minutes()} minutes ago: "
-            f"next manual sync possible at {self.next_at:%H:%M} UTC."
+            f"next manual sync possible at {local:%H:%M} {local.tzname()}."
         )
 
 
