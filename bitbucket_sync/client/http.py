@@ -85,6 +85,26 @@ def endpoint_family(path: str) -> tuple[str, str]:
     return "other", head
 
 
+def error_for_status(response: requests.Response, message: str, common: dict[str, Any]) -> BitbucketError:
+    """The error for an answer's status, beyond what a transport decides itself (401/403, whose meaning differs
+    between Bitbucket Cloud and Data Center): the same family for both."""
+    status = response.status_code
+    if status == 400:
+        return BadRequest(message, **common)
+    if status == 404:
+        return NotFound(message, **common)
+    if status == 409:
+        return Conflict(message, **common)
+    if status == 410:
+        return Gone(message, **common)
+    if status == 429:
+        return RateLimited(message, retry_after=_retry_after(response.headers.get("Retry-After")), **common)
+    if status >= 500:
+        # 555 is Bitbucket Cloud's own "this took too long on our side, retry later".
+        return Unavailable(message, **common)
+    return BitbucketError(message, **common)
+
+
 def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
@@ -309,20 +329,7 @@ class Transport:
                 required = tuple(str(s) for s in detail.get("required") or ())
                 granted = tuple(str(s) for s in detail.get("granted") or ())
             return AuthError(message, required_scopes=required, granted_scopes=granted, **common)
-        if status == 400:
-            return BadRequest(message, **common)
-        if status == 404:
-            return NotFound(message, **common)
-        if status == 409:
-            return Conflict(message, **common)
-        if status == 410:
-            return Gone(message, **common)
-        if status == 429:
-            return RateLimited(message, retry_after=_retry_after(response.headers.get("Retry-After")), **common)
-        if status >= 500:
-            # 555 is Bitbucket's own "this took too long on our side, retry later".
-            return Unavailable(message, **common)
-        return BitbucketError(message, **common)
+        return error_for_status(response, message, common)
 
     def _parse_error_body(self, response: requests.Response) -> tuple[str, Any, dict | None, str | None]:
         fallback = f"HTTP {response.status_code} {response.reason or ''}".strip()

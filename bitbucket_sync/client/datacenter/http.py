@@ -20,16 +20,10 @@ import requests
 
 from ..errors import (
     AuthError,
-    BadRequest,
     BitbucketError,
     BitbucketSchemaError,
-    Conflict,
-    Gone,
-    NotFound,
-    RateLimited,
-    Unavailable,
 )
-from ..http import Transport, _retry_after
+from ..http import Transport, error_for_status
 
 T = TypeVar("T")
 
@@ -126,21 +120,9 @@ class DataCenterTransport(Transport):
         }
         if status in (401, 403):
             return AuthError(message, **common)
-        if status == 400:
-            return BadRequest(message, **common)
-        if status == 404:
-            if not enveloped:
-                common["detail"] = "no such resource on this server (not routed: feature or version not present)"
-            return NotFound(message, **common)
-        if status == 409:
-            return Conflict(message, **common)
-        if status == 410:
-            return Gone(message, **common)
-        if status == 429:
-            return RateLimited(message, retry_after=_retry_after(response.headers.get("Retry-After")), **common)
-        if status >= 500:
-            return Unavailable(message, **common)
-        return BitbucketError(message, **common)
+        if status == 404 and not enveloped:
+            common["detail"] = "no such resource on this server (not routed: feature or version not present)"
+        return error_for_status(response, message, common)
 
     def _parse_dc_error(self, response: requests.Response) -> tuple[str, str | None, dict | None, bool]:
         """``(message, exception short name, fields by context, whether the errors envelope was there)``."""
