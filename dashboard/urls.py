@@ -25,6 +25,7 @@ from dashboard.views import (
     files,
     health,
     home,
+    markdown,
     mentions,
     people,
     pull_request_actions,
@@ -112,6 +113,8 @@ urlpatterns = [
     path("-/sync/<str:workspace_slug>/", sync_status.sync_detail, name="sync_detail"),
     path("-/sync/<str:workspace_slug>/run", sync_status.sync_request, name="sync_request"),
     path("-/people/<str:account_id>/", people.person_detail, name="person_detail"),
+    # --- Markdown boxes' preview: /-/markdown/<ws>/preview (the workspace names the mentions) ---
+    path("-/markdown/<str:workspace_slug>/preview", markdown.markdown_preview, name="markdown_preview"),
     # --- the attention inbox across workspaces: /-/inbox/ ---
     path("-/inbox/", attention.attention_inbox, name="attention_inbox"),
     path("-/inbox/views/", attention.saved_view_create, name="saved_view_create"),

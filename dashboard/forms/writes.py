@@ -10,6 +10,7 @@ import re
 from typing import Any, cast
 
 from django import forms
+from django.urls import reverse
 
 from bitbucket_sync.actions import BRANCH_PREFIXES, EDIT_MAX_BYTES, STRATEGY_LABELS, branch_name_problem
 from bitbucket_sync.actions.receipts import new_key
@@ -24,11 +25,18 @@ def digest(text: str) -> str:
 
 class ActionForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # Fields whose text Bitbucket shows as Markdown. Given the page's workspace (whose members name the mentions),
+    # their boxes get Write / Preview tabs (static/js/markdown-preview.js asks the URL it puts on them).
+    markdown_fields: tuple[str, ...] = ()
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, workspace=None, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", new_key())
+        if workspace is not None:
+            preview_url = reverse("markdown_preview", args=[workspace.slug])
+            for name in self.markdown_fields:
+                self.fields[name].widget.attrs["data-markdown-preview"] = preview_url
 
     def with_fresh_key(self) -> "ActionForm":
         """The same bound form, with a new key: after a failure the user's retry is a new attempt."""
@@ -95,6 +103,7 @@ TARGET_CHOICES = [
 
 
 class _CommitForm(ActionForm):
+    markdown_fields = ("pr_description",)
     branch = forms.CharField(widget=forms.HiddenInput, max_length=255)
     parent = forms.CharField(widget=forms.HiddenInput, max_length=40)
     message = forms.CharField(
@@ -203,6 +212,7 @@ class FileDeleteForm(_CommitForm):
 
 
 class PullRequestForm(ActionForm):
+    markdown_fields = ("description",)
     source = forms.ChoiceField(label="Source branch")
     destination = forms.ChoiceField(label="Destination branch")
     title = forms.CharField(max_length=1000)
@@ -229,6 +239,7 @@ class PullRequestForm(ActionForm):
 
 
 class PullRequestUpdateForm(ActionForm):
+    markdown_fields = ("description",)
     title = forms.CharField(max_length=1000)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 8}))
     destination = forms.ChoiceField(label="Destination branch")
@@ -279,6 +290,7 @@ class MergeForm(ActionForm):
 
 
 class DeclineForm(ActionForm):
+    markdown_fields = ("reason",)  # posted as a comment
     reason = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -118,6 +118,7 @@ def file_edit(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> 
         context["reviewer_note"] = defaults.note
         form = FileEditForm(
             people=people,
+            workspace=workspace,
             initial={
                 "branch": branch,
                 "path": new_path,
@@ -133,7 +134,7 @@ def file_edit(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> 
         )
         return page(form)
 
-    form = FileEditForm(request.POST, people=people)
+    form = FileEditForm(request.POST, people=people, workspace=workspace)
     context["loaded"] = None
     if not form.is_valid():
         return page(form)
@@ -185,6 +186,7 @@ def file_delete(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -
         return page(
             FileDeleteForm(
                 people=people,
+                workspace=workspace,
                 initial={
                     "branch": branch,
                     "path": path,
@@ -197,7 +199,7 @@ def file_delete(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -
             )
         )
 
-    form = FileDeleteForm(request.POST, people=people)
+    form = FileDeleteForm(request.POST, people=people, workspace=workspace)
     if not form.is_valid():
         return page(form)
     run = _commit(

@@ -112,9 +112,9 @@ def pull_request_create(request: HtmxHttpRequest, workspace_slug: str, repo_slug
             initial["title"], initial["description"] = actions.pull_request_draft(
                 user=request.user, repository=repository, source=source, destination=destination
             )
-        return page(PullRequestForm(initial=initial, branches=branches, people=people))
+        return page(PullRequestForm(initial=initial, branches=branches, people=people, workspace=workspace))
 
-    form = PullRequestForm(request.POST, branches=branches, people=people)
+    form = PullRequestForm(request.POST, branches=branches, people=people, workspace=workspace)
     if not form.is_valid():
         return page(form)
     data = form.cleaned_data
@@ -165,9 +165,9 @@ def pull_request_update(request: HtmxHttpRequest, workspace_slug: str, repo_slug
             "destination": pull_request.destination_branch,
             "reviewers": [p.account.bitbucket_uuid for p in reviewers],
         }
-        return page(PullRequestUpdateForm(initial=initial, branches=branches, people=people))
+        return page(PullRequestUpdateForm(initial=initial, branches=branches, people=people, workspace=workspace))
 
-    form = PullRequestUpdateForm(request.POST, branches=branches, people=people)
+    form = PullRequestUpdateForm(request.POST, branches=branches, people=people, workspace=workspace)
     if not form.is_valid():
         return page(form)
     data = form.cleaned_data
@@ -447,8 +447,8 @@ def pull_request_decline(request: HtmxHttpRequest, workspace_slug: str, repo_slu
         return render(request, fragment(request, "pull_requests/decline.html", "decline-form"), context)
 
     if request.method == "GET":
-        return page(DeclineForm())
-    form = DeclineForm(request.POST)
+        return page(DeclineForm(workspace=workspace))
+    form = DeclineForm(request.POST, workspace=workspace)
     if not form.is_valid():
         return page(form)
 

@@ -73,3 +73,20 @@ def test_hostile_display_names_and_crafted_mentions_are_inert_on_the_page(client
     for tag in ("<script", "<img", "<svg"):
         assert tag not in description_html
     assert 'href="javascript' not in text
+
+
+def test_preview_names_no_one_the_viewer_could_not_open(client, two_workspaces):
+    """The Preview tab's renderer reads the mirror only for mentions' names: those of the workspace in the URL's
+    live members, and only for a workspace the viewer sees. Someone of a hidden workspace, or who left, stays an
+    unknown user; a hidden workspace's preview is a 404, whatever the text."""
+    outsider, left, hostile = two_workspaces["outsider"], two_workspaces["left"], two_workspaces["hostile"]
+    text = f"@{{{outsider.account_id}}} @{{{left.account_id}}} @{{{hostile.account_id}}}"
+    client.force_login(two_workspaces["viewer"])
+    html = client.post("/-/markdown/acme/preview", {"text": text}).content.decode()
+    assert html.count("@unknown user") == 2 and f'href="/-/people/{hostile.account_id}/"' in html
+    assert "Oscar" not in html and "Olivia" not in html
+    assert outsider.account_id not in html and left.account_id not in html
+    assert "<script" not in html and "<img" not in html and "<svg" not in html  # the hostile name, escaped
+    assert "&lt;script&gt;" in html
+    refused = client.post("/-/markdown/globex/preview", {"text": text})
+    assert refused.status_code == 404 and "Oscar" not in refused.content.decode()
