@@ -247,6 +247,12 @@ def sync_run(ws: Workspace, **fields) -> SyncRun:
     return SyncRun.objects.create(workspace=ws, **(defaults | fields))
 
 
+def hold_lock(ws: Workspace, run: SyncRun, *, until) -> None:
+    """The run holds the workspace's sync lock until `until`, as a live worker's heartbeat leaves it."""
+    Workspace.objects.filter(pk=ws.pk).update(sync_locked_by_run=run.pk, sync_lock_expires_at=until)
+    ws.refresh_from_db()
+
+
 # --- bulk helpers for the benchmark -------------------------------------------------------------------------------
 
 

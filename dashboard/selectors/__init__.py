@@ -4,12 +4,12 @@
     workspace = selectors.workspace_for_user(request.user, slug=workspace_slug)  # 404 unless visible
 
 Modules: ``visibility`` (the user's credential and account, the ``*_for_user`` look-ups that raise Http404 for what
-their credential cannot see), ``pagination`` (``window``: a page without a COUNT), ``workspaces`` (freshness, the home
-page), ``repositories``, ``pull_requests`` (the inbox), ``attention`` (whose turn, across workspaces), ``people``,
-``sync_status`` (runs, budgets, live updates, deliveries), ``changes`` (the token the "changed since" poll compares),
-``credentials`` (the credential pages and the audit log), ``receipts`` (what a repeated action form answers),
-``source`` (live Bitbucket reads, made through ``bitbucket_sync.browse``, turned into pages) and ``shared`` (query
-pieces several areas use).
+their credential cannot see), ``pagination`` (``window``: a page without a COUNT), ``staleness`` (is a workspace's
+mirror stale, since when and why), ``workspaces`` (the home page), ``repositories``, ``pull_requests`` (the inbox),
+``attention`` (whose turn, across workspaces), ``people``, ``sync_status`` (runs, budgets, live updates,
+deliveries), ``changes`` (the token the "changed since" poll compares), ``credentials`` (the credential pages and the
+audit log), ``receipts`` (what a repeated action form answers), ``source`` (live Bitbucket reads, made through
+``bitbucket_sync.browse``, turned into pages) and ``shared`` (query pieces several areas use).
 
 A page and each of its fragments answer the same, because visibility is decided here, never in a template. List
 selectors run a fixed number of queries whatever the number of rows: related rows are joined or prefetched, counts
@@ -72,6 +72,7 @@ from dashboard.selectors.source import (
     source_at,
     split_ref_and_path,
 )
+from dashboard.selectors.staleness import Freshness, freshness, freshness_of, stale_workspaces
 from dashboard.selectors.sync_status import (
     ACTIVE_RUN_STATES,
     Budget,
@@ -97,7 +98,7 @@ from dashboard.selectors.visibility import (
     visible_workspaces_by_slug,
     workspace_for_user,
 )
-from dashboard.selectors.workspaces import Freshness, freshness, workspaces_with_counts
+from dashboard.selectors.workspaces import workspaces_with_counts
 
 __all__ = [
     "ACTIVE_RUN_STATES",
@@ -136,6 +137,7 @@ __all__ = [
     "credential_rows",
     "credential_summary",
     "freshness",
+    "freshness_of",
     "live_status",
     "live_workspace_by_id",
     "member_page",
@@ -163,6 +165,7 @@ __all__ = [
     "saved_views",
     "source_at",
     "split_ref_and_path",
+    "stale_workspaces",
     "user_by_id",
     "visible_pull_requests",
     "visible_repositories",

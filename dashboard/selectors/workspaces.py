@@ -1,9 +1,6 @@
-"""A workspace's freshness and the home page's list of workspaces with their counts."""
+"""The home page's list of workspaces with their counts (their freshness is ``staleness``)."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Any
 
 from django.db.models import IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -11,29 +8,6 @@ from django.db.models.functions import Coalesce
 from bitbucket_sync.models import PullRequest, Repository, SyncRun, Workspace
 from dashboard.selectors.shared import OPEN, Me, count_of, waiting_ids
 from dashboard.selectors.visibility import visible_repository_ids, visible_workspaces
-
-
-@dataclass
-class Freshness:
-    synced_at: Any
-    last_run: SyncRun | None
-    paused_until: Any = None
-    running: bool = False
-
-    @property
-    def paused(self) -> bool:
-        return self.last_run is not None and self.last_run.status == SyncRun.Status.PAUSED
-
-
-def freshness(workspace: Workspace) -> Freshness:
-    """How fresh the workspace's mirror is and whether its sync is paused for Bitbucket's rate limit (one query)."""
-    run = SyncRun.objects.filter(workspace=workspace).order_by("-created_at").first()
-    return Freshness(
-        synced_at=workspace.synced_at,
-        last_run=run,
-        paused_until=run.paused_until if run else None,
-        running=bool(run and run.status in (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING)),
-    )
 
 
 def workspaces_with_counts(user, *, me: Me) -> list[Workspace]:

@@ -232,7 +232,10 @@ def test_members_and_person_pages(client, site):
 
 
 def test_freshness_and_paused_banner_on_list_pages(client, site):
-    f.sync_run(site["ws"], status=SyncRun.Status.PAUSED, paused_until=timezone.now() + timedelta(minutes=20))
+    until = timezone.now() + timedelta(minutes=20)
+    run = f.sync_run(site["ws"], status=SyncRun.Status.PAUSED, paused_until=until)
+    # A paused run holds its workspace's lock through the pause (engine.mark_paused): its worker is not lost.
+    f.hold_lock(site["ws"], run, until=until + timedelta(minutes=5))
     client.force_login(site["viewer"])
     for path in ("/acme/", "/acme/pull-requests/", "/acme/members/", "/acme/api/branches/", "/acme/api/watchers/"):
         text = client.get(path).content.decode()
