@@ -101,9 +101,11 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.theme.context",
             ],
-            # `safe_url` is a builtin so no template that shows a Bitbucket link can forget to load it.
+            # `safe_url` is a builtin so no template that shows a Bitbucket link can forget to load it; `icon` so
+            # any template can draw one.
             "builtins": [
                 "django_htmx.templatetags.django_htmx",
+                "dashboard.templatetags.icons",
                 "dashboard.templatetags.links",
                 "dashboard.templatetags.times",
             ],

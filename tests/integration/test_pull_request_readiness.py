@@ -237,7 +237,8 @@ def test_reviewers_show_each_review_state(team, client):
     html = _text(response.content.decode())
 
     def badge(name: str) -> str:
-        match = re.search(rf'>{name}</a> <span class="badge ?([a-z]*)">([^<]+)</span>', html)
+        icon = r'(?:<svg [^>]*aria-hidden="true"><use [^>]*></use></svg>)?'  # decorative: the words follow it
+        match = re.search(rf'>{name}</a> <span class="badge ?([a-z]*)">{icon}([^<]+)</span>', html)
         assert match, name
         return f"{match.group(1)}: {match.group(2)}"
 
