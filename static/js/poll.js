@@ -5,17 +5,18 @@
 // sends that event:
 // - while the tab is hidden, never (and htmx:beforeRequest refuses a poll then, whoever sent it); when the tab shows
 //   again, at once;
-// - with `data-poll-backoff` (the live poller, webhooks/_live_poller.html), the interval stays at its base for the
-//   first GRACE answers of "nothing changed" (204; a page just opened or just changed is the one being watched and
-//   the likeliest to change again), then doubles with each further 204 up to MAX_SECONDS. Any other answer (a change),
-//   a key press, a click or a tap puts it back to the base;
-// - after an error or a timeout it backs off the same way, so a server that is down is not asked every two seconds.
+// - with `data-poll-backoff` (the live poller, webhooks/_live_poller.html), at its base interval for the first GRACE
+//   answers of "nothing changed" (204), half a minute at 2s: a page just opened or just changed is the one being
+//   watched and the likeliest to change again (a review right after a push). Then the interval doubles with each
+//   further 204 up to MAX_SECONDS. Any other answer (a change), a key press, a click or a tap puts it back to the
+//   base. An error or a timeout counts as "nothing changed", so a server that is down is not asked every 2s for long;
+// - without it (a running sync, a merge Bitbucket runs as a task), at the base interval: those change on every poll.
 // An answer that swaps a new polling element in (a live poller with its new token, a sync region still running)
 // starts that element afresh; 286 (htmx's "stop polling") or a region rendered without `data-poll` ends it.
 (function () {
   "use strict";
 
-  var GRACE = 5;
+  var GRACE = 15; // answers of "nothing changed" at the base interval: half a minute at 2s
   var MAX_SECONDS = 60;
   var states = new Map(); // element -> {timer, due, unchanged, inFlight}
 
