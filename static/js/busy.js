@@ -39,7 +39,6 @@
     pending.set(target, state);
     target.setAttribute("aria-busy", "true");
     if (state.shown) target.classList.add("is-loading");
-    if (target.id && !background) announcer.expect(target.id);
   });
 
   document.addEventListener("htmx:afterRequest", function (event) {
@@ -60,13 +59,12 @@
     } else if (!state.shown) {
       target.classList.remove("is-loading");
     }
-    if (target.id && !isBackground(parts.elt)) announcer.swapped(target.id, event.detail);
+    if (!isBackground(parts.elt)) announcer.swapped(target.id, event.detail);
   });
 
   // The polite live region, created empty once the page is parsed so screen readers know it before it speaks.
   var announcer = {
     node: null,
-    waiting: {},
     ensure: function () {
       if (this.node && this.node.isConnected) return this.node;
       var node = document.getElementById("announcer");
@@ -82,13 +80,8 @@
       this.node = node;
       return node;
     },
-    expect: function (id) {
-      this.waiting[id] = true;
-    },
     swapped: function (id, detail) {
-      if (!this.waiting[id]) return;
-      delete this.waiting[id];
-      if (!detail || !detail.successful || !detail.xhr || detail.xhr.status === 204) return;
+      if (!id || !detail || !detail.successful || !detail.xhr || detail.xhr.status === 204) return;
       var region = document.getElementById(id);
       var text = region && region.getAttribute("data-announce");
       if (text) this.say(text);
