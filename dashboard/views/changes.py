@@ -4,6 +4,8 @@ A page includes `webhooks/_live_poller.html`: a hidden element that asks this en
 anything the user can see in its scope (a workspace's pull requests, one repository's pull requests and branches, or
 one pull request with its reviewers and readiness) changed. Unchanged: 204, htmx does nothing. Changed: the poller
 comes back with a new token and an `HX-Trigger: mirror-changed` header, and the page's regions re-fetch themselves.
+static/js/poll.js keeps the time (only while the tab is visible, less often after half a minute of 204s), so this
+view stays stateless.
 One index read per poll (three for a pull request: its row, its participants and its build statuses).
 """
 

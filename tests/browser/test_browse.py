@@ -117,7 +117,7 @@ def test_sync_now_shows_progress_until_it_ends(page, live_server, login, keep, d
     page.goto(f"{live_server.url}/-/sync/")
     section = page.locator("#sync-acme")
     section.get_by_role("button", name="Sync now").click()
-    page.wait_for_function("() => document.querySelector('#sync-acme')?.getAttribute('hx-trigger') === 'every 2s'")
+    page.wait_for_function("() => document.querySelector('#sync-acme')?.getAttribute('data-poll') === '2'")
     keep("sync-running")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and page.locator("#sync-acme[hx-trigger]").count():

@@ -429,7 +429,7 @@ def test_merge_202_shows_progress_and_polls_to_success(act_world, alice):
     )
 
     html = accepted.content.decode()
-    assert "Bitbucket is merging" in html and 'hx-trigger="every 1s"' in html
+    assert "Bitbucket is merging" in html and 'hx-trigger="poll" data-poll="1"' in html
     status_url = html.split('hx-get="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
     polls = 0
     while True:

@@ -123,6 +123,8 @@ def test_inbox_page_carries_the_poller(client, world):
     client.force_login(world["member"])
     html = client.get("/acme/pull-requests/").content.decode()
     assert 'id="live-poller"' in html and 'hx-target="#pr-table"' in html
+    # Timed by static/js/poll.js (only while the tab is visible, slower while nothing changes), not by htmx's `every`.
+    assert 'hx-trigger="poll" data-poll="2" data-poll-backoff' in html and "every 2s" not in html
 
 
 def test_live_status_healthy_while_deliveries_arrive(world):
