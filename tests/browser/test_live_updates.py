@@ -104,9 +104,20 @@ def test_live_pull_request_sections_follow_comments_and_pushes(page, live_server
     assert not [url for url in reads if "/commits" in url or "/diff" in url]  # a comment moves neither
     assert any(url.endswith(f"/pull-requests/{pr.number}/activity") for url in reads)
 
+    # The reader folded the first file and reads the last one, at the top of the window.
+    files = page.locator("#pr-diff details.diff-file")
+    first, last = files.first.get_attribute("id"), files.last.get_attribute("id")
+    page.locator(f"[id='{first}'] > summary").click()
+    top = "id => document.getElementById(id).getBoundingClientRect().top"
+    page.evaluate("id => window.scrollBy(0, document.getElementById(id).getBoundingClientRect().top - 1)", last)
+    before = page.evaluate(top, last)
+
     emu.world.commit_files("acme", "api-server", pr.source_branch, "bob", {"docs/live.md": "Live.\n"}, "Pushed live")
     page.locator("#pr-commits", has_text="Pushed live").wait_for(timeout=10_000)
     page.locator("#pr-diff details.diff-file[data-path='docs/live.md']").wait_for(timeout=10_000)
+    page.wait_for_timeout(300)  # the place is put back once the new diff has settled
+    assert page.locator(f"[id='{first}']").evaluate("file => file.open") is False  # still folded
+    assert abs(page.evaluate(top, last) - before) < 40  # the reader's place kept
     assert page.evaluate("window.__notReloaded === true")  # swapped in by htmx, not a reload
     polls = [url for url in reads if "/-/changes/" in url]
     sections = [url for url in reads if url.endswith("/activity") or url.endswith("/commits")]
