@@ -162,3 +162,22 @@ def test_live_discussion_keeps_a_half_written_reply(page, live_server, login, li
     assert page.locator("#pr-discussion .live-note").count() == 0
     assert page.evaluate("window.__notReloaded === true")
     assert page.dialogs == []
+
+
+def test_live_repository_list_follows_the_mirror(page, live_server, login, demo_mirror):
+    """A workspace's repository list shows a repository described since the page opened, its filter kept."""
+    from django.utils import timezone
+
+    from bitbucket_sync.models import Repository
+
+    login("alice")
+    page.goto(f"{live_server.url}/acme/?q=api")
+    page.locator("#repo-table").get_by_role("link", name="api-server").wait_for()
+    page.evaluate("window.__notReloaded = true")
+
+    Repository.objects.filter(workspace__slug="acme", slug="api-server").update(
+        description="Described while the list was open", synced_at=timezone.now()
+    )
+    page.locator("#repo-table", has_text="Described while the list was open").wait_for(timeout=10_000)
+    assert page.evaluate("window.__notReloaded === true")
+    assert page.url.endswith("/acme/?q=api") and page.locator("#repo-table tbody tr").count() >= 1
