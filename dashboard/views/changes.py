@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 
 from bitbucket_sync.models import BuildStatus, PullRequest
 from dashboard import selectors
+from dashboard.selectors.changes import EVERYWHERE_SHOWS, REPOSITORY_SHOWS, WORKSPACE_SHOWS
 from dashboard.views.htmx import HtmxHttpRequest
 
 EVENT = "mirror-changed"
@@ -82,12 +83,23 @@ def _changed_after_render(since: str, newest: datetime | None) -> bool:
 @never_cache
 def change_poll(request: HtmxHttpRequest) -> HttpResponse:
     """`?workspace=<slug>[&repository=<slug>[&pull_request=<id>]]&since=<token>`: 204 when nothing changed, else a
-    new poller + trigger. `?everywhere=1&since=<token>`: every workspace the user sees (the attention inbox)."""
+    new poller + trigger. `?everywhere=1&since=<token>`: every workspace the user sees (the attention inbox).
+    `&shows=` names what else the page shows (`selectors.changes`); `&person=<account_id>` with `everywhere`: a
+    person's page."""
     since = request.GET.get("since", "")
+    shows = request.GET.get("shows", "")
     if request.GET.get("everywhere") == "1":
-        # The attention inbox: every workspace the user sees.
-        token, newest = selectors.mirror_version_everywhere(request.user)
-        return _answer(request, since, token, newest, {"target": request.GET.get("target", ""), "everywhere": True})
+        # The attention inbox, the home page, a person's page: every workspace the user sees.
+        if shows and shows not in EVERYWHERE_SHOWS:
+            return HttpResponseBadRequest(f"shows must be one of {', '.join(EVERYWHERE_SHOWS)} here.")
+        person = None
+        if request.GET.get("person"):
+            person = selectors.person_for_user(request.user, account_id=request.GET["person"])
+        token, newest = selectors.mirror_version_everywhere(request.user, shows=shows, person=person)
+        context = {"target": request.GET.get("target", ""), "everywhere": True, "shows": shows, "person": person}
+        return _answer(request, since, token, newest, context)
+    if shows and shows not in WORKSPACE_SHOWS + REPOSITORY_SHOWS:
+        return HttpResponseBadRequest(f"shows must be one of {', '.join(WORKSPACE_SHOWS + REPOSITORY_SHOWS)}.")
     workspace = selectors.workspace_for_user(request.user, slug=request.GET.get("workspace", ""))
     repository = pull_request = None
     if request.GET.get("repository"):
@@ -97,16 +109,19 @@ def change_poll(request: HtmxHttpRequest) -> HttpResponse:
         if repository is None or not (number.isascii() and number.isdigit() and int(number) <= MAX_ID):
             return HttpResponseBadRequest("pull_request must be a pull request id, with its repository.")
         pull_request = selectors.pull_request_for_user(request.user, repository=repository, number=int(number))
+    if (shows in REPOSITORY_SHOWS and repository is None) or (shows and pull_request is not None):
+        return HttpResponseBadRequest("shows=repository needs its repository; a pull request's page shows no more.")
     if pull_request is not None:
         written = readiness_written(pull_request)
         token, newest = pull_request_version(pull_request, written=written), _newest(pull_request, written)
     else:
-        token, newest = selectors.mirror_version(request.user, workspace=workspace, repository=repository)
+        token, newest = selectors.mirror_version(request.user, workspace=workspace, repository=repository, shows=shows)
     context = {
         "workspace": workspace,
         "repository": repository,
         "pull_request": pull_request,
         "target": request.GET.get("target", ""),
+        "shows": shows,
     }
     return _answer(request, since, token, newest, context)
 

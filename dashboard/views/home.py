@@ -4,12 +4,14 @@ one is."""
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
 
 from dashboard import selectors
-from dashboard.views.htmx import HtmxHttpRequest
+from dashboard.views.htmx import HtmxHttpRequest, fragment
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 def home(request: HtmxHttpRequest) -> HttpResponse:
     credentials = selectors.active_credentials(request.user)
     credential = credentials[0] if credentials else None
@@ -21,4 +23,5 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         "workspaces": selectors.workspaces_with_counts(request.user, me=me),
         "attention": selectors.attention_counts(me=me, scope=selectors.attention_scope(request.user)),
     }
-    return render(request, "home.html", context)
+    # The counts alone for the live refresh (templates/webhooks/_live_poller.html).
+    return render(request, fragment(request, "home.html", "home-counts"), context)

@@ -29,7 +29,9 @@ def member_list(request: HtmxHttpRequest, workspace_slug: str) -> HttpResponse:
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 def person_detail(request: HtmxHttpRequest, account_id: str) -> HttpResponse:
     person = selectors.person_for_user(request.user, account_id=account_id)
     context = {"person": person, **selectors.person_profile(request.user, person=person)}
-    return render(request, "people/detail.html", context)
+    # The page's body alone for the live refresh (templates/webhooks/_live_poller.html).
+    return render(request, fragment(request, "people/detail.html", "person-detail"), context)

@@ -92,6 +92,7 @@ def pull_request_detail(
         "nav": "pull_requests",
         "pr_url": reverse("pull_request_detail", args=[workspace.slug, repository.slug, pull_request.number]),
         "live_since": pull_request_version(pull_request),
+        "live_versions": live_versions(pull_request),
     }
     if section == "pr-diff" and is_batch_request(request):
         # The next files of a diff already on the page: only them, nothing of the rest of the page.
@@ -123,6 +124,18 @@ def pull_request_detail(
             trigger_client_event(response, DISCUSSION_READ)
         return response
     return render(request, "pull_requests/detail.html", context)
+
+
+def live_versions(pull_request) -> dict[str, str]:
+    """What each live section of the page is read for, as the summary and the section both say it (the summary's
+    refresh re-reads a section whose version moved: static/js/live-sections.js). The discussion follows the pull
+    request's updates (a new comment moves `updated_on`, which also keys its cached read); the commits and the diff
+    follow the source commit: a review or a build elsewhere does not reload a diff someone is reading."""
+    return {
+        "discussion": f"{pull_request.updated_on.isoformat()}/{pull_request.comment_count}/{pull_request.task_count}",
+        "commits": pull_request.source_commit,
+        "diff": pull_request.source_commit,
+    }
 
 
 def _section(request: HtmxHttpRequest, pull_request, section: str) -> dict:

@@ -13,6 +13,7 @@ from dashboard.views.htmx import HtmxHttpRequest, fragment
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 def repository_detail(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug)
     me = selectors.account_for_user(request.user, workspace=workspace)
@@ -27,7 +28,8 @@ def repository_detail(request: HtmxHttpRequest, workspace_slug: str, repo_slug: 
         "freshness": selectors.freshness(workspace),
         "nav": "workspace",
     }
-    return render(request, "repositories/detail.html", context)
+    # The overview alone for the live refresh (templates/webhooks/_live_poller.html).
+    return render(request, fragment(request, "repositories/detail.html", "repo-overview"), context)
 
 
 @require_GET

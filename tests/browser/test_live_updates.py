@@ -77,3 +77,107 @@ def test_live_pull_request_page_follows_bitbucket_without_reload(page, live_serv
     assert page.evaluate("window.__notReloaded === true")  # swapped in by htmx, not a reload
     assert page.dialogs == []
     screenshot("live-pull-request-merged")
+
+
+def _comment_in_bitbucket(emu, pr: PullRequest, username: str, text: str) -> None:
+    with emu.world.lock:
+        repo = emu.world.repository("acme", "api-server")
+        emu.world.add_comment(repo, emu.world.pull_request(repo, pr.number), emu.world.user(username).uuid, text)
+
+
+def test_live_pull_request_sections_follow_comments_and_pushes(page, live_server, login, live_updates, screenshot):
+    """A comment made in Bitbucket shows in the open page's discussion, and a push in its commits, without a reload;
+    the comment re-reads neither the commits nor the diff."""
+    emu, pr = live_updates.emulator, live_updates.mergeable_open_pr()
+    login("alice")
+    page.goto(f"{live_server.url}/acme/api-server/pull-requests/{pr.number}")
+    page.locator("#pr-discussion[data-live-follows]").wait_for()
+    page.locator("#pr-commits[data-live-follows]").wait_for()
+    page.locator("#pr-diff").scroll_into_view_if_needed()
+    page.locator("#pr-diff[data-live-follows]").wait_for()
+    page.evaluate("window.__notReloaded = true")
+    reads: list[str] = []
+    page.on("request", lambda request: reads.append(request.url))
+
+    _comment_in_bitbucket(emu, pr, "bob", "Commented in Bitbucket while the page was open")
+    page.locator("#pr-discussion", has_text="Commented in Bitbucket while the page was open").wait_for(timeout=10_000)
+    assert not [url for url in reads if "/commits" in url or "/diff" in url]  # a comment moves neither
+    assert any(url.endswith(f"/pull-requests/{pr.number}/activity") for url in reads)
+
+    # The reader folded the first file and reads the last one, at the top of the window.
+    files = page.locator("#pr-diff details.diff-file")
+    first, last = files.first.get_attribute("id"), files.last.get_attribute("id")
+    page.locator(f"[id='{first}'] > summary").click()
+    top = "id => document.getElementById(id).getBoundingClientRect().top"
+    page.evaluate("id => window.scrollBy(0, document.getElementById(id).getBoundingClientRect().top - 1)", last)
+    before = page.evaluate(top, last)
+
+    emu.world.commit_files("acme", "api-server", pr.source_branch, "bob", {"docs/live.md": "Live.\n"}, "Pushed live")
+    page.locator("#pr-commits", has_text="Pushed live").wait_for(timeout=10_000)
+    page.locator("#pr-diff details.diff-file[data-path='docs/live.md']").wait_for(timeout=10_000)
+    page.wait_for_timeout(300)  # the place is put back once the new diff has settled
+    assert page.locator(f"[id='{first}']").evaluate("file => file.open") is False  # still folded
+    assert abs(page.evaluate(top, last) - before) < 40  # the reader's place kept
+    assert page.evaluate("window.__notReloaded === true")  # swapped in by htmx, not a reload
+    polls = [url for url in reads if "/-/changes/" in url]
+    sections = [url for url in reads if url.endswith("/activity") or url.endswith("/commits")]
+    assert polls and len(sections) <= 4  # one poller; the sections re-read only when theirs moved
+    assert page.dialogs == []
+    screenshot("live-pull-request-sections")
+
+
+def test_live_discussion_keeps_a_half_written_reply(page, live_server, login, live_updates, screenshot):
+    """A reply being written in the discussion is not wiped by a live refresh: the discussion waits, says so, and
+    refreshes once the reply box is cleared and left."""
+    world, emu = live_updates, live_updates.emulator
+    pr = world.mergeable_open_pr()
+    _comment_in_bitbucket(emu, pr, "bob", "A thread to reply to")
+    world.wait_for(
+        lambda: PullRequest.objects.get(pk=pr.pk).comment_count > pr.comment_count,
+        timeout=10,
+        what="the comment's delivery",
+    )
+    login("alice")
+    page.goto(f"{live_server.url}/acme/api-server/pull-requests/{pr.number}")
+    thread = page.locator("#pr-discussion .thread", has_text="A thread to reply to")
+    reply = thread.get_by_role("textbox", name="Reply")
+    reply.click()
+    reply.press_sequentially("Half-written thou")
+    page.evaluate("window.__notReloaded = true")
+
+    _comment_in_bitbucket(emu, pr, "bob", "Another comment meanwhile")
+    note = page.locator("#pr-discussion .live-note")
+    note.wait_for(timeout=10_000)
+    assert "refreshes once you send or clear" in note.inner_text()
+    assert reply.input_value() == "Half-written thou"
+    assert reply.evaluate("box => box === document.activeElement")
+    assert page.locator("#pr-discussion", has_text="Another comment meanwhile").count() == 0
+    screenshot("live-discussion-waits-for-a-reply")
+
+    reply.press_sequentially("ght")  # still typing: still waiting
+    assert reply.input_value() == "Half-written thought"
+    reply.fill("")
+    page.locator("#pr-title").click()  # the box is empty and left: the discussion catches up
+    page.locator("#pr-discussion", has_text="Another comment meanwhile").wait_for(timeout=10_000)
+    assert page.locator("#pr-discussion .live-note").count() == 0
+    assert page.evaluate("window.__notReloaded === true")
+    assert page.dialogs == []
+
+
+def test_live_repository_list_follows_the_mirror(page, live_server, login, demo_mirror):
+    """A workspace's repository list shows a repository described since the page opened, its filter kept."""
+    from django.utils import timezone
+
+    from bitbucket_sync.models import Repository
+
+    login("alice")
+    page.goto(f"{live_server.url}/acme/?q=api")
+    page.locator("#repo-table").get_by_role("link", name="api-server").wait_for()
+    page.evaluate("window.__notReloaded = true")
+
+    Repository.objects.filter(workspace__slug="acme", slug="api-server").update(
+        description="Described while the list was open", synced_at=timezone.now()
+    )
+    page.locator("#repo-table", has_text="Described while the list was open").wait_for(timeout=10_000)
+    assert page.evaluate("window.__notReloaded === true")
+    assert page.url.endswith("/acme/?q=api") and page.locator("#repo-table tbody tr").count() >= 1

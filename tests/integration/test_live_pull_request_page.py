@@ -61,7 +61,7 @@ def test_pull_request_detail_live_region_alone_for_the_poller(live_mirror, alice
     summary = _region(alice, _page_url(pr, "/diff"), "pr-summary")
     assert summary.status_code == 200 and "HX-Target" in summary["Vary"]
     html = summary.content.decode()
-    assert html.lstrip().startswith('<div id="pr-summary">') and pr.title in html
+    assert html.lstrip().startswith('<div id="pr-summary"') and pr.title in html
     assert "<html" not in html and 'id="pr-reviewers"' not in html and 'id="pr-diff"' not in html
     # The buttons come along out of band; the comment box (and what is typed in it) is left alone.
     assert '<div id="pr-action-bar" hx-swap-oob="true">' in html and ">Merge</a>" in html
@@ -133,3 +133,62 @@ def test_change_poll_pull_request_bad_input(live_mirror, alice):
     assert alice.get(reverse("change_poll"), {"workspace": "acme", "pull_request": "1"}).status_code == 400
     assert _poll(alice, pr, "v0", pull_request="9999").status_code == 404
     assert _poll(alice, pr, "v0", repository="no-such-repo").status_code == 404
+
+
+def _live(html: str, name: str) -> str:
+    """What the summary says section `name` should show (data-live-<name>)."""
+    match = re.search(rf'data-live-{name}="([^"]*)"', html)
+    assert match, f"no data-live-{name}"
+    return match.group(1)
+
+
+def _section_version(html: str, region: str) -> tuple[str, str]:
+    """The URL a loaded section re-reads itself from and the version it shows."""
+    match = re.search(
+        rf'<section id="{region}"[^>]*data-live-url="([^"]*)" data-live-follows="[a-z]+" '
+        rf'data-live-version="([^"]*)"',
+        html,
+    )
+    assert match, f"{region} does not say how it refreshes"
+    return match.group(1).replace("&amp;", "&"), match.group(2)
+
+
+def test_pull_request_sections_say_what_they_follow(live_mirror, alice):
+    """The discussion, commits and diff sections each name their own URL and what they were read for; the summary
+    the live refresh brings names what they should show now: a comment moves the discussion's version only, a push
+    to the source branch the commits' and the diff's (static/js/live-sections.js compares them)."""
+    emu, pr = live_mirror.emulator, live_mirror.mergeable_open_pr()
+    page = alice.get(_page_url(pr)).content.decode()
+    assert "js/live-sections" in page
+    assert "data-live-follows" not in page  # the sections load themselves first
+    sections = {
+        "pr-discussion": _section_version(
+            _region(alice, _page_url(pr, "/activity"), "pr-discussion").content.decode(), "pr-discussion"
+        ),
+        "pr-commits": _section_version(
+            _region(alice, _page_url(pr, "/commits"), "pr-commits").content.decode(), "pr-commits"
+        ),
+        "pr-diff": _section_version(_region(alice, _page_url(pr, "/diff?w=1"), "pr-diff").content.decode(), "pr-diff"),
+    }
+    assert sections["pr-discussion"][0] == _page_url(pr, "/activity")
+    assert sections["pr-commits"][0] == _page_url(pr, "/commits")
+    assert sections["pr-diff"][0].startswith(_page_url(pr, "/diff?w=1"))  # whitespace still ignored when re-read
+    summary = _region(alice, _page_url(pr), "pr-summary").content.decode()
+    assert _live(summary, "discussion") == sections["pr-discussion"][1]
+    assert _live(summary, "commits") == sections["pr-commits"][1] == _live(summary, "diff") == sections["pr-diff"][1]
+
+    with emu.world.lock:
+        repo = emu.world.repository("acme", "api-server")
+        emu.world.add_comment(repo, emu.world.pull_request(repo, pr.number), emu.world.user("bob").uuid, "Looks good")
+    live_mirror.sync()
+    commented = _region(alice, _page_url(pr), "pr-summary").content.decode()
+    assert _live(commented, "discussion") != sections["pr-discussion"][1]
+    assert _live(commented, "diff") == sections["pr-diff"][1]  # a comment does not reload the diff
+
+    emu.world.commit_files("acme", "api-server", pr.source_branch, "bob", {"docs/pushed.md": "Pushed.\n"}, "push")
+    live_mirror.sync()
+    pushed = _region(alice, _page_url(pr), "pr-summary").content.decode()
+    assert _live(pushed, "diff") != sections["pr-diff"][1] and _live(pushed, "commits") != sections["pr-commits"][1]
+    assert _section_version(_region(alice, _page_url(pr, "/diff"), "pr-diff").content.decode(), "pr-diff")[1] == (
+        _live(pushed, "diff")
+    )
