@@ -93,7 +93,8 @@ def test_live_pull_request_sections_follow_comments_and_pushes(page, live_server
     page.goto(f"{live_server.url}/acme/api-server/pull-requests/{pr.number}")
     page.locator("#pr-discussion[data-live-follows]").wait_for()
     page.locator("#pr-commits[data-live-follows]").wait_for()
-    page.locator("#pr-diff").scroll_into_view_if_needed()
+    # The diff loads when revealed and replaces its placeholder, so scroll by script rather than hold the element.
+    page.evaluate("document.getElementById('pr-diff').scrollIntoView()")
     page.locator("#pr-diff[data-live-follows]").wait_for()
     page.evaluate("window.__notReloaded = true")
     reads: list[str] = []
