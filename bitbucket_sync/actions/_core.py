@@ -232,9 +232,10 @@ class Action:
         self.credential = credential
         if health.is_refused(credential):
             # Bitbucket refused it already: sending would only be refused again (and count against its allowance).
-            refusal = ActionRefused(health.own_refusal_text(credential))
-            self._record(AuditEvent.Result.FAILURE, refusal.message)
-            raise refusal
+            # Said in place, like Bitbucket's own refusal would be.
+            failure = ActionFailed(health.own_refusal_text(credential), kind="credential")
+            self.failed(failure)
+            raise failure
 
     @property
     def client(self) -> BitbucketClient:
