@@ -102,7 +102,7 @@ def test_the_banner_is_one_query(client, bob, bob_refused):
 def test_the_staff_list_shows_since_and_why(client, alice, bob_refused):
     html = page(client, alice, reverse("credential_list"))
     assert '<span class="badge invalid">Invalid</span>' in html
-    assert "refused since" in html and "Token is invalid or expired" in html
+    assert "refused <time" in html and "Token is invalid or expired" in html
     # Alice's own pages carry no banner about Bob's credential.
     assert BANNER not in html
 
