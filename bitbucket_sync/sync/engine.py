@@ -22,6 +22,9 @@ A step that cannot go on now raises: ``SyncPaused`` (the credential's budget is 
 the same step again, which resumes where the run stopped: repositories already done are not listed again, and a pull
 request listing cut short goes on from the page it had reached. ``run_inline`` is that caller in one process (the
 ``bitbucket_sync`` command); ``bitbucket_sync.tasks`` are the Celery one, and queue runs (``request_sync``).
+A 401 refusing the credential itself is no such wait: the client marks the credential refused as the answer comes
+(``credentials.health``), the step fails, and every later step of the run stops in ``sync_client``
+(``SyncCredentialRefused``) before sending anything.
 
 Pull requests: correct whatever Bitbucket's listing can say
 -----------------------------------------------------------
