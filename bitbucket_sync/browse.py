@@ -50,7 +50,7 @@ from bitbucket_sync.client.records import (
     SourceEntry,
     Task,
 )
-from bitbucket_sync.credentials import clients
+from bitbucket_sync.credentials import clients, health
 from bitbucket_sync.credentials.encryption import SecretUnreadable
 from bitbucket_sync.models import Credential, PullRequest, Repository
 
@@ -86,12 +86,12 @@ def explain(exc: Exception) -> str:
     if isinstance(exc, SecretUnreadable):
         return "Your stored Bitbucket credential cannot be decrypted any more: add it again on your credentials page."
     if isinstance(exc, AuthError):
-        if exc.status == 403:
+        if not exc.refuses_credential:
             needed = f" It needs the scope {', '.join(exc.required_scopes)}." if exc.required_scopes else ""
-            return f"Bitbucket says your credential may not read this (403).{needed}"
+            return f"Bitbucket says your credential may not read this ({exc.status}).{needed}"
         return (
-            "Bitbucket refused your credential (401): it may have expired or been revoked. "
-            "Check it on your credentials page."
+            "Bitbucket refused your credential (401): it may have expired or been revoked, and bbdash has marked it "
+            "invalid. Replace it on your credentials page."
         )
     if isinstance(exc, NotFound):
         return "Bitbucket found nothing here (404): it may have been renamed, deleted, or hidden from your credential."
@@ -139,6 +139,8 @@ def live_reader(credential: Credential | None) -> Iterator[LiveReader]:
     """`credential`'s client for live reads, closed after use; LiveReadError with the reason when it cannot read."""
     if credential is None:
         raise LiveReadError("You have no active Bitbucket credential: add one to browse files and diffs.")
+    if health.is_refused(credential):
+        raise LiveReadError(health.own_refusal_text(credential))
     try:
         client = clients.client_for(credential, purpose="browse")
     except SecretUnreadable as exc:

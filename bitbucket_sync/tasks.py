@@ -18,12 +18,14 @@ from typing import Any
 
 from celery import Task, shared_task
 from celery.exceptions import Retry, SoftTimeLimitExceeded
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from bitbucket_sync import retention, webhooks
 from bitbucket_sync.client import BitbucketClient, BitbucketError
-from bitbucket_sync.credentials import clients
+from bitbucket_sync.credentials import clients, health
 from bitbucket_sync.models import Credential, Repository, SyncRun, Workspace, WorkspaceAccess
 from bitbucket_sync.sync import access, engine, locks, merge_preview, pacing, policy
 from bitbucket_sync.sync.engine import NoSyncCredential
@@ -91,13 +93,19 @@ def request_sync(
 
 def request_manual_sync(*, workspace: Workspace, user, override: bool = False) -> SyncRun:
     """ "Sync now": the active run if there is one, else a new manual run when the pacing allows it (or staff
-    override); raises ``pacing.ManualSyncRefused`` otherwise."""
+    override); raises ``pacing.ManualSyncRefused`` otherwise, and ``pacing.SyncCredentialRefused`` (one of those)
+    when Bitbucket refused the workspace's sync credential."""
     with transaction.atomic():
         # Two clicks at once must not both pass the check: the workspace row serialises them.
         Workspace.objects.select_for_update().filter(pk=workspace.pk).values_list("pk", flat=True).first()
         active = SyncRun.objects.filter(workspace=workspace, status__in=engine.ACTIVE).order_by("created_at").first()
         if active is not None:
             return active
+        sync_credential = workspace.sync_credential_id
+        credential = Credential.objects.filter(pk=sync_credential).first() if sync_credential else None
+        if health.is_refused(credential):
+            assert credential is not None  # is_refused says so
+            raise pacing.SyncCredentialRefused(health.refusal_text(credential, viewer=user))
         decision = pacing.manual_sync(user=user, last_manual_at=pacing.last_manual_at(workspace))
         if not decision.allowed and not (override and decision.may_override):
             raise pacing.ManualSyncRefused(decision)
@@ -216,6 +224,8 @@ def check_conflicts_task(workspace_id: int) -> dict[str, int]:
     workspace = Workspace.objects.select_related("sync_credential").filter(pk=workspace_id).first()
     if workspace is None or workspace.sync_credential is None or not workspace.sync_credential.is_active:
         return {}
+    if health.is_refused(workspace.sync_credential):
+        return {}
     credential = workspace.sync_credential
     with clients.client_for(credential, purpose="sync") as client:
         try:
@@ -247,19 +257,49 @@ def sync_user_access_task(self, user_id: int) -> None:
 
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=90)  # a few queries and enqueues
 def sync_all_workspaces(kind: str = SyncRun.Kind.INCREMENTAL) -> int:
-    """Beat: queue a sync of every workspace that has a sync credential; returns how many were queued or running."""
+    """Beat: queue a sync of every workspace that has a sync credential; returns how many were queued or running.
+
+    A workspace whose sync credential Bitbucket refused is not synced (each request would be refused again): a
+    skipped run says why on the sync page, written once until something changes (``skip_refused``)."""
     count = 0
-    for workspace in Workspace.objects.live().filter(sync_credential__isnull=False):
+    for workspace in Workspace.objects.live().filter(sync_credential__isnull=False).select_related("sync_credential"):
+        if health.is_refused(workspace.sync_credential):
+            skip_refused(workspace=workspace, kind=kind)
+            continue
         if kind == SyncRun.Kind.INCREMENTAL and not webhooks.poll_due(workspace=workspace):
             continue  # webhooks keep it fresh; polled at BBDASH_WEBHOOK_POLL_MINUTES as the safety net
         request_sync(workspace=workspace, kind=kind, trigger=SyncRun.Trigger.SCHEDULE)
         count += 1
     # Users with a credential but no access rows yet (a new credential, or a first workspace) are refreshed too;
-    # the others are refreshed when a sync of one of their workspaces ends.
+    # the others are refreshed when a sync of one of their workspaces ends. A refused credential is not asked.
     with_rows = WorkspaceAccess.objects.values_list("user_id", flat=True)
-    for owner_id in Credential.objects.active().exclude(owner_id__in=with_rows).values_list("owner_id", flat=True):
+    waiting = Credential.objects.active().exclude(owner_id__in=with_rows).exclude(status__in=health.REFUSED)
+    for owner_id in waiting.values_list("owner_id", flat=True).distinct():
         sync_user_access_task.delay(owner_id)
     return count
+
+
+def skip_refused(*, workspace: Workspace, kind: str) -> SyncRun | None:
+    """Record a scheduled sync not run because Bitbucket refused the workspace's sync credential: a skipped run with
+    the reason, unless the latest run already says exactly that (one row, not one every few minutes)."""
+    assert workspace.sync_credential is not None  # the caller found it refused
+    message = health.refusal_text(workspace.sync_credential)
+    latest = SyncRun.objects.filter(workspace=workspace).order_by("-created_at", "-pk").first()
+    if latest is not None and latest.status == SyncRun.Status.SKIPPED and latest.message == message:
+        return None
+    if latest is not None and latest.status in engine.ACTIVE:
+        return None  # the running one stops at its next step and says why itself
+    log.info("sync of %s skipped: its sync credential %s was refused", workspace.slug, workspace.sync_credential_id)
+    now = timezone.now()
+    return SyncRun.objects.create(
+        workspace=workspace,
+        kind=kind,
+        trigger=SyncRun.Trigger.SCHEDULE,
+        credential=workspace.sync_credential,
+        status=SyncRun.Status.SKIPPED,
+        finished_at=now,
+        message=message,
+    )
 
 
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=90)  # a few queries and enqueues
@@ -280,3 +320,32 @@ def prune_history() -> dict[str, int]:
     deleted = retention.prune_history()
     log.info("pruned history: %s", deleted)
     return deleted
+
+
+# -- credential health -----------------------------------------------------------------------------------------------
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)  # one query and one enqueue per credential
+def recheck_credentials() -> int:
+    """Beat, daily (``BBDASH_CREDENTIAL_CHECK_HOUR``): ask Bitbucket about every active credential not checked in the
+    last day, one task each, spaced ``BBDASH_CREDENTIAL_CHECK_SPACING_SECONDS`` apart so a server with many users
+    is not asked all at once. Each costs one request (who it acts as), and the full check (4 to 6) only when its
+    state changed. Returns how many were queued."""
+    spacing = max(0, int(getattr(settings, "BBDASH_CREDENTIAL_CHECK_SPACING_SECONDS", 5)))
+    ids = list(health.due_for_recheck().values_list("pk", flat=True))
+    for index, credential_id in enumerate(ids):
+        recheck_credential_task.apply_async(args=(credential_id,), countdown=index * spacing)
+    return len(ids)
+
+
+# One request, or a full check (a handful) when the credential's state changed.
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
+def recheck_credential_task(credential_id: int) -> str:
+    """Re-check one credential (``health.recheck``): refused ones are marked, ones accepted again restored."""
+    credential = Credential.objects.select_related("owner").filter(pk=credential_id, is_active=True).first()
+    if credential is None:
+        return "gone"
+    outcome = health.recheck(credential)
+    if outcome.outcome not in ("valid", "unchanged"):
+        log.info("daily check of credential %s: %s %s", credential_id, outcome.outcome, outcome.message)
+    return outcome.outcome

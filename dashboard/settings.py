@@ -100,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.theme.context",
+                "dashboard.credential_health.context",
             ],
             # `safe_url` is a builtin so no template that shows a Bitbucket link can forget to load it; `icon` so
             # any template can draw one.
@@ -349,6 +350,15 @@ BBDASH_SYNC_RETRY_BACKOFF_SECONDS = env_int("BBDASH_SYNC_RETRY_BACKOFF_SECONDS",
 BBDASH_SYNC_LOCK_SECONDS = env_int("BBDASH_SYNC_LOCK_SECONDS", 300, minimum=2)
 # Days the request ledger keeps every Bitbucket request (the budget needs one hour; the rest is history).
 BBDASH_LEDGER_DAYS = env_int("BBDASH_LEDGER_DAYS", 30, minimum=1)
+# Hour (UTC) of the daily re-check of every credential (bitbucket_sync.tasks.recheck_credentials): one request each
+# (who it acts as), the full check only for one whose state changed; a 401 met any other time marks it at once.
+BBDASH_CREDENTIAL_CHECK_HOUR = env_int("BBDASH_CREDENTIAL_CHECK_HOUR", 2, minimum=0)
+if BBDASH_CREDENTIAL_CHECK_HOUR > 23:
+    raise ImproperlyConfiguredEnv(
+        "BBDASH_CREDENTIAL_CHECK_HOUR", f"must be an hour from 0 to 23; got {BBDASH_CREDENTIAL_CHECK_HOUR}"
+    )
+# Seconds between two credentials' re-checks, so a server with many users is not asked all at once.
+BBDASH_CREDENTIAL_CHECK_SPACING_SECONDS = env_int("BBDASH_CREDENTIAL_CHECK_SPACING_SECONDS", 5, minimum=0)
 CELERY_BEAT_SCHEDULE = {
     "sync-all-workspaces": {
         "task": "bitbucket_sync.tasks.sync_all_workspaces",
@@ -366,6 +376,11 @@ CELERY_BEAT_SCHEDULE = {
     "check-webhooks": {"task": "bitbucket_sync.webhooks.tasks.check_webhook_subscriptions", "schedule": 15 * 60.0},
     # The ledger, finished sync runs, action receipts and webhook deliveries would otherwise grow forever.
     "prune-history": {"task": "bitbucket_sync.tasks.prune_history", "schedule": 3600.0},
+    # Credential health: every credential asked once a day whether Bitbucket still accepts it (and restored if so).
+    "recheck-credentials-daily": {
+        "task": "bitbucket_sync.tasks.recheck_credentials",
+        "schedule": crontab(minute=30, hour=BBDASH_CREDENTIAL_CHECK_HOUR),
+    },
 }
 
 LOGGING = {

@@ -26,7 +26,7 @@ from bitbucket_sync.client import (
     RequestRecord,
     Unavailable,
 )
-from bitbucket_sync.credentials import clients
+from bitbucket_sync.credentials import clients, health
 from bitbucket_sync.models import AuditEvent, Credential, Repository, RepositoryAccess
 
 # A diff longer than this is cut in the page (the full one is on Bitbucket); the rest is not even downloaded.
@@ -114,10 +114,12 @@ def plain_error(error: BitbucketError, *, doing: str) -> ActionFailed:
             error=error,
         )
     if isinstance(error, AuthError):
-        if error.status == 401:
+        if error.refuses_credential:
+            # ``credentials.health`` marked it refused as the answer came: the banner on every page says so too.
             text = (
-                f"Bitbucket did not accept your credential, so it did not {doing}. It may have expired or been "
-                "revoked: replace it on your credential page."
+                f"Bitbucket refused your credential (401: {error.message}), so it did not {doing}. It may have "
+                "expired or been revoked; bbdash has marked it invalid and uses it for nothing until it is replaced "
+                "on your credential page (or by an admin)."
             )
         elif error.required_scopes:
             text = f"Your credential lacks the scope {', '.join(error.required_scopes)}, so Bitbucket did not {doing}."
@@ -228,6 +230,12 @@ class Action:
             self._record(AuditEvent.Result.FAILURE, refusal.message, credential_kind="")
             raise refusal
         self.credential = credential
+        if health.is_refused(credential):
+            # Bitbucket refused it already: sending would only be refused again (and count against its allowance).
+            # Said in place, like Bitbucket's own refusal would be.
+            failure = ActionFailed(health.own_refusal_text(credential), kind="credential")
+            self.failed(failure)
+            raise failure
 
     @property
     def client(self) -> BitbucketClient:
@@ -302,6 +310,8 @@ def client_for_reading(*, user, repository: Repository) -> tuple[BitbucketClient
         raise ActionRefused(
             "You have no Bitbucket credential for this repository's site yet: add one on your credential page."
         )
+    if health.is_refused(credential):
+        raise ActionRefused(health.own_refusal_text(credential))
     return clients.client_for(credential, purpose="action"), credential
 
 

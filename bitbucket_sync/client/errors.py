@@ -77,6 +77,21 @@ class AuthError(BitbucketError):
         self.required_scopes = tuple(required_scopes)
         self.granted_scopes = tuple(granted_scopes)
 
+    @property
+    def refuses_credential(self) -> bool:
+        """True when Bitbucket refused the credential itself (wrong, expired, revoked or deleted), not what it asked.
+
+        Only a 401 can say so; a 403 is a missing permission or scope. Bitbucket Cloud answers 401 to a credential it
+        does not accept and to nothing else once one is sent. Data Center answers 401 to a missing permission as
+        well, naming ``AuthorisationException``; a refused credential names an ``...AuthenticationException``
+        (``IncorrectPassword...``, ``NoAccess...`` for a user without a licence, ``AuthenticationRequired...``)."""
+        if self.status != 401:
+            return False
+        exception = self.detail if isinstance(self.detail, str) else ""
+        if exception.endswith("Exception"):  # Data Center's exception name
+            return "Authentication" in exception
+        return True
+
 
 class NotRepositoryAdmin(AuthError):
     """403 from an endpoint only repository admins may call (branch restrictions): not an error of the credential,

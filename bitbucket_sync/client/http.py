@@ -144,6 +144,9 @@ class Transport:
         self.timeout = timeout
         self.session = session or requests.Session()
         self.on_request = on_request
+        # Called with each error an answer's status raised (before it is raised): who built the client learns of a
+        # refused credential wherever the request was made (``credentials.health``). Its own failure is logged.
+        self.on_error: Callable[[BitbucketError], object] | None = None
         self.request_count = 0
 
     # -- URLs -------------------------------------------------------------------------------------------------
@@ -233,9 +236,20 @@ class Transport:
                 raise failure
             self._account_response(method, response, started, at)
             if response.status_code >= 400:
-                raise self.error_for(response, endpoint)
+                error = self.error_for(response, endpoint)
+                self._notify_error(error)
+                raise error
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _notify_error(self, error: BitbucketError) -> None:
+        if self.on_error is None:
+            return
+        try:
+            self.on_error(error)
+        except Exception:
+            # Like the request hook: what the caller does about an error must not replace the error itself.
+            log.exception("bitbucket error hook failed for %s", error.endpoint)
 
     def family_of(self, path: str) -> tuple[str, str]:
         """``(family, resource)`` a request to ``path`` is charged to (another backend's transport overrides it)."""
@@ -464,6 +478,15 @@ class TransportClient:
     @property
     def request_count(self) -> int:
         return self._http.request_count
+
+    @property
+    def on_error(self) -> Callable[[BitbucketError], object] | None:
+        """Called with every error an answer's status raises, just before it is raised."""
+        return self._http.on_error
+
+    @on_error.setter
+    def on_error(self, hook: Callable[[BitbucketError], object] | None) -> None:
+        self._http.on_error = hook
 
     def close(self) -> None:
         self._http.session.close()

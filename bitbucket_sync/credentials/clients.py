@@ -14,6 +14,7 @@ never name a backend, so a second one (Bitbucket Data Center) plugs in by regist
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, cast
@@ -31,6 +32,7 @@ from bitbucket_sync.client import (
     DataCenterClient,
     RequestRecord,
 )
+from bitbucket_sync.credentials import health
 from bitbucket_sync.models import Credential
 
 Purpose = Literal["sync", "browse", "action", "check", "webhook"]
@@ -111,7 +113,7 @@ def client_for(
             charge(request)
             then(request)
 
-    return client_for_secret(
+    client = client_for_secret(
         kind=credential.kind,
         login=credential.login,
         secret=credential.get_secret(),
@@ -119,6 +121,10 @@ def client_for(
         on_request=record,
         session=session,
     )
+    if purpose != "check":
+        # A 401 refusing the credential marks it refused at once, whatever asked (a check records its own answer).
+        client.on_error = functools.partial(health.note_error, credential, purpose=purpose)
+    return client
 
 
 @sensitive_variables()

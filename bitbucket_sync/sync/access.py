@@ -34,7 +34,7 @@ from bitbucket_sync.client import (
     Unsupported,
     records,
 )
-from bitbucket_sync.credentials import clients
+from bitbucket_sync.credentials import clients, health
 from bitbucket_sync.models import Credential, Repository, RepositoryAccess, Workspace, WorkspaceAccess
 from bitbucket_sync.models.credentials import pick_for_site
 from bitbucket_sync.sync import engine, upserts
@@ -140,7 +140,8 @@ def sync_user_access(*, user, client: BitbucketClient | None = None) -> dict[str
     """Rebuild the user's workspace and repository access rows from what their own credentials may see, each
     credential for its own site's workspaces (``client``, when given, speaks for the credential of its site).
 
-    Without an active credential the user sees nothing. A listing that fails leaves its site's rows as they were and
+    Without an active credential the user sees nothing. A credential Bitbucket refused is not asked (its site's rows
+    stay as they were: ``credentials.health``). A listing that fails leaves its site's rows as they were and
     raises once the other sites are done. Returns how many rows of each kind the user now has from these listings.
     """
     credentials = active_credentials(user)
@@ -150,6 +151,9 @@ def sync_user_access(*, user, client: BitbucketClient | None = None) -> dict[str
     totals = {"workspaces": 0, "repositories": 0}
     failure: BitbucketError | None = None
     for credential in credentials:
+        if health.is_refused(credential):
+            # Bitbucket refused it: its site's rows stay as they were until it is replaced or found valid again.
+            continue
         own = client if client is not None and sites.same_site(client.base_url, credential.api_url) else None
         try:
             own = own or clients.client_for(credential, purpose="sync")

@@ -22,6 +22,9 @@ A step that cannot go on now raises: ``SyncPaused`` (the credential's budget is 
 the same step again, which resumes where the run stopped: repositories already done are not listed again, and a pull
 request listing cut short goes on from the page it had reached. ``run_inline`` is that caller in one process (the
 ``bitbucket_sync`` command); ``bitbucket_sync.tasks`` are the Celery one, and queue runs (``request_sync``).
+A 401 refusing the credential itself is no such wait: the client marks the credential refused as the answer comes
+(``credentials.health``), the step fails, and every later step of the run stops in ``sync_client``
+(``SyncCredentialRefused``) before sending anything.
 
 Pull requests: correct whatever Bitbucket's listing can say
 -----------------------------------------------------------
@@ -79,7 +82,7 @@ from bitbucket_sync.client import (
     Unavailable,
     Unsupported,
 )
-from bitbucket_sync.credentials import clients
+from bitbucket_sync.credentials import clients, health
 from bitbucket_sync.models import (
     Credential,
     PullRequest,
@@ -103,6 +106,11 @@ class NoSyncCredential(Exception):
     """The workspace has no sync credential (an admin picks one; `bitbucket_sync --as USER` sets a first one)."""
 
 
+class SyncCredentialRefused(NoSyncCredential):
+    """Bitbucket refused the run's credential (a 401 met by a sync, a page or an action, or the daily check): nothing
+    is sent with it until it is replaced or found valid again (``credentials.health``)."""
+
+
 def _setting(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
 
@@ -121,7 +129,18 @@ def sync_client(run: SyncRun) -> BitbucketClient:
     credential = run.credential or _workspace(run).sync_credential
     if credential is None:
         raise NoSyncCredential(f"Workspace {_workspace(run).slug} has no sync credential; an admin must pick one.")
+    # Read again: a 401 met by another task of this run (or by a page) marked it refused since the run was loaded.
+    credential.refresh_from_db(fields=["status", "last_error", "last_checked_at", "is_active"])
+    if health.is_refused(credential):
+        raise SyncCredentialRefused(health.refusal_text(credential))
     return clients.client_for(credential, purpose="sync")
+
+
+def refused_credential(run: SyncRun) -> str | None:
+    """Why the run must stop now (its credential was refused while it ran), or None. One query."""
+    credential_id = run.credential_id or _workspace(run).sync_credential_id
+    credential = Credential.objects.filter(pk=credential_id).first() if credential_id else None
+    return health.refusal_text(credential) if credential is not None and health.is_refused(credential) else None
 
 
 # How well a credential can sync a workspace, best first (the automatic pick prefers the lower).
@@ -698,6 +717,8 @@ def record_repository_failure(*, run_id: int, repository: Repository, exc: Excep
 def fail_listing(*, run: SyncRun, error: Exception) -> SyncRun | None:
     """End the run because its workspace listing failed: nothing was pruned and no repository is synced."""
     slug = _workspace(run).slug
+    if isinstance(error, AuthError) and error.refuses_credential and (refused := refused_credential(run)):
+        return finish_run(run_id=run.pk, failure=f"Listing {slug} stopped: {refused}")
     if isinstance(error, policy.GaveUp):
         failure = f"{error} while listing {slug}."
     elif isinstance(error, Unavailable):
@@ -821,6 +842,9 @@ def run_inline(
             attempt(functools.partial(sync_repository, run=run, repository=repository, client=client))
         except BitbucketError as exc:
             record_repository_failure(run_id=run.pk, repository=repository, exc=exc)
+            if isinstance(exc, AuthError) and (refused := refused_credential(run)):
+                # Every request after this one would be refused too: the run ends here.
+                return finish_run(run_id=run.pk, failure=refused) or SyncRun.objects.get(pk=run.pk)
             continue
         finish_repository(run_id=run.pk, repository_id=repository.pk)
     return finish_run(run_id=run.pk) or SyncRun.objects.get(pk=run.pk)

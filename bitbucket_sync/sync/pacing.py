@@ -63,3 +63,11 @@ class ManualSyncRefused(Exception):
     def __init__(self, decision: ManualSync) -> None:
         super().__init__(decision.refusal)
         self.decision = decision
+
+
+class SyncCredentialRefused(ManualSyncRefused):
+    """ "Sync now" cannot run: Bitbucket refused the workspace's sync credential (``credentials.health``)."""
+
+    def __init__(self, message: str) -> None:
+        Exception.__init__(self, message)
+        self.decision = ManualSync(allowed=False)

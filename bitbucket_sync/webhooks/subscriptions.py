@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from bitbucket_sync import audit, sites
 from bitbucket_sync.client import BitbucketError, NotFound, RateLimited, Unavailable
-from bitbucket_sync.credentials import clients
+from bitbucket_sync.credentials import clients, health
 from bitbucket_sync.models import AuditEvent, Credential, WebhookSubscription, Workspace
 from bitbucket_sync.webhooks.health import note_gap
 
@@ -226,6 +226,15 @@ def check_subscription(*, subscription_id: int) -> WebhookSubscription | None:
         subscription.status = WebhookSubscription.Status.ERROR
         subscription.last_error = (
             "The user who turned on live updates has no active Bitbucket credential; turn them off and on again."
+        )
+        subscription.save(update_fields=["status", "last_error", "updated_at"])
+        return subscription
+    if health.is_refused(credential):
+        # Asked every few minutes by beat: a credential Bitbucket refused is not sent again until it works.
+        subscription.status = WebhookSubscription.Status.ERROR
+        subscription.last_error = (
+            "Bitbucket refused the Bitbucket credential of the user who turned on live updates; not checked until it "
+            "is replaced."
         )
         subscription.save(update_fields=["status", "last_error", "updated_at"])
         return subscription

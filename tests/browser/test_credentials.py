@@ -56,3 +56,41 @@ def test_admin_adds_credential_for_bob_who_then_sees_his_workspaces(
     assert "alice-labs" not in workspaces.inner_text()  # only alice belongs to it
     assert page.dialogs == []
     screenshot("bob-home")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_credential_is_a_banner_for_its_owner_and_a_column_for_staff(page, live_server, login, screenshot):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests import factories
+
+    User = get_user_model()
+    User.objects.create_user("alice", password="demo", is_staff=True)
+    bob = User.objects.create_user("bob", password="demo")
+    factories.credential(
+        bob,
+        status=Credential.Status.INVALID,
+        last_checked_at=timezone.now() - timedelta(hours=2),
+        last_error="Bitbucket refused it (401) while syncing: Token is invalid, expired, or not supported.",
+    )
+
+    login("bob")
+    banner = page.get_by_role("region", name="Your Bitbucket credential was refused")
+    assert "for Bitbucket Cloud was refused 2 hours ago" in banner.inner_text().replace("\xa0", " ")
+    banner.get_by_role("link").first.click()
+    page.wait_for_url("**/-/me/")
+    assert "refused by Bitbucket" in page.locator("#credential-status").inner_text()
+    screenshot("credential-refused-banner-owner")
+    page.emulate_media(color_scheme="dark")
+    screenshot("credential-refused-banner-owner-dark")
+
+    page.context.clear_cookies()
+    login("alice")
+    assert page.locator(".credential-refused").count() == 0  # bob's refusal is not on alice's pages
+    page.goto(f"{live_server.url}/-/credentials/")
+    row = page.locator("#credential-table").get_by_role("row").filter(has_text="bob")
+    assert "Invalid" in row.inner_text() and "refused 2" in row.inner_text()
+    screenshot("credential-refused-staff-list")

@@ -146,6 +146,13 @@ def test_refused_credential_is_explained(client, alice):
     text = response.content.decode()
     assert "Bitbucket refused your credential (401)" in text
     assert "wrong-token" not in text
+    # Marked at once, by the page's read: the next page says so without asking Bitbucket, under the banner.
+    credential.refresh_from_db()
+    assert credential.status == "invalid" and "while reading a page" in credential.last_error
+    alice.emulator.controls.reset_counts()
+    again = client.get("/acme/api-server/src/main/").content.decode()
+    assert "Bitbucket refused your credential for this site" in again and "credential-refused" in again
+    assert alice.emulator.controls.counts()["total"] == 0
 
 
 def test_access_lost_on_bitbucket_is_explained_not_shown(client, demo_mirror):

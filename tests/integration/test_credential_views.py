@@ -207,6 +207,9 @@ def test_secret_never_in_responses_logs_or_errors(emulator, client, alice, bob, 
     user = next(u for u in emulator.world.users.values() if u.username == "bob")
     user.api_token = "changed-at-bitbucket-1234"  # now every use of the stored secret fails
     bodies.append(client.post(reverse("credential_check", args=[credential.pk]), follow=True))
+    # The check marked it invalid, and nothing is sent with a refused credential: made valid again, the sync sends
+    # the stored secret, is refused, and marks it (an audit event with Bitbucket's words) as it fails.
+    Credential.objects.filter(pk=credential.pk).update(status=Credential.Status.VALID)
     with pytest.raises(Exception) as failed_sync:
         sync_user_access(user=bob)
     client.force_login(bob)
@@ -217,6 +220,7 @@ def test_secret_never_in_responses_logs_or_errors(emulator, client, alice, bob, 
     texts += [repr(record.__dict__) for record in caplog.records]
     texts += [str(failed_sync.value), repr(failed_sync.value)]
     texts += [f"{event.message} {event.details}" for event in AuditEvent.objects.all()]
+    assert AuditEvent.objects.filter(action="credential.refused").exists()
     assert len(caplog.records) > 0
     for candidate in (secret, wrong):
         assert not [text for text in texts if candidate in text]

@@ -54,6 +54,7 @@ def test_401_raises_auth_error_with_message_and_request_id(client):
     assert err.request_id == "req-401"
     assert err.endpoint == "GET /repositories/acme/web"
     assert "req-401" in str(err) and "401" in str(err)
+    assert err.refuses_credential  # Cloud's 401: the credential itself (credentials.health marks it invalid)
 
 
 @responses.activate
@@ -65,6 +66,7 @@ def test_401_with_an_app_password_says_they_were_removed():
         client.get_repository("acme", "web")
     assert isinstance(info.value, AuthError)
     assert "API token" in info.value.message
+    assert info.value.refuses_credential
 
 
 @responses.activate
@@ -84,6 +86,7 @@ def test_403_carries_required_and_granted_scopes(client):
     assert info.value.status == 403
     assert info.value.required_scopes == ("read:pullrequest:bitbucket",)
     assert info.value.granted_scopes == ("read:user:bitbucket",)
+    assert not info.value.refuses_credential  # a missing scope: the credential is fine
 
 
 @responses.activate
@@ -93,6 +96,7 @@ def test_403_without_scope_detail_has_empty_scopes(client):
     with pytest.raises(AuthError) as info:
         client.get_repository("acme", "web")
     assert info.value.required_scopes == () and info.value.detail == "Repository is read-only"
+    assert not info.value.refuses_credential
 
 
 @responses.activate
@@ -322,3 +326,23 @@ def test_pull_request_conflicts_reads_every_conflict_status(client):
     ]
     responses.get(target, json={"values": entries, "pagelen": 500})
     assert client.pull_request_conflicts("acme", "web", 7) == ("a.py", "b.py", "c.py")
+
+
+@responses.activate
+def test_the_error_hook_hears_each_error_before_it_is_raised_and_cannot_replace_it(client):
+    responses.get(REPO, status=401, json=_error("Invalid credentials"))
+    responses.get(f"{REPO}/pullrequests", status=403, json=_error("Forbidden"))
+    heard: list[BitbucketError] = []
+    client.on_error = heard.append
+
+    with pytest.raises(AuthError) as first:
+        client.get_repository("acme", "web")
+    assert heard == [first.value]
+
+    def broken(error: BitbucketError) -> None:
+        raise RuntimeError("the hook's own bug")
+
+    client.on_error = broken
+    with pytest.raises(AuthError) as second:
+        list(client.iter_pull_requests("acme", "web"))
+    assert second.value.status == 403

@@ -48,6 +48,7 @@ def test_401_for_a_missing_permission_is_an_auth_error_naming_the_exception(clie
     assert err.request_id == "@1X2Y3Zx600x1x0"
     assert err.endpoint == "GET /rest/api/1.0/projects/PRJ/repos/web"
     assert "AuthorisationException" in str(err) and "401" in str(err)
+    assert not err.refuses_credential  # a missing permission: the credential itself was accepted
 
 
 @responses.activate
@@ -66,6 +67,7 @@ def test_a_wrong_password_is_an_auth_error_with_the_secret_scrubbed(client):
 
     assert "dc-secret-0001" not in str(info.value)
     assert info.value.detail == "IncorrectPasswordAuthenticationException"
+    assert info.value.refuses_credential
 
 
 @responses.activate
@@ -76,6 +78,7 @@ def test_the_xsrf_refusal_comes_as_html_and_is_an_auth_error_in_plain_words(clie
         client.get_repository("PRJ", "web")
 
     assert info.value.status == 403 and info.value.message == "XSRF check failed"
+    assert not info.value.refuses_credential
 
 
 @responses.activate
@@ -204,3 +207,20 @@ def test_only_data_center_credentials_are_accepted():
     with pytest.raises(TypeError):
         DataCenterClient(ApiToken("ada@example.test", "t"), base_url=dc.SERVER)
     assert DataCenterClient(AccessToken("x"), base_url=dc.SERVER).base_url == dc.SERVER
+
+
+@responses.activate
+def test_an_unlicensed_user_refuses_the_credential(client):
+    responses.get(
+        REPO,
+        status=401,
+        json=dc.errors(
+            "You are not currently licensed to use Bitbucket.",
+            "com.atlassian.bitbucket.auth.NoAccessAuthenticationException",
+        ),
+    )
+
+    with pytest.raises(AuthError) as info:
+        client.get_repository("PRJ", "web")
+
+    assert info.value.refuses_credential
