@@ -36,7 +36,7 @@ OVERFLOW = """() => {
   }
   return {scrollWidth: document.documentElement.scrollWidth, innerWidth: width, culprits: culprits.slice(0, 5)};
 }"""
-BOX = "(el) => { const r = el.getBoundingClientRect(); return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; }"
+BOX = "(el) => { const {left, right, top, bottom} = el.getBoundingClientRect(); return {left, right, top, bottom}; }"
 SCROLLS_INSIDE = "(el) => el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX === 'auto'"
 BODY_BG = "() => getComputedStyle(document.body).backgroundColor"
 CARD_BG = "() => getComputedStyle(document.querySelector('.card, table.data, table.code')).backgroundColor"
@@ -109,7 +109,7 @@ def test_wide_content_scrolls_in_its_own_box_and_the_header_wraps(page, live_ser
     nav = page.get_by_role("navigation", name="Main")
     links = nav.locator("a, button")
     boxes = [links.nth(i).evaluate(BOX) for i in range(links.count())]
-    assert all(0 <= box["left"] and box["right"] <= PHONE["width"] for box in boxes), boxes
+    assert all(box["left"] >= 0 and box["right"] <= PHONE["width"] for box in boxes), boxes
     assert len({round(box["top"]) for box in boxes}) > 1, "the navigation should wrap onto more than one line"
     assert nav.get_by_role("button", name="Sign out").is_visible()
 
