@@ -1,18 +1,15 @@
 """The browse pages in Chromium: sign in, the inbox and its "waiting on me" tab, a pull request and its diff, a file,
 "Sync now" with live progress; and content from Bitbucket that tries to run script, which must stay inert.
 
-Screenshots are written to the test's tmp dir and copied to var/screenshots/ for people to look at.
+Screenshots are kept under $BBDASH_VAR_DIR/screenshots/ for people to look at (the `keep_screenshot` fixture).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 import time
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from bitbucket_sync.client import ApiToken, BitbucketClient
 from bitbucket_sync.models import SyncRun
@@ -30,20 +27,6 @@ REVEAL_DIFF = """() => {
 }"""
 
 
-@pytest.fixture
-def keep(screenshot):
-    """Take a screenshot and keep a copy under var/screenshots/."""
-
-    def take(name: str) -> Path:
-        path = screenshot(name)
-        target = Path(settings.VAR_DIR) / "screenshots"
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, target / path.name)
-        return path
-
-    return take
-
-
 def _sign_in_as(mirror, username: str, login) -> None:
     user = mirror.users[username]
     user.set_password("demo")
@@ -51,7 +34,7 @@ def _sign_in_as(mirror, username: str, login) -> None:
     login(username)
 
 
-def test_browse_inbox_pull_request_diff_and_file(page, live_server, login, keep, demo_mirror):
+def test_browse_inbox_pull_request_diff_and_file(page, live_server, login, keep_screenshot, demo_mirror):
     mirror = demo_mirror
     _sign_in_as(mirror, "alice", login)
     page.get_by_role("link", name="Acme").click()
@@ -73,7 +56,7 @@ def test_browse_inbox_pull_request_diff_and_file(page, live_server, login, keep,
     page.wait_for_function(HX_SETTLED)
     assert rows.locator("a.pr-title").all_inner_texts() == ["Rate limit order creation"]
     assert page.get_by_label("Text").input_value() == "rate limit"  # the form was not replaced
-    keep("inbox-waiting-on-me")
+    keep_screenshot("inbox-waiting-on-me")
 
     page.get_by_role("link", name="Rate limit order creation").click()
     page.wait_for_url(re.compile(r"/acme/api-server/pull-requests/\d+$"))
@@ -85,7 +68,7 @@ def test_browse_inbox_pull_request_diff_and_file(page, live_server, login, keep,
     assert page.locator("#pr-diff tr.add").count() > 0
     page.locator("#pr-discussion .comment").first.wait_for()
     assert "The limit should come from settings" in page.locator("#pr-discussion").inner_text()
-    keep("pull-request-diff")
+    keep_screenshot("pull-request-diff")
     diff_file.locator("summary").click()  # collapsible per file
     assert diff_file.get_attribute("open") is None
 
@@ -101,11 +84,13 @@ def test_browse_inbox_pull_request_diff_and_file(page, live_server, login, keep,
     permalink = line.locator("a").get_attribute("href")
     assert re.search(r"/acme/api-server/src/[0-9a-f]{40}/src/api_server/settings\.py#lines-3$", permalink)
     assert page.locator("table.code .highlight, table.code span.n").count() > 0
-    keep("source-file")
+    keep_screenshot("source-file")
     assert page.dialogs == []
 
 
-def test_sync_now_shows_progress_until_it_ends(page, live_server, login, keep, demo_mirror, celery_worker_factory):
+def test_sync_now_shows_progress_until_it_ends(
+    page, live_server, login, keep_screenshot, demo_mirror, celery_worker_factory
+):
     mirror, emulator = demo_mirror, demo_mirror.emulator
     workspace = mirror.workspace
     workspace.sync_credential = mirror.credentials["alice"]
@@ -118,7 +103,7 @@ def test_sync_now_shows_progress_until_it_ends(page, live_server, login, keep, d
     section = page.locator("#sync-acme")
     section.get_by_role("button", name="Sync now").click()
     page.wait_for_function("() => document.querySelector('#sync-acme')?.getAttribute('data-poll') === '2'")
-    keep("sync-running")
+    keep_screenshot("sync-running")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and page.locator("#sync-acme[hx-trigger]").count():
         page.wait_for_timeout(500)
@@ -126,7 +111,7 @@ def test_sync_now_shows_progress_until_it_ends(page, live_server, login, keep, d
     run = SyncRun.objects.filter(workspace=workspace).order_by("-created_at").first()
     assert run.status == SyncRun.Status.SUCCEEDED, (run.status, run.message, run.errors)
     assert "Succeeded" in section.inner_text()
-    keep("sync-finished")
+    keep_screenshot("sync-finished")
     assert page.dialogs == []
 
 
@@ -162,7 +147,7 @@ def hostile_mirror(emulator, browse_encryption_key):
     return mirror, pr.id
 
 
-def test_script_from_bitbucket_never_runs(page, live_server, login, keep, hostile_mirror):
+def test_script_from_bitbucket_never_runs(page, live_server, login, keep_screenshot, hostile_mirror):
     mirror, number = hostile_mirror
     _sign_in_as(mirror, "alice", login)
     base = live_server.url
@@ -183,7 +168,7 @@ def test_script_from_bitbucket_never_runs(page, live_server, login, keep, hostil
             page.locator("#pr-discussion .comment").first.wait_for()
             page.locator("#pr-commits li").first.wait_for()
             assert "Comment" in page.locator("#pr-discussion").inner_text()
-            keep("xss-pull-request")
+            keep_screenshot("xss-pull-request")
             link = page.get_by_role("link", name="click me").first
             assert link.count() == 0 or not (link.get_attribute("href") or "").lower().startswith("javascript")
         assert page.evaluate("window.__pwned") is None, path

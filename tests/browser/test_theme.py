@@ -4,23 +4,14 @@ ways and the choice survives a reload (rendered server-side); screenshots of the
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 LIGHT_BG = "rgb(246, 247, 249)"  # --bg, light
 DARK_BG = "rgb(13, 17, 23)"  # --bg, dark
 BODY_BG = "() => getComputedStyle(document.body).backgroundColor"
-
-
-def _keep(path: Path) -> None:
-    target = Path(settings.VAR_DIR) / "screenshots"
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, target / path.name)
 
 
 def _toggle(page, current: str) -> None:
@@ -30,7 +21,7 @@ def _toggle(page, current: str) -> None:
     page.wait_for_function(f"() => document.documentElement.dataset.theme === '{following}'")
 
 
-def test_dark_palette_by_system_preference_and_by_the_toggle(page, live_server, login, screenshot, demo_mirror):
+def test_dark_palette_by_system_preference_and_by_the_toggle(page, live_server, login, keep_screenshot, demo_mirror):
     user = demo_mirror.users["alice"]
     user.set_password("demo")
     user.save()
@@ -40,7 +31,7 @@ def test_dark_palette_by_system_preference_and_by_the_toggle(page, live_server, 
     page.locator("#attention-table").wait_for()
     assert page.locator("html").get_attribute("data-theme") == "system"
     assert page.evaluate(BODY_BG) == LIGHT_BG
-    _keep(screenshot("inbox-light"))
+    keep_screenshot("inbox-light")
 
     page.emulate_media(color_scheme="dark")  # the system prefers dark: so does the page
     assert page.evaluate(BODY_BG) == DARK_BG
@@ -49,7 +40,7 @@ def test_dark_palette_by_system_preference_and_by_the_toggle(page, live_server, 
                             " {className: 'highlight'})); document.querySelector('.content .highlight:last-child')"
                             ".append(s); return getComputedStyle(s).color; }")  # fmt: skip
     assert keyword == "rgb(255, 123, 114)"  # github-dark's keyword colour, from the generated pygments.css
-    _keep(screenshot("inbox-dark"))
+    keep_screenshot("inbox-dark")
 
     _toggle(page, "system")  # light chosen: it wins over the system's dark
     assert page.evaluate(BODY_BG) == LIGHT_BG
