@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from bitbucket_sync import actions
+from dashboard.forms.pickers import people_url
 from dashboard.forms.writes import FileDeleteForm, FileEditForm, digest
 from dashboard.views import access
 from dashboard.views.htmx import HtmxHttpRequest, fragment
@@ -89,6 +90,7 @@ def file_edit(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> 
     """Edit ``?branch=&path=`` (or a new file when the path does not exist yet or ``?new=1``)."""
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
     people = reviewer_candidates(request, workspace)
+    suggest_url = people_url(workspace=workspace, exclude_me=True)
     context = {"workspace": workspace, "repository": repository, "nav": "workspace"}
 
     def page(form, failure=None):
@@ -118,6 +120,7 @@ def file_edit(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> 
         context["reviewer_note"] = defaults.note
         form = FileEditForm(
             people=people,
+            suggest_url=suggest_url,
             initial={
                 "branch": branch,
                 "path": new_path,
@@ -133,7 +136,7 @@ def file_edit(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> 
         )
         return page(form)
 
-    form = FileEditForm(request.POST, people=people)
+    form = FileEditForm(request.POST, people=people, suggest_url=suggest_url)
     context["loaded"] = None
     if not form.is_valid():
         return page(form)
@@ -157,6 +160,7 @@ def file_delete(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -
     """Delete ``?branch=&path=`` in one commit (to the branch, or to a new branch with a pull request)."""
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
     people = reviewer_candidates(request, workspace)
+    suggest_url = people_url(workspace=workspace, exclude_me=True)
     context = {"workspace": workspace, "repository": repository, "nav": "workspace"}
 
     def page(form, failure=None):
@@ -185,6 +189,7 @@ def file_delete(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -
         return page(
             FileDeleteForm(
                 people=people,
+                suggest_url=suggest_url,
                 initial={
                     "branch": branch,
                     "path": path,
@@ -197,7 +202,7 @@ def file_delete(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -
             )
         )
 
-    form = FileDeleteForm(request.POST, people=people)
+    form = FileDeleteForm(request.POST, people=people, suggest_url=suggest_url)
     if not form.is_valid():
         return page(form)
     run = _commit(
