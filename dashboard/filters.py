@@ -6,7 +6,7 @@ left out; the other filters still apply, so nothing the user typed is lost.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django import forms
@@ -63,7 +63,8 @@ class PickerFilters(FilterForm):
     def _show(self, name: str, text: str) -> None:
         """Show `text` in the box `name` when the form is rendered again (an account id from a link as a nickname)."""
         if self.data.get(name) != text:
-            data = self.data.copy()
+            # Bound to request.GET (a QueryDict) or, in tests, a dict: both copy.
+            data = cast(dict[str, Any], self.data).copy()
             data[name] = text
             self.data = data
 

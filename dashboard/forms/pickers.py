@@ -115,7 +115,8 @@ class WithReviewers(forms.Form):
         return people
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         chosen = list(cleaned.get("reviewers") or [])
         for person in cleaned.get("add_reviewers") or []:
             if person.bitbucket_uuid not in chosen:

@@ -224,7 +224,8 @@ class BranchPicking(forms.Form):
             cast(PickerInput, self.fields[name].widget).url = branch_url
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         for name in self.branch_fields:
             branch = (cleaned.get(name) or "").strip()
             if branch and branch not in self.branches:
@@ -245,7 +246,8 @@ class PullRequestForm(WithReviewers, BranchPicking, ActionForm):
     draft = forms.BooleanField(required=False, label="Draft (not ready for review yet)")
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("source") and cleaned.get("source") == cleaned.get("destination"):
             self.add_error("destination", "Pick a destination different from the source branch.")
         return cleaned
