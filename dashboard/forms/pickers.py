@@ -47,7 +47,9 @@ class PickerInput(forms.TextInput):
                     "hx-swap": "innerHTML",
                     # Set here, not inherited: a filter form pushes its URL and targets its table.
                     "hx-push-url": "false",
-                    "hx-sync": "this:replace",
+                    # One request at a time, then the latest text: aborting the one in flight instead would be
+                    # logged by htmx as an error on every quick keystroke.
+                    "hx-sync": "this:queue last",
                 }
             )
         box = super().render(name, value, attrs, renderer)

@@ -4,6 +4,8 @@ The branch boxes suggest the repository's branches."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bitbucket_sync import sync
@@ -78,3 +80,20 @@ def test_an_unknown_reviewer_name_is_refused_in_the_form(act_world, page, live_s
     page.get_by_text("Nobody here is called \u201cnobody-at-all\u201d").wait_for()
     assert page.get_by_label("Add reviewers").input_value() == "nobody-at-all"
     assert not PullRequest.objects.filter(source_branch="feature/unknown-reviewer").exists()
+
+
+def test_filter_by_author_typed_in_the_pull_request_list(demo_mirror, page, live_server, login, screenshot):
+    login("alice")
+    page.goto(f"{live_server.url}/acme/pull-requests/?tab=all")
+    author = page.get_by_label("Author")
+    assert author.get_attribute("list") == "id_author-options"
+    author.press_sequentially("hei")
+    page.locator('#id_author-options option[value="heidi"]').wait_for(state="attached")
+    author.fill("heidi")
+    author.press("Enter")  # the filter form applies itself and puts the filter in the address bar
+    page.wait_for_url(re.compile(r"[?&]author=heidi(&|$)"))
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+    heidis = PullRequest.objects.filter(workspace__slug="acme", author__nickname="heidi").count()
+    assert heidis and page.locator("#pr-table a.pr-title").count() == heidis
+    assert author.input_value() == "heidi"
+    screenshot("picker-filter")
