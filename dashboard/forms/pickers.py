@@ -156,3 +156,11 @@ def repository_url(*, workspace=None) -> str:
 
 def branch_url(repository) -> str:
     return reverse("branch_suggest", args=[repository.workspace.slug, repository.slug])
+
+
+def suggest_branches[F: forms.Form](form: F, repository, *names: str) -> F:
+    """Let the boxes `names` of `form` (PickerInputs) suggest `repository`'s branches; returns the form."""
+    for name in names:
+        if name in form.fields:
+            cast(PickerInput, form.fields[name].widget).url = branch_url(repository)
+    return form

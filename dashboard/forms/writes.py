@@ -53,7 +53,7 @@ class BranchCreateForm(ActionForm):
         max_length=255,
         label="From",
         help_text="A branch, tag or commit hash.",
-        widget=forms.TextInput(attrs={"list": "branch-targets", "autocomplete": "off"}),
+        widget=PickerInput(),
     )
 
     def __init__(self, *args, prefixes: tuple[tuple[str, str], ...] | None = None, **kwargs):
