@@ -90,7 +90,7 @@ class WithReviewers(forms.Form):
         label="Add reviewers",
         required=False,
         max_length=2000,
-        help_text="Type part of a name, then pick the person.",
+        help_text="Type part of a name, then pick the person (or type nicknames, separated by commas).",
         widget=PickerInput(attrs={"data-reviewer-box": ""}),
     )
 
