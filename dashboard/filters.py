@@ -6,34 +6,17 @@ left out; the other filters still apply, so nothing the user typed is lost.
 
 from __future__ import annotations
 
-from html import escape
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django import forms
-from django.forms.utils import flatatt
-from django.utils.safestring import mark_safe
+from django.db.models import Q
 
-from bitbucket_sync.models import PullRequest
+from bitbucket_sync.models import Account, PullRequest, Repository
+from dashboard.forms.pickers import PickerInput, person_named
+from dashboard.selectors.suggestions import person_label
 
 ANY = [("", "Any")]
-
-
-class LongSelect(forms.Select):
-    """A <select> for long lists (2,000 repositories, 500 people), rendered in one pass.
-
-    Django's Select renders each option through a template of its own, which costs more than the whole inbox query
-    at that size; the markup here is the same, every value and label escaped.
-    """
-
-    def render(self, name, value, attrs=None, renderer=None):
-        selected = {str(v) for v in self.format_value(value)}
-        options = "".join(
-            f'<option value="{escape(str(v))}"{" selected" if str(v) in selected else ""}>{escape(str(label))}</option>'
-            for v, label in self.choices
-        )
-        attributes = flatatt(self.build_attrs(self.attrs, attrs))
-        return mark_safe(f'<select name="{escape(name)}"{attributes}>{options}</select>')  # noqa: S308 - escaped above
 
 
 # A filter form's text field: the one the `/` shortcut focuses (static/js/keys.js).
@@ -53,7 +36,53 @@ class FilterForm(forms.Form):
         return values
 
 
-class PullRequestFilterForm(FilterForm):
+def person_picker(label: str) -> forms.CharField:
+    """A person filter: a name typed or picked (`dashboard.forms.pickers`), checked and turned into an account id."""
+    return forms.CharField(label=label, required=False, max_length=255, widget=PickerInput())
+
+
+def repository_picker() -> forms.CharField:
+    return forms.CharField(label="Repository", required=False, max_length=511, widget=PickerInput())
+
+
+class PickerFilters(FilterForm):
+    """Filters by person and repository typed in picker boxes. A person is posted as a nickname, a name or (in links
+    and bookmarks) an account id, and filtered by account id; the box then shows the nickname. `people` are those the
+    form may name, `people_url` and `repository_url` fill the boxes' lists."""
+
+    person_fields = ("author", "reviewer")
+
+    def __init__(self, data=None, *, people=None, people_url: str = "", repository_url: str = "", **kwargs):
+        super().__init__(data, **kwargs)
+        self.people = people if people is not None else Account.objects.none()
+        for name in self.person_fields:
+            cast(PickerInput, self.fields[name].widget).url = people_url
+        if "repository" in self.fields:
+            cast(PickerInput, self.fields["repository"].widget).url = repository_url
+
+    def _show(self, name: str, text: str) -> None:
+        """Show `text` in the box `name` when the form is rendered again (an account id from a link as a nickname)."""
+        if self.data.get(name) != text:
+            # Bound to request.GET (a QueryDict) or, in tests, a dict: both copy.
+            data = cast(dict[str, Any], self.data).copy()
+            data[name] = text
+            self.data = data
+
+    def _person(self, name: str) -> str:
+        person = person_named(self.people, self.cleaned_data.get(name, ""))
+        if person is None:
+            return ""
+        self._show(name, person_label(person))
+        return person.account_id
+
+    def clean_author(self) -> str:
+        return self._person("author")
+
+    def clean_reviewer(self) -> str:
+        return self._person("reviewer")
+
+
+class PullRequestFilterForm(PickerFilters):
     TABS = [
         ("waiting", "Waiting on me"),
         ("mine", "Mine"),
@@ -67,23 +96,34 @@ class PullRequestFilterForm(FilterForm):
     tab = forms.ChoiceField(choices=TABS, required=False, initial="open", widget=forms.HiddenInput)
     q = forms.CharField(label="Text", required=False, max_length=200, widget=forms.TextInput(attrs=SEARCH_FIELD))
     state = forms.ChoiceField(label="State", choices=ANY + list(PullRequest.State.choices), required=False)
-    repository = forms.ChoiceField(label="Repository", required=False, widget=LongSelect)
-    author = forms.ChoiceField(label="Author", required=False, widget=LongSelect)
-    reviewer = forms.ChoiceField(label="Reviewer", required=False, widget=LongSelect)
+    repository = repository_picker()
+    author = person_picker("Author")
+    reviewer = person_picker("Reviewer")
     destination = forms.CharField(label="Destination branch", required=False, max_length=255)
     draft = forms.ChoiceField(label="Draft", choices=DRAFT, required=False)
     sort = forms.ChoiceField(label="Sort by", choices=SORTS, required=False, initial="updated")
 
-    def __init__(self, data=None, *, repositories=(), people=(), with_repository=True, **kwargs):
+    def __init__(self, data=None, *, repositories=None, with_repository=True, **kwargs):
+        """`repositories`: the workspace's repositories the viewer sees (a QuerySet), filtered by slug."""
         super().__init__(data, **kwargs)
-        cast(forms.ChoiceField, self.fields["repository"]).choices = ANY + list(repositories)
-        cast(forms.ChoiceField, self.fields["author"]).choices = ANY + list(people)
-        cast(forms.ChoiceField, self.fields["reviewer"]).choices = ANY + list(people)
+        self.repositories = repositories if repositories is not None else Repository.objects.none()
         if not with_repository:
             del self.fields["repository"]
 
+    def clean_repository(self) -> str:
+        text = self.cleaned_data.get("repository", "").strip()
+        if not text:
+            return ""
+        slugs = list(self.repositories.filter(slug=text).values_list("slug", flat=True)[:1]) or list(
+            self.repositories.filter(Q(slug__iexact=text) | Q(name__iexact=text)).values_list("slug", flat=True)[:2]
+        )
+        if len(slugs) != 1:
+            raise forms.ValidationError(f"No repository \u201c{text}\u201d here; pick one from the list.")
+        self._show("repository", slugs[0])
+        return slugs[0]
 
-class AttentionFilterForm(FilterForm):
+
+class AttentionFilterForm(PickerFilters):
     """The attention inbox's filters across workspaces; `filter_query` is the query string a saved view keeps."""
 
     TABS = [
@@ -103,9 +143,9 @@ class AttentionFilterForm(FilterForm):
     ]
     tab = forms.ChoiceField(choices=TABS, required=False, initial="review", widget=forms.HiddenInput)
     workspace = forms.ChoiceField(label="Workspace", required=False)
-    repository = forms.ChoiceField(label="Repository", required=False, widget=LongSelect)
-    author = forms.ChoiceField(label="Author", required=False, widget=LongSelect)
-    reviewer = forms.ChoiceField(label="Reviewer", required=False, widget=LongSelect)
+    repository = repository_picker()
+    author = person_picker("Author")
+    reviewer = person_picker("Reviewer")
     age = forms.IntegerField(
         label="Waiting more than (days)",
         required=False,
@@ -115,12 +155,22 @@ class AttentionFilterForm(FilterForm):
     )
     build = forms.ChoiceField(label="Build", choices=BUILDS, required=False)
 
-    def __init__(self, data=None, *, workspaces=(), repositories=(), people=(), **kwargs):
+    def __init__(self, data=None, *, workspaces=(), repositories=(), **kwargs):
+        """`repositories`: the full names of the repositories the viewer sees, which the filter takes."""
         super().__init__(data, **kwargs)
         cast(forms.ChoiceField, self.fields["workspace"]).choices = ANY + list(workspaces)
-        cast(forms.ChoiceField, self.fields["repository"]).choices = ANY + list(repositories)
-        cast(forms.ChoiceField, self.fields["author"]).choices = ANY + list(people)
-        cast(forms.ChoiceField, self.fields["reviewer"]).choices = ANY + list(people)
+        self.repositories = list(repositories)
+
+    def clean_repository(self) -> str:
+        text = self.cleaned_data.get("repository", "").strip()
+        if not text or text in self.repositories:
+            return text
+        folded = text.casefold()
+        found = [name for name in self.repositories if name.casefold() == folded]
+        if len(found) != 1:
+            raise forms.ValidationError(f"No repository \u201c{text}\u201d you can see; pick one from the list.")
+        self._show("repository", found[0])
+        return found[0]
 
     def filter_query(self) -> str:
         """The valid filters that are set, as a query string (in the fields' order)."""

@@ -35,6 +35,7 @@ from dashboard.views import (
     repositories,
     review_marks,
     reviews,
+    suggest,
     sync_status,
     tags,
     theme,
@@ -119,6 +120,10 @@ urlpatterns = [
     path("-/inbox/", attention.attention_inbox, name="attention_inbox"),
     path("-/inbox/views/", attention.saved_view_create, name="saved_view_create"),
     path("-/inbox/views/<int:view_id>/delete", attention.saved_view_delete, name="saved_view_delete"),
+    # --- type-ahead pickers' suggestions: /-/suggest/ ---
+    path("-/suggest/people/", suggest.people_suggest, name="people_suggest"),
+    path("-/suggest/repositories/", suggest.repository_suggest, name="repository_suggest"),
+    path("-/suggest/<str:workspace_slug>/<str:repo_slug>/branches/", suggest.branch_suggest, name="branch_suggest"),
     # --- audit log and actions: /-/audit/ ---
     path("-/audit/", audit.audit_list, name="audit_list"),
     path("-/audit/<int:event_id>/recreate", branch_cleanup.branch_recreate, name="branch_recreate"),

@@ -2,6 +2,7 @@
 
 from django import forms
 
+from dashboard.forms.pickers import PickerInput
 from dashboard.selectors.compare import MAX_REF_LENGTH, ref_problem
 
 
@@ -9,12 +10,12 @@ class CompareForm(forms.Form):
     source = forms.CharField(
         label="Source (the changes)",
         max_length=MAX_REF_LENGTH,
-        widget=forms.TextInput(attrs={"list": "compare-refs", "autocomplete": "off", "spellcheck": "false"}),
+        widget=PickerInput(),
     )
     destination = forms.CharField(
         label="Destination (where they would go)",
         max_length=MAX_REF_LENGTH,
-        widget=forms.TextInput(attrs={"list": "compare-refs", "autocomplete": "off", "spellcheck": "false"}),
+        widget=PickerInput(),
     )
 
     def _ref(self, name: str) -> str:

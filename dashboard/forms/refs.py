@@ -8,6 +8,7 @@ from django import forms
 
 from bitbucket_sync.actions import TAG_MESSAGE_MAX_CHARS, branch_name_problem, tag_name_problem
 from bitbucket_sync.client import ref_problem
+from dashboard.forms.pickers import PickerInput
 from dashboard.forms.writes import ActionForm
 
 _HASH = re.compile(r"[0-9a-f]{40}")
@@ -21,7 +22,7 @@ class TagCreateForm(ActionForm):
         max_length=255,
         label="Of",
         help_text="A branch, tag or commit hash.",
-        widget=forms.TextInput(attrs={"list": "tag-targets", "autocomplete": "off"}),
+        widget=PickerInput(),
     )
     message = forms.CharField(
         label="Message",

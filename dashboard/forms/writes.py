@@ -15,6 +15,7 @@ from django.urls import reverse
 from bitbucket_sync.actions import BRANCH_PREFIXES, EDIT_MAX_BYTES, STRATEGY_LABELS, branch_name_problem
 from bitbucket_sync.actions.receipts import new_key
 from bitbucket_sync.client import path_problem, ref_problem
+from dashboard.forms.pickers import PickerInput, WithReviewers
 
 _COMMIT_HASH = re.compile(r"[0-9a-f]{7,40}")
 
@@ -60,7 +61,7 @@ class BranchCreateForm(ActionForm):
         max_length=255,
         label="From",
         help_text="A branch, tag or commit hash.",
-        widget=forms.TextInput(attrs={"list": "branch-targets", "autocomplete": "off"}),
+        widget=PickerInput(),
     )
 
     def __init__(self, *args, prefixes: tuple[tuple[str, str], ...] | None = None, **kwargs):
@@ -102,7 +103,7 @@ TARGET_CHOICES = [
 ]
 
 
-class _CommitForm(ActionForm):
+class _CommitForm(WithReviewers, ActionForm):
     markdown_fields = ("pr_description",)
     branch = forms.CharField(widget=forms.HiddenInput, max_length=255)
     parent = forms.CharField(widget=forms.HiddenInput, max_length=40)
@@ -115,13 +116,6 @@ class _CommitForm(ActionForm):
     pr_description = forms.CharField(
         label="Pull request description", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-    reviewers = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
-
-    def __init__(self, *args, people=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        cast(forms.ChoiceField, self.fields["reviewers"]).choices = [
-            (p.bitbucket_uuid, p.display_name or p.nickname) for p in people
-        ]
 
     def clean_parent(self):
         parent = self.cleaned_data["parent"]
@@ -170,7 +164,17 @@ class FileEditForm(_CommitForm):
     original_digest = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
     is_new = forms.BooleanField(widget=forms.HiddenInput, required=False)
 
-    field_order = ["path", "content", "message", "target", "new_branch", "pr_title", "pr_description", "reviewers"]
+    field_order = [
+        "path",
+        "content",
+        "message",
+        "target",
+        "new_branch",
+        "pr_title",
+        "pr_description",
+        "reviewers",
+        "add_reviewers",
+    ]
 
     @property
     def is_new_file(self) -> bool:
@@ -211,24 +215,45 @@ class FileDeleteForm(_CommitForm):
     path = forms.CharField(widget=forms.HiddenInput, max_length=1000)
 
 
-class PullRequestForm(ActionForm):
+def branch_picker(label: str) -> forms.CharField:
+    """A branch typed or picked from the repository's branches (`BranchPicking` sets where they come from)."""
+    return forms.CharField(label=label, max_length=255, widget=PickerInput())
+
+
+class BranchPicking(forms.Form):
+    """Branch boxes (`branch_fields`) checked against the repository's live branches: `branches` lists them (the
+    view reads them anyway, for its defaults), `branch_url` fills the boxes' lists as the user types."""
+
+    branch_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, branches=(), branch_url: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.branches = set(branches)
+        for name in self.branch_fields:
+            cast(PickerInput, self.fields[name].widget).url = branch_url
+
+    def clean(self):
+        super().clean()
+        cleaned = self.cleaned_data
+        for name in self.branch_fields:
+            branch = (cleaned.get(name) or "").strip()
+            if branch and branch not in self.branches:
+                self.add_error(name, f"There is no branch \u201c{branch}\u201d here; pick one from the list.")
+            elif branch:
+                cleaned[name] = branch
+        return cleaned
+
+
+class PullRequestForm(WithReviewers, BranchPicking, ActionForm):
     markdown_fields = ("description",)
-    source = forms.ChoiceField(label="Source branch")
-    destination = forms.ChoiceField(label="Destination branch")
+    branch_fields = ("source", "destination")
+
+    source = branch_picker("Source branch")
+    destination = branch_picker("Destination branch")
     title = forms.CharField(max_length=1000)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 8}))
-    reviewers = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
     close_source_branch = forms.BooleanField(required=False, label="Close the source branch after the merge")
     draft = forms.BooleanField(required=False, label="Draft (not ready for review yet)")
-
-    def __init__(self, *args, branches=(), people=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        branch_choices = [(b, b) for b in branches]
-        cast(forms.ChoiceField, self.fields["source"]).choices = branch_choices
-        cast(forms.ChoiceField, self.fields["destination"]).choices = branch_choices
-        cast(forms.ChoiceField, self.fields["reviewers"]).choices = [
-            (p.bitbucket_uuid, p.display_name or p.nickname) for p in people
-        ]
 
     def clean(self):
         super().clean()
@@ -238,19 +263,13 @@ class PullRequestForm(ActionForm):
         return cleaned
 
 
-class PullRequestUpdateForm(ActionForm):
+class PullRequestUpdateForm(WithReviewers, BranchPicking, ActionForm):
     markdown_fields = ("description",)
+    branch_fields = ("destination",)
+
     title = forms.CharField(max_length=1000)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 8}))
-    destination = forms.ChoiceField(label="Destination branch")
-    reviewers = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
-
-    def __init__(self, *args, branches=(), people=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        cast(forms.ChoiceField, self.fields["destination"]).choices = [(b, b) for b in branches]
-        cast(forms.ChoiceField, self.fields["reviewers"]).choices = [
-            (p.bitbucket_uuid, p.display_name or p.nickname) for p in people
-        ]
+    destination = branch_picker("Destination branch")
 
 
 REVIEW_VERDICTS = {

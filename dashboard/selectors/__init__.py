@@ -17,6 +17,9 @@ are correlated subqueries.
 
 ``commits`` (the commit log, a commit, a file's history: live reads joined with the mirror; views import the module).
 
+``suggestions``: what the type-ahead pickers offer (people, repositories, branches, always in the viewer's scope) and
+the person a typed name means.
+
 ``readiness``: may a pull request merge (the PR page's panel and Merge note) and each reviewer's review state.
 """
 

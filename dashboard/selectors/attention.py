@@ -24,6 +24,7 @@ from bitbucket_sync import turns
 from bitbucket_sync.models import Account, Participant, PullRequest, Repository, RepositoryAccess, SavedView
 from dashboard.selectors.pagination import PAGE_SIZE, Window, page_number
 from dashboard.selectors.shared import OPEN, Me, my_accounts, participants_prefetch
+from dashboard.selectors.suggestions import people_in_scope
 from dashboard.selectors.visibility import visible_workspaces
 
 # tab: (label, the explanation's key in turns.turn_explanations()).
@@ -206,20 +207,12 @@ def tab_explanations() -> dict[str, str]:
 
 
 def attention_filter_choices(user, *, scope: Scope) -> dict:
-    """Workspaces, repositories and people for the filter form (one query: the people)."""
-    people = list(
-        Account.objects.filter(
-            memberships__workspace_id__in=list(scope.workspaces), memberships__removed_at__isnull=True
-        )
-        .exclude(account_id="")
-        .order_by("display_name", "account_id")
-        .values_list("account_id", "display_name")
-        .distinct()
-    )
+    """What the filter form may name: workspaces and repositories in scope, and the members of those workspaces (a
+    QuerySet, read only to check a person filter that is set)."""
     return {
         "workspaces": [(slug, slug) for slug in sorted(scope.workspaces.values())],
-        "repositories": sorted((n, n) for n in scope.repositories.values()),
-        "people": people,
+        "repositories": sorted(scope.repositories.values()),
+        "people": people_in_scope(user),
     }
 
 

@@ -18,9 +18,12 @@ MAX_QUERY_LENGTH = 100
 
 
 def _members(workspace: Workspace | int) -> QuerySet[Account]:
-    return Account.objects.filter(
-        Exists(WorkspaceMembership.objects.live().filter(account=OuterRef("pk"), workspace=workspace))
-    ).exclude(account_id="")
+    return members_of(WorkspaceMembership.objects.live().filter(workspace=workspace))
+
+
+def members_of(memberships: QuerySet[WorkspaceMembership]) -> QuerySet[Account]:
+    """The people (with an account id) holding one of `memberships`: live members of the workspaces they name."""
+    return Account.objects.filter(Exists(memberships.filter(account=OuterRef("pk")))).exclude(account_id="")
 
 
 def mention_names(workspace: Workspace | int, texts: Iterable[str]) -> dict[str, str]:
@@ -36,16 +39,20 @@ def mention_names(workspace: Workspace | int, texts: Iterable[str]) -> dict[str,
 
 
 def member_suggestions(workspace: Workspace, text: str, *, limit: int = SUGGESTION_LIMIT) -> list[Account]:
-    """Up to `limit` members whose display name or nickname contains `text` (case-insensitive): names starting with
-    it first, then a later word of the name starting with it, then the rest; alphabetical within each."""
+    """Up to `limit` members of `workspace` matching `text` (`matching_people`)."""
+    return matching_people(_members(workspace), text, limit=limit)
+
+
+def matching_people(people: QuerySet[Account], text: str, *, limit: int) -> list[Account]:
+    """Up to `limit` of `people` whose display name or nickname contains `text` (case-insensitive): names starting
+    with it first, then a later word of the name starting with it, then the rest; alphabetical within each."""
     text = text.strip()[:MAX_QUERY_LENGTH]
     if not text:
         return []
     starts = Q(display_name__istartswith=text) | Q(nickname__istartswith=text)
     word_starts = Q(display_name__icontains=f" {text}")
     return list(
-        _members(workspace)
-        .filter(Q(display_name__icontains=text) | Q(nickname__icontains=text))
+        people.filter(Q(display_name__icontains=text) | Q(nickname__icontains=text))
         .annotate(
             rank=Case(
                 When(starts, then=Value(0)),

@@ -9,6 +9,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from bitbucket_sync.models import Account, Participant, PullRequest, Repository, RepositoryAccess, Workspace
 from dashboard.selectors.pagination import Window, window
 from dashboard.selectors.shared import CLOSED_STATES, OPEN, participants_prefetch, waiting_ids
+from dashboard.selectors.suggestions import people_in_scope
 from dashboard.selectors.visibility import visible_repositories
 
 PULL_REQUEST_SORTS = {
@@ -118,16 +119,9 @@ def pull_request_page(
 
 
 def pull_request_filter_choices(user, *, workspace: Workspace, repository: Repository | None = None) -> dict:
-    """Repositories and people for the inbox's filter form (two queries)."""
-    repositories = []
-    if repository is None:
-        repositories = list(
-            visible_repositories(user, workspace=workspace).order_by("slug").values_list("slug", "name")
-        )
-    people = list(
-        Account.objects.filter(memberships__workspace=workspace, memberships__removed_at__isnull=True)
-        .exclude(account_id="")
-        .order_by("display_name", "pk")
-        .values_list("account_id", "display_name")
-    )
-    return {"repositories": repositories, "people": people}
+    """What the inbox's filter form may name: the workspace's repositories the user sees and its members (QuerySets,
+    read only to check a filter that is set; the boxes suggest from `dashboard.views.suggest`)."""
+    return {
+        "repositories": visible_repositories(user, workspace=workspace) if repository is None else None,
+        "people": people_in_scope(user, workspace=workspace),
+    }

@@ -10,6 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 from bitbucket_sync.models import SavedView
 from dashboard import selectors
 from dashboard.filters import AttentionFilterForm
+from dashboard.forms.pickers import people_url, repository_url
 from dashboard.views.htmx import HtmxHttpRequest, fragment, wants_fragment
 
 # Enough for every team a person is in; a runaway script saving views stops here.
@@ -26,7 +27,12 @@ def _save(user, *, name: str, query: str) -> None:
 
 
 def _form(request: HtmxHttpRequest, data: QueryDict, scope) -> AttentionFilterForm:
-    return AttentionFilterForm(data, **selectors.attention_filter_choices(request.user, scope=scope))
+    return AttentionFilterForm(
+        data,
+        people_url=people_url(),
+        repository_url=repository_url(),
+        **selectors.attention_filter_choices(request.user, scope=scope),
+    )
 
 
 @require_GET

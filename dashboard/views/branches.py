@@ -8,10 +8,11 @@ from django.views.decorators.vary import vary_on_headers
 
 from bitbucket_sync import actions, branching
 from bitbucket_sync.models import Credential
+from dashboard.forms.pickers import suggest_branches
 from dashboard.forms.writes import BranchCreateForm
 from dashboard.views import access
 from dashboard.views.htmx import HtmxHttpRequest, fragment
-from dashboard.views.writes import live_branches, perform
+from dashboard.views.writes import perform
 
 
 @access.acts_on_bitbucket
@@ -20,7 +21,6 @@ from dashboard.views.writes import live_branches, perform
 def branch_create(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> HttpResponse:
     """New branch from a branch, tag or commit (``?from=`` preselects it, e.g. from a branch row)."""
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
-    branches = live_branches(repository)
     credential = Credential.objects.for_site(request.user, workspace.api_url)
     if request.method == "GET":
         # The branching model's prefixes and development branch (one read per credential, cached for minutes).
@@ -37,7 +37,6 @@ def branch_create(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str)
     context = {
         "workspace": workspace,
         "repository": repository,
-        "branches": branches,
         "nav": "workspace",
         "options": options,
     }
@@ -51,9 +50,10 @@ def branch_create(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str)
     if request.method == "GET":
         target = request.GET.get("from") or options.development
         first = options.prefixes[0][0] if options.prefixes else ""
-        return page(BranchCreateForm(initial={"target": target, "prefix": first}, prefixes=options.prefixes))
+        form = BranchCreateForm(initial={"target": target, "prefix": first}, prefixes=options.prefixes)
+        return page(suggest_branches(form, repository, "target"))
 
-    form = BranchCreateForm(request.POST, prefixes=options.prefixes)
+    form = suggest_branches(BranchCreateForm(request.POST, prefixes=options.prefixes), repository, "target")
     if not form.is_valid():
         return page(form)
     name = form.cleaned_data["full_name"]

@@ -9,8 +9,8 @@ from django.views.decorators.vary import vary_on_headers
 
 from bitbucket_sync.browse import LiveReadError
 from dashboard.forms.compare import CompareForm
+from dashboard.forms.pickers import suggest_branches
 from dashboard.selectors import compare as selectors
-from dashboard.selectors.repositories import branch_names
 from dashboard.views import access
 from dashboard.views.htmx import HtmxHttpRequest
 
@@ -27,14 +27,13 @@ def branch_compare_form(request: HtmxHttpRequest, workspace_slug: str, repo_slug
     data = request.GET.copy()
     if "source" in data and not data.get("destination"):
         data["destination"] = selectors.base_name(request.user, repository)
-    form = CompareForm(data if "source" in data else None)
+    form = suggest_branches(CompareForm(data if "source" in data else None), repository, "source", "destination")
     if form.is_valid():
         return redirect(compare_url(workspace.slug, repository.slug, **form.cleaned_data))
     context = {
         "workspace": workspace,
         "repository": repository,
         "form": form,
-        "refs": branch_names(repository),
         "nav": "workspace",
     }
     return render(request, "compare/compare.html", context)
@@ -47,8 +46,9 @@ def branch_compare(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str
     context = {
         "workspace": workspace,
         "repository": repository,
-        "form": CompareForm(initial={"source": source, "destination": destination}),
-        "refs": branch_names(repository),
+        "form": suggest_branches(
+            CompareForm(initial={"source": source, "destination": destination}), repository, "source", "destination"
+        ),
         "source": source,
         "destination": destination,
         "swap_url": compare_url(workspace.slug, repository.slug, destination, source),

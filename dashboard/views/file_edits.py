@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from bitbucket_sync import actions
+from dashboard.forms.pickers import people_url
 from dashboard.forms.writes import FileDeleteForm, FileEditForm, digest
 from dashboard.views import access
 from dashboard.views.htmx import HtmxHttpRequest, fragment
@@ -89,6 +90,7 @@ def file_edit(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> 
     """Edit ``?branch=&path=`` (or a new file when the path does not exist yet or ``?new=1``)."""
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
     people = reviewer_candidates(request, workspace)
+    suggest_url = people_url(workspace=workspace, exclude_me=True)
     context = {"workspace": workspace, "repository": repository, "nav": "workspace"}
 
     def page(form, failure=None):
@@ -119,6 +121,7 @@ def file_edit(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> 
         form = FileEditForm(
             people=people,
             workspace=workspace,
+            suggest_url=suggest_url,
             initial={
                 "branch": branch,
                 "path": new_path,
@@ -135,6 +138,7 @@ def file_edit(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> 
         return page(form)
 
     form = FileEditForm(request.POST, people=people, workspace=workspace)
+    form = FileEditForm(request.POST, people=people, suggest_url=suggest_url)
     context["loaded"] = None
     if not form.is_valid():
         return page(form)
@@ -158,6 +162,7 @@ def file_delete(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -
     """Delete ``?branch=&path=`` in one commit (to the branch, or to a new branch with a pull request)."""
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
     people = reviewer_candidates(request, workspace)
+    suggest_url = people_url(workspace=workspace, exclude_me=True)
     context = {"workspace": workspace, "repository": repository, "nav": "workspace"}
 
     def page(form, failure=None):
@@ -187,6 +192,7 @@ def file_delete(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -
             FileDeleteForm(
                 people=people,
                 workspace=workspace,
+                suggest_url=suggest_url,
                 initial={
                     "branch": branch,
                     "path": path,
@@ -200,6 +206,7 @@ def file_delete(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -
         )
 
     form = FileDeleteForm(request.POST, people=people, workspace=workspace)
+    form = FileDeleteForm(request.POST, people=people, suggest_url=suggest_url)
     if not form.is_valid():
         return page(form)
     run = _commit(

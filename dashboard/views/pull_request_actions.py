@@ -17,6 +17,7 @@ from bitbucket_sync import actions, drafts
 from bitbucket_sync.actions import receipts
 from bitbucket_sync.models import Account, Workspace
 from dashboard import selectors
+from dashboard.forms.pickers import branch_url, people_url
 from dashboard.forms.writes import (
     REVIEW_VERDICTS,
     CommentForm,
@@ -45,6 +46,17 @@ def _pr_url(workspace, repository, pull_request) -> str:
 def reviewer_candidates(request: HtmxHttpRequest, workspace: Workspace) -> list[Account]:
     """Workspace members a pull request can name as reviewers (Bitbucket refuses the author as one)."""
     return selectors.reviewer_candidates(workspace, me=selectors.account_for_user(request.user, workspace=workspace))
+
+
+def picking(workspace: Workspace, repository, *, branches=(), people=()) -> dict[str, Any]:
+    """A write form's picker arguments: the branches and people it may name, and where its boxes find suggestions
+    (the reviewer box leaves out the viewer, as `reviewer_candidates` does)."""
+    return {
+        "branches": branches,
+        "branch_url": branch_url(repository),
+        "people": people,
+        "suggest_url": people_url(workspace=workspace, exclude_me=True),
+    }
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,7 @@ def pull_request_create(request: HtmxHttpRequest, workspace_slug: str, repo_slug
     workspace, repository = access.repository_for_user(request, workspace_slug, repo_slug, need="write")
     branches = live_branches(repository)
     people = reviewer_candidates(request, workspace)
+    pickers = picking(workspace, repository, branches=branches, people=people)
     context = {"workspace": workspace, "repository": repository, "nav": "workspace"}
 
     def page(form, failure=None):
@@ -112,9 +125,9 @@ def pull_request_create(request: HtmxHttpRequest, workspace_slug: str, repo_slug
             initial["title"], initial["description"] = actions.pull_request_draft(
                 user=request.user, repository=repository, source=source, destination=destination
             )
-        return page(PullRequestForm(initial=initial, branches=branches, people=people, workspace=workspace))
+        return page(PullRequestForm(initial=initial, workspace=workspace, **pickers))
 
-    form = PullRequestForm(request.POST, branches=branches, people=people, workspace=workspace)
+    form = PullRequestForm(request.POST, workspace=workspace, **pickers)
     if not form.is_valid():
         return page(form)
     data = form.cleaned_data
@@ -151,6 +164,7 @@ def pull_request_update(request: HtmxHttpRequest, workspace_slug: str, repo_slug
     _require_open(pull_request)
     branches = [b for b in live_branches(repository) if b != pull_request.source_branch]
     people = reviewer_candidates(request, workspace)
+    pickers = picking(workspace, repository, branches=branches, people=people)
     context = {"workspace": workspace, "repository": repository, "pull_request": pull_request, "nav": "workspace"}
 
     def page(form, failure=None):
@@ -165,9 +179,9 @@ def pull_request_update(request: HtmxHttpRequest, workspace_slug: str, repo_slug
             "destination": pull_request.destination_branch,
             "reviewers": [p.account.bitbucket_uuid for p in reviewers],
         }
-        return page(PullRequestUpdateForm(initial=initial, branches=branches, people=people, workspace=workspace))
+        return page(PullRequestUpdateForm(initial=initial, workspace=workspace, **pickers))
 
-    form = PullRequestUpdateForm(request.POST, branches=branches, people=people, workspace=workspace)
+    form = PullRequestUpdateForm(request.POST, workspace=workspace, **pickers)
     if not form.is_valid():
         return page(form)
     data = form.cleaned_data

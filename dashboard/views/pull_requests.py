@@ -11,6 +11,7 @@ from django_htmx.http import trigger_client_event
 
 from dashboard import rendering, selectors
 from dashboard.filters import PullRequestFilterForm
+from dashboard.forms.pickers import people_url, repository_url
 from dashboard.selectors import insights, mentions
 from dashboard.selectors.threads import pull_request_discussion_threads
 from dashboard.views import access
@@ -34,7 +35,13 @@ LIVE_REGIONS = {
 def _list(request: HtmxHttpRequest, *, workspace, repository=None) -> HttpResponse:
     me = selectors.account_for_user(request.user, workspace=workspace)
     choices = selectors.pull_request_filter_choices(request.user, workspace=workspace, repository=repository)
-    form = PullRequestFilterForm(request.GET, with_repository=repository is None, **choices)
+    form = PullRequestFilterForm(
+        request.GET,
+        with_repository=repository is None,
+        people_url=people_url(workspace=workspace),
+        repository_url=repository_url(workspace=workspace),
+        **choices,
+    )
     filters = form.cleaned_or_default()
     page = selectors.pull_request_page(
         request.user,

@@ -10,11 +10,12 @@ from django.views.decorators.vary import vary_on_headers
 
 from bitbucket_sync import actions
 from dashboard import selectors
+from dashboard.forms.pickers import suggest_branches
 from dashboard.forms.refs import RefDeleteForm, TagCreateForm
 from dashboard.selectors import refs
 from dashboard.views import access
 from dashboard.views.htmx import HtmxHttpRequest, fragment
-from dashboard.views.writes import live_branches, perform
+from dashboard.views.writes import perform
 
 
 def _tag_name(request: HtmxHttpRequest) -> str:
@@ -38,7 +39,6 @@ def tag_list(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> H
         "workspace": workspace,
         "repository": repository,
         "page": refs.tag_page(repository, number=request.GET.get("page")),
-        "branches": live_branches(repository),
         "freshness": selectors.freshness(workspace),
         "nav": "workspace",
     }
@@ -49,8 +49,8 @@ def tag_list(request: HtmxHttpRequest, workspace_slug: str, repo_slug: str) -> H
 
     if request.method == "GET":
         initial = {"target": request.GET.get("from") or repository.main_branch}
-        return page(TagCreateForm(initial=initial))
-    form = TagCreateForm(request.POST)
+        return page(suggest_branches(TagCreateForm(initial=initial), repository, "target"))
+    form = suggest_branches(TagCreateForm(request.POST), repository, "target")
     if not form.is_valid():
         return page(form, region="tag-form")
     name = form.cleaned_data["name"]

@@ -203,7 +203,7 @@ def test_compare_form_goes_to_the_compare_url_and_keeps_bad_input(client, alice)
     bad = client.get(f"{R}/branches/compare/", {"source": "a..b", "destination": "main"})
     assert bad.status_code == 200 and "Not a branch, tag or commit hash" in bad.content.decode()
     empty = client.get(f"{R}/branches/compare/")
-    assert empty.status_code == 200 and 'list="compare-refs"' in empty.content.decode()
+    assert empty.status_code == 200 and 'list="id_source-options"' in empty.content.decode()
 
 
 def test_branches_page_links_to_compare(client, alice):
