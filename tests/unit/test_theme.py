@@ -106,3 +106,26 @@ def test_the_syntax_highlighting_stylesheet_is_what_pygments_produces():
     css = pygments_css()
     assert ':root[data-theme="dark"] .highlight .k { color: #FF7B72 }' in css  # github-dark's keyword
     assert ':root[data-theme="light"] .highlight .k { color: #008000; font-weight: bold }' in css  # default's
+
+
+def test_every_block_of_the_stylesheet_is_closed_where_it_should_be():
+    """A brace lost in a merge silently nests every rule after it inside a media query (reduced motion, say), and
+    nothing else fails until a page looks wrong: every at-rule's block closes, and only at-rules hold rule blocks."""
+    text = re.sub(r"/\*.*?\*/", "", CSS, flags=re.S)
+    opened: list[str] = []  # what each open block belongs to: "@" for an at-rule, "rule" for a style rule
+    prelude = ""
+    for char in text:
+        if char == "{":
+            kind = "@" if prelude.strip().startswith("@") else "rule"
+            assert not opened or opened[-1] == "@", f"a block opened inside a style rule: {prelude.strip()!r}"
+            opened.append(kind)
+            prelude = ""
+        elif char == "}":
+            assert opened, "a brace closes a block that was never opened"
+            opened.pop()
+            prelude = ""
+        elif char == ";" and (not opened or opened[-1] == "@"):
+            prelude = ""  # an at-rule statement such as @import
+        else:
+            prelude += char
+    assert opened == [], f"{len(opened)} block(s) never closed"
