@@ -1,11 +1,7 @@
 """Acting on Bitbucket in a real browser (Playwright + Debian's Chromium) against the emulator: edit a file and commit
 it to a new branch with a pull request in one go, merge that pull request with squash, decline another."""
 
-import shutil
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from bitbucket_sync.models import AuditEvent, PullRequest
 from tests.fixtures.browser import assert_no_problems, watch_for_problems
@@ -13,22 +9,9 @@ from tests.fixtures.browser import assert_no_problems, watch_for_problems
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def keep(screenshot):
-    """Screenshots also go to var/test/screenshots/ so people can look at them after the run."""
-    folder = Path(settings.VAR_DIR) / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def take(name: str) -> Path:
-        path = screenshot(name)
-        shutil.copy(path, folder / path.name)
-        assert path.stat().st_size > 0
-        return path
-
-    return take
-
-
-def test_act_edit_to_new_branch_with_pr_then_squash_merge_and_decline(act_world, page, live_server, login, keep):
+def test_act_edit_to_new_branch_with_pr_then_squash_merge_and_decline(
+    act_world, page, live_server, login, keep_screenshot
+):
     emu_repo = act_world.emulator.world.repository("acme", "api-server")
     main_before = emu_repo.branches["main"]
     login("alice")
@@ -44,11 +27,11 @@ def test_act_edit_to_new_branch_with_pr_then_squash_merge_and_decline(act_world,
     page.get_by_label("Commit to a new branch and open a pull request").check()
     page.get_by_label("New branch name").fill("feature/browser-edit")
     page.get_by_label("Pull request title").fill("Explain the API in one line")
-    keep("act-1-edit-form")
+    assert keep_screenshot("act-1-edit-form").stat().st_size > 0
     page.get_by_role("button", name="Commit").click()
     page.wait_for_url("**/pull-requests/*")
     assert page.get_by_role("heading", level=1).inner_text() == "Explain the API in one line"
-    keep("act-2-pull-request-opened")
+    assert keep_screenshot("act-2-pull-request-opened").stat().st_size > 0
     assert emu_repo.branches["main"] == main_before  # main untouched: the change went to the new branch
     readme = emu_repo.commits[emu_repo.branches["feature/browser-edit"]].tree["README.md"]
     assert readme.endswith(b"browser-made edit.\n\t")
@@ -64,11 +47,11 @@ def test_act_edit_to_new_branch_with_pr_then_squash_merge_and_decline(act_world,
         "() => document.querySelector('#id_message').value.startsWith('Explain the API in one line (pull request')"
     )
     page.get_by_label("Close the source branch").check()
-    keep("act-3-merge-form-squash")
+    assert keep_screenshot("act-3-merge-form-squash").stat().st_size > 0
     page.get_by_role("button", name="Merge").click()
     page.wait_for_url(f"**/pull-requests/{pr.number}")
     page.locator(".badge.merged").wait_for()
-    keep("act-4-merged")
+    assert keep_screenshot("act-4-merged").stat().st_size > 0
     assert emu_repo.pullrequests[pr.number].state == "MERGED"
     squashed = emu_repo.commits[emu_repo.branches["main"]]
     assert squashed.parents == [main_before] and squashed.tree["README.md"] == readme
@@ -79,16 +62,16 @@ def test_act_edit_to_new_branch_with_pr_then_squash_merge_and_decline(act_world,
     page.goto(f"{live_server.url}/acme/api-server/pull-requests/{other.number}")
     page.get_by_role("link", name="Decline").click()
     page.get_by_label("Reason").fill("We will do this in the next quarter.")
-    keep("act-5-decline-form")
+    assert keep_screenshot("act-5-decline-form").stat().st_size > 0
     page.get_by_role("button", name="Decline").click()
     page.wait_for_url(f"**/pull-requests/{other.number}")
     page.locator(".badge.declined").wait_for()
-    keep("act-6-declined")
+    assert keep_screenshot("act-6-declined").stat().st_size > 0
     assert emu_repo.pullrequests[other.number].state == "DECLINED"
 
     # The audit log names all of it.
     page.goto(f"{live_server.url}/-/audit/")
-    keep("act-7-audit-log")
+    assert keep_screenshot("act-7-audit-log").stat().st_size > 0
     assert set(AuditEvent.objects.values_list("action", "result")) >= {
         ("file.commit", "success"),
         ("pull_request.open", "success"),
@@ -99,7 +82,7 @@ def test_act_edit_to_new_branch_with_pr_then_squash_merge_and_decline(act_world,
 
 
 def test_act_stale_edit_keeps_text_then_new_branch_and_slow_merge_shows_progress(
-    act_world, page, live_server, login, keep
+    act_world, page, live_server, login, keep_screenshot
 ):
     emu = act_world.emulator
     emu_repo = emu.world.repository("acme", "api-server")
@@ -117,7 +100,7 @@ def test_act_stale_edit_keeps_text_then_new_branch_and_slow_merge_shows_progress
     assert page.get_by_label("Content").input_value() == "# API Server\n\nMy long, careful rewrite.\n"
     assert page.get_by_label("Commit to a new branch and open a pull request").is_checked()
     assert "Bob got here first." in page.locator(".action-diff").inner_text()
-    keep("act-8-stale-edit")
+    assert keep_screenshot("act-8-stale-edit").stat().st_size > 0
     assert emu_repo.branches["main"] == moved_to
 
     page.get_by_label("New branch name").fill("feature/careful-rewrite")
@@ -131,7 +114,7 @@ def test_act_stale_edit_keeps_text_then_new_branch_and_slow_merge_shows_progress
     page.get_by_role("button", name="Merge").click()
     progress = page.locator(".merge-progress")
     progress.wait_for()
-    keep("act-9-merge-in-progress")
+    assert keep_screenshot("act-9-merge-in-progress").stat().st_size > 0
     page.wait_for_url(f"**/pull-requests/{pr.number}", timeout=20_000)
     page.locator(".badge.merged").wait_for()
     assert emu_repo.pullrequests[pr.number].state == "MERGED"

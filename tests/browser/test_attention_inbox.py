@@ -4,18 +4,15 @@ view, and the rule on hover."""
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 HX_SETTLED = "() => !document.querySelector('.htmx-request')"
 
 
-def test_my_inbox_tabs_filters_and_a_saved_view(page, live_server, login, screenshot, demo_mirror):
+def test_my_inbox_tabs_filters_and_a_saved_view(page, live_server, login, keep_screenshot, demo_mirror):
     user = demo_mirror.users["alice"]
     user.set_password("demo")
     user.save()
@@ -39,8 +36,5 @@ def test_my_inbox_tabs_filters_and_a_saved_view(page, live_server, login, screen
     page.get_by_role("button", name="Save view").click()
     page.wait_for_url(re.compile(r"/-/inbox/\?tab=open&workspace=acme$"))
     page.get_by_role("link", name="Acme, all open").wait_for()
-    path = screenshot("attention-inbox")
-    target = Path(settings.VAR_DIR) / "screenshots"
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, target / path.name)
+    keep_screenshot("attention-inbox")
     assert page.dialogs == []

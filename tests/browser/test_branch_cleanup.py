@@ -1,11 +1,7 @@
 """Cleaning up branches in a real browser against the emulator: two merged or declined branches deleted in bulk after
 a confirmation that names them, then one recreated from the audit log at its recorded tip."""
 
-import shutil
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from bitbucket_sync.models import AuditEvent
 
@@ -15,19 +11,7 @@ MERGED = "feature/validate-currency-codes"
 DECLINED = "feature/switch-to-structured-logging"
 
 
-@pytest.fixture
-def keep(screenshot):
-    """Screenshots also go to var/test/screenshots/ so people can look at them after the run."""
-    folder = Path(settings.VAR_DIR) / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def take(name: str) -> None:
-        shutil.copy(screenshot(name), folder / f"{name}.png")
-
-    return take
-
-
-def test_clean_up_two_branches_then_recreate_one(act_world, page, live_server, login, keep):
+def test_clean_up_two_branches_then_recreate_one(act_world, page, live_server, login, keep_screenshot):
     emu_repo = act_world.emulator.world.repository("acme", "api-server")
     tips = {name: emu_repo.branches[name] for name in (MERGED, DECLINED)}
     login("alice")
@@ -37,22 +21,22 @@ def test_clean_up_two_branches_then_recreate_one(act_world, page, live_server, l
     page.wait_for_url("**/branches/cleanup")
     page.get_by_label(f"Delete {MERGED}").check()
     page.get_by_label(f"Delete {DECLINED}").check()
-    keep("cleanup-1-candidates")
+    keep_screenshot("cleanup-1-candidates")
     page.get_by_role("button", name="Delete the chosen branches…").click()
 
     confirmation = page.locator("#cleanup-confirm")
     confirmation.wait_for()
     assert MERGED in confirmation.inner_text() and DECLINED in confirmation.inner_text()
     assert all(name in emu_repo.branches for name in tips)  # nothing is deleted before the confirmation
-    keep("cleanup-2-confirmation")
+    keep_screenshot("cleanup-2-confirmation")
     page.get_by_role("button", name="Delete 2 branches").click()
     page.wait_for_url("**/branches/cleanup/result?batch=*")
     assert page.locator("#cleanup-result .badge.succeeded").count() == 2
     assert not any(name in emu_repo.branches for name in tips)
-    keep("cleanup-3-result")
+    keep_screenshot("cleanup-3-result")
 
     page.goto(f"{live_server.url}/-/audit/")
-    keep("cleanup-4-audit-log")
+    keep_screenshot("cleanup-4-audit-log")
     row = page.locator("tr", has_text=MERGED).filter(has=page.get_by_role("button", name="Recreate branch"))
     row.get_by_role("button", name="Recreate branch").click()
     page.wait_for_url("**/acme/api-server/branches/")

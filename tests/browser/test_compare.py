@@ -3,11 +3,8 @@ real ahead/behind counts as its rows come into view, then a branch is compared w
 from the compare page."""
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from bitbucket_sync.models import Branch, PullRequest
 
@@ -16,19 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 BRANCH = "feature/compare-in-browser"
 
 
-@pytest.fixture
-def keep(screenshot):
-    """Screenshots also go to var/test/screenshots/ so people can look at them after the run."""
-    folder = Path(settings.VAR_DIR) / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def take(name: str) -> None:
-        shutil.copy(screenshot(name), folder / f"{name}.png")
-
-    return take
-
-
-def test_real_ahead_behind_then_compare_and_open_a_pull_request(act_world, page, live_server, login, keep):
+def test_real_ahead_behind_then_compare_and_open_a_pull_request(act_world, page, live_server, login, keep_screenshot):
     emu = act_world.emulator
     world = emu.world
     with world.lock:
@@ -47,7 +32,7 @@ def test_real_ahead_behind_then_compare_and_open_a_pull_request(act_world, page,
     page.wait_for_function(f"() => document.querySelector('#ahead-behind-{branch.pk}')?.innerText.includes('·')")
     assert cell.inner_text().strip() == "1 · 1"  # one commit of its own; main moved on by one
     assert "?" not in page.locator("#branch-table").inner_text()
-    keep("compare-1-branches-ahead-behind")
+    keep_screenshot("compare-1-branches-ahead-behind")
 
     row = page.locator("#branch-table tr", has=page.locator(f"#ahead-behind-{branch.pk}"))
     row.get_by_role("link", name="Compare", exact=True).click()
@@ -56,7 +41,7 @@ def test_real_ahead_behind_then_compare_and_open_a_pull_request(act_world, page,
     assert page.locator("#compare-behind").inner_text() == "1"
     assert "Compared in a browser." in page.locator(".diff-file").first.inner_text()
 
-    keep("compare-2-compare-page")
+    keep_screenshot("compare-2-compare-page")
     page.get_by_role("link", name="Create pull request").click()
     page.wait_for_url(re.compile(r"/pull-requests/new\?"))
     page.get_by_role("button", name="Create pull request").click()

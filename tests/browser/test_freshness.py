@@ -5,12 +5,9 @@ workspace. Screenshots of the PR page's banner in light and dark are kept."""
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from bitbucket_sync.models import PullRequest, SyncRun, Workspace
@@ -18,13 +15,7 @@ from bitbucket_sync.models import PullRequest, SyncRun, Workspace
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _keep(path: Path) -> None:
-    target = Path(settings.VAR_DIR) / "screenshots"
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, target / path.name)
-
-
-def test_failed_sync_banner_on_pull_request_and_source_pages(page, live_server, login, screenshot, demo_mirror):
+def test_failed_sync_banner_on_pull_request_and_source_pages(page, live_server, login, keep_screenshot, demo_mirror):
     world = demo_mirror
     world.alice.set_password("demo")
     world.alice.save()
@@ -52,9 +43,9 @@ def test_failed_sync_banner_on_pull_request_and_source_pages(page, live_server, 
         assert banner.get_by_role("link", name="Sync status").get_attribute("href") == "/-/sync/#sync-acme"
         if "pull-requests" in path:
             page.emulate_media(color_scheme="light")
-            _keep(screenshot("stale-pull-request-light"))
+            keep_screenshot("stale-pull-request-light")
             page.emulate_media(color_scheme="dark")
-            _keep(screenshot("stale-pull-request-dark"))
+            keep_screenshot("stale-pull-request-dark")
             page.emulate_media(color_scheme="light")
 
     page.goto(live_server.url + "/-/inbox/")

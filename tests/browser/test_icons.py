@@ -1,15 +1,12 @@
 """Icons in Chromium: every `{% icon %}` on the inbox, a pull request and the source browser draws its symbol from the
 sprite (the `<use>` resolves to a shape with an area), within the Content-Security-Policy and without console errors,
-in the colour of the words around it; screenshots of the three pages, light and dark, are kept in var/screenshots/."""
+in the colour of the words around it; screenshots of the three pages, light and dark, are kept."""
 
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from bitbucket_sync.models import PullRequest
 
@@ -22,12 +19,6 @@ DRAWN = """() => Array.from(document.querySelectorAll('svg.icon')).map((svg) => 
   return {href: use.getAttribute('href'), shape: shape.width * shape.height, box: [box.width, box.height],
           fill: getComputedStyle(svg).fill, color: getComputedStyle(svg).color};
 })"""
-
-
-def _keep(path: Path) -> None:
-    target = Path(settings.VAR_DIR) / "screenshots"
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, target / path.name)
 
 
 def _icons_drawn(page) -> list[dict]:
@@ -44,7 +35,7 @@ def _icons_drawn(page) -> list[dict]:
 
 
 def test_icons_draw_from_the_sprite_on_the_inbox_a_pull_request_and_the_source(
-    page, live_server, login, screenshot, demo_mirror
+    page, live_server, login, keep_screenshot, demo_mirror
 ):
     user = demo_mirror.users["alice"]
     user.set_password("demo")
@@ -74,5 +65,5 @@ def test_icons_draw_from_the_sprite_on_the_inbox_a_pull_request_and_the_source(
                 assert {"file-directory-fill", "file", "git-branch"} <= hrefs
                 assert page.get_by_role("img", name="Folder").count() > 0
                 assert page.get_by_role("img", name="File").count() > 0
-            _keep(screenshot(f"icons-{name}-{scheme}"))
+            keep_screenshot(f"icons-{name}-{scheme}")
     assert page.dialogs == []

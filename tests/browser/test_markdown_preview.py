@@ -6,31 +6,12 @@ under var/test/screenshots/. The page fixture fails any test whose page logs an 
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TEXT = "Some **bold** words\n\n- one\n- two\n\n<script>window.__xss = 1</script>"
-
-
-@pytest.fixture
-def keep(screenshot):
-    """A screenshot of the whole page, or of one region of it (`part`), kept under var/test/screenshots/."""
-    folder = Path(settings.VAR_DIR) / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def take(name: str, part=None) -> None:
-        if part is None:
-            shutil.copy(screenshot(name), folder / f"{name}.png")
-        else:
-            part.screenshot(path=str(folder / f"{name}.png"))
-
-    return take
 
 
 @pytest.fixture
@@ -42,7 +23,7 @@ def bob(demo_mirror, login):
     return user
 
 
-def test_preview_the_comment_box_then_write_on(page, live_server, demo_mirror, bob, keep):
+def test_preview_the_comment_box_then_write_on(page, live_server, demo_mirror, bob, keep_screenshot):
     pr = demo_mirror.open_pr("api-server")
     page.emulate_media(color_scheme="light")
     page.goto(f"{live_server.url}/acme/api-server/pull-requests/{pr.number}")
@@ -61,7 +42,7 @@ def test_preview_the_comment_box_then_write_on(page, live_server, demo_mirror, b
 
     box.fill(TEXT)
     box.evaluate("area => area.setSelectionRange(5, 9)")  # "bold" … selected, as a caret placed by the writer
-    keep("markdown-comment-write-light", form)
+    keep_screenshot("markdown-comment-write-light", form)
     preview.click()
     expect(preview).to_have_attribute("aria-selected", "true")
     expect(write).to_have_attribute("aria-selected", "false")
@@ -70,9 +51,9 @@ def test_preview_the_comment_box_then_write_on(page, live_server, demo_mirror, b
     expect(panel).to_contain_text("<script>window.__xss = 1</script>")  # text, never run
     assert page.evaluate("() => window.__xss") is None
     expect(box).to_be_hidden()
-    keep("markdown-comment-preview-light", form)
+    keep_screenshot("markdown-comment-preview-light", form)
     page.emulate_media(color_scheme="dark")
-    keep("markdown-comment-preview-dark", form)
+    keep_screenshot("markdown-comment-preview-dark", form)
     page.emulate_media(color_scheme="light")
 
     write.click()
@@ -95,7 +76,7 @@ def test_preview_the_comment_box_then_write_on(page, live_server, demo_mirror, b
     expect(box).to_have_value(TEXT + " _more_")
 
 
-def test_the_line_composer_brought_in_later_has_the_tabs(page, live_server, demo_mirror, bob, keep):
+def test_the_line_composer_brought_in_later_has_the_tabs(page, live_server, demo_mirror, bob, keep_screenshot):
     pr = demo_mirror.open_pr("api-server")
     page.emulate_media(color_scheme="dark")
     page.goto(f"{live_server.url}/acme/api-server/pull-requests/{pr.number}/diff")
@@ -106,12 +87,12 @@ def test_the_line_composer_brought_in_later_has_the_tabs(page, live_server, demo
     composer.get_by_role("tab", name="Preview").click()
     panel = composer.get_by_role("tabpanel", name="Preview")
     expect(panel.locator("ol li em")).to_have_text("second")
-    keep("markdown-inline-composer-preview-dark", composer)
+    keep_screenshot("markdown-inline-composer-preview-dark", composer)
     composer.get_by_role("tab", name="Write").click()
     expect(composer.get_by_label("Comment")).to_have_value("1. first\n2. *second*")
 
 
-def test_preview_the_description_of_a_new_pull_request(page, live_server, demo_mirror, bob, keep):
+def test_preview_the_description_of_a_new_pull_request(page, live_server, demo_mirror, bob, keep_screenshot):
     page.emulate_media(color_scheme="light")
     page.goto(f"{live_server.url}/acme/api-server/pull-requests/new")
     description = page.get_by_label("Description")
@@ -123,6 +104,6 @@ def test_preview_the_description_of_a_new_pull_request(page, live_server, demo_m
     expect(panel.locator("code")).to_have_text("it")
     expect(panel.locator("blockquote")).to_have_text("Quoted.")
     expect(panel.locator("td")).to_have_text(["20", "100"])
-    keep("markdown-description-preview-light", page.locator("#pr-form"))
+    keep_screenshot("markdown-description-preview-light", page.locator("#pr-form"))
     page.get_by_role("tab", name="Write").click()
     expect(description).to_have_value(text)

@@ -3,11 +3,7 @@ without a reload; a hostile build name stays text."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from bitbucket_sync.models import BuildStatus
 from tests import factories as f
@@ -15,7 +11,7 @@ from tests import factories as f
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_readiness_panel_follows_a_build_without_reload(page, live_server, login, demo_mirror, screenshot):
+def test_readiness_panel_follows_a_build_without_reload(page, live_server, login, demo_mirror, keep_screenshot):
     pr = demo_mirror.mergeable_open_pr()
     user = demo_mirror.users["alice"]
     user.set_password("demo")
@@ -36,7 +32,4 @@ def test_readiness_panel_follows_a_build_without_reload(page, live_server, login
     assert build.locator(".state").inner_text() == "passed"
     assert page.evaluate("window.__notReloaded === true")  # swapped in by htmx, not a reload
     assert page.dialogs == []
-    path = screenshot("readiness-panel")
-    target = Path(settings.VAR_DIR) / "screenshots"
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, target / path.name)
+    keep_screenshot("readiness-panel")

@@ -7,11 +7,8 @@ body, a file path and a code line stays text."""
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from bitbucket_sync import actions, sync
@@ -24,19 +21,7 @@ XSS_PATH = "b/<img src=x onerror=window.__xss=2>.py"
 XSS_CODE = 'html = "<img src=x onerror=window.__xss=3>"'
 
 
-@pytest.fixture
-def keep(screenshot):
-    """Screenshots also go to var/test/screenshots/ so people can look at them after the run."""
-    folder = Path(settings.VAR_DIR) / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def take(name: str) -> None:
-        shutil.copy(screenshot(name), folder / f"{name}.png")
-
-    return take
-
-
-def test_a_review_round_then_changes_since_the_review(act_world, page, live_server, login, keep):
+def test_a_review_round_then_changes_since_the_review(act_world, page, live_server, login, keep_screenshot):
     emu = act_world.emulator.world
     files = {"b/edit.py": f"v = 1\n{XSS_CODE}\n", "b/keep.py": "a = 1\nb = 2\nc = 3\n", XSS_PATH: "x = 1\n"}
     emu.commit_files("acme", "api-server", BRANCH, "alice", files, "round")
@@ -88,7 +73,7 @@ def test_a_review_round_then_changes_since_the_review(act_world, page, live_serv
     thread.get_by_text("Reply posted.").wait_for()
     thread.get_by_role("button", name="Resolve").click()
     thread.get_by_text("Thread resolved.").wait_for()
-    keep("review-round-commented")
+    keep_screenshot("review-round-commented")
 
     # A task from bob's comment: the task list shows it.
     mine.locator("summary", has_text="Add task").click()
@@ -100,7 +85,7 @@ def test_a_review_round_then_changes_since_the_review(act_world, page, live_serv
     review.get_by_role("button", name="Publish review").click()
     page.get_by_text(re.compile("Review published: .*changes requested")).wait_for()
     page.wait_for_load_state("networkidle")
-    keep("review-round-published")
+    keep_screenshot("review-round-published")
 
     # alice pushes a commit changing the line bob commented on; the mirror learns of it.
     emu.commit_files("acme", "api-server", BRANCH, "alice", {"b/edit.py": f"v = 2\n{XSS_CODE}\n"}, "bump")
@@ -117,7 +102,7 @@ def test_a_review_round_then_changes_since_the_review(act_world, page, live_serv
     expect(outdated.locator(".badge.outdated")).to_be_visible()
     discussion = page.locator("#pr-discussion article.thread.outdated", has_text="Why one?")
     expect(discussion.locator(".badge.outdated")).to_be_visible()
-    keep("review-round-since")
+    keep_screenshot("review-round-since")
 
     assert page.evaluate("window.__xss") is None
     assert page.dialogs == []

@@ -7,12 +7,9 @@ worker, and reaches the open pages by their live refresh, without a reload."""
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 import requests
-from django.conf import settings
 from playwright.sync_api import Page
 
 from bitbucket_sync.models import PullRequest, WebhookDelivery
@@ -42,7 +39,7 @@ def _count(page: Page, label: str) -> str:
 
 
 def test_author_sees_a_failed_build_return_the_pull_request_then_ready_to_merge(
-    page, live_server, login, live_updates, tmp_path
+    page, live_server, login, live_updates, keep_screenshot
 ):
     world, emu = live_updates, live_updates.emulator
     pr = world.pr(REPO, NUMBER)
@@ -100,9 +97,5 @@ def test_author_sees_a_failed_build_return_the_pull_request_then_ready_to_merge(
     assert applied.filter(event__startswith="repo:commit_status_").count() == 2
     assert applied.filter(event="pullrequest:approved").exists()
 
-    path = tmp_path / "whose-turn-ready.png"
-    ready.screenshot(path=str(path), full_page=True)
-    target = Path(settings.VAR_DIR) / "screenshots"
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, target / path.name)
+    keep_screenshot("whose-turn-ready", ready)
     ready.close()
