@@ -30,12 +30,15 @@ def reltime(value: object, arg: str = "ago") -> str:
         return ""
     moment = _aware(value)
     local = timezone.localtime(moment)
-    suffix = "" if arg == "bare" else " ago"
+    bare = arg == "bare"
+    if (timezone.now() - moment).total_seconds() < 60:  # timesince would say "0 minutes"
+        text = "less than a minute" if bare else "just now"
+    else:
+        text = timesince(moment) if bare else f"{timesince(moment)} ago"
     return format_html(
-        '<time datetime="{}" title="{}" data-relative="{}">{}{}</time>',
+        '<time datetime="{}" title="{}" data-relative="{}">{}</time>',
         moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         f"{local:%Y-%m-%d %H:%M} {_zone_name(local)}",
-        suffix.strip(),
-        timesince(moment),
-        suffix,
+        "" if bare else "ago",
+        text,
     )

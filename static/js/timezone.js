@@ -2,7 +2,8 @@
 // 1. Stores the browser's IANA time zone in the `tz` cookie; the server (dashboard/timezones.py) validates it and
 //    shows absolute times (tooltips, "until 14:05 CET") in that zone from the next page on.
 // 2. Every minute, rewrites the text of each <time datetime data-relative> from its datetime with the wording of
-//    Django's timesince ("5 minutes", "2 hours, 3 minutes", "3 days"), so a page left open does not go stale.
+//    Django's timesince ("5 minutes", "2 hours, 3 minutes", "3 days"; "just now" under a minute), so a page left
+//    open does not go stale.
 //    No network request.
 (function () {
   "use strict";
@@ -30,8 +31,8 @@
   }
 
   // Django's timesince: the largest non-zero unit and, when not zero, the one right after it.
+  // (Under a minute, which it calls "0 minutes", the caller says "just now".)
   function since(seconds) {
-    if (seconds < MINUTE) return count(0, "minute");
     var parts = [];
     var rest = seconds;
     var started = false;
@@ -53,8 +54,9 @@
     document.querySelectorAll("time[datetime][data-relative]").forEach(function (element) {
       var at = Date.parse(element.getAttribute("datetime"));
       if (isNaN(at)) return;
-      var text = since(Math.max(0, Math.floor((now - at) / 1000)));
-      if (element.getAttribute("data-relative") === "ago") text += " ago";
+      var seconds = Math.max(0, Math.floor((now - at) / 1000));
+      var ago = element.getAttribute("data-relative") === "ago";
+      var text = seconds < MINUTE ? (ago ? "just now" : "less than a minute") : since(seconds) + (ago ? " ago" : "");
       if (element.textContent !== text) element.textContent = text;
     });
   }

@@ -30,6 +30,13 @@ def test_reltime_bare_has_no_ago_and_text_matches_timesince():
     assert ">3\xa0hours, 5\xa0minutes</time>" in html
 
 
+def test_reltime_under_a_minute_says_just_now_not_zero_minutes():
+    moment = timezone.now() - timedelta(seconds=20)
+    assert ">just now</time>" in reltime(moment)
+    assert ">less than a minute</time>" in reltime(moment, "bare")
+    assert ">1\xa0minute ago</time>" in reltime(moment - timedelta(seconds=45))
+
+
 def test_reltime_renders_nothing_for_a_missing_value():
     assert Template("[{{ when|reltime }}]").render(Context({"when": None})) == "[]"
 
