@@ -127,7 +127,7 @@ class CredentialAdmin(admin.ModelAdmin):
 
     @admin.display(description="secret")
     def last4(self, obj: Credential) -> str:
-        return f"…{obj.secret_last4}" if obj.secret_last4 else "(hidden)"
+        return obj.masked or "(hidden)"
 
     def get_fields(self, request, obj=None):
         editable = ["owner", "kind", "login", "api_url", "scope_name", "secret"]

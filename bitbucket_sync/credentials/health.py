@@ -121,7 +121,7 @@ def mark_refused(credential: Credential, message: str, *, purpose: str, request_
         result=AuditEvent.Result.FAILURE,
         subject_user=credential.owner,
         credential_kind=credential.kind,
-        target=f"…{credential.secret_last4}" if credential.secret_last4 else "",
+        target=credential.masked,
         request_id=request_id,
         message=last_error,
         details={"credential_id": credential.pk, "status": status, "purpose": purpose, "site": credential.api_url},

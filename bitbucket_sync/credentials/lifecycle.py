@@ -144,7 +144,7 @@ def save_credential(
             result=AuditEvent.Result.SUCCESS,
             subject_user=owner,
             credential_kind=kind,
-            target=f"…{credential.secret_last4}" if credential.secret_last4 else "",
+            target=credential.masked,
             message=message,
             details={
                 **result.details(),
@@ -195,7 +195,7 @@ def recheck_credential(*, actor, credential: Credential, session=None) -> CheckR
             result=AuditEvent.Result.SUCCESS if result.valid else AuditEvent.Result.FAILURE,
             subject_user=fresh.owner,
             credential_kind=fresh.kind,
-            target=f"…{fresh.secret_last4}" if fresh.secret_last4 else "",
+            target=fresh.masked,
             request_id=result.request_id,
             message=result.summary(),
             details={**result.details(), "credential_id": fresh.pk},
@@ -242,7 +242,7 @@ def revoke_credential(*, actor, credential: Credential) -> Credential:
             result=AuditEvent.Result.SUCCESS,
             subject_user=credential.owner,
             credential_kind=credential.kind,
-            target=f"…{credential.secret_last4}" if credential.secret_last4 else "",
+            target=credential.masked,
             message=message,
             details={"credential_id": credential.pk, "sync_dropped": dropped},
         )

@@ -123,6 +123,11 @@ class Credential(models.Model):
     def __repr__(self) -> str:
         return f"<Credential {self.pk} {self.kind} …{self.secret_last4} owner={self.owner_id} {self.status}>"
 
+    @property
+    def masked(self) -> str:
+        """How the secret is named wherever it is shown or audited: its last four characters ("…a1b2"), or nothing."""
+        return f"…{self.secret_last4}" if self.secret_last4 else ""
+
     def set_secret(self, secret: str) -> None:
         """Encrypt and keep the secret; only its last four characters stay readable."""
         self.secret_encrypted = encryption.encrypt(secret)

@@ -158,7 +158,7 @@ class Command(BaseCommand):
     @staticmethod
     def _describe(credential: Credential) -> str:
         login = f" as {credential.login}" if credential.login else ""
-        last4 = f" …{credential.secret_last4}" if credential.secret_last4 else ""
+        last4 = f" {credential.masked}" if credential.masked else ""
         return f"{credential.kind}{login}{last4}, {credential.status}"
 
     def _report(self, result: CheckResult) -> None:
