@@ -22,19 +22,27 @@ def two_workspaces(db, browse_encryption_key):
     repo = f.repository(acme, "api")
     f.grant(viewer, repo)
     f.repository(globex, "secret")  # the viewer has no access to any of globex's repositories
+    people = people_around(viewer, acme, globex, outsider="Oscar Outsider", former="Olivia Oldmember")
+    return {"viewer": viewer, "repo": repo} | people
+
+
+def people_around(viewer, seen, unseen, *, outsider: str, former: str) -> dict:
+    """The people a visibility test needs around `viewer`: their own account (`me`, vera) in workspace `seen` with
+    their credential, a member of `seen` with a hostile name (`hostile`), a member of `unseen` only (`outsider`,
+    oscar) and one who has left `seen` (`left`, olivia). Shared with the pickers' holes (test_pickers)."""
     me = f.account("Vera Viewer", nickname="vera")
-    f.member(acme, me)
+    f.member(seen, me)
     f.credential(viewer, acct=me)
     hostile = f.account("Mallory", nickname="mallory")
     hostile.display_name, hostile.nickname = HOSTILE_NAME, HOSTILE_NICK
     hostile.save(update_fields=["display_name", "nickname"])
-    f.member(acme, hostile)
-    outsider = f.account("Oscar Outsider", nickname="oscar")
-    f.member(globex, outsider)
-    left = f.account("Olivia Oldmember", nickname="olivia")
-    f.member(acme, left)
+    f.member(seen, hostile)
+    stranger = f.account(outsider, nickname="oscar")
+    f.member(unseen, stranger)
+    left = f.account(former, nickname="olivia")
+    f.member(seen, left)
     left.memberships.update(removed_at=datetime(2026, 1, 1, tzinfo=UTC))
-    return {"viewer": viewer, "repo": repo, "hostile": hostile, "outsider": outsider, "left": left}
+    return {"me": me, "hostile": hostile, "outsider": stranger, "left": left}
 
 
 def test_suggestions_never_list_another_workspaces_members_or_former_members(client, two_workspaces):

@@ -5,16 +5,12 @@ credential does not reach, or branches of such a repository; a name typed by han
 filter or a reviewer naming an outsider); a display name from Bitbucket running as HTML in a datalist option.
 """
 
-from datetime import UTC, datetime
-
 import pytest
 
 from dashboard.forms.writes import PullRequestForm
 from dashboard.selectors.suggestions import people_in_scope
 from tests import factories as f
-
-HOSTILE_NAME = '<script>alert("name")</script><img src=x onerror=alert(1)>'
-HOSTILE_NICK = '"><svg onload=alert(2)>'
+from tests.security.test_mentions import people_around
 
 
 @pytest.fixture
@@ -29,19 +25,8 @@ def two_workspaces(db, browse_encryption_key):
     f.branch(hidden_here, "feature/secret-here")
     globex_repo = f.repository(globex, "secret-there")  # the viewer sees nothing of globex
     f.branch(globex_repo, "feature/secret-there")
-    me = f.account("Vera Viewer", nickname="vera")
-    f.member(acme, me)
-    f.credential(viewer, acct=me)
-    hostile = f.account("Mallory", nickname="mallory")
-    hostile.display_name, hostile.nickname = HOSTILE_NAME, HOSTILE_NICK
-    hostile.save(update_fields=["display_name", "nickname"])
-    f.member(acme, hostile)
-    outsider = f.account("Oscar Secret", nickname="oscar")
-    f.member(globex, outsider)
-    left = f.account("Olivia Secret", nickname="olivia")
-    f.member(acme, left)
-    left.memberships.update(removed_at=datetime(2026, 1, 1, tzinfo=UTC))
-    return {"viewer": viewer, "acme": acme, "me": me, "outsider": outsider, "left": left}
+    people = people_around(viewer, acme, globex, outsider="Oscar Secret", former="Olivia Secret")
+    return {"viewer": viewer, "acme": acme} | people
 
 
 def test_people_suggestions_never_list_outsiders_or_former_members(client, two_workspaces):
